@@ -1,0 +1,188 @@
+//! Everything the outside world (page, CLI, scenarios, tests) can ask of the simulation.
+//! The page changes the simulation only through these (SPEC: command in, events out).
+
+use crate::clock::{RATE_MAX_PPM, RATE_MIN_PPM};
+use crate::config::{ClusterConfig, LinkConfig};
+use crate::error::{CommandError, ConfigError};
+use crate::request::{KEY_BYTES_MAX, VALUE_BYTES_MAX};
+use crate::types::NodeId;
+use serde::{Deserialize, Serialize};
+
+/// Clock jumps are limited to ±1 hour.
+pub const CLOCK_JUMP_US_MAX: i64 = 3_600_000_000;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Command {
+    // ---- client operations ----
+    /// Write `key = value` through raft, sent to `node` (a follower forwards it).
+    Put { node: NodeId, key: String, value: String },
+    /// Delete `key` through raft, sent to `node`.
+    Delete { node: NodeId, key: String },
+
+    // ---- network faults (SPEC §3) ----
+    /// Cut every link between nodes of different groups (both ways) and heal the rest. Nodes
+    /// named in no group form one more group together.
+    Partition { groups: Vec<Vec<NodeId>> },
+    /// Cut every link to and from `node`.
+    Isolate { node: NodeId },
+    /// Cut one direction of one link (`from` can no longer reach `to`).
+    CutLink { from: NodeId, to: NodeId },
+    /// Heal one direction of one link.
+    HealLink { from: NodeId, to: NodeId },
+    /// Heal every link.
+    HealAll,
+    /// Change latency/loss/duplication of one directed link.
+    SetLink { from: NodeId, to: NodeId, link: LinkConfig },
+    /// Change latency/loss/duplication of every link.
+    SetNetwork { link: LinkConfig },
+
+    // ---- clocks and processes (SPEC §4) ----
+    /// Step `node`'s clock by `delta_us` (negative: backwards).
+    JumpClock { node: NodeId, delta_us: i64 },
+    /// Set `node`'s clock rate in parts per million of true time (1,000,000 = exact).
+    SetClockRate { node: NodeId, rate_ppm: u32 },
+    /// Stop the process (no ticks, inputs queue up) while true time runs on.
+    Pause { node: NodeId },
+    Resume { node: NodeId },
+    /// Kill the process: volatile state is lost, the disk survives.
+    Crash { node: NodeId },
+    /// Start a crashed process again from its disk.
+    Restart { node: NodeId },
+}
+
+impl Command {
+    /// A one-line description for the trace and the page.
+    pub fn summary(&self) -> String {
+        match self {
+            Command::Put { node, key, value } => format!("put {key}={value} at {node}"),
+            Command::Delete { node, key } => format!("delete {key} at {node}"),
+            Command::Partition { groups } => {
+                let gs: Vec<String> = groups
+                    .iter()
+                    .map(|g| g.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(","))
+                    .collect();
+                format!("partition {{{}}}", gs.join("} {"))
+            }
+            Command::Isolate { node } => format!("isolate {node}"),
+            Command::CutLink { from, to } => format!("cut {from}->{to}"),
+            Command::HealLink { from, to } => format!("heal {from}->{to}"),
+            Command::HealAll => "heal all links".to_string(),
+            Command::SetLink { from, to, link } => format!(
+                "link {from}->{to}: latency {}±{} µs, drop {} ppm, dup {} ppm",
+                link.latency_us, link.jitter_us, link.drop_ppm, link.duplicate_ppm
+            ),
+            Command::SetNetwork { link } => format!(
+                "all links: latency {}±{} µs, drop {} ppm, dup {} ppm",
+                link.latency_us, link.jitter_us, link.drop_ppm, link.duplicate_ppm
+            ),
+            Command::JumpClock { node, delta_us } => {
+                format!("{node} clock jumps {:+} ms", *delta_us as f64 / 1_000.0)
+            }
+            Command::SetClockRate { node, rate_ppm } => {
+                format!("{node} clock rate {:.3}×", f64::from(*rate_ppm) / 1e6)
+            }
+            Command::Pause { node } => format!("pause {node}"),
+            Command::Resume { node } => format!("resume {node}"),
+            Command::Crash { node } => format!("crash {node}"),
+            Command::Restart { node } => format!("restart {node}"),
+        }
+    }
+
+    /// Checks the command against the cluster. A command that passes never panics the
+    /// simulation; one that fails changes nothing.
+    pub fn validate(&self, config: &ClusterConfig) -> Result<(), CommandError> {
+        let node_ok = |n: &NodeId| {
+            if n.0 == 0 || n.0 as usize > config.node_count {
+                Err(CommandError::UnknownNode { node: n.0, node_count: config.node_count })
+            } else {
+                Ok(())
+            }
+        };
+        let invalid = |field: &str, message: String| {
+            Err(CommandError::Invalid(ConfigError::new(field, message)))
+        };
+        match self {
+            Command::Put { node, key, value } => {
+                node_ok(node)?;
+                validate_key(key)?;
+                if value.len() > VALUE_BYTES_MAX {
+                    return invalid(
+                        "value",
+                        format!("{} bytes is more than the {VALUE_BYTES_MAX}-byte limit", value.len()),
+                    );
+                }
+                Ok(())
+            }
+            Command::Delete { node, key } => {
+                node_ok(node)?;
+                validate_key(key)
+            }
+            Command::Partition { groups } => {
+                let mut seen = vec![false; config.node_count];
+                for n in groups.iter().flatten() {
+                    node_ok(n)?;
+                    if std::mem::replace(&mut seen[n.index()], true) {
+                        return invalid("groups", format!("{n} is named in two groups"));
+                    }
+                }
+                Ok(())
+            }
+            Command::Isolate { node }
+            | Command::Pause { node }
+            | Command::Resume { node }
+            | Command::Crash { node }
+            | Command::Restart { node } => node_ok(node),
+            Command::CutLink { from, to } | Command::HealLink { from, to } => {
+                node_ok(from)?;
+                node_ok(to)?;
+                if from == to {
+                    return invalid("to", format!("{from} has no link to itself"));
+                }
+                Ok(())
+            }
+            Command::HealAll => Ok(()),
+            Command::SetLink { from, to, link } => {
+                node_ok(from)?;
+                node_ok(to)?;
+                if from == to {
+                    return invalid("to", format!("{from} has no link to itself"));
+                }
+                Ok(link.validate()?)
+            }
+            Command::SetNetwork { link } => Ok(link.validate()?),
+            Command::JumpClock { node, delta_us } => {
+                node_ok(node)?;
+                if delta_us.abs() > CLOCK_JUMP_US_MAX {
+                    return invalid("delta_us", "a clock jump is at most ±1 hour".to_string());
+                }
+                Ok(())
+            }
+            Command::SetClockRate { node, rate_ppm } => {
+                node_ok(node)?;
+                if !(RATE_MIN_PPM..=RATE_MAX_PPM).contains(rate_ppm) {
+                    return invalid(
+                        "rate_ppm",
+                        format!(
+                            "{:.3}×: a clock rate must be between 0.1× and 10× (drift rate ≤ 0 is impossible)",
+                            f64::from(*rate_ppm) / 1e6
+                        ),
+                    );
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+pub fn validate_key(key: &str) -> Result<(), CommandError> {
+    if key.is_empty() {
+        return Err(CommandError::Invalid(ConfigError::new("key", "a key must not be empty".into())));
+    }
+    if key.len() > KEY_BYTES_MAX {
+        return Err(CommandError::Invalid(ConfigError::new(
+            "key",
+            format!("{} bytes is more than the {KEY_BYTES_MAX}-byte limit", key.len()),
+        )));
+    }
+    Ok(())
+}

@@ -1,0 +1,181 @@
+//! Cluster configuration: everything a run depends on besides the seed and the command log.
+//! Defaults are the seed design's (and etcd's): 100 ms raft tick, election timeout 10 ticks
+//! (1 s), heartbeat every tick, network latency 10 ms ± 5 ms.
+
+use crate::error::ConfigError;
+use serde::{Deserialize, Serialize};
+
+/// The most nodes a cluster may have (SPEC §10: 1–7). Every per-node table is bounded by it.
+pub const NODES_MAX: usize = 7;
+
+/// How every directed link behaves unless a command changes that one link.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LinkConfig {
+    /// One-way base latency in microseconds.
+    pub latency_us: u32,
+    /// Uniform jitter added to the base, in ± microseconds. Jitter reorders messages.
+    pub jitter_us: u32,
+    /// Probability that a message is lost, in parts per million.
+    pub drop_ppm: u32,
+    /// Probability that a message is delivered twice, in parts per million.
+    pub duplicate_ppm: u32,
+}
+
+impl Default for LinkConfig {
+    fn default() -> Self {
+        LinkConfig { latency_us: 10_000, jitter_us: 5_000, drop_ppm: 0, duplicate_ppm: 0 }
+    }
+}
+
+/// Latency and jitter above this (10 s) are refused as absurd.
+pub const LATENCY_US_MAX: u32 = 10_000_000;
+
+impl LinkConfig {
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.latency_us > LATENCY_US_MAX {
+            return Err(ConfigError::new(
+                "latency_us",
+                format!("{} µs is more than the 10 s the simulator allows", self.latency_us),
+            ));
+        }
+        if self.jitter_us > LATENCY_US_MAX {
+            return Err(ConfigError::new(
+                "jitter_us",
+                format!("{} µs is more than the 10 s the simulator allows", self.jitter_us),
+            ));
+        }
+        for (field, v) in [("drop_ppm", self.drop_ppm), ("duplicate_ppm", self.duplicate_ppm)] {
+            if v > 1_000_000 {
+                return Err(ConfigError::new(
+                    field,
+                    format!("{v} ppm is not a probability (0..=1,000,000)"),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ClusterConfig {
+    /// Number of voters, 1..=7.
+    pub node_count: usize,
+    /// Length of one raft tick in milliseconds of the node's *local* clock.
+    pub tick_ms: u32,
+    /// raft `election_tick`: followers campaign after this many ticks without a leader (the
+    /// actual timeout is drawn per node from the seeded RNG in `[election_ticks, 2×)`).
+    pub election_ticks: u32,
+    /// raft `heartbeat_tick`.
+    pub heartbeat_ticks: u32,
+    /// raft `check_quorum`: a leader that has not heard from a quorum for an election timeout
+    /// steps down.
+    pub check_quorum: bool,
+    /// raft `pre_vote`.
+    pub pre_vote: bool,
+    /// The default behaviour of every link.
+    pub network: LinkConfig,
+    /// A client operation not answered within this many true milliseconds times out.
+    pub client_timeout_ms: u32,
+    /// A node compacts its raft log once it holds this many applied entries.
+    pub log_compaction_entries: u32,
+}
+
+impl Default for ClusterConfig {
+    fn default() -> Self {
+        ClusterConfig {
+            node_count: 3,
+            tick_ms: 100,
+            election_ticks: 10,
+            heartbeat_ticks: 1,
+            check_quorum: true,
+            pre_vote: false,
+            network: LinkConfig::default(),
+            client_timeout_ms: 3_000,
+            log_compaction_entries: 1_000,
+        }
+    }
+}
+
+impl ClusterConfig {
+    /// The election timeout in local milliseconds.
+    pub fn election_timeout_ms(&self) -> u64 {
+        u64::from(self.tick_ms) * u64::from(self.election_ticks)
+    }
+    /// The heartbeat interval in local milliseconds.
+    pub fn heartbeat_interval_ms(&self) -> u64 {
+        u64::from(self.tick_ms) * u64::from(self.heartbeat_ticks)
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.node_count == 0 || self.node_count > NODES_MAX {
+            return Err(ConfigError::new(
+                "node_count",
+                format!("{} nodes: a cluster has 1 to {NODES_MAX} nodes", self.node_count),
+            ));
+        }
+        if !(1..=10_000).contains(&self.tick_ms) {
+            return Err(ConfigError::new(
+                "tick_ms",
+                format!("{} ms: a raft tick lasts 1 to 10,000 ms", self.tick_ms),
+            ));
+        }
+        if self.heartbeat_ticks == 0 || self.heartbeat_ticks > 1_000 {
+            return Err(ConfigError::new(
+                "heartbeat_ticks",
+                format!("{}: heartbeat_ticks must be 1 to 1,000", self.heartbeat_ticks),
+            ));
+        }
+        if self.election_ticks <= self.heartbeat_ticks || self.election_ticks > 10_000 {
+            return Err(ConfigError::new(
+                "election_ticks",
+                format!(
+                    "{}: election_ticks must exceed heartbeat_ticks ({}) and be at most 10,000",
+                    self.election_ticks, self.heartbeat_ticks
+                ),
+            ));
+        }
+        if !(1..=3_600_000).contains(&self.client_timeout_ms) {
+            return Err(ConfigError::new(
+                "client_timeout_ms",
+                format!("{} ms: the client timeout is 1 ms to 1 h", self.client_timeout_ms),
+            ));
+        }
+        if !(16..=1_000_000).contains(&self.log_compaction_entries) {
+            return Err(ConfigError::new(
+                "log_compaction_entries",
+                format!("{}: must be 16 to 1,000,000", self.log_compaction_entries),
+            ));
+        }
+        self.network.validate()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_seed_designs() {
+        let c = ClusterConfig::default();
+        assert_eq!(c.election_timeout_ms(), 1_000);
+        assert_eq!(c.heartbeat_interval_ms(), 100);
+        c.validate().unwrap();
+    }
+
+    #[test]
+    fn invalid_configs_name_the_field() {
+        let check = |c: ClusterConfig, field: &str| {
+            let e = c.validate().unwrap_err();
+            assert_eq!(e.field, field, "{e}");
+        };
+        check(ClusterConfig { node_count: 0, ..Default::default() }, "node_count");
+        check(ClusterConfig { node_count: 8, ..Default::default() }, "node_count");
+        check(ClusterConfig { tick_ms: 0, ..Default::default() }, "tick_ms");
+        check(ClusterConfig { election_ticks: 1, ..Default::default() }, "election_ticks");
+        let mut c = ClusterConfig::default();
+        c.network.drop_ppm = 2_000_000;
+        check(c, "drop_ppm");
+    }
+}

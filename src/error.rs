@@ -1,0 +1,60 @@
+//! Typed errors. Every command and configuration is validated before it touches the
+//! simulation; an error leaves the simulation exactly as it was.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A configuration value out of range. `field` names the offending field.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfigError {
+    pub field: String,
+    pub message: String,
+}
+
+impl ConfigError {
+    pub fn new(field: &str, message: String) -> ConfigError {
+        ConfigError { field: field.to_string(), message }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid {}: {}", self.field, self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Why a [`crate::Command`] was refused.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CommandError {
+    /// Node ids are 1..=node_count.
+    UnknownNode { node: u64, node_count: usize },
+    /// The command needs a running node and this one is crashed.
+    NodeCrashed { node: u64 },
+    /// The command needs a crashed node (restart) and this one is running.
+    NodeNotCrashed { node: u64 },
+    /// A value out of range; the message says which and why.
+    Invalid(ConfigError),
+}
+
+impl fmt::Display for CommandError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CommandError::UnknownNode { node, node_count } => {
+                write!(f, "unknown node n{node}: this cluster has nodes n1..n{node_count}")
+            }
+            CommandError::NodeCrashed { node } => write!(f, "n{node} is crashed; restart it first"),
+            CommandError::NodeNotCrashed { node } => write!(f, "n{node} is running, not crashed"),
+            CommandError::Invalid(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for CommandError {}
+
+impl From<ConfigError> for CommandError {
+    fn from(e: ConfigError) -> Self {
+        CommandError::Invalid(e)
+    }
+}

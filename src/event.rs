@@ -1,0 +1,212 @@
+//! What the simulation reports: a totally ordered trace of [`Event`]s, each stamped with true
+//! time, and a running hash of that trace (the determinism fingerprint, SPEC §2).
+//!
+//! The hash uses [`StableHasher`] (64-bit FNV-1a that widens `usize`/`isize` to 64 bits), so
+//! the same trace hashes identically on x86_64 and on wasm32.
+
+use crate::time::SimTime;
+use crate::types::{MsgKind, NodeId, OpId, Role};
+use serde::{Deserialize, Serialize};
+use std::collections::VecDeque;
+use std::fmt;
+use std::hash::{Hash, Hasher};
+
+/// Why a message did not arrive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum DropReason {
+    /// The link was cut when the message was sent or when it would have arrived.
+    LinkCut,
+    /// Random loss drawn from the link's drop probability.
+    Lost,
+    /// The destination process was crashed when the message arrived.
+    NodeDown,
+}
+
+/// How a client operation ended.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum OpOutcome {
+    /// Not finished yet.
+    Pending,
+    /// Applied (writes) at this store revision.
+    Ok { revision: u64 },
+    /// Certainly did not take effect; the reason says why.
+    Failed { reason: String },
+    /// May or may not have taken effect (timeout or crash before an answer).
+    Indeterminate { reason: String },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Event {
+    MessageSent { id: u64, from: NodeId, to: NodeId, kind: MsgKind, term: u64, deliver_at: SimTime },
+    MessageDuplicated { id: u64, copy: u64, deliver_at: SimTime },
+    MessageDelivered { id: u64, from: NodeId, to: NodeId, kind: MsgKind },
+    MessageDropped { id: u64, from: NodeId, to: NodeId, kind: MsgKind, reason: DropReason },
+    RoleChanged { node: NodeId, role: Role, term: u64, leader: NodeId },
+    CommitAdvanced { node: NodeId, commit: u64 },
+    SnapshotInstalled { node: NodeId, index: u64, term: u64 },
+    LogCompacted { node: NodeId, through: u64 },
+    OpInvoked { op: OpId, node: NodeId, summary: String },
+    OpCompleted { op: OpId, node: NodeId, outcome: OpOutcome },
+    /// A fault or configuration command took effect (its text is the command's summary).
+    CommandApplied { summary: String },
+    NodeCrashed { node: NodeId },
+    NodeRestarted { node: NodeId, applied: u64 },
+    NodePaused { node: NodeId },
+    NodeResumed { node: NodeId, queued: usize },
+}
+
+/// An event with its place in the trace.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct TracedEvent {
+    pub seq: u64,
+    pub at: SimTime,
+    pub event: Event,
+}
+
+impl fmt::Display for TracedEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:>12} #{:<7} ", self.at.to_string(), self.seq)?;
+        match &self.event {
+            Event::MessageSent { id, from, to, kind, term, deliver_at } => {
+                write!(f, "send     {from}->{to} {kind:?} t{term} m{id} eta {deliver_at}")
+            }
+            Event::MessageDuplicated { id, copy, deliver_at } => {
+                write!(f, "dup      m{id} as m{copy} eta {deliver_at}")
+            }
+            Event::MessageDelivered { id, from, to, kind } => {
+                write!(f, "deliver  {from}->{to} {kind:?} m{id}")
+            }
+            Event::MessageDropped { id, from, to, kind, reason } => {
+                write!(f, "drop     {from}->{to} {kind:?} m{id} ({reason:?})")
+            }
+            Event::RoleChanged { node, role, term, leader } => {
+                write!(f, "role     {node} is {role:?} in term {term} (leader {leader})")
+            }
+            Event::CommitAdvanced { node, commit } => write!(f, "commit   {node} commit={commit}"),
+            Event::SnapshotInstalled { node, index, term } => {
+                write!(f, "snapshot {node} installed raft snapshot at {index} (term {term})")
+            }
+            Event::LogCompacted { node, through } => {
+                write!(f, "compact  {node} log compacted through {through}")
+            }
+            Event::OpInvoked { op, node, summary } => write!(f, "invoke   {op} at {node}: {summary}"),
+            Event::OpCompleted { op, node, outcome } => {
+                write!(f, "complete {op} at {node}: {outcome:?}")
+            }
+            Event::CommandApplied { summary } => write!(f, "command  {summary}"),
+            Event::NodeCrashed { node } => write!(f, "crash    {node}"),
+            Event::NodeRestarted { node, applied } => {
+                write!(f, "restart  {node} recovered from disk, applied={applied}")
+            }
+            Event::NodePaused { node } => write!(f, "pause    {node}"),
+            Event::NodeResumed { node, queued } => {
+                write!(f, "resume   {node} ({queued} queued inputs)")
+            }
+        }
+    }
+}
+
+/// 64-bit FNV-1a, identical on every platform (see the module docs).
+#[derive(Clone, Debug)]
+pub struct StableHasher(u64);
+
+impl Default for StableHasher {
+    fn default() -> Self {
+        StableHasher(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Hasher for StableHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 ^= u64::from(*b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.write_u64(i as u64);
+    }
+    fn write_isize(&mut self, i: isize) {
+        self.write_i64(i as i64);
+    }
+}
+
+/// Events kept for the page to read back; older ones survive only in the hash.
+pub const TRACE_RETAINED_MAX: usize = 20_000;
+
+/// The trace: a running hash of every event ever emitted plus the most recent ones.
+#[derive(Clone, Debug, Default)]
+pub struct Trace {
+    hasher: StableHasher,
+    next_seq: u64,
+    recent: VecDeque<TracedEvent>,
+}
+
+impl Trace {
+    pub fn push(&mut self, at: SimTime, event: Event) {
+        let traced = TracedEvent { seq: self.next_seq, at, event };
+        traced.hash(&mut self.hasher);
+        self.next_seq += 1;
+        if self.recent.len() == TRACE_RETAINED_MAX {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(traced);
+    }
+
+    /// The fingerprint of the whole trace so far.
+    pub fn hash(&self) -> u64 {
+        self.hasher.finish()
+    }
+
+    /// Total events emitted.
+    pub fn len(&self) -> u64 {
+        self.next_seq
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.next_seq == 0
+    }
+
+    /// Retained events with `seq >= from`, oldest first.
+    pub fn since(&self, from: u64) -> impl Iterator<Item = &TracedEvent> {
+        let first = self.recent.front().map_or(0, |e| e.seq);
+        let skip = from.saturating_sub(first) as usize;
+        self.recent.iter().skip(skip)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stable_hasher_widens_usize() {
+        let mut a = StableHasher::default();
+        a.write_usize(7);
+        let mut b = StableHasher::default();
+        b.write_u64(7);
+        assert_eq!(a.finish(), b.finish());
+    }
+
+    #[test]
+    fn trace_since_skips_older_events() {
+        let mut t = Trace::default();
+        for i in 0..5 {
+            t.push(SimTime(i), Event::NodeCrashed { node: NodeId(1) });
+        }
+        assert_eq!(t.since(3).map(|e| e.seq).collect::<Vec<_>>(), vec![3, 4]);
+        assert_eq!(t.len(), 5);
+    }
+
+    #[test]
+    fn hash_depends_on_every_field() {
+        let mut a = Trace::default();
+        a.push(SimTime(1), Event::NodeCrashed { node: NodeId(1) });
+        let mut b = Trace::default();
+        b.push(SimTime(1), Event::NodeCrashed { node: NodeId(2) });
+        assert_ne!(a.hash(), b.hash());
+    }
+}

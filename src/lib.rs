@@ -1,0 +1,41 @@
+//! # Lease Lab core
+//!
+//! A deterministic simulation of a raft cluster built from real tikv raft-rs nodes. The core
+//! knows nothing of browsers: the page (crate `leaselab-www`) sends [`Command`]s and reads
+//! [`Event`]s and plain-data [`Snapshot`]s.
+//!
+//! ```
+//! use leaselab::{ClusterConfig, Command, NodeId, Sim};
+//!
+//! let mut sim = Sim::new(42, ClusterConfig::default()).unwrap();
+//! sim.run_for_ms(3_000);
+//! let leader = sim.leader().expect("three healthy nodes elect a leader within 3 s");
+//! sim.apply(Command::Put { node: leader, key: "x".into(), value: "1".into() }).unwrap();
+//! sim.run_for_ms(500);
+//! assert!(sim.nodes().iter().all(|n| n.kv().unwrap().get("x") == Some("1")));
+//! ```
+
+pub mod clock;
+pub mod command;
+pub mod config;
+pub mod error;
+pub mod event;
+pub mod history;
+pub mod kv;
+pub mod network;
+pub mod node;
+pub mod request;
+pub mod sim;
+pub mod snapshot;
+pub mod storage;
+pub mod time;
+pub mod types;
+
+pub use command::Command;
+pub use config::{ClusterConfig, LinkConfig, NODES_MAX};
+pub use error::{CommandError, ConfigError};
+pub use event::{Event, OpOutcome, TracedEvent};
+pub use sim::Sim;
+pub use snapshot::Snapshot;
+pub use time::{LocalTime, SimTime};
+pub use types::{MsgKind, NodeId, OpId, Role};

@@ -1,0 +1,234 @@
+//! The simulated network (SPEC §3): one state per directed link — latency, jitter, loss,
+//! duplication and whether it is cut — and the set of messages in flight.
+//!
+//! The network never decides *when* things happen on its own; the simulator asks it to send a
+//! message (drawing latency, loss and duplication from the one seeded RNG) and later to hand
+//! over a message whose delivery time has come.
+
+use crate::config::LinkConfig;
+use crate::event::DropReason;
+use crate::time::SimTime;
+use crate::types::{MsgKind, NodeId};
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+use raft::eraftpb::Message;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Messages in flight at once; beyond this the network drops (and reports) new ones.
+pub const IN_FLIGHT_MAX: usize = 100_000;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkState {
+    pub config: LinkConfig,
+    pub cut: bool,
+}
+
+/// A message on the wire.
+#[derive(Clone, Debug)]
+pub struct InFlight {
+    pub id: u64,
+    pub from: NodeId,
+    pub to: NodeId,
+    pub sent_at: SimTime,
+    pub deliver_at: SimTime,
+    pub kind: MsgKind,
+    pub msg: Message,
+}
+
+/// What became of a send.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Sent {
+    /// On the wire; deliver `id` at `deliver_at`, and a duplicate if `copy` is set.
+    Queued { id: u64, deliver_at: SimTime, copy: Option<(u64, SimTime)> },
+    Dropped { id: u64, reason: DropReason },
+}
+
+#[derive(Clone, Debug)]
+pub struct Network {
+    node_count: usize,
+    /// `links[from][to]`, 0-based, row-major.
+    links: Vec<LinkState>,
+    in_flight: BTreeMap<u64, InFlight>,
+    next_id: u64,
+}
+
+impl Network {
+    pub fn new(node_count: usize, default: &LinkConfig) -> Network {
+        let link = LinkState { config: default.clone(), cut: false };
+        Network {
+            node_count,
+            links: vec![link; node_count * node_count],
+            in_flight: BTreeMap::new(),
+            next_id: 1,
+        }
+    }
+
+    fn slot(&self, from: NodeId, to: NodeId) -> usize {
+        from.index() * self.node_count + to.index()
+    }
+
+    pub fn link(&self, from: NodeId, to: NodeId) -> &LinkState {
+        &self.links[self.slot(from, to)]
+    }
+
+    pub fn link_mut(&mut self, from: NodeId, to: NodeId) -> &mut LinkState {
+        let i = self.slot(from, to);
+        &mut self.links[i]
+    }
+
+    /// Every directed link `(from, to, state)` with `from != to`, in id order.
+    pub fn links(&self) -> impl Iterator<Item = (NodeId, NodeId, &LinkState)> {
+        let n = self.node_count;
+        self.links.iter().enumerate().filter_map(move |(i, l)| {
+            let (from, to) = (i / n, i % n);
+            (from != to).then(|| (NodeId(from as u64 + 1), NodeId(to as u64 + 1), l))
+        })
+    }
+
+    pub fn set_cut(&mut self, from: NodeId, to: NodeId, cut: bool) {
+        self.link_mut(from, to).cut = cut;
+    }
+
+    pub fn heal_all(&mut self) {
+        for l in &mut self.links {
+            l.cut = false;
+        }
+    }
+
+    /// Sets every link's behaviour (keeping which links are cut).
+    pub fn set_all_configs(&mut self, config: &LinkConfig) {
+        for l in &mut self.links {
+            l.config = config.clone();
+        }
+    }
+
+    pub fn in_flight(&self) -> impl Iterator<Item = &InFlight> {
+        self.in_flight.values()
+    }
+
+    pub fn in_flight_len(&self) -> usize {
+        self.in_flight.len()
+    }
+
+    fn draw_latency(rng: &mut ChaCha8Rng, config: &LinkConfig) -> u64 {
+        let base = i64::from(config.latency_us);
+        let jitter = i64::from(config.jitter_us);
+        let offset = if jitter == 0 { 0 } else { rng.gen_range(-jitter..=jitter) };
+        (base + offset).max(1) as u64
+    }
+
+    fn chance(rng: &mut ChaCha8Rng, ppm: u32) -> bool {
+        ppm > 0 && rng.gen_range(0..1_000_000u32) < ppm
+    }
+
+    /// Puts `msg` on the wire from `msg.from` to `msg.to` at `now`.
+    pub fn send(&mut self, now: SimTime, rng: &mut ChaCha8Rng, msg: Message) -> Sent {
+        let (from, to) = (NodeId(msg.from), NodeId(msg.to));
+        let kind = MsgKind::from(msg.get_msg_type());
+        let id = self.next_id;
+        self.next_id += 1;
+        let link = self.link(from, to).clone();
+        if link.cut {
+            return Sent::Dropped { id, reason: DropReason::LinkCut };
+        }
+        if Self::chance(rng, link.config.drop_ppm) || self.in_flight.len() >= IN_FLIGHT_MAX {
+            return Sent::Dropped { id, reason: DropReason::Lost };
+        }
+        let deliver_at = now.plus_us(Self::draw_latency(rng, &link.config));
+        let copy = if Self::chance(rng, link.config.duplicate_ppm) {
+            let copy_id = self.next_id;
+            self.next_id += 1;
+            let copy_at = now.plus_us(Self::draw_latency(rng, &link.config));
+            let dup = InFlight {
+                id: copy_id,
+                from,
+                to,
+                sent_at: now,
+                deliver_at: copy_at,
+                kind,
+                msg: msg.clone(),
+            };
+            self.in_flight.insert(copy_id, dup);
+            Some((copy_id, copy_at))
+        } else {
+            None
+        };
+        self.in_flight.insert(id, InFlight { id, from, to, sent_at: now, deliver_at, kind, msg });
+        Sent::Queued { id, deliver_at, copy }
+    }
+
+    /// Takes message `id` off the wire for delivery. A link cut while the message was in
+    /// flight loses it (as a real partition loses packets in transit).
+    pub fn take(&mut self, id: u64) -> Result<InFlight, (InFlight, DropReason)> {
+        let m = self.in_flight.remove(&id).expect("a delivery is scheduled once per message");
+        if self.link(m.from, m.to).cut {
+            return Err((m, DropReason::LinkCut));
+        }
+        Ok(m)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+    use raft::eraftpb::MessageType;
+
+    fn msg(from: u64, to: u64) -> Message {
+        let mut m = Message::default();
+        m.set_msg_type(MessageType::MsgHeartbeat);
+        m.from = from;
+        m.to = to;
+        m
+    }
+
+    #[test]
+    fn latency_stays_within_base_plus_minus_jitter() {
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let mut net = Network::new(3, &LinkConfig::default());
+        for _ in 0..1_000 {
+            match net.send(SimTime(0), &mut rng, msg(1, 2)) {
+                Sent::Queued { deliver_at, .. } => {
+                    assert!((5_000..=15_000).contains(&deliver_at.0), "{deliver_at}")
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(net.in_flight_len(), 1_000);
+    }
+
+    #[test]
+    fn cut_links_drop_at_send_and_in_transit() {
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let mut net = Network::new(3, &LinkConfig::default());
+        let Sent::Queued { id, .. } = net.send(SimTime(0), &mut rng, msg(1, 2)) else {
+            panic!()
+        };
+        net.set_cut(NodeId(1), NodeId(2), true);
+        assert!(matches!(net.take(id), Err((_, DropReason::LinkCut))));
+        assert!(matches!(
+            net.send(SimTime(0), &mut rng, msg(1, 2)),
+            Sent::Dropped { reason: DropReason::LinkCut, .. }
+        ));
+        // One-way: the reverse direction still works.
+        assert!(matches!(net.send(SimTime(0), &mut rng, msg(2, 1)), Sent::Queued { .. }));
+    }
+
+    #[test]
+    fn loss_and_duplication_follow_their_probabilities() {
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        let config = LinkConfig { drop_ppm: 250_000, duplicate_ppm: 500_000, ..Default::default() };
+        let mut net = Network::new(2, &config);
+        let (mut lost, mut dups) = (0, 0);
+        for _ in 0..10_000 {
+            match net.send(SimTime(0), &mut rng, msg(1, 2)) {
+                Sent::Dropped { reason: DropReason::Lost, .. } => lost += 1,
+                Sent::Queued { copy: Some(_), .. } => dups += 1,
+                _ => {}
+            }
+        }
+        assert!((2_200..2_800).contains(&lost), "lost {lost}");
+        assert!((3_400..4_100).contains(&dups), "dups {dups}");
+    }
+}

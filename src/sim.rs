@@ -1,0 +1,615 @@
+//! The discrete-event simulator (SPEC §2): one seeded RNG, one priority queue of due work
+//! ordered by `(true time, sequence)`, nodes, network, client history and trace.
+//!
+//! **Architecture invariant:** the simulator never reads wall-clock time or unseeded
+//! randomness, and never iterates a hash map; with the same seed and command log it emits a
+//! byte-identical trace on every platform.
+
+use crate::clock::{NodeClock, RATE_PERFECT_PPM};
+use crate::command::Command;
+use crate::config::ClusterConfig;
+use crate::error::{CommandError, ConfigError};
+use crate::event::{Event, OpOutcome, Trace, TracedEvent};
+use crate::history::{History, OpKind, OpRecord};
+use crate::network::{Network, Sent};
+use crate::node::{Node, NodeOutput};
+use crate::request::{Proposal, Request};
+use crate::snapshot::{
+    LinkView, MessageView, NodeView, Snapshot, SNAPSHOT_KEYS_MAX, SNAPSHOT_MESSAGES_MAX,
+    SNAPSHOT_OPS_MAX,
+};
+use crate::time::{LocalTime, SimTime};
+use crate::types::{NodeId, OpId, Role};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use raft::eraftpb::Message;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
+
+/// Inputs queued at a paused process, handled in arrival order when it resumes.
+const PAUSED_INBOX_MAX: usize = 100_000;
+
+/// Work due at a point in true time.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Due {
+    Deliver(u64),
+    Tick { node: NodeId, generation: u64 },
+    OpTimeout(OpId),
+    /// A command scheduled ahead of time (index into `scheduled`).
+    Command(usize),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Scheduled {
+    at: SimTime,
+    seq: u64,
+    due: Due,
+}
+
+/// An input that reached a paused process.
+#[derive(Clone, Debug)]
+enum Inbound {
+    Message(Message),
+    Propose(Proposal),
+}
+
+pub struct Sim {
+    seed: u64,
+    config: ClusterConfig,
+    rng: ChaCha8Rng,
+    now: SimTime,
+    queue: BinaryHeap<Reverse<Scheduled>>,
+    next_seq: u64,
+    nodes: Vec<Node>,
+    inboxes: Vec<VecDeque<Inbound>>,
+    network: Network,
+    history: History,
+    trace: Trace,
+    scheduled: Vec<Command>,
+    /// Every command that took effect, with its true time: with the seed, the whole run.
+    command_log: Vec<(SimTime, Command)>,
+    out: NodeOutput,
+}
+
+impl Sim {
+    /// A fresh cluster at true time zero. Every random choice comes from `seed`.
+    pub fn new(seed: u64, config: ClusterConfig) -> Result<Sim, ConfigError> {
+        config.validate()?;
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let voters: Vec<u64> = (1..=config.node_count as u64).collect();
+        let election = config.election_ticks as usize;
+        let nodes: Vec<Node> = voters
+            .iter()
+            .map(|&id| {
+                // The per-node randomized election timeout, pinned (SPEC §2).
+                let timeout = rng.gen_range(election..2 * election);
+                Node::new(
+                    NodeId(id),
+                    voters.clone(),
+                    &config,
+                    timeout,
+                    NodeClock::new(0, RATE_PERFECT_PPM),
+                )
+            })
+            .collect();
+        let mut sim = Sim {
+            seed,
+            rng,
+            now: SimTime::ZERO,
+            queue: BinaryHeap::new(),
+            next_seq: 0,
+            inboxes: vec![VecDeque::new(); nodes.len()],
+            nodes,
+            network: Network::new(config.node_count, &config.network),
+            history: History::new(),
+            trace: Trace::default(),
+            scheduled: Vec::new(),
+            command_log: Vec::new(),
+            out: NodeOutput::default(),
+            config,
+        };
+        for i in 0..sim.nodes.len() {
+            // Random phase so nodes do not tick in lockstep.
+            let phase = sim.rng.gen_range(1..=sim.tick_us());
+            let node = NodeId(i as u64 + 1);
+            let local = sim.nodes[i].clock.local_at(SimTime::ZERO);
+            sim.schedule_tick(node, local.plus_us(phase));
+        }
+        Ok(sim)
+    }
+
+    // ---------------------------------------------------------------- accessors
+
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+    pub fn config(&self) -> &ClusterConfig {
+        &self.config
+    }
+    pub fn now(&self) -> SimTime {
+        self.now
+    }
+    pub fn nodes(&self) -> &[Node] {
+        &self.nodes
+    }
+    pub fn node(&self, id: NodeId) -> &Node {
+        &self.nodes[id.index()]
+    }
+    pub fn network(&self) -> &Network {
+        &self.network
+    }
+    pub fn history(&self) -> &History {
+        &self.history
+    }
+    pub fn trace(&self) -> &Trace {
+        &self.trace
+    }
+    pub fn trace_hash(&self) -> u64 {
+        self.trace.hash()
+    }
+    pub fn command_log(&self) -> &[(SimTime, Command)] {
+        &self.command_log
+    }
+    /// Retained events with `seq >= from`.
+    pub fn events_since(&self, from: u64) -> impl Iterator<Item = &TracedEvent> {
+        self.trace.since(from)
+    }
+
+    /// The leader of the highest term among running leaders, if any.
+    pub fn leader(&self) -> Option<NodeId> {
+        self.nodes.iter().filter(|n| n.is_leader()).max_by_key(|n| n.term()).map(|n| n.id)
+    }
+
+    fn tick_us(&self) -> i64 {
+        i64::from(self.config.tick_ms) * 1_000
+    }
+
+    // ---------------------------------------------------------------- commands
+
+    /// Applies `command` now. Invalid commands change nothing and say why. Client operations
+    /// return their operation id.
+    pub fn apply(&mut self, command: Command) -> Result<Option<OpId>, CommandError> {
+        command.validate(&self.config)?;
+        self.check_state(&command)?;
+        self.command_log.push((self.now, command.clone()));
+        Ok(self.execute(command))
+    }
+
+    /// Validates `command` now and applies it at true time `at` (not before now).
+    pub fn schedule(&mut self, at: SimTime, command: Command) -> Result<(), CommandError> {
+        command.validate(&self.config)?;
+        let at = at.max(self.now);
+        self.scheduled.push(command);
+        self.push(at, Due::Command(self.scheduled.len() - 1));
+        Ok(())
+    }
+
+    /// Refusals that depend on the current state rather than on the command alone.
+    fn check_state(&self, command: &Command) -> Result<(), CommandError> {
+        match command {
+            Command::Pause { node } | Command::Resume { node } | Command::Crash { node } => {
+                if self.node(*node).is_crashed() {
+                    return Err(CommandError::NodeCrashed { node: node.0 });
+                }
+            }
+            Command::Restart { node } => {
+                if !self.node(*node).is_crashed() {
+                    return Err(CommandError::NodeNotCrashed { node: node.0 });
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn execute(&mut self, command: Command) -> Option<OpId> {
+        let summary = command.summary();
+        match command {
+            Command::Put { node, key, value } => {
+                let kind = OpKind::Put { key: key.clone(), value: value.clone() };
+                return Some(self.invoke_write(node, kind, Request::Put { key, value }));
+            }
+            Command::Delete { node, key } => {
+                let kind = OpKind::Delete { key: key.clone() };
+                return Some(self.invoke_write(node, kind, Request::Delete { key }));
+            }
+            Command::Partition { groups } => {
+                let n = self.config.node_count;
+                // Group number per node; unnamed nodes share the extra group `groups.len()`.
+                let mut group = vec![groups.len(); n];
+                for (g, members) in groups.iter().enumerate() {
+                    for m in members {
+                        group[m.index()] = g;
+                    }
+                }
+                for a in 0..n {
+                    for b in 0..n {
+                        if a != b {
+                            let (from, to) = (NodeId(a as u64 + 1), NodeId(b as u64 + 1));
+                            self.network.set_cut(from, to, group[a] != group[b]);
+                        }
+                    }
+                }
+            }
+            Command::Isolate { node } => {
+                for other in 1..=self.config.node_count as u64 {
+                    if other != node.0 {
+                        self.network.set_cut(node, NodeId(other), true);
+                        self.network.set_cut(NodeId(other), node, true);
+                    }
+                }
+            }
+            Command::CutLink { from, to } => self.network.set_cut(from, to, true),
+            Command::HealLink { from, to } => self.network.set_cut(from, to, false),
+            Command::HealAll => self.network.heal_all(),
+            Command::SetLink { from, to, link } => self.network.link_mut(from, to).config = link,
+            Command::SetNetwork { link } => {
+                self.network.set_all_configs(&link);
+                self.config.network = link;
+            }
+            Command::JumpClock { node, delta_us } => {
+                let now = self.now;
+                self.nodes[node.index()].clock.jump(now, delta_us);
+                // A ticker re-arms relative to the new reading rather than firing a burst.
+                self.rearm_tick(node);
+            }
+            Command::SetClockRate { node, rate_ppm } => {
+                let now = self.now;
+                self.nodes[node.index()].clock.set_rate(now, rate_ppm);
+                let target = self.nodes[node.index()].next_tick_local;
+                self.schedule_tick(node, target);
+            }
+            Command::Pause { node } => {
+                let n = &mut self.nodes[node.index()];
+                if !n.paused {
+                    n.paused = true;
+                    n.tick_generation += 1;
+                    self.emit(Event::NodePaused { node });
+                }
+            }
+            Command::Resume { node } => {
+                if self.nodes[node.index()].paused {
+                    self.nodes[node.index()].paused = false;
+                    let queued = self.inboxes[node.index()].len();
+                    self.emit(Event::NodeResumed { node, queued });
+                    while let Some(input) = self.inboxes[node.index()].pop_front() {
+                        self.handle_inbound(node, input);
+                    }
+                    self.rearm_tick(node);
+                }
+            }
+            Command::Crash { node } => {
+                self.nodes[node.index()].crash();
+                self.nodes[node.index()].tick_generation += 1;
+                self.inboxes[node.index()].clear();
+                self.emit(Event::NodeCrashed { node });
+                self.fail_pending_at(node, "the node crashed before answering");
+            }
+            Command::Restart { node } => {
+                let mut out = std::mem::take(&mut self.out);
+                let applied = self.nodes[node.index()].restart(&self.config, &mut out);
+                self.emit(Event::NodeRestarted { node, applied });
+                self.out = out;
+                self.flush_output(node);
+                self.rearm_tick(node);
+            }
+        }
+        self.emit(Event::CommandApplied { summary });
+        None
+    }
+
+    fn invoke_write(&mut self, node: NodeId, kind: OpKind, request: Request) -> OpId {
+        let summary = kind.summary();
+        let op = self.history.invoke(self.now, node, kind);
+        self.emit(Event::OpInvoked { op, node, summary });
+        let deadline = self.now.plus_us(u64::from(self.config.client_timeout_ms) * 1_000);
+        self.push(deadline, Due::OpTimeout(op));
+        let proposal = Proposal { op, request };
+        let n = &self.nodes[node.index()];
+        if n.is_crashed() {
+            self.complete(op, OpOutcome::Failed { reason: format!("{node} is down: connection refused") });
+        } else if n.paused {
+            self.enqueue_paused(node, Inbound::Propose(proposal));
+        } else {
+            self.propose(node, proposal);
+        }
+        op
+    }
+
+    fn propose(&mut self, node: NodeId, proposal: Proposal) {
+        let op = proposal.op;
+        let mut out = std::mem::take(&mut self.out);
+        let result = self.nodes[node.index()].propose(&proposal, &self.config, &mut out);
+        self.out = out;
+        self.flush_output(node);
+        if let Err(e) = result {
+            let reason = match e {
+                raft::Error::ProposalDropped => {
+                    format!("{node} knows no leader: raft dropped the proposal")
+                }
+                other => format!("raft refused the proposal: {other}"),
+            };
+            self.complete(op, OpOutcome::Failed { reason });
+        }
+    }
+
+    fn complete(&mut self, op: OpId, outcome: OpOutcome) {
+        if self.history.complete(op, self.now, outcome.clone()) {
+            let node = self.history.get(op).map_or(NodeId::NONE, |r| r.node);
+            self.emit(Event::OpCompleted { op, node, outcome });
+        }
+    }
+
+    fn fail_pending_at(&mut self, node: NodeId, reason: &str) {
+        let pending: Vec<OpId> = self
+            .history
+            .iter()
+            .filter(|r| r.node == node && r.outcome == OpOutcome::Pending)
+            .map(|r| r.id)
+            .collect();
+        for op in pending {
+            self.complete(op, OpOutcome::Indeterminate { reason: reason.to_string() });
+        }
+    }
+
+    // ---------------------------------------------------------------- the event loop
+
+    fn push(&mut self, at: SimTime, due: Due) {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.queue.push(Reverse(Scheduled { at, seq, due }));
+    }
+
+    fn emit(&mut self, event: Event) {
+        self.trace.push(self.now, event);
+    }
+
+    /// True time of the next due work, if any.
+    pub fn next_due(&self) -> Option<SimTime> {
+        self.queue.peek().map(|Reverse(s)| s.at)
+    }
+
+    /// Handles the earliest due work. Returns false if nothing is scheduled.
+    pub fn step(&mut self) -> bool {
+        let Some(Reverse(next)) = self.queue.pop() else { return false };
+        debug_assert!(next.at >= self.now);
+        self.now = next.at;
+        match next.due {
+            Due::Deliver(id) => self.deliver(id),
+            Due::Tick { node, generation } => self.tick(node, generation),
+            Due::OpTimeout(op) => self.complete(
+                op,
+                OpOutcome::Indeterminate { reason: "timed out waiting for the answer".into() },
+            ),
+            Due::Command(i) => {
+                let command = self.scheduled[i].clone();
+                let summary = command.summary();
+                match self.check_state(&command) {
+                    Ok(()) => {
+                        self.command_log.push((self.now, command.clone()));
+                        self.execute(command);
+                    }
+                    Err(e) => self.emit(Event::CommandApplied {
+                        summary: format!("{summary} refused: {e}"),
+                    }),
+                }
+            }
+        }
+        true
+    }
+
+    /// Runs every piece of work due at or before `until`, then sets the clock to `until`.
+    pub fn run_until(&mut self, until: SimTime) {
+        while self.next_due().is_some_and(|at| at <= until) {
+            self.step();
+        }
+        self.now = self.now.max(until);
+    }
+
+    /// Like [`Sim::run_until`] but handles at most `budget` items; returns whether `until`
+    /// was reached. The page uses it so one frame never blocks for long.
+    pub fn run_until_bounded(&mut self, until: SimTime, budget: usize) -> bool {
+        for _ in 0..budget {
+            if !self.next_due().is_some_and(|at| at <= until) {
+                self.now = self.now.max(until);
+                return true;
+            }
+            self.step();
+        }
+        false
+    }
+
+    pub fn run_for_ms(&mut self, ms: u64) {
+        self.run_until(self.now.plus_us(ms * 1_000));
+    }
+
+    fn schedule_tick(&mut self, node: NodeId, target: LocalTime) {
+        let n = &mut self.nodes[node.index()];
+        n.tick_generation += 1;
+        n.next_tick_local = target;
+        let generation = n.tick_generation;
+        let at = n.clock.true_time_reaching(self.now, target);
+        self.push(at, Due::Tick { node, generation });
+    }
+
+    /// Schedules the next tick one tick after the node's current local reading.
+    fn rearm_tick(&mut self, node: NodeId) {
+        let local = self.nodes[node.index()].clock.local_at(self.now);
+        let tick = self.tick_us();
+        self.schedule_tick(node, local.plus_us(tick));
+    }
+
+    fn tick(&mut self, node: NodeId, generation: u64) {
+        let n = &self.nodes[node.index()];
+        if n.tick_generation != generation || n.is_crashed() || n.paused {
+            return;
+        }
+        let mut out = std::mem::take(&mut self.out);
+        self.nodes[node.index()].tick(&self.config, &mut out);
+        self.out = out;
+        self.flush_output(node);
+        let next = self.nodes[node.index()].next_tick_local.plus_us(self.tick_us());
+        self.schedule_tick(node, next);
+    }
+
+    fn deliver(&mut self, id: u64) {
+        let m = match self.network.take(id) {
+            Ok(m) => m,
+            Err((m, reason)) => {
+                let (from, to, kind) = (m.from, m.to, m.kind);
+                self.emit(Event::MessageDropped { id, from, to, kind, reason });
+                return;
+            }
+        };
+        let (from, to, kind) = (m.from, m.to, m.kind);
+        let (crashed, paused) = {
+            let dest = &self.nodes[to.index()];
+            (dest.is_crashed(), dest.paused)
+        };
+        if crashed {
+            let reason = crate::event::DropReason::NodeDown;
+            self.emit(Event::MessageDropped { id, from, to, kind, reason });
+            return;
+        }
+        self.emit(Event::MessageDelivered { id, from, to, kind });
+        if paused {
+            self.enqueue_paused(to, Inbound::Message(m.msg));
+        } else {
+            self.handle_inbound(to, Inbound::Message(m.msg));
+        }
+    }
+
+    fn enqueue_paused(&mut self, node: NodeId, input: Inbound) {
+        let inbox = &mut self.inboxes[node.index()];
+        if inbox.len() < PAUSED_INBOX_MAX {
+            inbox.push_back(input);
+        }
+    }
+
+    fn handle_inbound(&mut self, node: NodeId, input: Inbound) {
+        match input {
+            Inbound::Message(msg) => {
+                let mut out = std::mem::take(&mut self.out);
+                self.nodes[node.index()].step(msg, &self.config, &mut out);
+                self.out = out;
+                self.flush_output(node);
+            }
+            Inbound::Propose(proposal) => self.propose(node, proposal),
+        }
+    }
+
+    /// Turns what a node produced into network sends, history updates and events.
+    fn flush_output(&mut self, node: NodeId) {
+        let mut out = std::mem::take(&mut self.out);
+        if let Some((role, term, leader)) = out.role_change.take() {
+            self.emit(Event::RoleChanged { node, role, term, leader });
+        }
+        if let Some((index, term)) = out.snapshot_installed.take() {
+            self.emit(Event::SnapshotInstalled { node, index, term });
+        }
+        for applied in out.applied_ops.drain(..) {
+            self.history.set_index(applied.op, applied.index);
+            if self.history.get(applied.op).is_some_and(|r| r.node == node) {
+                self.complete(applied.op, OpOutcome::Ok { revision: applied.revision });
+            }
+        }
+        if let Some(commit) = out.commit_advanced.take() {
+            self.emit(Event::CommitAdvanced { node, commit });
+        }
+        if let Some(through) = out.compacted_through.take() {
+            self.emit(Event::LogCompacted { node, through });
+        }
+        for msg in out.messages.drain(..) {
+            self.send(msg);
+        }
+        self.out = out;
+    }
+
+    fn send(&mut self, msg: Message) {
+        let (from, to, term) = (NodeId(msg.from), NodeId(msg.to), msg.term);
+        let kind = msg.get_msg_type().into();
+        match self.network.send(self.now, &mut self.rng, msg) {
+            Sent::Queued { id, deliver_at, copy } => {
+                self.emit(Event::MessageSent { id, from, to, kind, term, deliver_at });
+                self.push(deliver_at, Due::Deliver(id));
+                if let Some((copy, copy_at)) = copy {
+                    self.emit(Event::MessageDuplicated { id, copy, deliver_at: copy_at });
+                    self.push(copy_at, Due::Deliver(copy));
+                }
+            }
+            Sent::Dropped { id, reason } => {
+                self.emit(Event::MessageDropped { id, from, to, kind, reason });
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- views
+
+    pub fn snapshot(&self) -> Snapshot {
+        let nodes = self
+            .nodes
+            .iter()
+            .map(|n| {
+                let kv = n.kv();
+                NodeView {
+                    id: n.id,
+                    role: n.role(),
+                    term: n.term(),
+                    leader: n.leader(),
+                    commit: n.commit(),
+                    applied: n.applied(),
+                    first_index: n.first_index(),
+                    last_index: n.last_index(),
+                    local_time: n.clock.local_at(self.now),
+                    offset_us: n.clock.offset_at(self.now),
+                    rate_ppm: n.clock.rate_ppm(),
+                    paused: n.paused,
+                    crashed: n.is_crashed(),
+                    election_timeout_ticks: n.election_timeout_ticks(),
+                    revision: kv.map_or(0, |k| k.revision()),
+                    key_count: kv.map_or(0, |k| k.len()),
+                    keys: kv.map_or_else(Vec::new, |k| k.entries(SNAPSHOT_KEYS_MAX)),
+                }
+            })
+            .collect();
+        let links = self
+            .network
+            .links()
+            .map(|(from, to, l)| LinkView { from, to, cut: l.cut, config: l.config.clone() })
+            .collect();
+        let messages = self
+            .network
+            .in_flight()
+            .take(SNAPSHOT_MESSAGES_MAX)
+            .map(|m| MessageView {
+                id: m.id,
+                from: m.from,
+                to: m.to,
+                kind: m.kind,
+                term: m.msg.term,
+                sent_at: m.sent_at,
+                deliver_at: m.deliver_at,
+            })
+            .collect();
+        let recent_ops: Vec<OpRecord> =
+            self.history.iter().rev().take(SNAPSHOT_OPS_MAX).cloned().collect();
+        Snapshot {
+            seed: self.seed,
+            now: self.now,
+            config: self.config.clone(),
+            nodes,
+            links,
+            messages,
+            messages_in_flight: self.network.in_flight_len(),
+            recent_ops,
+            leader: self.leader(),
+            event_count: self.trace.len(),
+            trace_hash: self.trace.hash(),
+        }
+    }
+
+    /// Roles of running nodes, for quick checks.
+    pub fn roles(&self) -> Vec<Option<Role>> {
+        self.nodes.iter().map(|n| n.role()).collect()
+    }
+}

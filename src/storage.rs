@@ -1,0 +1,235 @@
+//! A node's "disk": the raft state that survives a crash (SPEC §4) — hard state, conf state,
+//! log entries and the latest raft snapshot (whose data is the serialized state machine).
+//!
+//! raft-rs's own `MemStorage` keeps no snapshot data and cannot compact away every entry, so
+//! the simulator keeps its own implementation of [`raft::Storage`]. The node keeps one handle
+//! and gives raft another; both share one [`DiskCore`] (single-threaded, hence `Rc<RefCell>`).
+//! Everything a `Ready` asks to persist is written before its messages leave the node, so the
+//! disk always holds what raft believes is durable.
+
+use raft::eraftpb::{ConfState, Entry, HardState, Snapshot};
+use raft::{Error as RaftError, GetEntriesContext, RaftState, StorageError};
+use std::cell::RefCell;
+use std::rc::Rc;
+
+#[derive(Default, Clone)]
+pub struct DiskCore {
+    hard_state: HardState,
+    conf_state: ConfState,
+    /// `entries[i].index == snapshot index + 1 + i`.
+    entries: Vec<Entry>,
+    /// Latest raft snapshot: metadata (index, term, conf state) and state-machine data.
+    snapshot: Snapshot,
+}
+
+/// Shared handle to a node's persisted raft state.
+#[derive(Clone, Default)]
+pub struct DiskStorage {
+    core: Rc<RefCell<DiskCore>>,
+}
+
+impl DiskStorage {
+    /// A fresh disk for a node of a cluster whose voters are `voters`.
+    pub fn new_with_voters(voters: Vec<u64>) -> DiskStorage {
+        let disk = DiskStorage::default();
+        disk.core.borrow_mut().conf_state = ConfState::from((voters, vec![]));
+        disk
+    }
+
+    pub fn hard_state(&self) -> HardState {
+        self.core.borrow().hard_state.clone()
+    }
+
+    pub fn set_hard_state(&self, hs: HardState) {
+        self.core.borrow_mut().hard_state = hs;
+    }
+
+    pub fn set_commit(&self, commit: u64) {
+        self.core.borrow_mut().hard_state.commit = commit;
+    }
+
+    pub fn snapshot_index(&self) -> u64 {
+        self.core.borrow().snapshot.get_metadata().index
+    }
+
+    pub fn snapshot_data(&self) -> Vec<u8> {
+        self.core.borrow().snapshot.data.to_vec()
+    }
+
+    /// Number of entries held (not yet compacted away).
+    pub fn entry_count(&self) -> usize {
+        self.core.borrow().entries.len()
+    }
+
+    /// Copies of the entries in `[low, high)` that are still held (for inspection and checks).
+    pub fn entries_in(&self, low: u64, high: u64) -> Vec<Entry> {
+        let core = self.core.borrow();
+        core.entries.iter().filter(|e| e.index >= low && e.index < high).cloned().collect()
+    }
+
+    /// Appends entries from a `Ready`, truncating any conflicting suffix first.
+    pub fn append(&self, ents: &[Entry]) {
+        let Some(first) = ents.first() else { return };
+        let mut core = self.core.borrow_mut();
+        let first_index = core.first_index();
+        assert!(
+            first.index >= first_index,
+            "append of compacted index {} (first {first_index})",
+            first.index
+        );
+        assert!(first.index <= core.last_index() + 1, "gap before appended index {}", first.index);
+        let keep = (first.index - first_index) as usize;
+        core.entries.truncate(keep);
+        core.entries.extend_from_slice(ents);
+    }
+
+    /// Installs a raft snapshot received from the leader: the log restarts after it.
+    pub fn apply_snapshot(&self, snapshot: Snapshot) {
+        let mut core = self.core.borrow_mut();
+        let meta = snapshot.get_metadata();
+        core.hard_state.term = core.hard_state.term.max(meta.term);
+        core.hard_state.commit = meta.index;
+        core.conf_state = meta.get_conf_state().clone();
+        core.entries.clear();
+        core.snapshot = snapshot;
+    }
+
+    /// Takes a snapshot of the state machine at `applied` (data is its serialization) and
+    /// discards every entry up to and including `applied`.
+    pub fn compact(&self, applied: u64, data: Vec<u8>) {
+        let mut core = self.core.borrow_mut();
+        if applied <= core.snapshot.get_metadata().index {
+            return;
+        }
+        let term = core.term_of(applied).expect("compacting to an entry the disk does not hold");
+        let conf_state = core.conf_state.clone();
+        let first_index = core.first_index();
+        let drop = (applied + 1 - first_index) as usize;
+        core.entries.drain(..drop);
+        let mut snapshot = Snapshot::default();
+        snapshot.data = data.into();
+        let meta = snapshot.mut_metadata();
+        meta.index = applied;
+        meta.term = term;
+        meta.set_conf_state(conf_state);
+        core.snapshot = snapshot;
+    }
+}
+
+impl DiskCore {
+    fn first_index(&self) -> u64 {
+        self.snapshot.get_metadata().index + 1
+    }
+    fn last_index(&self) -> u64 {
+        self.snapshot.get_metadata().index + self.entries.len() as u64
+    }
+    fn term_of(&self, idx: u64) -> Option<u64> {
+        let snap = self.snapshot.get_metadata();
+        if idx == snap.index {
+            return Some(snap.term);
+        }
+        if idx < snap.index || idx > self.last_index() {
+            return None;
+        }
+        Some(self.entries[(idx - snap.index - 1) as usize].term)
+    }
+}
+
+impl raft::Storage for DiskStorage {
+    fn initial_state(&self) -> raft::Result<RaftState> {
+        let core = self.core.borrow();
+        Ok(RaftState::new(core.hard_state.clone(), core.conf_state.clone()))
+    }
+
+    fn entries(
+        &self,
+        low: u64,
+        high: u64,
+        max_size: impl Into<Option<u64>>,
+        _context: GetEntriesContext,
+    ) -> raft::Result<Vec<Entry>> {
+        let core = self.core.borrow();
+        if low < core.first_index() {
+            return Err(RaftError::Store(StorageError::Compacted));
+        }
+        assert!(high <= core.last_index() + 1, "entries past the last index");
+        let offset = core.first_index();
+        let mut ents = core.entries[(low - offset) as usize..(high - offset) as usize].to_vec();
+        raft::util::limit_size(&mut ents, max_size.into());
+        Ok(ents)
+    }
+
+    fn term(&self, idx: u64) -> raft::Result<u64> {
+        let core = self.core.borrow();
+        if idx < core.snapshot.get_metadata().index {
+            return Err(RaftError::Store(StorageError::Compacted));
+        }
+        core.term_of(idx).ok_or(RaftError::Store(StorageError::Unavailable))
+    }
+
+    fn first_index(&self) -> raft::Result<u64> {
+        Ok(self.core.borrow().first_index())
+    }
+
+    fn last_index(&self) -> raft::Result<u64> {
+        Ok(self.core.borrow().last_index())
+    }
+
+    fn snapshot(&self, _request_index: u64, _to: u64) -> raft::Result<Snapshot> {
+        // The snapshot is taken eagerly at compaction time, so it is always ready. raft only
+        // asks for one when the follower needs entries we no longer hold, which means a
+        // compaction happened and the snapshot is non-empty.
+        Ok(self.core.borrow().snapshot.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use raft::Storage;
+
+    fn entry(index: u64, term: u64) -> Entry {
+        Entry { index, term, ..Default::default() }
+    }
+
+    #[test]
+    fn append_truncates_conflicts_and_compaction_keeps_the_boundary_term() {
+        let disk = DiskStorage::new_with_voters(vec![1, 2, 3]);
+        disk.append(&[entry(1, 1), entry(2, 1), entry(3, 1)]);
+        disk.append(&[entry(3, 2), entry(4, 2)]);
+        assert_eq!(disk.last_index().unwrap(), 4);
+        assert_eq!(disk.term(3).unwrap(), 2);
+        disk.compact(3, b"state".to_vec());
+        assert_eq!(disk.first_index().unwrap(), 4);
+        assert_eq!(disk.term(3).unwrap(), 2, "term of the snapshot index stays known");
+        assert!(matches!(disk.term(2), Err(RaftError::Store(StorageError::Compacted))));
+        assert!(disk.entries(3, 5, None, GetEntriesContext::empty(false)).is_err());
+        assert_eq!(disk.entries(4, 5, None, GetEntriesContext::empty(false)).unwrap().len(), 1);
+        assert_eq!(disk.snapshot(0, 2).unwrap().get_metadata().index, 3);
+        assert_eq!(disk.snapshot_data(), b"state");
+    }
+
+    #[test]
+    fn compacting_everything_keeps_indexes_consistent() {
+        let disk = DiskStorage::new_with_voters(vec![1]);
+        disk.append(&[entry(1, 1), entry(2, 1)]);
+        disk.compact(2, vec![]);
+        assert_eq!(disk.first_index().unwrap(), 3);
+        assert_eq!(disk.last_index().unwrap(), 2);
+        disk.append(&[entry(3, 1)]);
+        assert_eq!(disk.last_index().unwrap(), 3);
+    }
+
+    #[test]
+    fn installing_a_snapshot_replaces_the_log() {
+        let disk = DiskStorage::new_with_voters(vec![1, 2, 3]);
+        disk.append(&[entry(1, 1)]);
+        let mut snap = Snapshot::default();
+        snap.mut_metadata().index = 10;
+        snap.mut_metadata().term = 3;
+        disk.apply_snapshot(snap);
+        assert_eq!(disk.first_index().unwrap(), 11);
+        assert_eq!(disk.term(10).unwrap(), 3);
+        assert_eq!(disk.hard_state().commit, 10);
+    }
+}
