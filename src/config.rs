@@ -90,7 +90,8 @@ impl Default for ClusterConfig {
             election_ticks: 10,
             heartbeat_ticks: 1,
             check_quorum: true,
-            pre_vote: false,
+            // etcd's default: a node cut off with a stale log cannot disrupt the cluster.
+            pre_vote: true,
             network: LinkConfig::default(),
             client_timeout_ms: 3_000,
             log_compaction_entries: 1_000,

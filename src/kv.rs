@@ -69,6 +69,16 @@ impl KvStore {
         Applied { revision: self.revision }
     }
 
+    /// A fingerprint of the contents and revision (for comparing replicas).
+    pub fn digest(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = crate::event::StableHasher::default();
+        self.data.hash(&mut h);
+        self.revision.hash(&mut h);
+        self.applied.hash(&mut h);
+        h.finish()
+    }
+
     pub fn encode(&self) -> Vec<u8> {
         serde_json::to_vec(self).expect("the store always serializes")
     }

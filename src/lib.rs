@@ -21,13 +21,16 @@ pub mod config;
 pub mod error;
 pub mod event;
 pub mod history;
+pub mod invariants;
 pub mod kv;
 pub mod network;
 pub mod node;
+pub mod reference;
 pub mod request;
 pub mod sim;
 pub mod snapshot;
 pub mod storage;
+pub mod swarm;
 pub mod time;
 pub mod types;
 

@@ -13,6 +13,8 @@ use crate::request::Proposal;
 use crate::storage::DiskStorage;
 use crate::time::LocalTime;
 use crate::types::{NodeId, OpId, Role};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 use raft::eraftpb::{Entry, EntryType, Message};
 use raft::{RawNode, StateRole};
 
@@ -52,8 +54,10 @@ pub struct Node {
     /// `None` while crashed.
     process: Option<Process>,
     pub clock: NodeClock,
-    /// Pinned randomized election timeout in ticks (drawn from the seeded RNG).
-    election_timeout_ticks: usize,
+    /// Draws this node's randomized election timeouts. raft-rs would draw them from
+    /// `thread_rng` (unseedable); the node overrides every one of those draws with this
+    /// seeded stream right after each role or term change, before the next tick can use it.
+    election_rng: ChaCha8Rng,
     pub paused: bool,
     /// Incremented whenever the tick schedule changes; stale tick events carry an old value.
     pub tick_generation: u64,
@@ -76,7 +80,7 @@ impl Node {
         id: NodeId,
         voters: Vec<u64>,
         config: &ClusterConfig,
-        election_timeout_ticks: usize,
+        election_seed: u64,
         clock: NodeClock,
     ) -> Node {
         let mut node = Node {
@@ -84,7 +88,7 @@ impl Node {
             disk: DiskStorage::new_with_voters(voters),
             process: None,
             clock,
-            election_timeout_ticks,
+            election_rng: ChaCha8Rng::seed_from_u64(election_seed),
             paused: false,
             tick_generation: 0,
             next_tick_local: LocalTime(0),
@@ -98,9 +102,9 @@ impl Node {
             id: self.id.0,
             election_tick: config.election_ticks as usize,
             heartbeat_tick: config.heartbeat_ticks as usize,
-            // raft-rs draws the timeout from [min, max) with thread_rng; a one-wide range pins it.
-            min_election_tick: self.election_timeout_ticks,
-            max_election_tick: self.election_timeout_ticks + 1,
+            // raft-rs's own range: [election_tick, 2 × election_tick).
+            min_election_tick: config.election_ticks as usize,
+            max_election_tick: 2 * config.election_ticks as usize,
             check_quorum: config.check_quorum,
             pre_vote: config.pre_vote,
             applied,
@@ -119,8 +123,10 @@ impl Node {
         };
         let applied = self.disk.snapshot_index();
         debug_assert_eq!(kv.applied(), applied);
-        let raw = RawNode::new(&self.raft_config(config, applied), self.disk.clone(), &discard_logger())
-            .expect("a validated config always builds a raft node");
+        let mut raw =
+            RawNode::new(&self.raft_config(config, applied), self.disk.clone(), &discard_logger())
+                .expect("a validated config always builds a raft node");
+        Self::redraw_election_timeout(&mut self.election_rng, &mut raw, config);
         let commit = raw.raft.raft_log.committed;
         let term = raw.raft.term;
         self.process =
@@ -143,6 +149,18 @@ impl Node {
         self.boot(config);
         self.handle_ready(config, out);
         self.applied()
+    }
+
+    /// Replaces raft-rs's `thread_rng` draw with one from the seeded stream (SPEC §2).
+    fn redraw_election_timeout(
+        rng: &mut ChaCha8Rng,
+        raw: &mut RawNode<DiskStorage>,
+        config: &ClusterConfig,
+    ) {
+        let min = u64::from(config.election_ticks);
+        // Drawn as u64: rand samples `usize` differently on 32- and 64-bit targets.
+        let timeout = rng.gen_range(min..2 * min) as usize;
+        raw.raft.set_randomized_election_timeout(timeout);
     }
 
     fn process(&mut self) -> &mut Process {
@@ -216,15 +234,21 @@ impl Node {
             p.raw.advance_apply();
         }
 
-        let r = &p.raw.raft;
-        let (role, term, leader) = (Role::from(r.state), r.term, NodeId(r.leader_id));
+        let (role, term, leader) = {
+            let r = &p.raw.raft;
+            (Role::from(r.state), r.term, NodeId(r.leader_id))
+        };
+        if (role, term) != (p.role, p.term) {
+            // raft-rs re-drew its timeout (become_* → reset) from thread_rng: override it.
+            Self::redraw_election_timeout(&mut self.election_rng, &mut p.raw, config);
+        }
         if (role, term, leader) != (p.role, p.term, p.leader) {
             p.role = role;
             p.term = term;
             p.leader = leader;
             out.role_change = Some((role, term, leader));
         }
-        let commit = r.raft_log.committed;
+        let commit = p.raw.raft.raft_log.committed;
         if commit != p.commit {
             p.commit = commit;
             out.commit_advanced = Some(commit);
@@ -298,8 +322,9 @@ impl Node {
     pub fn disk(&self) -> &DiskStorage {
         &self.disk
     }
+    /// The current randomized election timeout, in ticks.
     pub fn election_timeout_ticks(&self) -> usize {
-        self.election_timeout_ticks
+        self.process.as_ref().map_or(0, |p| p.raw.raft.randomized_election_timeout())
     }
     /// The raft entry term at `index`, when this node still holds it.
     pub fn term_at(&self, index: u64) -> Option<u64> {

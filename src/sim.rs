@@ -77,17 +77,16 @@ impl Sim {
         config.validate()?;
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let voters: Vec<u64> = (1..=config.node_count as u64).collect();
-        let election = config.election_ticks as usize;
         let nodes: Vec<Node> = voters
             .iter()
             .map(|&id| {
-                // The per-node randomized election timeout, pinned (SPEC §2).
-                let timeout = rng.gen_range(election..2 * election);
+                // Each node's election timeouts come from its own seeded stream (SPEC §2).
+                let election_seed = rng.gen::<u64>();
                 Node::new(
                     NodeId(id),
                     voters.clone(),
                     &config,
-                    timeout,
+                    election_seed,
                     NodeClock::new(0, RATE_PERFECT_PPM),
                 )
             })

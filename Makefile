@@ -1,0 +1,41 @@
+# Lease Lab — two commands on a fresh machine:
+#   make serve   set up everything, then serve the page on http://127.0.0.1:8080/
+#   make test    set up everything, then run every test
+SHELL := /bin/bash
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+CHROMEDRIVER ?= $(shell command -v chromedriver 2>/dev/null || echo /usr/bin/chromedriver)
+GECKODRIVER ?= $(shell command -v geckodriver 2>/dev/null || echo $(HOME)/.cargo/bin/geckodriver)
+
+.PHONY: setup serve test test-native test-chromium test-firefox build-release smoke bench swarm
+
+setup:
+	@scripts/setup.sh
+
+serve: setup
+	@echo "Lease Lab: open http://127.0.0.1:8080/ (Ctrl-C to stop)"
+	trunk serve
+
+test: setup test-native test-chromium test-firefox build-release smoke
+	@echo "make test: all suites passed"
+
+test-native:
+	cargo test --workspace
+
+test-chromium:
+	CHROMEDRIVER=$(CHROMEDRIVER) cargo test -p leaselab-www --target wasm32-unknown-unknown
+
+test-firefox:
+	GECKODRIVER=$(GECKODRIVER) cargo test -p leaselab-www --target wasm32-unknown-unknown
+
+build-release:
+	trunk build --release
+	@wasm=$$(ls dist/*.wasm); echo "release wasm: $$(stat -c %s $$wasm) bytes raw, $$(gzip -9 -c $$wasm | wc -c) bytes gzip"
+
+smoke:
+	scripts/smoke.sh
+
+# Thousands of seeded swarm runs (release build), every fault kind, 1/3/5/7 nodes.
+SWARM_SEEDS ?= 0..2500
+swarm:
+	cargo build --release --bin leaselab
+	for n in 1 3 5 7; do ./target/release/leaselab swarm --seeds $(SWARM_SEEDS) --nodes $$n --faults all || exit 1; done

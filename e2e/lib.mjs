@@ -1,0 +1,24 @@
+// Shared helpers for the end-to-end journeys: launch Debian's chromium through
+// playwright-core (no browser download), open the page, collect console errors.
+import { chromium } from 'playwright-core';
+
+export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+
+export async function openPage(url, { width = 1280, height = 800 } = {}) {
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  const page = await browser.newPage({ viewport: { width, height } });
+  const errors = [];
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(url);
+  return { browser, page, errors };
+}
+
+export function check(cond, message) {
+  if (!cond) throw new Error(message);
+}

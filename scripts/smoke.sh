@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Serves the release build in dist/ on loopback and checks in headless Chromium that the page
+# renders a cluster, elects a leader and commits a write (e2e/smoke.mjs). Leaves a screenshot
+# in e2e/out/smoke.png.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+port=${SMOKE_PORT:-8099}
+[ -f dist/index.html ] || { echo "dist/ is missing: run trunk build --release first" >&2; exit 1; }
+python3 -m http.server "$port" --bind 127.0.0.1 -d dist >/dev/null 2>&1 &
+server=$!
+trap 'kill $server 2>/dev/null || true' EXIT
+for _ in $(seq 1 50); do
+  python3 - "$port" <<'PY' && break
+import socket, sys
+s = socket.socket(); s.settimeout(0.2)
+sys.exit(0 if s.connect_ex(("127.0.0.1", int(sys.argv[1]))) == 0 else 1)
+PY
+  sleep 0.1
+done
+mkdir -p e2e/out
+node e2e/smoke.mjs "http://127.0.0.1:$port/" e2e/out/smoke.png

@@ -1,0 +1,318 @@
+//! Swarm testing (TigerBeetle VOPR style): a seed draws a random fault schedule — partitions,
+//! one-way cuts, loss and duplication, clock jumps and drift, pauses, crashes and restarts —
+//! plus client writes; the run is checked by [`Invariants`] after every step, then healed,
+//! settled and checked for durability and convergence. A failure names the seed, and
+//! `leaselab swarm --seed N ...` replays it exactly.
+
+use crate::command::Command;
+use crate::config::{ClusterConfig, LinkConfig};
+use crate::invariants::Invariants;
+use crate::sim::Sim;
+use crate::time::SimTime;
+use crate::types::NodeId;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+/// Which kinds of fault a swarm run may draw.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FaultMix {
+    pub partitions: bool,
+    pub lossy_network: bool,
+    pub clocks: bool,
+    pub pauses: bool,
+    pub crashes: bool,
+}
+
+impl FaultMix {
+    pub const NONE: FaultMix =
+        FaultMix { partitions: false, lossy_network: false, clocks: false, pauses: false, crashes: false };
+    pub const ALL: FaultMix =
+        FaultMix { partitions: true, lossy_network: true, clocks: true, pauses: true, crashes: true };
+
+    /// Parses `none`, `all`, or a comma list of `partitions,loss,clocks,pauses,crashes`.
+    pub fn parse(text: &str) -> Result<FaultMix, String> {
+        match text {
+            "none" => return Ok(FaultMix::NONE),
+            "all" | "mixed" => return Ok(FaultMix::ALL),
+            _ => {}
+        }
+        let mut mix = FaultMix::NONE;
+        for part in text.split(',') {
+            match part.trim() {
+                "partitions" => mix.partitions = true,
+                "loss" => mix.lossy_network = true,
+                "clocks" => mix.clocks = true,
+                "pauses" => mix.pauses = true,
+                "crashes" => mix.crashes = true,
+                other => {
+                    return Err(format!(
+                        "unknown fault kind {other:?}: use none, all, or partitions,loss,clocks,pauses,crashes"
+                    ))
+                }
+            }
+        }
+        Ok(mix)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SwarmConfig {
+    pub nodes: usize,
+    /// Length of the faulty phase, in true milliseconds.
+    pub duration_ms: u64,
+    pub writes_per_sec: u32,
+    pub faults: FaultMix,
+    /// Mean time between faults, in milliseconds.
+    pub fault_interval_ms: u64,
+}
+
+impl Default for SwarmConfig {
+    fn default() -> Self {
+        SwarmConfig {
+            nodes: 3,
+            duration_ms: 20_000,
+            writes_per_sec: 20,
+            faults: FaultMix::ALL,
+            fault_interval_ms: 700,
+        }
+    }
+}
+
+/// Draws the timed command script of one swarm run. Uses its own RNG stream (derived from the
+/// seed) so the schedule does not depend on what the cluster does.
+pub fn random_schedule(seed: u64, config: &SwarmConfig) -> Vec<(SimTime, Command)> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5EED_F00D_5CA1_AB1E);
+    let n = config.nodes as u64;
+    let node = |rng: &mut ChaCha8Rng| NodeId(rng.gen_range(1..=n));
+    let mut script = Vec::new();
+    let start = SimTime::from_ms(1_000);
+    let end = start.plus_us(config.duration_ms * 1_000);
+
+    // Client writes at a steady rate, to random nodes, over a small key space.
+    if config.writes_per_sec > 0 {
+        let gap_us = 1_000_000 / u64::from(config.writes_per_sec);
+        let mut t = start;
+        let mut i = 0u64;
+        while t < end {
+            let key = format!("k{}", rng.gen_range(0..8u32));
+            let cmd = if rng.gen_ratio(1, 10) {
+                Command::Delete { node: node(&mut rng), key }
+            } else {
+                Command::Put { node: node(&mut rng), key, value: i.to_string() }
+            };
+            script.push((t, cmd));
+            t = t.plus_us(gap_us);
+            i += 1;
+        }
+    }
+
+    // Faults at random intervals. Each kind is undone later so the cluster keeps moving.
+    let mut kinds: Vec<u8> = Vec::new();
+    let f = &config.faults;
+    if f.partitions {
+        kinds.extend([0, 1, 2]);
+    }
+    if f.lossy_network {
+        kinds.push(3);
+    }
+    if f.clocks {
+        kinds.extend([4, 5]);
+    }
+    if f.pauses {
+        kinds.push(6);
+    }
+    if f.crashes && n > 1 {
+        kinds.push(7);
+    }
+    if !kinds.is_empty() {
+        let mut t = start;
+        loop {
+            t = t.plus_us(rng.gen_range(1..=2 * config.fault_interval_ms) * 1_000);
+            if t >= end {
+                break;
+            }
+            let heal_after = SimTime(t.0 + rng.gen_range(200..3_000u64) * 1_000).min(end);
+            match kinds[rng.gen_range(0..kinds.len())] {
+                0 => {
+                    let victim = node(&mut rng);
+                    script.push((t, Command::Isolate { node: victim }));
+                    script.push((heal_after, Command::HealAll));
+                }
+                1 => {
+                    let mut groups = vec![Vec::new(), Vec::new()];
+                    for id in 1..=n {
+                        groups[rng.gen_range(0..2usize)].push(NodeId(id));
+                    }
+                    script.push((t, Command::Partition { groups }));
+                    script.push((heal_after, Command::HealAll));
+                }
+                2 if n > 1 => {
+                    let from = node(&mut rng);
+                    let mut to = node(&mut rng);
+                    if to == from {
+                        to = NodeId(from.0 % n + 1);
+                    }
+                    script.push((t, Command::CutLink { from, to }));
+                    script.push((heal_after, Command::HealLink { from, to }));
+                }
+                3 => {
+                    let lossy = LinkConfig {
+                        latency_us: rng.gen_range(1_000..40_000),
+                        jitter_us: rng.gen_range(0..20_000),
+                        drop_ppm: rng.gen_range(0..200_000),
+                        duplicate_ppm: rng.gen_range(0..100_000),
+                    };
+                    script.push((t, Command::SetNetwork { link: lossy }));
+                    script.push((heal_after, Command::SetNetwork { link: LinkConfig::default() }));
+                }
+                4 => {
+                    let delta_us = rng.gen_range(-2_000_000..=2_000_000i64);
+                    script.push((t, Command::JumpClock { node: node(&mut rng), delta_us }));
+                }
+                5 => {
+                    let victim = node(&mut rng);
+                    let rate_ppm = rng.gen_range(500_000..=2_000_000u32);
+                    script.push((t, Command::SetClockRate { node: victim, rate_ppm }));
+                    script.push((heal_after, Command::SetClockRate { node: victim, rate_ppm: 1_000_000 }));
+                }
+                6 => {
+                    let victim = node(&mut rng);
+                    script.push((t, Command::Pause { node: victim }));
+                    script.push((heal_after, Command::Resume { node: victim }));
+                }
+                7 => {
+                    let victim = node(&mut rng);
+                    script.push((t, Command::Crash { node: victim }));
+                    script.push((heal_after, Command::Restart { node: victim }));
+                }
+                _ => {}
+            }
+        }
+    }
+    script.sort_by_key(|(t, _)| *t);
+    script
+}
+
+/// The outcome of one swarm run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SwarmReport {
+    pub seed: u64,
+    pub nodes: usize,
+    pub steps: u64,
+    pub commands: usize,
+    pub writes_ok: usize,
+    pub writes_failed: usize,
+    pub writes_unknown: usize,
+    pub trace_hash: u64,
+    pub violations: Vec<String>,
+}
+
+impl SwarmReport {
+    /// The command line that replays this run exactly.
+    pub fn replay_command(&self, config: &SwarmConfig) -> String {
+        format!(
+            "cargo run --release -- swarm --seed {} --nodes {} --duration-ms {} --writes-per-sec {} --faults {}",
+            self.seed,
+            config.nodes,
+            config.duration_ms,
+            config.writes_per_sec,
+            fault_list(&config.faults)
+        )
+    }
+}
+
+fn fault_list(f: &FaultMix) -> String {
+    let mut parts = Vec::new();
+    for (on, name) in [
+        (f.partitions, "partitions"),
+        (f.lossy_network, "loss"),
+        (f.clocks, "clocks"),
+        (f.pauses, "pauses"),
+        (f.crashes, "crashes"),
+    ] {
+        if on {
+            parts.push(name);
+        }
+    }
+    if parts.is_empty() {
+        "none".into()
+    } else {
+        parts.join(",")
+    }
+}
+
+/// Steps between state-machine comparisons (they cost a pass over every store).
+const STATE_CHECK_EVERY_STEPS: u64 = 64;
+
+/// Runs one seed: the random schedule, invariants after every step, then heal everything,
+/// settle for 5 s and check durability and convergence.
+pub fn run_swarm(seed: u64, config: &SwarmConfig) -> SwarmReport {
+    run_swarm_keeping_sim(seed, config).0
+}
+
+/// [`run_swarm`], also returning the simulation for inspection (its retained trace, stores).
+pub fn run_swarm_keeping_sim(seed: u64, config: &SwarmConfig) -> (SwarmReport, Sim) {
+    let cluster = ClusterConfig { node_count: config.nodes, ..ClusterConfig::default() };
+    let mut sim = Sim::new(seed, cluster).expect("swarm configs are valid");
+    let script = random_schedule(seed, config);
+    let commands = script.len();
+    for (at, cmd) in script {
+        sim.schedule(at, cmd).expect("the generator only draws valid commands");
+    }
+    let mut checks = Invariants::new();
+    let mut steps = 0u64;
+    let end = SimTime::from_ms(1_000 + config.duration_ms);
+    while sim.next_due().is_some_and(|t| t <= end) {
+        sim.step();
+        steps += 1;
+        checks.observe(&sim);
+        if steps % STATE_CHECK_EVERY_STEPS == 0 {
+            checks.observe_state(&sim);
+        }
+    }
+    // Heal: links, network behaviour, clocks' rates, pauses and crashes.
+    let _ = sim.apply(Command::HealAll);
+    let _ = sim.apply(Command::SetNetwork { link: LinkConfig::default() });
+    for id in 1..=config.nodes as u64 {
+        let node = NodeId(id);
+        let _ = sim.apply(Command::SetClockRate { node, rate_ppm: 1_000_000 });
+        if sim.node(node).is_crashed() {
+            let _ = sim.apply(Command::Restart { node });
+        } else if sim.node(node).paused {
+            let _ = sim.apply(Command::Resume { node });
+        }
+    }
+    let settle_until = sim.now().plus_us(8_000_000);
+    while sim.next_due().is_some_and(|t| t <= settle_until) {
+        sim.step();
+        steps += 1;
+        checks.observe(&sim);
+    }
+    sim.run_until(settle_until);
+    checks.observe_state(&sim);
+    checks.check_acknowledged_writes(&sim, true);
+
+    let mut report = SwarmReport {
+        seed,
+        nodes: config.nodes,
+        steps,
+        commands,
+        writes_ok: 0,
+        writes_failed: 0,
+        writes_unknown: 0,
+        trace_hash: sim.trace_hash(),
+        violations: checks.violations().to_vec(),
+    };
+    for r in sim.history().iter() {
+        match r.outcome {
+            crate::event::OpOutcome::Ok { .. } => report.writes_ok += 1,
+            crate::event::OpOutcome::Failed { .. } => report.writes_failed += 1,
+            _ => report.writes_unknown += 1,
+        }
+    }
+    if sim.leader().is_none() {
+        report.violations.push(format!("no leader {} after healing", sim.now()));
+    }
+    (report, sim)
+}

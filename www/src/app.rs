@@ -1,0 +1,367 @@
+//! Components. Each takes the [`Lab`] from context and renders from its snapshot signal.
+
+use crate::lab::Lab;
+use crate::model::{
+    format_time, message_class, message_position, node_class, parse_seed, ring_position,
+    role_label, simulated_us, SPEEDS, VIEW_SIZE,
+};
+use leaselab::{ClusterConfig, Command, NodeId, OpOutcome, NODES_MAX};
+use leptos::prelude::*;
+use std::cell::Cell;
+use std::rc::Rc;
+
+/// How the page starts. Tests start paused so they control time.
+#[derive(Clone, Debug)]
+pub struct StartOptions {
+    pub seed: u64,
+    pub config: ClusterConfig,
+    pub autoplay: bool,
+}
+
+impl Default for StartOptions {
+    fn default() -> Self {
+        StartOptions { seed: 1, config: ClusterConfig::default(), autoplay: true }
+    }
+}
+
+fn lab() -> Lab {
+    expect_context::<Lab>()
+}
+
+fn wall_ms() -> f64 {
+    web_sys::window().and_then(|w| w.performance()).map_or(0.0, |p| p.now())
+}
+
+/// The page loop: the only place wall time is read. Each animation frame advances simulated
+/// time by wall time × speed, then stops by itself once the page is gone.
+fn run_frames(lab: Lab, last: Rc<Cell<f64>>) {
+    request_animation_frame(move || {
+        let now = wall_ms();
+        let dt = now - last.replace(now);
+        let alive = match (lab.playing.try_get_untracked(), lab.speed_index.try_get_untracked()) {
+            (Some(true), Some(i)) => lab.advance_us(simulated_us(dt, SPEEDS[i].0)),
+            (Some(false), Some(_)) => true,
+            _ => false,
+        };
+        if alive {
+            run_frames(lab, last);
+        }
+    });
+}
+
+#[component]
+pub fn App(#[prop(optional)] options: Option<StartOptions>) -> impl IntoView {
+    let options = options.unwrap_or_default();
+    let lab = Lab::new(options.seed, options.config.clone());
+    lab.playing.set(options.autoplay);
+    provide_context(lab);
+    run_frames(lab, Rc::new(Cell::new(wall_ms())));
+    view! {
+        <div class="app" data-testid="app">
+            <header class="topbar">
+                <h1>"Lease Lab"</h1>
+                <span class="subtitle">"how a raft cluster serves reads"</span>
+                <Controls seed=options.seed node_count=options.config.node_count />
+            </header>
+            <main class="layout">
+                <section class="panel cluster-panel">
+                    <ClusterView />
+                    <Legend />
+                </section>
+                <section class="side">
+                    <NodeTable />
+                    <ClientPanel />
+                    <OpLog />
+                </section>
+            </main>
+            <EventLog />
+        </div>
+    }
+}
+
+#[component]
+fn Controls(seed: u64, node_count: usize) -> impl IntoView {
+    let lab = lab();
+    let seed_text = RwSignal::new(seed.to_string());
+    let nodes = RwSignal::new(node_count);
+    let seed_error = RwSignal::new(None::<String>);
+    let reset = move || match parse_seed(&seed_text.get_untracked()) {
+        Ok(seed) => {
+            seed_error.set(None);
+            let config = ClusterConfig { node_count: nodes.get_untracked(), ..ClusterConfig::default() };
+            if let Err(e) = lab.reset(seed, config) {
+                seed_error.set(Some(e));
+            }
+        }
+        Err(e) => seed_error.set(Some(e)),
+    };
+    view! {
+        <div class="controls">
+            <button data-testid="play-toggle" class="primary"
+                title="Play or pause (space)"
+                on:click=move |_| lab.playing.update(|p| *p = !*p)>
+                {move || if lab.playing.get() { "❚❚ Pause" } else { "▶ Play" }}
+            </button>
+            <button data-testid="step-event" title="Handle the next event"
+                on:click=move |_| lab.step_event()>"Step"</button>
+            <button data-testid="advance-100ms" on:click=move |_| { lab.advance_us(100_000); }>"+100 ms"</button>
+            <button data-testid="advance-1s" on:click=move |_| { lab.advance_us(1_000_000); }>"+1 s"</button>
+            <label>"Speed "
+                <select data-testid="speed-select"
+                    on:change=move |ev| {
+                        if let Ok(i) = event_target_value(&ev).parse::<usize>() {
+                            lab.speed_index.set(i.min(SPEEDS.len() - 1));
+                        }
+                    }
+                    prop:value=move || lab.speed_index.get().to_string()>
+                    {SPEEDS.iter().enumerate().map(|(i, (_, label))| view! {
+                        <option value=i.to_string()>{*label}</option>
+                    }).collect_view()}
+                </select>
+            </label>
+            <span class="clock" data-testid="sim-time">{move || format_time(lab.snap.with(|s| s.now))}</span>
+            <span class="sep"></span>
+            <label>"Seed "
+                <input data-testid="seed-input" class="seed" type="text"
+                    prop:value=move || seed_text.get()
+                    on:input=move |ev| seed_text.set(event_target_value(&ev))
+                    on:keydown=move |ev| if ev.key() == "Enter" { reset() } />
+            </label>
+            <label>"Nodes "
+                <select data-testid="node-count-select"
+                    prop:value=move || nodes.get().to_string()
+                    on:change=move |ev| {
+                        if let Ok(n) = event_target_value(&ev).parse::<usize>() {
+                            nodes.set(n.clamp(1, NODES_MAX));
+                        }
+                    }>
+                    {(1..=NODES_MAX).map(|n| view! { <option value=n.to_string()>{n}</option> }).collect_view()}
+                </select>
+            </label>
+            <button data-testid="reset-button" on:click=move |_| reset()>"Reset"</button>
+            <span class="error" data-testid="seed-error">{move || seed_error.get()}</span>
+        </div>
+    }
+}
+
+#[component]
+fn ClusterView() -> impl IntoView {
+    let lab = lab();
+    let size = VIEW_SIZE.to_string();
+    view! {
+        <svg data-testid="cluster-view" class="cluster" viewBox=format!("0 0 {size} {size}")
+            role="img" aria-label="Cluster: nodes on a ring, links and messages in flight">
+            // Links: one line per unordered pair, red and dashed when either direction is cut.
+            {move || lab.snap.with(|s| {
+                let n = s.nodes.len();
+                s.links.iter().filter(|l| l.from < l.to).map(|l| {
+                    let back_cut = s.links.iter().any(|r| r.from == l.to && r.to == l.from && r.cut);
+                    let (a, b) = (ring_position(l.from.index(), n), ring_position(l.to.index(), n));
+                    let class = match (l.cut, back_cut) {
+                        (false, false) => "link",
+                        (true, true) => "link cut",
+                        _ => "link oneway",
+                    };
+                    view! {
+                        <line class=class x1=a.0 y1=a.1 x2=b.0 y2=b.1
+                            data-testid=format!("link-{}-{}", l.from.0, l.to.0) />
+                    }
+                }).collect_view()
+            })}
+            // Messages in flight.
+            {move || lab.snap.with(|s| {
+                let n = s.nodes.len();
+                s.messages.iter().map(|m| {
+                    let (x, y) = message_position(
+                        ring_position(m.from.index(), n), ring_position(m.to.index(), n),
+                        m.sent_at, m.deliver_at, s.now);
+                    view! { <circle class=message_class(m.kind) cx=x cy=y r="5" /> }
+                }).collect_view()
+            })}
+            // Nodes.
+            {move || lab.snap.with(|s| {
+                let n = s.nodes.len();
+                s.nodes.iter().map(|node| {
+                    let (x, y) = ring_position(node.id.index(), n);
+                    let label = role_label(node.role, node.paused);
+                    view! {
+                        <g class=node_class(node.role, node.paused)
+                            data-testid=format!("node-{}", node.id.0) data-role=label>
+                            <circle cx=x cy=y r="34" />
+                            <text x=x y=y - 8.0 class="node-name">{node.id.to_string()}</text>
+                            <text x=x y=y + 8.0 class="node-role">{label}</text>
+                            <text x=x y=y + 21.0 class="node-term">{format!("term {}", node.term)}</text>
+                        </g>
+                    }
+                }).collect_view()
+            })}
+        </svg>
+    }
+}
+
+#[component]
+fn Legend() -> impl IntoView {
+    view! {
+        <div class="legend">
+            <span><i class="dot leader"></i>"leader"</span>
+            <span><i class="dot follower"></i>"follower"</span>
+            <span><i class="dot candidate"></i>"candidate"</span>
+            <span><i class="dot paused"></i>"paused"</span>
+            <span><i class="dot crashed"></i>"crashed"</span>
+            <span class="sep"></span>
+            <span><i class="dot msg append"></i>"append"</span>
+            <span><i class="dot msg heartbeat"></i>"heartbeat"</span>
+            <span><i class="dot msg vote"></i>"vote"</span>
+            <span><i class="dot msg readindex"></i>"ReadIndex"</span>
+        </div>
+    }
+}
+
+#[component]
+fn NodeTable() -> impl IntoView {
+    let lab = lab();
+    let act = move |c: Command| {
+        let _ = lab.command(c);
+    };
+    view! {
+        <div class="panel">
+            <h2>"Nodes" <span class="leader-summary" data-testid="leader-summary">{move || lab.snap.with(|s| match s.leader {
+                Some(l) => format!("leader {l}"),
+                None => "no leader".to_string(),
+            })}</span></h2>
+            <table class="nodes" data-testid="node-table">
+                <thead><tr>
+                    <th>"node"</th><th>"role"</th><th>"term"</th><th title="commit index">"commit"</th>
+                    <th title="applied index">"applied"</th><th title="local clock">"clock"</th><th>"faults"</th>
+                </tr></thead>
+                <tbody>
+                {move || lab.snap.with(|s| s.nodes.iter().map(|n| {
+                    let id = n.id;
+                    let crashed = n.crashed;
+                    let paused = n.paused;
+                    view! {
+                        <tr data-testid=format!("node-row-{}", id.0)>
+                            <td>{id.to_string()}</td>
+                            <td class=node_class(n.role, n.paused) data-testid=format!("node-role-{}", id.0)>{role_label(n.role, n.paused)}</td>
+                            <td data-testid=format!("node-term-{}", id.0)>{n.term}</td>
+                            <td data-testid=format!("node-commit-{}", id.0)>{n.commit}</td>
+                            <td data-testid=format!("node-applied-{}", id.0)>{n.applied}</td>
+                            <td class="mono">{format!("{:.1}s ×{:.2}", n.local_time.as_ms_f64() / 1000.0, f64::from(n.rate_ppm) / 1e6)}</td>
+                            <td class="actions">
+                                <button data-testid=format!("pause-{}", id.0) disabled=crashed
+                                    on:click=move |_| act(if paused { Command::Resume { node: id } } else { Command::Pause { node: id } })>
+                                    {if paused { "resume" } else { "pause" }}</button>
+                                <button data-testid=format!("crash-{}", id.0)
+                                    on:click=move |_| act(if crashed { Command::Restart { node: id } } else { Command::Crash { node: id } })>
+                                    {if crashed { "restart" } else { "crash" }}</button>
+                                <button data-testid=format!("isolate-{}", id.0)
+                                    on:click=move |_| act(Command::Isolate { node: id })>"isolate"</button>
+                            </td>
+                        </tr>
+                    }
+                }).collect_view())}
+                </tbody>
+            </table>
+            <div class="row">
+                <button data-testid="heal-all" on:click=move |_| act(Command::HealAll)>"Heal all links"</button>
+                <span class="error" data-testid="command-error">{move || lab.error.get()}</span>
+            </div>
+        </div>
+    }
+}
+
+#[component]
+fn ClientPanel() -> impl IntoView {
+    let lab = lab();
+    let key = RwSignal::new("x".to_string());
+    let value = RwSignal::new("1".to_string());
+    // 0 means "the current leader".
+    let target = RwSignal::new(0u64);
+    let status = RwSignal::new(String::new());
+    let target_node = move || {
+        let t = target.get_untracked();
+        if t != 0 {
+            return Some(NodeId(t));
+        }
+        lab.snap.with_untracked(|s| s.leader)
+    };
+    let send = move |delete: bool| {
+        let Some(node) = target_node() else {
+            status.set("No leader right now: pick a node to send to.".into());
+            return;
+        };
+        let (k, v) = (key.get_untracked(), value.get_untracked());
+        let cmd = if delete { Command::Delete { node, key: k } } else { Command::Put { node, key: k, value: v } };
+        match lab.command(cmd) {
+            Ok(Some(op)) => status.set(format!("{op} sent to {node}")),
+            Ok(None) => {}
+            Err(e) => status.set(e.to_string()),
+        }
+    };
+    view! {
+        <div class="panel client">
+            <h2>"Client"</h2>
+            <div class="row">
+                <label>"to "
+                    <select data-testid="write-node" on:change=move |ev| target.set(event_target_value(&ev).parse().unwrap_or(0))>
+                        <option value="0">"leader"</option>
+                        {move || lab.snap.with(|s| s.nodes.iter().map(|n| view! {
+                            <option value=n.id.0.to_string()>{n.id.to_string()}</option>
+                        }).collect_view())}
+                    </select>
+                </label>
+                <label>"key " <input data-testid="write-key" class="short" type="text"
+                    prop:value=move || key.get() on:input=move |ev| key.set(event_target_value(&ev)) /></label>
+                <label>"value " <input data-testid="write-value" class="short" type="text"
+                    prop:value=move || value.get() on:input=move |ev| value.set(event_target_value(&ev)) /></label>
+                <button data-testid="write-button" class="primary" on:click=move |_| send(false)>"Put"</button>
+                <button data-testid="delete-button" on:click=move |_| send(true)>"Delete"</button>
+            </div>
+            <div class="status" data-testid="write-status">{move || status.get()}</div>
+        </div>
+    }
+}
+
+#[component]
+fn OpLog() -> impl IntoView {
+    let lab = lab();
+    view! {
+        <div class="panel">
+            <h2>"Operations"</h2>
+            <table class="ops" data-testid="op-log">
+                <thead><tr><th>"op"</th><th>"node"</th><th>"request"</th><th>"outcome"</th><th>"latency"</th></tr></thead>
+                <tbody>
+                {move || lab.snap.with(|s| s.recent_ops.iter().take(12).map(|op| {
+                    let (class, text) = match &op.outcome {
+                        OpOutcome::Pending => ("pending", "pending…".to_string()),
+                        OpOutcome::Ok { revision } => ("ok", format!("ok, rev {revision}")),
+                        OpOutcome::Failed { reason } => ("failed", format!("failed: {reason}")),
+                        OpOutcome::Indeterminate { reason } => ("unknown", format!("unknown: {reason}")),
+                    };
+                    let latency = op.completed_at.map(|c| format!("{:.1} ms", c.saturating_sub(op.invoked_at) as f64 / 1000.0)).unwrap_or_default();
+                    view! {
+                        <tr data-testid=format!("op-{}", op.id.0) class=class>
+                            <td>{op.id.to_string()}</td><td>{op.node.to_string()}</td>
+                            <td>{op.kind.summary()}</td>
+                            <td data-testid=format!("op-outcome-{}", op.id.0)>{text}</td><td>{latency}</td>
+                        </tr>
+                    }
+                }).collect_view())}
+                </tbody>
+            </table>
+        </div>
+    }
+}
+
+#[component]
+fn EventLog() -> impl IntoView {
+    let lab = lab();
+    view! {
+        <section class="panel events">
+            <h2>"Event log"</h2>
+            <pre data-testid="event-log">{move || lab.log.with(|l| {
+                l.iter().rev().take(40).cloned().collect::<Vec<_>>().join("\n")
+            })}</pre>
+        </section>
+    }
+}

@@ -1,0 +1,128 @@
+//! The page's handle on the simulation. The simulation lives outside the reactive graph (it
+//! is not `Send`, and signals must not live inside domain types); the page changes it only
+//! through [`leaselab::Command`]s and redraws from the plain-data [`Snapshot`] it publishes.
+
+use leaselab::event::Event;
+use leaselab::{ClusterConfig, Command, CommandError, OpId, Sim, SimTime, Snapshot};
+use leptos::prelude::*;
+
+/// Notable events kept in the page's log.
+pub const LOG_LINES_MAX: usize = 200;
+/// Most simulation events handled in one animation frame, so a frame never blocks for long.
+pub const EVENTS_PER_FRAME_MAX: usize = 50_000;
+
+#[derive(Clone, Copy)]
+pub struct Lab {
+    sim: StoredValue<Sim, LocalStorage>,
+    log_cursor: StoredValue<u64>,
+    pub snap: RwSignal<Snapshot>,
+    pub playing: RwSignal<bool>,
+    pub speed_index: RwSignal<usize>,
+    pub log: RwSignal<Vec<String>>,
+    /// The last refusal of a command, shown next to the controls.
+    pub error: RwSignal<Option<String>>,
+}
+
+impl Lab {
+    pub fn new(seed: u64, config: ClusterConfig) -> Lab {
+        let sim = Sim::new(seed, config).expect("the page only builds valid configs");
+        let snap = sim.snapshot();
+        Lab {
+            sim: StoredValue::new_local(sim),
+            log_cursor: StoredValue::new(0),
+            snap: RwSignal::new(snap),
+            playing: RwSignal::new(true),
+            speed_index: RwSignal::new(crate::model::DEFAULT_SPEED_INDEX),
+            log: RwSignal::new(Vec::new()),
+            error: RwSignal::new(None),
+        }
+    }
+
+    /// Applies a command; a refusal is returned and also shown, and changes nothing.
+    pub fn command(&self, command: Command) -> Result<Option<OpId>, CommandError> {
+        let result = self.sim.try_update_value(|s| s.apply(command));
+        match result {
+            Some(Ok(op)) => {
+                self.error.set(None);
+                self.refresh();
+                Ok(op)
+            }
+            Some(Err(e)) => {
+                self.error.set(Some(e.to_string()));
+                Err(e)
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Advances simulated time by `us`. Returns false once the page has been torn down.
+    pub fn advance_us(&self, us: u64) -> bool {
+        let alive = self
+            .sim
+            .try_update_value(|s| {
+                let target = s.now().plus_us(us);
+                s.run_until_bounded(target, EVENTS_PER_FRAME_MAX);
+            })
+            .is_some();
+        if alive {
+            self.refresh();
+        }
+        alive
+    }
+
+    /// Handles exactly the next due event (the finest step).
+    pub fn step_event(&self) {
+        self.sim.update_value(|s| {
+            s.step();
+        });
+        self.refresh();
+    }
+
+    /// Starts over with a new seed and configuration.
+    pub fn reset(&self, seed: u64, config: ClusterConfig) -> Result<(), String> {
+        let sim = Sim::new(seed, config).map_err(|e| e.to_string())?;
+        self.sim.set_value(sim);
+        self.log_cursor.set_value(0);
+        self.log.set(Vec::new());
+        self.error.set(None);
+        self.refresh();
+        Ok(())
+    }
+
+    pub fn now(&self) -> SimTime {
+        self.sim.with_value(|s| s.now())
+    }
+
+    pub fn with_sim<R>(&self, f: impl FnOnce(&Sim) -> R) -> R {
+        self.sim.with_value(f)
+    }
+
+    fn refresh(&self) {
+        let (snap, lines, cursor) = self.sim.with_value(|s| {
+            let from = self.log_cursor.get_value();
+            let lines: Vec<String> = s
+                .events_since(from)
+                .filter(|e| is_notable(&e.event))
+                .map(|e| e.to_string())
+                .collect();
+            (s.snapshot(), lines, s.trace().len())
+        });
+        self.log_cursor.set_value(cursor);
+        self.snap.set(snap);
+        if !lines.is_empty() {
+            self.log.update(|log| {
+                log.extend(lines);
+                let excess = log.len().saturating_sub(LOG_LINES_MAX);
+                log.drain(..excess);
+            });
+        }
+    }
+}
+
+/// Message traffic is drawn, not logged; everything else goes to the log.
+fn is_notable(event: &Event) -> bool {
+    !matches!(
+        event,
+        Event::MessageSent { .. } | Event::MessageDelivered { .. } | Event::MessageDuplicated { .. }
+    )
+}

@@ -1,0 +1,143 @@
+//! Page logic that needs no DOM: layout geometry, time scaling, labels. Tested natively.
+
+use leaselab::{MsgKind, Role, SimTime};
+
+/// The SVG canvas of the cluster view is `VIEW_SIZE × VIEW_SIZE` user units.
+pub const VIEW_SIZE: f64 = 420.0;
+const RING_RADIUS: f64 = 150.0;
+
+/// Centre of node `index` (0-based) of `count`, on a ring starting at the top, clockwise.
+pub fn ring_position(index: usize, count: usize) -> (f64, f64) {
+    let c = VIEW_SIZE / 2.0;
+    if count == 1 {
+        return (c, c);
+    }
+    let angle = -std::f64::consts::FRAC_PI_2 + std::f64::consts::TAU * index as f64 / count as f64;
+    (c + RING_RADIUS * angle.cos(), c + RING_RADIUS * angle.sin())
+}
+
+/// Where a message is drawn at `now`: linear interpolation along its link.
+pub fn message_position(
+    from: (f64, f64),
+    to: (f64, f64),
+    sent_at: SimTime,
+    deliver_at: SimTime,
+    now: SimTime,
+) -> (f64, f64) {
+    let span = deliver_at.saturating_sub(sent_at).max(1) as f64;
+    let t = (now.saturating_sub(sent_at) as f64 / span).clamp(0.0, 1.0);
+    (from.0 + (to.0 - from.0) * t, from.1 + (to.1 - from.1) * t)
+}
+
+/// The largest single frame of wall time the page converts into simulated time; a tab that
+/// was in the background does not make the simulation leap.
+pub const FRAME_WALL_MS_MAX: f64 = 100.0;
+
+/// Simulated microseconds for `wall_ms` of wall time at `speed` (× real time).
+pub fn simulated_us(wall_ms: f64, speed: f64) -> u64 {
+    let wall = wall_ms.clamp(0.0, FRAME_WALL_MS_MAX);
+    (wall * speed * 1_000.0).round().max(0.0) as u64
+}
+
+/// Playback speeds offered, as (× real time, label).
+pub const SPEEDS: [(f64, &str); 9] = [
+    (0.02, "0.02×"),
+    (0.05, "0.05×"),
+    (0.1, "0.1×"),
+    (0.25, "0.25×"),
+    (0.5, "0.5×"),
+    (1.0, "1×"),
+    (2.0, "2×"),
+    (10.0, "10×"),
+    (100.0, "100×"),
+];
+pub const DEFAULT_SPEED_INDEX: usize = 3;
+
+/// CSS class naming a node's state.
+pub fn node_class(role: Option<Role>, paused: bool) -> &'static str {
+    match (role, paused) {
+        (None, _) => "node crashed",
+        (_, true) => "node paused",
+        (Some(Role::Leader), _) => "node leader",
+        (Some(Role::Candidate | Role::PreCandidate), _) => "node candidate",
+        (Some(Role::Follower), _) => "node follower",
+    }
+}
+
+pub fn role_label(role: Option<Role>, paused: bool) -> &'static str {
+    match (role, paused) {
+        (None, _) => "crashed",
+        (_, true) => "paused",
+        (Some(Role::Leader), _) => "leader",
+        (Some(Role::Candidate), _) => "candidate",
+        (Some(Role::PreCandidate), _) => "pre-candidate",
+        (Some(Role::Follower), _) => "follower",
+    }
+}
+
+/// CSS class for a message dot, by the family of its type.
+pub fn message_class(kind: MsgKind) -> &'static str {
+    match kind {
+        MsgKind::Append | MsgKind::AppendResp | MsgKind::Snapshot | MsgKind::Propose => "msg append",
+        MsgKind::Heartbeat | MsgKind::HeartbeatResp => "msg heartbeat",
+        MsgKind::Vote | MsgKind::VoteResp | MsgKind::PreVote | MsgKind::PreVoteResp => "msg vote",
+        MsgKind::ReadIndex | MsgKind::ReadIndexResp => "msg readindex",
+        MsgKind::TimeoutNow | MsgKind::Other => "msg other",
+    }
+}
+
+/// Parses a seed typed by a user: decimal or 0x-prefixed hex.
+pub fn parse_seed(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let parsed = match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        Some(hex) => u64::from_str_radix(hex, 16),
+        None => t.parse::<u64>(),
+    };
+    parsed.map_err(|_| format!("“{t}” is not a seed: use a whole number 0–18446744073709551615"))
+}
+
+/// Formats simulated time as seconds with millisecond precision.
+pub fn format_time(t: SimTime) -> String {
+    format!("{}.{:03} s", t.as_ms() / 1_000, t.as_ms() % 1_000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ring_puts_the_first_node_on_top_and_keeps_the_radius() {
+        let (x, y) = ring_position(0, 3);
+        assert!((x - VIEW_SIZE / 2.0).abs() < 1e-9 && y < VIEW_SIZE / 2.0);
+        for i in 0..7 {
+            let (x, y) = ring_position(i, 7);
+            let r = ((x - 210.0).powi(2) + (y - 210.0).powi(2)).sqrt();
+            assert!((r - 150.0).abs() < 1e-9);
+        }
+        assert_eq!(ring_position(0, 1), (210.0, 210.0));
+    }
+
+    #[test]
+    fn messages_move_from_sender_to_receiver() {
+        let p = |now| message_position((0.0, 0.0), (10.0, 20.0), SimTime(100), SimTime(200), SimTime(now));
+        assert_eq!(p(100), (0.0, 0.0));
+        assert_eq!(p(150), (5.0, 10.0));
+        assert_eq!(p(900), (10.0, 20.0));
+    }
+
+    #[test]
+    fn frames_are_clamped_and_scaled() {
+        assert_eq!(simulated_us(16.0, 1.0), 16_000);
+        assert_eq!(simulated_us(16.0, 0.25), 4_000);
+        assert_eq!(simulated_us(5_000.0, 1.0), 100_000, "a long stall counts as one 100 ms frame");
+        assert_eq!(simulated_us(-3.0, 1.0), 0);
+    }
+
+    #[test]
+    fn seeds_parse_in_decimal_and_hex_and_explain_errors() {
+        assert_eq!(parse_seed(" 42 "), Ok(42));
+        assert_eq!(parse_seed("0xff"), Ok(255));
+        assert!(parse_seed("abc").unwrap_err().contains("not a seed"));
+        assert!(parse_seed("-1").is_err());
+    }
+}

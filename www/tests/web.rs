@@ -1,0 +1,110 @@
+//! Browser tests (headless Chromium and Firefox via wasm-bindgen-test-runner).
+#![cfg(target_arch = "wasm32")]
+
+use leaselab::reference::{parse_golden, reference_run, REFERENCE_RUNS};
+use leaselab::ClusterConfig;
+use leaselab_www::{App, StartOptions};
+use leptos::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::*;
+use web_sys::HtmlElement;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+const GOLDEN: &str = include_str!("../../tests/golden/trace_hashes.txt");
+
+/// The browser computes exactly the trace hashes the native tests pin: same seed and commands
+/// give a byte-identical trace on wasm32 and x86_64.
+#[wasm_bindgen_test]
+fn reference_runs_hash_like_native() {
+    let golden = parse_golden(GOLDEN);
+    assert_eq!(golden.len(), REFERENCE_RUNS.len());
+    for (nodes, seed, hash) in golden {
+        let actual = reference_run(nodes, seed).trace_hash();
+        assert_eq!(actual, hash, "nodes={nodes} seed={seed}: browser {actual:016x} vs native {hash:016x}");
+    }
+}
+
+/// Mounts a fresh, paused app into its own element.
+fn mount(nodes: usize) -> (HtmlElement, impl Drop) {
+    let doc = document();
+    let host: HtmlElement = doc.create_element("div").unwrap().unchecked_into();
+    doc.body().unwrap().append_child(&host).unwrap();
+    let options = StartOptions {
+        seed: 1,
+        config: ClusterConfig { node_count: nodes, ..ClusterConfig::default() },
+        autoplay: false,
+    };
+    let handle = leptos::mount::mount_to(host.clone(), move || view! { <App options=options /> });
+    (host, handle)
+}
+
+fn by_test_id(host: &HtmlElement, id: &str) -> HtmlElement {
+    host.query_selector(&format!("[data-testid=\"{id}\"]"))
+        .unwrap()
+        .unwrap_or_else(|| panic!("no element with data-testid={id}"))
+        .unchecked_into()
+}
+
+fn text(host: &HtmlElement, id: &str) -> String {
+    by_test_id(host, id).text_content().unwrap_or_default()
+}
+
+async fn click(host: &HtmlElement, id: &str) {
+    by_test_id(host, id).click();
+    leptos::task::tick().await;
+}
+
+#[wasm_bindgen_test]
+async fn the_app_mounts_and_shows_a_leader() {
+    let (host, _handle) = mount(3);
+    assert_eq!(text(&host, "leader-summary"), "no leader");
+    for _ in 0..4 {
+        click(&host, "advance-1s").await;
+    }
+    let summary = text(&host, "leader-summary");
+    assert!(summary.starts_with("leader n"), "{summary}");
+    let leaders = host.query_selector_all("[data-role=\"leader\"]").unwrap().length();
+    assert_eq!(leaders, 1);
+    assert_eq!(text(&host, "sim-time"), "4.000 s");
+    host.remove();
+}
+
+#[wasm_bindgen_test]
+async fn a_write_commits_on_every_node() {
+    let (host, _handle) = mount(5);
+    for _ in 0..4 {
+        click(&host, "advance-1s").await;
+    }
+    click(&host, "write-button").await;
+    assert!(text(&host, "write-status").starts_with("op1 sent to n"));
+    click(&host, "advance-1s").await;
+    assert_eq!(text(&host, "op-outcome-1"), "ok, rev 2");
+    let applied: Vec<String> = (1..=5).map(|i| text(&host, &format!("node-applied-{i}"))).collect();
+    assert!(applied.iter().all(|a| a == &applied[0]), "{applied:?}");
+    host.remove();
+}
+
+#[wasm_bindgen_test]
+async fn a_crashed_node_is_shown_and_restarts() {
+    let (host, _handle) = mount(3);
+    click(&host, "advance-1s").await;
+    click(&host, "crash-2").await;
+    assert_eq!(text(&host, "node-role-2"), "crashed");
+    click(&host, "crash-2").await;
+    assert_ne!(text(&host, "node-role-2"), "crashed");
+    host.remove();
+}
+
+#[wasm_bindgen_test]
+async fn a_bad_seed_is_refused_next_to_the_input_and_the_run_survives() {
+    let (host, _handle) = mount(3);
+    click(&host, "advance-1s").await;
+    let input: web_sys::HtmlInputElement = by_test_id(&host, "seed-input").unchecked_into();
+    input.set_value("not-a-seed");
+    input.dispatch_event(&web_sys::Event::new("input").unwrap()).unwrap();
+    click(&host, "reset-button").await;
+    assert!(text(&host, "seed-error").contains("not a seed"));
+    assert_eq!(text(&host, "sim-time"), "1.000 s", "the current run is kept");
+    host.remove();
+}
