@@ -10,7 +10,8 @@ have() { command -v "$1" >/dev/null 2>&1; }
 TRUNK_VERSION=0.21.14
 BINARYEN_VERSION=132
 # wasm-bindgen-cli must equal the wasm-bindgen crate in Cargo.lock exactly.
-WASM_BINDGEN_VERSION=$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/[" ]|version=/,""); print; exit}' Cargo.lock)
+WASM_BINDGEN_VERSION=$(grep -A1 '^name = "wasm-bindgen"$' Cargo.lock | sed -n 's/^version = "\(.*\)"$/\1/p')
+[ -n "$WASM_BINDGEN_VERSION" ] || { echo "no wasm-bindgen version in Cargo.lock" >&2; exit 1; }
 export PATH="$HOME/.cargo/bin:$PATH"
 
 # 1. Debian packages: headless browsers and their drivers.

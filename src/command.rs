@@ -4,6 +4,7 @@
 use crate::clock::{RATE_MAX_PPM, RATE_MIN_PPM};
 use crate::config::{ClusterConfig, LinkConfig};
 use crate::error::{CommandError, ConfigError};
+use crate::read::ReadMode;
 use crate::request::{KEY_BYTES_MAX, VALUE_BYTES_MAX};
 use crate::types::NodeId;
 use serde::{Deserialize, Serialize};
@@ -18,6 +19,8 @@ pub enum Command {
     Put { node: NodeId, key: String, value: String },
     /// Delete `key` through raft, sent to `node`.
     Delete { node: NodeId, key: String },
+    /// Read `key` at `node` (SPEC §6).
+    Read { node: NodeId, key: String, mode: ReadMode },
 
     // ---- network faults (SPEC §3) ----
     /// Cut every link between nodes of different groups (both ways) and heal the rest. Nodes
@@ -56,6 +59,10 @@ impl Command {
         match self {
             Command::Put { node, key, value } => format!("put {key}={value} at {node}"),
             Command::Delete { node, key } => format!("delete {key} at {node}"),
+            Command::Read { node, key, mode: ReadMode::Linearizable } => format!("read {key} at {node}"),
+            Command::Read { node, key, mode: ReadMode::Serializable } => {
+                format!("serializable read {key} at {node}")
+            }
             Command::Partition { groups } => {
                 let gs: Vec<String> = groups
                     .iter()
@@ -113,7 +120,7 @@ impl Command {
                 }
                 Ok(())
             }
-            Command::Delete { node, key } => {
+            Command::Delete { node, key } | Command::Read { node, key, .. } => {
                 node_ok(node)?;
                 validate_key(key)
             }

@@ -3,6 +3,7 @@
 //! (1 s), heartbeat every tick, network latency 10 ms ± 5 ms.
 
 use crate::error::ConfigError;
+use crate::leader_lease::LeaderLeasePolicy;
 use serde::{Deserialize, Serialize};
 
 /// The most nodes a cluster may have (SPEC §10: 1–7). Every per-node table is bounded by it.
@@ -57,6 +58,27 @@ impl LinkConfig {
     }
 }
 
+/// Leader lease settings (SPEC §5).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LeaderLeaseConfig {
+    /// The user's switch (the smart config may still disable leases, e.g. unknown size).
+    pub enabled: bool,
+    pub policy: LeaderLeasePolicy,
+    /// The assumed bound on clock drift, subtracted from the lease duration (ms).
+    pub clock_drift_bound_ms: u32,
+}
+
+impl Default for LeaderLeaseConfig {
+    fn default() -> Self {
+        LeaderLeaseConfig {
+            enabled: true,
+            policy: LeaderLeasePolicy::SendTimeAnchored,
+            clock_drift_bound_ms: 100,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ClusterConfig {
@@ -80,6 +102,7 @@ pub struct ClusterConfig {
     pub client_timeout_ms: u32,
     /// A node compacts its raft log once it holds this many applied entries.
     pub log_compaction_entries: u32,
+    pub leader_lease: LeaderLeaseConfig,
 }
 
 impl Default for ClusterConfig {
@@ -95,6 +118,7 @@ impl Default for ClusterConfig {
             network: LinkConfig::default(),
             client_timeout_ms: 3_000,
             log_compaction_entries: 1_000,
+            leader_lease: LeaderLeaseConfig::default(),
         }
     }
 }
@@ -147,6 +171,18 @@ impl ClusterConfig {
             return Err(ConfigError::new(
                 "log_compaction_entries",
                 format!("{}: must be 16 to 1,000,000", self.log_compaction_entries),
+            ));
+        }
+        if self.leader_lease.clock_drift_bound_ms > 60_000 {
+            return Err(ConfigError::new(
+                "clock_drift_bound_ms",
+                format!("{} ms: the drift bound is at most 60 s", self.leader_lease.clock_drift_bound_ms),
+            ));
+        }
+        if self.leader_lease.policy == LeaderLeasePolicy::RaftLeaseBased && !self.check_quorum {
+            return Err(ConfigError::new(
+                "check_quorum",
+                "raft-rs LeaseBased reads require check_quorum (raft refuses the config otherwise)".into(),
             ));
         }
         self.network.validate()

@@ -2,7 +2,8 @@
 //! invoked and completed (true time), and how it ended. Checkers read it from outside.
 
 use crate::event::OpOutcome;
-use crate::time::SimTime;
+use crate::read::{ReadMode, ReadPath, ReadStep, ReadTrace, ReadValue, READ_TRACE_MESSAGES_MAX};
+use crate::time::{LocalTime, SimTime};
 use crate::types::{NodeId, OpId};
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
@@ -14,18 +15,24 @@ pub const HISTORY_RETAINED_MAX: usize = 100_000;
 pub enum OpKind {
     Put { key: String, value: String },
     Delete { key: String },
+    Read { key: String, mode: ReadMode },
 }
 
 impl OpKind {
     pub fn key(&self) -> &str {
         match self {
-            OpKind::Put { key, .. } | OpKind::Delete { key } => key,
+            OpKind::Put { key, .. } | OpKind::Delete { key } | OpKind::Read { key, .. } => key,
         }
+    }
+    pub fn is_read(&self) -> bool {
+        matches!(self, OpKind::Read { .. })
     }
     pub fn summary(&self) -> String {
         match self {
             OpKind::Put { key, value } => format!("put {key}={value}"),
             OpKind::Delete { key } => format!("delete {key}"),
+            OpKind::Read { key, mode: ReadMode::Linearizable } => format!("read {key}"),
+            OpKind::Read { key, mode: ReadMode::Serializable } => format!("serializable read {key}"),
         }
     }
 }
@@ -38,8 +45,14 @@ pub struct OpRecord {
     pub invoked_at: SimTime,
     pub completed_at: Option<SimTime>,
     pub outcome: OpOutcome,
-    /// Raft index of the entry that carried a write, once applied.
+    /// Raft index of the entry that carried a write, once applied somewhere.
     pub index: Option<u64>,
+    /// True time the write's entry was first applied on any node (its effect happened by then).
+    pub applied_at: Option<SimTime>,
+    /// What a successful read returned.
+    pub read: Option<ReadValue>,
+    /// How a read was served (path, decisions, messages); `None` for writes.
+    pub trace: Option<ReadTrace>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -70,7 +83,13 @@ impl History {
             completed_at: None,
             outcome: OpOutcome::Pending,
             index: None,
+            applied_at: None,
+            read: None,
+            trace: None,
         });
+        if self.ops.back().is_some_and(|op| op.kind.is_read()) {
+            self.ops.back_mut().expect("just pushed").trace = Some(ReadTrace::default());
+        }
         id
     }
 
@@ -94,9 +113,48 @@ impl History {
         }
     }
 
-    pub fn set_index(&mut self, id: OpId, index: u64) {
+    /// Records that the write's entry `index` was applied at `now` (first time counts).
+    pub fn set_applied(&mut self, id: OpId, index: u64, now: SimTime) {
         if let Some(op) = self.get_mut(id) {
             op.index.get_or_insert(index);
+            op.applied_at.get_or_insert(now);
+        }
+    }
+
+    /// Appends a step to a read's trace.
+    pub fn read_step(&mut self, id: OpId, at: SimTime, local: LocalTime, text: String) {
+        if let Some(trace) = self.get_mut(id).and_then(|op| op.trace.as_mut()) {
+            trace.steps.push(ReadStep { at, local, text });
+        }
+    }
+
+    /// Records a network message caused by a read.
+    pub fn read_message(&mut self, id: OpId, message: u64) {
+        if let Some(trace) = self.get_mut(id).and_then(|op| op.trace.as_mut()) {
+            if trace.messages.len() < READ_TRACE_MESSAGES_MAX {
+                trace.messages.push(message);
+            }
+        }
+    }
+
+    /// Records how a read ended: its path, read index, retries, value and revision lag.
+    pub fn read_finished(
+        &mut self,
+        id: OpId,
+        path: ReadPath,
+        read_index: Option<u64>,
+        retries: u32,
+        value: Option<ReadValue>,
+        revision_lag: Option<u64>,
+    ) {
+        if let Some(op) = self.get_mut(id) {
+            op.read = value;
+            if let Some(trace) = op.trace.as_mut() {
+                trace.path = Some(path);
+                trace.read_index = read_index;
+                trace.retries = retries;
+                trace.revision_lag = revision_lag;
+            }
         }
     }
 

@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KvStore {
-    data: BTreeMap<String, String>,
+    /// key -> (value, revision of the write that set it)
+    data: BTreeMap<String, (String, u64)>,
     revision: u64,
     /// Raft index of the last entry applied (including entries without a request).
     applied: u64,
@@ -41,11 +42,15 @@ impl KvStore {
         self.data.is_empty()
     }
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.data.get(key).map(String::as_str)
+        self.data.get(key).map(|(v, _)| v.as_str())
+    }
+    /// The value of `key` and the revision of the write that set it.
+    pub fn get_with_revision(&self, key: &str) -> Option<(&str, u64)> {
+        self.data.get(key).map(|(v, r)| (v.as_str(), *r))
     }
     /// Keys and values in key order, at most `limit`.
     pub fn entries(&self, limit: usize) -> Vec<(String, String)> {
-        self.data.iter().take(limit).map(|(k, v)| (k.clone(), v.clone())).collect()
+        self.data.iter().take(limit).map(|(k, (v, _))| (k.clone(), v.clone())).collect()
     }
 
     /// Records that raft entry `index` was applied (called for every entry, in order).
@@ -57,8 +62,8 @@ impl KvStore {
     pub fn apply(&mut self, request: &Request) -> Applied {
         match request {
             Request::Put { key, value } => {
-                self.data.insert(key.clone(), value.clone());
                 self.revision += 1;
+                self.data.insert(key.clone(), (value.clone(), self.revision));
             }
             Request::Delete { key } => {
                 if self.data.remove(key).is_some() {

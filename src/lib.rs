@@ -15,6 +15,7 @@
 //! assert!(sim.nodes().iter().all(|n| n.kv().unwrap().get("x") == Some("1")));
 //! ```
 
+pub mod checker;
 pub mod clock;
 pub mod command;
 pub mod config;
@@ -23,8 +24,10 @@ pub mod event;
 pub mod history;
 pub mod invariants;
 pub mod kv;
+pub mod leader_lease;
 pub mod network;
 pub mod node;
+pub mod read;
 pub mod reference;
 pub mod request;
 pub mod sim;
@@ -35,7 +38,9 @@ pub mod time;
 pub mod types;
 
 pub use command::Command;
-pub use config::{ClusterConfig, LinkConfig, NODES_MAX};
+pub use config::{ClusterConfig, LeaderLeaseConfig, LinkConfig, NODES_MAX};
+pub use leader_lease::LeaderLeasePolicy;
+pub use read::{ReadMode, ReadPath};
 pub use error::{CommandError, ConfigError};
 pub use event::{Event, OpOutcome, TracedEvent};
 pub use sim::Sim;

@@ -9,10 +9,13 @@
 use crate::clock::NodeClock;
 use crate::config::ClusterConfig;
 use crate::kv::KvStore;
+use crate::leader_lease::{LeaderLeaseManager, LeaderLeasePolicy, LeaderLeaseStats, LeaderLeaseTiming};
+use crate::read::{parse_context, read_context, renewal_context, Context, ReadMode, ReadPath, ReadValue};
 use crate::request::Proposal;
 use crate::storage::DiskStorage;
 use crate::time::LocalTime;
 use crate::types::{NodeId, OpId, Role};
+use std::collections::BTreeMap;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use raft::eraftpb::{Entry, EntryType, Message};
@@ -36,7 +39,34 @@ pub struct NodeOutput {
     pub commit_advanced: Option<u64>,
     pub snapshot_installed: Option<(u64, u64)>,
     pub compacted_through: Option<u64>,
+    /// Steps of pending reads, in order (the simulator stamps them with true time).
+    pub read_notes: Vec<(OpId, String)>,
+    pub reads_done: Vec<ReadDone>,
 }
+
+/// A read that finished at this node.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReadDone {
+    pub op: OpId,
+    pub path: ReadPath,
+    pub read_index: Option<u64>,
+    pub retries: u32,
+    pub result: Result<ReadValue, String>,
+}
+
+/// A linearizable read waiting for its read index, then for the apply.
+#[derive(Clone, Debug)]
+struct PendingRead {
+    key: String,
+    path: ReadPath,
+    ctx: Vec<u8>,
+    index: Option<u64>,
+    issued_at: LocalTime,
+    retries: u32,
+}
+
+/// ReadIndex requests raft-rs dropped are re-issued this often (etcd: 500 ms).
+const READ_RETRY_US: i64 = 500_000;
 
 /// Volatile process state: everything a crash loses.
 struct Process {
@@ -46,6 +76,12 @@ struct Process {
     term: u64,
     leader: NodeId,
     commit: u64,
+    leader_lease: LeaderLeaseManager,
+    reads: BTreeMap<OpId, PendingRead>,
+    /// Whether this leader has committed an entry of its own term (raft-rs drops ReadIndex
+    /// requests until then).
+    committed_in_term: bool,
+    ticks: u64,
 }
 
 pub struct Node {
@@ -63,6 +99,21 @@ pub struct Node {
     pub tick_generation: u64,
     /// Local time at which the next raft tick is due.
     pub next_tick_local: LocalTime,
+}
+
+/// The note a follower adds when it forwards a read.
+struct ForwardPathNote;
+
+impl ForwardPathNote {
+    fn note(p: &Process, op: OpId, out: &mut NodeOutput) {
+        let leader = p.raw.raft.leader_id;
+        let text = if leader == 0 {
+            "follower with no known leader: raft drops the ReadIndex; retry every 500 ms".to_string()
+        } else {
+            format!("follower: forward ReadIndex to leader n{leader}, then wait for the local apply")
+        };
+        out.read_notes.push((op, text));
+    }
 }
 
 fn discard_logger() -> slog::Logger {
@@ -107,6 +158,10 @@ impl Node {
             max_election_tick: 2 * config.election_ticks as usize,
             check_quorum: config.check_quorum,
             pre_vote: config.pre_vote,
+            read_only_option: match config.leader_lease.policy {
+                LeaderLeasePolicy::RaftLeaseBased => raft::ReadOnlyOption::LeaseBased,
+                _ => raft::ReadOnlyOption::Safe,
+            },
             applied,
             max_size_per_msg: 1024 * 1024,
             max_inflight_msgs: 256,
@@ -129,8 +184,25 @@ impl Node {
         Self::redraw_election_timeout(&mut self.election_rng, &mut raw, config);
         let commit = raw.raft.raft_log.committed;
         let term = raw.raft.term;
-        self.process =
-            Some(Process { raw, kv, role: Role::Follower, term, leader: NodeId::NONE, commit });
+        let timing = LeaderLeaseTiming {
+            election_timeout_us: config.election_timeout_ms() as i64 * 1_000,
+            heartbeat_interval_us: config.heartbeat_interval_ms() as i64 * 1_000,
+            clock_drift_bound_us: i64::from(config.leader_lease.clock_drift_bound_ms) * 1_000,
+        };
+        let voters = raw.raft.prs().conf().voters().ids().len();
+        let leader_lease = LeaderLeaseManager::new(config.leader_lease.enabled, Some(voters), timing);
+        self.process = Some(Process {
+            raw,
+            kv,
+            role: Role::Follower,
+            term,
+            leader: NodeId::NONE,
+            commit,
+            leader_lease,
+            reads: BTreeMap::new(),
+            committed_in_term: false,
+            ticks: 0,
+        });
     }
 
     pub fn is_crashed(&self) -> bool {
@@ -144,10 +216,10 @@ impl Node {
     }
 
     /// Recovers from disk. Committed entries past the snapshot are re-applied by raft.
-    pub fn restart(&mut self, config: &ClusterConfig, out: &mut NodeOutput) -> u64 {
+    pub fn restart(&mut self, config: &ClusterConfig, now: LocalTime, out: &mut NodeOutput) -> u64 {
         assert!(self.process.is_none());
         self.boot(config);
-        self.handle_ready(config, out);
+        self.handle_ready(config, now, out);
         self.applied()
     }
 
@@ -167,16 +239,133 @@ impl Node {
         self.process.as_mut().expect("callers check the node is running")
     }
 
-    pub fn tick(&mut self, config: &ClusterConfig, out: &mut NodeOutput) {
-        self.process().raw.tick();
-        self.handle_ready(config, out);
+    pub fn tick(&mut self, config: &ClusterConfig, now: LocalTime, out: &mut NodeOutput) {
+        let p = self.process();
+        p.raw.tick();
+        p.ticks += 1;
+        let policy = config.leader_lease.policy;
+        let is_leader = p.raw.raft.state == StateRole::Leader;
+        // The safe policy confirms leadership with its own ReadIndex round every heartbeat
+        // interval and anchors the lease at that round's send time.
+        if is_leader
+            && policy == LeaderLeasePolicy::SendTimeAnchored
+            && p.ticks % u64::from(config.heartbeat_ticks) == 0
+        {
+            p.raw.read_index(renewal_context(now));
+        }
+        // Re-issue ReadIndex requests raft may have dropped (no leader yet, or a leader that
+        // has not committed in its term).
+        let due: Vec<OpId> = p
+            .reads
+            .iter()
+            .filter(|(_, r)| r.index.is_none() && now.0 - r.issued_at.0 >= READ_RETRY_US)
+            .map(|(op, _)| *op)
+            .collect();
+        for op in due {
+            Self::reissue(p, op, now, "500 ms without a read index", out);
+        }
+        self.handle_ready(config, now, out);
     }
 
-    pub fn step(&mut self, msg: Message, config: &ClusterConfig, out: &mut NodeOutput) {
+    fn reissue(p: &mut Process, op: OpId, now: LocalTime, why: &str, out: &mut NodeOutput) {
+        let leader = p.raw.raft.leader_id;
+        let r = p.reads.get_mut(&op).expect("pending");
+        r.retries += 1;
+        r.issued_at = now;
+        let ctx = r.ctx.clone();
+        let whom = if leader == 0 { "no leader known yet".to_string() } else { format!("leader n{leader}") };
+        out.read_notes.push((op, format!("retry #{} ({why}); {whom}", r.retries)));
+        p.raw.read_index(ctx);
+    }
+
+    pub fn step(&mut self, msg: Message, config: &ClusterConfig, now: LocalTime, out: &mut NodeOutput) {
         // Errors here are raft refusing a message (e.g. from an unknown peer); the message is
         // simply ignored, as a real transport would.
         let _ = self.process().raw.step(msg);
-        self.handle_ready(config, out);
+        self.handle_ready(config, now, out);
+    }
+
+    /// Serves a client read (SPEC §6). Serializable reads and lease reads answer at once;
+    /// the others start a ReadIndex and answer once the read index is applied locally.
+    pub fn read(
+        &mut self,
+        op: OpId,
+        key: &str,
+        mode: ReadMode,
+        config: &ClusterConfig,
+        now: LocalTime,
+        out: &mut NodeOutput,
+    ) {
+        let p = self.process.as_mut().expect("callers check the node is running");
+        if mode == ReadMode::Serializable {
+            out.read_notes.push((
+                op,
+                format!(
+                    "serializable: answer from the local applied state (applied {}, revision {})",
+                    p.kv.applied(),
+                    p.kv.revision()
+                ),
+            ));
+            let value = Self::read_value(&p.kv, key);
+            out.reads_done.push(ReadDone { op, path: ReadPath::Serializable, read_index: None, retries: 0, result: Ok(value) });
+            return;
+        }
+        let policy = config.leader_lease.policy;
+        let is_leader = p.raw.raft.state == StateRole::Leader;
+        let singleton = p.raw.raft.prs().is_singleton();
+        let path = if !is_leader {
+            ForwardPathNote::note(p, op, out);
+            ReadPath::ForwardedReadIndex
+        } else if policy == LeaderLeasePolicy::RaftLeaseBased {
+            out.read_notes.push((op, "leader, raft-rs LeaseBased: raft answers with its commit index and checks no clock (it trusts check_quorum)".into()));
+            ReadPath::RaftLeaseBased
+        } else {
+            let stats = p.leader_lease.stats(now);
+            if p.leader_lease.has_valid_lease(now) {
+                let expire = stats.expire_at.expect("valid lease has an expiry");
+                out.read_notes.push((
+                    op,
+                    format!(
+                        "leader lease valid on the local clock: expires at local {expire}, now local {now} ({} ms left)",
+                        (expire.0 - now.0) as f64 / 1_000.0
+                    ),
+                ));
+                let value = Self::read_value(&p.kv, key);
+                out.reads_done.push(ReadDone { op, path: ReadPath::LeaseRead, read_index: None, retries: 0, result: Ok(value) });
+                return;
+            }
+            let why = match stats.expire_at {
+                _ if !stats.enabled => format!("leader leases disabled ({})", stats.config_reason),
+                Some(e) => format!("leader lease expired at local {e}, now local {now}"),
+                None => format!("no leader lease yet ({})", stats.last_reason),
+            };
+            if singleton {
+                out.read_notes.push((op, format!("{why}; single voter: the commit index is the read index")));
+                ReadPath::SingleVoter
+            } else {
+                out.read_notes.push((op, format!("{why}: fall back to ReadIndex (heartbeat round to a quorum)")));
+                ReadPath::ReadIndex
+            }
+        };
+        let ctx = read_context(op);
+        p.reads.insert(op, PendingRead { key: key.to_string(), path, ctx: ctx.clone(), index: None, issued_at: now, retries: 0 });
+        p.raw.read_index(ctx);
+        self.handle_ready(config, now, out);
+    }
+
+    fn read_value(kv: &KvStore, key: &str) -> ReadValue {
+        let (value, mod_revision) = match kv.get_with_revision(key) {
+            Some((v, r)) => (Some(v.to_string()), r),
+            None => (None, 0),
+        };
+        ReadValue { value, mod_revision, revision: kv.revision() }
+    }
+
+    /// Forgets a pending read whose client gave up (timed out).
+    pub fn abandon_read(&mut self, op: OpId) {
+        if let Some(p) = self.process.as_mut() {
+            p.reads.remove(&op);
+        }
     }
 
     /// Proposes a client request. Followers forward it to the leader; with no known leader
@@ -185,15 +374,16 @@ impl Node {
         &mut self,
         proposal: &Proposal,
         config: &ClusterConfig,
+        now: LocalTime,
         out: &mut NodeOutput,
     ) -> Result<(), raft::Error> {
         let result = self.process().raw.propose(vec![], proposal.encode());
-        self.handle_ready(config, out);
+        self.handle_ready(config, now, out);
         result
     }
 
     /// One pass of the raft-rs Ready cycle: send, persist, apply, advance.
-    fn handle_ready(&mut self, config: &ClusterConfig, out: &mut NodeOutput) {
+    fn handle_ready(&mut self, config: &ClusterConfig, now: LocalTime, out: &mut NodeOutput) {
         let compaction_entries = u64::from(config.log_compaction_entries);
         let disk = self.disk.clone();
         let p = self.process.as_mut().expect("running");
@@ -215,6 +405,9 @@ impl Node {
                 disk.apply_snapshot(snap);
             }
             Self::apply_entries(&mut p.kv, ready.take_committed_entries(), out);
+            for rs in ready.take_read_states() {
+                Self::on_read_state(p, config, rs.index, &rs.request_ctx, out);
+            }
             disk.append(ready.entries());
             if let Some(hs) = ready.hs() {
                 disk.set_hard_state(hs.clone());
@@ -241,12 +434,70 @@ impl Node {
         if (role, term) != (p.role, p.term) {
             // raft-rs re-drew its timeout (become_* → reset) from thread_rng: override it.
             Self::redraw_election_timeout(&mut self.election_rng, &mut p.raw, config);
+            if role == Role::Leader {
+                p.leader_lease.on_become_leader();
+            } else if p.role == Role::Leader {
+                p.leader_lease.on_become_follower();
+            }
+            p.committed_in_term = false;
         }
         if (role, term, leader) != (p.role, p.term, p.leader) {
+            // A read waiting for its read index cannot trust an answer across a leader change:
+            // abort it as etcd does ("leader changed"). Reads issued while no leader was known
+            // keep waiting for the new one.
+            if p.leader != NodeId::NONE && (leader != p.leader || term != p.term) {
+                let aborted: Vec<OpId> =
+                    p.reads.iter().filter(|(_, r)| r.index.is_none()).map(|(op, _)| *op).collect();
+                for op in aborted {
+                    let r = p.reads.remove(&op).expect("listed");
+                    out.read_notes.push((op, format!("leader changed ({} → {leader}, term {term}): read aborted", p.leader)));
+                    out.reads_done.push(ReadDone { op, path: r.path, read_index: None, retries: r.retries, result: Err("leader changed".into()) });
+                }
+            } else if p.leader == NodeId::NONE && leader != NodeId::NONE {
+                let waiting: Vec<OpId> =
+                    p.reads.iter().filter(|(_, r)| r.index.is_none()).map(|(op, _)| *op).collect();
+                for op in waiting {
+                    Self::reissue(p, op, now, &format!("learned leader {leader}"), out);
+                }
+            }
             p.role = role;
             p.term = term;
             p.leader = leader;
             out.role_change = Some((role, term, leader));
+        }
+        if role == Role::Leader && !p.committed_in_term {
+            let committed = p.raw.raft.raft_log.committed;
+            if p.raw.raft.raft_log.term(committed).ok() == Some(term) {
+                // The term's first commit: raft-rs now accepts ReadIndex; retry at once.
+                p.committed_in_term = true;
+                let waiting: Vec<OpId> =
+                    p.reads.iter().filter(|(_, r)| r.index.is_none()).map(|(op, _)| *op).collect();
+                for op in waiting {
+                    Self::reissue(p, op, now, "the leader committed its first entry of the term", out);
+                }
+            }
+        }
+        if role == Role::Leader && config.leader_lease.policy == LeaderLeasePolicy::SeedRenewAtAck {
+            // The seed's renewal: itself plus every peer raft-rs considers recently active.
+            let me = p.raw.raft.id;
+            let prs = p.raw.raft.prs();
+            let total = prs.conf().voters().ids().len();
+            let acks = 1 + prs.iter().filter(|(id, pr)| **id != me && pr.recent_active).count();
+            p.leader_lease.renew_lease(acks, total, now);
+        }
+        // Answer reads whose read index is now applied.
+        let ready_reads: Vec<OpId> = p
+            .reads
+            .iter()
+            .filter(|(_, r)| r.index.is_some_and(|i| i <= p.kv.applied()))
+            .map(|(op, _)| *op)
+            .collect();
+        for op in ready_reads {
+            let r = p.reads.remove(&op).expect("listed");
+            let index = r.index.expect("filtered");
+            out.read_notes.push((op, format!("applied {} ≥ read index {index}: answer from the local store", p.kv.applied())));
+            let value = Self::read_value(&p.kv, &r.key);
+            out.reads_done.push(ReadDone { op, path: r.path, read_index: Some(index), retries: r.retries, result: Ok(value) });
         }
         let commit = p.raw.raft.raft_log.committed;
         if commit != p.commit {
@@ -257,6 +508,27 @@ impl Node {
         if applied >= disk.snapshot_index() + compaction_entries {
             disk.compact(applied, p.kv.encode());
             out.compacted_through = Some(applied);
+        }
+    }
+
+    fn on_read_state(p: &mut Process, config: &ClusterConfig, index: u64, ctx: &[u8], out: &mut NodeOutput) {
+        match parse_context(ctx) {
+            Some(Context::Renewal(sent_at)) => {
+                if config.leader_lease.policy == LeaderLeasePolicy::SendTimeAnchored {
+                    // A quorum acknowledged the round sent at `sent_at`: the lease starts then.
+                    let total = p.raw.raft.prs().conf().voters().ids().len();
+                    p.leader_lease.renew_anchored(total / 2 + 1, total, sent_at);
+                }
+            }
+            Some(Context::Read(op)) => {
+                if let Some(r) = p.reads.get_mut(&op) {
+                    if r.index.is_none() {
+                        r.index = Some(index);
+                        out.read_notes.push((op, format!("read index {index} confirmed by a quorum; applied is {}", p.kv.applied())));
+                    }
+                }
+            }
+            None => {}
         }
     }
 
@@ -323,6 +595,15 @@ impl Node {
         &self.disk
     }
     /// The current randomized election timeout, in ticks.
+    pub fn leader_lease_stats(&self, now: LocalTime) -> Option<LeaderLeaseStats> {
+        self.process.as_ref().map(|p| p.leader_lease.stats(now))
+    }
+
+    /// Reads waiting at this node.
+    pub fn pending_reads(&self) -> usize {
+        self.process.as_ref().map_or(0, |p| p.reads.len())
+    }
+
     pub fn election_timeout_ticks(&self) -> usize {
         self.process.as_ref().map_or(0, |p| p.raw.raft.randomized_election_timeout())
     }

@@ -5,6 +5,7 @@
 use crate::clock::RATE_PERFECT_PPM;
 use crate::command::Command;
 use crate::config::ClusterConfig;
+use crate::read::ReadMode;
 use crate::sim::Sim;
 use crate::types::NodeId;
 
@@ -31,7 +32,11 @@ pub fn reference_run(nodes: usize, seed: u64) -> Sim {
         Command::HealAll,
         Command::CutLink { from: n(2), to: n(0) },
         Command::JumpClock { node: n(2), delta_us: -250_000 },
+        Command::Read { node: n(0), key: "k1".into(), mode: ReadMode::Linearizable },
+        Command::Read { node: n(1), key: "k2".into(), mode: ReadMode::Linearizable },
+        Command::Read { node: n(2), key: "k0".into(), mode: ReadMode::Serializable },
         Command::Pause { node: n(1) },
+        Command::Read { node: n(1), key: "k1".into(), mode: ReadMode::Linearizable },
         Command::Resume { node: n(1) },
         Command::Crash { node: n(2) },
         Command::Put { node: n(0), key: "after".into(), value: "crash".into() },

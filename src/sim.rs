@@ -13,6 +13,7 @@ use crate::event::{Event, OpOutcome, Trace, TracedEvent};
 use crate::history::{History, OpKind, OpRecord};
 use crate::network::{Network, Sent};
 use crate::node::{Node, NodeOutput};
+use crate::read::{parse_context, Context, ReadMode, ReadPath};
 use crate::request::{Proposal, Request};
 use crate::snapshot::{
     LinkView, MessageView, NodeView, Snapshot, SNAPSHOT_KEYS_MAX, SNAPSHOT_MESSAGES_MAX,
@@ -51,7 +52,11 @@ struct Scheduled {
 enum Inbound {
     Message(Message),
     Propose(Proposal),
+    Read { op: OpId, key: String, mode: ReadMode },
 }
+
+/// Leader elections remembered for explaining stale reads.
+const LEADER_CHANGES_MAX: usize = 4_096;
 
 pub struct Sim {
     seed: u64,
@@ -68,6 +73,8 @@ pub struct Sim {
     scheduled: Vec<Command>,
     /// Every command that took effect, with its true time: with the seed, the whole run.
     command_log: Vec<(SimTime, Command)>,
+    /// (when, who, term) of every node becoming leader, most recent last.
+    leader_changes: VecDeque<(SimTime, NodeId, u64)>,
     out: NodeOutput,
 }
 
@@ -104,6 +111,7 @@ impl Sim {
             trace: Trace::default(),
             scheduled: Vec::new(),
             command_log: Vec::new(),
+            leader_changes: VecDeque::new(),
             out: NodeOutput::default(),
             config,
         };
@@ -148,6 +156,13 @@ impl Sim {
     }
     pub fn command_log(&self) -> &[(SimTime, Command)] {
         &self.command_log
+    }
+    /// (true time, node, term) of each node becoming leader, oldest first (bounded).
+    pub fn leader_changes(&self) -> impl Iterator<Item = &(SimTime, NodeId, u64)> {
+        self.leader_changes.iter()
+    }
+    fn local(&self, node: NodeId) -> LocalTime {
+        self.nodes[node.index()].clock.local_at(self.now)
     }
     /// Retained events with `seq >= from`.
     pub fn events_since(&self, from: u64) -> impl Iterator<Item = &TracedEvent> {
@@ -212,6 +227,7 @@ impl Sim {
                 let kind = OpKind::Delete { key: key.clone() };
                 return Some(self.invoke_write(node, kind, Request::Delete { key }));
             }
+            Command::Read { node, key, mode } => return Some(self.invoke_read(node, key, mode)),
             Command::Partition { groups } => {
                 let n = self.config.node_count;
                 // Group number per node; unnamed nodes share the extra group `groups.len()`.
@@ -286,7 +302,8 @@ impl Sim {
             }
             Command::Restart { node } => {
                 let mut out = std::mem::take(&mut self.out);
-                let applied = self.nodes[node.index()].restart(&self.config, &mut out);
+                let local = self.local(node);
+                let applied = self.nodes[node.index()].restart(&self.config, local, &mut out);
                 self.emit(Event::NodeRestarted { node, applied });
                 self.out = out;
                 self.flush_output(node);
@@ -315,10 +332,39 @@ impl Sim {
         op
     }
 
+    fn invoke_read(&mut self, node: NodeId, key: String, mode: ReadMode) -> OpId {
+        let kind = OpKind::Read { key: key.clone(), mode };
+        let summary = kind.summary();
+        let op = self.history.invoke(self.now, node, kind);
+        self.emit(Event::OpInvoked { op, node, summary });
+        let deadline = self.now.plus_us(u64::from(self.config.client_timeout_ms) * 1_000);
+        self.push(deadline, Due::OpTimeout(op));
+        let n = &self.nodes[node.index()];
+        if n.is_crashed() {
+            self.complete(op, OpOutcome::Failed { reason: format!("{node} is down: connection refused") });
+        } else if n.paused {
+            let local = self.local(node);
+            self.history.read_step(op, self.now, local, format!("{node} is paused: the request waits in its inbox"));
+            self.enqueue_paused(node, Inbound::Read { op, key, mode });
+        } else {
+            self.read(node, op, key, mode);
+        }
+        op
+    }
+
+    fn read(&mut self, node: NodeId, op: OpId, key: String, mode: ReadMode) {
+        let mut out = std::mem::take(&mut self.out);
+        let local = self.local(node);
+        self.nodes[node.index()].read(op, &key, mode, &self.config, local, &mut out);
+        self.out = out;
+        self.flush_output(node);
+    }
+
     fn propose(&mut self, node: NodeId, proposal: Proposal) {
         let op = proposal.op;
         let mut out = std::mem::take(&mut self.out);
-        let result = self.nodes[node.index()].propose(&proposal, &self.config, &mut out);
+        let local = self.local(node);
+        let result = self.nodes[node.index()].propose(&proposal, &self.config, local, &mut out);
         self.out = out;
         self.flush_output(node);
         if let Err(e) = result {
@@ -339,15 +385,37 @@ impl Sim {
         }
     }
 
+    /// Ends every operation pending at `node`: reads certainly failed (they change nothing);
+    /// writes may or may not have taken effect.
     fn fail_pending_at(&mut self, node: NodeId, reason: &str) {
-        let pending: Vec<OpId> = self
+        let pending: Vec<(OpId, bool)> = self
             .history
             .iter()
             .filter(|r| r.node == node && r.outcome == OpOutcome::Pending)
-            .map(|r| r.id)
+            .map(|r| (r.id, r.kind.is_read()))
             .collect();
-        for op in pending {
-            self.complete(op, OpOutcome::Indeterminate { reason: reason.to_string() });
+        for (op, is_read) in pending {
+            let reason = reason.to_string();
+            let outcome = if is_read { OpOutcome::Failed { reason } } else { OpOutcome::Indeterminate { reason } };
+            self.complete(op, outcome);
+        }
+    }
+
+    fn time_out(&mut self, op: OpId) {
+        let Some(record) = self.history.get(op) else { return };
+        if record.outcome != OpOutcome::Pending {
+            return;
+        }
+        let node = record.node;
+        if record.kind.is_read() {
+            if !self.nodes[node.index()].is_crashed() {
+                self.nodes[node.index()].abandon_read(op);
+            }
+            let local = self.local(node);
+            self.history.read_step(op, self.now, local, "client timeout: no answer".into());
+            self.complete(op, OpOutcome::Failed { reason: "read timed out".into() });
+        } else {
+            self.complete(op, OpOutcome::Indeterminate { reason: "timed out waiting for the answer".into() });
         }
     }
 
@@ -376,10 +444,7 @@ impl Sim {
         match next.due {
             Due::Deliver(id) => self.deliver(id),
             Due::Tick { node, generation } => self.tick(node, generation),
-            Due::OpTimeout(op) => self.complete(
-                op,
-                OpOutcome::Indeterminate { reason: "timed out waiting for the answer".into() },
-            ),
+            Due::OpTimeout(op) => self.time_out(op),
             Due::Command(i) => {
                 let command = self.scheduled[i].clone();
                 let summary = command.summary();
@@ -444,7 +509,8 @@ impl Sim {
             return;
         }
         let mut out = std::mem::take(&mut self.out);
-        self.nodes[node.index()].tick(&self.config, &mut out);
+        let local = self.local(node);
+        self.nodes[node.index()].tick(&self.config, local, &mut out);
         self.out = out;
         self.flush_output(node);
         let next = self.nodes[node.index()].next_tick_local.plus_us(self.tick_us());
@@ -489,11 +555,13 @@ impl Sim {
         match input {
             Inbound::Message(msg) => {
                 let mut out = std::mem::take(&mut self.out);
-                self.nodes[node.index()].step(msg, &self.config, &mut out);
+                let local = self.local(node);
+                self.nodes[node.index()].step(msg, &self.config, local, &mut out);
                 self.out = out;
                 self.flush_output(node);
             }
             Inbound::Propose(proposal) => self.propose(node, proposal),
+            Inbound::Read { op, key, mode } => self.read(node, op, key, mode),
         }
     }
 
@@ -502,15 +570,46 @@ impl Sim {
         let mut out = std::mem::take(&mut self.out);
         if let Some((role, term, leader)) = out.role_change.take() {
             self.emit(Event::RoleChanged { node, role, term, leader });
+            if role == Role::Leader {
+                if self.leader_changes.len() == LEADER_CHANGES_MAX {
+                    self.leader_changes.pop_front();
+                }
+                self.leader_changes.push_back((self.now, node, term));
+            }
         }
         if let Some((index, term)) = out.snapshot_installed.take() {
             self.emit(Event::SnapshotInstalled { node, index, term });
         }
         for applied in out.applied_ops.drain(..) {
-            self.history.set_index(applied.op, applied.index);
+            self.history.set_applied(applied.op, applied.index, self.now);
             if self.history.get(applied.op).is_some_and(|r| r.node == node) {
                 self.complete(applied.op, OpOutcome::Ok { revision: applied.revision });
             }
+        }
+        if !out.read_notes.is_empty() {
+            let local = self.local(node);
+            for (op, text) in out.read_notes.drain(..) {
+                self.history.read_step(op, self.now, local, text);
+            }
+        }
+        for done in out.reads_done.drain(..) {
+            let lag = match (&done.result, done.path) {
+                (Ok(v), ReadPath::Serializable) => {
+                    let leader_revision = self
+                        .leader()
+                        .and_then(|l| self.nodes[l.index()].kv().map(|kv| kv.revision()))
+                        .unwrap_or(v.revision);
+                    Some(leader_revision.saturating_sub(v.revision))
+                }
+                _ => None,
+            };
+            let value = done.result.as_ref().ok().cloned();
+            self.history.read_finished(done.op, done.path, done.read_index, done.retries, value, lag);
+            let outcome = match done.result {
+                Ok(v) => OpOutcome::Ok { revision: v.revision },
+                Err(reason) => OpOutcome::Failed { reason },
+            };
+            self.complete(done.op, outcome);
         }
         if let Some(commit) = out.commit_advanced.take() {
             self.emit(Event::CommitAdvanced { node, commit });
@@ -524,10 +623,31 @@ impl Sim {
         self.out = out;
     }
 
+    /// The client read a message works for, if it carries a read's ReadIndex context.
+    fn read_of(msg: &Message) -> Option<OpId> {
+        let ctx: &[u8] = if !msg.context.is_empty() {
+            &msg.context
+        } else {
+            msg.entries.first().map_or(&[][..], |e| &e.data[..])
+        };
+        match parse_context(ctx) {
+            Some(Context::Read(op)) => Some(op),
+            _ => None,
+        }
+    }
+
     fn send(&mut self, msg: Message) {
         let (from, to, term) = (NodeId(msg.from), NodeId(msg.to), msg.term);
         let kind = msg.get_msg_type().into();
-        match self.network.send(self.now, &mut self.rng, msg) {
+        let read = Self::read_of(&msg);
+        let sent = self.network.send(self.now, &mut self.rng, msg);
+        if let Some(op) = read {
+            let id = match &sent {
+                Sent::Queued { id, .. } | Sent::Dropped { id, .. } => *id,
+            };
+            self.history.read_message(op, id);
+        }
+        match sent {
             Sent::Queued { id, deliver_at, copy } => {
                 self.emit(Event::MessageSent { id, from, to, kind, term, deliver_at });
                 self.push(deliver_at, Due::Deliver(id));

@@ -1,0 +1,486 @@
+//! The linearizability checker (SPEC §9): a Porcupine-style (Wing & Gong / Lowe) search,
+//! partitioned per key, run incrementally over the client history.
+//!
+//! Each key is a register. Linearizable reads and writes are fed in as they finish; a key's
+//! operations are cut into *components* — maximal groups whose real-time intervals overlap —
+//! and a component is checked once nothing still running can overlap it. The search carries
+//! the set of register values possible at the end of each component into the next one, so a
+//! long history is checked piece by piece.
+//!
+//! What counts: linearizable reads that answered, writes that were acknowledged, and writes
+//! whose outcome is unknown but whose entry the cluster applied (their effect happened by the
+//! first apply). Serializable reads are excluded and reported as allowed staleness; failed
+//! operations changed nothing. A write still unresolved 30 s after it timed out is treated as
+//! lost (its entry never applied); at the end of a run every unresolved write is.
+
+use crate::event::OpOutcome;
+use crate::history::{History, OpKind, OpRecord};
+use crate::read::ReadMode;
+use crate::time::SimTime;
+use crate::types::OpId;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+
+/// An unresolved write (timed out, never applied) stops blocking its key after this long.
+pub const UNRESOLVED_WRITE_GRACE_US: u64 = 30_000_000;
+/// Search nodes one component may explore before it is reported as too complex.
+pub const SEARCH_NODES_MAX: usize = 200_000;
+/// Completed writes remembered per key for explaining stale reads.
+const WRITES_REMEMBERED_MAX: usize = 64;
+
+/// The checker's word on one operation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Verdict {
+    /// Part of a checked, linearizable component.
+    Linearizable,
+    /// Not linearizable: this read returned a value overwritten before it began.
+    Stale(StaleRead),
+    /// Part of a component with no linearization, but no single read could be blamed.
+    Violation { note: String },
+    /// A serializable read: excluded, may lag by design.
+    AllowedStaleness { lag: u64 },
+    /// Failed operations take no part.
+    NotChecked { reason: String },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaleRead {
+    pub read: OpId,
+    pub key: String,
+    pub returned: Option<String>,
+    /// The acknowledged write the read missed: it finished before the read began.
+    pub missed: OpId,
+    pub missed_value: Option<String>,
+    pub missed_done_at: SimTime,
+    pub read_invoked_at: SimTime,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum CheckKind {
+    Write(Option<String>),
+    Read(Option<String>),
+}
+
+#[derive(Clone, Debug)]
+struct CheckOp {
+    id: OpId,
+    kind: CheckKind,
+    invoke: u64,
+    ret: u64,
+}
+
+#[derive(Debug)]
+struct KeyState {
+    /// Register values possible before the next unchecked component.
+    start: BTreeSet<Option<String>>,
+    /// Fed but not yet checked.
+    buffer: Vec<CheckOp>,
+    /// Recent completed writes: (id, value, invoke, ret).
+    writes: Vec<(OpId, Option<String>, u64, u64)>,
+}
+
+impl Default for KeyState {
+    fn default() -> Self {
+        let mut start = BTreeSet::new();
+        start.insert(None);
+        KeyState { start, buffer: Vec::new(), writes: Vec::new() }
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct Checker {
+    keys: BTreeMap<String, KeyState>,
+    verdicts: BTreeMap<OpId, Verdict>,
+    stale: Vec<StaleRead>,
+    /// Every op with id below this has been fed or judged.
+    cursor: u64,
+    /// Ops at or past `cursor` already fed or judged.
+    done_ahead: BTreeSet<OpId>,
+    checked_ops: u64,
+    components: u64,
+}
+
+impl Checker {
+    pub fn new() -> Checker {
+        Checker { cursor: 1, ..Default::default() }
+    }
+
+    pub fn verdict(&self, op: OpId) -> Option<&Verdict> {
+        self.verdicts.get(&op)
+    }
+
+    pub fn verdicts(&self) -> &BTreeMap<OpId, Verdict> {
+        &self.verdicts
+    }
+
+    /// Every stale read found so far, in the order found.
+    pub fn stale_reads(&self) -> &[StaleRead] {
+        &self.stale
+    }
+
+    pub fn violations(&self) -> usize {
+        self.verdicts.values().filter(|v| matches!(v, Verdict::Stale(_) | Verdict::Violation { .. })).count()
+    }
+
+    /// Operations checked so far (reads and writes in checked components).
+    pub fn checked_ops(&self) -> u64 {
+        self.checked_ops
+    }
+
+    /// Feeds newly finished operations and checks every component nothing can overlap any
+    /// more. `now` is the current true time. With `final_check`, unresolved writes are
+    /// treated as lost and every remaining component is checked (end of a run).
+    pub fn update(&mut self, history: &History, now: SimTime, final_check: bool) {
+        let mut blocked_from: BTreeMap<String, u64> = BTreeMap::new();
+        let mut new_cursor: Option<u64> = None;
+        let ops: Vec<&OpRecord> = history.iter().filter(|r| r.id.0 >= self.cursor).collect();
+        for r in ops {
+            if self.done_ahead.contains(&r.id) {
+                continue;
+            }
+            match self.classify(r, now, final_check) {
+                Some(fed) => {
+                    if let Some(op) = fed {
+                        let key = r.kind.key().to_string();
+                        let state = self.keys.entry(key).or_default();
+                        if let CheckKind::Write(v) = &op.kind {
+                            state.writes.push((op.id, v.clone(), op.invoke, op.ret));
+                            if state.writes.len() > WRITES_REMEMBERED_MAX {
+                                state.writes.remove(0);
+                            }
+                        }
+                        state.buffer.push(op);
+                    }
+                    self.done_ahead.insert(r.id);
+                }
+                None => {
+                    // Still running or unresolved: blocks its key from this invoke time on.
+                    let at = blocked_from.entry(r.kind.key().to_string()).or_insert(u64::MAX);
+                    *at = (*at).min(r.invoked_at.0);
+                    new_cursor.get_or_insert(r.id.0);
+                }
+            }
+        }
+        // Advance the cursor past the contiguous done prefix.
+        let target = new_cursor.unwrap_or(u64::MAX);
+        while self.cursor < target && self.done_ahead.remove(&OpId(self.cursor)) {
+            self.cursor += 1;
+        }
+        let keys: Vec<String> = self.keys.keys().cloned().collect();
+        for key in keys {
+            let block = blocked_from.get(&key).copied().unwrap_or(u64::MAX);
+            let limit = if final_check { u64::MAX } else { block.min(now.0) };
+            self.check_key(&key, limit);
+        }
+    }
+
+    /// `Some(Some(op))`: feed it; `Some(None)`: judged without checking; `None`: not yet.
+    fn classify(&mut self, r: &OpRecord, now: SimTime, final_check: bool) -> Option<Option<CheckOp>> {
+        let invoke = r.invoked_at.0;
+        match (&r.kind, &r.outcome) {
+            (_, OpOutcome::Pending) => None,
+            (OpKind::Read { mode: ReadMode::Serializable, .. }, OpOutcome::Ok { .. }) => {
+                let lag = r.trace.as_ref().and_then(|t| t.revision_lag).unwrap_or(0);
+                self.verdicts.insert(r.id, Verdict::AllowedStaleness { lag });
+                Some(None)
+            }
+            (OpKind::Read { .. }, OpOutcome::Ok { .. }) => {
+                let value = r.read.as_ref().and_then(|v| v.value.clone());
+                let ret = r.completed_at.expect("complete").0;
+                Some(Some(CheckOp { id: r.id, kind: CheckKind::Read(value), invoke, ret }))
+            }
+            (_, OpOutcome::Failed { reason }) => {
+                self.verdicts.insert(r.id, Verdict::NotChecked { reason: format!("failed: {reason}") });
+                Some(None)
+            }
+            (OpKind::Read { .. }, OpOutcome::Indeterminate { reason }) => {
+                self.verdicts.insert(r.id, Verdict::NotChecked { reason: reason.clone() });
+                Some(None)
+            }
+            (kind, outcome) => {
+                let value = match kind {
+                    OpKind::Put { value, .. } => Some(value.clone()),
+                    _ => None,
+                };
+                // The effect happened by the first apply anywhere (or the answer, if sooner).
+                let ret = match (outcome, r.applied_at, r.completed_at) {
+                    (OpOutcome::Ok { .. }, applied, Some(done)) => applied.map_or(done.0, |a| a.0.min(done.0)),
+                    (_, Some(applied), _) => applied.0,
+                    _ => {
+                        let done = r.completed_at.map_or(invoke, |c| c.0);
+                        if final_check || now.0 >= done + UNRESOLVED_WRITE_GRACE_US {
+                            self.verdicts.insert(r.id, Verdict::NotChecked {
+                                reason: "outcome unknown and never applied: treated as lost".into(),
+                            });
+                            return Some(None);
+                        }
+                        return None;
+                    }
+                };
+                Some(Some(CheckOp { id: r.id, kind: CheckKind::Write(value), invoke, ret: ret.max(invoke) }))
+            }
+        }
+    }
+
+    /// Checks, in time order, every complete component of `key` that ends before `limit`.
+    fn check_key(&mut self, key: &str, limit: u64) {
+        let state = self.keys.get_mut(key).expect("key exists");
+        if state.buffer.is_empty() {
+            return;
+        }
+        state.buffer.sort_by_key(|o| (o.invoke, o.id));
+        let mut components: Vec<Vec<CheckOp>> = Vec::new();
+        let mut rest: Vec<CheckOp> = Vec::new();
+        let mut current: Vec<CheckOp> = Vec::new();
+        let mut max_ret = 0u64;
+        let mut closed = true;
+        for op in state.buffer.drain(..) {
+            if !closed {
+                rest.push(op);
+                continue;
+            }
+            if !current.is_empty() && op.invoke > max_ret {
+                if max_ret < limit {
+                    components.push(std::mem::take(&mut current));
+                } else {
+                    closed = false;
+                    rest.append(&mut current);
+                    rest.push(op);
+                    continue;
+                }
+            }
+            max_ret = if current.is_empty() { op.ret } else { max_ret.max(op.ret) };
+            current.push(op);
+        }
+        if closed && !current.is_empty() {
+            if max_ret < limit {
+                components.push(current);
+            } else {
+                rest.append(&mut current);
+            }
+        }
+        state.buffer = rest;
+        for component in components {
+            self.check_component(key, component);
+        }
+    }
+
+    fn check_component(&mut self, key: &str, ops: Vec<CheckOp>) {
+        self.components += 1;
+        self.checked_ops += ops.len() as u64;
+        let start = self.keys[key].start.clone();
+        let mut ends = BTreeSet::new();
+        let mut explored = 0usize;
+        for s in &start {
+            search_all_ends(&ops, s.clone(), &mut ends, &mut explored);
+        }
+        if explored > SEARCH_NODES_MAX {
+            for op in &ops {
+                self.verdicts.insert(op.id, Verdict::NotChecked { reason: "too many concurrent operations to search".into() });
+            }
+            let state = self.keys.get_mut(key).expect("key");
+            state.start.extend(ops.iter().filter_map(|o| match &o.kind {
+                CheckKind::Write(v) => Some(v.clone()),
+                CheckKind::Read(_) => None,
+            }));
+            return;
+        }
+        if !ends.is_empty() {
+            for op in &ops {
+                self.verdicts.insert(op.id, Verdict::Linearizable);
+            }
+            self.keys.get_mut(key).expect("key").start = ends;
+            return;
+        }
+        // No linearization: blame each read that returned an overwritten value.
+        let mut blamed = false;
+        for op in &ops {
+            if let CheckKind::Read(value) = &op.kind {
+                if let Some(stale) = self.explain_stale(key, op, value) {
+                    self.verdicts.insert(op.id, Verdict::Stale(stale.clone()));
+                    self.stale.push(stale);
+                    blamed = true;
+                }
+            }
+        }
+        let note = if blamed {
+            "linearizable on its own; part of a history that is not".to_string()
+        } else {
+            "no order of these operations respects real time and register semantics".to_string()
+        };
+        for op in &ops {
+            self.verdicts.entry(op.id).or_insert_with(|| Verdict::Violation { note: note.clone() });
+        }
+        // Carry on from every value this component could have left, so one violation does
+        // not condemn everything after it.
+        let state = self.keys.get_mut(key).expect("key");
+        for op in &ops {
+            match &op.kind {
+                CheckKind::Write(v) | CheckKind::Read(v) => {
+                    state.start.insert(v.clone());
+                }
+            }
+        }
+    }
+
+    /// A read is stale when every write of the value it returned was overwritten by another
+    /// write that finished before the read began. Names the newest such overwriting write.
+    fn explain_stale(&self, key: &str, read: &CheckOp, value: &Option<String>) -> Option<StaleRead> {
+        let writes = &self.keys[key].writes;
+        let before: Vec<&(OpId, Option<String>, u64, u64)> = writes.iter().filter(|w| w.3 < read.invoke).collect();
+        let latest = before.iter().max_by_key(|w| w.3)?;
+        if latest.1 == *value {
+            return None;
+        }
+        // Could the read have seen a write of its value that was not yet overwritten?
+        let candidates = writes.iter().filter(|w| w.1 == *value);
+        let mut any_candidate = false;
+        for w in candidates {
+            any_candidate = true;
+            let overwritten = writes.iter().any(|o| o.0 != w.0 && o.2 > w.3 && o.3 < read.invoke);
+            if !overwritten {
+                return None;
+            }
+        }
+        if !any_candidate && value.is_some() {
+            return None;
+        }
+        Some(StaleRead {
+            read: read.id,
+            key: key.to_string(),
+            returned: value.clone(),
+            missed: latest.0,
+            missed_value: latest.1.clone(),
+            missed_done_at: SimTime(latest.3),
+            read_invoked_at: SimTime(read.invoke),
+        })
+    }
+}
+
+/// Explores every linearization of `ops` from `start`, collecting the possible end values.
+/// Lowe's just-in-time search with memoisation on (linearized set, value).
+fn search_all_ends(ops: &[CheckOp], start: Option<String>, ends: &mut BTreeSet<Option<String>>, explored: &mut usize) {
+    let words = ops.len().div_ceil(64);
+    let mut seen: HashSet<(Vec<u64>, Option<String>)> = HashSet::new();
+    let mut stack: Vec<(Vec<u64>, Option<String>)> = vec![(vec![0; words], start)];
+    while let Some((done, value)) = stack.pop() {
+        *explored += 1;
+        if *explored > SEARCH_NODES_MAX {
+            return;
+        }
+        if !seen.insert((done.clone(), value.clone())) {
+            continue;
+        }
+        let is_done = |i: usize| done[i / 64] >> (i % 64) & 1 == 1;
+        // An op may go next only if no other remaining op returned before it was invoked.
+        let min_ret = (0..ops.len()).filter(|&i| !is_done(i)).map(|i| ops[i].ret).min();
+        let Some(min_ret) = min_ret else {
+            ends.insert(value);
+            continue;
+        };
+        for (i, op) in ops.iter().enumerate() {
+            if is_done(i) || op.invoke > min_ret {
+                continue;
+            }
+            let next = match &op.kind {
+                CheckKind::Read(v) if *v == value => value.clone(),
+                CheckKind::Read(_) => continue,
+                CheckKind::Write(v) => v.clone(),
+            };
+            let mut d = done.clone();
+            d[i / 64] |= 1 << (i % 64);
+            stack.push((d, next));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn w(id: u64, v: &str, invoke: u64, ret: u64) -> CheckOp {
+        CheckOp { id: OpId(id), kind: CheckKind::Write(Some(v.into())), invoke, ret }
+    }
+    fn r(id: u64, v: Option<&str>, invoke: u64, ret: u64) -> CheckOp {
+        CheckOp { id: OpId(id), kind: CheckKind::Read(v.map(Into::into)), invoke, ret }
+    }
+
+    /// Checks one key's operations as a single batch; returns the verdicts by id.
+    fn check(ops: Vec<CheckOp>) -> BTreeMap<OpId, Verdict> {
+        let mut c = Checker::new();
+        let state = c.keys.entry("k".into()).or_default();
+        for op in &ops {
+            if let CheckKind::Write(v) = &op.kind {
+                state.writes.push((op.id, v.clone(), op.invoke, op.ret));
+            }
+        }
+        state.buffer = ops;
+        c.check_key("k", u64::MAX);
+        c.verdicts
+    }
+
+    fn ok(v: &BTreeMap<OpId, Verdict>) -> bool {
+        v.values().all(|v| *v == Verdict::Linearizable)
+    }
+
+    #[test]
+    fn sequential_reads_of_the_latest_write_are_linearizable() {
+        assert!(ok(&check(vec![w(1, "a", 0, 10), r(2, Some("a"), 20, 30), w(3, "b", 40, 50), r(4, Some("b"), 60, 70)])));
+    }
+
+    #[test]
+    fn a_read_of_the_initial_absence_is_fine() {
+        assert!(ok(&check(vec![r(1, None, 0, 5), w(2, "a", 10, 20)])));
+    }
+
+    #[test]
+    fn a_read_concurrent_with_a_write_may_see_either_value() {
+        assert!(ok(&check(vec![w(1, "a", 0, 10), w(2, "b", 20, 40), r(3, Some("a"), 25, 30)])));
+        assert!(ok(&check(vec![w(1, "a", 0, 10), w(2, "b", 20, 40), r(3, Some("b"), 25, 30)])));
+    }
+
+    #[test]
+    fn a_read_that_misses_a_finished_write_is_stale_and_names_it() {
+        let v = check(vec![w(1, "a", 0, 10), w(2, "b", 20, 30), r(3, Some("a"), 40, 50)]);
+        match &v[&OpId(3)] {
+            Verdict::Stale(s) => {
+                assert_eq!(s.missed, OpId(2));
+                assert_eq!(s.missed_value.as_deref(), Some("b"));
+                assert_eq!(s.returned.as_deref(), Some("a"));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn reads_going_back_in_time_are_a_violation() {
+        // b's write finishes by 10 and a's may land any time until 100. Seeing b then a is
+        // fine; seeing a then b would need b written twice.
+        let v = check(vec![w(1, "a", 0, 100), w(2, "b", 0, 10), r(3, Some("b"), 20, 30), r(4, Some("a"), 40, 50)]);
+        assert!(ok(&v), "{v:?}");
+        let v = check(vec![w(1, "a", 0, 100), w(2, "b", 0, 10), r(3, Some("a"), 20, 30), r(4, Some("b"), 40, 50)]);
+        assert!(!ok(&v));
+    }
+
+    #[test]
+    fn end_states_carry_across_components() {
+        let mut c = Checker::new();
+        let state = c.keys.entry("k".into()).or_default();
+        state.buffer = vec![w(1, "a", 0, 10), w(2, "b", 5, 15)];
+        c.check_key("k", u64::MAX);
+        assert_eq!(c.keys["k"].start.len(), 2, "either write may be last");
+        c.keys.get_mut("k").unwrap().buffer = vec![r(3, Some("a"), 20, 30)];
+        c.check_key("k", u64::MAX);
+        assert_eq!(c.verdicts[&OpId(3)], Verdict::Linearizable);
+        assert_eq!(c.keys["k"].start.len(), 1);
+    }
+
+    #[test]
+    fn components_that_may_still_grow_wait() {
+        let mut c = Checker::new();
+        c.keys.entry("k".into()).or_default().buffer = vec![w(1, "a", 0, 10), r(2, Some("a"), 20, 30)];
+        c.check_key("k", 25);
+        assert!(c.verdicts.contains_key(&OpId(1)));
+        assert!(!c.verdicts.contains_key(&OpId(2)), "ends after the limit: not yet");
+    }
+}

@@ -1,0 +1,295 @@
+//! The leader lease manager (SPEC §5): lets a leader serve linearizable reads from its own
+//! state, with no network round trip, while it holds a lease a quorum granted it.
+//!
+//! It keeps the seed design's interface and semantics — `renew_lease(acks, total)`, validity
+//! judged on the node's *local* clock, revoke on stepping down, stats, a "smart config" — and
+//! adds the three [`LeaderLeasePolicy`]s the page compares:
+//!
+//! * [`LeaderLeasePolicy::SeedRenewAtAck`] — the seed's: renew to `now + duration` whenever,
+//!   after a Ready, a quorum of peers is `recent_active`. Subtly unsafe: `now` is when the ack
+//!   was *processed*, not when the acknowledged heartbeat was *sent*, so a pause or delay
+//!   between the two stretches the lease past the followers' promise.
+//! * [`LeaderLeasePolicy::SendTimeAnchored`] — safe: the lease starts when the heartbeat round
+//!   that a quorum acknowledged was sent (raft thesis §6.4.1, TiKV `next_expired_time(send_ts)`).
+//! * [`LeaderLeasePolicy::RaftLeaseBased`] — raft-rs's own `ReadOnlyOption::LeaseBased`: no
+//!   clock at all, the leader trusts `check_quorum` (known to allow two leaders for up to an
+//!   election timeout, etcd-io/raft#166).
+
+use crate::time::LocalTime;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum LeaderLeasePolicy {
+    SeedRenewAtAck,
+    SendTimeAnchored,
+    RaftLeaseBased,
+}
+
+impl LeaderLeasePolicy {
+    pub const ALL: [LeaderLeasePolicy; 3] = [
+        LeaderLeasePolicy::SeedRenewAtAck,
+        LeaderLeasePolicy::SendTimeAnchored,
+        LeaderLeasePolicy::RaftLeaseBased,
+    ];
+    pub fn label(self) -> &'static str {
+        match self {
+            LeaderLeasePolicy::SeedRenewAtAck => "seed: renew at ack time",
+            LeaderLeasePolicy::SendTimeAnchored => "safe: anchored at send time",
+            LeaderLeasePolicy::RaftLeaseBased => "raft-rs LeaseBased (no clock)",
+        }
+    }
+}
+
+impl fmt::Display for LeaderLeasePolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+/// Timing the lease duration is computed from, all in microseconds of local time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeaderLeaseTiming {
+    pub election_timeout_us: i64,
+    pub heartbeat_interval_us: i64,
+    pub clock_drift_bound_us: i64,
+}
+
+impl LeaderLeaseTiming {
+    /// `min(election_timeout / 2, heartbeat_interval × 3) − clock_drift_bound` (may be ≤ 0).
+    pub fn duration_us(&self) -> i64 {
+        (self.election_timeout_us / 2).min(self.heartbeat_interval_us * 3) - self.clock_drift_bound_us
+    }
+}
+
+/// What the page shows about a node's leader lease.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeaderLeaseStats {
+    pub enabled: bool,
+    /// Why it is enabled or disabled (the smart config's words).
+    pub config_reason: String,
+    pub valid: bool,
+    pub expire_at: Option<LocalTime>,
+    pub renew_count: u64,
+    /// The outcome of the last renewal attempt, in words.
+    pub last_reason: String,
+    pub duration_us: i64,
+}
+
+/// The smart config: the user's switch plus what is known of the cluster size decide whether
+/// leases are used, with a reason a person can read.
+pub fn smart_config(user_enabled: bool, cluster_size: Option<usize>) -> (bool, String) {
+    match (user_enabled, cluster_size) {
+        (false, _) => (false, "Disabled by configuration".to_string()),
+        (true, None) | (true, Some(0)) => {
+            (false, "Unknown cluster size, disabled for safety".to_string())
+        }
+        (true, Some(1)) => {
+            (true, "Single-node cluster detected, enabled with special handling".to_string())
+        }
+        (true, Some(n)) => (true, format!("{n}-node cluster, enabled (quorum {})", n / 2 + 1)),
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeaderLeaseManager {
+    enabled: bool,
+    config_reason: String,
+    timing: LeaderLeaseTiming,
+    is_leader: bool,
+    expire_at: Option<LocalTime>,
+    renew_count: u64,
+    last_reason: String,
+}
+
+impl LeaderLeaseManager {
+    pub fn new(user_enabled: bool, cluster_size: Option<usize>, timing: LeaderLeaseTiming) -> Self {
+        let (enabled, config_reason) = smart_config(user_enabled, cluster_size);
+        LeaderLeaseManager {
+            enabled,
+            config_reason,
+            timing,
+            is_leader: false,
+            expire_at: None,
+            renew_count: 0,
+            last_reason: "not leader".to_string(),
+        }
+    }
+
+    pub fn duration_us(&self) -> i64 {
+        self.timing.duration_us()
+    }
+
+    /// The seed's renewal: on success the lease runs until `now + duration`.
+    pub fn renew_lease(&mut self, received_acks: usize, total_nodes: usize, now: LocalTime) -> bool {
+        self.renew_anchored(received_acks, total_nodes, now)
+    }
+
+    /// Renews with the lease starting at `anchor` (the send time of the acknowledged round for
+    /// the safe policy; `now` for the seed's). Never shortens a lease already held.
+    pub fn renew_anchored(&mut self, received_acks: usize, total_nodes: usize, anchor: LocalTime) -> bool {
+        if !self.enabled {
+            self.last_reason = format!("refused: {}", self.config_reason);
+            return false;
+        }
+        if !self.is_leader {
+            self.last_reason = "refused: not leader".to_string();
+            return false;
+        }
+        if total_nodes == 0 {
+            self.last_reason = "refused: cluster size unknown (no Progress yet)".to_string();
+            return false;
+        }
+        // A single node is its own quorum.
+        let (acks, total) = if total_nodes <= 1 { (received_acks.max(1), 1) } else { (received_acks, total_nodes) };
+        let quorum = total / 2 + 1;
+        if acks < quorum {
+            self.last_reason = format!("refused: {acks} of {total} acks, quorum is {quorum}");
+            return false;
+        }
+        let duration = self.timing.duration_us();
+        if duration <= 0 {
+            self.last_reason = format!(
+                "refused: lease duration min({} ms / 2, 3 × {} ms) − drift bound {} ms = {} ms is not positive",
+                self.timing.election_timeout_us / 1_000,
+                self.timing.heartbeat_interval_us / 1_000,
+                self.timing.clock_drift_bound_us / 1_000,
+                duration / 1_000
+            );
+            return false;
+        }
+        let expire = anchor.plus_us(duration);
+        self.expire_at = Some(self.expire_at.map_or(expire, |e| e.max(expire)));
+        self.renew_count += 1;
+        self.last_reason = format!("renewed by {acks} of {total}: valid until local {expire}");
+        true
+    }
+
+    /// Valid iff enabled, leader, and `now` (local) is before the expiry.
+    pub fn has_valid_lease(&self, now: LocalTime) -> bool {
+        self.enabled && self.is_leader && self.expire_at.is_some_and(|e| now < e)
+    }
+
+    pub fn expire_at(&self) -> Option<LocalTime> {
+        self.expire_at
+    }
+
+    pub fn on_become_leader(&mut self) {
+        self.is_leader = true;
+        self.expire_at = None;
+        self.last_reason = "became leader: no lease until a quorum confirms".to_string();
+    }
+
+    /// Stepping down revokes the lease at once.
+    pub fn on_become_follower(&mut self) {
+        self.is_leader = false;
+        if self.expire_at.take().is_some() {
+            self.last_reason = "stepped down: lease revoked".to_string();
+        } else {
+            self.last_reason = "not leader".to_string();
+        }
+    }
+
+    pub fn stats(&self, now: LocalTime) -> LeaderLeaseStats {
+        LeaderLeaseStats {
+            enabled: self.enabled,
+            config_reason: self.config_reason.clone(),
+            valid: self.has_valid_lease(now),
+            expire_at: self.expire_at,
+            renew_count: self.renew_count,
+            last_reason: self.last_reason.clone(),
+            duration_us: self.timing.duration_us(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SEED_TIMING: LeaderLeaseTiming = LeaderLeaseTiming {
+        election_timeout_us: 1_000_000,
+        heartbeat_interval_us: 100_000,
+        clock_drift_bound_us: 100_000,
+    };
+
+    fn leader(cluster: usize) -> LeaderLeaseManager {
+        let mut m = LeaderLeaseManager::new(true, Some(cluster), SEED_TIMING);
+        m.on_become_leader();
+        m
+    }
+
+    #[test]
+    fn seed_defaults_give_a_200ms_lease() {
+        assert_eq!(SEED_TIMING.duration_us(), 200_000);
+        let mut m = leader(3);
+        assert!(m.renew_lease(2, 3, LocalTime(1_000)));
+        assert_eq!(m.expire_at(), Some(LocalTime(201_000)));
+        assert!(m.has_valid_lease(LocalTime(200_999)));
+        assert!(!m.has_valid_lease(LocalTime(201_000)));
+        assert_eq!(m.stats(LocalTime(0)).renew_count, 1);
+    }
+
+    #[test]
+    fn single_node_is_its_own_quorum() {
+        let mut m = leader(1);
+        assert!(m.renew_lease(0, 1, LocalTime(0)), "acks are raised to 1");
+        assert!(m.has_valid_lease(LocalTime(1)));
+        assert_eq!(m.stats(LocalTime(0)).config_reason, "Single-node cluster detected, enabled with special handling");
+    }
+
+    #[test]
+    fn zero_of_zero_is_refused() {
+        let mut m = leader(3);
+        assert!(!m.renew_lease(0, 0, LocalTime(0)));
+        assert!(m.stats(LocalTime(0)).last_reason.contains("cluster size unknown"));
+        assert!(!m.has_valid_lease(LocalTime(0)));
+    }
+
+    #[test]
+    fn a_minority_is_refused() {
+        let mut m = leader(5);
+        assert!(!m.renew_lease(2, 5, LocalTime(0)));
+        assert!(m.stats(LocalTime(0)).last_reason.contains("2 of 5 acks, quorum is 3"));
+        assert!(m.renew_lease(3, 5, LocalTime(0)));
+    }
+
+    #[test]
+    fn disabled_means_no_lease_with_the_reason() {
+        let mut m = LeaderLeaseManager::new(false, Some(3), SEED_TIMING);
+        m.on_become_leader();
+        assert!(!m.renew_lease(3, 3, LocalTime(0)));
+        assert!(!m.has_valid_lease(LocalTime(0)));
+        assert_eq!(smart_config(true, None).1, "Unknown cluster size, disabled for safety");
+        assert!(!smart_config(true, Some(0)).0);
+    }
+
+    #[test]
+    fn a_non_positive_duration_is_refused_with_its_reason() {
+        for (bound_us, shown) in [(300_000, "= 0 ms is not positive"), (400_000, "= -100 ms is not positive")] {
+            let timing = LeaderLeaseTiming { clock_drift_bound_us: bound_us, ..SEED_TIMING };
+            let mut m = LeaderLeaseManager::new(true, Some(3), timing);
+            m.on_become_leader();
+            assert!(!m.renew_lease(3, 3, LocalTime(0)));
+            let reason = m.stats(LocalTime(0)).last_reason;
+            assert!(reason.contains(shown), "{reason}");
+        }
+    }
+
+    #[test]
+    fn stepping_down_revokes_at_once_and_followers_never_renew() {
+        let mut m = leader(3);
+        m.renew_lease(3, 3, LocalTime(0));
+        m.on_become_follower();
+        assert!(!m.has_valid_lease(LocalTime(1)));
+        assert!(!m.renew_lease(3, 3, LocalTime(2)));
+    }
+
+    #[test]
+    fn an_older_anchor_never_shortens_the_lease() {
+        let mut m = leader(3);
+        m.renew_anchored(2, 3, LocalTime(500_000));
+        m.renew_anchored(2, 3, LocalTime(100_000));
+        assert_eq!(m.expire_at(), Some(LocalTime(700_000)));
+    }
+}

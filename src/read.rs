@@ -1,0 +1,127 @@
+//! Reads (SPEC §6): the paths a read can take, what each decision was based on, and the
+//! values a read returns.
+
+use crate::time::{LocalTime, SimTime};
+use crate::types::OpId;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum ReadMode {
+    /// Must reflect every write acknowledged before the read began.
+    Linearizable,
+    /// Answered from the node's applied state at once; may be stale.
+    Serializable,
+}
+
+/// The path a read took (SPEC §6). Shown as a badge on every read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ReadPath {
+    /// Leader with a valid leader lease on its local clock: answered locally, no messages.
+    LeaseRead,
+    /// raft-rs `ReadOnlyOption::LeaseBased`: the leader answered without any clock check.
+    RaftLeaseBased,
+    /// Leader without a valid lease: a ReadIndex heartbeat round, then wait for apply.
+    ReadIndex,
+    /// Follower: ReadIndex forwarded to the leader, then wait for the local apply.
+    ForwardedReadIndex,
+    /// Only one voter: the leader's commit index is the read index at once.
+    SingleVoter,
+    /// Local applied state, no coordination.
+    Serializable,
+}
+
+impl ReadPath {
+    pub fn label(self) -> &'static str {
+        match self {
+            ReadPath::LeaseRead => "lease read",
+            ReadPath::RaftLeaseBased => "LeaseBased",
+            ReadPath::ReadIndex => "ReadIndex",
+            ReadPath::ForwardedReadIndex => "forwarded",
+            ReadPath::SingleVoter => "single voter",
+            ReadPath::Serializable => "serializable",
+        }
+    }
+}
+
+/// What a successful read saw.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ReadValue {
+    pub value: Option<String>,
+    /// Revision of the write that produced `value` (0 when absent).
+    pub mod_revision: u64,
+    /// The serving store's revision when it answered.
+    pub revision: u64,
+}
+
+/// One decision or step of a read, with the values behind it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ReadStep {
+    pub at: SimTime,
+    pub local: LocalTime,
+    pub text: String,
+}
+
+/// Everything the page shows about how a read was served.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ReadTrace {
+    pub path: Option<ReadPath>,
+    pub steps: Vec<ReadStep>,
+    pub read_index: Option<u64>,
+    pub retries: u32,
+    /// Ids of the network messages this read caused (ReadIndex, heartbeats with its context,
+    /// their responses).
+    pub messages: Vec<u64>,
+    /// For serializable reads: how many revisions the serving store was behind the leader's.
+    pub revision_lag: Option<u64>,
+}
+
+/// Bound on the messages remembered per read.
+pub const READ_TRACE_MESSAGES_MAX: usize = 64;
+
+/// ReadIndex contexts: `R` + op id for client reads, `L` + local send time for the safe
+/// policy's lease-renewal rounds.
+pub fn read_context(op: OpId) -> Vec<u8> {
+    let mut ctx = vec![b'R'];
+    ctx.extend_from_slice(&op.0.to_le_bytes());
+    ctx
+}
+
+pub fn renewal_context(sent_at: LocalTime) -> Vec<u8> {
+    let mut ctx = vec![b'L'];
+    ctx.extend_from_slice(&sent_at.0.to_le_bytes());
+    ctx
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Context {
+    Read(OpId),
+    Renewal(LocalTime),
+}
+
+pub fn parse_context(ctx: &[u8]) -> Option<Context> {
+    if ctx.len() != 9 {
+        return None;
+    }
+    let n = u64::from_le_bytes(ctx[1..9].try_into().ok()?);
+    match ctx[0] {
+        b'R' => Some(Context::Read(OpId(n))),
+        b'L' => Some(Context::Renewal(LocalTime(n as i64))),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contexts_round_trip() {
+        assert_eq!(parse_context(&read_context(OpId(7))), Some(Context::Read(OpId(7))));
+        assert_eq!(
+            parse_context(&renewal_context(LocalTime(-5))),
+            Some(Context::Renewal(LocalTime(-5)))
+        );
+        assert_eq!(parse_context(b""), None);
+        assert_eq!(parse_context(b"X12345678"), None);
+    }
+}
