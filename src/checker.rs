@@ -83,7 +83,11 @@ impl Default for KeyState {
     fn default() -> Self {
         let mut start = BTreeSet::new();
         start.insert(None);
-        KeyState { start, buffer: Vec::new(), writes: Vec::new() }
+        KeyState {
+            start,
+            buffer: Vec::new(),
+            writes: Vec::new(),
+        }
     }
 }
 
@@ -102,7 +106,10 @@ pub struct Checker {
 
 impl Checker {
     pub fn new() -> Checker {
-        Checker { cursor: 1, ..Default::default() }
+        Checker {
+            cursor: 1,
+            ..Default::default()
+        }
     }
 
     pub fn verdict(&self, op: OpId) -> Option<&Verdict> {
@@ -119,7 +126,10 @@ impl Checker {
     }
 
     pub fn violations(&self) -> usize {
-        self.verdicts.values().filter(|v| matches!(v, Verdict::Stale(_) | Verdict::Violation { .. })).count()
+        self.verdicts
+            .values()
+            .filter(|v| matches!(v, Verdict::Stale(_) | Verdict::Violation { .. }))
+            .count()
     }
 
     /// Operations checked so far (reads and writes in checked components).
@@ -155,7 +165,9 @@ impl Checker {
                 }
                 None => {
                     // Still running or unresolved: blocks its key from this invoke time on.
-                    let at = blocked_from.entry(r.kind.key().to_string()).or_insert(u64::MAX);
+                    let at = blocked_from
+                        .entry(r.kind.key().to_string())
+                        .or_insert(u64::MAX);
                     *at = (*at).min(r.invoked_at.0);
                     new_cursor.get_or_insert(r.id.0);
                 }
@@ -169,32 +181,63 @@ impl Checker {
         let keys: Vec<String> = self.keys.keys().cloned().collect();
         for key in keys {
             let block = blocked_from.get(&key).copied().unwrap_or(u64::MAX);
-            let limit = if final_check { u64::MAX } else { block.min(now.0) };
+            let limit = if final_check {
+                u64::MAX
+            } else {
+                block.min(now.0)
+            };
             self.check_key(&key, limit);
         }
     }
 
     /// `Some(Some(op))`: feed it; `Some(None)`: judged without checking; `None`: not yet.
-    fn classify(&mut self, r: &OpRecord, now: SimTime, final_check: bool) -> Option<Option<CheckOp>> {
+    fn classify(
+        &mut self,
+        r: &OpRecord,
+        now: SimTime,
+        final_check: bool,
+    ) -> Option<Option<CheckOp>> {
         let invoke = r.invoked_at.0;
         match (&r.kind, &r.outcome) {
             (_, OpOutcome::Pending) => None,
-            (OpKind::Read { mode: ReadMode::Serializable, .. }, OpOutcome::Ok { .. }) => {
+            (
+                OpKind::Read {
+                    mode: ReadMode::Serializable,
+                    ..
+                },
+                OpOutcome::Ok { .. },
+            ) => {
                 let lag = r.trace.as_ref().and_then(|t| t.revision_lag).unwrap_or(0);
-                self.verdicts.insert(r.id, Verdict::AllowedStaleness { lag });
+                self.verdicts
+                    .insert(r.id, Verdict::AllowedStaleness { lag });
                 Some(None)
             }
             (OpKind::Read { .. }, OpOutcome::Ok { .. }) => {
                 let value = r.read.as_ref().and_then(|v| v.value.clone());
                 let ret = r.completed_at.expect("complete").0;
-                Some(Some(CheckOp { id: r.id, kind: CheckKind::Read(value), invoke, ret }))
+                Some(Some(CheckOp {
+                    id: r.id,
+                    kind: CheckKind::Read(value),
+                    invoke,
+                    ret,
+                }))
             }
             (_, OpOutcome::Failed { reason }) => {
-                self.verdicts.insert(r.id, Verdict::NotChecked { reason: format!("failed: {reason}") });
+                self.verdicts.insert(
+                    r.id,
+                    Verdict::NotChecked {
+                        reason: format!("failed: {reason}"),
+                    },
+                );
                 Some(None)
             }
             (OpKind::Read { .. }, OpOutcome::Indeterminate { reason }) => {
-                self.verdicts.insert(r.id, Verdict::NotChecked { reason: reason.clone() });
+                self.verdicts.insert(
+                    r.id,
+                    Verdict::NotChecked {
+                        reason: reason.clone(),
+                    },
+                );
                 Some(None)
             }
             (kind, outcome) => {
@@ -204,20 +247,31 @@ impl Checker {
                 };
                 // The effect happened by the first apply anywhere (or the answer, if sooner).
                 let ret = match (outcome, r.applied_at, r.completed_at) {
-                    (OpOutcome::Ok { .. }, applied, Some(done)) => applied.map_or(done.0, |a| a.0.min(done.0)),
+                    (OpOutcome::Ok { .. }, applied, Some(done)) => {
+                        applied.map_or(done.0, |a| a.0.min(done.0))
+                    }
                     (_, Some(applied), _) => applied.0,
                     _ => {
                         let done = r.completed_at.map_or(invoke, |c| c.0);
                         if final_check || now.0 >= done + UNRESOLVED_WRITE_GRACE_US {
-                            self.verdicts.insert(r.id, Verdict::NotChecked {
-                                reason: "outcome unknown and never applied: treated as lost".into(),
-                            });
+                            self.verdicts.insert(
+                                r.id,
+                                Verdict::NotChecked {
+                                    reason: "outcome unknown and never applied: treated as lost"
+                                        .into(),
+                                },
+                            );
                             return Some(None);
                         }
                         return None;
                     }
                 };
-                Some(Some(CheckOp { id: r.id, kind: CheckKind::Write(value), invoke, ret: ret.max(invoke) }))
+                Some(Some(CheckOp {
+                    id: r.id,
+                    kind: CheckKind::Write(value),
+                    invoke,
+                    ret: ret.max(invoke),
+                }))
             }
         }
     }
@@ -249,7 +303,11 @@ impl Checker {
                     continue;
                 }
             }
-            max_ret = if current.is_empty() { op.ret } else { max_ret.max(op.ret) };
+            max_ret = if current.is_empty() {
+                op.ret
+            } else {
+                max_ret.max(op.ret)
+            };
             current.push(op);
         }
         if closed && !current.is_empty() {
@@ -276,7 +334,12 @@ impl Checker {
         }
         if explored > SEARCH_NODES_MAX {
             for op in &ops {
-                self.verdicts.insert(op.id, Verdict::NotChecked { reason: "too many concurrent operations to search".into() });
+                self.verdicts.insert(
+                    op.id,
+                    Verdict::NotChecked {
+                        reason: "too many concurrent operations to search".into(),
+                    },
+                );
             }
             let state = self.keys.get_mut(key).expect("key");
             state.start.extend(ops.iter().filter_map(|o| match &o.kind {
@@ -309,7 +372,9 @@ impl Checker {
             "no order of these operations respects real time and register semantics".to_string()
         };
         for op in &ops {
-            self.verdicts.entry(op.id).or_insert_with(|| Verdict::Violation { note: note.clone() });
+            self.verdicts
+                .entry(op.id)
+                .or_insert_with(|| Verdict::Violation { note: note.clone() });
         }
         // Carry on from every value this component could have left, so one violation does
         // not condemn everything after it.
@@ -325,9 +390,15 @@ impl Checker {
 
     /// A read is stale when every write of the value it returned was overwritten by another
     /// write that finished before the read began. Names the newest such overwriting write.
-    fn explain_stale(&self, key: &str, read: &CheckOp, value: &Option<String>) -> Option<StaleRead> {
+    fn explain_stale(
+        &self,
+        key: &str,
+        read: &CheckOp,
+        value: &Option<String>,
+    ) -> Option<StaleRead> {
         let writes = &self.keys[key].writes;
-        let before: Vec<&(OpId, Option<String>, u64, u64)> = writes.iter().filter(|w| w.3 < read.invoke).collect();
+        let before: Vec<&(OpId, Option<String>, u64, u64)> =
+            writes.iter().filter(|w| w.3 < read.invoke).collect();
         let latest = before.iter().max_by_key(|w| w.3)?;
         if latest.1 == *value {
             return None;
@@ -337,7 +408,9 @@ impl Checker {
         let mut any_candidate = false;
         for w in candidates {
             any_candidate = true;
-            let overwritten = writes.iter().any(|o| o.0 != w.0 && o.2 > w.3 && o.3 < read.invoke);
+            let overwritten = writes
+                .iter()
+                .any(|o| o.0 != w.0 && o.2 > w.3 && o.3 < read.invoke);
             if !overwritten {
                 return None;
             }
@@ -359,7 +432,12 @@ impl Checker {
 
 /// Explores every linearization of `ops` from `start`, collecting the possible end values.
 /// Lowe's just-in-time search with memoisation on (linearized set, value).
-fn search_all_ends(ops: &[CheckOp], start: Option<String>, ends: &mut BTreeSet<Option<String>>, explored: &mut usize) {
+fn search_all_ends(
+    ops: &[CheckOp],
+    start: Option<String>,
+    ends: &mut BTreeSet<Option<String>>,
+    explored: &mut usize,
+) {
     let words = ops.len().div_ceil(64);
     let mut seen: HashSet<(Vec<u64>, Option<String>)> = HashSet::new();
     let mut stack: Vec<(Vec<u64>, Option<String>)> = vec![(vec![0; words], start)];
@@ -373,7 +451,10 @@ fn search_all_ends(ops: &[CheckOp], start: Option<String>, ends: &mut BTreeSet<O
         }
         let is_done = |i: usize| done[i / 64] >> (i % 64) & 1 == 1;
         // An op may go next only if no other remaining op returned before it was invoked.
-        let min_ret = (0..ops.len()).filter(|&i| !is_done(i)).map(|i| ops[i].ret).min();
+        let min_ret = (0..ops.len())
+            .filter(|&i| !is_done(i))
+            .map(|i| ops[i].ret)
+            .min();
         let Some(min_ret) = min_ret else {
             ends.insert(value);
             continue;
@@ -399,10 +480,20 @@ mod tests {
     use super::*;
 
     fn w(id: u64, v: &str, invoke: u64, ret: u64) -> CheckOp {
-        CheckOp { id: OpId(id), kind: CheckKind::Write(Some(v.into())), invoke, ret }
+        CheckOp {
+            id: OpId(id),
+            kind: CheckKind::Write(Some(v.into())),
+            invoke,
+            ret,
+        }
     }
     fn r(id: u64, v: Option<&str>, invoke: u64, ret: u64) -> CheckOp {
-        CheckOp { id: OpId(id), kind: CheckKind::Read(v.map(Into::into)), invoke, ret }
+        CheckOp {
+            id: OpId(id),
+            kind: CheckKind::Read(v.map(Into::into)),
+            invoke,
+            ret,
+        }
     }
 
     /// Checks one key's operations as a single batch; returns the verdicts by id.
@@ -425,7 +516,12 @@ mod tests {
 
     #[test]
     fn sequential_reads_of_the_latest_write_are_linearizable() {
-        assert!(ok(&check(vec![w(1, "a", 0, 10), r(2, Some("a"), 20, 30), w(3, "b", 40, 50), r(4, Some("b"), 60, 70)])));
+        assert!(ok(&check(vec![
+            w(1, "a", 0, 10),
+            r(2, Some("a"), 20, 30),
+            w(3, "b", 40, 50),
+            r(4, Some("b"), 60, 70)
+        ])));
     }
 
     #[test]
@@ -435,13 +531,25 @@ mod tests {
 
     #[test]
     fn a_read_concurrent_with_a_write_may_see_either_value() {
-        assert!(ok(&check(vec![w(1, "a", 0, 10), w(2, "b", 20, 40), r(3, Some("a"), 25, 30)])));
-        assert!(ok(&check(vec![w(1, "a", 0, 10), w(2, "b", 20, 40), r(3, Some("b"), 25, 30)])));
+        assert!(ok(&check(vec![
+            w(1, "a", 0, 10),
+            w(2, "b", 20, 40),
+            r(3, Some("a"), 25, 30)
+        ])));
+        assert!(ok(&check(vec![
+            w(1, "a", 0, 10),
+            w(2, "b", 20, 40),
+            r(3, Some("b"), 25, 30)
+        ])));
     }
 
     #[test]
     fn a_read_that_misses_a_finished_write_is_stale_and_names_it() {
-        let v = check(vec![w(1, "a", 0, 10), w(2, "b", 20, 30), r(3, Some("a"), 40, 50)]);
+        let v = check(vec![
+            w(1, "a", 0, 10),
+            w(2, "b", 20, 30),
+            r(3, Some("a"), 40, 50),
+        ]);
         match &v[&OpId(3)] {
             Verdict::Stale(s) => {
                 assert_eq!(s.missed, OpId(2));
@@ -456,9 +564,19 @@ mod tests {
     fn reads_going_back_in_time_are_a_violation() {
         // b's write finishes by 10 and a's may land any time until 100. Seeing b then a is
         // fine; seeing a then b would need b written twice.
-        let v = check(vec![w(1, "a", 0, 100), w(2, "b", 0, 10), r(3, Some("b"), 20, 30), r(4, Some("a"), 40, 50)]);
+        let v = check(vec![
+            w(1, "a", 0, 100),
+            w(2, "b", 0, 10),
+            r(3, Some("b"), 20, 30),
+            r(4, Some("a"), 40, 50),
+        ]);
         assert!(ok(&v), "{v:?}");
-        let v = check(vec![w(1, "a", 0, 100), w(2, "b", 0, 10), r(3, Some("a"), 20, 30), r(4, Some("b"), 40, 50)]);
+        let v = check(vec![
+            w(1, "a", 0, 100),
+            w(2, "b", 0, 10),
+            r(3, Some("a"), 20, 30),
+            r(4, Some("b"), 40, 50),
+        ]);
         assert!(!ok(&v));
     }
 
@@ -478,9 +596,13 @@ mod tests {
     #[test]
     fn components_that_may_still_grow_wait() {
         let mut c = Checker::new();
-        c.keys.entry("k".into()).or_default().buffer = vec![w(1, "a", 0, 10), r(2, Some("a"), 20, 30)];
+        c.keys.entry("k".into()).or_default().buffer =
+            vec![w(1, "a", 0, 10), r(2, Some("a"), 20, 30)];
         c.check_key("k", 25);
         assert!(c.verdicts.contains_key(&OpId(1)));
-        assert!(!c.verdicts.contains_key(&OpId(2)), "ends after the limit: not yet");
+        assert!(
+            !c.verdicts.contains_key(&OpId(2)),
+            "ends after the limit: not yet"
+        );
     }
 }

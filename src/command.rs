@@ -16,41 +16,82 @@ pub const CLOCK_JUMP_US_MAX: i64 = 3_600_000_000;
 pub enum Command {
     // ---- client operations ----
     /// Write `key = value` through raft, sent to `node` (a follower forwards it).
-    Put { node: NodeId, key: String, value: String },
+    Put {
+        node: NodeId,
+        key: String,
+        value: String,
+    },
     /// Delete `key` through raft, sent to `node`.
-    Delete { node: NodeId, key: String },
+    Delete {
+        node: NodeId,
+        key: String,
+    },
     /// Read `key` at `node` (SPEC §6).
-    Read { node: NodeId, key: String, mode: ReadMode },
+    Read {
+        node: NodeId,
+        key: String,
+        mode: ReadMode,
+    },
 
     // ---- network faults (SPEC §3) ----
     /// Cut every link between nodes of different groups (both ways) and heal the rest. Nodes
     /// named in no group form one more group together.
-    Partition { groups: Vec<Vec<NodeId>> },
+    Partition {
+        groups: Vec<Vec<NodeId>>,
+    },
     /// Cut every link to and from `node`.
-    Isolate { node: NodeId },
+    Isolate {
+        node: NodeId,
+    },
     /// Cut one direction of one link (`from` can no longer reach `to`).
-    CutLink { from: NodeId, to: NodeId },
+    CutLink {
+        from: NodeId,
+        to: NodeId,
+    },
     /// Heal one direction of one link.
-    HealLink { from: NodeId, to: NodeId },
+    HealLink {
+        from: NodeId,
+        to: NodeId,
+    },
     /// Heal every link.
     HealAll,
     /// Change latency/loss/duplication of one directed link.
-    SetLink { from: NodeId, to: NodeId, link: LinkConfig },
+    SetLink {
+        from: NodeId,
+        to: NodeId,
+        link: LinkConfig,
+    },
     /// Change latency/loss/duplication of every link.
-    SetNetwork { link: LinkConfig },
+    SetNetwork {
+        link: LinkConfig,
+    },
 
     // ---- clocks and processes (SPEC §4) ----
     /// Step `node`'s clock by `delta_us` (negative: backwards).
-    JumpClock { node: NodeId, delta_us: i64 },
+    JumpClock {
+        node: NodeId,
+        delta_us: i64,
+    },
     /// Set `node`'s clock rate in parts per million of true time (1,000,000 = exact).
-    SetClockRate { node: NodeId, rate_ppm: u32 },
+    SetClockRate {
+        node: NodeId,
+        rate_ppm: u32,
+    },
     /// Stop the process (no ticks, inputs queue up) while true time runs on.
-    Pause { node: NodeId },
-    Resume { node: NodeId },
+    Pause {
+        node: NodeId,
+    },
+    Resume {
+        node: NodeId,
+    },
     /// Kill the process: volatile state is lost, the disk survives.
-    Crash { node: NodeId },
+    Crash {
+        node: NodeId,
+    },
     /// Start a crashed process again from its disk.
-    Restart { node: NodeId },
+    Restart {
+        node: NodeId,
+    },
 }
 
 impl Command {
@@ -59,14 +100,27 @@ impl Command {
         match self {
             Command::Put { node, key, value } => format!("put {key}={value} at {node}"),
             Command::Delete { node, key } => format!("delete {key} at {node}"),
-            Command::Read { node, key, mode: ReadMode::Linearizable } => format!("read {key} at {node}"),
-            Command::Read { node, key, mode: ReadMode::Serializable } => {
+            Command::Read {
+                node,
+                key,
+                mode: ReadMode::Linearizable,
+            } => format!("read {key} at {node}"),
+            Command::Read {
+                node,
+                key,
+                mode: ReadMode::Serializable,
+            } => {
                 format!("serializable read {key} at {node}")
             }
             Command::Partition { groups } => {
                 let gs: Vec<String> = groups
                     .iter()
-                    .map(|g| g.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(","))
+                    .map(|g| {
+                        g.iter()
+                            .map(|n| n.to_string())
+                            .collect::<Vec<_>>()
+                            .join(",")
+                    })
                     .collect();
                 format!("partition {{{}}}", gs.join("} {"))
             }
@@ -100,7 +154,10 @@ impl Command {
     pub fn validate(&self, config: &ClusterConfig) -> Result<(), CommandError> {
         let node_ok = |n: &NodeId| {
             if n.0 == 0 || n.0 as usize > config.node_count {
-                Err(CommandError::UnknownNode { node: n.0, node_count: config.node_count })
+                Err(CommandError::UnknownNode {
+                    node: n.0,
+                    node_count: config.node_count,
+                })
             } else {
                 Ok(())
             }
@@ -115,7 +172,10 @@ impl Command {
                 if value.len() > VALUE_BYTES_MAX {
                     return invalid(
                         "value",
-                        format!("{} bytes is more than the {VALUE_BYTES_MAX}-byte limit", value.len()),
+                        format!(
+                            "{} bytes is more than the {VALUE_BYTES_MAX}-byte limit",
+                            value.len()
+                        ),
                     );
                 }
                 Ok(())
@@ -183,12 +243,18 @@ impl Command {
 
 pub fn validate_key(key: &str) -> Result<(), CommandError> {
     if key.is_empty() {
-        return Err(CommandError::Invalid(ConfigError::new("key", "a key must not be empty".into())));
+        return Err(CommandError::Invalid(ConfigError::new(
+            "key",
+            "a key must not be empty".into(),
+        )));
     }
     if key.len() > KEY_BYTES_MAX {
         return Err(CommandError::Invalid(ConfigError::new(
             "key",
-            format!("{} bytes is more than the {KEY_BYTES_MAX}-byte limit", key.len()),
+            format!(
+                "{} bytes is more than the {KEY_BYTES_MAX}-byte limit",
+                key.len()
+            ),
         )));
     }
     Ok(())

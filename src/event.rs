@@ -37,22 +37,79 @@ pub enum OpOutcome {
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Event {
-    MessageSent { id: u64, from: NodeId, to: NodeId, kind: MsgKind, term: u64, deliver_at: SimTime },
-    MessageDuplicated { id: u64, copy: u64, deliver_at: SimTime },
-    MessageDelivered { id: u64, from: NodeId, to: NodeId, kind: MsgKind },
-    MessageDropped { id: u64, from: NodeId, to: NodeId, kind: MsgKind, reason: DropReason },
-    RoleChanged { node: NodeId, role: Role, term: u64, leader: NodeId },
-    CommitAdvanced { node: NodeId, commit: u64 },
-    SnapshotInstalled { node: NodeId, index: u64, term: u64 },
-    LogCompacted { node: NodeId, through: u64 },
-    OpInvoked { op: OpId, node: NodeId, summary: String },
-    OpCompleted { op: OpId, node: NodeId, outcome: OpOutcome },
+    MessageSent {
+        id: u64,
+        from: NodeId,
+        to: NodeId,
+        kind: MsgKind,
+        term: u64,
+        deliver_at: SimTime,
+    },
+    MessageDuplicated {
+        id: u64,
+        copy: u64,
+        deliver_at: SimTime,
+    },
+    MessageDelivered {
+        id: u64,
+        from: NodeId,
+        to: NodeId,
+        kind: MsgKind,
+    },
+    MessageDropped {
+        id: u64,
+        from: NodeId,
+        to: NodeId,
+        kind: MsgKind,
+        reason: DropReason,
+    },
+    RoleChanged {
+        node: NodeId,
+        role: Role,
+        term: u64,
+        leader: NodeId,
+    },
+    CommitAdvanced {
+        node: NodeId,
+        commit: u64,
+    },
+    SnapshotInstalled {
+        node: NodeId,
+        index: u64,
+        term: u64,
+    },
+    LogCompacted {
+        node: NodeId,
+        through: u64,
+    },
+    OpInvoked {
+        op: OpId,
+        node: NodeId,
+        summary: String,
+    },
+    OpCompleted {
+        op: OpId,
+        node: NodeId,
+        outcome: OpOutcome,
+    },
     /// A fault or configuration command took effect (its text is the command's summary).
-    CommandApplied { summary: String },
-    NodeCrashed { node: NodeId },
-    NodeRestarted { node: NodeId, applied: u64 },
-    NodePaused { node: NodeId },
-    NodeResumed { node: NodeId, queued: usize },
+    CommandApplied {
+        summary: String,
+    },
+    NodeCrashed {
+        node: NodeId,
+    },
+    NodeRestarted {
+        node: NodeId,
+        applied: u64,
+    },
+    NodePaused {
+        node: NodeId,
+    },
+    NodeResumed {
+        node: NodeId,
+        queued: usize,
+    },
 }
 
 /// An event with its place in the trace.
@@ -67,29 +124,62 @@ impl fmt::Display for TracedEvent {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{:>12} #{:<7} ", self.at.to_string(), self.seq)?;
         match &self.event {
-            Event::MessageSent { id, from, to, kind, term, deliver_at } => {
-                write!(f, "send     {from}->{to} {kind:?} t{term} m{id} eta {deliver_at}")
+            Event::MessageSent {
+                id,
+                from,
+                to,
+                kind,
+                term,
+                deliver_at,
+            } => {
+                write!(
+                    f,
+                    "send     {from}->{to} {kind:?} t{term} m{id} eta {deliver_at}"
+                )
             }
-            Event::MessageDuplicated { id, copy, deliver_at } => {
+            Event::MessageDuplicated {
+                id,
+                copy,
+                deliver_at,
+            } => {
                 write!(f, "dup      m{id} as m{copy} eta {deliver_at}")
             }
             Event::MessageDelivered { id, from, to, kind } => {
                 write!(f, "deliver  {from}->{to} {kind:?} m{id}")
             }
-            Event::MessageDropped { id, from, to, kind, reason } => {
+            Event::MessageDropped {
+                id,
+                from,
+                to,
+                kind,
+                reason,
+            } => {
                 write!(f, "drop     {from}->{to} {kind:?} m{id} ({reason:?})")
             }
-            Event::RoleChanged { node, role, term, leader } => {
-                write!(f, "role     {node} is {role:?} in term {term} (leader {leader})")
+            Event::RoleChanged {
+                node,
+                role,
+                term,
+                leader,
+            } => {
+                write!(
+                    f,
+                    "role     {node} is {role:?} in term {term} (leader {leader})"
+                )
             }
             Event::CommitAdvanced { node, commit } => write!(f, "commit   {node} commit={commit}"),
             Event::SnapshotInstalled { node, index, term } => {
-                write!(f, "snapshot {node} installed raft snapshot at {index} (term {term})")
+                write!(
+                    f,
+                    "snapshot {node} installed raft snapshot at {index} (term {term})"
+                )
             }
             Event::LogCompacted { node, through } => {
                 write!(f, "compact  {node} log compacted through {through}")
             }
-            Event::OpInvoked { op, node, summary } => write!(f, "invoke   {op} at {node}: {summary}"),
+            Event::OpInvoked { op, node, summary } => {
+                write!(f, "invoke   {op} at {node}: {summary}")
+            }
             Event::OpCompleted { op, node, outcome } => {
                 write!(f, "complete {op} at {node}: {outcome:?}")
             }
@@ -106,31 +196,69 @@ impl fmt::Display for TracedEvent {
     }
 }
 
-/// 64-bit FNV-1a, identical on every platform (see the module docs).
+/// A word-at-a-time multiply-rotate hash (the FxHash step on 64-bit words), defined on
+/// `u64` so it is identical on every platform: bytes are packed little-endian into words and
+/// `usize`/`isize` are widened to 64 bits. Fast enough to fingerprint millions of events.
 #[derive(Clone, Debug)]
 pub struct StableHasher(u64);
 
+const HASH_SEED: u64 = 0xcbf2_9ce4_8422_2325;
+const HASH_K: u64 = 0x517c_c1b7_2722_0a95;
+
 impl Default for StableHasher {
     fn default() -> Self {
-        StableHasher(0xcbf2_9ce4_8422_2325)
+        StableHasher(HASH_SEED)
+    }
+}
+
+impl StableHasher {
+    #[inline]
+    fn mix(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(HASH_K);
     }
 }
 
 impl Hasher for StableHasher {
     fn finish(&self) -> u64 {
-        self.0
+        // A final avalanche so nearby inputs give distant fingerprints.
+        let mut h = self.0;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h
     }
     fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 ^= u64::from(*b);
-            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.mix(u64::from_le_bytes(c.try_into().expect("8 bytes")));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut word = [0u8; 8];
+            word[..rest.len()].copy_from_slice(rest);
+            self.mix(u64::from_le_bytes(word) ^ ((rest.len() as u64) << 56));
         }
     }
+    fn write_u8(&mut self, i: u8) {
+        self.mix(u64::from(i));
+    }
+    fn write_u16(&mut self, i: u16) {
+        self.mix(u64::from(i));
+    }
+    fn write_u32(&mut self, i: u32) {
+        self.mix(u64::from(i));
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.mix(i);
+    }
+    fn write_i64(&mut self, i: i64) {
+        self.mix(i as u64);
+    }
     fn write_usize(&mut self, i: usize) {
-        self.write_u64(i as u64);
+        self.mix(i as u64);
     }
     fn write_isize(&mut self, i: isize) {
-        self.write_i64(i as i64);
+        self.mix(i as i64 as u64);
     }
 }
 
@@ -147,7 +275,11 @@ pub struct Trace {
 
 impl Trace {
     pub fn push(&mut self, at: SimTime, event: Event) {
-        let traced = TracedEvent { seq: self.next_seq, at, event };
+        let traced = TracedEvent {
+            seq: self.next_seq,
+            at,
+            event,
+        };
         traced.hash(&mut self.hasher);
         self.next_seq += 1;
         if self.recent.len() == TRACE_RETAINED_MAX {

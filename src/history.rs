@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 
 /// Operations kept in memory; older ones are forgotten (a bound on a long run's memory).
-pub const HISTORY_RETAINED_MAX: usize = 100_000;
+pub const HISTORY_RETAINED_MAX: usize = 50_000;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum OpKind {
@@ -31,8 +31,14 @@ impl OpKind {
         match self {
             OpKind::Put { key, value } => format!("put {key}={value}"),
             OpKind::Delete { key } => format!("delete {key}"),
-            OpKind::Read { key, mode: ReadMode::Linearizable } => format!("read {key}"),
-            OpKind::Read { key, mode: ReadMode::Serializable } => format!("serializable read {key}"),
+            OpKind::Read {
+                key,
+                mode: ReadMode::Linearizable,
+            } => format!("read {key}"),
+            OpKind::Read {
+                key,
+                mode: ReadMode::Serializable,
+            } => format!("serializable read {key}"),
         }
     }
 }
@@ -50,9 +56,10 @@ pub struct OpRecord {
     /// True time the write's entry was first applied on any node (its effect happened by then).
     pub applied_at: Option<SimTime>,
     /// What a successful read returned.
-    pub read: Option<ReadValue>,
-    /// How a read was served (path, decisions, messages); `None` for writes.
-    pub trace: Option<ReadTrace>,
+    pub read: Option<Box<ReadValue>>,
+    /// How a read was served (path, decisions, messages); `None` for writes. Boxed: most
+    /// operations in a long run are writes, and the history is the run's largest table.
+    pub trace: Option<Box<ReadTrace>>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -65,7 +72,11 @@ pub struct History {
 
 impl History {
     pub fn new() -> History {
-        History { ops: VecDeque::new(), first_id: 1, next_id: 1 }
+        History {
+            ops: VecDeque::new(),
+            first_id: 1,
+            next_id: 1,
+        }
     }
 
     pub fn invoke(&mut self, now: SimTime, node: NodeId, kind: OpKind) -> OpId {
@@ -88,17 +99,19 @@ impl History {
             trace: None,
         });
         if self.ops.back().is_some_and(|op| op.kind.is_read()) {
-            self.ops.back_mut().expect("just pushed").trace = Some(ReadTrace::default());
+            self.ops.back_mut().expect("just pushed").trace = Some(Box::default());
         }
         id
     }
 
     pub fn get(&self, id: OpId) -> Option<&OpRecord> {
-        id.0.checked_sub(self.first_id).and_then(|i| self.ops.get(i as usize))
+        id.0.checked_sub(self.first_id)
+            .and_then(|i| self.ops.get(i as usize))
     }
 
     fn get_mut(&mut self, id: OpId) -> Option<&mut OpRecord> {
-        id.0.checked_sub(self.first_id).and_then(|i| self.ops.get_mut(i as usize))
+        id.0.checked_sub(self.first_id)
+            .and_then(|i| self.ops.get_mut(i as usize))
     }
 
     /// Completes a pending operation; returns false if it was already complete (or forgotten).
@@ -148,7 +161,7 @@ impl History {
         revision_lag: Option<u64>,
     ) {
         if let Some(op) = self.get_mut(id) {
-            op.read = value;
+            op.read = value.map(Box::new);
             if let Some(trace) = op.trace.as_mut() {
                 trace.path = Some(path);
                 trace.read_index = read_index;

@@ -17,7 +17,11 @@ pub struct KvStore {
 
 impl Default for KvStore {
     fn default() -> Self {
-        KvStore { data: BTreeMap::new(), revision: 1, applied: 0 }
+        KvStore {
+            data: BTreeMap::new(),
+            revision: 1,
+            applied: 0,
+        }
     }
 }
 
@@ -50,12 +54,20 @@ impl KvStore {
     }
     /// Keys and values in key order, at most `limit`.
     pub fn entries(&self, limit: usize) -> Vec<(String, String)> {
-        self.data.iter().take(limit).map(|(k, (v, _))| (k.clone(), v.clone())).collect()
+        self.data
+            .iter()
+            .take(limit)
+            .map(|(k, (v, _))| (k.clone(), v.clone()))
+            .collect()
     }
 
     /// Records that raft entry `index` was applied (called for every entry, in order).
     pub fn advance_applied(&mut self, index: u64) {
-        assert!(index > self.applied, "entry {index} applied twice (applied {})", self.applied);
+        assert!(
+            index > self.applied,
+            "entry {index} applied twice (applied {})",
+            self.applied
+        );
         self.applied = index;
     }
 
@@ -63,7 +75,8 @@ impl KvStore {
         match request {
             Request::Put { key, value } => {
                 self.revision += 1;
-                self.data.insert(key.clone(), (value.clone(), self.revision));
+                self.data
+                    .insert(key.clone(), (value.clone(), self.revision));
             }
             Request::Delete { key } => {
                 if self.data.remove(key).is_some() {
@@ -71,7 +84,9 @@ impl KvStore {
                 }
             }
         }
-        Applied { revision: self.revision }
+        Applied {
+            revision: self.revision,
+        }
     }
 
     /// A fingerprint of the contents and revision (for comparing replicas).
@@ -100,7 +115,10 @@ mod tests {
     fn revisions_start_at_one_and_bump_only_on_change() {
         let mut kv = KvStore::default();
         assert_eq!(kv.revision(), 1);
-        let put = Request::Put { key: "a".into(), value: "1".into() };
+        let put = Request::Put {
+            key: "a".into(),
+            value: "1".into(),
+        };
         assert_eq!(kv.apply(&put).revision, 2);
         assert_eq!(kv.apply(&Request::Delete { key: "zz".into() }).revision, 2);
         assert_eq!(kv.apply(&Request::Delete { key: "a".into() }).revision, 3);

@@ -15,12 +15,14 @@
 //! assert!(sim.nodes().iter().all(|n| n.kv().unwrap().get("x") == Some("1")));
 //! ```
 
+pub mod bench;
 pub mod checker;
 pub mod clock;
 pub mod command;
 pub mod config;
 pub mod error;
 pub mod event;
+pub mod explain;
 pub mod history;
 pub mod invariants;
 pub mod kv;
@@ -39,10 +41,10 @@ pub mod types;
 
 pub use command::Command;
 pub use config::{ClusterConfig, LeaderLeaseConfig, LinkConfig, NODES_MAX};
-pub use leader_lease::LeaderLeasePolicy;
-pub use read::{ReadMode, ReadPath};
 pub use error::{CommandError, ConfigError};
 pub use event::{Event, OpOutcome, TracedEvent};
+pub use leader_lease::LeaderLeasePolicy;
+pub use read::{ReadMode, ReadPath};
 pub use sim::Sim;
 pub use snapshot::Snapshot;
 pub use time::{LocalTime, SimTime};

@@ -9,9 +9,9 @@ use crate::config::LinkConfig;
 use crate::event::DropReason;
 use crate::time::SimTime;
 use crate::types::{MsgKind, NodeId};
+use raft::eraftpb::Message;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
-use raft::eraftpb::Message;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -40,8 +40,15 @@ pub struct InFlight {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Sent {
     /// On the wire; deliver `id` at `deliver_at`, and a duplicate if `copy` is set.
-    Queued { id: u64, deliver_at: SimTime, copy: Option<(u64, SimTime)> },
-    Dropped { id: u64, reason: DropReason },
+    Queued {
+        id: u64,
+        deliver_at: SimTime,
+        copy: Option<(u64, SimTime)>,
+    },
+    Dropped {
+        id: u64,
+        reason: DropReason,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -49,13 +56,17 @@ pub struct Network {
     node_count: usize,
     /// `links[from][to]`, 0-based, row-major.
     links: Vec<LinkState>,
-    in_flight: BTreeMap<u64, InFlight>,
+    /// Boxed: a raft `Message` is a few hundred bytes, and B-tree rebalancing moves values.
+    in_flight: BTreeMap<u64, Box<InFlight>>,
     next_id: u64,
 }
 
 impl Network {
     pub fn new(node_count: usize, default: &LinkConfig) -> Network {
-        let link = LinkState { config: default.clone(), cut: false };
+        let link = LinkState {
+            config: default.clone(),
+            cut: false,
+        };
         Network {
             node_count,
             links: vec![link; node_count * node_count],
@@ -104,7 +115,7 @@ impl Network {
     }
 
     pub fn in_flight(&self) -> impl Iterator<Item = &InFlight> {
-        self.in_flight.values()
+        self.in_flight.values().map(|b| &**b)
     }
 
     pub fn in_flight_len(&self) -> usize {
@@ -114,7 +125,11 @@ impl Network {
     fn draw_latency(rng: &mut ChaCha8Rng, config: &LinkConfig) -> u64 {
         let base = i64::from(config.latency_us);
         let jitter = i64::from(config.jitter_us);
-        let offset = if jitter == 0 { 0 } else { rng.gen_range(-jitter..=jitter) };
+        let offset = if jitter == 0 {
+            0
+        } else {
+            rng.gen_range(-jitter..=jitter)
+        };
         (base + offset).max(1) as u64
     }
 
@@ -130,10 +145,16 @@ impl Network {
         self.next_id += 1;
         let link = self.link(from, to).clone();
         if link.cut {
-            return Sent::Dropped { id, reason: DropReason::LinkCut };
+            return Sent::Dropped {
+                id,
+                reason: DropReason::LinkCut,
+            };
         }
         if Self::chance(rng, link.config.drop_ppm) || self.in_flight.len() >= IN_FLIGHT_MAX {
-            return Sent::Dropped { id, reason: DropReason::Lost };
+            return Sent::Dropped {
+                id,
+                reason: DropReason::Lost,
+            };
         }
         let deliver_at = now.plus_us(Self::draw_latency(rng, &link.config));
         let copy = if Self::chance(rng, link.config.duplicate_ppm) {
@@ -149,19 +170,37 @@ impl Network {
                 kind,
                 msg: msg.clone(),
             };
-            self.in_flight.insert(copy_id, dup);
+            self.in_flight.insert(copy_id, Box::new(dup));
             Some((copy_id, copy_at))
         } else {
             None
         };
-        self.in_flight.insert(id, InFlight { id, from, to, sent_at: now, deliver_at, kind, msg });
-        Sent::Queued { id, deliver_at, copy }
+        self.in_flight.insert(
+            id,
+            Box::new(InFlight {
+                id,
+                from,
+                to,
+                sent_at: now,
+                deliver_at,
+                kind,
+                msg,
+            }),
+        );
+        Sent::Queued {
+            id,
+            deliver_at,
+            copy,
+        }
     }
 
     /// Takes message `id` off the wire for delivery. A link cut while the message was in
     /// flight loses it (as a real partition loses packets in transit).
-    pub fn take(&mut self, id: u64) -> Result<InFlight, (InFlight, DropReason)> {
-        let m = self.in_flight.remove(&id).expect("a delivery is scheduled once per message");
+    pub fn take(&mut self, id: u64) -> Result<Box<InFlight>, (Box<InFlight>, DropReason)> {
+        let m = self
+            .in_flight
+            .remove(&id)
+            .expect("a delivery is scheduled once per message");
         if self.link(m.from, m.to).cut {
             return Err((m, DropReason::LinkCut));
         }
@@ -172,8 +211,8 @@ impl Network {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rand::SeedableRng;
     use raft::eraftpb::MessageType;
+    use rand::SeedableRng;
 
     fn msg(from: u64, to: u64) -> Message {
         let mut m = Message::default();
@@ -209,21 +248,34 @@ mod tests {
         assert!(matches!(net.take(id), Err((_, DropReason::LinkCut))));
         assert!(matches!(
             net.send(SimTime(0), &mut rng, msg(1, 2)),
-            Sent::Dropped { reason: DropReason::LinkCut, .. }
+            Sent::Dropped {
+                reason: DropReason::LinkCut,
+                ..
+            }
         ));
         // One-way: the reverse direction still works.
-        assert!(matches!(net.send(SimTime(0), &mut rng, msg(2, 1)), Sent::Queued { .. }));
+        assert!(matches!(
+            net.send(SimTime(0), &mut rng, msg(2, 1)),
+            Sent::Queued { .. }
+        ));
     }
 
     #[test]
     fn loss_and_duplication_follow_their_probabilities() {
         let mut rng = ChaCha8Rng::seed_from_u64(7);
-        let config = LinkConfig { drop_ppm: 250_000, duplicate_ppm: 500_000, ..Default::default() };
+        let config = LinkConfig {
+            drop_ppm: 250_000,
+            duplicate_ppm: 500_000,
+            ..Default::default()
+        };
         let mut net = Network::new(2, &config);
         let (mut lost, mut dups) = (0, 0);
         for _ in 0..10_000 {
             match net.send(SimTime(0), &mut rng, msg(1, 2)) {
-                Sent::Dropped { reason: DropReason::Lost, .. } => lost += 1,
+                Sent::Dropped {
+                    reason: DropReason::Lost,
+                    ..
+                } => lost += 1,
                 Sent::Queued { copy: Some(_), .. } => dups += 1,
                 _ => {}
             }

@@ -9,17 +9,21 @@
 use crate::clock::NodeClock;
 use crate::config::ClusterConfig;
 use crate::kv::KvStore;
-use crate::leader_lease::{LeaderLeaseManager, LeaderLeasePolicy, LeaderLeaseStats, LeaderLeaseTiming};
-use crate::read::{parse_context, read_context, renewal_context, Context, ReadMode, ReadPath, ReadValue};
+use crate::leader_lease::{
+    LeaderLeaseManager, LeaderLeasePolicy, LeaderLeaseStats, LeaderLeaseTiming,
+};
+use crate::read::{
+    parse_context, read_context, renewal_context, Context, ReadMode, ReadPath, ReadValue,
+};
 use crate::request::Proposal;
 use crate::storage::DiskStorage;
 use crate::time::LocalTime;
 use crate::types::{NodeId, OpId, Role};
-use std::collections::BTreeMap;
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
 use raft::eraftpb::{Entry, EntryType, Message};
 use raft::{RawNode, StateRole};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::collections::BTreeMap;
 
 /// An entry applied on this node that answers a client operation.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -108,9 +112,12 @@ impl ForwardPathNote {
     fn note(p: &Process, op: OpId, out: &mut NodeOutput) {
         let leader = p.raw.raft.leader_id;
         let text = if leader == 0 {
-            "follower with no known leader: raft drops the ReadIndex; retry every 500 ms".to_string()
+            "follower with no known leader: raft drops the ReadIndex; retry every 500 ms"
+                .to_string()
         } else {
-            format!("follower: forward ReadIndex to leader n{leader}, then wait for the local apply")
+            format!(
+                "follower: forward ReadIndex to leader n{leader}, then wait for the local apply"
+            )
         };
         out.read_notes.push((op, text));
     }
@@ -178,9 +185,12 @@ impl Node {
         };
         let applied = self.disk.snapshot_index();
         debug_assert_eq!(kv.applied(), applied);
-        let mut raw =
-            RawNode::new(&self.raft_config(config, applied), self.disk.clone(), &discard_logger())
-                .expect("a validated config always builds a raft node");
+        let mut raw = RawNode::new(
+            &self.raft_config(config, applied),
+            self.disk.clone(),
+            &discard_logger(),
+        )
+        .expect("a validated config always builds a raft node");
         Self::redraw_election_timeout(&mut self.election_rng, &mut raw, config);
         let commit = raw.raft.raft_log.committed;
         let term = raw.raft.term;
@@ -190,7 +200,8 @@ impl Node {
             clock_drift_bound_us: i64::from(config.leader_lease.clock_drift_bound_ms) * 1_000,
         };
         let voters = raw.raft.prs().conf().voters().ids().len();
-        let leader_lease = LeaderLeaseManager::new(config.leader_lease.enabled, Some(voters), timing);
+        let leader_lease =
+            LeaderLeaseManager::new(config.leader_lease.enabled, Some(voters), timing);
         self.process = Some(Process {
             raw,
             kv,
@@ -236,7 +247,9 @@ impl Node {
     }
 
     fn process(&mut self) -> &mut Process {
-        self.process.as_mut().expect("callers check the node is running")
+        self.process
+            .as_mut()
+            .expect("callers check the node is running")
     }
 
     pub fn tick(&mut self, config: &ClusterConfig, now: LocalTime, out: &mut NodeOutput) {
@@ -273,12 +286,23 @@ impl Node {
         r.retries += 1;
         r.issued_at = now;
         let ctx = r.ctx.clone();
-        let whom = if leader == 0 { "no leader known yet".to_string() } else { format!("leader n{leader}") };
-        out.read_notes.push((op, format!("retry #{} ({why}); {whom}", r.retries)));
+        let whom = if leader == 0 {
+            "no leader known yet".to_string()
+        } else {
+            format!("leader n{leader}")
+        };
+        out.read_notes
+            .push((op, format!("retry #{} ({why}); {whom}", r.retries)));
         p.raw.read_index(ctx);
     }
 
-    pub fn step(&mut self, msg: Message, config: &ClusterConfig, now: LocalTime, out: &mut NodeOutput) {
+    pub fn step(
+        &mut self,
+        msg: Message,
+        config: &ClusterConfig,
+        now: LocalTime,
+        out: &mut NodeOutput,
+    ) {
         // Errors here are raft refusing a message (e.g. from an unknown peer); the message is
         // simply ignored, as a real transport would.
         let _ = self.process().raw.step(msg);
@@ -296,7 +320,10 @@ impl Node {
         now: LocalTime,
         out: &mut NodeOutput,
     ) {
-        let p = self.process.as_mut().expect("callers check the node is running");
+        let p = self
+            .process
+            .as_mut()
+            .expect("callers check the node is running");
         if mode == ReadMode::Serializable {
             out.read_notes.push((
                 op,
@@ -307,7 +334,13 @@ impl Node {
                 ),
             ));
             let value = Self::read_value(&p.kv, key);
-            out.reads_done.push(ReadDone { op, path: ReadPath::Serializable, read_index: None, retries: 0, result: Ok(value) });
+            out.reads_done.push(ReadDone {
+                op,
+                path: ReadPath::Serializable,
+                read_index: None,
+                retries: 0,
+                result: Ok(value),
+            });
             return;
         }
         let policy = config.leader_lease.policy;
@@ -331,7 +364,13 @@ impl Node {
                     ),
                 ));
                 let value = Self::read_value(&p.kv, key);
-                out.reads_done.push(ReadDone { op, path: ReadPath::LeaseRead, read_index: None, retries: 0, result: Ok(value) });
+                out.reads_done.push(ReadDone {
+                    op,
+                    path: ReadPath::LeaseRead,
+                    read_index: None,
+                    retries: 0,
+                    result: Ok(value),
+                });
                 return;
             }
             let why = match stats.expire_at {
@@ -340,15 +379,31 @@ impl Node {
                 None => format!("no leader lease yet ({})", stats.last_reason),
             };
             if singleton {
-                out.read_notes.push((op, format!("{why}; single voter: the commit index is the read index")));
+                out.read_notes.push((
+                    op,
+                    format!("{why}; single voter: the commit index is the read index"),
+                ));
                 ReadPath::SingleVoter
             } else {
-                out.read_notes.push((op, format!("{why}: fall back to ReadIndex (heartbeat round to a quorum)")));
+                out.read_notes.push((
+                    op,
+                    format!("{why}: fall back to ReadIndex (heartbeat round to a quorum)"),
+                ));
                 ReadPath::ReadIndex
             }
         };
         let ctx = read_context(op);
-        p.reads.insert(op, PendingRead { key: key.to_string(), path, ctx: ctx.clone(), index: None, issued_at: now, retries: 0 });
+        p.reads.insert(
+            op,
+            PendingRead {
+                key: key.to_string(),
+                path,
+                ctx: ctx.clone(),
+                index: None,
+                issued_at: now,
+                retries: 0,
+            },
+        );
         p.raw.read_index(ctx);
         self.handle_ready(config, now, out);
     }
@@ -358,7 +413,11 @@ impl Node {
             Some((v, r)) => (Some(v.to_string()), r),
             None => (None, 0),
         };
-        ReadValue { value, mod_revision, revision: kv.revision() }
+        ReadValue {
+            value,
+            mod_revision,
+            revision: kv.revision(),
+        }
     }
 
     /// Forgets a pending read whose client gave up (timed out).
@@ -446,16 +505,36 @@ impl Node {
             // abort it as etcd does ("leader changed"). Reads issued while no leader was known
             // keep waiting for the new one.
             if p.leader != NodeId::NONE && (leader != p.leader || term != p.term) {
-                let aborted: Vec<OpId> =
-                    p.reads.iter().filter(|(_, r)| r.index.is_none()).map(|(op, _)| *op).collect();
+                let aborted: Vec<OpId> = p
+                    .reads
+                    .iter()
+                    .filter(|(_, r)| r.index.is_none())
+                    .map(|(op, _)| *op)
+                    .collect();
                 for op in aborted {
                     let r = p.reads.remove(&op).expect("listed");
-                    out.read_notes.push((op, format!("leader changed ({} → {leader}, term {term}): read aborted", p.leader)));
-                    out.reads_done.push(ReadDone { op, path: r.path, read_index: None, retries: r.retries, result: Err("leader changed".into()) });
+                    out.read_notes.push((
+                        op,
+                        format!(
+                            "leader changed ({} → {leader}, term {term}): read aborted",
+                            p.leader
+                        ),
+                    ));
+                    out.reads_done.push(ReadDone {
+                        op,
+                        path: r.path,
+                        read_index: None,
+                        retries: r.retries,
+                        result: Err("leader changed".into()),
+                    });
                 }
             } else if p.leader == NodeId::NONE && leader != NodeId::NONE {
-                let waiting: Vec<OpId> =
-                    p.reads.iter().filter(|(_, r)| r.index.is_none()).map(|(op, _)| *op).collect();
+                let waiting: Vec<OpId> = p
+                    .reads
+                    .iter()
+                    .filter(|(_, r)| r.index.is_none())
+                    .map(|(op, _)| *op)
+                    .collect();
                 for op in waiting {
                     Self::reissue(p, op, now, &format!("learned leader {leader}"), out);
                 }
@@ -470,10 +549,20 @@ impl Node {
             if p.raw.raft.raft_log.term(committed).ok() == Some(term) {
                 // The term's first commit: raft-rs now accepts ReadIndex; retry at once.
                 p.committed_in_term = true;
-                let waiting: Vec<OpId> =
-                    p.reads.iter().filter(|(_, r)| r.index.is_none()).map(|(op, _)| *op).collect();
+                let waiting: Vec<OpId> = p
+                    .reads
+                    .iter()
+                    .filter(|(_, r)| r.index.is_none())
+                    .map(|(op, _)| *op)
+                    .collect();
                 for op in waiting {
-                    Self::reissue(p, op, now, "the leader committed its first entry of the term", out);
+                    Self::reissue(
+                        p,
+                        op,
+                        now,
+                        "the leader committed its first entry of the term",
+                        out,
+                    );
                 }
             }
         }
@@ -482,7 +571,10 @@ impl Node {
             let me = p.raw.raft.id;
             let prs = p.raw.raft.prs();
             let total = prs.conf().voters().ids().len();
-            let acks = 1 + prs.iter().filter(|(id, pr)| **id != me && pr.recent_active).count();
+            let acks = 1 + prs
+                .iter()
+                .filter(|(id, pr)| **id != me && pr.recent_active)
+                .count();
             p.leader_lease.renew_lease(acks, total, now);
         }
         // Answer reads whose read index is now applied.
@@ -495,9 +587,21 @@ impl Node {
         for op in ready_reads {
             let r = p.reads.remove(&op).expect("listed");
             let index = r.index.expect("filtered");
-            out.read_notes.push((op, format!("applied {} ≥ read index {index}: answer from the local store", p.kv.applied())));
+            out.read_notes.push((
+                op,
+                format!(
+                    "applied {} ≥ read index {index}: answer from the local store",
+                    p.kv.applied()
+                ),
+            ));
             let value = Self::read_value(&p.kv, &r.key);
-            out.reads_done.push(ReadDone { op, path: r.path, read_index: Some(index), retries: r.retries, result: Ok(value) });
+            out.reads_done.push(ReadDone {
+                op,
+                path: r.path,
+                read_index: Some(index),
+                retries: r.retries,
+                result: Ok(value),
+            });
         }
         let commit = p.raw.raft.raft_log.committed;
         if commit != p.commit {
@@ -511,7 +615,13 @@ impl Node {
         }
     }
 
-    fn on_read_state(p: &mut Process, config: &ClusterConfig, index: u64, ctx: &[u8], out: &mut NodeOutput) {
+    fn on_read_state(
+        p: &mut Process,
+        config: &ClusterConfig,
+        index: u64,
+        ctx: &[u8],
+        out: &mut NodeOutput,
+    ) {
         match parse_context(ctx) {
             Some(Context::Renewal(sent_at)) => {
                 if config.leader_lease.policy == LeaderLeasePolicy::SendTimeAnchored {
@@ -524,7 +634,13 @@ impl Node {
                 if let Some(r) = p.reads.get_mut(&op) {
                     if r.index.is_none() {
                         r.index = Some(index);
-                        out.read_notes.push((op, format!("read index {index} confirmed by a quorum; applied is {}", p.kv.applied())));
+                        out.read_notes.push((
+                            op,
+                            format!(
+                                "read index {index} confirmed by a quorum; applied is {}",
+                                p.kv.applied()
+                            ),
+                        ));
                     }
                 }
             }
@@ -559,7 +675,9 @@ impl Node {
         self.process.as_ref().map(|p| Role::from(p.raw.raft.state))
     }
     pub fn is_leader(&self) -> bool {
-        self.process.as_ref().is_some_and(|p| p.raw.raft.state == StateRole::Leader)
+        self.process
+            .as_ref()
+            .is_some_and(|p| p.raw.raft.state == StateRole::Leader)
     }
     pub fn term(&self) -> u64 {
         match &self.process {
@@ -568,7 +686,9 @@ impl Node {
         }
     }
     pub fn leader(&self) -> NodeId {
-        self.process.as_ref().map_or(NodeId::NONE, |p| NodeId(p.raw.raft.leader_id))
+        self.process
+            .as_ref()
+            .map_or(NodeId::NONE, |p| NodeId(p.raw.raft.leader_id))
     }
     pub fn commit(&self) -> u64 {
         match &self.process {
@@ -605,10 +725,14 @@ impl Node {
     }
 
     pub fn election_timeout_ticks(&self) -> usize {
-        self.process.as_ref().map_or(0, |p| p.raw.raft.randomized_election_timeout())
+        self.process
+            .as_ref()
+            .map_or(0, |p| p.raw.raft.randomized_election_timeout())
     }
     /// The raft entry term at `index`, when this node still holds it.
     pub fn term_at(&self, index: u64) -> Option<u64> {
-        self.process.as_ref().and_then(|p| p.raw.raft.raft_log.term(index).ok())
+        self.process
+            .as_ref()
+            .and_then(|p| p.raw.raft.raft_log.term(index).ok())
     }
 }

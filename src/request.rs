@@ -27,16 +27,91 @@ pub struct Proposal {
     pub request: Request,
 }
 
+/// Entry payloads are decoded on every node for every entry, so they use a compact binary
+/// form rather than JSON: `op: u64 LE`, a tag byte, then length-prefixed (u32 LE) strings.
 impl Proposal {
     pub fn encode(&self) -> Vec<u8> {
-        serde_json::to_vec(self).expect("proposals always serialize")
+        let mut out = Vec::with_capacity(32);
+        out.extend_from_slice(&self.op.0.to_le_bytes());
+        match &self.request {
+            Request::Put { key, value } => {
+                out.push(1);
+                put_str(&mut out, key);
+                put_str(&mut out, value);
+            }
+            Request::Delete { key } => {
+                out.push(2);
+                put_str(&mut out, key);
+            }
+        }
+        out
     }
+
     /// Decodes an entry's payload. Empty payloads (a new leader's no-op) decode to `None`.
     pub fn decode(data: &[u8]) -> Option<Proposal> {
         if data.is_empty() {
             return None;
         }
-        Some(serde_json::from_slice(data).expect("every non-empty entry is a proposal we encoded"))
+        let mut r = Reader { data, at: 0 };
+        let op = OpId(u64::from_le_bytes(r.take(8).try_into().expect("8 bytes")));
+        let request = match r.take(1)[0] {
+            1 => Request::Put {
+                key: r.string(),
+                value: r.string(),
+            },
+            2 => Request::Delete { key: r.string() },
+            tag => panic!("entry with unknown request tag {tag}: every entry is one we encoded"),
+        };
+        Some(Proposal { op, request })
+    }
+}
+
+fn put_str(out: &mut Vec<u8>, s: &str) {
+    out.extend_from_slice(&(s.len() as u32).to_le_bytes());
+    out.extend_from_slice(s.as_bytes());
+}
+
+struct Reader<'a> {
+    data: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> &'a [u8] {
+        let s = &self.data[self.at..self.at + n];
+        self.at += n;
+        s
+    }
+    fn string(&mut self) -> String {
+        let len = u32::from_le_bytes(self.take(4).try_into().expect("4 bytes")) as usize;
+        String::from_utf8(self.take(len).to_vec()).expect("we encode UTF-8")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proposals_round_trip() {
+        for request in [
+            Request::Put {
+                key: "k".into(),
+                value: "välue".into(),
+            },
+            Request::Put {
+                key: "k".into(),
+                value: String::new(),
+            },
+            Request::Delete { key: "a/b".into() },
+        ] {
+            let p = Proposal {
+                op: OpId(u64::MAX - 3),
+                request,
+            };
+            assert_eq!(Proposal::decode(&p.encode()), Some(p));
+        }
+        assert_eq!(Proposal::decode(&[]), None);
     }
 }
 

@@ -21,9 +21,9 @@ use crate::snapshot::{
 };
 use crate::time::{LocalTime, SimTime};
 use crate::types::{NodeId, OpId, Role};
+use raft::eraftpb::Message;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use raft::eraftpb::Message;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 
@@ -34,7 +34,10 @@ const PAUSED_INBOX_MAX: usize = 100_000;
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Due {
     Deliver(u64),
-    Tick { node: NodeId, generation: u64 },
+    Tick {
+        node: NodeId,
+        generation: u64,
+    },
     OpTimeout(OpId),
     /// A command scheduled ahead of time (index into `scheduled`).
     Command(usize),
@@ -52,7 +55,11 @@ struct Scheduled {
 enum Inbound {
     Message(Message),
     Propose(Proposal),
-    Read { op: OpId, key: String, mode: ReadMode },
+    Read {
+        op: OpId,
+        key: String,
+        mode: ReadMode,
+    },
 }
 
 /// Leader elections remembered for explaining stale reads.
@@ -171,7 +178,11 @@ impl Sim {
 
     /// The leader of the highest term among running leaders, if any.
     pub fn leader(&self) -> Option<NodeId> {
-        self.nodes.iter().filter(|n| n.is_leader()).max_by_key(|n| n.term()).map(|n| n.id)
+        self.nodes
+            .iter()
+            .filter(|n| n.is_leader())
+            .max_by_key(|n| n.term())
+            .map(|n| n.id)
     }
 
     fn tick_us(&self) -> i64 {
@@ -220,7 +231,10 @@ impl Sim {
         let summary = command.summary();
         match command {
             Command::Put { node, key, value } => {
-                let kind = OpKind::Put { key: key.clone(), value: value.clone() };
+                let kind = OpKind::Put {
+                    key: key.clone(),
+                    value: value.clone(),
+                };
                 return Some(self.invoke_write(node, kind, Request::Put { key, value }));
             }
             Command::Delete { node, key } => {
@@ -318,12 +332,19 @@ impl Sim {
         let summary = kind.summary();
         let op = self.history.invoke(self.now, node, kind);
         self.emit(Event::OpInvoked { op, node, summary });
-        let deadline = self.now.plus_us(u64::from(self.config.client_timeout_ms) * 1_000);
+        let deadline = self
+            .now
+            .plus_us(u64::from(self.config.client_timeout_ms) * 1_000);
         self.push(deadline, Due::OpTimeout(op));
         let proposal = Proposal { op, request };
         let n = &self.nodes[node.index()];
         if n.is_crashed() {
-            self.complete(op, OpOutcome::Failed { reason: format!("{node} is down: connection refused") });
+            self.complete(
+                op,
+                OpOutcome::Failed {
+                    reason: format!("{node} is down: connection refused"),
+                },
+            );
         } else if n.paused {
             self.enqueue_paused(node, Inbound::Propose(proposal));
         } else {
@@ -333,18 +354,33 @@ impl Sim {
     }
 
     fn invoke_read(&mut self, node: NodeId, key: String, mode: ReadMode) -> OpId {
-        let kind = OpKind::Read { key: key.clone(), mode };
+        let kind = OpKind::Read {
+            key: key.clone(),
+            mode,
+        };
         let summary = kind.summary();
         let op = self.history.invoke(self.now, node, kind);
         self.emit(Event::OpInvoked { op, node, summary });
-        let deadline = self.now.plus_us(u64::from(self.config.client_timeout_ms) * 1_000);
+        let deadline = self
+            .now
+            .plus_us(u64::from(self.config.client_timeout_ms) * 1_000);
         self.push(deadline, Due::OpTimeout(op));
         let n = &self.nodes[node.index()];
         if n.is_crashed() {
-            self.complete(op, OpOutcome::Failed { reason: format!("{node} is down: connection refused") });
+            self.complete(
+                op,
+                OpOutcome::Failed {
+                    reason: format!("{node} is down: connection refused"),
+                },
+            );
         } else if n.paused {
             let local = self.local(node);
-            self.history.read_step(op, self.now, local, format!("{node} is paused: the request waits in its inbox"));
+            self.history.read_step(
+                op,
+                self.now,
+                local,
+                format!("{node} is paused: the request waits in its inbox"),
+            );
             self.enqueue_paused(node, Inbound::Read { op, key, mode });
         } else {
             self.read(node, op, key, mode);
@@ -396,13 +432,19 @@ impl Sim {
             .collect();
         for (op, is_read) in pending {
             let reason = reason.to_string();
-            let outcome = if is_read { OpOutcome::Failed { reason } } else { OpOutcome::Indeterminate { reason } };
+            let outcome = if is_read {
+                OpOutcome::Failed { reason }
+            } else {
+                OpOutcome::Indeterminate { reason }
+            };
             self.complete(op, outcome);
         }
     }
 
     fn time_out(&mut self, op: OpId) {
-        let Some(record) = self.history.get(op) else { return };
+        let Some(record) = self.history.get(op) else {
+            return;
+        };
         if record.outcome != OpOutcome::Pending {
             return;
         }
@@ -412,10 +454,21 @@ impl Sim {
                 self.nodes[node.index()].abandon_read(op);
             }
             let local = self.local(node);
-            self.history.read_step(op, self.now, local, "client timeout: no answer".into());
-            self.complete(op, OpOutcome::Failed { reason: "read timed out".into() });
+            self.history
+                .read_step(op, self.now, local, "client timeout: no answer".into());
+            self.complete(
+                op,
+                OpOutcome::Failed {
+                    reason: "read timed out".into(),
+                },
+            );
         } else {
-            self.complete(op, OpOutcome::Indeterminate { reason: "timed out waiting for the answer".into() });
+            self.complete(
+                op,
+                OpOutcome::Indeterminate {
+                    reason: "timed out waiting for the answer".into(),
+                },
+            );
         }
     }
 
@@ -438,7 +491,9 @@ impl Sim {
 
     /// Handles the earliest due work. Returns false if nothing is scheduled.
     pub fn step(&mut self) -> bool {
-        let Some(Reverse(next)) = self.queue.pop() else { return false };
+        let Some(Reverse(next)) = self.queue.pop() else {
+            return false;
+        };
         debug_assert!(next.at >= self.now);
         self.now = next.at;
         match next.due {
@@ -513,7 +568,9 @@ impl Sim {
         self.nodes[node.index()].tick(&self.config, local, &mut out);
         self.out = out;
         self.flush_output(node);
-        let next = self.nodes[node.index()].next_tick_local.plus_us(self.tick_us());
+        let next = self.nodes[node.index()]
+            .next_tick_local
+            .plus_us(self.tick_us());
         self.schedule_tick(node, next);
     }
 
@@ -522,7 +579,13 @@ impl Sim {
             Ok(m) => m,
             Err((m, reason)) => {
                 let (from, to, kind) = (m.from, m.to, m.kind);
-                self.emit(Event::MessageDropped { id, from, to, kind, reason });
+                self.emit(Event::MessageDropped {
+                    id,
+                    from,
+                    to,
+                    kind,
+                    reason,
+                });
                 return;
             }
         };
@@ -533,7 +596,13 @@ impl Sim {
         };
         if crashed {
             let reason = crate::event::DropReason::NodeDown;
-            self.emit(Event::MessageDropped { id, from, to, kind, reason });
+            self.emit(Event::MessageDropped {
+                id,
+                from,
+                to,
+                kind,
+                reason,
+            });
             return;
         }
         self.emit(Event::MessageDelivered { id, from, to, kind });
@@ -569,7 +638,12 @@ impl Sim {
     fn flush_output(&mut self, node: NodeId) {
         let mut out = std::mem::take(&mut self.out);
         if let Some((role, term, leader)) = out.role_change.take() {
-            self.emit(Event::RoleChanged { node, role, term, leader });
+            self.emit(Event::RoleChanged {
+                node,
+                role,
+                term,
+                leader,
+            });
             if role == Role::Leader {
                 if self.leader_changes.len() == LEADER_CHANGES_MAX {
                     self.leader_changes.pop_front();
@@ -581,9 +655,15 @@ impl Sim {
             self.emit(Event::SnapshotInstalled { node, index, term });
         }
         for applied in out.applied_ops.drain(..) {
-            self.history.set_applied(applied.op, applied.index, self.now);
+            self.history
+                .set_applied(applied.op, applied.index, self.now);
             if self.history.get(applied.op).is_some_and(|r| r.node == node) {
-                self.complete(applied.op, OpOutcome::Ok { revision: applied.revision });
+                self.complete(
+                    applied.op,
+                    OpOutcome::Ok {
+                        revision: applied.revision,
+                    },
+                );
             }
         }
         if !out.read_notes.is_empty() {
@@ -603,10 +683,42 @@ impl Sim {
                 }
                 _ => None,
             };
+            if matches!(done.path, ReadPath::LeaseRead | ReadPath::RaftLeaseBased)
+                && done.result.is_ok()
+            {
+                // The simulator's omniscient footnote: what the serving node could not know.
+                let clock = &self.nodes[node.index()].clock;
+                let newest = self
+                    .leader()
+                    .filter(|l| *l != node)
+                    .map_or(String::new(), |l| {
+                        format!(
+                            "; newest leader is {l} (term {})",
+                            self.nodes[l.index()].term()
+                        )
+                    });
+                let text = format!(
+                    "simulator: served at true {}; {node} clock {:.2}× with offset {:+.1} ms{newest}",
+                    self.now,
+                    f64::from(clock.rate_ppm()) / 1e6,
+                    clock.offset_at(self.now) as f64 / 1_000.0
+                );
+                let local = self.local(node);
+                self.history.read_step(done.op, self.now, local, text);
+            }
             let value = done.result.as_ref().ok().cloned();
-            self.history.read_finished(done.op, done.path, done.read_index, done.retries, value, lag);
+            self.history.read_finished(
+                done.op,
+                done.path,
+                done.read_index,
+                done.retries,
+                value,
+                lag,
+            );
             let outcome = match done.result {
-                Ok(v) => OpOutcome::Ok { revision: v.revision },
+                Ok(v) => OpOutcome::Ok {
+                    revision: v.revision,
+                },
                 Err(reason) => OpOutcome::Failed { reason },
             };
             self.complete(done.op, outcome);
@@ -648,16 +760,37 @@ impl Sim {
             self.history.read_message(op, id);
         }
         match sent {
-            Sent::Queued { id, deliver_at, copy } => {
-                self.emit(Event::MessageSent { id, from, to, kind, term, deliver_at });
+            Sent::Queued {
+                id,
+                deliver_at,
+                copy,
+            } => {
+                self.emit(Event::MessageSent {
+                    id,
+                    from,
+                    to,
+                    kind,
+                    term,
+                    deliver_at,
+                });
                 self.push(deliver_at, Due::Deliver(id));
                 if let Some((copy, copy_at)) = copy {
-                    self.emit(Event::MessageDuplicated { id, copy, deliver_at: copy_at });
+                    self.emit(Event::MessageDuplicated {
+                        id,
+                        copy,
+                        deliver_at: copy_at,
+                    });
                     self.push(copy_at, Due::Deliver(copy));
                 }
             }
             Sent::Dropped { id, reason } => {
-                self.emit(Event::MessageDropped { id, from, to, kind, reason });
+                self.emit(Event::MessageDropped {
+                    id,
+                    from,
+                    to,
+                    kind,
+                    reason,
+                });
             }
         }
     }
@@ -694,7 +827,12 @@ impl Sim {
         let links = self
             .network
             .links()
-            .map(|(from, to, l)| LinkView { from, to, cut: l.cut, config: l.config.clone() })
+            .map(|(from, to, l)| LinkView {
+                from,
+                to,
+                cut: l.cut,
+                config: l.config.clone(),
+            })
             .collect();
         let messages = self
             .network
@@ -710,8 +848,13 @@ impl Sim {
                 deliver_at: m.deliver_at,
             })
             .collect();
-        let recent_ops: Vec<OpRecord> =
-            self.history.iter().rev().take(SNAPSHOT_OPS_MAX).cloned().collect();
+        let recent_ops: Vec<OpRecord> = self
+            .history
+            .iter()
+            .rev()
+            .take(SNAPSHOT_OPS_MAX)
+            .cloned()
+            .collect();
         Snapshot {
             seed: self.seed,
             now: self.now,

@@ -4,9 +4,12 @@
 //! settled and checked for durability and convergence. A failure names the seed, and
 //! `leaselab swarm --seed N ...` replays it exactly.
 
+use crate::checker::Checker;
 use crate::command::Command;
 use crate::config::{ClusterConfig, LinkConfig};
 use crate::invariants::Invariants;
+use crate::leader_lease::LeaderLeasePolicy;
+use crate::read::ReadMode;
 use crate::sim::Sim;
 use crate::time::SimTime;
 use crate::types::NodeId;
@@ -25,10 +28,20 @@ pub struct FaultMix {
 }
 
 impl FaultMix {
-    pub const NONE: FaultMix =
-        FaultMix { partitions: false, lossy_network: false, clocks: false, pauses: false, crashes: false };
-    pub const ALL: FaultMix =
-        FaultMix { partitions: true, lossy_network: true, clocks: true, pauses: true, crashes: true };
+    pub const NONE: FaultMix = FaultMix {
+        partitions: false,
+        lossy_network: false,
+        clocks: false,
+        pauses: false,
+        crashes: false,
+    };
+    pub const ALL: FaultMix = FaultMix {
+        partitions: true,
+        lossy_network: true,
+        clocks: true,
+        pauses: true,
+        crashes: true,
+    };
 
     /// Parses `none`, `all`, or a comma list of `partitions,loss,clocks,pauses,crashes`.
     pub fn parse(text: &str) -> Result<FaultMix, String> {
@@ -65,6 +78,13 @@ pub struct SwarmConfig {
     pub faults: FaultMix,
     /// Mean time between faults, in milliseconds.
     pub fault_interval_ms: u64,
+    /// Client reads per second (9 in 10 linearizable), at random nodes.
+    pub reads_per_sec: u32,
+    pub policy: LeaderLeasePolicy,
+    /// When set, clock faults are bounded: each jump, pause, or rate error accumulated over
+    /// one lease duration is at most this many milliseconds (the "drift within the bound"
+    /// regime when it is ≤ the drift bound).
+    pub clock_error_ms_max: Option<u64>,
 }
 
 impl Default for SwarmConfig {
@@ -75,6 +95,9 @@ impl Default for SwarmConfig {
             writes_per_sec: 20,
             faults: FaultMix::ALL,
             fault_interval_ms: 700,
+            reads_per_sec: 20,
+            policy: LeaderLeasePolicy::SendTimeAnchored,
+            clock_error_ms_max: None,
         }
     }
 }
@@ -97,15 +120,63 @@ pub fn random_schedule(seed: u64, config: &SwarmConfig) -> Vec<(SimTime, Command
         while t < end {
             let key = format!("k{}", rng.gen_range(0..8u32));
             let cmd = if rng.gen_ratio(1, 10) {
-                Command::Delete { node: node(&mut rng), key }
+                Command::Delete {
+                    node: node(&mut rng),
+                    key,
+                }
             } else {
-                Command::Put { node: node(&mut rng), key, value: i.to_string() }
+                Command::Put {
+                    node: node(&mut rng),
+                    key,
+                    value: i.to_string(),
+                }
             };
             script.push((t, cmd));
             t = t.plus_us(gap_us);
             i += 1;
         }
     }
+
+    if config.reads_per_sec > 0 {
+        let gap_us = 1_000_000 / u64::from(config.reads_per_sec);
+        let mut t = start.plus_us(gap_us / 2);
+        while t < end {
+            let key = format!("k{}", rng.gen_range(0..8u32));
+            let mode = if rng.gen_ratio(1, 10) {
+                ReadMode::Serializable
+            } else {
+                ReadMode::Linearizable
+            };
+            script.push((
+                t,
+                Command::Read {
+                    node: node(&mut rng),
+                    key,
+                    mode,
+                },
+            ));
+            t = t.plus_us(gap_us);
+        }
+    }
+
+    // Bounded clock faults: a jump or pause of at most E ms, or a rate whose error over one
+    // lease duration D (200 ms by default) is at most E: D/(D+E) ≤ rate ≤ D/(D−E).
+    let lease_ms = 200u64;
+    let bounded = config.clock_error_ms_max;
+    let jump_max_us = bounded.map_or(2_000_000, |e| e as i64 * 1_000);
+    let (rate_min, rate_max) = match bounded {
+        None => (500_000u32, 2_000_000u32),
+        Some(e) => {
+            let slow = (lease_ms * 1_000_000 / (lease_ms + e)) as u32;
+            let fast = if e >= lease_ms {
+                10_000_000
+            } else {
+                (lease_ms * 1_000_000 / (lease_ms - e)).min(10_000_000) as u32
+            };
+            (slow.max(100_000), fast)
+        }
+    };
+    let pause_max_ms = bounded.unwrap_or(3_000).max(1);
 
     // Faults at random intervals. Each kind is undone later so the cluster keeps moving.
     let mut kinds: Vec<u8> = Vec::new();
@@ -164,22 +235,50 @@ pub fn random_schedule(seed: u64, config: &SwarmConfig) -> Vec<(SimTime, Command
                         duplicate_ppm: rng.gen_range(0..100_000),
                     };
                     script.push((t, Command::SetNetwork { link: lossy }));
-                    script.push((heal_after, Command::SetNetwork { link: LinkConfig::default() }));
+                    script.push((
+                        heal_after,
+                        Command::SetNetwork {
+                            link: LinkConfig::default(),
+                        },
+                    ));
                 }
                 4 => {
-                    let delta_us = rng.gen_range(-2_000_000..=2_000_000i64);
-                    script.push((t, Command::JumpClock { node: node(&mut rng), delta_us }));
+                    let delta_us = rng.gen_range(-jump_max_us..=jump_max_us);
+                    script.push((
+                        t,
+                        Command::JumpClock {
+                            node: node(&mut rng),
+                            delta_us,
+                        },
+                    ));
                 }
                 5 => {
                     let victim = node(&mut rng);
-                    let rate_ppm = rng.gen_range(500_000..=2_000_000u32);
-                    script.push((t, Command::SetClockRate { node: victim, rate_ppm }));
-                    script.push((heal_after, Command::SetClockRate { node: victim, rate_ppm: 1_000_000 }));
+                    let rate_ppm = rng.gen_range(rate_min..=rate_max);
+                    script.push((
+                        t,
+                        Command::SetClockRate {
+                            node: victim,
+                            rate_ppm,
+                        },
+                    ));
+                    script.push((
+                        heal_after,
+                        Command::SetClockRate {
+                            node: victim,
+                            rate_ppm: 1_000_000,
+                        },
+                    ));
                 }
                 6 => {
                     let victim = node(&mut rng);
+                    let resume = if bounded.is_some() {
+                        t.plus_us(rng.gen_range(1..=pause_max_ms) * 1_000)
+                    } else {
+                        heal_after
+                    };
                     script.push((t, Command::Pause { node: victim }));
-                    script.push((heal_after, Command::Resume { node: victim }));
+                    script.push((resume, Command::Resume { node: victim }));
                 }
                 7 => {
                     let victim = node(&mut rng);
@@ -204,7 +303,15 @@ pub struct SwarmReport {
     pub writes_ok: usize,
     pub writes_failed: usize,
     pub writes_unknown: usize,
+    pub reads_ok: usize,
+    /// Linearizable reads that answered (the ones the checker judges).
+    pub linearizable_reads: usize,
+    /// Reads the linearizability checker flagged (stale reads and other violations).
+    pub checker_violations: usize,
+    /// The first few stale reads, explained.
+    pub stale_examples: Vec<String>,
     pub trace_hash: u64,
+    /// Safety invariant violations (never expected).
     pub violations: Vec<String>,
 }
 
@@ -212,13 +319,35 @@ impl SwarmReport {
     /// The command line that replays this run exactly.
     pub fn replay_command(&self, config: &SwarmConfig) -> String {
         format!(
-            "cargo run --release -- swarm --seed {} --nodes {} --duration-ms {} --writes-per-sec {} --faults {}",
+            "cargo run --release -- swarm --seed {} --nodes {} --duration-ms {} --writes-per-sec {} --reads-per-sec {} --policy {} --faults {}{}",
             self.seed,
             config.nodes,
             config.duration_ms,
             config.writes_per_sec,
-            fault_list(&config.faults)
+            config.reads_per_sec,
+            policy_name(config.policy),
+            fault_list(&config.faults),
+            config.clock_error_ms_max.map_or(String::new(), |e| format!(" --clock-error-ms {e}"))
         )
+    }
+}
+
+pub fn policy_name(p: LeaderLeasePolicy) -> &'static str {
+    match p {
+        LeaderLeasePolicy::SeedRenewAtAck => "seed",
+        LeaderLeasePolicy::SendTimeAnchored => "safe",
+        LeaderLeasePolicy::RaftLeaseBased => "lease-based",
+    }
+}
+
+pub fn parse_policy(text: &str) -> Result<LeaderLeasePolicy, String> {
+    match text {
+        "seed" => Ok(LeaderLeasePolicy::SeedRenewAtAck),
+        "safe" => Ok(LeaderLeasePolicy::SendTimeAnchored),
+        "lease-based" => Ok(LeaderLeasePolicy::RaftLeaseBased),
+        other => Err(format!(
+            "unknown policy {other:?}: use seed, safe or lease-based"
+        )),
     }
 }
 
@@ -244,6 +373,8 @@ fn fault_list(f: &FaultMix) -> String {
 
 /// Steps between state-machine comparisons (they cost a pass over every store).
 const STATE_CHECK_EVERY_STEPS: u64 = 64;
+/// Steps between incremental linearizability checks (as the page runs it, live).
+const CHECKER_EVERY_STEPS: u64 = 512;
 
 /// Runs one seed: the random schedule, invariants after every step, then heal everything,
 /// settle for 5 s and check durability and convergence.
@@ -253,12 +384,18 @@ pub fn run_swarm(seed: u64, config: &SwarmConfig) -> SwarmReport {
 
 /// [`run_swarm`], also returning the simulation for inspection (its retained trace, stores).
 pub fn run_swarm_keeping_sim(seed: u64, config: &SwarmConfig) -> (SwarmReport, Sim) {
-    let cluster = ClusterConfig { node_count: config.nodes, ..ClusterConfig::default() };
+    let mut cluster = ClusterConfig {
+        node_count: config.nodes,
+        ..ClusterConfig::default()
+    };
+    cluster.leader_lease.policy = config.policy;
     let mut sim = Sim::new(seed, cluster).expect("swarm configs are valid");
+    let mut checker = Checker::new();
     let script = random_schedule(seed, config);
     let commands = script.len();
     for (at, cmd) in script {
-        sim.schedule(at, cmd).expect("the generator only draws valid commands");
+        sim.schedule(at, cmd)
+            .expect("the generator only draws valid commands");
     }
     let mut checks = Invariants::new();
     let mut steps = 0u64;
@@ -270,13 +407,21 @@ pub fn run_swarm_keeping_sim(seed: u64, config: &SwarmConfig) -> (SwarmReport, S
         if steps % STATE_CHECK_EVERY_STEPS == 0 {
             checks.observe_state(&sim);
         }
+        if steps % CHECKER_EVERY_STEPS == 0 {
+            checker.update(sim.history(), sim.now(), false);
+        }
     }
     // Heal: links, network behaviour, clocks' rates, pauses and crashes.
     let _ = sim.apply(Command::HealAll);
-    let _ = sim.apply(Command::SetNetwork { link: LinkConfig::default() });
+    let _ = sim.apply(Command::SetNetwork {
+        link: LinkConfig::default(),
+    });
     for id in 1..=config.nodes as u64 {
         let node = NodeId(id);
-        let _ = sim.apply(Command::SetClockRate { node, rate_ppm: 1_000_000 });
+        let _ = sim.apply(Command::SetClockRate {
+            node,
+            rate_ppm: 1_000_000,
+        });
         if sim.node(node).is_crashed() {
             let _ = sim.apply(Command::Restart { node });
         } else if sim.node(node).paused {
@@ -292,6 +437,7 @@ pub fn run_swarm_keeping_sim(seed: u64, config: &SwarmConfig) -> (SwarmReport, S
     sim.run_until(settle_until);
     checks.observe_state(&sim);
     checks.check_acknowledged_writes(&sim, true);
+    checker.update(sim.history(), sim.now(), true);
 
     let mut report = SwarmReport {
         seed,
@@ -301,18 +447,37 @@ pub fn run_swarm_keeping_sim(seed: u64, config: &SwarmConfig) -> (SwarmReport, S
         writes_ok: 0,
         writes_failed: 0,
         writes_unknown: 0,
+        reads_ok: 0,
+        linearizable_reads: 0,
+        checker_violations: checker.violations(),
+        stale_examples: checker
+            .stale_reads()
+            .iter()
+            .take(3)
+            .map(|s| crate::explain::explain_stale_read(&sim, s))
+            .collect(),
         trace_hash: sim.trace_hash(),
         violations: checks.violations().to_vec(),
     };
     for r in sim.history().iter() {
-        match r.outcome {
-            crate::event::OpOutcome::Ok { .. } => report.writes_ok += 1,
-            crate::event::OpOutcome::Failed { .. } => report.writes_failed += 1,
+        use crate::event::OpOutcome;
+        match (&r.kind, &r.outcome) {
+            (crate::history::OpKind::Read { mode, .. }, OpOutcome::Ok { .. }) => {
+                report.reads_ok += 1;
+                if *mode == ReadMode::Linearizable {
+                    report.linearizable_reads += 1;
+                }
+            }
+            (crate::history::OpKind::Read { .. }, _) => {}
+            (_, OpOutcome::Ok { .. }) => report.writes_ok += 1,
+            (_, OpOutcome::Failed { .. }) => report.writes_failed += 1,
             _ => report.writes_unknown += 1,
         }
     }
     if sim.leader().is_none() {
-        report.violations.push(format!("no leader {} after healing", sim.now()));
+        report
+            .violations
+            .push(format!("no leader {} after healing", sim.now()));
     }
     (report, sim)
 }

@@ -4,7 +4,12 @@
 use leaselab::swarm::{run_swarm, FaultMix, SwarmConfig};
 
 fn sweep(nodes: usize, seeds: std::ops::Range<u64>, faults: FaultMix) {
-    let config = SwarmConfig { nodes, faults, duration_ms: 15_000, ..SwarmConfig::default() };
+    let config = SwarmConfig {
+        nodes,
+        faults,
+        duration_ms: 15_000,
+        ..SwarmConfig::default()
+    };
     let mut failures = Vec::new();
     let mut acknowledged = 0;
     for seed in seeds {
@@ -18,7 +23,12 @@ fn sweep(nodes: usize, seeds: std::ops::Range<u64>, faults: FaultMix) {
             ));
         }
     }
-    assert!(failures.is_empty(), "{} failing seeds:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failing seeds:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
     assert!(acknowledged > 0, "the sweep acknowledged no write at all");
 }
 
@@ -46,4 +56,52 @@ fn swarm_single_node_with_clock_and_pause_faults() {
 fn a_swarm_run_replays_to_the_same_trace() {
     let config = SwarmConfig::default();
     assert_eq!(run_swarm(42, &config), run_swarm(42, &config));
+}
+
+/// SPEC §5: with the safe policy, clock faults within the drift bound (jumps, pauses, and rate
+/// errors of at most 100 ms over a lease) and partitions never yield a stale read. `make
+/// sweep` runs the full 100,000-read version and prints the table for every policy.
+#[test]
+fn the_safe_policy_serves_no_stale_read_with_clock_faults_within_the_bound() {
+    let config = SwarmConfig {
+        nodes: 3,
+        duration_ms: 15_000,
+        reads_per_sec: 50,
+        policy: leaselab::LeaderLeasePolicy::SendTimeAnchored,
+        clock_error_ms_max: Some(100),
+        faults: FaultMix::parse("partitions,loss,clocks,pauses").unwrap(),
+        ..SwarmConfig::default()
+    };
+    let (mut reads, mut flagged) = (0, 0);
+    for seed in 0..30 {
+        let report = run_swarm(seed, &config);
+        reads += report.linearizable_reads;
+        flagged += report.checker_violations;
+        assert!(
+            report.checker_violations == 0 && report.violations.is_empty(),
+            "seed={seed}: {:?} {:?}\n  reproduce with: {}",
+            report.stale_examples,
+            report.violations,
+            report.replay_command(&config)
+        );
+    }
+    assert_eq!(flagged, 0);
+    assert!(reads > 15_000, "only {reads} linearizable reads answered");
+}
+
+/// The other side of the bound: pauses and clock faults far beyond it make the seed's
+/// renew-at-ack policy serve stale reads, and the checker catches them.
+#[test]
+fn the_seed_policy_serves_stale_reads_when_faults_exceed_the_bound() {
+    let config = SwarmConfig {
+        nodes: 3,
+        reads_per_sec: 50,
+        policy: leaselab::LeaderLeasePolicy::SeedRenewAtAck,
+        faults: FaultMix::parse("partitions,clocks,pauses").unwrap(),
+        ..SwarmConfig::default()
+    };
+    let flagged: usize = (0..30)
+        .map(|seed| run_swarm(seed, &config).checker_violations)
+        .sum();
+    assert!(flagged > 0, "no stale read over 30 seeds");
 }

@@ -6,10 +6,13 @@
 //! ```
 //! `run` prints the event trace of one seeded run, one line per event (or JSON lines);
 //! `swarm` runs seeds with invariant checks and prints a summary, and the replay command of
-//! every failing seed. MIX is `none`, `all`, or a comma list of
+//! every failing seed. `sweep` prints the linearizability-violation rate of each leader
+//! lease policy against the size of clock faults relative to the drift bound. MIX is `none`, `all`, or a comma list of
 //! `partitions,loss,clocks,pauses,crashes`.
 
-use leaselab::swarm::{random_schedule, run_swarm_keeping_sim, FaultMix, SwarmConfig};
+use leaselab::swarm::{
+    parse_policy, random_schedule, run_swarm_keeping_sim, FaultMix, SwarmConfig,
+};
 use leaselab::{ClusterConfig, Sim, SimTime};
 use std::process::ExitCode;
 
@@ -23,7 +26,8 @@ struct Args {
 
 fn usage() -> String {
     "usage: leaselab run|swarm [--seed N | --seeds A..B] [--nodes 1-7] [--duration-ms N] \
-     [--writes-per-sec N] [--faults none|all|partitions,loss,clocks,pauses,crashes] \
+     [--writes-per-sec N] [--reads-per-sec N] [--policy seed|safe|lease-based] \
+     [--clock-error-ms N] [--faults none|all|partitions,loss,clocks,pauses,crashes] \
      [--format text|json] [--trace]"
         .to_string()
 }
@@ -31,7 +35,7 @@ fn usage() -> String {
 fn parse_args() -> Result<Args, String> {
     let mut it = std::env::args().skip(1);
     let command = it.next().ok_or_else(usage)?;
-    if !matches!(command.as_str(), "run" | "swarm") {
+    if !matches!(command.as_str(), "run" | "swarm" | "sweep") {
         return Err(format!("unknown command {command:?}\n{}", usage()));
     }
     let mut args = Args {
@@ -46,8 +50,13 @@ fn parse_args() -> Result<Args, String> {
             args.trace = true;
             continue;
         }
-        let value = it.next().ok_or_else(|| format!("{flag} needs a value\n{}", usage()))?;
-        let num = |v: &str| v.parse::<u64>().map_err(|_| format!("{flag}: {v:?} is not a number"));
+        let value = it
+            .next()
+            .ok_or_else(|| format!("{flag} needs a value\n{}", usage()))?;
+        let num = |v: &str| {
+            v.parse::<u64>()
+                .map_err(|_| format!("{flag}: {v:?} is not a number"))
+        };
         match flag.as_str() {
             "--seed" => {
                 let s = num(&value)?;
@@ -60,6 +69,9 @@ fn parse_args() -> Result<Args, String> {
             "--nodes" => args.config.nodes = num(&value)? as usize,
             "--duration-ms" => args.config.duration_ms = num(&value)?,
             "--writes-per-sec" => args.config.writes_per_sec = num(&value)? as u32,
+            "--reads-per-sec" => args.config.reads_per_sec = num(&value)? as u32,
+            "--policy" => args.config.policy = parse_policy(&value)?,
+            "--clock-error-ms" => args.config.clock_error_ms_max = Some(num(&value)?),
             "--faults" => args.config.faults = FaultMix::parse(&value)?,
             "--format" => {
                 args.json = match value.as_str() {
@@ -71,15 +83,22 @@ fn parse_args() -> Result<Args, String> {
             other => return Err(format!("unknown flag {other}\n{}", usage())),
         }
     }
-    ClusterConfig { node_count: args.config.nodes, ..ClusterConfig::default() }
-        .validate()
-        .map_err(|e| e.to_string())?;
+    ClusterConfig {
+        node_count: args.config.nodes,
+        ..ClusterConfig::default()
+    }
+    .validate()
+    .map_err(|e| e.to_string())?;
     Ok(args)
 }
 
 fn run(args: &Args) {
     let seed = args.seeds.start;
-    let cluster = ClusterConfig { node_count: args.config.nodes, ..ClusterConfig::default() };
+    let mut cluster = ClusterConfig {
+        node_count: args.config.nodes,
+        ..ClusterConfig::default()
+    };
+    cluster.leader_lease.policy = args.config.policy;
     let mut sim = Sim::new(seed, cluster).expect("validated");
     for (at, cmd) in random_schedule(seed, &args.config) {
         sim.schedule(at, cmd).expect("generated commands are valid");
@@ -105,11 +124,16 @@ fn run(args: &Args) {
             break;
         }
     }
-    eprintln!("trace hash {:016x}, {} events", sim.trace_hash(), sim.trace().len());
+    eprintln!(
+        "trace hash {:016x}, {} events",
+        sim.trace_hash(),
+        sim.trace().len()
+    );
 }
 
 fn swarm(args: &Args) -> bool {
     let mut failed = 0;
+    let (mut reads, mut stale) = (0usize, 0usize);
     let total = args.seeds.end - args.seeds.start;
     for seed in args.seeds.clone() {
         let (report, sim) = run_swarm_keeping_sim(seed, &args.config);
@@ -120,15 +144,22 @@ fn swarm(args: &Args) -> bool {
         }
         if args.trace || total == 1 {
             println!(
-                "seed {seed}: {} steps, {} commands, writes ok/failed/unknown {}/{}/{}, trace {:016x}",
+                "seed {seed}: {} steps, {} commands, writes ok/failed/unknown {}/{}/{}, linearizable reads {}, flagged {}, trace {:016x}",
                 report.steps,
                 report.commands,
                 report.writes_ok,
                 report.writes_failed,
                 report.writes_unknown,
+                report.linearizable_reads,
+                report.checker_violations,
                 report.trace_hash
             );
+            for e in &report.stale_examples {
+                println!("  stale: {e}");
+            }
         }
+        reads += report.linearizable_reads;
+        stale += report.checker_violations;
         if !report.violations.is_empty() {
             failed += 1;
             println!("FAIL seed={seed}");
@@ -138,8 +169,62 @@ fn swarm(args: &Args) -> bool {
             println!("  reproduce with: {}", report.replay_command(&args.config));
         }
     }
+    println!("linearizable reads {reads}, flagged by the checker {stale}");
     println!("{} passed, {failed} failed", total - failed);
     failed == 0
+}
+
+/// Violation rate of linearizable reads against clock error / drift bound, per policy.
+/// Faults: partitions, lossy links, clock jumps/drift and pauses of bounded size; no crashes
+/// (a restarted node votes at once, which no lease survives).
+fn sweep(args: &Args) -> bool {
+    use leaselab::LeaderLeasePolicy;
+    let bound_ms = leaselab::LeaderLeaseConfig::default().clock_drift_bound_ms as u64;
+    let ratios = [0.5f64, 1.0, 2.0, 4.0, 8.0, 16.0];
+    println!(
+        "clock faults up to k × drift bound ({bound_ms} ms); {} seeds per cell; nodes {}",
+        args.seeds.end - args.seeds.start,
+        args.config.nodes
+    );
+    println!(
+        "{:>6} {:>9} | {:>26} | {:>26} | {:>26}",
+        "k", "error ms", "seed: renew at ack", "safe: send-time anchored", "raft-rs LeaseBased"
+    );
+    let mut safe_ok = true;
+    for k in ratios {
+        let error_ms = (k * bound_ms as f64) as u64;
+        let mut cells = Vec::new();
+        for policy in LeaderLeasePolicy::ALL {
+            let config = SwarmConfig {
+                policy,
+                clock_error_ms_max: Some(error_ms),
+                faults: FaultMix::parse("partitions,loss,clocks,pauses").expect("valid"),
+                reads_per_sec: args.config.reads_per_sec.max(50),
+                ..args.config.clone()
+            };
+            let (mut reads, mut flagged) = (0usize, 0usize);
+            for seed in args.seeds.clone() {
+                let (report, _) = run_swarm_keeping_sim(seed, &config);
+                reads += report.linearizable_reads;
+                flagged += report.checker_violations;
+            }
+            if policy == LeaderLeasePolicy::SendTimeAnchored && k <= 1.0 && flagged > 0 {
+                safe_ok = false;
+            }
+            cells.push(format!(
+                "{flagged:>6} / {reads:>7} = {:>6.3}%",
+                100.0 * flagged as f64 / reads.max(1) as f64
+            ));
+        }
+        println!(
+            "{k:>6} {error_ms:>9} | {:>26} | {:>26} | {:>26}",
+            cells[0], cells[1], cells[2]
+        );
+    }
+    if !safe_ok {
+        println!("FAIL: the safe policy produced stale reads within the bound");
+    }
+    safe_ok
 }
 
 fn main() -> ExitCode {
@@ -154,6 +239,13 @@ fn main() -> ExitCode {
         "run" => {
             run(&args);
             ExitCode::SUCCESS
+        }
+        "sweep" => {
+            if sweep(&args) {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
         }
         _ => {
             if swarm(&args) {

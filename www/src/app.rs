@@ -20,7 +20,11 @@ pub struct StartOptions {
 
 impl Default for StartOptions {
     fn default() -> Self {
-        StartOptions { seed: 1, config: ClusterConfig::default(), autoplay: true }
+        StartOptions {
+            seed: 1,
+            config: ClusterConfig::default(),
+            autoplay: true,
+        }
     }
 }
 
@@ -29,7 +33,9 @@ fn lab() -> Lab {
 }
 
 fn wall_ms() -> f64 {
-    web_sys::window().and_then(|w| w.performance()).map_or(0.0, |p| p.now())
+    web_sys::window()
+        .and_then(|w| w.performance())
+        .map_or(0.0, |p| p.now())
 }
 
 /// The page loop: the only place wall time is read. Each animation frame advances simulated
@@ -38,7 +44,10 @@ fn run_frames(lab: Lab, last: Rc<Cell<f64>>) {
     request_animation_frame(move || {
         let now = wall_ms();
         let dt = now - last.replace(now);
-        let alive = match (lab.playing.try_get_untracked(), lab.speed_index.try_get_untracked()) {
+        let alive = match (
+            lab.playing.try_get_untracked(),
+            lab.speed_index.try_get_untracked(),
+        ) {
             (Some(true), Some(i)) => lab.advance_us(simulated_us(dt, SPEEDS[i].0)),
             (Some(false), Some(_)) => true,
             _ => false,
@@ -88,7 +97,10 @@ fn Controls(seed: u64, node_count: usize) -> impl IntoView {
     let reset = move || match parse_seed(&seed_text.get_untracked()) {
         Ok(seed) => {
             seed_error.set(None);
-            let config = ClusterConfig { node_count: nodes.get_untracked(), ..ClusterConfig::default() };
+            let config = ClusterConfig {
+                node_count: nodes.get_untracked(),
+                ..ClusterConfig::default()
+            };
             if let Err(e) = lab.reset(seed, config) {
                 seed_error.set(Some(e));
             }
@@ -291,7 +303,15 @@ fn ClientPanel() -> impl IntoView {
             return;
         };
         let (k, v) = (key.get_untracked(), value.get_untracked());
-        let cmd = if delete { Command::Delete { node, key: k } } else { Command::Put { node, key: k, value: v } };
+        let cmd = if delete {
+            Command::Delete { node, key: k }
+        } else {
+            Command::Put {
+                node,
+                key: k,
+                value: v,
+            }
+        };
         match lab.command(cmd) {
             Ok(Some(op)) => status.set(format!("{op} sent to {node}")),
             Ok(None) => {}

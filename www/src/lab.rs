@@ -123,6 +123,8 @@ impl Lab {
 fn is_notable(event: &Event) -> bool {
     !matches!(
         event,
-        Event::MessageSent { .. } | Event::MessageDelivered { .. } | Event::MessageDuplicated { .. }
+        Event::MessageSent { .. }
+            | Event::MessageDelivered { .. }
+            | Event::MessageDuplicated { .. }
     )
 }

@@ -78,7 +78,9 @@ pub fn role_label(role: Option<Role>, paused: bool) -> &'static str {
 /// CSS class for a message dot, by the family of its type.
 pub fn message_class(kind: MsgKind) -> &'static str {
     match kind {
-        MsgKind::Append | MsgKind::AppendResp | MsgKind::Snapshot | MsgKind::Propose => "msg append",
+        MsgKind::Append | MsgKind::AppendResp | MsgKind::Snapshot | MsgKind::Propose => {
+            "msg append"
+        }
         MsgKind::Heartbeat | MsgKind::HeartbeatResp => "msg heartbeat",
         MsgKind::Vote | MsgKind::VoteResp | MsgKind::PreVote | MsgKind::PreVoteResp => "msg vote",
         MsgKind::ReadIndex | MsgKind::ReadIndexResp => "msg readindex",
@@ -119,7 +121,15 @@ mod tests {
 
     #[test]
     fn messages_move_from_sender_to_receiver() {
-        let p = |now| message_position((0.0, 0.0), (10.0, 20.0), SimTime(100), SimTime(200), SimTime(now));
+        let p = |now| {
+            message_position(
+                (0.0, 0.0),
+                (10.0, 20.0),
+                SimTime(100),
+                SimTime(200),
+                SimTime(now),
+            )
+        };
         assert_eq!(p(100), (0.0, 0.0));
         assert_eq!(p(150), (5.0, 10.0));
         assert_eq!(p(900), (10.0, 20.0));
@@ -129,7 +139,11 @@ mod tests {
     fn frames_are_clamped_and_scaled() {
         assert_eq!(simulated_us(16.0, 1.0), 16_000);
         assert_eq!(simulated_us(16.0, 0.25), 4_000);
-        assert_eq!(simulated_us(5_000.0, 1.0), 100_000, "a long stall counts as one 100 ms frame");
+        assert_eq!(
+            simulated_us(5_000.0, 1.0),
+            100_000,
+            "a long stall counts as one 100 ms frame"
+        );
         assert_eq!(simulated_us(-3.0, 1.0), 0);
     }
 

@@ -1,0 +1,132 @@
+//! `make bench` (native part): prints speed and memory figures; asserts nothing about time.
+//!
+//! * the bare raft-rs loop (TOOLCHAIN.md's reference) and the full simulation, as messages/s
+//!   and simulated seconds per wall second, and the simulation's overhead relative to the loop;
+//! * peak heap of a simulated hour of 5 nodes at 100 writes/s;
+//! * the linearizability checker on a 10,000-operation history;
+//! * mean virtual latency of each read path on a 5-node cluster.
+
+use leaselab::bench::{bare_raft_loop, check_history, read_workload, write_workload};
+use leaselab::event::Event;
+use leaselab::ReadPath;
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+/// Counts live heap bytes and their peak.
+struct Counting;
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let p = System.alloc(layout);
+        if !p.is_null() {
+            let live = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
+            PEAK.fetch_max(live, Ordering::Relaxed);
+        }
+        p
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        System.dealloc(ptr, layout);
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+    }
+}
+
+#[global_allocator]
+static ALLOC: Counting = Counting;
+
+fn main() {
+    println!("== bare raft-rs loop (no simulator), 20,000 ticks of 10 ms");
+    let mut bare_5 = 0.0;
+    for nodes in [3u64, 5, 7] {
+        let t = Instant::now();
+        let (msgs, virtual_ms) = bare_raft_loop(nodes, 20_000);
+        let wall = t.elapsed().as_secs_f64();
+        let speed = virtual_ms as f64 / 1_000.0 / wall;
+        if nodes == 5 {
+            bare_5 = speed;
+        }
+        println!(
+            "  {nodes} nodes: {:>9.0} messages/s, {:>7.0}× real time",
+            msgs as f64 / wall,
+            speed
+        );
+    }
+
+    println!("== full simulation (network model, clocks, leader leases, trace), 60 simulated s");
+    let mut full_5_100 = 0.0;
+    for nodes in [3usize, 5, 7] {
+        for writes in [0u32, 100, 1_000] {
+            let t = Instant::now();
+            let sim = write_workload(nodes, writes, 60);
+            let wall = t.elapsed().as_secs_f64();
+            let simulated = sim.now().0 as f64 / 1e6;
+            let msgs = sim
+                .events_since(0)
+                .filter(|e| matches!(e.event, Event::MessageDelivered { .. }))
+                .count();
+            let speed = simulated / wall;
+            if nodes == 5 && writes == 100 {
+                full_5_100 = speed;
+            }
+            println!(
+                "  {nodes} nodes, {writes:>4} writes/s: {speed:>7.0}× real time ({:.0} events/s; last {} retained events hold {msgs} deliveries)",
+                sim.trace().len() as f64 / wall,
+                leaselab::event::TRACE_RETAINED_MAX,
+            );
+        }
+    }
+    println!(
+        "  simulator overhead: 5 nodes at 100 writes/s runs at {:.0}% of the bare loop's speed",
+        100.0 * full_5_100 / bare_5
+    );
+
+    println!("== memory: one simulated hour, 5 nodes, 100 writes/s");
+    let before = LIVE.load(Ordering::Relaxed);
+    PEAK.store(before, Ordering::Relaxed);
+    let t = Instant::now();
+    let sim = write_workload(5, 100, 3_600);
+    let peak = PEAK.load(Ordering::Relaxed) - before;
+    let held = LIVE.load(Ordering::Relaxed) - before;
+    println!(
+        "  peak heap {:.1} MB, held at the end {:.1} MB ({} ops, {} events, {:.1} s wall)",
+        peak as f64 / 1e6,
+        held as f64 / 1e6,
+        sim.history().len(),
+        sim.trace().len(),
+        t.elapsed().as_secs_f64()
+    );
+    drop(sim);
+
+    println!("== linearizability checker");
+    let sim = read_workload(5, 100, 100);
+    let t = Instant::now();
+    let (checked, violations) = check_history(&sim);
+    println!(
+        "  {} operations in history, {checked} checked, {violations} violations, {:.1} ms",
+        sim.history().len(),
+        t.elapsed().as_secs_f64() * 1e3
+    );
+
+    println!("== read paths, 5 nodes, 100 ops/s (mean virtual latency, mean messages)");
+    let mut by_path: BTreeMap<&'static str, (u64, u64, u64)> = BTreeMap::new();
+    for op in sim.history().iter() {
+        let (Some(trace), Some(done)) = (&op.trace, op.completed_at) else {
+            continue;
+        };
+        let Some(path) = trace.path else { continue };
+        let e = by_path.entry(ReadPath::label(path)).or_default();
+        e.0 += 1;
+        e.1 += done.saturating_sub(op.invoked_at);
+        e.2 += trace.messages.len() as u64;
+    }
+    for (path, (n, total_us, msgs)) in by_path {
+        println!(
+            "  {path:<13} {n:>6} reads, mean {:>6.2} ms, {:.1} messages",
+            total_us as f64 / n as f64 / 1e3,
+            msgs as f64 / n as f64
+        );
+    }
+}

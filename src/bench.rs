@@ -1,0 +1,159 @@
+//! Benchmark workloads, shared by the native bench (`benches/sim_speed.rs`) and the browser
+//! bench (`www/tests/bench.rs`). The workloads only *do* the work; callers time them, so the
+//! core still never reads a clock.
+
+use crate::checker::Checker;
+use crate::command::Command;
+use crate::config::ClusterConfig;
+use crate::read::ReadMode;
+use crate::sim::Sim;
+use crate::time::SimTime;
+use crate::types::NodeId;
+use raft::eraftpb::Message;
+use raft::storage::MemStorage;
+use raft::{Config, RawNode, StateRole};
+use std::collections::VecDeque;
+
+/// The reference point (TOOLCHAIN.md): raft-rs with no simulator around it. `nodes` nodes,
+/// one tick = 10 ms virtual, heartbeat every tick, one 9-byte proposal per tick on the leader,
+/// messages delivered FIFO with no network model. Returns (messages delivered, virtual ms).
+pub fn bare_raft_loop(nodes: u64, ticks: u64) -> (u64, u64) {
+    let logger = slog::Logger::root(slog::Discard, slog::o!());
+    let voters: Vec<u64> = (1..=nodes).collect();
+    let mut rafts: Vec<RawNode<MemStorage>> = voters
+        .iter()
+        .map(|&id| {
+            let config = Config {
+                id,
+                election_tick: 10,
+                heartbeat_tick: 1,
+                // Node 1 times out first, so it leads without a split vote.
+                min_election_tick: 10 + id as usize,
+                max_election_tick: 11 + id as usize,
+                ..Default::default()
+            };
+            let storage = MemStorage::new_with_conf_state((voters.clone(), vec![]));
+            RawNode::new(&config, storage, &logger).expect("valid config")
+        })
+        .collect();
+    let mut queue: VecDeque<Message> = VecDeque::new();
+    let mut delivered = 0u64;
+    for _ in 0..ticks {
+        for r in rafts.iter_mut() {
+            r.tick();
+        }
+        if let Some(leader) = rafts.iter_mut().find(|r| r.raft.state == StateRole::Leader) {
+            let _ = leader.propose(vec![], b"123456789".to_vec());
+        }
+        loop {
+            for r in rafts.iter_mut() {
+                drain_ready(r, &mut queue);
+            }
+            let Some(m) = queue.pop_front() else { break };
+            delivered += 1;
+            let _ = rafts[(m.to - 1) as usize].step(m);
+        }
+    }
+    (delivered, ticks * 10)
+}
+
+fn drain_ready(r: &mut RawNode<MemStorage>, queue: &mut VecDeque<Message>) {
+    if !r.has_ready() {
+        return;
+    }
+    let mut ready = r.ready();
+    queue.extend(ready.take_messages());
+    let store = r.raft.raft_log.store.clone();
+    if !ready.snapshot().is_empty() {
+        let _ = store.wl().apply_snapshot(ready.snapshot().clone());
+    }
+    let _ = store.wl().append(ready.entries());
+    if let Some(hs) = ready.hs() {
+        store.wl().set_hardstate(hs.clone());
+    }
+    queue.extend(ready.take_persisted_messages());
+    let mut light = r.advance(ready);
+    if let Some(c) = light.commit_index() {
+        store.wl().mut_hard_state().commit = c;
+    }
+    queue.extend(light.take_messages());
+    r.advance_apply();
+}
+
+/// The full simulation under a steady client load: `writes_per_sec` puts spread over the
+/// nodes (followers forward them), after a 3 s warm-up, for `seconds` simulated seconds.
+pub fn write_workload(nodes: usize, writes_per_sec: u32, seconds: u64) -> Sim {
+    let config = ClusterConfig {
+        node_count: nodes,
+        ..ClusterConfig::default()
+    };
+    let mut sim = Sim::new(7, config).expect("valid");
+    sim.run_for_ms(3_000);
+    let end = sim.now().plus_us(seconds * 1_000_000);
+    if writes_per_sec == 0 {
+        sim.run_until(end);
+        return sim;
+    }
+    let gap = 1_000_000 / u64::from(writes_per_sec);
+    let mut i = 0u64;
+    while sim.now() < end {
+        let node = sim.leader().unwrap_or(NodeId(1 + i % nodes as u64));
+        let cmd = Command::Put {
+            node,
+            key: format!("k{}", i % 64),
+            value: i.to_string(),
+        };
+        sim.apply(cmd).expect("valid");
+        let next = SimTime(sim.now().0 + gap);
+        sim.run_until(next);
+        i += 1;
+    }
+    sim
+}
+
+/// A mixed workload for read-path latencies and the checker: writes and linearizable and
+/// serializable reads at every node.
+pub fn read_workload(nodes: usize, ops_per_sec: u32, seconds: u64) -> Sim {
+    let config = ClusterConfig {
+        node_count: nodes,
+        ..ClusterConfig::default()
+    };
+    let mut sim = Sim::new(11, config).expect("valid");
+    sim.run_for_ms(3_000);
+    let gap = 1_000_000 / u64::from(ops_per_sec.max(1));
+    let end = sim.now().plus_us(seconds * 1_000_000);
+    let mut i = 0u64;
+    while sim.now() < end {
+        let node = NodeId(1 + i % nodes as u64);
+        let key = format!("k{}", i % 16);
+        let cmd = match i % 4 {
+            0 => Command::Put {
+                node,
+                key,
+                value: i.to_string(),
+            },
+            3 => Command::Read {
+                node,
+                key,
+                mode: ReadMode::Serializable,
+            },
+            _ => Command::Read {
+                node,
+                key,
+                mode: ReadMode::Linearizable,
+            },
+        };
+        sim.apply(cmd).expect("valid");
+        sim.run_until(SimTime(sim.now().0 + gap));
+        i += 1;
+    }
+    sim.run_for_ms(3_000);
+    sim
+}
+
+/// Runs the checker over a finished simulation's whole history; returns ops checked.
+pub fn check_history(sim: &Sim) -> (u64, usize) {
+    let mut checker = Checker::new();
+    checker.update(sim.history(), sim.now(), true);
+    (checker.checked_ops(), checker.violations())
+}
