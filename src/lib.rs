@@ -27,6 +27,7 @@ pub mod history;
 pub mod invariants;
 pub mod kv;
 pub mod leader_lease;
+pub mod mvcc;
 pub mod network;
 pub mod node;
 pub mod read;

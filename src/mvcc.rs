@@ -1,0 +1,733 @@
+//! An in-memory MVCC store with etcd's semantics (SPEC §8; etcd `server/storage/mvcc`):
+//! revisions `{main, sub}`, a key index of generations and tombstones, ranges at a revision,
+//! transactions, compaction and watch-from-revision.
+//!
+//! * The store starts at revision 1; the first write is revision 2. All writes of one
+//!   transaction share `main` and count up `sub`; the revision bumps only if something changed.
+//! * A key's *generation* runs from its creation to its deletion (tombstone); `version`
+//!   counts puts within a generation and restarts after a delete.
+//! * `range(key, end)`: empty `end` means the single key; `end == "\0"` means every key ≥ `key`;
+//!   otherwise the half-open `[key, end)`. `rev == 0` is the current revision.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// A store revision: transactions get increasing `main`; writes inside one count up `sub`.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+pub struct Revision {
+    pub main: u64,
+    pub sub: u64,
+}
+
+impl Revision {
+    pub fn new(main: u64, sub: u64) -> Revision {
+        Revision { main, sub }
+    }
+}
+
+impl fmt::Display for Revision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.main, self.sub)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MvccError {
+    /// The requested revision has been compacted away.
+    Compacted {
+        requested: u64,
+        compacted: u64,
+    },
+    /// The requested revision is in the future.
+    FutureRev {
+        requested: u64,
+        current: u64,
+    },
+    /// The key has no version at the requested revision.
+    RevisionNotFound,
+    EmptyKey,
+    ValueTooLarge {
+        bytes: usize,
+        max: usize,
+    },
+}
+
+impl fmt::Display for MvccError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MvccError::Compacted {
+                requested,
+                compacted,
+            } => {
+                write!(f, "mvcc: required revision {requested} has been compacted (compacted through {compacted})")
+            }
+            MvccError::FutureRev { requested, current } => {
+                write!(
+                    f,
+                    "mvcc: required revision {requested} is a future revision (current {current})"
+                )
+            }
+            MvccError::RevisionNotFound => write!(f, "mvcc: revision not found"),
+            MvccError::EmptyKey => write!(f, "key is not provided"),
+            MvccError::ValueTooLarge { bytes, max } => {
+                write!(f, "value of {bytes} bytes exceeds the {max}-byte limit")
+            }
+        }
+    }
+}
+
+impl std::error::Error for MvccError {}
+
+/// One generation of a key: from its creation to its tombstone (last rev, if deleted).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Generation {
+    pub ver: u64,
+    pub created: Revision,
+    pub revs: Vec<Revision>,
+}
+
+impl Generation {
+    fn is_empty(&self) -> bool {
+        self.revs.is_empty()
+    }
+}
+
+/// Every revision at which one key changed, grouped in generations (etcd `keyIndex`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyIndex {
+    pub modified: Revision,
+    pub generations: Vec<Generation>,
+}
+
+impl KeyIndex {
+    pub fn put(&mut self, rev: Revision) {
+        assert!(
+            rev > self.modified || self.generations.is_empty(),
+            "put {rev} not after {}",
+            self.modified
+        );
+        if self.generations.is_empty() {
+            self.generations.push(Generation::default());
+        }
+        let g = self.generations.last_mut().expect("one generation");
+        if g.is_empty() {
+            g.created = rev;
+        }
+        g.revs.push(rev);
+        g.ver += 1;
+        self.modified = rev;
+    }
+
+    /// Ends the current generation at `rev` (a delete).
+    pub fn tombstone(&mut self, rev: Revision) -> Result<(), MvccError> {
+        if self.generations.last().is_none_or(Generation::is_empty) {
+            return Err(MvccError::RevisionNotFound);
+        }
+        self.put(rev);
+        self.generations.push(Generation::default());
+        Ok(())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.generations.len() == 1 && self.generations[0].is_empty()
+    }
+
+    /// The generation alive at `rev`, if the key existed then.
+    fn find_generation(&self, rev: u64) -> Option<&Generation> {
+        let last = self.generations.len().checked_sub(1)?;
+        for (i, g) in self.generations.iter().enumerate().rev() {
+            if g.is_empty() {
+                continue;
+            }
+            if i != last && g.revs.last().expect("non-empty").main <= rev {
+                // Deleted by then (the tombstone is at or before `rev`).
+                return None;
+            }
+            if g.revs[0].main <= rev {
+                return Some(g);
+            }
+        }
+        None
+    }
+
+    /// (modified, created, version) of the key as of `rev`.
+    pub fn get(&self, rev: u64) -> Result<(Revision, Revision, u64), MvccError> {
+        let g = self
+            .find_generation(rev)
+            .ok_or(MvccError::RevisionNotFound)?;
+        let n = g
+            .revs
+            .iter()
+            .rposition(|r| r.main <= rev)
+            .ok_or(MvccError::RevisionNotFound)?;
+        Ok((g.revs[n], g.created, g.ver - (g.revs.len() - n - 1) as u64))
+    }
+
+    /// Revisions with `main >= rev`, one per main revision (the highest sub), oldest first.
+    pub fn since(&self, rev: u64) -> Vec<Revision> {
+        let since = Revision::new(rev, 0);
+        let mut start = 0;
+        for (i, g) in self.generations.iter().enumerate().rev() {
+            if i == 0 {
+                break;
+            }
+            if !g.is_empty() && since > g.created {
+                start = i;
+                break;
+            }
+        }
+        let mut out: Vec<Revision> = Vec::new();
+        for g in &self.generations[start..] {
+            for r in &g.revs {
+                if since > *r {
+                    continue;
+                }
+                match out.last_mut() {
+                    Some(last) if last.main == r.main => *last = *r,
+                    _ => out.push(*r),
+                }
+            }
+        }
+        out
+    }
+
+    /// Drops history up to `at`: keeps, per generation, the newest revision ≤ `at` (the value
+    /// a read at `at` sees) and everything after; drops a generation whose tombstone ≤ `at`.
+    /// Returns the revisions still needed at or before `at` (to keep in the backend).
+    pub fn compact(&mut self, at: u64) -> Vec<Revision> {
+        let mut keep = Vec::new();
+        let mut gi = 0;
+        while gi + 1 < self.generations.len() {
+            let tomb = self.generations[gi]
+                .revs
+                .last()
+                .expect("closed generations are non-empty")
+                .main;
+            if tomb > at {
+                break;
+            }
+            gi += 1;
+        }
+        let last_gen = self.generations.len() - 1;
+        let g = &mut self.generations[gi];
+        if !g.is_empty() {
+            if let Some(n) = g.revs.iter().rposition(|r| r.main <= at) {
+                keep.push(g.revs[n]);
+                g.revs.drain(..n);
+                if g.revs.len() == 1 && gi != last_gen {
+                    // Only the tombstone is left: the key is gone as of `at`.
+                    keep.clear();
+                    gi += 1;
+                }
+            }
+        }
+        self.generations.drain(..gi);
+        keep
+    }
+}
+
+/// A key's value as stored at one revision (etcd `mvccpb.KeyValue`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct KeyValue {
+    pub key: String,
+    pub value: String,
+    pub create_revision: u64,
+    pub mod_revision: u64,
+    pub version: u64,
+    /// Key lease id, 0 for none.
+    pub lease: u64,
+}
+
+/// What is stored at one revision: a value, or a tombstone.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+enum Stored {
+    Put(KeyValue),
+    Tombstone(String),
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RangeRequest {
+    pub key: String,
+    /// Empty: just `key`. `"\0"`: every key ≥ `key`. Otherwise `[key, end)`.
+    pub end: String,
+    /// 0 = current.
+    pub rev: u64,
+    /// 0 = no limit.
+    pub limit: usize,
+    pub count_only: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RangeResult {
+    pub kvs: Vec<KeyValue>,
+    /// Total matches (before `limit`).
+    pub count: usize,
+    /// The store's current revision (not the one read at).
+    pub rev: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CompareTarget {
+    Value,
+    Version,
+    CreateRevision,
+    ModRevision,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CompareOp {
+    Equal,
+    NotEqual,
+    Greater,
+    Less,
+}
+
+/// A transaction guard on one key (a missing key has version/revisions 0, value "").
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Compare {
+    pub key: String,
+    pub target: CompareTarget,
+    pub op: CompareOp,
+    /// Compared as a string for `Value`, as a number otherwise.
+    pub operand: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TxnOp {
+    Range(RangeRequest),
+    Put {
+        key: String,
+        value: String,
+        lease: u64,
+    },
+    DeleteRange {
+        key: String,
+        end: String,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TxnOpResult {
+    Range(RangeResult),
+    Put { prev: Option<KeyValue> },
+    DeleteRange { deleted: usize },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TxnResult {
+    pub succeeded: bool,
+    pub results: Vec<TxnOpResult>,
+    /// The store revision after the transaction.
+    pub rev: u64,
+}
+
+/// A change a watcher sees.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum WatchEvent {
+    Put(KeyValue),
+    Delete { key: String, mod_revision: u64 },
+}
+
+/// Values are at most this many bytes.
+pub const MVCC_VALUE_BYTES_MAX: usize = 4_096;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MvccStore {
+    index: BTreeMap<String, KeyIndex>,
+    /// The "backend": every retained revision's content.
+    revs: BTreeMap<Revision, Stored>,
+    current: u64,
+    compacted: u64,
+}
+
+impl Default for MvccStore {
+    fn default() -> Self {
+        MvccStore {
+            index: BTreeMap::new(),
+            revs: BTreeMap::new(),
+            current: 1,
+            compacted: 0,
+        }
+    }
+}
+
+/// Keys in `[key, end)` per the range conventions above.
+fn in_range<'a>(
+    index: &'a BTreeMap<String, KeyIndex>,
+    key: &'a str,
+    end: &'a str,
+) -> Box<dyn Iterator<Item = (&'a String, &'a KeyIndex)> + 'a> {
+    if end.is_empty() {
+        Box::new(index.get_key_value(key).into_iter())
+    } else if end == "\0" {
+        Box::new(
+            index.range::<str, _>((std::ops::Bound::Included(key), std::ops::Bound::Unbounded)),
+        )
+    } else if key >= end {
+        Box::new(std::iter::empty())
+    } else {
+        Box::new(index.range::<str, _>((
+            std::ops::Bound::Included(key),
+            std::ops::Bound::Excluded(end),
+        )))
+    }
+}
+
+/// The write half of a transaction: all writes share `main`, `sub` counts up.
+struct TxnWriter<'a> {
+    store: &'a mut MvccStore,
+    main: u64,
+    sub: u64,
+}
+
+impl TxnWriter<'_> {
+    fn rev(&mut self) -> Revision {
+        let r = Revision::new(self.main, self.sub);
+        self.sub += 1;
+        r
+    }
+
+    fn put(&mut self, key: &str, value: &str, lease: u64) -> Option<KeyValue> {
+        let prev = self.store.get_kv(key, self.main);
+        let rev = self.rev();
+        let (create_revision, version) = match &prev {
+            Some(p) => (p.create_revision, p.version + 1),
+            None => (rev.main, 1),
+        };
+        let kv = KeyValue {
+            key: key.to_string(),
+            value: value.to_string(),
+            create_revision,
+            mod_revision: rev.main,
+            version,
+            lease,
+        };
+        self.store
+            .index
+            .entry(key.to_string())
+            .or_default()
+            .put(rev);
+        self.store.revs.insert(rev, Stored::Put(kv));
+        prev
+    }
+
+    fn delete_range(&mut self, key: &str, end: &str) -> Vec<String> {
+        let now = self.main;
+        let keys: Vec<String> = in_range(&self.store.index, key, end)
+            .filter(|(_, ki)| ki.get(now).is_ok())
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in &keys {
+            let rev = self.rev();
+            self.store
+                .index
+                .get_mut(k)
+                .expect("listed")
+                .tombstone(rev)
+                .expect("alive");
+            self.store.revs.insert(rev, Stored::Tombstone(k.clone()));
+        }
+        keys
+    }
+}
+
+impl MvccStore {
+    pub fn current_revision(&self) -> u64 {
+        self.current
+    }
+    pub fn compacted_revision(&self) -> u64 {
+        self.compacted
+    }
+
+    /// Live keys at the current revision.
+    pub fn len(&self) -> usize {
+        self.index
+            .values()
+            .filter(|ki| ki.get(self.current).is_ok())
+            .count()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The key index of `key` (for the inspector and tests).
+    pub fn key_index(&self, key: &str) -> Option<&KeyIndex> {
+        self.index.get(key)
+    }
+
+    fn get_kv(&self, key: &str, rev: u64) -> Option<KeyValue> {
+        let (modified, _, _) = self.index.get(key)?.get(rev).ok()?;
+        match self.revs.get(&modified)? {
+            Stored::Put(kv) => Some(kv.clone()),
+            Stored::Tombstone(_) => None,
+        }
+    }
+
+    /// The current value of one key.
+    pub fn get(&self, key: &str) -> Option<KeyValue> {
+        self.get_kv(key, self.current)
+    }
+
+    pub fn range(&self, req: &RangeRequest) -> Result<RangeResult, MvccError> {
+        let rev = match req.rev {
+            0 => self.current,
+            r if r > self.current => {
+                return Err(MvccError::FutureRev {
+                    requested: r,
+                    current: self.current,
+                })
+            }
+            r if r < self.compacted => {
+                return Err(MvccError::Compacted {
+                    requested: r,
+                    compacted: self.compacted,
+                })
+            }
+            r => r,
+        };
+        let mut kvs = Vec::new();
+        let mut count = 0;
+        for (key, _) in in_range(&self.index, &req.key, &req.end) {
+            if let Some(kv) = self.get_kv(key, rev) {
+                count += 1;
+                if !req.count_only && (req.limit == 0 || kvs.len() < req.limit) {
+                    kvs.push(kv);
+                }
+            }
+        }
+        Ok(RangeResult {
+            kvs,
+            count,
+            rev: self.current,
+        })
+    }
+
+    fn validate_put(key: &str, value: &str) -> Result<(), MvccError> {
+        if key.is_empty() {
+            return Err(MvccError::EmptyKey);
+        }
+        if value.len() > MVCC_VALUE_BYTES_MAX {
+            return Err(MvccError::ValueTooLarge {
+                bytes: value.len(),
+                max: MVCC_VALUE_BYTES_MAX,
+            });
+        }
+        Ok(())
+    }
+
+    /// Writes `key = value`; returns the new revision.
+    pub fn put(&mut self, key: &str, value: &str, lease: u64) -> Result<u64, MvccError> {
+        let r = self.txn(
+            &[],
+            &[TxnOp::Put {
+                key: key.into(),
+                value: value.into(),
+                lease,
+            }],
+            &[],
+        )?;
+        Ok(r.rev)
+    }
+
+    /// Deletes the keys in range; returns (number deleted, revision after).
+    pub fn delete_range(&mut self, key: &str, end: &str) -> Result<(usize, u64), MvccError> {
+        let r = self.txn(
+            &[],
+            &[TxnOp::DeleteRange {
+                key: key.into(),
+                end: end.into(),
+            }],
+            &[],
+        )?;
+        match r.results.first() {
+            Some(TxnOpResult::DeleteRange { deleted }) => Ok((*deleted, r.rev)),
+            _ => unreachable!("one delete, one result"),
+        }
+    }
+
+    fn compare(&self, c: &Compare) -> bool {
+        let kv = self.get(&c.key);
+        let ord = match c.target {
+            CompareTarget::Value => kv
+                .map_or(String::new(), |k| k.value)
+                .as_str()
+                .cmp(c.operand.as_str()),
+            target => {
+                let actual = kv.map_or(0, |k| match target {
+                    CompareTarget::Version => k.version,
+                    CompareTarget::CreateRevision => k.create_revision,
+                    _ => k.mod_revision,
+                });
+                let Ok(operand) = c.operand.parse::<u64>() else {
+                    return false;
+                };
+                actual.cmp(&operand)
+            }
+        };
+        match c.op {
+            CompareOp::Equal => ord.is_eq(),
+            CompareOp::NotEqual => ord.is_ne(),
+            CompareOp::Greater => ord.is_gt(),
+            CompareOp::Less => ord.is_lt(),
+        }
+    }
+
+    /// etcd's Txn: if every compare holds run `success`, else `failure`. Validates every op
+    /// first, so a bad op changes nothing. All writes share one main revision.
+    pub fn txn(
+        &mut self,
+        compares: &[Compare],
+        success: &[TxnOp],
+        failure: &[TxnOp],
+    ) -> Result<TxnResult, MvccError> {
+        let succeeded = compares.iter().all(|c| self.compare(c));
+        let ops = if succeeded { success } else { failure };
+        for op in ops {
+            match op {
+                TxnOp::Put { key, value, .. } => Self::validate_put(key, value)?,
+                TxnOp::DeleteRange { key, .. } if key.is_empty() => {
+                    return Err(MvccError::EmptyKey)
+                }
+                TxnOp::Range(r) => {
+                    if r.rev > self.current {
+                        return Err(MvccError::FutureRev {
+                            requested: r.rev,
+                            current: self.current,
+                        });
+                    }
+                    if r.rev != 0 && r.rev < self.compacted {
+                        return Err(MvccError::Compacted {
+                            requested: r.rev,
+                            compacted: self.compacted,
+                        });
+                    }
+                }
+                _ => {}
+            }
+        }
+        let main = self.current + 1;
+        let mut results = Vec::with_capacity(ops.len());
+        let mut w = TxnWriter {
+            store: self,
+            main,
+            sub: 0,
+        };
+        for op in ops {
+            let result = match op {
+                TxnOp::Range(r) => {
+                    // Reads inside a txn see the txn's own earlier writes.
+                    let mut req = r.clone();
+                    if req.rev == 0 && w.sub > 0 {
+                        req.rev = main;
+                    }
+                    let saved = w.store.current;
+                    if w.sub > 0 {
+                        w.store.current = main;
+                    }
+                    let res = w.store.range(&req);
+                    w.store.current = saved;
+                    let mut res = res?;
+                    res.rev = if w.sub > 0 { main } else { saved };
+                    TxnOpResult::Range(res)
+                }
+                TxnOp::Put { key, value, lease } => TxnOpResult::Put {
+                    prev: w.put(key, value, *lease),
+                },
+                TxnOp::DeleteRange { key, end } => TxnOpResult::DeleteRange {
+                    deleted: w.delete_range(key, end).len(),
+                },
+            };
+            results.push(result);
+        }
+        let changed = w.sub > 0;
+        if changed {
+            self.current = main;
+        }
+        Ok(TxnResult {
+            succeeded,
+            results,
+            rev: self.current,
+        })
+    }
+
+    /// Forgets every revision older than `rev` except what a read at `rev` still needs.
+    pub fn compact(&mut self, rev: u64) -> Result<(), MvccError> {
+        if rev <= self.compacted {
+            return Err(MvccError::Compacted {
+                requested: rev,
+                compacted: self.compacted,
+            });
+        }
+        if rev > self.current {
+            return Err(MvccError::FutureRev {
+                requested: rev,
+                current: self.current,
+            });
+        }
+        let mut keep = Vec::new();
+        self.index.retain(|_, ki| {
+            keep.extend(ki.compact(rev));
+            !ki.is_empty() && !ki.generations.is_empty()
+        });
+        keep.sort();
+        let boundary = Revision::new(rev + 1, 0);
+        let old: Vec<Revision> = self.revs.range(..boundary).map(|(r, _)| *r).collect();
+        for r in old {
+            if keep.binary_search(&r).is_err() {
+                self.revs.remove(&r);
+            }
+        }
+        self.compacted = rev;
+        Ok(())
+    }
+
+    /// Changes to keys in range since `start_rev` (inclusive), oldest first (etcd watch
+    /// with a start revision). `start_rev` at or below the compaction is an error.
+    pub fn watch_since(
+        &self,
+        key: &str,
+        end: &str,
+        start_rev: u64,
+    ) -> Result<Vec<(Revision, WatchEvent)>, MvccError> {
+        if start_rev != 0 && start_rev <= self.compacted {
+            return Err(MvccError::Compacted {
+                requested: start_rev,
+                compacted: self.compacted,
+            });
+        }
+        let start = start_rev.max(1);
+        let mut events = Vec::new();
+        for (k, ki) in in_range(&self.index, key, end) {
+            for g in &ki.generations {
+                for r in &g.revs {
+                    if r.main < start {
+                        continue;
+                    }
+                    let event = match self.revs.get(r) {
+                        Some(Stored::Put(kv)) => WatchEvent::Put(kv.clone()),
+                        Some(Stored::Tombstone(_)) => WatchEvent::Delete {
+                            key: k.clone(),
+                            mod_revision: r.main,
+                        },
+                        None => continue,
+                    };
+                    events.push((*r, event));
+                }
+            }
+        }
+        events.sort_by_key(|(r, _)| *r);
+        Ok(events)
+    }
+
+    /// Keys with a value at the current revision, in key order, at most `limit`.
+    pub fn live(&self, limit: usize) -> Vec<KeyValue> {
+        self.index
+            .keys()
+            .filter_map(|k| self.get(k))
+            .take(limit)
+            .collect()
+    }
+}
