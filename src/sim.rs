@@ -821,6 +821,8 @@ impl Sim {
                     revision: kv.map_or(0, |k| k.revision()),
                     key_count: kv.map_or(0, |k| k.len()),
                     keys: kv.map_or_else(Vec::new, |k| k.entries(SNAPSHOT_KEYS_MAX)),
+                    leader_lease: n.leader_lease_stats(n.clock.local_at(self.now)),
+                    pending_reads: n.pending_reads(),
                 }
             })
             .collect();

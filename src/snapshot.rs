@@ -3,6 +3,7 @@
 
 use crate::config::{ClusterConfig, LinkConfig};
 use crate::history::OpRecord;
+use crate::leader_lease::LeaderLeaseStats;
 use crate::time::{LocalTime, SimTime};
 use crate::types::{MsgKind, NodeId, Role};
 use serde::{Deserialize, Serialize};
@@ -35,6 +36,9 @@ pub struct NodeView {
     pub revision: u64,
     pub key_count: usize,
     pub keys: Vec<(String, String)>,
+    /// The leader lease manager's view (crashed nodes have none).
+    pub leader_lease: Option<LeaderLeaseStats>,
+    pub pending_reads: usize,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -5,7 +5,7 @@ use crate::model::{
     format_time, message_class, message_position, node_class, parse_seed, ring_position,
     role_label, simulated_us, SPEEDS, VIEW_SIZE,
 };
-use leaselab::{ClusterConfig, Command, NodeId, OpOutcome, NODES_MAX};
+use leaselab::{ClusterConfig, Command, LeaderLeasePolicy, NodeId, OpOutcome, ReadMode, NODES_MAX};
 use leptos::prelude::*;
 use std::cell::Cell;
 use std::rc::Rc;
@@ -94,18 +94,30 @@ fn Controls(seed: u64, node_count: usize) -> impl IntoView {
     let seed_text = RwSignal::new(seed.to_string());
     let nodes = RwSignal::new(node_count);
     let seed_error = RwSignal::new(None::<String>);
-    let reset = move || match parse_seed(&seed_text.get_untracked()) {
-        Ok(seed) => {
-            seed_error.set(None);
-            let config = ClusterConfig {
-                node_count: nodes.get_untracked(),
-                ..ClusterConfig::default()
-            };
-            if let Err(e) = lab.reset(seed, config) {
-                seed_error.set(Some(e));
-            }
+    let initial = lab.snap.with_untracked(|s| s.config.leader_lease.clone());
+    let policy = RwSignal::new(initial.policy);
+    let bound_text = RwSignal::new(initial.clock_drift_bound_ms.to_string());
+    let lease_enabled = RwSignal::new(initial.enabled);
+    let reset = move || {
+        let seed = match parse_seed(&seed_text.get_untracked()) {
+            Ok(seed) => seed,
+            Err(e) => return seed_error.set(Some(e)),
+        };
+        let bound = match crate::model::parse_bound_ms(&bound_text.get_untracked()) {
+            Ok(b) => b,
+            Err(e) => return seed_error.set(Some(e)),
+        };
+        seed_error.set(None);
+        let mut config = ClusterConfig {
+            node_count: nodes.get_untracked(),
+            ..ClusterConfig::default()
+        };
+        config.leader_lease.policy = policy.get_untracked();
+        config.leader_lease.clock_drift_bound_ms = bound;
+        config.leader_lease.enabled = lease_enabled.get_untracked();
+        if let Err(e) = lab.reset(seed, config) {
+            seed_error.set(Some(e));
         }
-        Err(e) => seed_error.set(Some(e)),
     };
     view! {
         <div class="controls">
@@ -150,6 +162,26 @@ fn Controls(seed: u64, node_count: usize) -> impl IntoView {
                     {(1..=NODES_MAX).map(|n| view! { <option value=n.to_string()>{n}</option> }).collect_view()}
                 </select>
             </label>
+            <label title="How the leader decides its lease is valid (applies on Reset)">"Leader lease "
+                <select data-testid="policy-select"
+                    on:change=move |ev| {
+                        let v = event_target_value(&ev);
+                        if let Some(p) = LeaderLeasePolicy::ALL.iter().find(|p| format!("{p:?}") == v) {
+                            policy.set(*p);
+                        }
+                    }>
+                    {LeaderLeasePolicy::ALL.iter().map(|p| view! {
+                        <option value=format!("{p:?}") selected=move || policy.get() == *p>{p.label()}</option>
+                    }).collect_view()}
+                </select>
+            </label>
+            <label title="Assumed bound on clock drift, subtracted from the lease (applies on Reset)">"drift bound "
+                <input data-testid="bound-input" class="tiny" type="text"
+                    prop:value=move || bound_text.get()
+                    on:input=move |ev| bound_text.set(event_target_value(&ev)) />" ms"
+            </label>
+            <label><input data-testid="lease-enabled" type="checkbox" prop:checked=move || lease_enabled.get()
+                on:change=move |ev| lease_enabled.set(event_target_checked(&ev)) />" leases on"</label>
             <button data-testid="reset-button" on:click=move |_| reset()>"Reset"</button>
             <span class="error" data-testid="seed-error">{move || seed_error.get()}</span>
         </div>
@@ -180,14 +212,37 @@ fn ClusterView() -> impl IntoView {
                     }
                 }).collect_view()
             })}
-            // Messages in flight.
+            // Messages in flight; those of the selected read are ringed.
+            {move || {
+                let selected: Vec<u64> = lab.selected_op.get().and_then(|op| lab.ops.with(|rows| {
+                    rows.iter().find(|r| r.record.id == op).and_then(|r| r.record.trace.as_ref().map(|t| t.messages.clone()))
+                })).unwrap_or_default();
+                lab.snap.with(|s| {
+                    let n = s.nodes.len();
+                    s.messages.iter().map(|m| {
+                        let (x, y) = message_position(
+                            ring_position(m.from.index(), n), ring_position(m.to.index(), n),
+                            m.sent_at, m.deliver_at, s.now);
+                        let class = if selected.contains(&m.id) { format!("{} selected", message_class(m.kind)) } else { message_class(m.kind).to_string() };
+                        view! { <circle class=class cx=x cy=y r="5" /> }
+                    }).collect_view()
+                })
+            }}
+            // The leader lease ring: drains as the lease runs out on the leader's own clock.
             {move || lab.snap.with(|s| {
                 let n = s.nodes.len();
-                s.messages.iter().map(|m| {
-                    let (x, y) = message_position(
-                        ring_position(m.from.index(), n), ring_position(m.to.index(), n),
-                        m.sent_at, m.deliver_at, s.now);
-                    view! { <circle class=message_class(m.kind) cx=x cy=y r="5" /> }
+                s.nodes.iter().filter_map(|node| {
+                    let stats = node.leader_lease.as_ref()?;
+                    let expire = stats.expire_at?;
+                    if node.role != Some(leaselab::Role::Leader) || stats.duration_us <= 0 { return None; }
+                    let left = crate::model::lease_fraction_left(node.local_time, expire, stats.duration_us);
+                    let (x, y) = ring_position(node.id.index(), n);
+                    let circumference = std::f64::consts::TAU * 42.0;
+                    Some(view! {
+                        <circle class="lease-ring" data-testid=format!("lease-ring-{}", node.id.0) cx=x cy=y r="42"
+                            stroke-dasharray=format!("{:.1} {:.1}", circumference * left, circumference)
+                            transform=format!("rotate(-90 {x} {y})") />
+                    })
                 }).collect_view()
             })}
             // Nodes.
@@ -244,7 +299,8 @@ fn NodeTable() -> impl IntoView {
             <table class="nodes" data-testid="node-table">
                 <thead><tr>
                     <th>"node"</th><th>"role"</th><th>"term"</th><th title="commit index">"commit"</th>
-                    <th title="applied index">"applied"</th><th title="local clock">"clock"</th><th>"faults"</th>
+                    <th title="applied index">"applied"</th><th title="leader lease on the node's own clock">"leader lease"</th>
+                    <th title="local clock and rate">"clock"</th><th>"faults"</th>
                 </tr></thead>
                 <tbody>
                 {move || lab.snap.with(|s| s.nodes.iter().map(|n| {
@@ -258,7 +314,26 @@ fn NodeTable() -> impl IntoView {
                             <td data-testid=format!("node-term-{}", id.0)>{n.term}</td>
                             <td data-testid=format!("node-commit-{}", id.0)>{n.commit}</td>
                             <td data-testid=format!("node-applied-{}", id.0)>{n.applied}</td>
-                            <td class="mono">{format!("{:.1}s ×{:.2}", n.local_time.as_ms_f64() / 1000.0, f64::from(n.rate_ppm) / 1e6)}</td>
+                            <td class="mono" data-testid=format!("node-lease-{}", id.0)
+                                title=n.leader_lease.as_ref().map(|l| format!("{} — {}", l.config_reason, l.last_reason)).unwrap_or_default()>
+                                {crate::model::lease_label(n.role, n.local_time, n.leader_lease.as_ref())}</td>
+                            <td class="mono clockcell">
+                                <span data-testid=format!("node-clock-{}", id.0)>{format!("{:.1}s", n.local_time.as_ms_f64() / 1000.0)}</span>
+                                <select data-testid=format!("rate-{}", id.0) title="clock rate (drift)" disabled=crashed
+                                    on:change=move |ev| {
+                                        if let Ok(rate_ppm) = event_target_value(&ev).parse::<u32>() {
+                                            act(Command::SetClockRate { node: id, rate_ppm });
+                                        }
+                                    }>
+                                    {crate::model::RATES.iter().map(|(ppm, label)| view! {
+                                        <option value=ppm.to_string() selected=n.rate_ppm == *ppm>{*label}</option>
+                                    }).collect_view()}
+                                </select>
+                                <button data-testid=format!("jump-back-{}", id.0) title="step this clock back 500 ms"
+                                    on:click=move |_| act(Command::JumpClock { node: id, delta_us: -500_000 })>"−½s"</button>
+                                <button data-testid=format!("jump-fwd-{}", id.0) title="step this clock forward 500 ms"
+                                    on:click=move |_| act(Command::JumpClock { node: id, delta_us: 500_000 })>"+½s"</button>
+                            </td>
                             <td class="actions">
                                 <button data-testid=format!("pause-{}", id.0) disabled=crashed
                                     on:click=move |_| act(if paused { Command::Resume { node: id } } else { Command::Pause { node: id } })>
@@ -297,20 +372,26 @@ fn ClientPanel() -> impl IntoView {
         }
         lab.snap.with_untracked(|s| s.leader)
     };
-    let send = move |delete: bool| {
+    #[derive(Clone, Copy)]
+    enum Op {
+        Put,
+        Delete,
+        Read(ReadMode),
+    }
+    let send = move |what: Op| {
         let Some(node) = target_node() else {
             status.set("No leader right now: pick a node to send to.".into());
             return;
         };
         let (k, v) = (key.get_untracked(), value.get_untracked());
-        let cmd = if delete {
-            Command::Delete { node, key: k }
-        } else {
-            Command::Put {
+        let cmd = match what {
+            Op::Put => Command::Put {
                 node,
                 key: k,
                 value: v,
-            }
+            },
+            Op::Delete => Command::Delete { node, key: k },
+            Op::Read(mode) => Command::Read { node, key: k, mode },
         };
         match lab.command(cmd) {
             Ok(Some(op)) => status.set(format!("{op} sent to {node}")),
@@ -334,8 +415,14 @@ fn ClientPanel() -> impl IntoView {
                     prop:value=move || key.get() on:input=move |ev| key.set(event_target_value(&ev)) /></label>
                 <label>"value " <input data-testid="write-value" class="short" type="text"
                     prop:value=move || value.get() on:input=move |ev| value.set(event_target_value(&ev)) /></label>
-                <button data-testid="write-button" class="primary" on:click=move |_| send(false)>"Put"</button>
-                <button data-testid="delete-button" on:click=move |_| send(true)>"Delete"</button>
+                <button data-testid="write-button" class="primary" on:click=move |_| send(Op::Put)>"Put"</button>
+                <button data-testid="delete-button" on:click=move |_| send(Op::Delete)>"Delete"</button>
+            </div>
+            <div class="row">
+                <button data-testid="read-button" class="primary" title="Linearizable read: lease read, ReadIndex or forwarded"
+                    on:click=move |_| send(Op::Read(ReadMode::Linearizable))>"Read (linearizable)"</button>
+                <button data-testid="serializable-read-button" title="Serializable read: local state, may be stale"
+                    on:click=move |_| send(Op::Read(ReadMode::Serializable))>"Read (serializable)"</button>
             </div>
             <div class="status" data-testid="write-status">{move || status.get()}</div>
         </div>
@@ -347,29 +434,87 @@ fn OpLog() -> impl IntoView {
     let lab = lab();
     view! {
         <div class="panel">
-            <h2>"Operations"</h2>
+            <h2>"Operations"
+                <span class="checker-summary" data-testid="checker-summary">{move || lab.checker_summary.with(|c| {
+                    format!("checker: {} ops checked, {} stale", c.checked, c.stale)
+                })}</span>
+            </h2>
+            {move || lab.checker_summary.with(|c| c.last_stale.clone()).map(|text| view! {
+                <div class="stale-box" data-testid="stale-explanation"><b>"Stale read caught. "</b>{text}</div>
+            })}
             <table class="ops" data-testid="op-log">
-                <thead><tr><th>"op"</th><th>"node"</th><th>"request"</th><th>"outcome"</th><th>"latency"</th></tr></thead>
+                <thead><tr><th>"op"</th><th>"node"</th><th>"request"</th><th>"path"</th><th>"outcome"</th><th>"latency"</th><th>"verdict"</th></tr></thead>
                 <tbody>
-                {move || lab.snap.with(|s| s.recent_ops.iter().take(12).map(|op| {
-                    let (class, text) = match &op.outcome {
-                        OpOutcome::Pending => ("pending", "pending…".to_string()),
-                        OpOutcome::Ok { revision } => ("ok", format!("ok, rev {revision}")),
-                        OpOutcome::Failed { reason } => ("failed", format!("failed: {reason}")),
-                        OpOutcome::Indeterminate { reason } => ("unknown", format!("unknown: {reason}")),
+                {move || lab.ops.with(|rows| rows.iter().take(14).map(|row| {
+                    let op = &row.record;
+                    let id = op.id;
+                    let (class, text) = match (&op.outcome, &op.read) {
+                        (OpOutcome::Pending, _) => ("pending", "pending…".to_string()),
+                        (OpOutcome::Ok { .. }, Some(read)) => ("ok", format!(
+                            "{} (mod rev {}, rev {})",
+                            read.value.clone().unwrap_or_else(|| "(absent)".into()), read.mod_revision, read.revision)),
+                        (OpOutcome::Ok { revision }, None) => ("ok", format!("ok, rev {revision}")),
+                        (OpOutcome::Failed { reason }, _) => ("failed", format!("failed: {reason}")),
+                        (OpOutcome::Indeterminate { reason }, _) => ("unknown", format!("unknown: {reason}")),
                     };
+                    let path = op.trace.as_ref().and_then(|t| t.path);
+                    let badge = path.map(|p| view! { <span class=format!("badge {}", crate::model::path_class(p))>{p.label()}</span> });
                     let latency = op.completed_at.map(|c| format!("{:.1} ms", c.saturating_sub(op.invoked_at) as f64 / 1000.0)).unwrap_or_default();
+                    let verdict = row.verdict.clone().unwrap_or_default();
+                    let vclass = if verdict == "STALE" || verdict == "violation" { "verdict bad" } else { "verdict" };
+                    let selected = move || lab.selected_op.get() == Some(id);
                     view! {
-                        <tr data-testid=format!("op-{}", op.id.0) class=class>
-                            <td>{op.id.to_string()}</td><td>{op.node.to_string()}</td>
+                        <tr data-testid=format!("op-{}", id.0) class=class class:selected=selected
+                            on:click=move |_| lab.selected_op.update(|s| *s = if *s == Some(id) { None } else { Some(id) })>
+                            <td>{id.to_string()}</td><td>{op.node.to_string()}</td>
                             <td>{op.kind.summary()}</td>
-                            <td data-testid=format!("op-outcome-{}", op.id.0)>{text}</td><td>{latency}</td>
+                            <td data-testid=format!("op-path-{}", id.0)>{badge}</td>
+                            <td data-testid=format!("op-outcome-{}", id.0)>{text}</td><td>{latency}</td>
+                            <td class=vclass data-testid=format!("op-verdict-{}", id.0)>{verdict}</td>
                         </tr>
                     }
                 }).collect_view())}
                 </tbody>
             </table>
+            <ReadTracePanel />
         </div>
+    }
+}
+
+/// The selected operation's trace: each decision with the values behind it.
+#[component]
+fn ReadTracePanel() -> impl IntoView {
+    let lab = lab();
+    move || {
+        let op = lab.selected_op.get()?;
+        lab.ops.with(|rows| {
+            let row = rows.iter().find(|r| r.record.id == op)?;
+            let trace = row.record.trace.clone();
+            let explanation = row.explanation.clone();
+            Some(view! {
+                <div class="trace" data-testid="read-trace">
+                    <h3>{format!("{} — {}", op, row.record.kind.summary())}</h3>
+                    {match trace {
+                        None => view! { <p>"A write: it travels through raft as a log entry and is answered once applied at the node it was sent to."</p> }.into_any(),
+                        Some(t) => view! {
+                            <ol>
+                                {t.steps.iter().map(|st| view! {
+                                    <li><span class="mono">{format!("true {} · local {}", st.at, st.local)}</span>" "{st.text.clone()}</li>
+                                }).collect_view()}
+                            </ol>
+                            <p class="muted">{format!(
+                                "read index {}, retries {}, messages caused {}{}",
+                                t.read_index.map_or("—".to_string(), |i| i.to_string()),
+                                t.retries,
+                                t.messages.len(),
+                                t.revision_lag.map_or(String::new(), |l| format!(", revision lag {l}"))
+                            )}</p>
+                        }.into_any(),
+                    }}
+                    {explanation.map(|e| view! { <p class="stale-box">{e}</p> })}
+                </div>
+            })
+        })
     }
 }
 

@@ -2,7 +2,10 @@
 //! is not `Send`, and signals must not live inside domain types); the page changes it only
 //! through [`leaselab::Command`]s and redraws from the plain-data [`Snapshot`] it publishes.
 
+use leaselab::checker::{Checker, Verdict};
 use leaselab::event::Event;
+use leaselab::explain::explain_stale_read;
+use leaselab::history::OpRecord;
 use leaselab::{ClusterConfig, Command, CommandError, OpId, Sim, SimTime, Snapshot};
 use leptos::prelude::*;
 
@@ -11,9 +14,36 @@ pub const LOG_LINES_MAX: usize = 200;
 /// Most simulation events handled in one animation frame, so a frame never blocks for long.
 pub const EVENTS_PER_FRAME_MAX: usize = 50_000;
 
+/// One row of the operation log: the record plus the checker's word on it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OpRow {
+    pub record: OpRecord,
+    /// Short verdict label; `None` while not yet checked.
+    pub verdict: Option<String>,
+    /// For a stale read: the full explanation.
+    pub explanation: Option<String>,
+}
+
+/// The checker's running totals, shown in the header of the operation log.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CheckerSummary {
+    pub checked: u64,
+    pub stale: usize,
+    /// Explanation of the most recent stale read.
+    pub last_stale: Option<String>,
+}
+
+/// Operations shown in the log.
+pub const OP_ROWS_MAX: usize = 40;
+
 #[derive(Clone, Copy)]
 pub struct Lab {
     sim: StoredValue<Sim, LocalStorage>,
+    checker: StoredValue<Checker, LocalStorage>,
+    pub ops: RwSignal<Vec<OpRow>>,
+    pub checker_summary: RwSignal<CheckerSummary>,
+    /// The operation whose trace is shown.
+    pub selected_op: RwSignal<Option<OpId>>,
     log_cursor: StoredValue<u64>,
     pub snap: RwSignal<Snapshot>,
     pub playing: RwSignal<bool>,
@@ -29,6 +59,10 @@ impl Lab {
         let snap = sim.snapshot();
         Lab {
             sim: StoredValue::new_local(sim),
+            checker: StoredValue::new_local(Checker::new()),
+            ops: RwSignal::new(Vec::new()),
+            checker_summary: RwSignal::new(CheckerSummary::default()),
+            selected_op: RwSignal::new(None),
             log_cursor: StoredValue::new(0),
             snap: RwSignal::new(snap),
             playing: RwSignal::new(true),
@@ -82,6 +116,8 @@ impl Lab {
     pub fn reset(&self, seed: u64, config: ClusterConfig) -> Result<(), String> {
         let sim = Sim::new(seed, config).map_err(|e| e.to_string())?;
         self.sim.set_value(sim);
+        self.checker.set_value(Checker::new());
+        self.selected_op.set(None);
         self.log_cursor.set_value(0);
         self.log.set(Vec::new());
         self.error.set(None);
@@ -108,6 +144,7 @@ impl Lab {
             (s.snapshot(), lines, s.trace().len())
         });
         self.log_cursor.set_value(cursor);
+        self.refresh_checker();
         self.snap.set(snap);
         if !lines.is_empty() {
             self.log.update(|log| {
@@ -115,6 +152,59 @@ impl Lab {
                 let excess = log.len().saturating_sub(LOG_LINES_MAX);
                 log.drain(..excess);
             });
+        }
+    }
+}
+
+impl Lab {
+    /// Runs the incremental linearizability checker and republishes the operation rows.
+    fn refresh_checker(&self) {
+        let (rows, summary) = self.sim.with_value(|sim| {
+            self.checker
+                .update_value(|c| c.update(sim.history(), sim.now(), false));
+            self.checker.with_value(|c| {
+                let rows: Vec<OpRow> = sim
+                    .history()
+                    .iter()
+                    .rev()
+                    .take(OP_ROWS_MAX)
+                    .map(|r| {
+                        let (verdict, explanation) = match c.verdict(r.id) {
+                            None => (None, None),
+                            Some(Verdict::Linearizable) => (Some("linearizable".to_string()), None),
+                            Some(Verdict::Stale(s)) => {
+                                (Some("STALE".to_string()), Some(explain_stale_read(sim, s)))
+                            }
+                            Some(Verdict::Violation { note }) => {
+                                (Some("violation".to_string()), Some(note.clone()))
+                            }
+                            Some(Verdict::AllowedStaleness { lag }) => {
+                                (Some(format!("allowed staleness (lag {lag} rev)")), None)
+                            }
+                            Some(Verdict::NotChecked { reason }) => {
+                                (Some(format!("not checked: {reason}")), None)
+                            }
+                        };
+                        OpRow {
+                            record: r.clone(),
+                            verdict,
+                            explanation,
+                        }
+                    })
+                    .collect();
+                let summary = CheckerSummary {
+                    checked: c.checked_ops(),
+                    stale: c.stale_reads().len(),
+                    last_stale: c.stale_reads().last().map(|s| explain_stale_read(sim, s)),
+                };
+                (rows, summary)
+            })
+        });
+        if self.ops.with_untracked(|o| *o != rows) {
+            self.ops.set(rows);
+        }
+        if self.checker_summary.with_untracked(|s| *s != summary) {
+            self.checker_summary.set(summary);
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Page logic that needs no DOM: layout geometry, time scaling, labels. Tested natively.
 
-use leaselab::{MsgKind, Role, SimTime};
+use leaselab::leader_lease::LeaderLeaseStats;
+use leaselab::{LocalTime, MsgKind, ReadPath, Role, SimTime};
 
 /// The SVG canvas of the cluster view is `VIEW_SIZE × VIEW_SIZE` user units.
 pub const VIEW_SIZE: f64 = 420.0;
@@ -88,6 +89,61 @@ pub fn message_class(kind: MsgKind) -> &'static str {
     }
 }
 
+/// Clock rates offered per node, as (parts per million, label).
+pub const RATES: [(u32, &str); 7] = [
+    (500_000, "0.5×"),
+    (800_000, "0.8×"),
+    (900_000, "0.9×"),
+    (1_000_000, "1×"),
+    (1_100_000, "1.1×"),
+    (1_250_000, "1.25×"),
+    (2_000_000, "2×"),
+];
+
+/// CSS class of a read-path badge.
+pub fn path_class(path: ReadPath) -> &'static str {
+    match path {
+        ReadPath::LeaseRead => "lease",
+        ReadPath::RaftLeaseBased => "leasebased",
+        ReadPath::ReadIndex | ReadPath::SingleVoter => "readindex",
+        ReadPath::ForwardedReadIndex => "forwarded",
+        ReadPath::Serializable => "serializable",
+    }
+}
+
+/// Fraction of the leader lease left at local time `now` (0..=1).
+pub fn lease_fraction_left(now: LocalTime, expire: LocalTime, duration_us: i64) -> f64 {
+    if duration_us <= 0 {
+        return 0.0;
+    }
+    ((expire.0 - now.0) as f64 / duration_us as f64).clamp(0.0, 1.0)
+}
+
+/// The node table's leader-lease cell.
+pub fn lease_label(role: Option<Role>, now: LocalTime, stats: Option<&LeaderLeaseStats>) -> String {
+    match (role, stats) {
+        (None, _) | (_, None) => "—".to_string(),
+        (Some(Role::Leader), Some(s)) if !s.enabled => "disabled".to_string(),
+        (Some(Role::Leader), Some(s)) => match s.expire_at {
+            Some(e) if now < e => format!("valid, {:.0} ms left", (e.0 - now.0) as f64 / 1_000.0),
+            Some(_) => "expired".to_string(),
+            None => "none yet".to_string(),
+        },
+        _ => "—".to_string(),
+    }
+}
+
+/// Parses the drift bound typed by a user (whole milliseconds, 0–60,000).
+pub fn parse_bound_ms(text: &str) -> Result<u32, String> {
+    let t = text.trim();
+    match t.parse::<u32>() {
+        Ok(v) if v <= 60_000 => Ok(v),
+        _ => Err(format!(
+            "“{t}” is not a drift bound: use whole milliseconds from 0 to 60000"
+        )),
+    }
+}
+
 /// Parses a seed typed by a user: decimal or 0x-prefixed hex.
 pub fn parse_seed(text: &str) -> Result<u64, String> {
     let t = text.trim();
@@ -145,6 +201,48 @@ mod tests {
             "a long stall counts as one 100 ms frame"
         );
         assert_eq!(simulated_us(-3.0, 1.0), 0);
+    }
+
+    #[test]
+    fn lease_ring_and_label_follow_the_local_clock() {
+        assert_eq!(
+            lease_fraction_left(LocalTime(0), LocalTime(100_000), 200_000),
+            0.5
+        );
+        assert_eq!(
+            lease_fraction_left(LocalTime(300_000), LocalTime(100_000), 200_000),
+            0.0
+        );
+        let stats = LeaderLeaseStats {
+            enabled: true,
+            config_reason: String::new(),
+            valid: true,
+            expire_at: Some(LocalTime(150_000)),
+            renew_count: 1,
+            last_reason: String::new(),
+            duration_us: 200_000,
+        };
+        assert_eq!(
+            lease_label(Some(Role::Leader), LocalTime(100_000), Some(&stats)),
+            "valid, 50 ms left"
+        );
+        assert_eq!(
+            lease_label(Some(Role::Leader), LocalTime(150_000), Some(&stats)),
+            "expired"
+        );
+        assert_eq!(
+            lease_label(Some(Role::Follower), LocalTime(0), Some(&stats)),
+            "—"
+        );
+    }
+
+    #[test]
+    fn drift_bounds_parse_and_explain_errors() {
+        assert_eq!(parse_bound_ms("100"), Ok(100));
+        assert!(parse_bound_ms("-5").is_err());
+        assert!(parse_bound_ms("70000")
+            .unwrap_err()
+            .contains("not a drift bound"));
     }
 
     #[test]
