@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Serves the release build in dist/ on loopback and checks in headless Chromium that the page
-# renders a cluster, elects a leader and commits a write (e2e/smoke.mjs). Leaves a screenshot
-# in e2e/out/smoke.png.
+# Serves the release build in dist/ on loopback and, in headless Chromium, checks that the page
+# renders a cluster, elects a leader and commits a write (e2e/smoke.mjs), then runs the
+# end-to-end journeys (e2e/journeys.mjs: partition, stale read, crash/restart, random-click
+# soak). Leaves screenshots in e2e/out/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 port=${SMOKE_PORT:-8099}
@@ -19,3 +20,4 @@ PY
 done
 mkdir -p e2e/out
 node e2e/smoke.mjs "http://127.0.0.1:$port/" e2e/out/smoke.png
+(cd e2e && node journeys.mjs "http://127.0.0.1:$port/")

@@ -141,6 +141,13 @@ impl History {
         }
     }
 
+    /// Records the path a read is taking while it waits.
+    pub fn read_path(&mut self, id: OpId, path: ReadPath) {
+        if let Some(trace) = self.get_mut(id).and_then(|op| op.trace.as_mut()) {
+            trace.path = Some(path);
+        }
+    }
+
     /// Records a network message caused by a read.
     pub fn read_message(&mut self, id: OpId, message: u64) {
         if let Some(trace) = self.get_mut(id).and_then(|op| op.trace.as_mut()) {

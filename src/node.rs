@@ -45,6 +45,8 @@ pub struct NodeOutput {
     pub compacted_through: Option<u64>,
     /// Steps of pending reads, in order (the simulator stamps them with true time).
     pub read_notes: Vec<(OpId, String)>,
+    /// Reads that started waiting, with the path chosen (shown while they wait).
+    pub reads_started: Vec<(OpId, ReadPath)>,
     pub reads_done: Vec<ReadDone>,
 }
 
@@ -393,6 +395,7 @@ impl Node {
             }
         };
         let ctx = read_context(op);
+        out.reads_started.push((op, path));
         p.reads.insert(
             op,
             PendingRead {

@@ -672,6 +672,9 @@ impl Sim {
                 self.history.read_step(op, self.now, local, text);
             }
         }
+        for (op, path) in out.reads_started.drain(..) {
+            self.history.read_path(op, path);
+        }
         for done in out.reads_done.drain(..) {
             let lag = match (&done.result, done.path) {
                 (Ok(v), ReadPath::Serializable) => {
