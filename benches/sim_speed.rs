@@ -48,11 +48,7 @@ fn main() {
         if nodes == 5 {
             bare_5 = speed;
         }
-        println!(
-            "  {nodes} nodes: {:>9.0} messages/s, {:>7.0}× real time",
-            msgs as f64 / wall,
-            speed
-        );
+        println!("  {nodes} nodes: {:>9.0} messages/s, {:>7.0}× real time", msgs as f64 / wall, speed);
     }
 
     println!("== full simulation (network model, clocks, leader leases, trace), 60 simulated s");
@@ -63,10 +59,7 @@ fn main() {
             let sim = write_workload(nodes, writes, 60);
             let wall = t.elapsed().as_secs_f64();
             let simulated = sim.now().0 as f64 / 1e6;
-            let msgs = sim
-                .events_since(0)
-                .filter(|e| matches!(e.event, Event::MessageDelivered { .. }))
-                .count();
+            let msgs = sim.events_since(0).filter(|e| matches!(e.event, Event::MessageDelivered { .. })).count();
             let speed = simulated / wall;
             if nodes == 5 && writes == 100 {
                 full_5_100 = speed;

@@ -2,9 +2,5 @@
 //! simulated seconds.
 fn main() {
     let sim = leaselab::bench::write_workload(5, 100, 20);
-    println!(
-        "{} events, trace {:016x}",
-        sim.trace().len(),
-        sim.trace_hash()
-    );
+    println!("{} events, trace {:016x}", sim.trace().len(), sim.trace_hash());
 }

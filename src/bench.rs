@@ -83,10 +83,7 @@ fn drain_ready(r: &mut RawNode<MemStorage>, queue: &mut VecDeque<Message>) {
 /// The full simulation under a steady client load: `writes_per_sec` puts spread over the
 /// nodes (followers forward them), after a 3 s warm-up, for `seconds` simulated seconds.
 pub fn write_workload(nodes: usize, writes_per_sec: u32, seconds: u64) -> Sim {
-    let config = ClusterConfig {
-        node_count: nodes,
-        ..ClusterConfig::default()
-    };
+    let config = ClusterConfig { node_count: nodes, ..ClusterConfig::default() };
     let mut sim = Sim::new(7, config).expect("valid");
     sim.run_for_ms(3_000);
     let end = sim.now().plus_us(seconds * 1_000_000);
@@ -98,11 +95,7 @@ pub fn write_workload(nodes: usize, writes_per_sec: u32, seconds: u64) -> Sim {
     let mut i = 0u64;
     while sim.now() < end {
         let node = sim.leader().unwrap_or(NodeId(1 + i % nodes as u64));
-        let cmd = Command::Put {
-            node,
-            key: format!("k{}", i % 64),
-            value: i.to_string(),
-        };
+        let cmd = Command::Put { node, key: format!("k{}", i % 64), value: i.to_string() };
         sim.apply(cmd).expect("valid");
         let next = SimTime(sim.now().0 + gap);
         sim.run_until(next);
@@ -114,10 +107,7 @@ pub fn write_workload(nodes: usize, writes_per_sec: u32, seconds: u64) -> Sim {
 /// A mixed workload for read-path latencies and the checker: writes and linearizable and
 /// serializable reads at every node.
 pub fn read_workload(nodes: usize, ops_per_sec: u32, seconds: u64) -> Sim {
-    let config = ClusterConfig {
-        node_count: nodes,
-        ..ClusterConfig::default()
-    };
+    let config = ClusterConfig { node_count: nodes, ..ClusterConfig::default() };
     let mut sim = Sim::new(11, config).expect("valid");
     sim.run_for_ms(3_000);
     let gap = 1_000_000 / u64::from(ops_per_sec.max(1));
@@ -127,21 +117,9 @@ pub fn read_workload(nodes: usize, ops_per_sec: u32, seconds: u64) -> Sim {
         let node = NodeId(1 + i % nodes as u64);
         let key = format!("k{}", i % 16);
         let cmd = match i % 4 {
-            0 => Command::Put {
-                node,
-                key,
-                value: i.to_string(),
-            },
-            3 => Command::Read {
-                node,
-                key,
-                mode: ReadMode::Serializable,
-            },
-            _ => Command::Read {
-                node,
-                key,
-                mode: ReadMode::Linearizable,
-            },
+            0 => Command::Put { node, key, value: i.to_string() },
+            3 => Command::Read { node, key, mode: ReadMode::Serializable },
+            _ => Command::Read { node, key, mode: ReadMode::Linearizable },
         };
         sim.apply(cmd).expect("valid");
         sim.run_until(SimTime(sim.now().0 + gap));

@@ -83,11 +83,7 @@ impl Default for KeyState {
     fn default() -> Self {
         let mut start = BTreeSet::new();
         start.insert(None);
-        KeyState {
-            start,
-            buffer: Vec::new(),
-            writes: Vec::new(),
-        }
+        KeyState { start, buffer: Vec::new(), writes: Vec::new() }
     }
 }
 
@@ -106,10 +102,7 @@ pub struct Checker {
 
 impl Checker {
     pub fn new() -> Checker {
-        Checker {
-            cursor: 1,
-            ..Default::default()
-        }
+        Checker { cursor: 1, ..Default::default() }
     }
 
     pub fn verdict(&self, op: OpId) -> Option<&Verdict> {
@@ -126,10 +119,7 @@ impl Checker {
     }
 
     pub fn violations(&self) -> usize {
-        self.verdicts
-            .values()
-            .filter(|v| matches!(v, Verdict::Stale(_) | Verdict::Violation { .. }))
-            .count()
+        self.verdicts.values().filter(|v| matches!(v, Verdict::Stale(_) | Verdict::Violation { .. })).count()
     }
 
     /// Operations checked so far (reads and writes in checked components).
@@ -142,6 +132,9 @@ impl Checker {
     /// treated as lost and every remaining component is checked (end of a run).
     pub fn update(&mut self, history: &History, now: SimTime, final_check: bool) {
         let mut blocked_from: BTreeMap<String, u64> = BTreeMap::new();
+        // Pending operations whose keys are unknown until applied (txns, range deletes)
+        // block every key.
+        let mut blocked_all = u64::MAX;
         let mut new_cursor: Option<u64> = None;
         let ops: Vec<&OpRecord> = history.iter().filter(|r| r.id.0 >= self.cursor).collect();
         for r in ops {
@@ -150,8 +143,7 @@ impl Checker {
             }
             match self.classify(r, now, final_check) {
                 Some(fed) => {
-                    if let Some(op) = fed {
-                        let key = r.kind.key().to_string();
+                    for (key, op) in fed {
                         let state = self.keys.entry(key).or_default();
                         if let CheckKind::Write(v) = &op.kind {
                             state.writes.push((op.id, v.clone(), op.invoke, op.ret));
@@ -164,11 +156,16 @@ impl Checker {
                     self.done_ahead.insert(r.id);
                 }
                 None => {
-                    // Still running or unresolved: blocks its key from this invoke time on.
-                    let at = blocked_from
-                        .entry(r.kind.key().to_string())
-                        .or_insert(u64::MAX);
-                    *at = (*at).min(r.invoked_at.0);
+                    // Still running or unresolved: blocks its keys from this invoke time on.
+                    match r.kind.register_keys() {
+                        Some(keys) => {
+                            for key in keys {
+                                let at = blocked_from.entry(key.to_string()).or_insert(u64::MAX);
+                                *at = (*at).min(r.invoked_at.0);
+                            }
+                        }
+                        None => blocked_all = blocked_all.min(r.invoked_at.0),
+                    }
                     new_cursor.get_or_insert(r.id.0);
                 }
             }
@@ -180,98 +177,69 @@ impl Checker {
         }
         let keys: Vec<String> = self.keys.keys().cloned().collect();
         for key in keys {
-            let block = blocked_from.get(&key).copied().unwrap_or(u64::MAX);
-            let limit = if final_check {
-                u64::MAX
-            } else {
-                block.min(now.0)
-            };
+            let block = blocked_from.get(&key).copied().unwrap_or(u64::MAX).min(blocked_all);
+            let limit = if final_check { u64::MAX } else { block.min(now.0) };
             self.check_key(&key, limit);
         }
     }
 
-    /// `Some(Some(op))`: feed it; `Some(None)`: judged without checking; `None`: not yet.
-    fn classify(
-        &mut self,
-        r: &OpRecord,
-        now: SimTime,
-        final_check: bool,
-    ) -> Option<Option<CheckOp>> {
+    /// `Some(ops)`: feed these per-key operations (none: judged without checking);
+    /// `None`: not yet decidable.
+    fn classify(&mut self, r: &OpRecord, now: SimTime, final_check: bool) -> Option<Vec<(String, CheckOp)>> {
         let invoke = r.invoked_at.0;
+        let id = r.id;
         match (&r.kind, &r.outcome) {
             (_, OpOutcome::Pending) => None,
-            (
-                OpKind::Read {
-                    mode: ReadMode::Serializable,
-                    ..
-                },
-                OpOutcome::Ok { .. },
-            ) => {
+            (OpKind::Read { mode: ReadMode::Serializable, .. }, OpOutcome::Ok { .. }) => {
                 let lag = r.trace.as_ref().and_then(|t| t.revision_lag).unwrap_or(0);
-                self.verdicts
-                    .insert(r.id, Verdict::AllowedStaleness { lag });
-                Some(None)
+                self.verdicts.insert(id, Verdict::AllowedStaleness { lag });
+                Some(vec![])
             }
-            (OpKind::Read { .. }, OpOutcome::Ok { .. }) => {
+            (OpKind::Read { key, .. }, OpOutcome::Ok { .. }) => {
                 let value = r.read.as_ref().and_then(|v| v.value.clone());
                 let ret = r.completed_at.expect("complete").0;
-                Some(Some(CheckOp {
-                    id: r.id,
-                    kind: CheckKind::Read(value),
-                    invoke,
-                    ret,
-                }))
+                Some(vec![(key.clone(), CheckOp { id, kind: CheckKind::Read(value), invoke, ret })])
             }
             (_, OpOutcome::Failed { reason }) => {
-                self.verdicts.insert(
-                    r.id,
-                    Verdict::NotChecked {
-                        reason: format!("failed: {reason}"),
-                    },
-                );
-                Some(None)
+                self.verdicts.insert(id, Verdict::NotChecked { reason: format!("failed: {reason}") });
+                Some(vec![])
             }
             (OpKind::Read { .. }, OpOutcome::Indeterminate { reason }) => {
-                self.verdicts.insert(
-                    r.id,
-                    Verdict::NotChecked {
-                        reason: reason.clone(),
-                    },
-                );
-                Some(None)
+                self.verdicts.insert(id, Verdict::NotChecked { reason: reason.clone() });
+                Some(vec![])
             }
-            (kind, outcome) => {
-                let value = match kind {
-                    OpKind::Put { value, .. } => Some(value.clone()),
-                    _ => None,
-                };
-                // The effect happened by the first apply anywhere (or the answer, if sooner).
+            (_, outcome) => {
+                // A write. Its effect happened by its first apply anywhere (or by the answer,
+                // if sooner); what it wrote is the ground truth recorded at that apply.
                 let ret = match (outcome, r.applied_at, r.completed_at) {
-                    (OpOutcome::Ok { .. }, applied, Some(done)) => {
-                        applied.map_or(done.0, |a| a.0.min(done.0))
-                    }
+                    (OpOutcome::Ok { .. }, applied, Some(done)) => applied.map_or(done.0, |a| a.0.min(done.0)),
                     (_, Some(applied), _) => applied.0,
                     _ => {
                         let done = r.completed_at.map_or(invoke, |c| c.0);
                         if final_check || now.0 >= done + UNRESOLVED_WRITE_GRACE_US {
                             self.verdicts.insert(
-                                r.id,
+                                id,
                                 Verdict::NotChecked {
-                                    reason: "outcome unknown and never applied: treated as lost"
-                                        .into(),
+                                    reason: "outcome unknown and never applied: treated as lost".into(),
                                 },
                             );
-                            return Some(None);
+                            return Some(vec![]);
                         }
                         return None;
                     }
                 };
-                Some(Some(CheckOp {
-                    id: r.id,
-                    kind: CheckKind::Write(value),
-                    invoke,
-                    ret: ret.max(invoke),
-                }))
+                let effects = r.effects.clone().unwrap_or_default();
+                if effects.is_empty() {
+                    self.verdicts.insert(id, Verdict::NotChecked { reason: "changed no key".into() });
+                }
+                Some(
+                    effects
+                        .into_iter()
+                        .map(|(key, value)| {
+                            (key, CheckOp { id, kind: CheckKind::Write(value), invoke, ret: ret.max(invoke) })
+                        })
+                        .collect(),
+                )
             }
         }
     }
@@ -303,11 +271,7 @@ impl Checker {
                     continue;
                 }
             }
-            max_ret = if current.is_empty() {
-                op.ret
-            } else {
-                max_ret.max(op.ret)
-            };
+            max_ret = if current.is_empty() { op.ret } else { max_ret.max(op.ret) };
             current.push(op);
         }
         if closed && !current.is_empty() {
@@ -334,12 +298,8 @@ impl Checker {
         }
         if explored > SEARCH_NODES_MAX {
             for op in &ops {
-                self.verdicts.insert(
-                    op.id,
-                    Verdict::NotChecked {
-                        reason: "too many concurrent operations to search".into(),
-                    },
-                );
+                self.verdicts
+                    .insert(op.id, Verdict::NotChecked { reason: "too many concurrent operations to search".into() });
             }
             let state = self.keys.get_mut(key).expect("key");
             state.start.extend(ops.iter().filter_map(|o| match &o.kind {
@@ -372,9 +332,7 @@ impl Checker {
             "no order of these operations respects real time and register semantics".to_string()
         };
         for op in &ops {
-            self.verdicts
-                .entry(op.id)
-                .or_insert_with(|| Verdict::Violation { note: note.clone() });
+            self.verdicts.entry(op.id).or_insert_with(|| Verdict::Violation { note: note.clone() });
         }
         // Carry on from every value this component could have left, so one violation does
         // not condemn everything after it.
@@ -390,15 +348,9 @@ impl Checker {
 
     /// A read is stale when every write of the value it returned was overwritten by another
     /// write that finished before the read began. Names the newest such overwriting write.
-    fn explain_stale(
-        &self,
-        key: &str,
-        read: &CheckOp,
-        value: &Option<String>,
-    ) -> Option<StaleRead> {
+    fn explain_stale(&self, key: &str, read: &CheckOp, value: &Option<String>) -> Option<StaleRead> {
         let writes = &self.keys[key].writes;
-        let before: Vec<&(OpId, Option<String>, u64, u64)> =
-            writes.iter().filter(|w| w.3 < read.invoke).collect();
+        let before: Vec<&(OpId, Option<String>, u64, u64)> = writes.iter().filter(|w| w.3 < read.invoke).collect();
         let latest = before.iter().max_by_key(|w| w.3)?;
         if latest.1 == *value {
             return None;
@@ -408,9 +360,7 @@ impl Checker {
         let mut any_candidate = false;
         for w in candidates {
             any_candidate = true;
-            let overwritten = writes
-                .iter()
-                .any(|o| o.0 != w.0 && o.2 > w.3 && o.3 < read.invoke);
+            let overwritten = writes.iter().any(|o| o.0 != w.0 && o.2 > w.3 && o.3 < read.invoke);
             if !overwritten {
                 return None;
             }
@@ -432,12 +382,7 @@ impl Checker {
 
 /// Explores every linearization of `ops` from `start`, collecting the possible end values.
 /// Lowe's just-in-time search with memoisation on (linearized set, value).
-fn search_all_ends(
-    ops: &[CheckOp],
-    start: Option<String>,
-    ends: &mut BTreeSet<Option<String>>,
-    explored: &mut usize,
-) {
+fn search_all_ends(ops: &[CheckOp], start: Option<String>, ends: &mut BTreeSet<Option<String>>, explored: &mut usize) {
     let words = ops.len().div_ceil(64);
     let mut seen: HashSet<(Vec<u64>, Option<String>)> = HashSet::new();
     let mut stack: Vec<(Vec<u64>, Option<String>)> = vec![(vec![0; words], start)];
@@ -451,10 +396,7 @@ fn search_all_ends(
         }
         let is_done = |i: usize| done[i / 64] >> (i % 64) & 1 == 1;
         // An op may go next only if no other remaining op returned before it was invoked.
-        let min_ret = (0..ops.len())
-            .filter(|&i| !is_done(i))
-            .map(|i| ops[i].ret)
-            .min();
+        let min_ret = (0..ops.len()).filter(|&i| !is_done(i)).map(|i| ops[i].ret).min();
         let Some(min_ret) = min_ret else {
             ends.insert(value);
             continue;
@@ -480,20 +422,10 @@ mod tests {
     use super::*;
 
     fn w(id: u64, v: &str, invoke: u64, ret: u64) -> CheckOp {
-        CheckOp {
-            id: OpId(id),
-            kind: CheckKind::Write(Some(v.into())),
-            invoke,
-            ret,
-        }
+        CheckOp { id: OpId(id), kind: CheckKind::Write(Some(v.into())), invoke, ret }
     }
     fn r(id: u64, v: Option<&str>, invoke: u64, ret: u64) -> CheckOp {
-        CheckOp {
-            id: OpId(id),
-            kind: CheckKind::Read(v.map(Into::into)),
-            invoke,
-            ret,
-        }
+        CheckOp { id: OpId(id), kind: CheckKind::Read(v.map(Into::into)), invoke, ret }
     }
 
     /// Checks one key's operations as a single batch; returns the verdicts by id.
@@ -531,25 +463,13 @@ mod tests {
 
     #[test]
     fn a_read_concurrent_with_a_write_may_see_either_value() {
-        assert!(ok(&check(vec![
-            w(1, "a", 0, 10),
-            w(2, "b", 20, 40),
-            r(3, Some("a"), 25, 30)
-        ])));
-        assert!(ok(&check(vec![
-            w(1, "a", 0, 10),
-            w(2, "b", 20, 40),
-            r(3, Some("b"), 25, 30)
-        ])));
+        assert!(ok(&check(vec![w(1, "a", 0, 10), w(2, "b", 20, 40), r(3, Some("a"), 25, 30)])));
+        assert!(ok(&check(vec![w(1, "a", 0, 10), w(2, "b", 20, 40), r(3, Some("b"), 25, 30)])));
     }
 
     #[test]
     fn a_read_that_misses_a_finished_write_is_stale_and_names_it() {
-        let v = check(vec![
-            w(1, "a", 0, 10),
-            w(2, "b", 20, 30),
-            r(3, Some("a"), 40, 50),
-        ]);
+        let v = check(vec![w(1, "a", 0, 10), w(2, "b", 20, 30), r(3, Some("a"), 40, 50)]);
         match &v[&OpId(3)] {
             Verdict::Stale(s) => {
                 assert_eq!(s.missed, OpId(2));
@@ -564,19 +484,9 @@ mod tests {
     fn reads_going_back_in_time_are_a_violation() {
         // b's write finishes by 10 and a's may land any time until 100. Seeing b then a is
         // fine; seeing a then b would need b written twice.
-        let v = check(vec![
-            w(1, "a", 0, 100),
-            w(2, "b", 0, 10),
-            r(3, Some("b"), 20, 30),
-            r(4, Some("a"), 40, 50),
-        ]);
+        let v = check(vec![w(1, "a", 0, 100), w(2, "b", 0, 10), r(3, Some("b"), 20, 30), r(4, Some("a"), 40, 50)]);
         assert!(ok(&v), "{v:?}");
-        let v = check(vec![
-            w(1, "a", 0, 100),
-            w(2, "b", 0, 10),
-            r(3, Some("a"), 20, 30),
-            r(4, Some("b"), 40, 50),
-        ]);
+        let v = check(vec![w(1, "a", 0, 100), w(2, "b", 0, 10), r(3, Some("a"), 20, 30), r(4, Some("b"), 40, 50)]);
         assert!(!ok(&v));
     }
 
@@ -596,13 +506,9 @@ mod tests {
     #[test]
     fn components_that_may_still_grow_wait() {
         let mut c = Checker::new();
-        c.keys.entry("k".into()).or_default().buffer =
-            vec![w(1, "a", 0, 10), r(2, Some("a"), 20, 30)];
+        c.keys.entry("k".into()).or_default().buffer = vec![w(1, "a", 0, 10), r(2, Some("a"), 20, 30)];
         c.check_key("k", 25);
         assert!(c.verdicts.contains_key(&OpId(1)));
-        assert!(
-            !c.verdicts.contains_key(&OpId(2)),
-            "ends after the limit: not yet"
-        );
+        assert!(!c.verdicts.contains_key(&OpId(2)), "ends after the limit: not yet");
     }
 }

@@ -25,11 +25,7 @@ impl NodeClock {
     /// A clock reading `offset_us` at true time zero, running at `rate_ppm`.
     pub fn new(offset_us: i64, rate_ppm: u32) -> NodeClock {
         assert!((RATE_MIN_PPM..=RATE_MAX_PPM).contains(&rate_ppm));
-        NodeClock {
-            anchor_true: SimTime::ZERO,
-            anchor_local: LocalTime(offset_us),
-            rate_ppm,
-        }
+        NodeClock { anchor_true: SimTime::ZERO, anchor_local: LocalTime(offset_us), rate_ppm }
     }
 
     pub fn rate_ppm(&self) -> u32 {
@@ -99,10 +95,7 @@ mod tests {
         let c = NodeClock::new(0, 800_000);
         assert_eq!(c.local_at(SimTime(1_000_000)), LocalTime(800_000));
         // To read 800 ms it needs a full true second.
-        assert_eq!(
-            c.true_time_reaching(SimTime(0), LocalTime(800_000)),
-            SimTime(1_000_000)
-        );
+        assert_eq!(c.true_time_reaching(SimTime(0), LocalTime(800_000)), SimTime(1_000_000));
         // A target already passed is reached now.
         assert_eq!(c.true_time_reaching(SimTime(10), LocalTime(0)), SimTime(10));
     }

@@ -4,6 +4,7 @@
 use crate::clock::{RATE_MAX_PPM, RATE_MIN_PPM};
 use crate::config::{ClusterConfig, LinkConfig};
 use crate::error::{CommandError, ConfigError};
+use crate::mvcc::{Compare, TxnOp};
 use crate::read::ReadMode;
 use crate::request::{KEY_BYTES_MAX, VALUE_BYTES_MAX};
 use crate::types::NodeId;
@@ -31,6 +32,24 @@ pub enum Command {
         node: NodeId,
         key: String,
         mode: ReadMode,
+    },
+    /// Delete every key in `[key, end)` through raft (`end` empty: just `key`; `"\0"`: all ≥ `key`).
+    DeleteRange {
+        node: NodeId,
+        key: String,
+        end: String,
+    },
+    /// An etcd transaction through raft: if every compare holds run `success`, else `failure`.
+    Txn {
+        node: NodeId,
+        compares: Vec<Compare>,
+        success: Vec<TxnOp>,
+        failure: Vec<TxnOp>,
+    },
+    /// Compact the MVCC history up to `revision` through raft.
+    Compact {
+        node: NodeId,
+        revision: u64,
     },
 
     // ---- network faults (SPEC §3) ----
@@ -100,28 +119,21 @@ impl Command {
         match self {
             Command::Put { node, key, value } => format!("put {key}={value} at {node}"),
             Command::Delete { node, key } => format!("delete {key} at {node}"),
-            Command::Read {
-                node,
-                key,
-                mode: ReadMode::Linearizable,
-            } => format!("read {key} at {node}"),
-            Command::Read {
-                node,
-                key,
-                mode: ReadMode::Serializable,
-            } => {
+            Command::Read { node, key, mode: ReadMode::Linearizable } => format!("read {key} at {node}"),
+            Command::DeleteRange { node, key, end } => format!("delete range [{key}, {end:?}) at {node}"),
+            Command::Txn { node, compares, success, failure } => format!(
+                "txn at {node}: {} compares, then {} ops, else {} ops",
+                compares.len(),
+                success.len(),
+                failure.len()
+            ),
+            Command::Compact { node, revision } => format!("compact {revision} at {node}"),
+            Command::Read { node, key, mode: ReadMode::Serializable } => {
                 format!("serializable read {key} at {node}")
             }
             Command::Partition { groups } => {
-                let gs: Vec<String> = groups
-                    .iter()
-                    .map(|g| {
-                        g.iter()
-                            .map(|n| n.to_string())
-                            .collect::<Vec<_>>()
-                            .join(",")
-                    })
-                    .collect();
+                let gs: Vec<String> =
+                    groups.iter().map(|g| g.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(",")).collect();
                 format!("partition {{{}}}", gs.join("} {"))
             }
             Command::Isolate { node } => format!("isolate {node}"),
@@ -154,17 +166,12 @@ impl Command {
     pub fn validate(&self, config: &ClusterConfig) -> Result<(), CommandError> {
         let node_ok = |n: &NodeId| {
             if n.0 == 0 || n.0 as usize > config.node_count {
-                Err(CommandError::UnknownNode {
-                    node: n.0,
-                    node_count: config.node_count,
-                })
+                Err(CommandError::UnknownNode { node: n.0, node_count: config.node_count })
             } else {
                 Ok(())
             }
         };
-        let invalid = |field: &str, message: String| {
-            Err(CommandError::Invalid(ConfigError::new(field, message)))
-        };
+        let invalid = |field: &str, message: String| Err(CommandError::Invalid(ConfigError::new(field, message)));
         match self {
             Command::Put { node, key, value } => {
                 node_ok(node)?;
@@ -172,17 +179,48 @@ impl Command {
                 if value.len() > VALUE_BYTES_MAX {
                     return invalid(
                         "value",
-                        format!(
-                            "{} bytes is more than the {VALUE_BYTES_MAX}-byte limit",
-                            value.len()
-                        ),
+                        format!("{} bytes is more than the {VALUE_BYTES_MAX}-byte limit", value.len()),
                     );
                 }
                 Ok(())
             }
-            Command::Delete { node, key } | Command::Read { node, key, .. } => {
+            Command::Delete { node, key }
+            | Command::Read { node, key, .. }
+            | Command::DeleteRange { node, key, .. } => {
                 node_ok(node)?;
                 validate_key(key)
+            }
+            Command::Txn { node, compares, success, failure } => {
+                node_ok(node)?;
+                for c in compares {
+                    validate_key(&c.key)?;
+                }
+                for op in success.iter().chain(failure) {
+                    match op {
+                        TxnOp::Put { key, value, .. } => {
+                            validate_key(key)?;
+                            if value.len() > VALUE_BYTES_MAX {
+                                return invalid(
+                                    "value",
+                                    format!("{} bytes is more than the {VALUE_BYTES_MAX}-byte limit", value.len()),
+                                );
+                            }
+                        }
+                        TxnOp::DeleteRange { key, .. } => validate_key(key)?,
+                        TxnOp::Range(r) => validate_key(&r.key)?,
+                    }
+                }
+                if compares.len() + success.len() + failure.len() > 128 {
+                    return invalid("txn", "a transaction has at most 128 compares and operations".into());
+                }
+                Ok(())
+            }
+            Command::Compact { node, revision } => {
+                node_ok(node)?;
+                if *revision == 0 {
+                    return invalid("revision", "compaction needs a revision ≥ 1".into());
+                }
+                Ok(())
             }
             Command::Partition { groups } => {
                 let mut seen = vec![false; config.node_count];
@@ -243,18 +281,12 @@ impl Command {
 
 pub fn validate_key(key: &str) -> Result<(), CommandError> {
     if key.is_empty() {
-        return Err(CommandError::Invalid(ConfigError::new(
-            "key",
-            "a key must not be empty".into(),
-        )));
+        return Err(CommandError::Invalid(ConfigError::new("key", "a key must not be empty".into())));
     }
     if key.len() > KEY_BYTES_MAX {
         return Err(CommandError::Invalid(ConfigError::new(
             "key",
-            format!(
-                "{} bytes is more than the {KEY_BYTES_MAX}-byte limit",
-                key.len()
-            ),
+            format!("{} bytes is more than the {KEY_BYTES_MAX}-byte limit", key.len()),
         )));
     }
     Ok(())

@@ -25,12 +25,7 @@ pub struct LinkConfig {
 
 impl Default for LinkConfig {
     fn default() -> Self {
-        LinkConfig {
-            latency_us: 10_000,
-            jitter_us: 5_000,
-            drop_ppm: 0,
-            duplicate_ppm: 0,
-        }
+        LinkConfig { latency_us: 10_000, jitter_us: 5_000, drop_ppm: 0, duplicate_ppm: 0 }
     }
 }
 
@@ -42,30 +37,18 @@ impl LinkConfig {
         if self.latency_us > LATENCY_US_MAX {
             return Err(ConfigError::new(
                 "latency_us",
-                format!(
-                    "{} µs is more than the 10 s the simulator allows",
-                    self.latency_us
-                ),
+                format!("{} µs is more than the 10 s the simulator allows", self.latency_us),
             ));
         }
         if self.jitter_us > LATENCY_US_MAX {
             return Err(ConfigError::new(
                 "jitter_us",
-                format!(
-                    "{} µs is more than the 10 s the simulator allows",
-                    self.jitter_us
-                ),
+                format!("{} µs is more than the 10 s the simulator allows", self.jitter_us),
             ));
         }
-        for (field, v) in [
-            ("drop_ppm", self.drop_ppm),
-            ("duplicate_ppm", self.duplicate_ppm),
-        ] {
+        for (field, v) in [("drop_ppm", self.drop_ppm), ("duplicate_ppm", self.duplicate_ppm)] {
             if v > 1_000_000 {
-                return Err(ConfigError::new(
-                    field,
-                    format!("{v} ppm is not a probability (0..=1,000,000)"),
-                ));
+                return Err(ConfigError::new(field, format!("{v} ppm is not a probability (0..=1,000,000)")));
             }
         }
         Ok(())
@@ -85,11 +68,7 @@ pub struct LeaderLeaseConfig {
 
 impl Default for LeaderLeaseConfig {
     fn default() -> Self {
-        LeaderLeaseConfig {
-            enabled: true,
-            policy: LeaderLeasePolicy::SendTimeAnchored,
-            clock_drift_bound_ms: 100,
-        }
+        LeaderLeaseConfig { enabled: true, policy: LeaderLeasePolicy::SendTimeAnchored, clock_drift_bound_ms: 100 }
     }
 }
 
@@ -151,25 +130,16 @@ impl ClusterConfig {
         if self.node_count == 0 || self.node_count > NODES_MAX {
             return Err(ConfigError::new(
                 "node_count",
-                format!(
-                    "{} nodes: a cluster has 1 to {NODES_MAX} nodes",
-                    self.node_count
-                ),
+                format!("{} nodes: a cluster has 1 to {NODES_MAX} nodes", self.node_count),
             ));
         }
         if !(1..=10_000).contains(&self.tick_ms) {
-            return Err(ConfigError::new(
-                "tick_ms",
-                format!("{} ms: a raft tick lasts 1 to 10,000 ms", self.tick_ms),
-            ));
+            return Err(ConfigError::new("tick_ms", format!("{} ms: a raft tick lasts 1 to 10,000 ms", self.tick_ms)));
         }
         if self.heartbeat_ticks == 0 || self.heartbeat_ticks > 1_000 {
             return Err(ConfigError::new(
                 "heartbeat_ticks",
-                format!(
-                    "{}: heartbeat_ticks must be 1 to 1,000",
-                    self.heartbeat_ticks
-                ),
+                format!("{}: heartbeat_ticks must be 1 to 1,000", self.heartbeat_ticks),
             ));
         }
         if self.election_ticks <= self.heartbeat_ticks || self.election_ticks > 10_000 {
@@ -184,10 +154,7 @@ impl ClusterConfig {
         if !(1..=3_600_000).contains(&self.client_timeout_ms) {
             return Err(ConfigError::new(
                 "client_timeout_ms",
-                format!(
-                    "{} ms: the client timeout is 1 ms to 1 h",
-                    self.client_timeout_ms
-                ),
+                format!("{} ms: the client timeout is 1 ms to 1 h", self.client_timeout_ms),
             ));
         }
         if !(16..=1_000_000).contains(&self.log_compaction_entries) {
@@ -199,17 +166,13 @@ impl ClusterConfig {
         if self.leader_lease.clock_drift_bound_ms > 60_000 {
             return Err(ConfigError::new(
                 "clock_drift_bound_ms",
-                format!(
-                    "{} ms: the drift bound is at most 60 s",
-                    self.leader_lease.clock_drift_bound_ms
-                ),
+                format!("{} ms: the drift bound is at most 60 s", self.leader_lease.clock_drift_bound_ms),
             ));
         }
         if self.leader_lease.policy == LeaderLeasePolicy::RaftLeaseBased && !self.check_quorum {
             return Err(ConfigError::new(
                 "check_quorum",
-                "raft-rs LeaseBased reads require check_quorum (raft refuses the config otherwise)"
-                    .into(),
+                "raft-rs LeaseBased reads require check_quorum (raft refuses the config otherwise)".into(),
             ));
         }
         self.network.validate()
@@ -234,34 +197,10 @@ mod tests {
             let e = c.validate().unwrap_err();
             assert_eq!(e.field, field, "{e}");
         };
-        check(
-            ClusterConfig {
-                node_count: 0,
-                ..Default::default()
-            },
-            "node_count",
-        );
-        check(
-            ClusterConfig {
-                node_count: 8,
-                ..Default::default()
-            },
-            "node_count",
-        );
-        check(
-            ClusterConfig {
-                tick_ms: 0,
-                ..Default::default()
-            },
-            "tick_ms",
-        );
-        check(
-            ClusterConfig {
-                election_ticks: 1,
-                ..Default::default()
-            },
-            "election_ticks",
-        );
+        check(ClusterConfig { node_count: 0, ..Default::default() }, "node_count");
+        check(ClusterConfig { node_count: 8, ..Default::default() }, "node_count");
+        check(ClusterConfig { tick_ms: 0, ..Default::default() }, "tick_ms");
+        check(ClusterConfig { election_ticks: 1, ..Default::default() }, "election_ticks");
         let mut c = ClusterConfig::default();
         c.network.drop_ppm = 2_000_000;
         check(c, "drop_ppm");

@@ -13,10 +13,7 @@ pub struct ConfigError {
 
 impl ConfigError {
     pub fn new(field: &str, message: String) -> ConfigError {
-        ConfigError {
-            field: field.to_string(),
-            message,
-        }
+        ConfigError { field: field.to_string(), message }
     }
 }
 
@@ -45,10 +42,7 @@ impl fmt::Display for CommandError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             CommandError::UnknownNode { node, node_count } => {
-                write!(
-                    f,
-                    "unknown node n{node}: this cluster has nodes n1..n{node_count}"
-                )
+                write!(f, "unknown node n{node}: this cluster has nodes n1..n{node_count}")
             }
             CommandError::NodeCrashed { node } => write!(f, "n{node} is crashed; restart it first"),
             CommandError::NodeNotCrashed { node } => write!(f, "n{node} is running, not crashed"),

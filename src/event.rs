@@ -124,55 +124,24 @@ impl fmt::Display for TracedEvent {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{:>12} #{:<7} ", self.at.to_string(), self.seq)?;
         match &self.event {
-            Event::MessageSent {
-                id,
-                from,
-                to,
-                kind,
-                term,
-                deliver_at,
-            } => {
-                write!(
-                    f,
-                    "send     {from}->{to} {kind:?} t{term} m{id} eta {deliver_at}"
-                )
+            Event::MessageSent { id, from, to, kind, term, deliver_at } => {
+                write!(f, "send     {from}->{to} {kind:?} t{term} m{id} eta {deliver_at}")
             }
-            Event::MessageDuplicated {
-                id,
-                copy,
-                deliver_at,
-            } => {
+            Event::MessageDuplicated { id, copy, deliver_at } => {
                 write!(f, "dup      m{id} as m{copy} eta {deliver_at}")
             }
             Event::MessageDelivered { id, from, to, kind } => {
                 write!(f, "deliver  {from}->{to} {kind:?} m{id}")
             }
-            Event::MessageDropped {
-                id,
-                from,
-                to,
-                kind,
-                reason,
-            } => {
+            Event::MessageDropped { id, from, to, kind, reason } => {
                 write!(f, "drop     {from}->{to} {kind:?} m{id} ({reason:?})")
             }
-            Event::RoleChanged {
-                node,
-                role,
-                term,
-                leader,
-            } => {
-                write!(
-                    f,
-                    "role     {node} is {role:?} in term {term} (leader {leader})"
-                )
+            Event::RoleChanged { node, role, term, leader } => {
+                write!(f, "role     {node} is {role:?} in term {term} (leader {leader})")
             }
             Event::CommitAdvanced { node, commit } => write!(f, "commit   {node} commit={commit}"),
             Event::SnapshotInstalled { node, index, term } => {
-                write!(
-                    f,
-                    "snapshot {node} installed raft snapshot at {index} (term {term})"
-                )
+                write!(f, "snapshot {node} installed raft snapshot at {index} (term {term})")
             }
             Event::LogCompacted { node, through } => {
                 write!(f, "compact  {node} log compacted through {through}")
@@ -275,11 +244,7 @@ pub struct Trace {
 
 impl Trace {
     pub fn push(&mut self, at: SimTime, event: Event) {
-        let traced = TracedEvent {
-            seq: self.next_seq,
-            at,
-            event,
-        };
+        let traced = TracedEvent { seq: self.next_seq, at, event };
         traced.hash(&mut self.hasher);
         self.next_seq += 1;
         if self.recent.len() == TRACE_RETAINED_MAX {

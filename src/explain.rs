@@ -8,10 +8,7 @@ use crate::sim::Sim;
 
 pub fn explain_stale_read(sim: &Sim, stale: &StaleRead) -> String {
     let Some(read) = sim.history().get(stale.read) else {
-        return format!(
-            "{} returned a stale value (its record is no longer kept)",
-            stale.read
-        );
+        return format!("{} returned a stale value (its record is no longer kept)", stale.read);
     };
     let node = read.node;
     let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "(absent)".into());
@@ -29,24 +26,16 @@ pub fn explain_stale_read(sim: &Sim, stale: &StaleRead) -> String {
         stale.read_invoked_at
     );
     let steps = trace.map_or(&[][..], |t| &t.steps[..]);
-    let decision = steps
-        .iter()
-        .find(|s| s.text.contains("leader lease") || s.text.contains("LeaseBased"));
+    let decision = steps.iter().find(|s| s.text.contains("leader lease") || s.text.contains("LeaseBased"));
     if let Some(step) = decision.or(steps.first()) {
         text.push_str(&format!(" {node} decided: {}.", step.text));
     }
     if let Some(step) = steps.iter().find(|s| s.text.starts_with("simulator:")) {
         text.push_str(&format!(" ({})", step.text));
     }
-    let newer = sim
-        .leader_changes()
-        .filter(|(at, who, _)| *who != node && *at <= read.invoked_at)
-        .last()
-        .copied();
+    let newer = sim.leader_changes().filter(|(at, who, _)| *who != node && *at <= read.invoked_at).last().copied();
     if let Some((at, who, term)) = newer {
-        text.push_str(&format!(
-            " Meanwhile {who} had become leader of term {term} at {at}."
-        ));
+        text.push_str(&format!(" Meanwhile {who} had become leader of term {term} at {at}."));
     }
     let config = sim.config();
     let clock = &sim.node(node).clock;

@@ -13,32 +13,62 @@ pub const HISTORY_RETAINED_MAX: usize = 50_000;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum OpKind {
-    Put { key: String, value: String },
-    Delete { key: String },
-    Read { key: String, mode: ReadMode },
+    Put {
+        key: String,
+        value: String,
+    },
+    Delete {
+        key: String,
+    },
+    Read {
+        key: String,
+        mode: ReadMode,
+    },
+    /// Writes whose keys are known only once applied: a range delete or a transaction.
+    DeleteRange {
+        key: String,
+        end: String,
+    },
+    Txn {
+        summary: String,
+    },
+    Compact {
+        revision: u64,
+    },
 }
 
 impl OpKind {
+    /// The first key the operation names ("" when none).
     pub fn key(&self) -> &str {
         match self {
             OpKind::Put { key, .. } | OpKind::Delete { key } | OpKind::Read { key, .. } => key,
+            OpKind::DeleteRange { key, .. } => key,
+            OpKind::Txn { .. } | OpKind::Compact { .. } => "",
         }
     }
+
+    /// The registers (keys) the operation may touch, when known before it is applied.
+    pub fn register_keys(&self) -> Option<Vec<&str>> {
+        match self {
+            OpKind::Put { key, .. } | OpKind::Delete { key } | OpKind::Read { key, .. } => Some(vec![key]),
+            OpKind::Compact { .. } => Some(vec![]),
+            OpKind::DeleteRange { .. } | OpKind::Txn { .. } => None,
+        }
+    }
+
     pub fn is_read(&self) -> bool {
         matches!(self, OpKind::Read { .. })
     }
+
     pub fn summary(&self) -> String {
         match self {
             OpKind::Put { key, value } => format!("put {key}={value}"),
             OpKind::Delete { key } => format!("delete {key}"),
-            OpKind::Read {
-                key,
-                mode: ReadMode::Linearizable,
-            } => format!("read {key}"),
-            OpKind::Read {
-                key,
-                mode: ReadMode::Serializable,
-            } => format!("serializable read {key}"),
+            OpKind::Read { key, mode: ReadMode::Linearizable } => format!("read {key}"),
+            OpKind::Read { key, mode: ReadMode::Serializable } => format!("serializable read {key}"),
+            OpKind::DeleteRange { key, end } => format!("delete range [{key}, {end:?})"),
+            OpKind::Txn { summary } => summary.clone(),
+            OpKind::Compact { revision } => format!("compact {revision}"),
         }
     }
 }
@@ -55,6 +85,9 @@ pub struct OpRecord {
     pub index: Option<u64>,
     /// True time the write's entry was first applied on any node (its effect happened by then).
     pub applied_at: Option<SimTime>,
+    /// The per-key register writes the entry made when applied (ground truth for the checker;
+    /// empty for a refused request).
+    pub effects: Option<Vec<(String, Option<String>)>>,
     /// What a successful read returned.
     pub read: Option<Box<ReadValue>>,
     /// How a read was served (path, decisions, messages); `None` for writes. Boxed: most
@@ -72,11 +105,7 @@ pub struct History {
 
 impl History {
     pub fn new() -> History {
-        History {
-            ops: VecDeque::new(),
-            first_id: 1,
-            next_id: 1,
-        }
+        History { ops: VecDeque::new(), first_id: 1, next_id: 1 }
     }
 
     pub fn invoke(&mut self, now: SimTime, node: NodeId, kind: OpKind) -> OpId {
@@ -95,6 +124,7 @@ impl History {
             outcome: OpOutcome::Pending,
             index: None,
             applied_at: None,
+            effects: None,
             read: None,
             trace: None,
         });
@@ -105,13 +135,11 @@ impl History {
     }
 
     pub fn get(&self, id: OpId) -> Option<&OpRecord> {
-        id.0.checked_sub(self.first_id)
-            .and_then(|i| self.ops.get(i as usize))
+        id.0.checked_sub(self.first_id).and_then(|i| self.ops.get(i as usize))
     }
 
     fn get_mut(&mut self, id: OpId) -> Option<&mut OpRecord> {
-        id.0.checked_sub(self.first_id)
-            .and_then(|i| self.ops.get_mut(i as usize))
+        id.0.checked_sub(self.first_id).and_then(|i| self.ops.get_mut(i as usize))
     }
 
     /// Completes a pending operation; returns false if it was already complete (or forgotten).
@@ -127,10 +155,11 @@ impl History {
     }
 
     /// Records that the write's entry `index` was applied at `now` (first time counts).
-    pub fn set_applied(&mut self, id: OpId, index: u64, now: SimTime) {
+    pub fn set_applied(&mut self, id: OpId, index: u64, now: SimTime, effects: Vec<(String, Option<String>)>) {
         if let Some(op) = self.get_mut(id) {
             op.index.get_or_insert(index);
             op.applied_at.get_or_insert(now);
+            op.effects.get_or_insert(effects);
         }
     }
 

@@ -69,10 +69,7 @@ impl Invariants {
                 let term = node.term();
                 match self.leaders_by_term.get(&term) {
                     Some(&other) if other != node.id => {
-                        self.violate(
-                            sim,
-                            format!("two leaders in term {term}: {other} and {}", node.id),
-                        );
+                        self.violate(sim, format!("two leaders in term {term}: {other} and {}", node.id));
                     }
                     Some(_) => {}
                     None => {
@@ -97,12 +94,7 @@ impl Invariants {
         }
         for entry in node.disk().entries_in(checked + 1, commit + 1) {
             let op = Proposal::decode(&entry.data).map(|p| p.op);
-            let seen = CommittedEntry {
-                term: entry.term,
-                op,
-                first_seen_at: id,
-                seen_in_term: node.term(),
-            };
+            let seen = CommittedEntry { term: entry.term, op, first_seen_at: id, seen_in_term: node.term() };
             match self.committed.get(&entry.index) {
                 Some(prev) if (prev.term, prev.op) != (seen.term, seen.op) => {
                     let msg = format!(
@@ -128,12 +120,7 @@ impl Invariants {
         let node = sim.node(leader);
         // The newest committed entry that this leader's term is bound to hold. (A stale leader
         // of an old term, cut off from the cluster, legitimately lacks newer entries.)
-        let Some((&max_committed, _)) = self
-            .committed
-            .iter()
-            .rev()
-            .find(|(_, e)| e.seen_in_term < node.term())
-        else {
+        let Some((&max_committed, _)) = self.committed.iter().rev().find(|(_, e)| e.seen_in_term < node.term()) else {
             return;
         };
         let last = node.last_index();
@@ -146,10 +133,7 @@ impl Invariants {
             return;
         }
         // Spot-check the newest committed entry's term in the leader's log.
-        if let (Some(term), Some(entry)) = (
-            node.term_at(max_committed),
-            self.committed.get(&max_committed),
-        ) {
+        if let (Some(term), Some(entry)) = (node.term_at(max_committed), self.committed.get(&max_committed)) {
             if term != entry.term {
                 let msg = format!(
                     "leader {leader} holds term {term} at committed index {max_committed}, committed term is {}",
@@ -169,10 +153,7 @@ impl Invariants {
             let digest = kv.digest();
             match self.digests.get(&applied) {
                 Some(&(d, first)) if d != digest => {
-                    let msg = format!(
-                        "state machines differ at applied index {applied}: {first} and {}",
-                        node.id
-                    );
+                    let msg = format!("state machines differ at applied index {applied}: {first} and {}", node.id);
                     self.violate(sim, msg);
                 }
                 Some(_) => {}
@@ -198,10 +179,8 @@ impl Invariants {
         for (op, index) in acknowledged {
             if let Some(entry) = self.committed.get(&index) {
                 if entry.op != Some(op) {
-                    let msg = format!(
-                        "acknowledged {op} at index {index} lost: committed entry there is {:?}",
-                        entry.op
-                    );
+                    let msg =
+                        format!("acknowledged {op} at index {index} lost: committed entry there is {:?}", entry.op);
                     self.violate(sim, msg);
                 }
             }

@@ -1,28 +1,16 @@
-//! The replicated state machine of the foundation slice: an ordered key-value map with a
-//! store revision that starts at 1 and bumps on every change (etcd numbering). The MVCC store
-//! replaces it; the interface (apply a request, serialize, restore) stays.
+//! The replicated state machine: etcd's MVCC store (see [`crate::mvcc`]) plus the raft index
+//! applied so far. Every node applies the same entries in the same order, so every node's
+//! store is identical at equal applied indexes (checked by the swarm).
 
+use crate::mvcc::{MvccStore, TxnOp, TxnOpResult};
 use crate::request::Request;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KvStore {
-    /// key -> (value, revision of the write that set it)
-    data: BTreeMap<String, (String, u64)>,
-    revision: u64,
+    mvcc: MvccStore,
     /// Raft index of the last entry applied (including entries without a request).
     applied: u64,
-}
-
-impl Default for KvStore {
-    fn default() -> Self {
-        KvStore {
-            data: BTreeMap::new(),
-            revision: 1,
-            applied: 0,
-        }
-    }
 }
 
 /// The result of applying one request.
@@ -30,71 +18,110 @@ impl Default for KvStore {
 pub struct Applied {
     /// Store revision after the request.
     pub revision: u64,
+    /// Register writes it made, per key: `Some(value)` for a put, `None` for a delete. The
+    /// linearizability checker models each key as a register and uses these as ground truth.
+    pub effects: Vec<(String, Option<String>)>,
+    /// The store refused the request (e.g. compaction of a future revision); nothing changed.
+    pub error: Option<String>,
 }
 
 impl KvStore {
     pub fn revision(&self) -> u64 {
-        self.revision
+        self.mvcc.current_revision()
+    }
+    pub fn compacted_revision(&self) -> u64 {
+        self.mvcc.compacted_revision()
     }
     pub fn applied(&self) -> u64 {
         self.applied
     }
+    pub fn mvcc(&self) -> &MvccStore {
+        &self.mvcc
+    }
+    /// Live keys.
     pub fn len(&self) -> usize {
-        self.data.len()
+        self.mvcc.len()
     }
     pub fn is_empty(&self) -> bool {
-        self.data.is_empty()
+        self.mvcc.is_empty()
     }
-    pub fn get(&self, key: &str) -> Option<&str> {
-        self.data.get(key).map(|(v, _)| v.as_str())
+    pub fn get(&self, key: &str) -> Option<String> {
+        self.mvcc.get(key).map(|kv| kv.value)
     }
     /// The value of `key` and the revision of the write that set it.
-    pub fn get_with_revision(&self, key: &str) -> Option<(&str, u64)> {
-        self.data.get(key).map(|(v, r)| (v.as_str(), *r))
+    pub fn get_with_revision(&self, key: &str) -> Option<(String, u64)> {
+        self.mvcc.get(key).map(|kv| (kv.value, kv.mod_revision))
     }
     /// Keys and values in key order, at most `limit`.
     pub fn entries(&self, limit: usize) -> Vec<(String, String)> {
-        self.data
-            .iter()
-            .take(limit)
-            .map(|(k, (v, _))| (k.clone(), v.clone()))
-            .collect()
+        self.mvcc.live(limit).into_iter().map(|kv| (kv.key, kv.value)).collect()
     }
 
     /// Records that raft entry `index` was applied (called for every entry, in order).
     pub fn advance_applied(&mut self, index: u64) {
-        assert!(
-            index > self.applied,
-            "entry {index} applied twice (applied {})",
-            self.applied
-        );
+        assert!(index > self.applied, "entry {index} applied twice (applied {})", self.applied);
         self.applied = index;
     }
 
     pub fn apply(&mut self, request: &Request) -> Applied {
-        match request {
-            Request::Put { key, value } => {
-                self.revision += 1;
-                self.data
-                    .insert(key.clone(), (value.clone(), self.revision));
-            }
-            Request::Delete { key } => {
-                if self.data.remove(key).is_some() {
-                    self.revision += 1;
+        let before = self.mvcc.current_revision();
+        let (effects, error) = match request {
+            Request::Put { key, value } => match self.mvcc.put(key, value, 0) {
+                Ok(_) => (vec![(key.clone(), Some(value.clone()))], None),
+                Err(e) => (vec![], Some(e.to_string())),
+            },
+            Request::Delete { key } => match self.mvcc.delete_range(key, "") {
+                // A delete of a missing key is still a register write of "absent".
+                Ok(_) => (vec![(key.clone(), None)], None),
+                Err(e) => (vec![], Some(e.to_string())),
+            },
+            Request::DeleteRange { key, end } => {
+                let op = TxnOp::DeleteRange { key: key.clone(), end: end.clone() };
+                match self.mvcc.txn(&[], &[op], &[]) {
+                    Ok(r) => match r.results.into_iter().next() {
+                        Some(TxnOpResult::DeleteRange { keys, .. }) => {
+                            (keys.into_iter().map(|k| (k, None)).collect(), None)
+                        }
+                        _ => unreachable!("one delete, one result"),
+                    },
+                    Err(e) => (vec![], Some(e.to_string())),
                 }
             }
-        }
-        Applied {
-            revision: self.revision,
-        }
+            Request::Txn { compares, success, failure } => match self.mvcc.txn(compares, success, failure) {
+                Ok(result) => {
+                    let ops = if result.succeeded { success } else { failure };
+                    let mut effects = Vec::new();
+                    for (op, res) in ops.iter().zip(&result.results) {
+                        match (op, res) {
+                            (TxnOp::Put { key, value, .. }, _) => effects.push((key.clone(), Some(value.clone()))),
+                            (TxnOp::DeleteRange { .. }, TxnOpResult::DeleteRange { keys, .. }) => {
+                                effects.extend(keys.iter().map(|k| (k.clone(), None)));
+                            }
+                            _ => {}
+                        }
+                    }
+                    (effects, None)
+                }
+                Err(e) => (vec![], Some(e.to_string())),
+            },
+            Request::Compact { revision } => match self.mvcc.compact(*revision) {
+                Ok(()) => (vec![], None),
+                Err(e) => (vec![], Some(e.to_string())),
+            },
+        };
+        debug_assert!(error.is_none() || self.mvcc.current_revision() == before);
+        Applied { revision: self.mvcc.current_revision(), effects, error }
     }
 
-    /// A fingerprint of the contents and revision (for comparing replicas).
+    /// A fingerprint of the contents (for comparing replicas).
     pub fn digest(&self) -> u64 {
         use std::hash::{Hash, Hasher};
         let mut h = crate::event::StableHasher::default();
-        self.data.hash(&mut h);
-        self.revision.hash(&mut h);
+        for kv in self.mvcc.live(usize::MAX) {
+            kv.hash(&mut h);
+        }
+        self.mvcc.current_revision().hash(&mut h);
+        self.mvcc.compacted_revision().hash(&mut h);
         self.applied.hash(&mut h);
         h.finish()
     }
@@ -115,14 +142,40 @@ mod tests {
     fn revisions_start_at_one_and_bump_only_on_change() {
         let mut kv = KvStore::default();
         assert_eq!(kv.revision(), 1);
-        let put = Request::Put {
-            key: "a".into(),
-            value: "1".into(),
-        };
+        let put = Request::Put { key: "a".into(), value: "1".into() };
         assert_eq!(kv.apply(&put).revision, 2);
         assert_eq!(kv.apply(&Request::Delete { key: "zz".into() }).revision, 2);
         assert_eq!(kv.apply(&Request::Delete { key: "a".into() }).revision, 3);
         let restored = KvStore::decode(&kv.encode());
         assert_eq!(restored, kv);
+    }
+
+    #[test]
+    fn a_refused_request_reports_its_error_and_changes_nothing() {
+        let mut kv = KvStore::default();
+        kv.apply(&Request::Put { key: "a".into(), value: "1".into() });
+        let before = kv.clone();
+        let r = kv.apply(&Request::Compact { revision: 9 });
+        assert_eq!(r.error.as_deref(), Some("mvcc: required revision 9 is a future revision (current 2)"));
+        assert_eq!(kv, before);
+    }
+
+    #[test]
+    fn txn_effects_follow_the_branch_taken() {
+        use crate::mvcc::{Compare, CompareOp, CompareTarget};
+        let mut kv = KvStore::default();
+        kv.apply(&Request::Put { key: "a".into(), value: "1".into() });
+        let txn = |expect: &str| Request::Txn {
+            compares: vec![Compare {
+                key: "a".into(),
+                target: CompareTarget::Value,
+                op: CompareOp::Equal,
+                operand: expect.into(),
+            }],
+            success: vec![TxnOp::Put { key: "a".into(), value: "then".into(), lease: 0 }],
+            failure: vec![TxnOp::Put { key: "b".into(), value: "else".into(), lease: 0 }],
+        };
+        assert_eq!(kv.apply(&txn("1")).effects, vec![("a".to_string(), Some("then".to_string()))]);
+        assert_eq!(kv.apply(&txn("1")).effects, vec![("b".to_string(), Some("else".to_string()))]);
     }
 }

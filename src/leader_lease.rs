@@ -27,11 +27,8 @@ pub enum LeaderLeasePolicy {
 }
 
 impl LeaderLeasePolicy {
-    pub const ALL: [LeaderLeasePolicy; 3] = [
-        LeaderLeasePolicy::SeedRenewAtAck,
-        LeaderLeasePolicy::SendTimeAnchored,
-        LeaderLeasePolicy::RaftLeaseBased,
-    ];
+    pub const ALL: [LeaderLeasePolicy; 3] =
+        [LeaderLeasePolicy::SeedRenewAtAck, LeaderLeasePolicy::SendTimeAnchored, LeaderLeasePolicy::RaftLeaseBased];
     pub fn label(self) -> &'static str {
         match self {
             LeaderLeasePolicy::SeedRenewAtAck => "seed: renew at ack time",
@@ -58,8 +55,7 @@ pub struct LeaderLeaseTiming {
 impl LeaderLeaseTiming {
     /// `min(election_timeout / 2, heartbeat_interval × 3) − clock_drift_bound` (may be ≤ 0).
     pub fn duration_us(&self) -> i64 {
-        (self.election_timeout_us / 2).min(self.heartbeat_interval_us * 3)
-            - self.clock_drift_bound_us
+        (self.election_timeout_us / 2).min(self.heartbeat_interval_us * 3) - self.clock_drift_bound_us
     }
 }
 
@@ -82,18 +78,9 @@ pub struct LeaderLeaseStats {
 pub fn smart_config(user_enabled: bool, cluster_size: Option<usize>) -> (bool, String) {
     match (user_enabled, cluster_size) {
         (false, _) => (false, "Disabled by configuration".to_string()),
-        (true, None) | (true, Some(0)) => (
-            false,
-            "Unknown cluster size, disabled for safety".to_string(),
-        ),
-        (true, Some(1)) => (
-            true,
-            "Single-node cluster detected, enabled with special handling".to_string(),
-        ),
-        (true, Some(n)) => (
-            true,
-            format!("{n}-node cluster, enabled (quorum {})", n / 2 + 1),
-        ),
+        (true, None) | (true, Some(0)) => (false, "Unknown cluster size, disabled for safety".to_string()),
+        (true, Some(1)) => (true, "Single-node cluster detected, enabled with special handling".to_string()),
+        (true, Some(n)) => (true, format!("{n}-node cluster, enabled (quorum {})", n / 2 + 1)),
     }
 }
 
@@ -127,23 +114,13 @@ impl LeaderLeaseManager {
     }
 
     /// The seed's renewal: on success the lease runs until `now + duration`.
-    pub fn renew_lease(
-        &mut self,
-        received_acks: usize,
-        total_nodes: usize,
-        now: LocalTime,
-    ) -> bool {
+    pub fn renew_lease(&mut self, received_acks: usize, total_nodes: usize, now: LocalTime) -> bool {
         self.renew_anchored(received_acks, total_nodes, now)
     }
 
     /// Renews with the lease starting at `anchor` (the send time of the acknowledged round for
     /// the safe policy; `now` for the seed's). Never shortens a lease already held.
-    pub fn renew_anchored(
-        &mut self,
-        received_acks: usize,
-        total_nodes: usize,
-        anchor: LocalTime,
-    ) -> bool {
+    pub fn renew_anchored(&mut self, received_acks: usize, total_nodes: usize, anchor: LocalTime) -> bool {
         if !self.enabled {
             self.last_reason = format!("refused: {}", self.config_reason);
             return false;
@@ -157,11 +134,7 @@ impl LeaderLeaseManager {
             return false;
         }
         // A single node is its own quorum.
-        let (acks, total) = if total_nodes <= 1 {
-            (received_acks.max(1), 1)
-        } else {
-            (received_acks, total_nodes)
-        };
+        let (acks, total) = if total_nodes <= 1 { (received_acks.max(1), 1) } else { (received_acks, total_nodes) };
         let quorum = total / 2 + 1;
         if acks < quorum {
             self.last_reason = format!("refused: {acks} of {total} acks, quorum is {quorum}");
@@ -255,20 +228,14 @@ mod tests {
         let mut m = leader(1);
         assert!(m.renew_lease(0, 1, LocalTime(0)), "acks are raised to 1");
         assert!(m.has_valid_lease(LocalTime(1)));
-        assert_eq!(
-            m.stats(LocalTime(0)).config_reason,
-            "Single-node cluster detected, enabled with special handling"
-        );
+        assert_eq!(m.stats(LocalTime(0)).config_reason, "Single-node cluster detected, enabled with special handling");
     }
 
     #[test]
     fn zero_of_zero_is_refused() {
         let mut m = leader(3);
         assert!(!m.renew_lease(0, 0, LocalTime(0)));
-        assert!(m
-            .stats(LocalTime(0))
-            .last_reason
-            .contains("cluster size unknown"));
+        assert!(m.stats(LocalTime(0)).last_reason.contains("cluster size unknown"));
         assert!(!m.has_valid_lease(LocalTime(0)));
     }
 
@@ -276,10 +243,7 @@ mod tests {
     fn a_minority_is_refused() {
         let mut m = leader(5);
         assert!(!m.renew_lease(2, 5, LocalTime(0)));
-        assert!(m
-            .stats(LocalTime(0))
-            .last_reason
-            .contains("2 of 5 acks, quorum is 3"));
+        assert!(m.stats(LocalTime(0)).last_reason.contains("2 of 5 acks, quorum is 3"));
         assert!(m.renew_lease(3, 5, LocalTime(0)));
     }
 
@@ -289,23 +253,14 @@ mod tests {
         m.on_become_leader();
         assert!(!m.renew_lease(3, 3, LocalTime(0)));
         assert!(!m.has_valid_lease(LocalTime(0)));
-        assert_eq!(
-            smart_config(true, None).1,
-            "Unknown cluster size, disabled for safety"
-        );
+        assert_eq!(smart_config(true, None).1, "Unknown cluster size, disabled for safety");
         assert!(!smart_config(true, Some(0)).0);
     }
 
     #[test]
     fn a_non_positive_duration_is_refused_with_its_reason() {
-        for (bound_us, shown) in [
-            (300_000, "= 0 ms is not positive"),
-            (400_000, "= -100 ms is not positive"),
-        ] {
-            let timing = LeaderLeaseTiming {
-                clock_drift_bound_us: bound_us,
-                ..SEED_TIMING
-            };
+        for (bound_us, shown) in [(300_000, "= 0 ms is not positive"), (400_000, "= -100 ms is not positive")] {
+            let timing = LeaderLeaseTiming { clock_drift_bound_us: bound_us, ..SEED_TIMING };
             let mut m = LeaderLeaseManager::new(true, Some(3), timing);
             m.on_become_leader();
             assert!(!m.renew_lease(3, 3, LocalTime(0)));

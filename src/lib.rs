@@ -12,7 +12,7 @@
 //! let leader = sim.leader().expect("three healthy nodes elect a leader within 3 s");
 //! sim.apply(Command::Put { node: leader, key: "x".into(), value: "1".into() }).unwrap();
 //! sim.run_for_ms(500);
-//! assert!(sim.nodes().iter().all(|n| n.kv().unwrap().get("x") == Some("1")));
+//! assert!(sim.nodes().iter().all(|n| n.kv().unwrap().get("x").as_deref() == Some("1")));
 //! ```
 
 pub mod bench;

@@ -14,9 +14,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 /// A store revision: transactions get increasing `main`; writes inside one count up `sub`.
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Revision {
     pub main: u64,
     pub sub: u64,
@@ -58,17 +56,11 @@ pub enum MvccError {
 impl fmt::Display for MvccError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            MvccError::Compacted {
-                requested,
-                compacted,
-            } => {
+            MvccError::Compacted { requested, compacted } => {
                 write!(f, "mvcc: required revision {requested} has been compacted (compacted through {compacted})")
             }
             MvccError::FutureRev { requested, current } => {
-                write!(
-                    f,
-                    "mvcc: required revision {requested} is a future revision (current {current})"
-                )
+                write!(f, "mvcc: required revision {requested} is a future revision (current {current})")
             }
             MvccError::RevisionNotFound => write!(f, "mvcc: revision not found"),
             MvccError::EmptyKey => write!(f, "key is not provided"),
@@ -104,11 +96,7 @@ pub struct KeyIndex {
 
 impl KeyIndex {
     pub fn put(&mut self, rev: Revision) {
-        assert!(
-            rev > self.modified || self.generations.is_empty(),
-            "put {rev} not after {}",
-            self.modified
-        );
+        assert!(rev > self.modified || self.generations.is_empty(), "put {rev} not after {}", self.modified);
         if self.generations.is_empty() {
             self.generations.push(Generation::default());
         }
@@ -155,14 +143,8 @@ impl KeyIndex {
 
     /// (modified, created, version) of the key as of `rev`.
     pub fn get(&self, rev: u64) -> Result<(Revision, Revision, u64), MvccError> {
-        let g = self
-            .find_generation(rev)
-            .ok_or(MvccError::RevisionNotFound)?;
-        let n = g
-            .revs
-            .iter()
-            .rposition(|r| r.main <= rev)
-            .ok_or(MvccError::RevisionNotFound)?;
+        let g = self.find_generation(rev).ok_or(MvccError::RevisionNotFound)?;
+        let n = g.revs.iter().rposition(|r| r.main <= rev).ok_or(MvccError::RevisionNotFound)?;
         Ok((g.revs[n], g.created, g.ver - (g.revs.len() - n - 1) as u64))
     }
 
@@ -201,11 +183,7 @@ impl KeyIndex {
         let mut keep = Vec::new();
         let mut gi = 0;
         while gi + 1 < self.generations.len() {
-            let tomb = self.generations[gi]
-                .revs
-                .last()
-                .expect("closed generations are non-empty")
-                .main;
+            let tomb = self.generations[gi].revs.last().expect("closed generations are non-empty").main;
             if tomb > at {
                 break;
             }
@@ -298,22 +276,15 @@ pub struct Compare {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TxnOp {
     Range(RangeRequest),
-    Put {
-        key: String,
-        value: String,
-        lease: u64,
-    },
-    DeleteRange {
-        key: String,
-        end: String,
-    },
+    Put { key: String, value: String, lease: u64 },
+    DeleteRange { key: String, end: String },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TxnOpResult {
     Range(RangeResult),
     Put { prev: Option<KeyValue> },
-    DeleteRange { deleted: usize },
+    DeleteRange { deleted: usize, keys: Vec<String> },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -338,6 +309,7 @@ pub const MVCC_VALUE_BYTES_MAX: usize = 4_096;
 pub struct MvccStore {
     index: BTreeMap<String, KeyIndex>,
     /// The "backend": every retained revision's content.
+    #[serde(with = "revs_as_pairs")]
     revs: BTreeMap<Revision, Stored>,
     current: u64,
     compacted: u64,
@@ -345,12 +317,22 @@ pub struct MvccStore {
 
 impl Default for MvccStore {
     fn default() -> Self {
-        MvccStore {
-            index: BTreeMap::new(),
-            revs: BTreeMap::new(),
-            current: 1,
-            compacted: 0,
-        }
+        MvccStore { index: BTreeMap::new(), revs: BTreeMap::new(), current: 1, compacted: 0 }
+    }
+}
+
+/// JSON maps need string keys; the backend is written as a list of (revision, content) pairs.
+mod revs_as_pairs {
+    use super::{Revision, Stored};
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::collections::BTreeMap;
+
+    pub fn serialize<S: Serializer>(map: &BTreeMap<Revision, Stored>, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(map.iter())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<Revision, Stored>, D::Error> {
+        Ok(Vec::<(Revision, Stored)>::deserialize(d)?.into_iter().collect())
     }
 }
 
@@ -363,16 +345,11 @@ fn in_range<'a>(
     if end.is_empty() {
         Box::new(index.get_key_value(key).into_iter())
     } else if end == "\0" {
-        Box::new(
-            index.range::<str, _>((std::ops::Bound::Included(key), std::ops::Bound::Unbounded)),
-        )
+        Box::new(index.range::<str, _>((std::ops::Bound::Included(key), std::ops::Bound::Unbounded)))
     } else if key >= end {
         Box::new(std::iter::empty())
     } else {
-        Box::new(index.range::<str, _>((
-            std::ops::Bound::Included(key),
-            std::ops::Bound::Excluded(end),
-        )))
+        Box::new(index.range::<str, _>((std::ops::Bound::Included(key), std::ops::Bound::Excluded(end))))
     }
 }
 
@@ -405,11 +382,7 @@ impl TxnWriter<'_> {
             version,
             lease,
         };
-        self.store
-            .index
-            .entry(key.to_string())
-            .or_default()
-            .put(rev);
+        self.store.index.entry(key.to_string()).or_default().put(rev);
         self.store.revs.insert(rev, Stored::Put(kv));
         prev
     }
@@ -422,12 +395,7 @@ impl TxnWriter<'_> {
             .collect();
         for k in &keys {
             let rev = self.rev();
-            self.store
-                .index
-                .get_mut(k)
-                .expect("listed")
-                .tombstone(rev)
-                .expect("alive");
+            self.store.index.get_mut(k).expect("listed").tombstone(rev).expect("alive");
             self.store.revs.insert(rev, Stored::Tombstone(k.clone()));
         }
         keys
@@ -444,10 +412,7 @@ impl MvccStore {
 
     /// Live keys at the current revision.
     pub fn len(&self) -> usize {
-        self.index
-            .values()
-            .filter(|ki| ki.get(self.current).is_ok())
-            .count()
+        self.index.values().filter(|ki| ki.get(self.current).is_ok()).count()
     }
     pub fn is_empty(&self) -> bool {
         self.len() == 0
@@ -474,18 +439,8 @@ impl MvccStore {
     pub fn range(&self, req: &RangeRequest) -> Result<RangeResult, MvccError> {
         let rev = match req.rev {
             0 => self.current,
-            r if r > self.current => {
-                return Err(MvccError::FutureRev {
-                    requested: r,
-                    current: self.current,
-                })
-            }
-            r if r < self.compacted => {
-                return Err(MvccError::Compacted {
-                    requested: r,
-                    compacted: self.compacted,
-                })
-            }
+            r if r > self.current => return Err(MvccError::FutureRev { requested: r, current: self.current }),
+            r if r < self.compacted => return Err(MvccError::Compacted { requested: r, compacted: self.compacted }),
             r => r,
         };
         let mut kvs = Vec::new();
@@ -498,11 +453,7 @@ impl MvccStore {
                 }
             }
         }
-        Ok(RangeResult {
-            kvs,
-            count,
-            rev: self.current,
-        })
+        Ok(RangeResult { kvs, count, rev: self.current })
     }
 
     fn validate_put(key: &str, value: &str) -> Result<(), MvccError> {
@@ -510,40 +461,22 @@ impl MvccStore {
             return Err(MvccError::EmptyKey);
         }
         if value.len() > MVCC_VALUE_BYTES_MAX {
-            return Err(MvccError::ValueTooLarge {
-                bytes: value.len(),
-                max: MVCC_VALUE_BYTES_MAX,
-            });
+            return Err(MvccError::ValueTooLarge { bytes: value.len(), max: MVCC_VALUE_BYTES_MAX });
         }
         Ok(())
     }
 
     /// Writes `key = value`; returns the new revision.
     pub fn put(&mut self, key: &str, value: &str, lease: u64) -> Result<u64, MvccError> {
-        let r = self.txn(
-            &[],
-            &[TxnOp::Put {
-                key: key.into(),
-                value: value.into(),
-                lease,
-            }],
-            &[],
-        )?;
+        let r = self.txn(&[], &[TxnOp::Put { key: key.into(), value: value.into(), lease }], &[])?;
         Ok(r.rev)
     }
 
     /// Deletes the keys in range; returns (number deleted, revision after).
     pub fn delete_range(&mut self, key: &str, end: &str) -> Result<(usize, u64), MvccError> {
-        let r = self.txn(
-            &[],
-            &[TxnOp::DeleteRange {
-                key: key.into(),
-                end: end.into(),
-            }],
-            &[],
-        )?;
+        let r = self.txn(&[], &[TxnOp::DeleteRange { key: key.into(), end: end.into() }], &[])?;
         match r.results.first() {
-            Some(TxnOpResult::DeleteRange { deleted }) => Ok((*deleted, r.rev)),
+            Some(TxnOpResult::DeleteRange { deleted, .. }) => Ok((*deleted, r.rev)),
             _ => unreachable!("one delete, one result"),
         }
     }
@@ -551,10 +484,7 @@ impl MvccStore {
     fn compare(&self, c: &Compare) -> bool {
         let kv = self.get(&c.key);
         let ord = match c.target {
-            CompareTarget::Value => kv
-                .map_or(String::new(), |k| k.value)
-                .as_str()
-                .cmp(c.operand.as_str()),
+            CompareTarget::Value => kv.map_or(String::new(), |k| k.value).as_str().cmp(c.operand.as_str()),
             target => {
                 let actual = kv.map_or(0, |k| match target {
                     CompareTarget::Version => k.version,
@@ -577,32 +507,19 @@ impl MvccStore {
 
     /// etcd's Txn: if every compare holds run `success`, else `failure`. Validates every op
     /// first, so a bad op changes nothing. All writes share one main revision.
-    pub fn txn(
-        &mut self,
-        compares: &[Compare],
-        success: &[TxnOp],
-        failure: &[TxnOp],
-    ) -> Result<TxnResult, MvccError> {
+    pub fn txn(&mut self, compares: &[Compare], success: &[TxnOp], failure: &[TxnOp]) -> Result<TxnResult, MvccError> {
         let succeeded = compares.iter().all(|c| self.compare(c));
         let ops = if succeeded { success } else { failure };
         for op in ops {
             match op {
                 TxnOp::Put { key, value, .. } => Self::validate_put(key, value)?,
-                TxnOp::DeleteRange { key, .. } if key.is_empty() => {
-                    return Err(MvccError::EmptyKey)
-                }
+                TxnOp::DeleteRange { key, .. } if key.is_empty() => return Err(MvccError::EmptyKey),
                 TxnOp::Range(r) => {
                     if r.rev > self.current {
-                        return Err(MvccError::FutureRev {
-                            requested: r.rev,
-                            current: self.current,
-                        });
+                        return Err(MvccError::FutureRev { requested: r.rev, current: self.current });
                     }
                     if r.rev != 0 && r.rev < self.compacted {
-                        return Err(MvccError::Compacted {
-                            requested: r.rev,
-                            compacted: self.compacted,
-                        });
+                        return Err(MvccError::Compacted { requested: r.rev, compacted: self.compacted });
                     }
                 }
                 _ => {}
@@ -610,11 +527,7 @@ impl MvccStore {
         }
         let main = self.current + 1;
         let mut results = Vec::with_capacity(ops.len());
-        let mut w = TxnWriter {
-            store: self,
-            main,
-            sub: 0,
-        };
+        let mut w = TxnWriter { store: self, main, sub: 0 };
         for op in ops {
             let result = match op {
                 TxnOp::Range(r) => {
@@ -633,12 +546,11 @@ impl MvccStore {
                     res.rev = if w.sub > 0 { main } else { saved };
                     TxnOpResult::Range(res)
                 }
-                TxnOp::Put { key, value, lease } => TxnOpResult::Put {
-                    prev: w.put(key, value, *lease),
-                },
-                TxnOp::DeleteRange { key, end } => TxnOpResult::DeleteRange {
-                    deleted: w.delete_range(key, end).len(),
-                },
+                TxnOp::Put { key, value, lease } => TxnOpResult::Put { prev: w.put(key, value, *lease) },
+                TxnOp::DeleteRange { key, end } => {
+                    let keys = w.delete_range(key, end);
+                    TxnOpResult::DeleteRange { deleted: keys.len(), keys }
+                }
             };
             results.push(result);
         }
@@ -646,26 +558,16 @@ impl MvccStore {
         if changed {
             self.current = main;
         }
-        Ok(TxnResult {
-            succeeded,
-            results,
-            rev: self.current,
-        })
+        Ok(TxnResult { succeeded, results, rev: self.current })
     }
 
     /// Forgets every revision older than `rev` except what a read at `rev` still needs.
     pub fn compact(&mut self, rev: u64) -> Result<(), MvccError> {
         if rev <= self.compacted {
-            return Err(MvccError::Compacted {
-                requested: rev,
-                compacted: self.compacted,
-            });
+            return Err(MvccError::Compacted { requested: rev, compacted: self.compacted });
         }
         if rev > self.current {
-            return Err(MvccError::FutureRev {
-                requested: rev,
-                current: self.current,
-            });
+            return Err(MvccError::FutureRev { requested: rev, current: self.current });
         }
         let mut keep = Vec::new();
         self.index.retain(|_, ki| {
@@ -686,17 +588,9 @@ impl MvccStore {
 
     /// Changes to keys in range since `start_rev` (inclusive), oldest first (etcd watch
     /// with a start revision). `start_rev` at or below the compaction is an error.
-    pub fn watch_since(
-        &self,
-        key: &str,
-        end: &str,
-        start_rev: u64,
-    ) -> Result<Vec<(Revision, WatchEvent)>, MvccError> {
+    pub fn watch_since(&self, key: &str, end: &str, start_rev: u64) -> Result<Vec<(Revision, WatchEvent)>, MvccError> {
         if start_rev != 0 && start_rev <= self.compacted {
-            return Err(MvccError::Compacted {
-                requested: start_rev,
-                compacted: self.compacted,
-            });
+            return Err(MvccError::Compacted { requested: start_rev, compacted: self.compacted });
         }
         let start = start_rev.max(1);
         let mut events = Vec::new();
@@ -708,10 +602,7 @@ impl MvccStore {
                     }
                     let event = match self.revs.get(r) {
                         Some(Stored::Put(kv)) => WatchEvent::Put(kv.clone()),
-                        Some(Stored::Tombstone(_)) => WatchEvent::Delete {
-                            key: k.clone(),
-                            mod_revision: r.main,
-                        },
+                        Some(Stored::Tombstone(_)) => WatchEvent::Delete { key: k.clone(), mod_revision: r.main },
                         None => continue,
                     };
                     events.push((*r, event));
@@ -724,10 +615,6 @@ impl MvccStore {
 
     /// Keys with a value at the current revision, in key order, at most `limit`.
     pub fn live(&self, limit: usize) -> Vec<KeyValue> {
-        self.index
-            .keys()
-            .filter_map(|k| self.get(k))
-            .take(limit)
-            .collect()
+        self.index.keys().filter_map(|k| self.get(k)).take(limit).collect()
     }
 }

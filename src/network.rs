@@ -63,16 +63,8 @@ pub struct Network {
 
 impl Network {
     pub fn new(node_count: usize, default: &LinkConfig) -> Network {
-        let link = LinkState {
-            config: default.clone(),
-            cut: false,
-        };
-        Network {
-            node_count,
-            links: vec![link; node_count * node_count],
-            in_flight: BTreeMap::new(),
-            next_id: 1,
-        }
+        let link = LinkState { config: default.clone(), cut: false };
+        Network { node_count, links: vec![link; node_count * node_count], in_flight: BTreeMap::new(), next_id: 1 }
     }
 
     fn slot(&self, from: NodeId, to: NodeId) -> usize {
@@ -125,11 +117,7 @@ impl Network {
     fn draw_latency(rng: &mut ChaCha8Rng, config: &LinkConfig) -> u64 {
         let base = i64::from(config.latency_us);
         let jitter = i64::from(config.jitter_us);
-        let offset = if jitter == 0 {
-            0
-        } else {
-            rng.gen_range(-jitter..=jitter)
-        };
+        let offset = if jitter == 0 { 0 } else { rng.gen_range(-jitter..=jitter) };
         (base + offset).max(1) as u64
     }
 
@@ -145,62 +133,30 @@ impl Network {
         self.next_id += 1;
         let link = self.link(from, to).clone();
         if link.cut {
-            return Sent::Dropped {
-                id,
-                reason: DropReason::LinkCut,
-            };
+            return Sent::Dropped { id, reason: DropReason::LinkCut };
         }
         if Self::chance(rng, link.config.drop_ppm) || self.in_flight.len() >= IN_FLIGHT_MAX {
-            return Sent::Dropped {
-                id,
-                reason: DropReason::Lost,
-            };
+            return Sent::Dropped { id, reason: DropReason::Lost };
         }
         let deliver_at = now.plus_us(Self::draw_latency(rng, &link.config));
         let copy = if Self::chance(rng, link.config.duplicate_ppm) {
             let copy_id = self.next_id;
             self.next_id += 1;
             let copy_at = now.plus_us(Self::draw_latency(rng, &link.config));
-            let dup = InFlight {
-                id: copy_id,
-                from,
-                to,
-                sent_at: now,
-                deliver_at: copy_at,
-                kind,
-                msg: msg.clone(),
-            };
+            let dup = InFlight { id: copy_id, from, to, sent_at: now, deliver_at: copy_at, kind, msg: msg.clone() };
             self.in_flight.insert(copy_id, Box::new(dup));
             Some((copy_id, copy_at))
         } else {
             None
         };
-        self.in_flight.insert(
-            id,
-            Box::new(InFlight {
-                id,
-                from,
-                to,
-                sent_at: now,
-                deliver_at,
-                kind,
-                msg,
-            }),
-        );
-        Sent::Queued {
-            id,
-            deliver_at,
-            copy,
-        }
+        self.in_flight.insert(id, Box::new(InFlight { id, from, to, sent_at: now, deliver_at, kind, msg }));
+        Sent::Queued { id, deliver_at, copy }
     }
 
     /// Takes message `id` off the wire for delivery. A link cut while the message was in
     /// flight loses it (as a real partition loses packets in transit).
     pub fn take(&mut self, id: u64) -> Result<Box<InFlight>, (Box<InFlight>, DropReason)> {
-        let m = self
-            .in_flight
-            .remove(&id)
-            .expect("a delivery is scheduled once per message");
+        let m = self.in_flight.remove(&id).expect("a delivery is scheduled once per message");
         if self.link(m.from, m.to).cut {
             return Err((m, DropReason::LinkCut));
         }
@@ -241,41 +197,23 @@ mod tests {
     fn cut_links_drop_at_send_and_in_transit() {
         let mut rng = ChaCha8Rng::seed_from_u64(1);
         let mut net = Network::new(3, &LinkConfig::default());
-        let Sent::Queued { id, .. } = net.send(SimTime(0), &mut rng, msg(1, 2)) else {
-            panic!()
-        };
+        let Sent::Queued { id, .. } = net.send(SimTime(0), &mut rng, msg(1, 2)) else { panic!() };
         net.set_cut(NodeId(1), NodeId(2), true);
         assert!(matches!(net.take(id), Err((_, DropReason::LinkCut))));
-        assert!(matches!(
-            net.send(SimTime(0), &mut rng, msg(1, 2)),
-            Sent::Dropped {
-                reason: DropReason::LinkCut,
-                ..
-            }
-        ));
+        assert!(matches!(net.send(SimTime(0), &mut rng, msg(1, 2)), Sent::Dropped { reason: DropReason::LinkCut, .. }));
         // One-way: the reverse direction still works.
-        assert!(matches!(
-            net.send(SimTime(0), &mut rng, msg(2, 1)),
-            Sent::Queued { .. }
-        ));
+        assert!(matches!(net.send(SimTime(0), &mut rng, msg(2, 1)), Sent::Queued { .. }));
     }
 
     #[test]
     fn loss_and_duplication_follow_their_probabilities() {
         let mut rng = ChaCha8Rng::seed_from_u64(7);
-        let config = LinkConfig {
-            drop_ppm: 250_000,
-            duplicate_ppm: 500_000,
-            ..Default::default()
-        };
+        let config = LinkConfig { drop_ppm: 250_000, duplicate_ppm: 500_000, ..Default::default() };
         let mut net = Network::new(2, &config);
         let (mut lost, mut dups) = (0, 0);
         for _ in 0..10_000 {
             match net.send(SimTime(0), &mut rng, msg(1, 2)) {
-                Sent::Dropped {
-                    reason: DropReason::Lost,
-                    ..
-                } => lost += 1,
+                Sent::Dropped { reason: DropReason::Lost, .. } => lost += 1,
                 Sent::Queued { copy: Some(_), .. } => dups += 1,
                 _ => {}
             }

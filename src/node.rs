@@ -9,12 +9,8 @@
 use crate::clock::NodeClock;
 use crate::config::ClusterConfig;
 use crate::kv::KvStore;
-use crate::leader_lease::{
-    LeaderLeaseManager, LeaderLeasePolicy, LeaderLeaseStats, LeaderLeaseTiming,
-};
-use crate::read::{
-    parse_context, read_context, renewal_context, Context, ReadMode, ReadPath, ReadValue,
-};
+use crate::leader_lease::{LeaderLeaseManager, LeaderLeasePolicy, LeaderLeaseStats, LeaderLeaseTiming};
+use crate::read::{parse_context, read_context, renewal_context, Context, ReadMode, ReadPath, ReadValue};
 use crate::request::Proposal;
 use crate::storage::DiskStorage;
 use crate::time::LocalTime;
@@ -31,6 +27,10 @@ pub struct AppliedOp {
     pub op: OpId,
     pub index: u64,
     pub revision: u64,
+    /// Per-key register writes the entry made (see [`crate::kv::Applied`]).
+    pub effects: Vec<(String, Option<String>)>,
+    /// The store refused the request; nothing changed.
+    pub error: Option<String>,
 }
 
 /// What one call into a node produced. The simulator drains it after every call.
@@ -114,12 +114,9 @@ impl ForwardPathNote {
     fn note(p: &Process, op: OpId, out: &mut NodeOutput) {
         let leader = p.raw.raft.leader_id;
         let text = if leader == 0 {
-            "follower with no known leader: raft drops the ReadIndex; retry every 500 ms"
-                .to_string()
+            "follower with no known leader: raft drops the ReadIndex; retry every 500 ms".to_string()
         } else {
-            format!(
-                "follower: forward ReadIndex to leader n{leader}, then wait for the local apply"
-            )
+            format!("follower: forward ReadIndex to leader n{leader}, then wait for the local apply")
         };
         out.read_notes.push((op, text));
     }
@@ -136,13 +133,7 @@ fn message_order(m: &Message) -> (u64, i32, u64, u64) {
 }
 
 impl Node {
-    pub fn new(
-        id: NodeId,
-        voters: Vec<u64>,
-        config: &ClusterConfig,
-        election_seed: u64,
-        clock: NodeClock,
-    ) -> Node {
+    pub fn new(id: NodeId, voters: Vec<u64>, config: &ClusterConfig, election_seed: u64, clock: NodeClock) -> Node {
         let mut node = Node {
             id,
             disk: DiskStorage::new_with_voters(voters),
@@ -187,12 +178,8 @@ impl Node {
         };
         let applied = self.disk.snapshot_index();
         debug_assert_eq!(kv.applied(), applied);
-        let mut raw = RawNode::new(
-            &self.raft_config(config, applied),
-            self.disk.clone(),
-            &discard_logger(),
-        )
-        .expect("a validated config always builds a raft node");
+        let mut raw = RawNode::new(&self.raft_config(config, applied), self.disk.clone(), &discard_logger())
+            .expect("a validated config always builds a raft node");
         Self::redraw_election_timeout(&mut self.election_rng, &mut raw, config);
         let commit = raw.raft.raft_log.committed;
         let term = raw.raft.term;
@@ -202,8 +189,7 @@ impl Node {
             clock_drift_bound_us: i64::from(config.leader_lease.clock_drift_bound_ms) * 1_000,
         };
         let voters = raw.raft.prs().conf().voters().ids().len();
-        let leader_lease =
-            LeaderLeaseManager::new(config.leader_lease.enabled, Some(voters), timing);
+        let leader_lease = LeaderLeaseManager::new(config.leader_lease.enabled, Some(voters), timing);
         self.process = Some(Process {
             raw,
             kv,
@@ -237,11 +223,7 @@ impl Node {
     }
 
     /// Replaces raft-rs's `thread_rng` draw with one from the seeded stream (SPEC §2).
-    fn redraw_election_timeout(
-        rng: &mut ChaCha8Rng,
-        raw: &mut RawNode<DiskStorage>,
-        config: &ClusterConfig,
-    ) {
+    fn redraw_election_timeout(rng: &mut ChaCha8Rng, raw: &mut RawNode<DiskStorage>, config: &ClusterConfig) {
         let min = u64::from(config.election_ticks);
         // Drawn as u64: rand samples `usize` differently on 32- and 64-bit targets.
         let timeout = rng.gen_range(min..2 * min) as usize;
@@ -249,9 +231,7 @@ impl Node {
     }
 
     fn process(&mut self) -> &mut Process {
-        self.process
-            .as_mut()
-            .expect("callers check the node is running")
+        self.process.as_mut().expect("callers check the node is running")
     }
 
     pub fn tick(&mut self, config: &ClusterConfig, now: LocalTime, out: &mut NodeOutput) {
@@ -288,23 +268,12 @@ impl Node {
         r.retries += 1;
         r.issued_at = now;
         let ctx = r.ctx.clone();
-        let whom = if leader == 0 {
-            "no leader known yet".to_string()
-        } else {
-            format!("leader n{leader}")
-        };
-        out.read_notes
-            .push((op, format!("retry #{} ({why}); {whom}", r.retries)));
+        let whom = if leader == 0 { "no leader known yet".to_string() } else { format!("leader n{leader}") };
+        out.read_notes.push((op, format!("retry #{} ({why}); {whom}", r.retries)));
         p.raw.read_index(ctx);
     }
 
-    pub fn step(
-        &mut self,
-        msg: Message,
-        config: &ClusterConfig,
-        now: LocalTime,
-        out: &mut NodeOutput,
-    ) {
+    pub fn step(&mut self, msg: Message, config: &ClusterConfig, now: LocalTime, out: &mut NodeOutput) {
         // Errors here are raft refusing a message (e.g. from an unknown peer); the message is
         // simply ignored, as a real transport would.
         let _ = self.process().raw.step(msg);
@@ -322,10 +291,7 @@ impl Node {
         now: LocalTime,
         out: &mut NodeOutput,
     ) {
-        let p = self
-            .process
-            .as_mut()
-            .expect("callers check the node is running");
+        let p = self.process.as_mut().expect("callers check the node is running");
         if mode == ReadMode::Serializable {
             out.read_notes.push((
                 op,
@@ -381,16 +347,10 @@ impl Node {
                 None => format!("no leader lease yet ({})", stats.last_reason),
             };
             if singleton {
-                out.read_notes.push((
-                    op,
-                    format!("{why}; single voter: the commit index is the read index"),
-                ));
+                out.read_notes.push((op, format!("{why}; single voter: the commit index is the read index")));
                 ReadPath::SingleVoter
             } else {
-                out.read_notes.push((
-                    op,
-                    format!("{why}: fall back to ReadIndex (heartbeat round to a quorum)"),
-                ));
+                out.read_notes.push((op, format!("{why}: fall back to ReadIndex (heartbeat round to a quorum)")));
                 ReadPath::ReadIndex
             }
         };
@@ -398,14 +358,7 @@ impl Node {
         out.reads_started.push((op, path));
         p.reads.insert(
             op,
-            PendingRead {
-                key: key.to_string(),
-                path,
-                ctx: ctx.clone(),
-                index: None,
-                issued_at: now,
-                retries: 0,
-            },
+            PendingRead { key: key.to_string(), path, ctx: ctx.clone(), index: None, issued_at: now, retries: 0 },
         );
         p.raw.read_index(ctx);
         self.handle_ready(config, now, out);
@@ -416,11 +369,7 @@ impl Node {
             Some((v, r)) => (Some(v.to_string()), r),
             None => (None, 0),
         };
-        ReadValue {
-            value,
-            mod_revision,
-            revision: kv.revision(),
-        }
+        ReadValue { value, mod_revision, revision: kv.revision() }
     }
 
     /// Forgets a pending read whose client gave up (timed out).
@@ -508,21 +457,11 @@ impl Node {
             // abort it as etcd does ("leader changed"). Reads issued while no leader was known
             // keep waiting for the new one.
             if p.leader != NodeId::NONE && (leader != p.leader || term != p.term) {
-                let aborted: Vec<OpId> = p
-                    .reads
-                    .iter()
-                    .filter(|(_, r)| r.index.is_none())
-                    .map(|(op, _)| *op)
-                    .collect();
+                let aborted: Vec<OpId> = p.reads.iter().filter(|(_, r)| r.index.is_none()).map(|(op, _)| *op).collect();
                 for op in aborted {
                     let r = p.reads.remove(&op).expect("listed");
-                    out.read_notes.push((
-                        op,
-                        format!(
-                            "leader changed ({} → {leader}, term {term}): read aborted",
-                            p.leader
-                        ),
-                    ));
+                    out.read_notes
+                        .push((op, format!("leader changed ({} → {leader}, term {term}): read aborted", p.leader)));
                     out.reads_done.push(ReadDone {
                         op,
                         path: r.path,
@@ -532,12 +471,7 @@ impl Node {
                     });
                 }
             } else if p.leader == NodeId::NONE && leader != NodeId::NONE {
-                let waiting: Vec<OpId> = p
-                    .reads
-                    .iter()
-                    .filter(|(_, r)| r.index.is_none())
-                    .map(|(op, _)| *op)
-                    .collect();
+                let waiting: Vec<OpId> = p.reads.iter().filter(|(_, r)| r.index.is_none()).map(|(op, _)| *op).collect();
                 for op in waiting {
                     Self::reissue(p, op, now, &format!("learned leader {leader}"), out);
                 }
@@ -552,20 +486,9 @@ impl Node {
             if p.raw.raft.raft_log.term(committed).ok() == Some(term) {
                 // The term's first commit: raft-rs now accepts ReadIndex; retry at once.
                 p.committed_in_term = true;
-                let waiting: Vec<OpId> = p
-                    .reads
-                    .iter()
-                    .filter(|(_, r)| r.index.is_none())
-                    .map(|(op, _)| *op)
-                    .collect();
+                let waiting: Vec<OpId> = p.reads.iter().filter(|(_, r)| r.index.is_none()).map(|(op, _)| *op).collect();
                 for op in waiting {
-                    Self::reissue(
-                        p,
-                        op,
-                        now,
-                        "the leader committed its first entry of the term",
-                        out,
-                    );
+                    Self::reissue(p, op, now, "the leader committed its first entry of the term", out);
                 }
             }
         }
@@ -574,29 +497,17 @@ impl Node {
             let me = p.raw.raft.id;
             let prs = p.raw.raft.prs();
             let total = prs.conf().voters().ids().len();
-            let acks = 1 + prs
-                .iter()
-                .filter(|(id, pr)| **id != me && pr.recent_active)
-                .count();
+            let acks = 1 + prs.iter().filter(|(id, pr)| **id != me && pr.recent_active).count();
             p.leader_lease.renew_lease(acks, total, now);
         }
         // Answer reads whose read index is now applied.
-        let ready_reads: Vec<OpId> = p
-            .reads
-            .iter()
-            .filter(|(_, r)| r.index.is_some_and(|i| i <= p.kv.applied()))
-            .map(|(op, _)| *op)
-            .collect();
+        let ready_reads: Vec<OpId> =
+            p.reads.iter().filter(|(_, r)| r.index.is_some_and(|i| i <= p.kv.applied())).map(|(op, _)| *op).collect();
         for op in ready_reads {
             let r = p.reads.remove(&op).expect("listed");
             let index = r.index.expect("filtered");
-            out.read_notes.push((
-                op,
-                format!(
-                    "applied {} ≥ read index {index}: answer from the local store",
-                    p.kv.applied()
-                ),
-            ));
+            out.read_notes
+                .push((op, format!("applied {} ≥ read index {index}: answer from the local store", p.kv.applied())));
             let value = Self::read_value(&p.kv, &r.key);
             out.reads_done.push(ReadDone {
                 op,
@@ -618,13 +529,7 @@ impl Node {
         }
     }
 
-    fn on_read_state(
-        p: &mut Process,
-        config: &ClusterConfig,
-        index: u64,
-        ctx: &[u8],
-        out: &mut NodeOutput,
-    ) {
+    fn on_read_state(p: &mut Process, config: &ClusterConfig, index: u64, ctx: &[u8], out: &mut NodeOutput) {
         match parse_context(ctx) {
             Some(Context::Renewal(sent_at)) => {
                 if config.leader_lease.policy == LeaderLeasePolicy::SendTimeAnchored {
@@ -639,10 +544,7 @@ impl Node {
                         r.index = Some(index);
                         out.read_notes.push((
                             op,
-                            format!(
-                                "read index {index} confirmed by a quorum; applied is {}",
-                                p.kv.applied()
-                            ),
+                            format!("read index {index} confirmed by a quorum; applied is {}", p.kv.applied()),
                         ));
                     }
                 }
@@ -667,6 +569,8 @@ impl Node {
                     op: proposal.op,
                     index: entry.index,
                     revision: applied.revision,
+                    effects: applied.effects,
+                    error: applied.error,
                 });
             }
         }
@@ -678,9 +582,7 @@ impl Node {
         self.process.as_ref().map(|p| Role::from(p.raw.raft.state))
     }
     pub fn is_leader(&self) -> bool {
-        self.process
-            .as_ref()
-            .is_some_and(|p| p.raw.raft.state == StateRole::Leader)
+        self.process.as_ref().is_some_and(|p| p.raw.raft.state == StateRole::Leader)
     }
     pub fn term(&self) -> u64 {
         match &self.process {
@@ -689,9 +591,7 @@ impl Node {
         }
     }
     pub fn leader(&self) -> NodeId {
-        self.process
-            .as_ref()
-            .map_or(NodeId::NONE, |p| NodeId(p.raw.raft.leader_id))
+        self.process.as_ref().map_or(NodeId::NONE, |p| NodeId(p.raw.raft.leader_id))
     }
     pub fn commit(&self) -> u64 {
         match &self.process {
@@ -728,14 +628,10 @@ impl Node {
     }
 
     pub fn election_timeout_ticks(&self) -> usize {
-        self.process
-            .as_ref()
-            .map_or(0, |p| p.raw.raft.randomized_election_timeout())
+        self.process.as_ref().map_or(0, |p| p.raw.raft.randomized_election_timeout())
     }
     /// The raft entry term at `index`, when this node still holds it.
     pub fn term_at(&self, index: u64) -> Option<u64> {
-        self.process
-            .as_ref()
-            .and_then(|p| p.raw.raft.raft_log.term(index).ok())
+        self.process.as_ref().and_then(|p| p.raw.raft.raft_log.term(index).ok())
     }
 }

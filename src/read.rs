@@ -116,14 +116,8 @@ mod tests {
 
     #[test]
     fn contexts_round_trip() {
-        assert_eq!(
-            parse_context(&read_context(OpId(7))),
-            Some(Context::Read(OpId(7)))
-        );
-        assert_eq!(
-            parse_context(&renewal_context(LocalTime(-5))),
-            Some(Context::Renewal(LocalTime(-5)))
-        );
+        assert_eq!(parse_context(&read_context(OpId(7))), Some(Context::Read(OpId(7))));
+        assert_eq!(parse_context(&renewal_context(LocalTime(-5))), Some(Context::Renewal(LocalTime(-5))));
         assert_eq!(parse_context(b""), None);
         assert_eq!(parse_context(b"X12345678"), None);
     }

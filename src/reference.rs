@@ -16,75 +16,32 @@ pub const REFERENCE_RUNS: [(usize, u64); 4] = [(1, 1), (3, 2), (5, 3), (7, 4)];
 /// partition, a one-way cut, clock drift and a jump, a pause, a crash and a restart — and
 /// heals. Returns the simulation so callers can inspect more than the hash.
 pub fn reference_run(nodes: usize, seed: u64) -> Sim {
-    let config = ClusterConfig {
-        node_count: nodes,
-        ..ClusterConfig::default()
-    };
+    let config = ClusterConfig { node_count: nodes, ..ClusterConfig::default() };
     let mut sim = Sim::new(seed, config).expect("default config is valid");
     let n = |i: u64| NodeId(1 + i % nodes as u64);
     sim.run_for_ms(3_000);
     for i in 0..10u64 {
-        let cmd = Command::Put {
-            node: n(i),
-            key: format!("k{}", i % 3),
-            value: i.to_string(),
-        };
+        let cmd = Command::Put { node: n(i), key: format!("k{}", i % 3), value: i.to_string() };
         sim.apply(cmd).expect("valid");
         sim.run_for_ms(40);
     }
     let script = [
         Command::Isolate { node: n(0) },
-        Command::SetClockRate {
-            node: n(1),
-            rate_ppm: 1_100_000,
-        },
-        Command::Put {
-            node: n(1),
-            key: "during".into(),
-            value: "partition".into(),
-        },
+        Command::SetClockRate { node: n(1), rate_ppm: 1_100_000 },
+        Command::Put { node: n(1), key: "during".into(), value: "partition".into() },
         Command::HealAll,
-        Command::CutLink {
-            from: n(2),
-            to: n(0),
-        },
-        Command::JumpClock {
-            node: n(2),
-            delta_us: -250_000,
-        },
-        Command::Read {
-            node: n(0),
-            key: "k1".into(),
-            mode: ReadMode::Linearizable,
-        },
-        Command::Read {
-            node: n(1),
-            key: "k2".into(),
-            mode: ReadMode::Linearizable,
-        },
-        Command::Read {
-            node: n(2),
-            key: "k0".into(),
-            mode: ReadMode::Serializable,
-        },
+        Command::CutLink { from: n(2), to: n(0) },
+        Command::JumpClock { node: n(2), delta_us: -250_000 },
+        Command::Read { node: n(0), key: "k1".into(), mode: ReadMode::Linearizable },
+        Command::Read { node: n(1), key: "k2".into(), mode: ReadMode::Linearizable },
+        Command::Read { node: n(2), key: "k0".into(), mode: ReadMode::Serializable },
         Command::Pause { node: n(1) },
-        Command::Read {
-            node: n(1),
-            key: "k1".into(),
-            mode: ReadMode::Linearizable,
-        },
+        Command::Read { node: n(1), key: "k1".into(), mode: ReadMode::Linearizable },
         Command::Resume { node: n(1) },
         Command::Crash { node: n(2) },
-        Command::Put {
-            node: n(0),
-            key: "after".into(),
-            value: "crash".into(),
-        },
+        Command::Put { node: n(0), key: "after".into(), value: "crash".into() },
         Command::Restart { node: n(2) },
-        Command::SetClockRate {
-            node: n(1),
-            rate_ppm: RATE_PERFECT_PPM,
-        },
+        Command::SetClockRate { node: n(1), rate_ppm: RATE_PERFECT_PPM },
         Command::HealAll,
     ];
     for cmd in script {
@@ -106,11 +63,7 @@ pub fn parse_golden(text: &str) -> Vec<(usize, u64, u64)> {
             let f: Vec<&str> = l.split_whitespace().collect();
             assert_eq!(f.len(), 3, "golden line {l:?} is not `nodes seed hash`");
             let hash = u64::from_str_radix(f[2].trim_start_matches("0x"), 16).expect("hex hash");
-            (
-                f[0].parse().expect("nodes"),
-                f[1].parse().expect("seed"),
-                hash,
-            )
+            (f[0].parse().expect("nodes"), f[1].parse().expect("seed"), hash)
         })
         .collect()
 }

@@ -1,14 +1,33 @@
 //! What travels through raft: a [`Proposal`] is one log entry's payload — the client
 //! operation it answers and the state-machine [`Request`] to apply on every node.
 
+use crate::mvcc::{Compare, TxnOp};
 use crate::types::OpId;
 use serde::{Deserialize, Serialize};
 
-/// A state change, applied in log order on every node.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// A state change, applied in log order on every node (etcd's `InternalRaftRequest`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Request {
-    Put { key: String, value: String },
-    Delete { key: String },
+    Put {
+        key: String,
+        value: String,
+    },
+    Delete {
+        key: String,
+    },
+    /// Delete `[key, end)` (empty `end`: just `key`; `"\0"`: every key ≥ `key`).
+    DeleteRange {
+        key: String,
+        end: String,
+    },
+    Txn {
+        compares: Vec<Compare>,
+        success: Vec<TxnOp>,
+        failure: Vec<TxnOp>,
+    },
+    Compact {
+        revision: u64,
+    },
 }
 
 impl Request {
@@ -16,6 +35,11 @@ impl Request {
         match self {
             Request::Put { key, value } => format!("put {key}={value}"),
             Request::Delete { key } => format!("delete {key}"),
+            Request::DeleteRange { key, end } => format!("delete [{key}, {end:?})"),
+            Request::Txn { compares, success, failure } => {
+                format!("txn ({} compares, then {} ops, else {} ops)", compares.len(), success.len(), failure.len())
+            }
+            Request::Compact { revision } => format!("compact {revision}"),
         }
     }
 }
@@ -43,6 +67,11 @@ impl Proposal {
                 out.push(2);
                 put_str(&mut out, key);
             }
+            // Rare requests: JSON after the tag keeps the format simple.
+            other => {
+                out.push(3);
+                out.extend_from_slice(&serde_json::to_vec(other).expect("requests serialize"));
+            }
         }
         out
     }
@@ -55,11 +84,9 @@ impl Proposal {
         let mut r = Reader { data, at: 0 };
         let op = OpId(u64::from_le_bytes(r.take(8).try_into().expect("8 bytes")));
         let request = match r.take(1)[0] {
-            1 => Request::Put {
-                key: r.string(),
-                value: r.string(),
-            },
+            1 => Request::Put { key: r.string(), value: r.string() },
             2 => Request::Delete { key: r.string() },
+            3 => serde_json::from_slice(&data[r.at..]).expect("a request we encoded"),
             tag => panic!("entry with unknown request tag {tag}: every entry is one we encoded"),
         };
         Some(Proposal { op, request })
@@ -95,20 +122,13 @@ mod tests {
     #[test]
     fn proposals_round_trip() {
         for request in [
-            Request::Put {
-                key: "k".into(),
-                value: "välue".into(),
-            },
-            Request::Put {
-                key: "k".into(),
-                value: String::new(),
-            },
+            Request::Put { key: "k".into(), value: "välue".into() },
+            Request::Put { key: "k".into(), value: String::new() },
             Request::Delete { key: "a/b".into() },
+            Request::Compact { revision: 7 },
+            Request::DeleteRange { key: "a".into(), end: "\0".into() },
         ] {
-            let p = Proposal {
-                op: OpId(u64::MAX - 3),
-                request,
-            };
+            let p = Proposal { op: OpId(u64::MAX - 3), request };
             assert_eq!(Proposal::decode(&p.encode()), Some(p));
         }
         assert_eq!(Proposal::decode(&[]), None);

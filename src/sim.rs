@@ -16,8 +16,7 @@ use crate::node::{Node, NodeOutput};
 use crate::read::{parse_context, Context, ReadMode, ReadPath};
 use crate::request::{Proposal, Request};
 use crate::snapshot::{
-    LinkView, MessageView, NodeView, Snapshot, SNAPSHOT_KEYS_MAX, SNAPSHOT_MESSAGES_MAX,
-    SNAPSHOT_OPS_MAX,
+    LinkView, MessageView, NodeView, Snapshot, SNAPSHOT_KEYS_MAX, SNAPSHOT_MESSAGES_MAX, SNAPSHOT_OPS_MAX,
 };
 use crate::time::{LocalTime, SimTime};
 use crate::types::{NodeId, OpId, Role};
@@ -55,11 +54,7 @@ struct Scheduled {
 enum Inbound {
     Message(Message),
     Propose(Proposal),
-    Read {
-        op: OpId,
-        key: String,
-        mode: ReadMode,
-    },
+    Read { op: OpId, key: String, mode: ReadMode },
 }
 
 /// Leader elections remembered for explaining stale reads.
@@ -96,13 +91,7 @@ impl Sim {
             .map(|&id| {
                 // Each node's election timeouts come from its own seeded stream (SPEC §2).
                 let election_seed = rng.gen::<u64>();
-                Node::new(
-                    NodeId(id),
-                    voters.clone(),
-                    &config,
-                    election_seed,
-                    NodeClock::new(0, RATE_PERFECT_PPM),
-                )
+                Node::new(NodeId(id), voters.clone(), &config, election_seed, NodeClock::new(0, RATE_PERFECT_PPM))
             })
             .collect();
         let mut sim = Sim {
@@ -178,11 +167,7 @@ impl Sim {
 
     /// The leader of the highest term among running leaders, if any.
     pub fn leader(&self) -> Option<NodeId> {
-        self.nodes
-            .iter()
-            .filter(|n| n.is_leader())
-            .max_by_key(|n| n.term())
-            .map(|n| n.id)
+        self.nodes.iter().filter(|n| n.is_leader()).max_by_key(|n| n.term()).map(|n| n.id)
     }
 
     fn tick_us(&self) -> i64 {
@@ -231,10 +216,7 @@ impl Sim {
         let summary = command.summary();
         match command {
             Command::Put { node, key, value } => {
-                let kind = OpKind::Put {
-                    key: key.clone(),
-                    value: value.clone(),
-                };
+                let kind = OpKind::Put { key: key.clone(), value: value.clone() };
                 return Some(self.invoke_write(node, kind, Request::Put { key, value }));
             }
             Command::Delete { node, key } => {
@@ -242,6 +224,18 @@ impl Sim {
                 return Some(self.invoke_write(node, kind, Request::Delete { key }));
             }
             Command::Read { node, key, mode } => return Some(self.invoke_read(node, key, mode)),
+            Command::DeleteRange { node, key, end } => {
+                let kind = OpKind::DeleteRange { key: key.clone(), end: end.clone() };
+                return Some(self.invoke_write(node, kind, Request::DeleteRange { key, end }));
+            }
+            Command::Txn { node, compares, success, failure } => {
+                let request = Request::Txn { compares, success, failure };
+                let kind = OpKind::Txn { summary: request.summary() };
+                return Some(self.invoke_write(node, kind, request));
+            }
+            Command::Compact { node, revision } => {
+                return Some(self.invoke_write(node, OpKind::Compact { revision }, Request::Compact { revision }));
+            }
             Command::Partition { groups } => {
                 let n = self.config.node_count;
                 // Group number per node; unnamed nodes share the extra group `groups.len()`.
@@ -332,19 +326,12 @@ impl Sim {
         let summary = kind.summary();
         let op = self.history.invoke(self.now, node, kind);
         self.emit(Event::OpInvoked { op, node, summary });
-        let deadline = self
-            .now
-            .plus_us(u64::from(self.config.client_timeout_ms) * 1_000);
+        let deadline = self.now.plus_us(u64::from(self.config.client_timeout_ms) * 1_000);
         self.push(deadline, Due::OpTimeout(op));
         let proposal = Proposal { op, request };
         let n = &self.nodes[node.index()];
         if n.is_crashed() {
-            self.complete(
-                op,
-                OpOutcome::Failed {
-                    reason: format!("{node} is down: connection refused"),
-                },
-            );
+            self.complete(op, OpOutcome::Failed { reason: format!("{node} is down: connection refused") });
         } else if n.paused {
             self.enqueue_paused(node, Inbound::Propose(proposal));
         } else {
@@ -354,33 +341,18 @@ impl Sim {
     }
 
     fn invoke_read(&mut self, node: NodeId, key: String, mode: ReadMode) -> OpId {
-        let kind = OpKind::Read {
-            key: key.clone(),
-            mode,
-        };
+        let kind = OpKind::Read { key: key.clone(), mode };
         let summary = kind.summary();
         let op = self.history.invoke(self.now, node, kind);
         self.emit(Event::OpInvoked { op, node, summary });
-        let deadline = self
-            .now
-            .plus_us(u64::from(self.config.client_timeout_ms) * 1_000);
+        let deadline = self.now.plus_us(u64::from(self.config.client_timeout_ms) * 1_000);
         self.push(deadline, Due::OpTimeout(op));
         let n = &self.nodes[node.index()];
         if n.is_crashed() {
-            self.complete(
-                op,
-                OpOutcome::Failed {
-                    reason: format!("{node} is down: connection refused"),
-                },
-            );
+            self.complete(op, OpOutcome::Failed { reason: format!("{node} is down: connection refused") });
         } else if n.paused {
             let local = self.local(node);
-            self.history.read_step(
-                op,
-                self.now,
-                local,
-                format!("{node} is paused: the request waits in its inbox"),
-            );
+            self.history.read_step(op, self.now, local, format!("{node} is paused: the request waits in its inbox"));
             self.enqueue_paused(node, Inbound::Read { op, key, mode });
         } else {
             self.read(node, op, key, mode);
@@ -432,11 +404,7 @@ impl Sim {
             .collect();
         for (op, is_read) in pending {
             let reason = reason.to_string();
-            let outcome = if is_read {
-                OpOutcome::Failed { reason }
-            } else {
-                OpOutcome::Indeterminate { reason }
-            };
+            let outcome = if is_read { OpOutcome::Failed { reason } } else { OpOutcome::Indeterminate { reason } };
             self.complete(op, outcome);
         }
     }
@@ -454,21 +422,10 @@ impl Sim {
                 self.nodes[node.index()].abandon_read(op);
             }
             let local = self.local(node);
-            self.history
-                .read_step(op, self.now, local, "client timeout: no answer".into());
-            self.complete(
-                op,
-                OpOutcome::Failed {
-                    reason: "read timed out".into(),
-                },
-            );
+            self.history.read_step(op, self.now, local, "client timeout: no answer".into());
+            self.complete(op, OpOutcome::Failed { reason: "read timed out".into() });
         } else {
-            self.complete(
-                op,
-                OpOutcome::Indeterminate {
-                    reason: "timed out waiting for the answer".into(),
-                },
-            );
+            self.complete(op, OpOutcome::Indeterminate { reason: "timed out waiting for the answer".into() });
         }
     }
 
@@ -508,9 +465,7 @@ impl Sim {
                         self.command_log.push((self.now, command.clone()));
                         self.execute(command);
                     }
-                    Err(e) => self.emit(Event::CommandApplied {
-                        summary: format!("{summary} refused: {e}"),
-                    }),
+                    Err(e) => self.emit(Event::CommandApplied { summary: format!("{summary} refused: {e}") }),
                 }
             }
         }
@@ -568,9 +523,7 @@ impl Sim {
         self.nodes[node.index()].tick(&self.config, local, &mut out);
         self.out = out;
         self.flush_output(node);
-        let next = self.nodes[node.index()]
-            .next_tick_local
-            .plus_us(self.tick_us());
+        let next = self.nodes[node.index()].next_tick_local.plus_us(self.tick_us());
         self.schedule_tick(node, next);
     }
 
@@ -579,13 +532,7 @@ impl Sim {
             Ok(m) => m,
             Err((m, reason)) => {
                 let (from, to, kind) = (m.from, m.to, m.kind);
-                self.emit(Event::MessageDropped {
-                    id,
-                    from,
-                    to,
-                    kind,
-                    reason,
-                });
+                self.emit(Event::MessageDropped { id, from, to, kind, reason });
                 return;
             }
         };
@@ -596,13 +543,7 @@ impl Sim {
         };
         if crashed {
             let reason = crate::event::DropReason::NodeDown;
-            self.emit(Event::MessageDropped {
-                id,
-                from,
-                to,
-                kind,
-                reason,
-            });
+            self.emit(Event::MessageDropped { id, from, to, kind, reason });
             return;
         }
         self.emit(Event::MessageDelivered { id, from, to, kind });
@@ -638,12 +579,7 @@ impl Sim {
     fn flush_output(&mut self, node: NodeId) {
         let mut out = std::mem::take(&mut self.out);
         if let Some((role, term, leader)) = out.role_change.take() {
-            self.emit(Event::RoleChanged {
-                node,
-                role,
-                term,
-                leader,
-            });
+            self.emit(Event::RoleChanged { node, role, term, leader });
             if role == Role::Leader {
                 if self.leader_changes.len() == LEADER_CHANGES_MAX {
                     self.leader_changes.pop_front();
@@ -655,15 +591,13 @@ impl Sim {
             self.emit(Event::SnapshotInstalled { node, index, term });
         }
         for applied in out.applied_ops.drain(..) {
-            self.history
-                .set_applied(applied.op, applied.index, self.now);
+            let outcome = match &applied.error {
+                None => OpOutcome::Ok { revision: applied.revision },
+                Some(reason) => OpOutcome::Failed { reason: reason.clone() },
+            };
+            self.history.set_applied(applied.op, applied.index, self.now, applied.effects);
             if self.history.get(applied.op).is_some_and(|r| r.node == node) {
-                self.complete(
-                    applied.op,
-                    OpOutcome::Ok {
-                        revision: applied.revision,
-                    },
-                );
+                self.complete(applied.op, outcome);
             }
         }
         if !out.read_notes.is_empty() {
@@ -686,20 +620,12 @@ impl Sim {
                 }
                 _ => None,
             };
-            if matches!(done.path, ReadPath::LeaseRead | ReadPath::RaftLeaseBased)
-                && done.result.is_ok()
-            {
+            if matches!(done.path, ReadPath::LeaseRead | ReadPath::RaftLeaseBased) && done.result.is_ok() {
                 // The simulator's omniscient footnote: what the serving node could not know.
                 let clock = &self.nodes[node.index()].clock;
-                let newest = self
-                    .leader()
-                    .filter(|l| *l != node)
-                    .map_or(String::new(), |l| {
-                        format!(
-                            "; newest leader is {l} (term {})",
-                            self.nodes[l.index()].term()
-                        )
-                    });
+                let newest = self.leader().filter(|l| *l != node).map_or(String::new(), |l| {
+                    format!("; newest leader is {l} (term {})", self.nodes[l.index()].term())
+                });
                 let text = format!(
                     "simulator: served at true {}; {node} clock {:.2}× with offset {:+.1} ms{newest}",
                     self.now,
@@ -710,18 +636,9 @@ impl Sim {
                 self.history.read_step(done.op, self.now, local, text);
             }
             let value = done.result.as_ref().ok().cloned();
-            self.history.read_finished(
-                done.op,
-                done.path,
-                done.read_index,
-                done.retries,
-                value,
-                lag,
-            );
+            self.history.read_finished(done.op, done.path, done.read_index, done.retries, value, lag);
             let outcome = match done.result {
-                Ok(v) => OpOutcome::Ok {
-                    revision: v.revision,
-                },
+                Ok(v) => OpOutcome::Ok { revision: v.revision },
                 Err(reason) => OpOutcome::Failed { reason },
             };
             self.complete(done.op, outcome);
@@ -740,11 +657,8 @@ impl Sim {
 
     /// The client read a message works for, if it carries a read's ReadIndex context.
     fn read_of(msg: &Message) -> Option<OpId> {
-        let ctx: &[u8] = if !msg.context.is_empty() {
-            &msg.context
-        } else {
-            msg.entries.first().map_or(&[][..], |e| &e.data[..])
-        };
+        let ctx: &[u8] =
+            if !msg.context.is_empty() { &msg.context } else { msg.entries.first().map_or(&[][..], |e| &e.data[..]) };
         match parse_context(ctx) {
             Some(Context::Read(op)) => Some(op),
             _ => None,
@@ -763,37 +677,16 @@ impl Sim {
             self.history.read_message(op, id);
         }
         match sent {
-            Sent::Queued {
-                id,
-                deliver_at,
-                copy,
-            } => {
-                self.emit(Event::MessageSent {
-                    id,
-                    from,
-                    to,
-                    kind,
-                    term,
-                    deliver_at,
-                });
+            Sent::Queued { id, deliver_at, copy } => {
+                self.emit(Event::MessageSent { id, from, to, kind, term, deliver_at });
                 self.push(deliver_at, Due::Deliver(id));
                 if let Some((copy, copy_at)) = copy {
-                    self.emit(Event::MessageDuplicated {
-                        id,
-                        copy,
-                        deliver_at: copy_at,
-                    });
+                    self.emit(Event::MessageDuplicated { id, copy, deliver_at: copy_at });
                     self.push(copy_at, Due::Deliver(copy));
                 }
             }
             Sent::Dropped { id, reason } => {
-                self.emit(Event::MessageDropped {
-                    id,
-                    from,
-                    to,
-                    kind,
-                    reason,
-                });
+                self.emit(Event::MessageDropped { id, from, to, kind, reason });
             }
         }
     }
@@ -832,12 +725,7 @@ impl Sim {
         let links = self
             .network
             .links()
-            .map(|(from, to, l)| LinkView {
-                from,
-                to,
-                cut: l.cut,
-                config: l.config.clone(),
-            })
+            .map(|(from, to, l)| LinkView { from, to, cut: l.cut, config: l.config.clone() })
             .collect();
         let messages = self
             .network
@@ -853,13 +741,7 @@ impl Sim {
                 deliver_at: m.deliver_at,
             })
             .collect();
-        let recent_ops: Vec<OpRecord> = self
-            .history
-            .iter()
-            .rev()
-            .take(SNAPSHOT_OPS_MAX)
-            .cloned()
-            .collect();
+        let recent_ops: Vec<OpRecord> = self.history.iter().rev().take(SNAPSHOT_OPS_MAX).cloned().collect();
         Snapshot {
             seed: self.seed,
             now: self.now,

@@ -64,11 +64,7 @@ impl DiskStorage {
     /// Copies of the entries in `[low, high)` that are still held (for inspection and checks).
     pub fn entries_in(&self, low: u64, high: u64) -> Vec<Entry> {
         let core = self.core.borrow();
-        core.entries
-            .iter()
-            .filter(|e| e.index >= low && e.index < high)
-            .cloned()
-            .collect()
+        core.entries.iter().filter(|e| e.index >= low && e.index < high).cloned().collect()
     }
 
     /// Appends entries from a `Ready`, truncating any conflicting suffix first.
@@ -76,16 +72,8 @@ impl DiskStorage {
         let Some(first) = ents.first() else { return };
         let mut core = self.core.borrow_mut();
         let first_index = core.first_index();
-        assert!(
-            first.index >= first_index,
-            "append of compacted index {} (first {first_index})",
-            first.index
-        );
-        assert!(
-            first.index <= core.last_index() + 1,
-            "gap before appended index {}",
-            first.index
-        );
+        assert!(first.index >= first_index, "append of compacted index {} (first {first_index})", first.index);
+        assert!(first.index <= core.last_index() + 1, "gap before appended index {}", first.index);
         let keep = (first.index - first_index) as usize;
         core.entries.truncate(keep);
         core.entries.extend_from_slice(ents);
@@ -109,9 +97,7 @@ impl DiskStorage {
         if applied <= core.snapshot.get_metadata().index {
             return;
         }
-        let term = core
-            .term_of(applied)
-            .expect("compacting to an entry the disk does not hold");
+        let term = core.term_of(applied).expect("compacting to an entry the disk does not hold");
         let conf_state = core.conf_state.clone();
         let first_index = core.first_index();
         let drop = (applied + 1 - first_index) as usize;
@@ -148,10 +134,7 @@ impl DiskCore {
 impl raft::Storage for DiskStorage {
     fn initial_state(&self) -> raft::Result<RaftState> {
         let core = self.core.borrow();
-        Ok(RaftState::new(
-            core.hard_state.clone(),
-            core.conf_state.clone(),
-        ))
+        Ok(RaftState::new(core.hard_state.clone(), core.conf_state.clone()))
     }
 
     fn entries(
@@ -177,8 +160,7 @@ impl raft::Storage for DiskStorage {
         if idx < core.snapshot.get_metadata().index {
             return Err(RaftError::Store(StorageError::Compacted));
         }
-        core.term_of(idx)
-            .ok_or(RaftError::Store(StorageError::Unavailable))
+        core.term_of(idx).ok_or(RaftError::Store(StorageError::Unavailable))
     }
 
     fn first_index(&self) -> raft::Result<u64> {
@@ -203,11 +185,7 @@ mod tests {
     use raft::Storage;
 
     fn entry(index: u64, term: u64) -> Entry {
-        Entry {
-            index,
-            term,
-            ..Default::default()
-        }
+        Entry { index, term, ..Default::default() }
     }
 
     #[test]
@@ -219,24 +197,10 @@ mod tests {
         assert_eq!(disk.term(3).unwrap(), 2);
         disk.compact(3, b"state".to_vec());
         assert_eq!(disk.first_index().unwrap(), 4);
-        assert_eq!(
-            disk.term(3).unwrap(),
-            2,
-            "term of the snapshot index stays known"
-        );
-        assert!(matches!(
-            disk.term(2),
-            Err(RaftError::Store(StorageError::Compacted))
-        ));
-        assert!(disk
-            .entries(3, 5, None, GetEntriesContext::empty(false))
-            .is_err());
-        assert_eq!(
-            disk.entries(4, 5, None, GetEntriesContext::empty(false))
-                .unwrap()
-                .len(),
-            1
-        );
+        assert_eq!(disk.term(3).unwrap(), 2, "term of the snapshot index stays known");
+        assert!(matches!(disk.term(2), Err(RaftError::Store(StorageError::Compacted))));
+        assert!(disk.entries(3, 5, None, GetEntriesContext::empty(false)).is_err());
+        assert_eq!(disk.entries(4, 5, None, GetEntriesContext::empty(false)).unwrap().len(), 1);
         assert_eq!(disk.snapshot(0, 2).unwrap().get_metadata().index, 3);
         assert_eq!(disk.snapshot_data(), b"state");
     }

@@ -9,6 +9,7 @@ use crate::command::Command;
 use crate::config::{ClusterConfig, LinkConfig};
 use crate::invariants::Invariants;
 use crate::leader_lease::LeaderLeasePolicy;
+use crate::mvcc::{Compare, CompareOp, CompareTarget, TxnOp};
 use crate::read::ReadMode;
 use crate::sim::Sim;
 use crate::time::SimTime;
@@ -28,20 +29,10 @@ pub struct FaultMix {
 }
 
 impl FaultMix {
-    pub const NONE: FaultMix = FaultMix {
-        partitions: false,
-        lossy_network: false,
-        clocks: false,
-        pauses: false,
-        crashes: false,
-    };
-    pub const ALL: FaultMix = FaultMix {
-        partitions: true,
-        lossy_network: true,
-        clocks: true,
-        pauses: true,
-        crashes: true,
-    };
+    pub const NONE: FaultMix =
+        FaultMix { partitions: false, lossy_network: false, clocks: false, pauses: false, crashes: false };
+    pub const ALL: FaultMix =
+        FaultMix { partitions: true, lossy_network: true, clocks: true, pauses: true, crashes: true };
 
     /// Parses `none`, `all`, or a comma list of `partitions,loss,clocks,pauses,crashes`.
     pub fn parse(text: &str) -> Result<FaultMix, String> {
@@ -119,17 +110,27 @@ pub fn random_schedule(seed: u64, config: &SwarmConfig) -> Vec<(SimTime, Command
         let mut i = 0u64;
         while t < end {
             let key = format!("k{}", rng.gen_range(0..8u32));
-            let cmd = if rng.gen_ratio(1, 10) {
-                Command::Delete {
-                    node: node(&mut rng),
-                    key,
+            let target = node(&mut rng);
+            let cmd = match rng.gen_range(0..40u32) {
+                0..=3 => Command::Delete { node: target, key },
+                4 => Command::DeleteRange { node: target, key: "k6".into(), end: "k8".into() },
+                5 => Command::Compact { node: target, revision: rng.gen_range(1..=(i + 2)) },
+                6 | 7 => {
+                    // Compare-and-set: if the key still holds the value we last wrote, swap it.
+                    let expected = rng.gen_range(0..=i).to_string();
+                    Command::Txn {
+                        node: target,
+                        compares: vec![Compare {
+                            key: key.clone(),
+                            target: CompareTarget::Value,
+                            op: CompareOp::Equal,
+                            operand: expected,
+                        }],
+                        success: vec![TxnOp::Put { key: key.clone(), value: format!("{i}cas"), lease: 0 }],
+                        failure: vec![TxnOp::Put { key: "k7".into(), value: format!("{i}else"), lease: 0 }],
+                    }
                 }
-            } else {
-                Command::Put {
-                    node: node(&mut rng),
-                    key,
-                    value: i.to_string(),
-                }
+                _ => Command::Put { node: target, key, value: i.to_string() },
             };
             script.push((t, cmd));
             t = t.plus_us(gap_us);
@@ -142,19 +143,8 @@ pub fn random_schedule(seed: u64, config: &SwarmConfig) -> Vec<(SimTime, Command
         let mut t = start.plus_us(gap_us / 2);
         while t < end {
             let key = format!("k{}", rng.gen_range(0..8u32));
-            let mode = if rng.gen_ratio(1, 10) {
-                ReadMode::Serializable
-            } else {
-                ReadMode::Linearizable
-            };
-            script.push((
-                t,
-                Command::Read {
-                    node: node(&mut rng),
-                    key,
-                    mode,
-                },
-            ));
+            let mode = if rng.gen_ratio(1, 10) { ReadMode::Serializable } else { ReadMode::Linearizable };
+            script.push((t, Command::Read { node: node(&mut rng), key, mode }));
             t = t.plus_us(gap_us);
         }
     }
@@ -168,11 +158,8 @@ pub fn random_schedule(seed: u64, config: &SwarmConfig) -> Vec<(SimTime, Command
         None => (500_000u32, 2_000_000u32),
         Some(e) => {
             let slow = (lease_ms * 1_000_000 / (lease_ms + e)) as u32;
-            let fast = if e >= lease_ms {
-                10_000_000
-            } else {
-                (lease_ms * 1_000_000 / (lease_ms - e)).min(10_000_000) as u32
-            };
+            let fast =
+                if e >= lease_ms { 10_000_000 } else { (lease_ms * 1_000_000 / (lease_ms - e)).min(10_000_000) as u32 };
             (slow.max(100_000), fast)
         }
     };
@@ -235,48 +222,22 @@ pub fn random_schedule(seed: u64, config: &SwarmConfig) -> Vec<(SimTime, Command
                         duplicate_ppm: rng.gen_range(0..100_000),
                     };
                     script.push((t, Command::SetNetwork { link: lossy }));
-                    script.push((
-                        heal_after,
-                        Command::SetNetwork {
-                            link: LinkConfig::default(),
-                        },
-                    ));
+                    script.push((heal_after, Command::SetNetwork { link: LinkConfig::default() }));
                 }
                 4 => {
                     let delta_us = rng.gen_range(-jump_max_us..=jump_max_us);
-                    script.push((
-                        t,
-                        Command::JumpClock {
-                            node: node(&mut rng),
-                            delta_us,
-                        },
-                    ));
+                    script.push((t, Command::JumpClock { node: node(&mut rng), delta_us }));
                 }
                 5 => {
                     let victim = node(&mut rng);
                     let rate_ppm = rng.gen_range(rate_min..=rate_max);
-                    script.push((
-                        t,
-                        Command::SetClockRate {
-                            node: victim,
-                            rate_ppm,
-                        },
-                    ));
-                    script.push((
-                        heal_after,
-                        Command::SetClockRate {
-                            node: victim,
-                            rate_ppm: 1_000_000,
-                        },
-                    ));
+                    script.push((t, Command::SetClockRate { node: victim, rate_ppm }));
+                    script.push((heal_after, Command::SetClockRate { node: victim, rate_ppm: 1_000_000 }));
                 }
                 6 => {
                     let victim = node(&mut rng);
-                    let resume = if bounded.is_some() {
-                        t.plus_us(rng.gen_range(1..=pause_max_ms) * 1_000)
-                    } else {
-                        heal_after
-                    };
+                    let resume =
+                        if bounded.is_some() { t.plus_us(rng.gen_range(1..=pause_max_ms) * 1_000) } else { heal_after };
                     script.push((t, Command::Pause { node: victim }));
                     script.push((resume, Command::Resume { node: victim }));
                 }
@@ -345,9 +306,7 @@ pub fn parse_policy(text: &str) -> Result<LeaderLeasePolicy, String> {
         "seed" => Ok(LeaderLeasePolicy::SeedRenewAtAck),
         "safe" => Ok(LeaderLeasePolicy::SendTimeAnchored),
         "lease-based" => Ok(LeaderLeasePolicy::RaftLeaseBased),
-        other => Err(format!(
-            "unknown policy {other:?}: use seed, safe or lease-based"
-        )),
+        other => Err(format!("unknown policy {other:?}: use seed, safe or lease-based")),
     }
 }
 
@@ -384,18 +343,14 @@ pub fn run_swarm(seed: u64, config: &SwarmConfig) -> SwarmReport {
 
 /// [`run_swarm`], also returning the simulation for inspection (its retained trace, stores).
 pub fn run_swarm_keeping_sim(seed: u64, config: &SwarmConfig) -> (SwarmReport, Sim) {
-    let mut cluster = ClusterConfig {
-        node_count: config.nodes,
-        ..ClusterConfig::default()
-    };
+    let mut cluster = ClusterConfig { node_count: config.nodes, ..ClusterConfig::default() };
     cluster.leader_lease.policy = config.policy;
     let mut sim = Sim::new(seed, cluster).expect("swarm configs are valid");
     let mut checker = Checker::new();
     let script = random_schedule(seed, config);
     let commands = script.len();
     for (at, cmd) in script {
-        sim.schedule(at, cmd)
-            .expect("the generator only draws valid commands");
+        sim.schedule(at, cmd).expect("the generator only draws valid commands");
     }
     let mut checks = Invariants::new();
     let mut steps = 0u64;
@@ -413,15 +368,10 @@ pub fn run_swarm_keeping_sim(seed: u64, config: &SwarmConfig) -> (SwarmReport, S
     }
     // Heal: links, network behaviour, clocks' rates, pauses and crashes.
     let _ = sim.apply(Command::HealAll);
-    let _ = sim.apply(Command::SetNetwork {
-        link: LinkConfig::default(),
-    });
+    let _ = sim.apply(Command::SetNetwork { link: LinkConfig::default() });
     for id in 1..=config.nodes as u64 {
         let node = NodeId(id);
-        let _ = sim.apply(Command::SetClockRate {
-            node,
-            rate_ppm: 1_000_000,
-        });
+        let _ = sim.apply(Command::SetClockRate { node, rate_ppm: 1_000_000 });
         if sim.node(node).is_crashed() {
             let _ = sim.apply(Command::Restart { node });
         } else if sim.node(node).paused {
@@ -475,9 +425,7 @@ pub fn run_swarm_keeping_sim(seed: u64, config: &SwarmConfig) -> (SwarmReport, S
         }
     }
     if sim.leader().is_none() {
-        report
-            .violations
-            .push(format!("no leader {} after healing", sim.now()));
+        report.violations.push(format!("no leader {} after healing", sim.now()));
     }
     (report, sim)
 }

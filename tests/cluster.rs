@@ -3,10 +3,7 @@
 use leaselab::{ClusterConfig, Command, NodeId, OpOutcome, Role, Sim, SimTime};
 
 fn config(nodes: usize) -> ClusterConfig {
-    ClusterConfig {
-        node_count: nodes,
-        ..ClusterConfig::default()
-    }
+    ClusterConfig { node_count: nodes, ..ClusterConfig::default() }
 }
 
 /// Runs until some node is leader; returns the true time it took, or panics with the seed.
@@ -40,22 +37,12 @@ fn a_write_commits_and_applies_on_every_node() {
         let mut sim = Sim::new(7, config(nodes)).unwrap();
         sim.run_for_ms(4_000);
         let leader = sim.leader().expect("leader");
-        let op = sim
-            .apply(Command::Put {
-                node: leader,
-                key: "k".into(),
-                value: "v".into(),
-            })
-            .unwrap()
-            .unwrap();
+        let op = sim.apply(Command::Put { node: leader, key: "k".into(), value: "v".into() }).unwrap().unwrap();
         sim.run_for_ms(1_000);
         let record = sim.history().get(op).unwrap();
-        assert!(
-            matches!(record.outcome, OpOutcome::Ok { revision: 2 }),
-            "{record:?}"
-        );
+        assert!(matches!(record.outcome, OpOutcome::Ok { revision: 2 }), "{record:?}");
         for n in sim.nodes() {
-            assert_eq!(n.kv().unwrap().get("k"), Some("v"), "{} of {nodes}", n.id);
+            assert_eq!(n.kv().unwrap().get("k").as_deref(), Some("v"), "{} of {nodes}", n.id);
             assert_eq!(n.applied(), sim.node(leader).applied());
         }
     }
@@ -67,35 +54,18 @@ fn a_write_sent_to_a_follower_is_forwarded_and_answered_by_that_follower() {
     sim.run_for_ms(4_000);
     let leader = sim.leader().unwrap();
     let follower = sim.nodes().iter().find(|n| n.id != leader).unwrap().id;
-    let op = sim
-        .apply(Command::Put {
-            node: follower,
-            key: "f".into(),
-            value: "1".into(),
-        })
-        .unwrap()
-        .unwrap();
+    let op = sim.apply(Command::Put { node: follower, key: "f".into(), value: "1".into() }).unwrap().unwrap();
     sim.run_for_ms(1_000);
-    assert!(matches!(
-        sim.history().get(op).unwrap().outcome,
-        OpOutcome::Ok { .. }
-    ));
+    assert!(matches!(sim.history().get(op).unwrap().outcome, OpOutcome::Ok { .. }));
 }
 
 #[test]
 fn exactly_one_leader_in_a_healthy_cluster() {
     let mut sim = Sim::new(11, config(5)).unwrap();
     sim.run_for_ms(10_000);
-    let leaders = sim
-        .roles()
-        .iter()
-        .filter(|r| **r == Some(Role::Leader))
-        .count();
+    let leaders = sim.roles().iter().filter(|r| **r == Some(Role::Leader)).count();
     assert_eq!(leaders, 1);
-    assert!(sim
-        .nodes()
-        .iter()
-        .all(|n| n.leader() == sim.leader().unwrap()));
+    assert!(sim.nodes().iter().all(|n| n.leader() == sim.leader().unwrap()));
 }
 
 fn scripted_run(seed: u64, nodes: usize) -> u64 {
@@ -103,12 +73,7 @@ fn scripted_run(seed: u64, nodes: usize) -> u64 {
     sim.run_for_ms(3_000);
     for i in 0..20u64 {
         let node = NodeId(1 + i % nodes as u64);
-        sim.apply(Command::Put {
-            node,
-            key: format!("k{}", i % 4),
-            value: i.to_string(),
-        })
-        .unwrap();
+        sim.apply(Command::Put { node, key: format!("k{}", i % 4), value: i.to_string() }).unwrap();
         sim.run_for_ms(50);
     }
     sim.run_for_ms(2_000);
@@ -118,11 +83,7 @@ fn scripted_run(seed: u64, nodes: usize) -> u64 {
 #[test]
 fn same_seed_and_commands_give_the_same_trace_hash() {
     for nodes in [1, 3, 5, 7] {
-        assert_eq!(
-            scripted_run(5, nodes),
-            scripted_run(5, nodes),
-            "{nodes} nodes"
-        );
+        assert_eq!(scripted_run(5, nodes), scripted_run(5, nodes), "{nodes} nodes");
     }
     assert_ne!(scripted_run(5, 3), scripted_run(6, 3), "the seed matters");
 }

@@ -10,20 +10,14 @@ fn node() -> impl Strategy<Value = NodeId> {
 }
 
 fn link() -> impl Strategy<Value = LinkConfig> {
-    (
-        0u32..20_000_000,
-        0u32..20_000_000,
-        0u32..1_500_000,
-        0u32..1_500_000,
+    (0u32..20_000_000, 0u32..20_000_000, 0u32..1_500_000, 0u32..1_500_000).prop_map(
+        |(latency_us, jitter_us, drop_ppm, duplicate_ppm)| LinkConfig {
+            latency_us,
+            jitter_us,
+            drop_ppm,
+            duplicate_ppm,
+        },
     )
-        .prop_map(
-            |(latency_us, jitter_us, drop_ppm, duplicate_ppm)| LinkConfig {
-                latency_us,
-                jitter_us,
-                drop_ppm,
-                duplicate_ppm,
-            },
-        )
 }
 
 fn key() -> impl Strategy<Value = String> {
@@ -32,20 +26,12 @@ fn key() -> impl Strategy<Value = String> {
 
 fn command() -> impl Strategy<Value = Command> {
     prop_oneof![
-        (node(), key(), "[0-9]{0,3}").prop_map(|(node, key, value)| Command::Put {
-            node,
-            key,
-            value
-        }),
+        (node(), key(), "[0-9]{0,3}").prop_map(|(node, key, value)| Command::Put { node, key, value }),
         (node(), key()).prop_map(|(node, key)| Command::Delete { node, key }),
         (node(), key(), any::<bool>()).prop_map(|(node, key, lin)| Command::Read {
             node,
             key,
-            mode: if lin {
-                ReadMode::Linearizable
-            } else {
-                ReadMode::Serializable
-            }
+            mode: if lin { ReadMode::Linearizable } else { ReadMode::Serializable }
         }),
         prop::collection::vec(prop::collection::vec(node(), 0..4), 0..3)
             .prop_map(|groups| Command::Partition { groups }),
@@ -55,10 +41,8 @@ fn command() -> impl Strategy<Value = Command> {
         Just(Command::HealAll),
         (node(), node(), link()).prop_map(|(from, to, link)| Command::SetLink { from, to, link }),
         link().prop_map(|link| Command::SetNetwork { link }),
-        (node(), -4_000_000_000i64..4_000_000_000)
-            .prop_map(|(node, delta_us)| Command::JumpClock { node, delta_us }),
-        (node(), 0u32..12_000_000)
-            .prop_map(|(node, rate_ppm)| Command::SetClockRate { node, rate_ppm }),
+        (node(), -4_000_000_000i64..4_000_000_000).prop_map(|(node, delta_us)| Command::JumpClock { node, delta_us }),
+        (node(), 0u32..12_000_000).prop_map(|(node, rate_ppm)| Command::SetClockRate { node, rate_ppm }),
         node().prop_map(|node| Command::Pause { node }),
         node().prop_map(|node| Command::Resume { node }),
         node().prop_map(|node| Command::Crash { node }),

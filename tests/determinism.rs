@@ -10,10 +10,8 @@ const GOLDEN_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/tra
 
 #[test]
 fn reference_runs_match_the_pinned_trace_hashes() {
-    let actual: Vec<(usize, u64, u64)> = REFERENCE_RUNS
-        .iter()
-        .map(|&(nodes, seed)| (nodes, seed, reference_run(nodes, seed).trace_hash()))
-        .collect();
+    let actual: Vec<(usize, u64, u64)> =
+        REFERENCE_RUNS.iter().map(|&(nodes, seed)| (nodes, seed, reference_run(nodes, seed).trace_hash())).collect();
     if std::env::var_os("LEASELAB_BLESS").is_some() {
         let mut text = String::from("# nodes seed trace-hash (written by LEASELAB_BLESS=1)\n");
         for (nodes, seed, hash) in &actual {
@@ -23,10 +21,7 @@ fn reference_runs_match_the_pinned_trace_hashes() {
         return;
     }
     let golden = parse_golden(&std::fs::read_to_string(GOLDEN_PATH).unwrap());
-    assert_eq!(
-        actual, golden,
-        "trace changed; if intended, re-pin with LEASELAB_BLESS=1"
-    );
+    assert_eq!(actual, golden, "trace changed; if intended, re-pin with LEASELAB_BLESS=1");
 }
 
 #[test]
@@ -41,17 +36,10 @@ fn a_reference_run_replays_identically() {
 fn reference_runs_end_with_a_leader_and_converged_stores() {
     for (nodes, seed) in REFERENCE_RUNS {
         let sim = reference_run(nodes, seed);
-        let leader = sim
-            .leader()
-            .unwrap_or_else(|| panic!("no leader: nodes={nodes} seed={seed}"));
+        let leader = sim.leader().unwrap_or_else(|| panic!("no leader: nodes={nodes} seed={seed}"));
         let expected = sim.node(leader).kv().unwrap().entries(1_000);
         for n in sim.nodes() {
-            assert_eq!(
-                n.kv().unwrap().entries(1_000),
-                expected,
-                "{} nodes={nodes}",
-                n.id
-            );
+            assert_eq!(n.kv().unwrap().entries(1_000), expected, "{} nodes={nodes}", n.id);
         }
     }
 }

@@ -56,28 +56,8 @@ fn key_index_get_at_every_revision() {
 #[test]
 fn key_index_since_lists_one_revision_per_main() {
     let ki = fixture();
-    let all = vec![
-        rev(2, 0),
-        rev(4, 0),
-        rev(6, 0),
-        rev(8, 0),
-        rev(10, 0),
-        rev(12, 0),
-        rev(14, 1),
-        rev(16, 0),
-    ];
-    for (since, skip) in [
-        (0u64, 0usize),
-        (1, 0),
-        (2, 0),
-        (3, 1),
-        (4, 1),
-        (13, 6),
-        (14, 6),
-        (15, 7),
-        (16, 7),
-        (17, 8),
-    ] {
+    let all = vec![rev(2, 0), rev(4, 0), rev(6, 0), rev(8, 0), rev(10, 0), rev(12, 0), rev(14, 1), rev(16, 0)];
+    for (since, skip) in [(0u64, 0usize), (1, 0), (2, 0), (3, 1), (4, 1), (13, 6), (14, 6), (15, 7), (16, 7), (17, 8)] {
         assert_eq!(ki.since(since), all[skip..].to_vec(), "since {since}");
     }
 }
@@ -89,71 +69,27 @@ fn key_index_compaction_keeps_what_reads_at_or_after_it_need() {
     let table: Vec<(u64, Vec<Vec<Revision>>, Vec<Revision>)> = vec![
         (
             1,
-            vec![
-                g(&[(2, 0), (4, 0), (6, 0)]),
-                g(&[(8, 0), (10, 0), (12, 0)]),
-                g(&[(14, 0), (14, 1), (16, 0)]),
-                vec![],
-            ],
+            vec![g(&[(2, 0), (4, 0), (6, 0)]), g(&[(8, 0), (10, 0), (12, 0)]), g(&[(14, 0), (14, 1), (16, 0)]), vec![]],
             vec![],
         ),
         (
             2,
-            vec![
-                g(&[(2, 0), (4, 0), (6, 0)]),
-                g(&[(8, 0), (10, 0), (12, 0)]),
-                g(&[(14, 0), (14, 1), (16, 0)]),
-                vec![],
-            ],
+            vec![g(&[(2, 0), (4, 0), (6, 0)]), g(&[(8, 0), (10, 0), (12, 0)]), g(&[(14, 0), (14, 1), (16, 0)]), vec![]],
             g(&[(2, 0)]),
         ),
         (
             4,
-            vec![
-                g(&[(4, 0), (6, 0)]),
-                g(&[(8, 0), (10, 0), (12, 0)]),
-                g(&[(14, 0), (14, 1), (16, 0)]),
-                vec![],
-            ],
+            vec![g(&[(4, 0), (6, 0)]), g(&[(8, 0), (10, 0), (12, 0)]), g(&[(14, 0), (14, 1), (16, 0)]), vec![]],
             g(&[(4, 0)]),
         ),
         (
             5,
-            vec![
-                g(&[(4, 0), (6, 0)]),
-                g(&[(8, 0), (10, 0), (12, 0)]),
-                g(&[(14, 0), (14, 1), (16, 0)]),
-                vec![],
-            ],
+            vec![g(&[(4, 0), (6, 0)]), g(&[(8, 0), (10, 0), (12, 0)]), g(&[(14, 0), (14, 1), (16, 0)]), vec![]],
             g(&[(4, 0)]),
         ),
-        (
-            6,
-            vec![
-                g(&[(8, 0), (10, 0), (12, 0)]),
-                g(&[(14, 0), (14, 1), (16, 0)]),
-                vec![],
-            ],
-            vec![],
-        ),
-        (
-            8,
-            vec![
-                g(&[(8, 0), (10, 0), (12, 0)]),
-                g(&[(14, 0), (14, 1), (16, 0)]),
-                vec![],
-            ],
-            g(&[(8, 0)]),
-        ),
-        (
-            11,
-            vec![
-                g(&[(10, 0), (12, 0)]),
-                g(&[(14, 0), (14, 1), (16, 0)]),
-                vec![],
-            ],
-            g(&[(10, 0)]),
-        ),
+        (6, vec![g(&[(8, 0), (10, 0), (12, 0)]), g(&[(14, 0), (14, 1), (16, 0)]), vec![]], vec![]),
+        (8, vec![g(&[(8, 0), (10, 0), (12, 0)]), g(&[(14, 0), (14, 1), (16, 0)]), vec![]], g(&[(8, 0)])),
+        (11, vec![g(&[(10, 0), (12, 0)]), g(&[(14, 0), (14, 1), (16, 0)]), vec![]], g(&[(10, 0)])),
         (12, vec![g(&[(14, 0), (14, 1), (16, 0)]), vec![]], vec![]),
         (14, vec![g(&[(14, 1), (16, 0)]), vec![]], g(&[(14, 1)])),
         (15, vec![g(&[(14, 1), (16, 0)]), vec![]], g(&[(14, 1)])),
@@ -170,10 +106,7 @@ fn key_index_compaction_keeps_what_reads_at_or_after_it_need() {
     let mut ki = fixture();
     ki.compact(4);
     assert_eq!(ki.get(5).unwrap(), (rev(4, 0), rev(2, 0), 2));
-    assert!(
-        ki.get(3).is_err(),
-        "history before the compaction point is gone"
-    );
+    assert!(ki.get(3).is_err(), "history before the compaction point is gone");
 }
 
 #[test]
@@ -182,11 +115,7 @@ fn tombstone_of_a_missing_key_is_refused() {
     assert_eq!(ki.tombstone(rev(2, 0)), Err(MvccError::RevisionNotFound));
     ki.put(rev(3, 0));
     ki.tombstone(rev(4, 0)).unwrap();
-    assert_eq!(
-        ki.tombstone(rev(5, 0)),
-        Err(MvccError::RevisionNotFound),
-        "already deleted"
-    );
+    assert_eq!(ki.tombstone(rev(5, 0)), Err(MvccError::RevisionNotFound), "already deleted");
 }
 
 fn store_with(keys: &[(&str, &str)]) -> MvccStore {
@@ -197,28 +126,9 @@ fn store_with(keys: &[(&str, &str)]) -> MvccStore {
     s
 }
 
-fn range(
-    s: &MvccStore,
-    key: &str,
-    end: &str,
-    rev: u64,
-    limit: usize,
-) -> Result<(Vec<String>, usize, u64), MvccError> {
-    let r = s.range(&RangeRequest {
-        key: key.into(),
-        end: end.into(),
-        rev,
-        limit,
-        count_only: false,
-    })?;
-    Ok((
-        r.kvs
-            .iter()
-            .map(|kv| format!("{}={}", kv.key, kv.value))
-            .collect(),
-        r.count,
-        r.rev,
-    ))
+fn range(s: &MvccStore, key: &str, end: &str, rev: u64, limit: usize) -> Result<(Vec<String>, usize, u64), MvccError> {
+    let r = s.range(&RangeRequest { key: key.into(), end: end.into(), rev, limit, count_only: false })?;
+    Ok((r.kvs.iter().map(|kv| format!("{}={}", kv.key, kv.value)).collect(), r.count, r.rev))
 }
 
 #[test]
@@ -238,11 +148,7 @@ fn ranges_are_half_open_with_the_nul_end_meaning_everything_after() {
     let s = store_with(&[("foo", "0"), ("foo1", "1"), ("foo2", "2")]);
     let check = |key: &str, end: &str, want: &[&str]| {
         let (kvs, count, rev) = range(&s, key, end, 0, 0).unwrap();
-        assert_eq!(
-            kvs,
-            want.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
-            "range [{key:?}, {end:?})"
-        );
+        assert_eq!(kvs, want.iter().map(|s| s.to_string()).collect::<Vec<_>>(), "range [{key:?}, {end:?})");
         assert_eq!(count, want.len());
         assert_eq!(rev, 4, "the result revision is always the current one");
     };
@@ -259,32 +165,14 @@ fn ranges_are_half_open_with_the_nul_end_meaning_everything_after() {
 fn range_at_a_revision_limit_and_count() {
     let s = store_with(&[("foo", "0"), ("foo1", "1"), ("foo2", "2")]);
     assert_eq!(range(&s, "foo", "foo3", 2, 0).unwrap().0, vec!["foo=0"]);
-    assert_eq!(
-        range(&s, "foo", "foo3", 3, 0).unwrap().0,
-        vec!["foo=0", "foo1=1"]
-    );
+    assert_eq!(range(&s, "foo", "foo3", 3, 0).unwrap().0, vec!["foo=0", "foo1=1"]);
     let (kvs, count, _) = range(&s, "foo", "foo3", 0, 1).unwrap();
-    assert_eq!(
-        (kvs.len(), count),
-        (1, 3),
-        "limit truncates, count stays the total"
-    );
+    assert_eq!((kvs.len(), count), (1, 3), "limit truncates, count stays the total");
     let r = s
-        .range(&RangeRequest {
-            key: "foo".into(),
-            end: "foo3".into(),
-            count_only: true,
-            ..Default::default()
-        })
+        .range(&RangeRequest { key: "foo".into(), end: "foo3".into(), count_only: true, ..Default::default() })
         .unwrap();
     assert_eq!((r.kvs.len(), r.count), (0, 3));
-    assert_eq!(
-        range(&s, "foo", "", 5, 0),
-        Err(MvccError::FutureRev {
-            requested: 5,
-            current: 4
-        })
-    );
+    assert_eq!(range(&s, "foo", "", 5, 0), Err(MvccError::FutureRev { requested: 5, current: 4 }));
 }
 
 #[test]
@@ -293,16 +181,8 @@ fn delete_returns_the_count_and_bumps_only_when_something_changed() {
     assert_eq!(s.delete_range("nope", "").unwrap(), (0, 4));
     assert_eq!(s.delete_range("foo", "foo2").unwrap(), (2, 5));
     assert_eq!(range(&s, "foo", "\0", 0, 0).unwrap().0, vec!["foo2=2"]);
-    assert_eq!(
-        range(&s, "foo", "\0", 4, 0).unwrap().0.len(),
-        3,
-        "history still readable"
-    );
-    assert_eq!(
-        s.delete_range("foo", "foo2").unwrap(),
-        (0, 5),
-        "already gone"
-    );
+    assert_eq!(range(&s, "foo", "\0", 4, 0).unwrap().0.len(), 3, "history still readable");
+    assert_eq!(s.delete_range("foo", "foo2").unwrap(), (0, 5), "already gone");
 }
 
 #[test]
@@ -318,134 +198,57 @@ fn delete_then_put_restarts_version_and_create_revision() {
 fn a_txn_shares_the_main_revision_and_counts_sub_revisions() {
     let mut s = MvccStore::default();
     let ops = [
-        TxnOp::Put {
-            key: "a".into(),
-            value: "1".into(),
-            lease: 0,
-        },
-        TxnOp::Put {
-            key: "b".into(),
-            value: "2".into(),
-            lease: 0,
-        },
-        TxnOp::Put {
-            key: "a".into(),
-            value: "3".into(),
-            lease: 0,
-        },
+        TxnOp::Put { key: "a".into(), value: "1".into(), lease: 0 },
+        TxnOp::Put { key: "b".into(), value: "2".into(), lease: 0 },
+        TxnOp::Put { key: "a".into(), value: "3".into(), lease: 0 },
     ];
     let r = s.txn(&[], &ops, &[]).unwrap();
     assert!(r.succeeded);
     assert_eq!(r.rev, 2);
     let ki = s.key_index("a").unwrap();
     assert_eq!(ki.generations[0].revs, vec![rev(2, 0), rev(2, 2)]);
-    assert_eq!(
-        s.key_index("b").unwrap().generations[0].revs,
-        vec![rev(2, 1)]
-    );
+    assert_eq!(s.key_index("b").unwrap().generations[0].revs, vec![rev(2, 1)]);
     assert_eq!(s.get("a").unwrap().version, 2);
     // A txn that changes nothing keeps the revision.
-    let r = s
-        .txn(
-            &[],
-            &[TxnOp::Range(RangeRequest {
-                key: "a".into(),
-                ..Default::default()
-            })],
-            &[],
-        )
-        .unwrap();
+    let r = s.txn(&[], &[TxnOp::Range(RangeRequest { key: "a".into(), ..Default::default() })], &[]).unwrap();
     assert_eq!(r.rev, 2);
 }
 
 #[test]
 fn txn_compares_pick_the_branch() {
     let mut s = store_with(&[("k", "v")]);
-    let cmp = |target, op, operand: &str| Compare {
-        key: "k".into(),
-        target,
-        op,
-        operand: operand.into(),
-    };
-    let put = |v: &str| {
-        vec![TxnOp::Put {
-            key: "out".into(),
-            value: v.into(),
-            lease: 0,
-        }]
-    };
+    let cmp = |target, op, operand: &str| Compare { key: "k".into(), target, op, operand: operand.into() };
+    let put = |v: &str| vec![TxnOp::Put { key: "out".into(), value: v.into(), lease: 0 }];
     let cases = [
         (cmp(CompareTarget::Value, CompareOp::Equal, "v"), true),
         (cmp(CompareTarget::Value, CompareOp::Greater, "a"), true),
         (cmp(CompareTarget::Version, CompareOp::Equal, "1"), true),
-        (
-            cmp(CompareTarget::CreateRevision, CompareOp::Equal, "2"),
-            true,
-        ),
+        (cmp(CompareTarget::CreateRevision, CompareOp::Equal, "2"), true),
         (cmp(CompareTarget::ModRevision, CompareOp::Less, "2"), false),
         (cmp(CompareTarget::Version, CompareOp::NotEqual, "1"), false),
     ];
     for (c, want) in cases {
         let r = s.txn(&[c.clone()], &put("then"), &put("else")).unwrap();
         assert_eq!(r.succeeded, want, "{c:?}");
-        assert_eq!(
-            s.get("out").unwrap().value,
-            if want { "then" } else { "else" }
-        );
+        assert_eq!(s.get("out").unwrap().value, if want { "then" } else { "else" });
     }
     // A missing key compares as version 0.
-    let missing = Compare {
-        key: "none".into(),
-        target: CompareTarget::Version,
-        op: CompareOp::Equal,
-        operand: "0".into(),
-    };
+    let missing =
+        Compare { key: "none".into(), target: CompareTarget::Version, op: CompareOp::Equal, operand: "0".into() };
     assert!(s.txn(&[missing], &[], &[]).unwrap().succeeded);
 }
 
 #[test]
 fn compaction_boundaries() {
     let mut s = store_with(&[("foo", "0"), ("foo", "1"), ("foo", "2"), ("bar", "x")]);
-    assert_eq!(
-        s.compact(6),
-        Err(MvccError::FutureRev {
-            requested: 6,
-            current: 5
-        })
-    );
+    assert_eq!(s.compact(6), Err(MvccError::FutureRev { requested: 6, current: 5 }));
     s.compact(3).unwrap();
-    assert_eq!(
-        range(&s, "foo", "", 3, 0).unwrap().0,
-        vec!["foo=1"],
-        "a read at the compaction point is allowed"
-    );
-    assert_eq!(
-        range(&s, "foo", "", 2, 0),
-        Err(MvccError::Compacted {
-            requested: 2,
-            compacted: 3
-        })
-    );
-    assert_eq!(
-        s.compact(3),
-        Err(MvccError::Compacted {
-            requested: 3,
-            compacted: 3
-        })
-    );
-    assert_eq!(
-        s.compact(2),
-        Err(MvccError::Compacted {
-            requested: 2,
-            compacted: 3
-        })
-    );
+    assert_eq!(range(&s, "foo", "", 3, 0).unwrap().0, vec!["foo=1"], "a read at the compaction point is allowed");
+    assert_eq!(range(&s, "foo", "", 2, 0), Err(MvccError::Compacted { requested: 2, compacted: 3 }));
+    assert_eq!(s.compact(3), Err(MvccError::Compacted { requested: 3, compacted: 3 }));
+    assert_eq!(s.compact(2), Err(MvccError::Compacted { requested: 2, compacted: 3 }));
     s.compact(5).unwrap();
-    assert_eq!(
-        range(&s, "\0", "\0", 0, 0).unwrap().0,
-        vec!["bar=x", "foo=2"],
-        "the latest value of each key survives"
-    );
+    assert_eq!(range(&s, "\0", "\0", 0, 0).unwrap().0, vec!["bar=x", "foo=2"], "the latest value of each key survives");
 }
 
 #[test]
@@ -473,13 +276,7 @@ fn watch_from_a_revision_sees_puts_and_deletes_in_order() {
         .collect();
     assert_eq!(kinds, vec!["3.0 put b=1", "4.0 delete a", "5.0 put a=2"]);
     s.compact(4).unwrap();
-    assert_eq!(
-        s.watch_since("a", "\0", 4),
-        Err(MvccError::Compacted {
-            requested: 4,
-            compacted: 4
-        })
-    );
+    assert_eq!(s.watch_since("a", "\0", 4), Err(MvccError::Compacted { requested: 4, compacted: 4 }));
     assert_eq!(s.watch_since("a", "\0", 5).unwrap().len(), 1);
 }
 
@@ -489,26 +286,11 @@ fn bad_input_is_refused_and_changes_nothing() {
     let before = s.clone();
     assert_eq!(s.put("", "v", 0), Err(MvccError::EmptyKey));
     let big = "x".repeat(MVCC_VALUE_BYTES_MAX + 1);
-    assert!(matches!(
-        s.put("k", &big, 0),
-        Err(MvccError::ValueTooLarge { .. })
-    ));
+    assert!(matches!(s.put("k", &big, 0), Err(MvccError::ValueTooLarge { .. })));
     let ops = [
-        TxnOp::Put {
-            key: "ok".into(),
-            value: "1".into(),
-            lease: 0,
-        },
-        TxnOp::Put {
-            key: String::new(),
-            value: "1".into(),
-            lease: 0,
-        },
+        TxnOp::Put { key: "ok".into(), value: "1".into(), lease: 0 },
+        TxnOp::Put { key: String::new(), value: "1".into(), lease: 0 },
     ];
-    assert_eq!(
-        s.txn(&[], &ops, &[]),
-        Err(MvccError::EmptyKey),
-        "a txn is all or nothing"
-    );
+    assert_eq!(s.txn(&[], &ops, &[]), Err(MvccError::EmptyKey), "a txn is all or nothing");
     assert_eq!(s, before);
 }

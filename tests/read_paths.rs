@@ -3,15 +3,10 @@
 
 use leaselab::checker::{Checker, Verdict};
 use leaselab::history::OpRecord;
-use leaselab::{
-    ClusterConfig, Command, LeaderLeasePolicy, NodeId, OpId, OpOutcome, ReadMode, ReadPath, Sim,
-};
+use leaselab::{ClusterConfig, Command, LeaderLeasePolicy, NodeId, OpId, OpOutcome, ReadMode, ReadPath, Sim};
 
 fn cluster(nodes: usize, policy: LeaderLeasePolicy) -> ClusterConfig {
-    let mut c = ClusterConfig {
-        node_count: nodes,
-        ..ClusterConfig::default()
-    };
+    let mut c = ClusterConfig { node_count: nodes, ..ClusterConfig::default() };
     c.leader_lease.policy = policy;
     c
 }
@@ -27,23 +22,11 @@ fn settled(seed: u64, config: ClusterConfig) -> (Sim, NodeId) {
 }
 
 fn put(sim: &mut Sim, node: NodeId, key: &str, value: &str) -> OpId {
-    sim.apply(Command::Put {
-        node,
-        key: key.into(),
-        value: value.into(),
-    })
-    .unwrap()
-    .unwrap()
+    sim.apply(Command::Put { node, key: key.into(), value: value.into() }).unwrap().unwrap()
 }
 
 fn read(sim: &mut Sim, node: NodeId, key: &str, mode: ReadMode) -> OpId {
-    sim.apply(Command::Read {
-        node,
-        key: key.into(),
-        mode,
-    })
-    .unwrap()
-    .unwrap()
+    sim.apply(Command::Read { node, key: key.into(), mode }).unwrap().unwrap()
 }
 
 fn record(sim: &Sim, op: OpId) -> &OpRecord {
@@ -51,12 +34,7 @@ fn record(sim: &Sim, op: OpId) -> &OpRecord {
 }
 
 fn path(sim: &Sim, op: OpId) -> ReadPath {
-    record(sim, op)
-        .trace
-        .as_ref()
-        .unwrap()
-        .path
-        .expect("finished read has a path")
+    record(sim, op).trace.as_ref().unwrap().path.expect("finished read has a path")
 }
 
 fn value(sim: &Sim, op: OpId) -> Option<String> {
@@ -78,16 +56,10 @@ fn a_leader_with_a_valid_lease_answers_locally_with_no_messages() {
     let (mut sim, leader) = settled(1, cluster(3, LeaderLeasePolicy::SendTimeAnchored));
     let op = read(&mut sim, leader, "x", ReadMode::Linearizable);
     let r = record(&sim, op);
-    assert_eq!(
-        r.completed_at,
-        Some(r.invoked_at),
-        "zero latency: answered in the same instant"
-    );
+    assert_eq!(r.completed_at, Some(r.invoked_at), "zero latency: answered in the same instant");
     assert_eq!(path(&sim, op), ReadPath::LeaseRead);
     assert!(r.trace.as_ref().unwrap().messages.is_empty());
-    assert!(r.trace.as_ref().unwrap().steps[0]
-        .text
-        .contains("leader lease valid"));
+    assert!(r.trace.as_ref().unwrap().steps[0].text.contains("leader lease valid"));
     assert_eq!(value(&sim, op).as_deref(), Some("1"));
 }
 
@@ -100,17 +72,9 @@ fn a_leader_without_a_lease_uses_read_index() {
     sim.run_for_ms(200);
     assert_eq!(path(&sim, op), ReadPath::ReadIndex);
     let trace = record(&sim, op).trace.clone().unwrap();
-    assert!(
-        trace.steps[0].text.contains("disabled"),
-        "{:?}",
-        trace.steps
-    );
+    assert!(trace.steps[0].text.contains("disabled"), "{:?}", trace.steps);
     assert!(trace.read_index.is_some());
-    assert!(
-        trace.messages.len() >= 2,
-        "a heartbeat round: {:?}",
-        trace.messages
-    );
+    assert!(trace.messages.len() >= 2, "a heartbeat round: {:?}", trace.messages);
     assert_eq!(value(&sim, op).as_deref(), Some("1"));
 }
 
@@ -124,22 +88,13 @@ fn a_follower_forwards_the_read_index_and_answers_from_its_own_store() {
     let r = record(&sim, op);
     assert!(r.completed_at.unwrap() > r.invoked_at, "needs a round trip");
     assert_eq!(value(&sim, op).as_deref(), Some("1"));
-    assert!(r
-        .trace
-        .as_ref()
-        .unwrap()
-        .steps
-        .iter()
-        .any(|s| s.text.contains("forward ReadIndex")));
+    assert!(r.trace.as_ref().unwrap().steps.iter().any(|s| s.text.contains("forward ReadIndex")));
 }
 
 #[test]
 fn a_single_node_cluster_renews_its_lease_and_serves_lease_reads() {
     let (mut sim, leader) = settled(4, cluster(1, LeaderLeasePolicy::SendTimeAnchored));
-    let stats = sim
-        .node(leader)
-        .leader_lease_stats(sim.node(leader).clock.local_at(sim.now()))
-        .unwrap();
+    let stats = sim.node(leader).leader_lease_stats(sim.node(leader).clock.local_at(sim.now())).unwrap();
     assert!(stats.renew_count > 0 && stats.valid, "{stats:?}");
     let op = read(&mut sim, leader, "x", ReadMode::Linearizable);
     assert_eq!(path(&sim, op), ReadPath::LeaseRead);
@@ -164,10 +119,7 @@ fn a_serializable_read_at_a_cut_off_follower_is_stale_by_design_and_reports_its_
     let op = read(&mut sim, follower, "x", ReadMode::Serializable);
     assert_eq!(path(&sim, op), ReadPath::Serializable);
     assert_eq!(value(&sim, op).as_deref(), Some("1"));
-    assert_eq!(
-        record(&sim, op).trace.as_ref().unwrap().revision_lag,
-        Some(2)
-    );
+    assert_eq!(record(&sim, op).trace.as_ref().unwrap().revision_lag, Some(2));
     let c = checked(&sim);
     assert_eq!(c.verdict(op), Some(&Verdict::AllowedStaleness { lag: 2 }));
     assert_eq!(c.violations(), 0);
@@ -181,16 +133,10 @@ fn a_leader_cut_off_from_the_majority_loses_its_lease_and_its_reads_time_out() {
     // Still leader (check_quorum has not fired yet) but the lease has run out.
     assert!(sim.node(leader).is_leader());
     let op = read(&mut sim, leader, "x", ReadMode::Linearizable);
-    assert!(record(&sim, op).trace.as_ref().unwrap().steps[0]
-        .text
-        .contains("leader lease expired"));
+    assert!(record(&sim, op).trace.as_ref().unwrap().steps[0].text.contains("leader lease expired"));
     sim.run_for_ms(4_000);
     let r = record(&sim, op);
-    assert!(
-        matches!(&r.outcome, OpOutcome::Failed { .. }),
-        "{:?}",
-        r.outcome
-    );
+    assert!(matches!(&r.outcome, OpOutcome::Failed { .. }), "{:?}", r.outcome);
     // Meanwhile the majority elected a new leader that serves reads.
     let new_leader = sim.leader().unwrap();
     assert_ne!(new_leader, leader);
@@ -209,22 +155,13 @@ fn a_read_arriving_before_the_new_leader_commits_in_its_term_is_retried() {
     let mut sim = Sim::new(8, config).unwrap();
     // Read at every node right away: nobody is leader yet, and the first leader has not
     // committed in its term. Every read must still finish, after retries.
-    let ops: Vec<OpId> = (1..=3)
-        .map(|i| read(&mut sim, NodeId(i), "x", ReadMode::Linearizable))
-        .collect();
+    let ops: Vec<OpId> = (1..=3).map(|i| read(&mut sim, NodeId(i), "x", ReadMode::Linearizable)).collect();
     sim.run_for_ms(2_900);
-    let retried = ops
-        .iter()
-        .any(|&op| record(&sim, op).trace.as_ref().unwrap().retries > 0);
+    let retried = ops.iter().any(|&op| record(&sim, op).trace.as_ref().unwrap().retries > 0);
     assert!(retried, "some read needed a retry");
     for op in ops {
         let r = record(&sim, op);
-        assert!(
-            matches!(r.outcome, OpOutcome::Ok { .. }),
-            "{op}: {:?} {:?}",
-            r.outcome,
-            r.trace
-        );
+        assert!(matches!(r.outcome, OpOutcome::Ok { .. }), "{op}: {:?} {:?}", r.outcome, r.trace);
         assert_eq!(value(&sim, op), None);
     }
 }
@@ -232,27 +169,15 @@ fn a_read_arriving_before_the_new_leader_commits_in_its_term_is_retried() {
 /// The drift scenario of the issue: leader clock at `rate_ppm`, leader partitioned away, the
 /// majority elects a new leader which commits a write; then a client keeps reading at the old
 /// leader every 10 ms. Returns the reads and their verdicts.
-fn drift_scenario(
-    seed: u64,
-    policy: LeaderLeasePolicy,
-    rate_ppm: u32,
-) -> (Sim, Vec<(OpId, Option<Verdict>)>) {
+fn drift_scenario(seed: u64, policy: LeaderLeasePolicy, rate_ppm: u32) -> (Sim, Vec<(OpId, Option<Verdict>)>) {
     let (mut sim, old) = settled(seed, cluster(3, policy));
-    sim.apply(Command::SetClockRate {
-        node: old,
-        rate_ppm,
-    })
-    .unwrap();
+    sim.apply(Command::SetClockRate { node: old, rate_ppm }).unwrap();
     sim.run_for_ms(500);
     sim.apply(Command::Isolate { node: old }).unwrap();
     let mut new_leader = None;
     for _ in 0..800 {
         sim.run_for_ms(5);
-        new_leader = sim
-            .nodes()
-            .iter()
-            .find(|n| n.is_leader() && n.id != old)
-            .map(|n| n.id);
+        new_leader = sim.nodes().iter().find(|n| n.is_leader() && n.id != old).map(|n| n.id);
         if new_leader.is_some() {
             break;
         }
@@ -271,19 +196,12 @@ fn drift_scenario(
         .collect();
     sim.run_for_ms(4_000);
     let c = checked(&sim);
-    let verdicts = reads
-        .into_iter()
-        .map(|op| (op, c.verdict(op).cloned()))
-        .collect();
+    let verdicts = reads.into_iter().map(|op| (op, c.verdict(op).cloned())).collect();
     (sim, verdicts)
 }
 
 fn stale_reads(verdicts: &[(OpId, Option<Verdict>)]) -> Vec<OpId> {
-    verdicts
-        .iter()
-        .filter(|(_, v)| matches!(v, Some(Verdict::Stale(_))))
-        .map(|(op, _)| *op)
-        .collect()
+    verdicts.iter().filter(|(_, v)| matches!(v, Some(Verdict::Stale(_)))).map(|(op, _)| *op).collect()
 }
 
 #[test]
@@ -303,10 +221,7 @@ fn drift_beyond_the_bound_gives_a_stale_lease_read_under_the_seed_policy() {
             }
         }
     }
-    assert!(
-        seen > 0,
-        "the seed policy never served a stale lease read over 10 seeds"
-    );
+    assert!(seen > 0, "the seed policy never served a stale lease read over 10 seeds");
 }
 
 #[test]
@@ -314,12 +229,7 @@ fn the_same_runs_under_the_safe_policy_read_no_stale_value() {
     for seed in 20..30 {
         let (_, verdicts) = drift_scenario(seed, LeaderLeasePolicy::SendTimeAnchored, 800_000);
         assert!(stale_reads(&verdicts).is_empty(), "seed {seed}");
-        assert!(
-            verdicts
-                .iter()
-                .all(|(_, v)| !matches!(v, Some(Verdict::Violation { .. }))),
-            "seed {seed}"
-        );
+        assert!(verdicts.iter().all(|(_, v)| !matches!(v, Some(Verdict::Violation { .. }))), "seed {seed}");
     }
 }
 
@@ -333,10 +243,7 @@ fn raft_lease_based_reads_show_the_two_leader_window() {
             assert_eq!(path(&sim, op), ReadPath::RaftLeaseBased);
         }
     }
-    assert!(
-        seen > 0,
-        "LeaseBased never served a stale read while two leaders existed"
-    );
+    assert!(seen > 0, "LeaseBased never served a stale read while two leaders existed");
 }
 
 /// A pause longer than the bound: the leader stops just after a heartbeat round, is cut off,
@@ -348,12 +255,7 @@ fn pause_scenario(policy: LeaderLeasePolicy) -> (Sim, OpId, Option<Verdict>) {
     sim.run_for_ms(30); // acks of the last round arrive and queue up
     sim.apply(Command::Isolate { node: old }).unwrap();
     sim.run_for_ms(2_500);
-    let new_leader = sim
-        .nodes()
-        .iter()
-        .find(|n| n.is_leader() && n.id != old)
-        .expect("new leader")
-        .id;
+    let new_leader = sim.nodes().iter().find(|n| n.is_leader() && n.id != old).expect("new leader").id;
     put(&mut sim, new_leader, "x", "2");
     sim.run_for_ms(100);
     sim.apply(Command::Resume { node: old }).unwrap();
@@ -373,13 +275,7 @@ fn a_pause_longer_than_the_bound_gives_a_stale_read_under_the_seed_policy() {
 #[test]
 fn the_same_pause_under_the_safe_policy_reads_no_stale_value() {
     let (_sim, _op, verdict) = pause_scenario(LeaderLeasePolicy::SendTimeAnchored);
-    assert!(
-        !matches!(
-            verdict,
-            Some(Verdict::Stale(_)) | Some(Verdict::Violation { .. })
-        ),
-        "{verdict:?}"
-    );
+    assert!(!matches!(verdict, Some(Verdict::Stale(_)) | Some(Verdict::Violation { .. })), "{verdict:?}");
 }
 
 #[test]

@@ -4,12 +4,7 @@
 use leaselab::swarm::{run_swarm, FaultMix, SwarmConfig};
 
 fn sweep(nodes: usize, seeds: std::ops::Range<u64>, faults: FaultMix) {
-    let config = SwarmConfig {
-        nodes,
-        faults,
-        duration_ms: 15_000,
-        ..SwarmConfig::default()
-    };
+    let config = SwarmConfig { nodes, faults, duration_ms: 15_000, ..SwarmConfig::default() };
     let mut failures = Vec::new();
     let mut acknowledged = 0;
     for seed in seeds {
@@ -23,12 +18,7 @@ fn sweep(nodes: usize, seeds: std::ops::Range<u64>, faults: FaultMix) {
             ));
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} failing seeds:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "{} failing seeds:\n{}", failures.len(), failures.join("\n"));
     assert!(acknowledged > 0, "the sweep acknowledged no write at all");
 }
 
@@ -100,8 +90,6 @@ fn the_seed_policy_serves_stale_reads_when_faults_exceed_the_bound() {
         faults: FaultMix::parse("partitions,clocks,pauses").unwrap(),
         ..SwarmConfig::default()
     };
-    let flagged: usize = (0..30)
-        .map(|seed| run_swarm(seed, &config).checker_violations)
-        .sum();
+    let flagged: usize = (0..30).map(|seed| run_swarm(seed, &config).checker_violations).sum();
     assert!(flagged > 0, "no stale read over 30 seeds");
 }

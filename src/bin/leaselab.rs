@@ -10,9 +10,7 @@
 //! lease policy against the size of clock faults relative to the drift bound. MIX is `none`, `all`, or a comma list of
 //! `partitions,loss,clocks,pauses,crashes`.
 
-use leaselab::swarm::{
-    parse_policy, random_schedule, run_swarm_keeping_sim, FaultMix, SwarmConfig,
-};
+use leaselab::swarm::{parse_policy, random_schedule, run_swarm_keeping_sim, FaultMix, SwarmConfig};
 use leaselab::{ClusterConfig, Sim, SimTime};
 use std::process::ExitCode;
 
@@ -38,25 +36,14 @@ fn parse_args() -> Result<Args, String> {
     if !matches!(command.as_str(), "run" | "swarm" | "sweep") {
         return Err(format!("unknown command {command:?}\n{}", usage()));
     }
-    let mut args = Args {
-        command,
-        seeds: 0..1,
-        config: SwarmConfig::default(),
-        json: false,
-        trace: false,
-    };
+    let mut args = Args { command, seeds: 0..1, config: SwarmConfig::default(), json: false, trace: false };
     while let Some(flag) = it.next() {
         if flag == "--trace" {
             args.trace = true;
             continue;
         }
-        let value = it
-            .next()
-            .ok_or_else(|| format!("{flag} needs a value\n{}", usage()))?;
-        let num = |v: &str| {
-            v.parse::<u64>()
-                .map_err(|_| format!("{flag}: {v:?} is not a number"))
-        };
+        let value = it.next().ok_or_else(|| format!("{flag} needs a value\n{}", usage()))?;
+        let num = |v: &str| v.parse::<u64>().map_err(|_| format!("{flag}: {v:?} is not a number"));
         match flag.as_str() {
             "--seed" => {
                 let s = num(&value)?;
@@ -83,21 +70,15 @@ fn parse_args() -> Result<Args, String> {
             other => return Err(format!("unknown flag {other}\n{}", usage())),
         }
     }
-    ClusterConfig {
-        node_count: args.config.nodes,
-        ..ClusterConfig::default()
-    }
-    .validate()
-    .map_err(|e| e.to_string())?;
+    ClusterConfig { node_count: args.config.nodes, ..ClusterConfig::default() }
+        .validate()
+        .map_err(|e| e.to_string())?;
     Ok(args)
 }
 
 fn run(args: &Args) {
     let seed = args.seeds.start;
-    let mut cluster = ClusterConfig {
-        node_count: args.config.nodes,
-        ..ClusterConfig::default()
-    };
+    let mut cluster = ClusterConfig { node_count: args.config.nodes, ..ClusterConfig::default() };
     cluster.leader_lease.policy = args.config.policy;
     let mut sim = Sim::new(seed, cluster).expect("validated");
     for (at, cmd) in random_schedule(seed, &args.config) {
@@ -124,11 +105,7 @@ fn run(args: &Args) {
             break;
         }
     }
-    eprintln!(
-        "trace hash {:016x}, {} events",
-        sim.trace_hash(),
-        sim.trace().len()
-    );
+    eprintln!("trace hash {:016x}, {} events", sim.trace_hash(), sim.trace().len());
 }
 
 fn swarm(args: &Args) -> bool {
@@ -211,15 +188,9 @@ fn sweep(args: &Args) -> bool {
             if policy == LeaderLeasePolicy::SendTimeAnchored && k <= 1.0 && flagged > 0 {
                 safe_ok = false;
             }
-            cells.push(format!(
-                "{flagged:>6} / {reads:>7} = {:>6.3}%",
-                100.0 * flagged as f64 / reads.max(1) as f64
-            ));
+            cells.push(format!("{flagged:>6} / {reads:>7} = {:>6.3}%", 100.0 * flagged as f64 / reads.max(1) as f64));
         }
-        println!(
-            "{k:>6} {error_ms:>9} | {:>26} | {:>26} | {:>26}",
-            cells[0], cells[1], cells[2]
-        );
+        println!("{k:>6} {error_ms:>9} | {:>26} | {:>26} | {:>26}", cells[0], cells[1], cells[2]);
     }
     if !safe_ok {
         println!("FAIL: the safe policy produced stale reads within the bound");

@@ -2,8 +2,8 @@
 
 use crate::lab::Lab;
 use crate::model::{
-    format_time, message_class, message_position, node_class, parse_seed, ring_position,
-    role_label, simulated_us, SPEEDS, VIEW_SIZE,
+    format_time, message_class, message_position, node_class, parse_seed, ring_position, role_label, simulated_us,
+    SPEEDS, VIEW_SIZE,
 };
 use leaselab::{ClusterConfig, Command, LeaderLeasePolicy, NodeId, OpOutcome, ReadMode, NODES_MAX};
 use leptos::prelude::*;
@@ -20,11 +20,7 @@ pub struct StartOptions {
 
 impl Default for StartOptions {
     fn default() -> Self {
-        StartOptions {
-            seed: 1,
-            config: ClusterConfig::default(),
-            autoplay: true,
-        }
+        StartOptions { seed: 1, config: ClusterConfig::default(), autoplay: true }
     }
 }
 
@@ -33,9 +29,7 @@ fn lab() -> Lab {
 }
 
 fn wall_ms() -> f64 {
-    web_sys::window()
-        .and_then(|w| w.performance())
-        .map_or(0.0, |p| p.now())
+    web_sys::window().and_then(|w| w.performance()).map_or(0.0, |p| p.now())
 }
 
 /// The page loop: the only place wall time is read. Each animation frame advances simulated
@@ -44,10 +38,7 @@ fn run_frames(lab: Lab, last: Rc<Cell<f64>>) {
     request_animation_frame(move || {
         let now = wall_ms();
         let dt = now - last.replace(now);
-        let alive = match (
-            lab.playing.try_get_untracked(),
-            lab.speed_index.try_get_untracked(),
-        ) {
+        let alive = match (lab.playing.try_get_untracked(), lab.speed_index.try_get_untracked()) {
             (Some(true), Some(i)) => lab.advance_us(simulated_us(dt, SPEEDS[i].0)),
             (Some(false), Some(_)) => true,
             _ => false,
@@ -108,10 +99,7 @@ fn Controls(seed: u64, node_count: usize) -> impl IntoView {
             Err(e) => return seed_error.set(Some(e)),
         };
         seed_error.set(None);
-        let mut config = ClusterConfig {
-            node_count: nodes.get_untracked(),
-            ..ClusterConfig::default()
-        };
+        let mut config = ClusterConfig { node_count: nodes.get_untracked(), ..ClusterConfig::default() };
         config.leader_lease.policy = policy.get_untracked();
         config.leader_lease.clock_drift_bound_ms = bound;
         config.leader_lease.enabled = lease_enabled.get_untracked();
@@ -385,11 +373,7 @@ fn ClientPanel() -> impl IntoView {
         };
         let (k, v) = (key.get_untracked(), value.get_untracked());
         let cmd = match what {
-            Op::Put => Command::Put {
-                node,
-                key: k,
-                value: v,
-            },
+            Op::Put => Command::Put { node, key: k, value: v },
             Op::Delete => Command::Delete { node, key: k },
             Op::Read(mode) => Command::Read { node, key: k, mode },
         };

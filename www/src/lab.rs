@@ -136,11 +136,8 @@ impl Lab {
     fn refresh(&self) {
         let (snap, lines, cursor) = self.sim.with_value(|s| {
             let from = self.log_cursor.get_value();
-            let lines: Vec<String> = s
-                .events_since(from)
-                .filter(|e| is_notable(&e.event))
-                .map(|e| e.to_string())
-                .collect();
+            let lines: Vec<String> =
+                s.events_since(from).filter(|e| is_notable(&e.event)).map(|e| e.to_string()).collect();
             (s.snapshot(), lines, s.trace().len())
         });
         self.log_cursor.set_value(cursor);
@@ -160,8 +157,7 @@ impl Lab {
     /// Runs the incremental linearizability checker and republishes the operation rows.
     fn refresh_checker(&self) {
         let (rows, summary) = self.sim.with_value(|sim| {
-            self.checker
-                .update_value(|c| c.update(sim.history(), sim.now(), false));
+            self.checker.update_value(|c| c.update(sim.history(), sim.now(), false));
             self.checker.with_value(|c| {
                 let rows: Vec<OpRow> = sim
                     .history()
@@ -172,24 +168,14 @@ impl Lab {
                         let (verdict, explanation) = match c.verdict(r.id) {
                             None => (None, None),
                             Some(Verdict::Linearizable) => (Some("linearizable".to_string()), None),
-                            Some(Verdict::Stale(s)) => {
-                                (Some("STALE".to_string()), Some(explain_stale_read(sim, s)))
-                            }
-                            Some(Verdict::Violation { note }) => {
-                                (Some("violation".to_string()), Some(note.clone()))
-                            }
+                            Some(Verdict::Stale(s)) => (Some("STALE".to_string()), Some(explain_stale_read(sim, s))),
+                            Some(Verdict::Violation { note }) => (Some("violation".to_string()), Some(note.clone())),
                             Some(Verdict::AllowedStaleness { lag }) => {
                                 (Some(format!("allowed staleness (lag {lag} rev)")), None)
                             }
-                            Some(Verdict::NotChecked { reason }) => {
-                                (Some(format!("not checked: {reason}")), None)
-                            }
+                            Some(Verdict::NotChecked { reason }) => (Some(format!("not checked: {reason}")), None),
                         };
-                        OpRow {
-                            record: r.clone(),
-                            verdict,
-                            explanation,
-                        }
+                        OpRow { record: r.clone(), verdict, explanation }
                     })
                     .collect();
                 let summary = CheckerSummary {
@@ -211,10 +197,5 @@ impl Lab {
 
 /// Message traffic is drawn, not logged; everything else goes to the log.
 fn is_notable(event: &Event) -> bool {
-    !matches!(
-        event,
-        Event::MessageSent { .. }
-            | Event::MessageDelivered { .. }
-            | Event::MessageDuplicated { .. }
-    )
+    !matches!(event, Event::MessageSent { .. } | Event::MessageDelivered { .. } | Event::MessageDuplicated { .. })
 }

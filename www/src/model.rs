@@ -79,9 +79,7 @@ pub fn role_label(role: Option<Role>, paused: bool) -> &'static str {
 /// CSS class for a message dot, by the family of its type.
 pub fn message_class(kind: MsgKind) -> &'static str {
     match kind {
-        MsgKind::Append | MsgKind::AppendResp | MsgKind::Snapshot | MsgKind::Propose => {
-            "msg append"
-        }
+        MsgKind::Append | MsgKind::AppendResp | MsgKind::Snapshot | MsgKind::Propose => "msg append",
         MsgKind::Heartbeat | MsgKind::HeartbeatResp => "msg heartbeat",
         MsgKind::Vote | MsgKind::VoteResp | MsgKind::PreVote | MsgKind::PreVoteResp => "msg vote",
         MsgKind::ReadIndex | MsgKind::ReadIndexResp => "msg readindex",
@@ -138,9 +136,7 @@ pub fn parse_bound_ms(text: &str) -> Result<u32, String> {
     let t = text.trim();
     match t.parse::<u32>() {
         Ok(v) if v <= 60_000 => Ok(v),
-        _ => Err(format!(
-            "“{t}” is not a drift bound: use whole milliseconds from 0 to 60000"
-        )),
+        _ => Err(format!("“{t}” is not a drift bound: use whole milliseconds from 0 to 60000")),
     }
 }
 
@@ -177,15 +173,7 @@ mod tests {
 
     #[test]
     fn messages_move_from_sender_to_receiver() {
-        let p = |now| {
-            message_position(
-                (0.0, 0.0),
-                (10.0, 20.0),
-                SimTime(100),
-                SimTime(200),
-                SimTime(now),
-            )
-        };
+        let p = |now| message_position((0.0, 0.0), (10.0, 20.0), SimTime(100), SimTime(200), SimTime(now));
         assert_eq!(p(100), (0.0, 0.0));
         assert_eq!(p(150), (5.0, 10.0));
         assert_eq!(p(900), (10.0, 20.0));
@@ -195,24 +183,14 @@ mod tests {
     fn frames_are_clamped_and_scaled() {
         assert_eq!(simulated_us(16.0, 1.0), 16_000);
         assert_eq!(simulated_us(16.0, 0.25), 4_000);
-        assert_eq!(
-            simulated_us(5_000.0, 1.0),
-            100_000,
-            "a long stall counts as one 100 ms frame"
-        );
+        assert_eq!(simulated_us(5_000.0, 1.0), 100_000, "a long stall counts as one 100 ms frame");
         assert_eq!(simulated_us(-3.0, 1.0), 0);
     }
 
     #[test]
     fn lease_ring_and_label_follow_the_local_clock() {
-        assert_eq!(
-            lease_fraction_left(LocalTime(0), LocalTime(100_000), 200_000),
-            0.5
-        );
-        assert_eq!(
-            lease_fraction_left(LocalTime(300_000), LocalTime(100_000), 200_000),
-            0.0
-        );
+        assert_eq!(lease_fraction_left(LocalTime(0), LocalTime(100_000), 200_000), 0.5);
+        assert_eq!(lease_fraction_left(LocalTime(300_000), LocalTime(100_000), 200_000), 0.0);
         let stats = LeaderLeaseStats {
             enabled: true,
             config_reason: String::new(),
@@ -222,27 +200,16 @@ mod tests {
             last_reason: String::new(),
             duration_us: 200_000,
         };
-        assert_eq!(
-            lease_label(Some(Role::Leader), LocalTime(100_000), Some(&stats)),
-            "valid, 50 ms left"
-        );
-        assert_eq!(
-            lease_label(Some(Role::Leader), LocalTime(150_000), Some(&stats)),
-            "expired"
-        );
-        assert_eq!(
-            lease_label(Some(Role::Follower), LocalTime(0), Some(&stats)),
-            "—"
-        );
+        assert_eq!(lease_label(Some(Role::Leader), LocalTime(100_000), Some(&stats)), "valid, 50 ms left");
+        assert_eq!(lease_label(Some(Role::Leader), LocalTime(150_000), Some(&stats)), "expired");
+        assert_eq!(lease_label(Some(Role::Follower), LocalTime(0), Some(&stats)), "—");
     }
 
     #[test]
     fn drift_bounds_parse_and_explain_errors() {
         assert_eq!(parse_bound_ms("100"), Ok(100));
         assert!(parse_bound_ms("-5").is_err());
-        assert!(parse_bound_ms("70000")
-            .unwrap_err()
-            .contains("not a drift bound"));
+        assert!(parse_bound_ms("70000").unwrap_err().contains("not a drift bound"));
     }
 
     #[test]

@@ -21,10 +21,7 @@ fn reference_runs_hash_like_native() {
     assert_eq!(golden.len(), REFERENCE_RUNS.len());
     for (nodes, seed, hash) in golden {
         let actual = reference_run(nodes, seed).trace_hash();
-        assert_eq!(
-            actual, hash,
-            "nodes={nodes} seed={seed}: browser {actual:016x} vs native {hash:016x}"
-        );
+        assert_eq!(actual, hash, "nodes={nodes} seed={seed}: browser {actual:016x} vs native {hash:016x}");
     }
 }
 
@@ -35,10 +32,7 @@ fn mount(nodes: usize) -> (HtmlElement, impl Drop) {
     doc.body().unwrap().append_child(&host).unwrap();
     let options = StartOptions {
         seed: 1,
-        config: ClusterConfig {
-            node_count: nodes,
-            ..ClusterConfig::default()
-        },
+        config: ClusterConfig { node_count: nodes, ..ClusterConfig::default() },
         autoplay: false,
     };
     let handle = leptos::mount::mount_to(host.clone(), move || view! { <App options=options /> });
@@ -70,10 +64,7 @@ async fn the_app_mounts_and_shows_a_leader() {
     }
     let summary = text(&host, "leader-summary");
     assert!(summary.starts_with("leader n"), "{summary}");
-    let leaders = host
-        .query_selector_all("[data-role=\"leader\"]")
-        .unwrap()
-        .length();
+    let leaders = host.query_selector_all("[data-role=\"leader\"]").unwrap().length();
     assert_eq!(leaders, 1);
     assert_eq!(text(&host, "sim-time"), "4.000 s");
     host.remove();
@@ -89,9 +80,7 @@ async fn a_write_commits_on_every_node() {
     assert!(text(&host, "write-status").starts_with("op1 sent to n"));
     click(&host, "advance-1s").await;
     assert_eq!(text(&host, "op-outcome-1"), "ok, rev 2");
-    let applied: Vec<String> = (1..=5)
-        .map(|i| text(&host, &format!("node-applied-{i}")))
-        .collect();
+    let applied: Vec<String> = (1..=5).map(|i| text(&host, &format!("node-applied-{i}"))).collect();
     assert!(applied.iter().all(|a| a == &applied[0]), "{applied:?}");
     host.remove();
 }
@@ -113,15 +102,9 @@ async fn a_bad_seed_is_refused_next_to_the_input_and_the_run_survives() {
     click(&host, "advance-1s").await;
     let input: web_sys::HtmlInputElement = by_test_id(&host, "seed-input").unchecked_into();
     input.set_value("not-a-seed");
-    input
-        .dispatch_event(&web_sys::Event::new("input").unwrap())
-        .unwrap();
+    input.dispatch_event(&web_sys::Event::new("input").unwrap()).unwrap();
     click(&host, "reset-button").await;
     assert!(text(&host, "seed-error").contains("not a seed"));
-    assert_eq!(
-        text(&host, "sim-time"),
-        "1.000 s",
-        "the current run is kept"
-    );
+    assert_eq!(text(&host, "sim-time"), "1.000 s", "the current run is kept");
     host.remove();
 }

@@ -1,0 +1,102 @@
+//! The etcd state machine through raft: every change is a log entry applied on every node;
+//! refused requests fail with the store's error on the node that was asked, and change nothing.
+
+use leaselab::mvcc::{Compare, CompareOp, CompareTarget, TxnOp};
+use leaselab::{ClusterConfig, Command, NodeId, OpId, OpOutcome, Sim};
+
+fn cluster() -> (Sim, NodeId) {
+    let mut sim = Sim::new(3, ClusterConfig { node_count: 3, ..ClusterConfig::default() }).unwrap();
+    sim.run_for_ms(4_000);
+    let leader = sim.leader().unwrap();
+    (sim, leader)
+}
+
+fn run(sim: &mut Sim, cmd: Command) -> OpOutcome {
+    let op: OpId = sim.apply(cmd).unwrap().unwrap();
+    sim.run_for_ms(300);
+    sim.history().get(op).unwrap().outcome.clone()
+}
+
+fn put(node: NodeId, key: &str, value: &str) -> Command {
+    Command::Put { node, key: key.into(), value: value.into() }
+}
+
+#[test]
+fn a_transaction_commits_atomically_on_every_node() {
+    let (mut sim, leader) = cluster();
+    run(&mut sim, put(leader, "a", "1"));
+    let cas = |expect: &str, new: &str| Command::Txn {
+        node: leader,
+        compares: vec![Compare {
+            key: "a".into(),
+            target: CompareTarget::Value,
+            op: CompareOp::Equal,
+            operand: expect.into(),
+        }],
+        success: vec![
+            TxnOp::Put { key: "a".into(), value: new.into(), lease: 0 },
+            TxnOp::Put { key: "b".into(), value: new.into(), lease: 0 },
+        ],
+        failure: vec![],
+    };
+    assert_eq!(run(&mut sim, cas("1", "2")), OpOutcome::Ok { revision: 3 }, "both puts share revision 3");
+    assert_eq!(run(&mut sim, cas("1", "9")), OpOutcome::Ok { revision: 3 }, "compare failed: nothing changed");
+    for n in sim.nodes() {
+        let kv = n.kv().unwrap();
+        assert_eq!(
+            (kv.get("a").as_deref(), kv.get("b").as_deref(), kv.revision()),
+            (Some("2"), Some("2"), 3),
+            "{}",
+            n.id
+        );
+        assert_eq!(kv.mvcc().key_index("b").unwrap().generations[0].revs[0].sub, 1);
+    }
+}
+
+#[test]
+fn compaction_goes_through_raft_and_its_errors_reach_the_client() {
+    let (mut sim, leader) = cluster();
+    for i in 0..4 {
+        run(&mut sim, put(leader, "k", &i.to_string()));
+    }
+    assert_eq!(run(&mut sim, Command::Compact { node: leader, revision: 3 }), OpOutcome::Ok { revision: 5 });
+    match run(&mut sim, Command::Compact { node: leader, revision: 9 }) {
+        OpOutcome::Failed { reason } => assert!(reason.contains("future revision"), "{reason}"),
+        other => panic!("{other:?}"),
+    }
+    match run(&mut sim, Command::Compact { node: leader, revision: 2 }) {
+        OpOutcome::Failed { reason } => assert!(reason.contains("compacted"), "{reason}"),
+        other => panic!("{other:?}"),
+    }
+    for n in sim.nodes() {
+        assert_eq!(n.kv().unwrap().compacted_revision(), 3, "{}", n.id);
+    }
+}
+
+#[test]
+fn a_range_delete_removes_the_keys_on_every_node() {
+    let (mut sim, leader) = cluster();
+    for k in ["a1", "a2", "b1"] {
+        run(&mut sim, put(leader, k, "x"));
+    }
+    run(&mut sim, Command::DeleteRange { node: leader, key: "a".into(), end: "b".into() });
+    for n in sim.nodes() {
+        assert_eq!(n.kv().unwrap().entries(10), vec![("b1".to_string(), "x".to_string())]);
+    }
+}
+
+#[test]
+fn bad_requests_are_refused_before_raft_and_change_nothing() {
+    let (mut sim, leader) = cluster();
+    let before = sim.snapshot();
+    for bad in [
+        put(leader, "", "v"),
+        put(leader, "k", &"v".repeat(5_000)),
+        Command::Compact { node: leader, revision: 0 },
+        Command::DeleteRange { node: leader, key: String::new(), end: "z".into() },
+    ] {
+        let e = sim.apply(bad).unwrap_err();
+        assert!(!e.to_string().is_empty());
+    }
+    assert_eq!(sim.snapshot(), before);
+}
