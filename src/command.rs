@@ -51,6 +51,29 @@ pub enum Command {
         node: NodeId,
         revision: u64,
     },
+    /// Put with a key lease: the key is deleted when the key lease expires or is revoked.
+    PutWithLease {
+        node: NodeId,
+        key: String,
+        value: String,
+        lease: u64,
+    },
+    /// Grant key lease `id` with a TTL (through raft; raised to the minimum TTL).
+    LeaseGrant {
+        node: NodeId,
+        id: u64,
+        ttl_ms: i64,
+    },
+    /// Revoke key lease `id`, deleting its keys (through raft).
+    LeaseRevoke {
+        node: NodeId,
+        id: u64,
+    },
+    /// Keep key lease `id` alive (only the leader serves it).
+    LeaseKeepAlive {
+        node: NodeId,
+        id: u64,
+    },
 
     // ---- network faults (SPEC §3) ----
     /// Cut every link between nodes of different groups (both ways) and heal the rest. Nodes
@@ -128,6 +151,14 @@ impl Command {
                 failure.len()
             ),
             Command::Compact { node, revision } => format!("compact {revision} at {node}"),
+            Command::PutWithLease { node, key, value, lease } => {
+                format!("put {key}={value} with lease {lease} at {node}")
+            }
+            Command::LeaseGrant { node, id, ttl_ms } => {
+                format!("grant lease {id} ttl {} s at {node}", *ttl_ms as f64 / 1_000.0)
+            }
+            Command::LeaseRevoke { node, id } => format!("revoke lease {id} at {node}"),
+            Command::LeaseKeepAlive { node, id } => format!("keep-alive lease {id} at {node}"),
             Command::Read { node, key, mode: ReadMode::Serializable } => {
                 format!("serializable read {key} at {node}")
             }
@@ -219,6 +250,37 @@ impl Command {
                 node_ok(node)?;
                 if *revision == 0 {
                     return invalid("revision", "compaction needs a revision ≥ 1".into());
+                }
+                Ok(())
+            }
+            Command::PutWithLease { node, key, value, lease } => {
+                node_ok(node)?;
+                validate_key(key)?;
+                if value.len() > VALUE_BYTES_MAX {
+                    return invalid(
+                        "value",
+                        format!("{} bytes is more than the {VALUE_BYTES_MAX}-byte limit", value.len()),
+                    );
+                }
+                if *lease == 0 {
+                    return invalid("lease", "lease id 0 means \"no lease\": use a plain put".into());
+                }
+                Ok(())
+            }
+            Command::LeaseGrant { node, id, ttl_ms } => {
+                node_ok(node)?;
+                if *id == 0 {
+                    return invalid("id", "lease id 0 is reserved for \"no lease\"".into());
+                }
+                if *ttl_ms <= 0 || *ttl_ms > crate::lessor::KEY_LEASE_TTL_MS_MAX {
+                    return invalid("ttl_ms", format!("{ttl_ms} ms: a TTL is positive and at most 9,000,000,000 s"));
+                }
+                Ok(())
+            }
+            Command::LeaseRevoke { node, id } | Command::LeaseKeepAlive { node, id } => {
+                node_ok(node)?;
+                if *id == 0 {
+                    return invalid("id", "lease id 0 is reserved for \"no lease\"".into());
                 }
                 Ok(())
             }

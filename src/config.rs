@@ -55,6 +55,22 @@ impl LinkConfig {
     }
 }
 
+/// Lessor (key lease) settings (SPEC §7).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LessorConfig {
+    /// Whether the primary checkpoints remaining TTLs through raft.
+    pub checkpointing: bool,
+    /// How often it does (etcd's default is 5 minutes; demos want seconds).
+    pub checkpoint_interval_ms: u32,
+}
+
+impl Default for LessorConfig {
+    fn default() -> Self {
+        LessorConfig { checkpointing: true, checkpoint_interval_ms: 5_000 }
+    }
+}
+
 /// Leader lease settings (SPEC §5).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
@@ -96,6 +112,7 @@ pub struct ClusterConfig {
     /// A node compacts its raft log once it holds this many applied entries.
     pub log_compaction_entries: u32,
     pub leader_lease: LeaderLeaseConfig,
+    pub lessor: LessorConfig,
 }
 
 impl Default for ClusterConfig {
@@ -112,6 +129,7 @@ impl Default for ClusterConfig {
             client_timeout_ms: 3_000,
             log_compaction_entries: 1_000,
             leader_lease: LeaderLeaseConfig::default(),
+            lessor: LessorConfig::default(),
         }
     }
 }
@@ -120,6 +138,10 @@ impl ClusterConfig {
     /// The election timeout in local milliseconds.
     pub fn election_timeout_ms(&self) -> u64 {
         u64::from(self.tick_ms) * u64::from(self.election_ticks)
+    }
+    /// etcd's minimum key lease TTL: `ceil(1.5 × election timeout)`.
+    pub fn key_lease_min_ttl_ms(&self) -> i64 {
+        (self.election_timeout_ms() as i64 * 3 + 1) / 2
     }
     /// The heartbeat interval in local milliseconds.
     pub fn heartbeat_interval_ms(&self) -> u64 {
@@ -167,6 +189,12 @@ impl ClusterConfig {
             return Err(ConfigError::new(
                 "clock_drift_bound_ms",
                 format!("{} ms: the drift bound is at most 60 s", self.leader_lease.clock_drift_bound_ms),
+            ));
+        }
+        if !(100..=3_600_000).contains(&self.lessor.checkpoint_interval_ms) {
+            return Err(ConfigError::new(
+                "checkpoint_interval_ms",
+                format!("{} ms: the checkpoint interval is 100 ms to 1 h", self.lessor.checkpoint_interval_ms),
             ));
         }
         if self.leader_lease.policy == LeaderLeasePolicy::RaftLeaseBased && !self.check_quorum {

@@ -110,6 +110,12 @@ pub enum Event {
         node: NodeId,
         queued: usize,
     },
+    /// A key lease's revoke applied (first node to apply it): its keys are gone.
+    KeyLeaseRevoked {
+        id: u64,
+        node: NodeId,
+        keys: Vec<String>,
+    },
 }
 
 /// An event with its place in the trace.
@@ -158,6 +164,9 @@ impl fmt::Display for TracedEvent {
                 write!(f, "restart  {node} recovered from disk, applied={applied}")
             }
             Event::NodePaused { node } => write!(f, "pause    {node}"),
+            Event::KeyLeaseRevoked { id, node, keys } => {
+                write!(f, "revoke   key lease {id} applied at {node}, deleted {keys:?}")
+            }
             Event::NodeResumed { node, queued } => {
                 write!(f, "resume   {node} ({queued} queued inputs)")
             }

@@ -13,9 +13,29 @@ pub const HISTORY_RETAINED_MAX: usize = 50_000;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum OpKind {
+    /// A put; `lease` is the key lease it attaches the key to (0: none).
     Put {
         key: String,
         value: String,
+    },
+    PutWithLease {
+        key: String,
+        value: String,
+        lease: u64,
+    },
+    LeaseGrant {
+        id: u64,
+        ttl_ms: i64,
+    },
+    LeaseRevoke {
+        id: u64,
+    },
+    LeaseKeepAlive {
+        id: u64,
+    },
+    /// A change the cluster made on its own: the leader revoking an expired key lease.
+    Internal {
+        index: u64,
     },
     Delete {
         key: String,
@@ -42,8 +62,13 @@ impl OpKind {
     pub fn key(&self) -> &str {
         match self {
             OpKind::Put { key, .. } | OpKind::Delete { key } | OpKind::Read { key, .. } => key,
-            OpKind::DeleteRange { key, .. } => key,
-            OpKind::Txn { .. } | OpKind::Compact { .. } => "",
+            OpKind::DeleteRange { key, .. } | OpKind::PutWithLease { key, .. } => key,
+            OpKind::Txn { .. }
+            | OpKind::Compact { .. }
+            | OpKind::LeaseGrant { .. }
+            | OpKind::LeaseRevoke { .. }
+            | OpKind::LeaseKeepAlive { .. }
+            | OpKind::Internal { .. } => "",
         }
     }
 
@@ -51,7 +76,11 @@ impl OpKind {
     pub fn register_keys(&self) -> Option<Vec<&str>> {
         match self {
             OpKind::Put { key, .. } | OpKind::Delete { key } | OpKind::Read { key, .. } => Some(vec![key]),
-            OpKind::Compact { .. } => Some(vec![]),
+            OpKind::Compact { .. } | OpKind::LeaseGrant { .. } | OpKind::LeaseKeepAlive { .. } => Some(vec![]),
+            OpKind::PutWithLease { key, .. } => Some(vec![key]),
+            // A revoke deletes whatever keys are attached when it applies.
+            OpKind::LeaseRevoke { .. } => None,
+            OpKind::Internal { .. } => Some(vec![]),
             OpKind::DeleteRange { .. } | OpKind::Txn { .. } => None,
         }
     }
@@ -69,6 +98,11 @@ impl OpKind {
             OpKind::DeleteRange { key, end } => format!("delete range [{key}, {end:?})"),
             OpKind::Txn { summary } => summary.clone(),
             OpKind::Compact { revision } => format!("compact {revision}"),
+            OpKind::PutWithLease { key, value, lease } => format!("put {key}={value} with lease {lease}"),
+            OpKind::LeaseGrant { id, ttl_ms } => format!("grant lease {id} (ttl {} s)", *ttl_ms as f64 / 1_000.0),
+            OpKind::LeaseRevoke { id } => format!("revoke lease {id}"),
+            OpKind::LeaseKeepAlive { id } => format!("keep-alive lease {id}"),
+            OpKind::Internal { index } => format!("key lease expired: revoke (entry {index})"),
         }
     }
 }
@@ -167,6 +201,19 @@ impl History {
     pub fn read_step(&mut self, id: OpId, at: SimTime, local: LocalTime, text: String) {
         if let Some(trace) = self.get_mut(id).and_then(|op| op.trace.as_mut()) {
             trace.steps.push(ReadStep { at, local, text });
+        }
+    }
+
+    /// Records a state change the cluster made on its own (a key lease expiry's revoke),
+    /// first applied at `now` by `node` at raft `index`: a completed write with its effects.
+    pub fn record_internal(&mut self, now: SimTime, node: NodeId, index: u64, effects: Vec<(String, Option<String>)>) {
+        let id = self.invoke(now, node, OpKind::Internal { index });
+        if let Some(op) = self.get_mut(id) {
+            op.outcome = OpOutcome::Ok { revision: 0 };
+            op.completed_at = Some(now);
+            op.index = Some(index);
+            op.applied_at = Some(now);
+            op.effects = Some(effects);
         }
     }
 

@@ -11,6 +11,7 @@
 //!   and every node eventually applies it (checked after healing).
 
 use crate::event::OpOutcome;
+use crate::history::OpKind;
 use crate::request::Proposal;
 use crate::sim::Sim;
 use crate::types::{NodeId, OpId};
@@ -173,7 +174,8 @@ impl Invariants {
         let acknowledged: Vec<(OpId, u64)> = sim
             .history()
             .iter()
-            .filter(|r| matches!(r.outcome, OpOutcome::Ok { .. }))
+            // The cluster's own proposals (key lease expiries) carry no client op id.
+            .filter(|r| matches!(r.outcome, OpOutcome::Ok { .. }) && !matches!(r.kind, OpKind::Internal { .. }))
             .filter_map(|r| r.index.map(|i| (r.id, i)))
             .collect();
         for (op, index) in acknowledged {

@@ -2,15 +2,26 @@
 //! applied so far. Every node applies the same entries in the same order, so every node's
 //! store is identical at equal applied indexes (checked by the swarm).
 
+use crate::lessor::{Lessor, LessorError};
 use crate::mvcc::{MvccStore, TxnOp, TxnOpResult};
 use crate::request::Request;
+use crate::time::LocalTime;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KvStore {
     mvcc: MvccStore,
+    lessor: Lessor,
     /// Raft index of the last entry applied (including entries without a request).
     applied: u64,
+}
+
+/// What applying needs besides the request: the applying node's local clock (the primary
+/// starts key lease expiries on it) and the minimum key lease TTL.
+#[derive(Clone, Copy, Debug)]
+pub struct ApplyContext {
+    pub now: LocalTime,
+    pub min_ttl_ms: i64,
 }
 
 /// The result of applying one request.
@@ -23,6 +34,8 @@ pub struct Applied {
     pub effects: Vec<(String, Option<String>)>,
     /// The store refused the request (e.g. compaction of a future revision); nothing changed.
     pub error: Option<String>,
+    /// A key lease this request revoked (with the keys it deleted).
+    pub revoked: Option<(u64, Vec<String>)>,
 }
 
 impl KvStore {
@@ -37,6 +50,12 @@ impl KvStore {
     }
     pub fn mvcc(&self) -> &MvccStore {
         &self.mvcc
+    }
+    pub fn lessor(&self) -> &Lessor {
+        &self.lessor
+    }
+    pub fn lessor_mut(&mut self) -> &mut Lessor {
+        &mut self.lessor
     }
     /// Live keys.
     pub fn len(&self) -> usize {
@@ -63,16 +82,57 @@ impl KvStore {
         self.applied = index;
     }
 
-    pub fn apply(&mut self, request: &Request) -> Applied {
+    pub fn apply(&mut self, request: &Request, ctx: ApplyContext) -> Applied {
         let before = self.mvcc.current_revision();
+        let mut revoked = None;
         let (effects, error) = match request {
             Request::Put { key, value } => match self.mvcc.put(key, value, 0) {
-                Ok(_) => (vec![(key.clone(), Some(value.clone()))], None),
+                Ok(_) => {
+                    self.lessor.detach(key);
+                    (vec![(key.clone(), Some(value.clone()))], None)
+                }
                 Err(e) => (vec![], Some(e.to_string())),
             },
+            Request::PutWithLease { key, value, lease } => {
+                if self.lessor.get(*lease).is_none() {
+                    (vec![], Some(LessorError::NotFound { id: *lease }.to_string()))
+                } else {
+                    match self.mvcc.put(key, value, *lease) {
+                        Ok(_) => {
+                            self.lessor.attach(key, *lease).expect("checked above");
+                            (vec![(key.clone(), Some(value.clone()))], None)
+                        }
+                        Err(e) => (vec![], Some(e.to_string())),
+                    }
+                }
+            }
+            Request::LeaseGrant { id, ttl_ms } => match self.lessor.grant(*id, *ttl_ms, ctx.min_ttl_ms, ctx.now) {
+                Ok(_) => (vec![], None),
+                Err(e) => (vec![], Some(e.to_string())),
+            },
+            Request::LeaseRevoke { id } => match self.lessor.revoke(*id) {
+                Ok(keys) => {
+                    // Every attached key, in key order, deleted in one transaction.
+                    let ops: Vec<TxnOp> =
+                        keys.iter().map(|k| TxnOp::DeleteRange { key: k.clone(), end: String::new() }).collect();
+                    self.mvcc.txn(&[], &ops, &[]).expect("deleting existing keys cannot fail");
+                    revoked = Some((*id, keys.clone()));
+                    (keys.into_iter().map(|k| (k, None)).collect(), None)
+                }
+                Err(e) => (vec![], Some(e.to_string())),
+            },
+            Request::LeaseCheckpoint { checkpoints } => {
+                for (id, remaining) in checkpoints {
+                    self.lessor.checkpoint(*id, *remaining);
+                }
+                (vec![], None)
+            }
             Request::Delete { key } => match self.mvcc.delete_range(key, "") {
                 // A delete of a missing key is still a register write of "absent".
-                Ok(_) => (vec![(key.clone(), None)], None),
+                Ok(_) => {
+                    self.lessor.detach(key);
+                    (vec![(key.clone(), None)], None)
+                }
                 Err(e) => (vec![], Some(e.to_string())),
             },
             Request::DeleteRange { key, end } => {
@@ -80,6 +140,9 @@ impl KvStore {
                 match self.mvcc.txn(&[], &[op], &[]) {
                     Ok(r) => match r.results.into_iter().next() {
                         Some(TxnOpResult::DeleteRange { keys, .. }) => {
+                            for k in &keys {
+                                self.lessor.detach(k);
+                            }
                             (keys.into_iter().map(|k| (k, None)).collect(), None)
                         }
                         _ => unreachable!("one delete, one result"),
@@ -87,14 +150,28 @@ impl KvStore {
                     Err(e) => (vec![], Some(e.to_string())),
                 }
             }
+            Request::Txn { success, failure, .. } if self.missing_lease(success, failure).is_some() => {
+                let id = self.missing_lease(success, failure).expect("guard");
+                (vec![], Some(LessorError::NotFound { id }.to_string()))
+            }
             Request::Txn { compares, success, failure } => match self.mvcc.txn(compares, success, failure) {
                 Ok(result) => {
                     let ops = if result.succeeded { success } else { failure };
                     let mut effects = Vec::new();
                     for (op, res) in ops.iter().zip(&result.results) {
                         match (op, res) {
-                            (TxnOp::Put { key, value, .. }, _) => effects.push((key.clone(), Some(value.clone()))),
+                            (TxnOp::Put { key, value, lease }, _) => {
+                                if *lease == 0 {
+                                    self.lessor.detach(key);
+                                } else {
+                                    self.lessor.attach(key, *lease).expect("checked by the guard");
+                                }
+                                effects.push((key.clone(), Some(value.clone())));
+                            }
                             (TxnOp::DeleteRange { .. }, TxnOpResult::DeleteRange { keys, .. }) => {
+                                for k in keys {
+                                    self.lessor.detach(k);
+                                }
                                 effects.extend(keys.iter().map(|k| (k.clone(), None)));
                             }
                             _ => {}
@@ -110,7 +187,15 @@ impl KvStore {
             },
         };
         debug_assert!(error.is_none() || self.mvcc.current_revision() == before);
-        Applied { revision: self.mvcc.current_revision(), effects, error }
+        Applied { revision: self.mvcc.current_revision(), effects, error, revoked }
+    }
+
+    /// A key lease a transaction's puts name that does not exist (etcd refuses the txn).
+    fn missing_lease(&self, success: &[TxnOp], failure: &[TxnOp]) -> Option<u64> {
+        success.iter().chain(failure).find_map(|op| match op {
+            TxnOp::Put { lease, .. } if *lease != 0 && self.lessor.get(*lease).is_none() => Some(*lease),
+            _ => None,
+        })
     }
 
     /// A fingerprint of the contents (for comparing replicas).
@@ -122,6 +207,10 @@ impl KvStore {
         }
         self.mvcc.current_revision().hash(&mut h);
         self.mvcc.compacted_revision().hash(&mut h);
+        // The replicated part of the lessor (expiries are per node and excluded).
+        for l in self.lessor.leases() {
+            l.hash(&mut h);
+        }
         self.applied.hash(&mut h);
         h.finish()
     }
@@ -138,14 +227,16 @@ impl KvStore {
 mod tests {
     use super::*;
 
+    const CTX: ApplyContext = ApplyContext { now: LocalTime(0), min_ttl_ms: 1_500 };
+
     #[test]
     fn revisions_start_at_one_and_bump_only_on_change() {
         let mut kv = KvStore::default();
         assert_eq!(kv.revision(), 1);
         let put = Request::Put { key: "a".into(), value: "1".into() };
-        assert_eq!(kv.apply(&put).revision, 2);
-        assert_eq!(kv.apply(&Request::Delete { key: "zz".into() }).revision, 2);
-        assert_eq!(kv.apply(&Request::Delete { key: "a".into() }).revision, 3);
+        assert_eq!(kv.apply(&put, CTX).revision, 2);
+        assert_eq!(kv.apply(&Request::Delete { key: "zz".into() }, CTX).revision, 2);
+        assert_eq!(kv.apply(&Request::Delete { key: "a".into() }, CTX).revision, 3);
         let restored = KvStore::decode(&kv.encode());
         assert_eq!(restored, kv);
     }
@@ -153,9 +244,9 @@ mod tests {
     #[test]
     fn a_refused_request_reports_its_error_and_changes_nothing() {
         let mut kv = KvStore::default();
-        kv.apply(&Request::Put { key: "a".into(), value: "1".into() });
+        kv.apply(&Request::Put { key: "a".into(), value: "1".into() }, CTX);
         let before = kv.clone();
-        let r = kv.apply(&Request::Compact { revision: 9 });
+        let r = kv.apply(&Request::Compact { revision: 9 }, CTX);
         assert_eq!(r.error.as_deref(), Some("mvcc: required revision 9 is a future revision (current 2)"));
         assert_eq!(kv, before);
     }
@@ -164,7 +255,7 @@ mod tests {
     fn txn_effects_follow_the_branch_taken() {
         use crate::mvcc::{Compare, CompareOp, CompareTarget};
         let mut kv = KvStore::default();
-        kv.apply(&Request::Put { key: "a".into(), value: "1".into() });
+        kv.apply(&Request::Put { key: "a".into(), value: "1".into() }, CTX);
         let txn = |expect: &str| Request::Txn {
             compares: vec![Compare {
                 key: "a".into(),
@@ -175,7 +266,7 @@ mod tests {
             success: vec![TxnOp::Put { key: "a".into(), value: "then".into(), lease: 0 }],
             failure: vec![TxnOp::Put { key: "b".into(), value: "else".into(), lease: 0 }],
         };
-        assert_eq!(kv.apply(&txn("1")).effects, vec![("a".to_string(), Some("then".to_string()))]);
-        assert_eq!(kv.apply(&txn("1")).effects, vec![("b".to_string(), Some("else".to_string()))]);
+        assert_eq!(kv.apply(&txn("1"), CTX).effects, vec![("a".to_string(), Some("then".to_string()))]);
+        assert_eq!(kv.apply(&txn("1"), CTX).effects, vec![("b".to_string(), Some("else".to_string()))]);
     }
 }

@@ -27,6 +27,7 @@ pub mod history;
 pub mod invariants;
 pub mod kv;
 pub mod leader_lease;
+pub mod lessor;
 pub mod mvcc;
 pub mod network;
 pub mod node;
@@ -41,7 +42,7 @@ pub mod time;
 pub mod types;
 
 pub use command::Command;
-pub use config::{ClusterConfig, LeaderLeaseConfig, LinkConfig, NODES_MAX};
+pub use config::{ClusterConfig, LeaderLeaseConfig, LessorConfig, LinkConfig, NODES_MAX};
 pub use error::{CommandError, ConfigError};
 pub use event::{Event, OpOutcome, TracedEvent};
 pub use leader_lease::LeaderLeasePolicy;

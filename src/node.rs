@@ -8,10 +8,12 @@
 
 use crate::clock::NodeClock;
 use crate::config::ClusterConfig;
-use crate::kv::KvStore;
+use crate::kv::{ApplyContext, KvStore};
 use crate::leader_lease::{LeaderLeaseManager, LeaderLeasePolicy, LeaderLeaseStats, LeaderLeaseTiming};
+use crate::lessor::TimeToLive;
 use crate::read::{parse_context, read_context, renewal_context, Context, ReadMode, ReadPath, ReadValue};
 use crate::request::Proposal;
+use crate::request::Request;
 use crate::storage::DiskStorage;
 use crate::time::LocalTime;
 use crate::types::{NodeId, OpId, Role};
@@ -43,6 +45,8 @@ pub struct NodeOutput {
     pub commit_advanced: Option<u64>,
     pub snapshot_installed: Option<(u64, u64)>,
     pub compacted_through: Option<u64>,
+    /// Key leases revoked by entries applied here, with the keys deleted.
+    pub key_leases_revoked: Vec<(u64, Vec<String>)>,
     /// Steps of pending reads, in order (the simulator stamps them with true time).
     pub read_notes: Vec<(OpId, String)>,
     /// Reads that started waiting, with the path chosen (shown while they wait).
@@ -71,6 +75,13 @@ struct PendingRead {
     retries: u32,
 }
 
+/// The primary scans for expired key leases this often (etcd: 500 ms).
+const EXPIRY_SCAN_US: i64 = 500_000;
+/// Revokes proposed per scan at most (etcd: 1,000 per second).
+const REVOKES_PER_SCAN_MAX: usize = 500;
+/// A revoke proposed but not yet applied is proposed again after this long (etcd: 3 s).
+const REVOKE_RETRY_MS: i64 = 3_000;
+
 /// ReadIndex requests raft-rs dropped are re-issued this often (etcd: 500 ms).
 const READ_RETRY_US: i64 = 500_000;
 
@@ -88,6 +99,9 @@ struct Process {
     /// requests until then).
     committed_in_term: bool,
     ticks: u64,
+    /// Local time of the lessor's next expiry scan and next checkpoint round (primary only).
+    next_expiry_scan: LocalTime,
+    next_checkpoint: LocalTime,
 }
 
 pub struct Node {
@@ -201,6 +215,8 @@ impl Node {
             reads: BTreeMap::new(),
             committed_in_term: false,
             ticks: 0,
+            next_expiry_scan: LocalTime(i64::MIN),
+            next_checkpoint: LocalTime(i64::MIN),
         });
     }
 
@@ -259,6 +275,7 @@ impl Node {
         for op in due {
             Self::reissue(p, op, now, "500 ms without a read index", out);
         }
+        Self::lessor_timers(p, config, now);
         self.handle_ready(config, now, out);
     }
 
@@ -396,6 +413,7 @@ impl Node {
     /// One pass of the raft-rs Ready cycle: send, persist, apply, advance.
     fn handle_ready(&mut self, config: &ClusterConfig, now: LocalTime, out: &mut NodeOutput) {
         let compaction_entries = u64::from(config.log_compaction_entries);
+        let ctx = ApplyContext { now, min_ttl_ms: config.key_lease_min_ttl_ms() };
         let disk = self.disk.clone();
         let p = self.process.as_mut().expect("running");
         // Bounded: raft produces at most a couple of Readies per input.
@@ -415,7 +433,7 @@ impl Node {
                 p.kv = KvStore::decode(&snap.data);
                 disk.apply_snapshot(snap);
             }
-            Self::apply_entries(&mut p.kv, ready.take_committed_entries(), out);
+            Self::apply_entries(&mut p.kv, ready.take_committed_entries(), ctx, out);
             for rs in ready.take_read_states() {
                 Self::on_read_state(p, config, rs.index, &rs.request_ctx, out);
             }
@@ -434,7 +452,7 @@ impl Node {
             let mut more = light.take_messages();
             more.sort_by_key(message_order);
             out.messages.extend(more);
-            Self::apply_entries(&mut p.kv, light.take_committed_entries(), out);
+            Self::apply_entries(&mut p.kv, light.take_committed_entries(), ctx, out);
             p.raw.advance_apply();
         }
 
@@ -449,6 +467,7 @@ impl Node {
                 p.leader_lease.on_become_leader();
             } else if p.role == Role::Leader {
                 p.leader_lease.on_become_follower();
+                p.kv.lessor_mut().demote();
             }
             p.committed_in_term = false;
         }
@@ -491,6 +510,17 @@ impl Node {
                     Self::reissue(p, op, now, "the leader committed its first entry of the term", out);
                 }
             }
+        }
+        if role == Role::Leader
+            && p.committed_in_term
+            && !p.kv.lessor().is_primary()
+            && p.kv.applied() >= p.raw.raft.raft_log.committed
+        {
+            // Promote after applying the term's first entry: every key lease gets
+            // now + election timeout + (checkpointed remaining, else full TTL).
+            p.kv.lessor_mut().promote(now, config.election_timeout_ms() as i64);
+            p.next_expiry_scan = now;
+            p.next_checkpoint = now.plus_us(i64::from(config.lessor.checkpoint_interval_ms) * 1_000);
         }
         if role == Role::Leader && config.leader_lease.policy == LeaderLeasePolicy::SeedRenewAtAck {
             // The seed's renewal: itself plus every peer raft-rs considers recently active.
@@ -553,7 +583,69 @@ impl Node {
         }
     }
 
-    fn apply_entries(kv: &mut KvStore, entries: Vec<Entry>, out: &mut NodeOutput) {
+    /// The primary's lessor loops (SPEC §7): every 500 ms of local time revoke expired key
+    /// leases through raft (rate-limited, retried after 3 s); every checkpoint interval
+    /// propose the remaining TTLs.
+    fn lessor_timers(p: &mut Process, config: &ClusterConfig, now: LocalTime) {
+        if !p.kv.lessor().is_primary() {
+            return;
+        }
+        if now >= p.next_expiry_scan {
+            p.next_expiry_scan = now.plus_us(EXPIRY_SCAN_US);
+            for id in p.kv.lessor_mut().expired(now, REVOKES_PER_SCAN_MAX, REVOKE_RETRY_MS) {
+                Self::propose_internal(p, Request::LeaseRevoke { id });
+            }
+        }
+        if config.lessor.checkpointing && now >= p.next_checkpoint {
+            p.next_checkpoint = now.plus_us(i64::from(config.lessor.checkpoint_interval_ms) * 1_000);
+            let checkpoints = p.kv.lessor().checkpoints(now);
+            if !checkpoints.is_empty() {
+                Self::propose_internal(p, Request::LeaseCheckpoint { checkpoints });
+            }
+        }
+    }
+
+    /// Proposes a request of the node's own (no client waits for it).
+    fn propose_internal(p: &mut Process, request: Request) {
+        let proposal = Proposal { op: OpId(0), request };
+        // A leader that just lost its leadership drops it; the next round retries.
+        let _ = p.raw.propose(vec![], proposal.encode());
+    }
+
+    /// Keep-alive (SPEC §7): only the primary renews; with checkpointing on and a checkpointed
+    /// remaining TTL set, it first proposes a checkpoint resetting it to 0. Returns the TTL.
+    pub fn key_lease_keep_alive(
+        &mut self,
+        id: u64,
+        config: &ClusterConfig,
+        now: LocalTime,
+        out: &mut NodeOutput,
+    ) -> Result<i64, String> {
+        let p = self.process.as_mut().expect("callers check the node is running");
+        let leader = p.raw.raft.leader_id;
+        match p.kv.lessor_mut().renew(id, now, config.lessor.checkpointing) {
+            Ok((ttl, reset)) => {
+                if reset {
+                    Self::propose_internal(p, Request::LeaseCheckpoint { checkpoints: vec![(id, 0)] });
+                    self.handle_ready(config, now, out);
+                }
+                Ok(ttl)
+            }
+            Err(crate::lessor::LessorError::NotPrimary) => Err(if leader == 0 {
+                "not the leader, and no leader is known: keep-alives go to the leader".to_string()
+            } else {
+                format!("not the leader: keep-alives go to the leader (n{leader})")
+            }),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    pub fn key_lease_time_to_live(&self, id: u64, now: LocalTime) -> Result<TimeToLive, String> {
+        let p = self.process.as_ref().ok_or("node is down")?;
+        p.kv.lessor().time_to_live(id, now).map_err(|e| e.to_string())
+    }
+
+    fn apply_entries(kv: &mut KvStore, entries: Vec<Entry>, ctx: ApplyContext, out: &mut NodeOutput) {
         for entry in entries {
             if entry.index <= kv.applied() {
                 // Already reflected in a snapshot installed in this same Ready.
@@ -564,7 +656,10 @@ impl Node {
                 continue;
             }
             if let Some(proposal) = Proposal::decode(&entry.data) {
-                let applied = kv.apply(&proposal.request);
+                let applied = kv.apply(&proposal.request, ctx);
+                if let Some(revoked) = applied.revoked.clone() {
+                    out.key_leases_revoked.push(revoked);
+                }
                 out.applied_ops.push(AppliedOp {
                     op: proposal.op,
                     index: entry.index,

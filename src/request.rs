@@ -28,6 +28,23 @@ pub enum Request {
     Compact {
         revision: u64,
     },
+    /// A put that attaches the key to key lease `lease` (etcd `Put` with `lease`).
+    PutWithLease {
+        key: String,
+        value: String,
+        lease: u64,
+    },
+    LeaseGrant {
+        id: u64,
+        ttl_ms: i64,
+    },
+    LeaseRevoke {
+        id: u64,
+    },
+    /// The primary's checkpoints of remaining TTLs: (key lease id, remaining ms).
+    LeaseCheckpoint {
+        checkpoints: Vec<(u64, i64)>,
+    },
 }
 
 impl Request {
@@ -40,6 +57,10 @@ impl Request {
                 format!("txn ({} compares, then {} ops, else {} ops)", compares.len(), success.len(), failure.len())
             }
             Request::Compact { revision } => format!("compact {revision}"),
+            Request::PutWithLease { key, value, lease } => format!("put {key}={value} with lease {lease}"),
+            Request::LeaseGrant { id, ttl_ms } => format!("grant lease {id} ttl {} s", *ttl_ms as f64 / 1_000.0),
+            Request::LeaseRevoke { id } => format!("revoke lease {id}"),
+            Request::LeaseCheckpoint { checkpoints } => format!("checkpoint {} leases", checkpoints.len()),
         }
     }
 }

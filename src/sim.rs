@@ -16,7 +16,7 @@ use crate::node::{Node, NodeOutput};
 use crate::read::{parse_context, Context, ReadMode, ReadPath};
 use crate::request::{Proposal, Request};
 use crate::snapshot::{
-    LinkView, MessageView, NodeView, Snapshot, SNAPSHOT_KEYS_MAX, SNAPSHOT_MESSAGES_MAX, SNAPSHOT_OPS_MAX,
+    KeyLeaseView, LinkView, MessageView, NodeView, Snapshot, SNAPSHOT_KEYS_MAX, SNAPSHOT_MESSAGES_MAX, SNAPSHOT_OPS_MAX,
 };
 use crate::time::{LocalTime, SimTime};
 use crate::types::{NodeId, OpId, Role};
@@ -57,6 +57,9 @@ enum Inbound {
     Read { op: OpId, key: String, mode: ReadMode },
 }
 
+/// Raft indexes of internal proposals remembered to record each once.
+const INTERNAL_APPLIED_REMEMBERED: usize = 10_000;
+
 /// Leader elections remembered for explaining stale reads.
 const LEADER_CHANGES_MAX: usize = 4_096;
 
@@ -77,6 +80,10 @@ pub struct Sim {
     command_log: Vec<(SimTime, Command)>,
     /// (when, who, term) of every node becoming leader, most recent last.
     leader_changes: VecDeque<(SimTime, NodeId, u64)>,
+    /// Raft indexes of the nodes' own proposals already recorded in the history.
+    internal_applied: std::collections::BTreeSet<u64>,
+    /// True time each key lease was first revoked (applied) anywhere.
+    key_leases_revoked: std::collections::BTreeMap<u64, SimTime>,
     out: NodeOutput,
 }
 
@@ -108,6 +115,8 @@ impl Sim {
             scheduled: Vec::new(),
             command_log: Vec::new(),
             leader_changes: VecDeque::new(),
+            key_leases_revoked: std::collections::BTreeMap::new(),
+            internal_applied: std::collections::BTreeSet::new(),
             out: NodeOutput::default(),
             config,
         };
@@ -156,6 +165,10 @@ impl Sim {
     /// (true time, node, term) of each node becoming leader, oldest first (bounded).
     pub fn leader_changes(&self) -> impl Iterator<Item = &(SimTime, NodeId, u64)> {
         self.leader_changes.iter()
+    }
+    /// When key lease `id` was first revoked (expired or revoked by a client), if it was.
+    pub fn key_lease_revoked_at(&self, id: u64) -> Option<SimTime> {
+        self.key_leases_revoked.get(&id).copied()
     }
     fn local(&self, node: NodeId) -> LocalTime {
         self.nodes[node.index()].clock.local_at(self.now)
@@ -236,6 +249,21 @@ impl Sim {
             Command::Compact { node, revision } => {
                 return Some(self.invoke_write(node, OpKind::Compact { revision }, Request::Compact { revision }));
             }
+            Command::PutWithLease { node, key, value, lease } => {
+                let kind = OpKind::PutWithLease { key: key.clone(), value: value.clone(), lease };
+                return Some(self.invoke_write(node, kind, Request::PutWithLease { key, value, lease }));
+            }
+            Command::LeaseGrant { node, id, ttl_ms } => {
+                return Some(self.invoke_write(
+                    node,
+                    OpKind::LeaseGrant { id, ttl_ms },
+                    Request::LeaseGrant { id, ttl_ms },
+                ));
+            }
+            Command::LeaseRevoke { node, id } => {
+                return Some(self.invoke_write(node, OpKind::LeaseRevoke { id }, Request::LeaseRevoke { id }));
+            }
+            Command::LeaseKeepAlive { node, id } => return Some(self.keep_alive(node, id)),
             Command::Partition { groups } => {
                 let n = self.config.node_count;
                 // Group number per node; unnamed nodes share the extra group `groups.len()`.
@@ -357,6 +385,35 @@ impl Sim {
         } else {
             self.read(node, op, key, mode);
         }
+        op
+    }
+
+    /// Keep-alives are answered by the node at once (the leader's lessor, on its clock).
+    fn keep_alive(&mut self, node: NodeId, id: u64) -> OpId {
+        let kind = OpKind::LeaseKeepAlive { id };
+        let summary = kind.summary();
+        let op = self.history.invoke(self.now, node, kind);
+        self.emit(Event::OpInvoked { op, node, summary });
+        let n = &self.nodes[node.index()];
+        let outcome = if n.is_crashed() {
+            OpOutcome::Failed { reason: format!("{node} is down: connection refused") }
+        } else if n.paused {
+            OpOutcome::Failed { reason: format!("{node} is paused: no answer") }
+        } else {
+            let mut out = std::mem::take(&mut self.out);
+            let local = self.local(node);
+            let result = self.nodes[node.index()].key_lease_keep_alive(id, &self.config, local, &mut out);
+            self.out = out;
+            self.flush_output(node);
+            match result {
+                Ok(_) => {
+                    let revision = self.nodes[node.index()].kv().map_or(0, |kv| kv.revision());
+                    OpOutcome::Ok { revision }
+                }
+                Err(reason) => OpOutcome::Failed { reason },
+            }
+        };
+        self.complete(op, outcome);
         op
     }
 
@@ -595,6 +652,17 @@ impl Sim {
                 None => OpOutcome::Ok { revision: applied.revision },
                 Some(reason) => OpOutcome::Failed { reason: reason.clone() },
             };
+            if applied.op == OpId(0) {
+                // The node's own proposal (a key lease expiry's revoke): record its effects
+                // once, at its first apply, so the checker knows those keys were deleted.
+                if !applied.effects.is_empty() && self.internal_applied.insert(applied.index) {
+                    if self.internal_applied.len() > INTERNAL_APPLIED_REMEMBERED {
+                        self.internal_applied.pop_first();
+                    }
+                    self.history.record_internal(self.now, node, applied.index, applied.effects);
+                }
+                continue;
+            }
             self.history.set_applied(applied.op, applied.index, self.now, applied.effects);
             if self.history.get(applied.op).is_some_and(|r| r.node == node) {
                 self.complete(applied.op, outcome);
@@ -645,6 +713,12 @@ impl Sim {
         }
         if let Some(commit) = out.commit_advanced.take() {
             self.emit(Event::CommitAdvanced { node, commit });
+        }
+        for (id, keys) in out.key_leases_revoked.drain(..) {
+            if let std::collections::btree_map::Entry::Vacant(e) = self.key_leases_revoked.entry(id) {
+                e.insert(self.now);
+                self.trace.push(self.now, Event::KeyLeaseRevoked { id, node, keys });
+            }
         }
         if let Some(through) = out.compacted_through.take() {
             self.emit(Event::LogCompacted { node, through });
@@ -719,6 +793,21 @@ impl Sim {
                     keys: kv.map_or_else(Vec::new, |k| k.entries(SNAPSHOT_KEYS_MAX)),
                     leader_lease: n.leader_lease_stats(n.clock.local_at(self.now)),
                     pending_reads: n.pending_reads(),
+                    key_leases: kv.map_or_else(Vec::new, |k| {
+                        let now = n.clock.local_at(self.now);
+                        k.lessor()
+                            .leases()
+                            .take(SNAPSHOT_KEYS_MAX)
+                            .map(|l| KeyLeaseView {
+                                id: l.id,
+                                ttl_ms: l.ttl_ms,
+                                remaining_ms: k.lessor().expiry(l.id).map(|e| ((e.0 - now.0) / 1_000).max(0)),
+                                checkpoint_ms: l.remaining_ms,
+                                keys: l.keys.iter().cloned().collect(),
+                            })
+                            .collect()
+                    }),
+                    lessor_primary: kv.is_some_and(|k| k.lessor().is_primary()),
                 }
             })
             .collect();

@@ -39,6 +39,20 @@ pub struct NodeView {
     /// The leader lease manager's view (crashed nodes have none).
     pub leader_lease: Option<LeaderLeaseStats>,
     pub pending_reads: usize,
+    /// The node's lessor: key leases with their TTL bars.
+    pub key_leases: Vec<KeyLeaseView>,
+    pub lessor_primary: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct KeyLeaseView {
+    pub id: u64,
+    pub ttl_ms: i64,
+    /// Remaining on this node's clock (primary only; others hold key leases "forever").
+    pub remaining_ms: Option<i64>,
+    /// The last checkpointed remaining TTL (0: none).
+    pub checkpoint_ms: i64,
+    pub keys: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

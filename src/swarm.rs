@@ -115,6 +115,10 @@ pub fn random_schedule(seed: u64, config: &SwarmConfig) -> Vec<(SimTime, Command
                 0..=3 => Command::Delete { node: target, key },
                 4 => Command::DeleteRange { node: target, key: "k6".into(), end: "k8".into() },
                 5 => Command::Compact { node: target, revision: rng.gen_range(1..=(i + 2)) },
+                8 => Command::LeaseGrant { node: target, id: rng.gen_range(1..=4), ttl_ms: rng.gen_range(500..8_000) },
+                9 => Command::PutWithLease { node: target, key, value: format!("{i}l"), lease: rng.gen_range(1..=4) },
+                10 => Command::LeaseKeepAlive { node: target, id: rng.gen_range(1..=4) },
+                11 => Command::LeaseRevoke { node: target, id: rng.gen_range(1..=4) },
                 6 | 7 => {
                     // Compare-and-set: if the key still holds the value we last wrote, swap it.
                     let expected = rng.gen_range(0..=i).to_string();

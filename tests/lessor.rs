@@ -1,0 +1,150 @@
+//! Key leases through raft (SPEC §7), as etcd's lessor tests describe them, plus the bug
+//! checkpoints fix: without them, frequent leader changes reset TTLs so key leases never expire.
+
+use leaselab::event::Event;
+use leaselab::{ClusterConfig, Command, NodeId, OpId, OpOutcome, Sim, SimTime};
+
+fn cluster(checkpointing: bool) -> (Sim, NodeId) {
+    let mut config = ClusterConfig { node_count: 3, ..ClusterConfig::default() };
+    config.lessor.checkpointing = checkpointing;
+    config.lessor.checkpoint_interval_ms = 1_000;
+    let mut sim = Sim::new(5, config).unwrap();
+    sim.run_for_ms(4_000);
+    let leader = sim.leader().unwrap();
+    (sim, leader)
+}
+
+fn run(sim: &mut Sim, cmd: Command) -> OpOutcome {
+    let op: OpId = sim.apply(cmd).unwrap().unwrap();
+    sim.run_for_ms(200);
+    sim.history().get(op).unwrap().outcome.clone()
+}
+
+fn failed(outcome: OpOutcome) -> String {
+    match outcome {
+        OpOutcome::Failed { reason } => reason,
+        other => panic!("expected a failure, got {other:?}"),
+    }
+}
+
+#[test]
+fn grant_attach_and_revoke_through_raft() {
+    let (mut sim, leader) = cluster(true);
+    assert!(matches!(run(&mut sim, Command::LeaseGrant { node: leader, id: 7, ttl_ms: 100 }), OpOutcome::Ok { .. }));
+    for n in sim.nodes() {
+        assert_eq!(n.kv().unwrap().lessor().get(7).unwrap().ttl_ms, 1_500, "raised to ceil(1.5 × election timeout)");
+    }
+    assert!(
+        failed(run(&mut sim, Command::LeaseGrant { node: leader, id: 7, ttl_ms: 5_000 })).contains("already exists")
+    );
+    let unknown = Command::PutWithLease { node: leader, key: "k".into(), value: "v".into(), lease: 9 };
+    assert_eq!(failed(run(&mut sim, unknown)), "lease: lease 9 not found");
+    for key in ["b", "a"] {
+        let put = Command::PutWithLease { node: leader, key: key.into(), value: "v".into(), lease: 7 };
+        assert!(matches!(run(&mut sim, put), OpOutcome::Ok { .. }));
+    }
+    // A plain put detaches, a delete detaches.
+    run(&mut sim, Command::PutWithLease { node: leader, key: "c".into(), value: "v".into(), lease: 7 });
+    run(&mut sim, Command::Put { node: leader, key: "c".into(), value: "plain".into() });
+    let revision_before = sim.node(leader).kv().unwrap().revision();
+    assert!(matches!(run(&mut sim, Command::LeaseRevoke { node: leader, id: 7 }), OpOutcome::Ok { .. }));
+    for n in sim.nodes() {
+        let kv = n.kv().unwrap();
+        assert_eq!(kv.entries(10), vec![("c".to_string(), "plain".to_string())], "{}", n.id);
+        assert_eq!(kv.revision(), revision_before + 1, "both deletes in one transaction");
+        assert!(kv.lessor().get(7).is_none());
+    }
+    assert!(failed(run(&mut sim, Command::LeaseRevoke { node: leader, id: 7 })).contains("not found"));
+}
+
+#[test]
+fn an_unrenewed_key_lease_expires_on_the_leader_and_its_keys_vanish_everywhere() {
+    let (mut sim, leader) = cluster(true);
+    let granted_at = sim.now();
+    run(&mut sim, Command::LeaseGrant { node: leader, id: 1, ttl_ms: 3_000 });
+    run(&mut sim, Command::PutWithLease { node: leader, key: "eph".into(), value: "1".into(), lease: 1 });
+    let follower = sim.nodes().iter().find(|n| n.id != leader).unwrap().id;
+    let now = |sim: &Sim, n: NodeId| sim.node(n).clock.local_at(sim.now());
+    assert_eq!(sim.node(follower).key_lease_time_to_live(1, now(&sim, follower)).unwrap().remaining_ms, None);
+    let ttl = sim.node(leader).key_lease_time_to_live(1, now(&sim, leader)).unwrap();
+    assert_eq!(ttl.granted_ttl_ms, 3_000);
+    assert_eq!(ttl.keys, vec!["eph".to_string()]);
+    assert!(ttl.remaining_ms.unwrap() > 2_000);
+    sim.run_for_ms(4_000);
+    let revoked = sim.key_lease_revoked_at(1).expect("expired and revoked");
+    let late = revoked.saturating_sub(granted_at) as f64 / 1e6;
+    assert!((3.0..3.8).contains(&late), "revoked {late} s after grant (ttl 3 s, 500 ms scans)");
+    for n in sim.nodes() {
+        assert_eq!(n.kv().unwrap().get("eph"), None, "{}", n.id);
+    }
+    assert!(sim
+        .events_since(0)
+        .any(|e| matches!(&e.event, Event::KeyLeaseRevoked { id: 1, keys, .. } if keys == &["eph".to_string()])));
+}
+
+#[test]
+fn keep_alive_is_served_by_the_leader_only_and_refreshes_the_ttl() {
+    let (mut sim, leader) = cluster(true);
+    run(&mut sim, Command::LeaseGrant { node: leader, id: 1, ttl_ms: 2_000 });
+    let follower = sim.nodes().iter().find(|n| n.id != leader).unwrap().id;
+    let reason = failed(run(&mut sim, Command::LeaseKeepAlive { node: follower, id: 1 }));
+    assert_eq!(reason, format!("not the leader: keep-alives go to the leader ({leader})"));
+    for _ in 0..6 {
+        assert!(matches!(run(&mut sim, Command::LeaseKeepAlive { node: leader, id: 1 }), OpOutcome::Ok { .. }));
+        sim.run_for_ms(800);
+    }
+    assert!(sim.key_lease_revoked_at(1).is_none(), "kept alive for 6 s with a 2 s TTL");
+    assert!(failed(run(&mut sim, Command::LeaseKeepAlive { node: leader, id: 99 })).contains("not found"));
+}
+
+/// Moves leadership away from the current leader: isolate it until another node leads, heal.
+/// Returns how long the cluster was without a usable leader (isolation to new leader), in s.
+fn change_leader(sim: &mut Sim) -> f64 {
+    let old = sim.leader().unwrap();
+    let start = sim.now();
+    sim.apply(Command::Isolate { node: old }).unwrap();
+    for _ in 0..1_000 {
+        sim.run_for_ms(10);
+        if sim.nodes().iter().any(|n| n.is_leader() && n.id != old) {
+            break;
+        }
+    }
+    let gap = sim.now().saturating_sub(start) as f64 / 1e6;
+    sim.apply(Command::HealAll).unwrap();
+    gap
+}
+
+/// Grants a 6 s key lease, then changes leader after every 4 s of leadership for `seconds`.
+/// Returns when it was revoked (relative to the grant) and the election gaps before that.
+fn churn(checkpointing: bool, seconds: u64) -> (Option<f64>, Vec<f64>) {
+    let (mut sim, leader) = cluster(checkpointing);
+    let granted_at = sim.now();
+    run(&mut sim, Command::LeaseGrant { node: leader, id: 1, ttl_ms: 6_000 });
+    let mut gaps = Vec::new();
+    while sim.now() < granted_at.plus_us(seconds * 1_000_000) && sim.key_lease_revoked_at(1).is_none() {
+        sim.run_for_ms(4_000);
+        if sim.key_lease_revoked_at(1).is_none() {
+            gaps.push(change_leader(&mut sim));
+        }
+    }
+    let revoked = sim.key_lease_revoked_at(1).map(|t: SimTime| t.saturating_sub(granted_at) as f64 / 1e6);
+    (revoked, gaps)
+}
+
+#[test]
+fn without_checkpoints_leader_churn_keeps_a_key_lease_alive_forever() {
+    let (revoked, gaps) = churn(false, 60);
+    assert_eq!(revoked, None, "a 6 s key lease survived {} leader changes over 60 s", gaps.len());
+    assert!(gaps.len() >= 10);
+}
+
+#[test]
+fn with_checkpoints_it_expires_late_by_at_most_interval_plus_election_timeout_per_change() {
+    let (revoked, gaps) = churn(true, 60);
+    let revoked = revoked.expect("checkpoints make the key lease expire");
+    // Per change: at most one checkpoint interval (1 s) of progress lost, the election timeout
+    // (1 s) added by promotion, and the leaderless gap itself (key leases cannot expire then).
+    let bound = 6.0 + gaps.iter().map(|g| 1.0 + 1.0 + g).sum::<f64>() + 0.5;
+    assert!(!gaps.is_empty());
+    assert!(revoked <= bound, "revoked after {revoked} s with gaps {gaps:?} (bound {bound} s)");
+}
