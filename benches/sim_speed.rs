@@ -8,6 +8,7 @@
 
 use leaselab::bench::{bare_raft_loop, check_history, read_workload, write_workload};
 use leaselab::event::Event;
+use leaselab::mvcc::{MvccStore, RangeRequest};
 use leaselab::ReadPath;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::BTreeMap;
@@ -92,6 +93,38 @@ fn main() {
         t.elapsed().as_secs_f64()
     );
     drop(sim);
+
+    println!("== MVCC store (puts, ranges of 100 keys, memory per key)");
+    for keys in [10_000usize, 100_000] {
+        let before = LIVE.load(Ordering::Relaxed);
+        let mut store = MvccStore::default();
+        let t = Instant::now();
+        for i in 0..keys {
+            store.put(&format!("key{i:08}"), "value-of-16-byte", 0).expect("valid");
+        }
+        let put_s = t.elapsed().as_secs_f64();
+        let per_key = (LIVE.load(Ordering::Relaxed) - before) as f64 / keys as f64;
+        let ranges = 10_000;
+        let t = Instant::now();
+        let mut seen = 0;
+        for r in 0..ranges {
+            let start = (r * 7_919) % (keys - 100);
+            let req = RangeRequest {
+                key: format!("key{start:08}"),
+                end: format!("key{:08}", start + 100),
+                ..RangeRequest::default()
+            };
+            seen += store.range(&req).expect("valid").kvs.len();
+        }
+        let range_s = t.elapsed().as_secs_f64();
+        assert_eq!(seen, ranges * 100);
+        println!(
+            "  {keys:>7} keys: {:>9.0} puts/s, {:>8.0} ranges/s ({:.1} µs per 100-key range), {per_key:.0} bytes per key",
+            keys as f64 / put_s,
+            ranges as f64 / range_s,
+            range_s / ranges as f64 * 1e6
+        );
+    }
 
     println!("== linearizability checker");
     let sim = read_workload(5, 100, 100);

@@ -113,6 +113,8 @@ pub struct ClusterConfig {
     pub log_compaction_entries: u32,
     pub leader_lease: LeaderLeaseConfig,
     pub lessor: LessorConfig,
+    /// MVCC revisions the leader's auto-compactor keeps (0: never compact automatically).
+    pub auto_compaction_retention: u64,
 }
 
 impl Default for ClusterConfig {
@@ -130,6 +132,7 @@ impl Default for ClusterConfig {
             log_compaction_entries: 1_000,
             leader_lease: LeaderLeaseConfig::default(),
             lessor: LessorConfig::default(),
+            auto_compaction_retention: 1_000,
         }
     }
 }

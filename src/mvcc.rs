@@ -424,9 +424,14 @@ impl MvccStore {
     }
 
     fn get_kv(&self, key: &str, rev: u64) -> Option<KeyValue> {
-        let (modified, _, _) = self.index.get(key)?.get(rev).ok()?;
+        self.stored_at(self.index.get(key)?, rev).cloned()
+    }
+
+    /// The value a key index points to at `rev` (none if absent or deleted then).
+    fn stored_at(&self, ki: &KeyIndex, rev: u64) -> Option<&KeyValue> {
+        let (modified, _, _) = ki.get(rev).ok()?;
         match self.revs.get(&modified)? {
-            Stored::Put(kv) => Some(kv.clone()),
+            Stored::Put(kv) => Some(kv),
             Stored::Tombstone(_) => None,
         }
     }
@@ -445,11 +450,11 @@ impl MvccStore {
         };
         let mut kvs = Vec::new();
         let mut count = 0;
-        for (key, _) in in_range(&self.index, &req.key, &req.end) {
-            if let Some(kv) = self.get_kv(key, rev) {
+        for (_, ki) in in_range(&self.index, &req.key, &req.end) {
+            if let Some(kv) = self.stored_at(ki, rev) {
                 count += 1;
                 if !req.count_only && (req.limit == 0 || kvs.len() < req.limit) {
-                    kvs.push(kv);
+                    kvs.push(kv.clone());
                 }
             }
         }

@@ -75,6 +75,8 @@ struct PendingRead {
     retries: u32,
 }
 
+/// The leader's auto-compactor runs this often.
+const AUTO_COMPACT_US: i64 = 5_000_000;
 /// The primary scans for expired key leases this often (etcd: 500 ms).
 const EXPIRY_SCAN_US: i64 = 500_000;
 /// Revokes proposed per scan at most (etcd: 1,000 per second).
@@ -102,6 +104,7 @@ struct Process {
     /// Local time of the lessor's next expiry scan and next checkpoint round (primary only).
     next_expiry_scan: LocalTime,
     next_checkpoint: LocalTime,
+    next_auto_compact: LocalTime,
 }
 
 pub struct Node {
@@ -217,6 +220,7 @@ impl Node {
             ticks: 0,
             next_expiry_scan: LocalTime(i64::MIN),
             next_checkpoint: LocalTime(i64::MIN),
+            next_auto_compact: LocalTime(i64::MIN),
         });
     }
 
@@ -276,6 +280,9 @@ impl Node {
             Self::reissue(p, op, now, "500 ms without a read index", out);
         }
         Self::lessor_timers(p, config, now);
+        if is_leader {
+            Self::auto_compact(p, config, now);
+        }
         self.handle_ready(config, now, out);
     }
 
@@ -602,6 +609,21 @@ impl Node {
             if !checkpoints.is_empty() {
                 Self::propose_internal(p, Request::LeaseCheckpoint { checkpoints });
             }
+        }
+    }
+
+    /// etcd's revision auto-compactor: every 5 s of local time the leader compacts the MVCC
+    /// history to keep only the last `auto_compaction_retention` revisions. It bounds memory
+    /// and the size of raft snapshots in long runs.
+    fn auto_compact(p: &mut Process, config: &ClusterConfig, now: LocalTime) {
+        let retention = config.auto_compaction_retention;
+        if retention == 0 || now < p.next_auto_compact {
+            return;
+        }
+        p.next_auto_compact = now.plus_us(AUTO_COMPACT_US);
+        let (current, compacted) = (p.kv.revision(), p.kv.compacted_revision());
+        if current > compacted + retention {
+            Self::propose_internal(p, Request::Compact { revision: current - retention });
         }
     }
 

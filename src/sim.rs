@@ -60,6 +60,10 @@ enum Inbound {
 /// Raft indexes of internal proposals remembered to record each once.
 const INTERNAL_APPLIED_REMEMBERED: usize = 10_000;
 
+/// Commands recorded for replay and sharing. A run past this many keeps running but can no
+/// longer be replayed from its log (a bound on a long run's memory; see ARCHITECTURE.md).
+pub const COMMAND_LOG_MAX: usize = 50_000;
+
 /// Leader elections remembered for explaining stale reads.
 const LEADER_CHANGES_MAX: usize = 4_096;
 
@@ -78,6 +82,8 @@ pub struct Sim {
     scheduled: Vec<Command>,
     /// Every command that took effect, with its true time: with the seed, the whole run.
     command_log: Vec<(SimTime, Command)>,
+    /// True when the command log outgrew [`COMMAND_LOG_MAX`] and stopped recording.
+    command_log_truncated: bool,
     /// (when, who, term) of every node becoming leader, most recent last.
     leader_changes: VecDeque<(SimTime, NodeId, u64)>,
     /// Raft indexes of the nodes' own proposals already recorded in the history.
@@ -115,6 +121,7 @@ impl Sim {
             scheduled: Vec::new(),
             command_log: Vec::new(),
             leader_changes: VecDeque::new(),
+            command_log_truncated: false,
             key_leases_revoked: std::collections::BTreeMap::new(),
             internal_applied: std::collections::BTreeSet::new(),
             out: NodeOutput::default(),
@@ -194,7 +201,7 @@ impl Sim {
     pub fn apply(&mut self, command: Command) -> Result<Option<OpId>, CommandError> {
         command.validate(&self.config)?;
         self.check_state(&command)?;
-        self.command_log.push((self.now, command.clone()));
+        self.log_command(&command);
         Ok(self.execute(command))
     }
 
@@ -348,6 +355,19 @@ impl Sim {
         }
         self.emit(Event::CommandApplied { summary });
         None
+    }
+
+    fn log_command(&mut self, command: &Command) {
+        if self.command_log.len() < COMMAND_LOG_MAX {
+            self.command_log.push((self.now, command.clone()));
+        } else {
+            self.command_log_truncated = true;
+        }
+    }
+
+    /// Whether the command log stopped recording (the run is too long to replay from it).
+    pub fn command_log_truncated(&self) -> bool {
+        self.command_log_truncated
     }
 
     fn invoke_write(&mut self, node: NodeId, kind: OpKind, request: Request) -> OpId {
@@ -519,7 +539,7 @@ impl Sim {
                 let summary = command.summary();
                 match self.check_state(&command) {
                     Ok(()) => {
-                        self.command_log.push((self.now, command.clone()));
+                        self.log_command(&command);
                         self.execute(command);
                     }
                     Err(e) => self.emit(Event::CommandApplied { summary: format!("{summary} refused: {e}") }),
