@@ -810,7 +810,8 @@ impl Sim {
                     election_timeout_ticks: n.election_timeout_ticks(),
                     revision: kv.map_or(0, |k| k.revision()),
                     key_count: kv.map_or(0, |k| k.len()),
-                    keys: kv.map_or_else(Vec::new, |k| k.entries(SNAPSHOT_KEYS_MAX)),
+                    keys: kv.map_or_else(Vec::new, |k| k.mvcc().live(SNAPSHOT_KEYS_MAX)),
+                    compacted_revision: kv.map_or(0, |k| k.compacted_revision()),
                     leader_lease: n.leader_lease_stats(n.clock.local_at(self.now)),
                     pending_reads: n.pending_reads(),
                     key_leases: kv.map_or_else(Vec::new, |k| {

@@ -35,7 +35,9 @@ pub struct NodeView {
     pub election_timeout_ticks: usize,
     pub revision: u64,
     pub key_count: usize,
-    pub keys: Vec<(String, String)>,
+    /// Live keys with their MVCC metadata (create/mod revision, version, key lease).
+    pub keys: Vec<crate::mvcc::KeyValue>,
+    pub compacted_revision: u64,
     /// The leader lease manager's view (crashed nodes have none).
     pub leader_lease: Option<LeaderLeaseStats>,
     pub pending_reads: usize,

@@ -72,6 +72,7 @@ pub fn App(#[prop(optional)] options: Option<StartOptions>) -> impl IntoView {
                     <NodeTable />
                     <ClientPanel />
                     <OpLog />
+                    <Inspector />
                 </section>
             </main>
             <EventLog />
@@ -241,7 +242,8 @@ fn ClusterView() -> impl IntoView {
                     let label = role_label(node.role, node.paused);
                     view! {
                         <g class=node_class(node.role, node.paused)
-                            data-testid=format!("node-{}", node.id.0) data-role=label>
+                            data-testid=format!("node-{}", node.id.0) data-role=label
+                            on:click={let id = node.id; move |_| lab.selected_node.set(Some(id))}>
                             <circle cx=x cy=y r="34" />
                             <text x=x y=y - 8.0 class="node-name">{node.id.to_string()}</text>
                             <text x=x y=y + 8.0 class="node-role">{label}</text>
@@ -296,7 +298,7 @@ fn NodeTable() -> impl IntoView {
                     let crashed = n.crashed;
                     let paused = n.paused;
                     view! {
-                        <tr data-testid=format!("node-row-{}", id.0)>
+                        <tr data-testid=format!("node-row-{}", id.0) on:click=move |_| lab.selected_node.set(Some(id))>
                             <td>{id.to_string()}</td>
                             <td class=node_class(n.role, n.paused) data-testid=format!("node-role-{}", id.0)>{role_label(n.role, n.paused)}</td>
                             <td data-testid=format!("node-term-{}", id.0)>{n.term}</td>
@@ -383,6 +385,47 @@ fn ClientPanel() -> impl IntoView {
             Err(e) => status.set(e.to_string()),
         }
     };
+    let compact_rev = RwSignal::new("2".to_string());
+    let lease_id = RwSignal::new("1".to_string());
+    let lease_ttl = RwSignal::new("5".to_string());
+    // Sends a command built for the chosen node; bad input is explained, nothing is lost.
+    let send_cmd = move |build: Box<dyn Fn(NodeId) -> Command>| {
+        let Some(node) = target_node() else {
+            status.set("No leader right now: pick a node to send to.".into());
+            return;
+        };
+        match lab.command(build(node)) {
+            Ok(Some(op)) => status.set(format!("{op} sent to {node}")),
+            Ok(None) => {}
+            Err(e) => status.set(e.to_string()),
+        }
+    };
+    let compact = move || match compact_rev.get_untracked().trim().parse::<u64>() {
+        Ok(revision) => send_cmd(Box::new(move |node| Command::Compact { node, revision })),
+        Err(_) => status.set("compaction needs a whole revision number".into()),
+    };
+    let with_lease = move |action: u8| {
+        let Ok(id) = lease_id.get_untracked().trim().parse::<u64>() else {
+            return status.set("a key lease id is a whole number ≥ 1".into());
+        };
+        match action {
+            0 => match crate::model::parse_ttl_ms(&lease_ttl.get_untracked()) {
+                Ok(ttl_ms) => send_cmd(Box::new(move |node| Command::LeaseGrant { node, id, ttl_ms })),
+                Err(e) => status.set(e),
+            },
+            1 => send_cmd(Box::new(move |node| Command::LeaseKeepAlive { node, id })),
+            2 => send_cmd(Box::new(move |node| Command::LeaseRevoke { node, id })),
+            _ => {
+                let (k, v) = (key.get_untracked(), value.get_untracked());
+                send_cmd(Box::new(move |node| Command::PutWithLease {
+                    node,
+                    key: k.clone(),
+                    value: v.clone(),
+                    lease: id,
+                }))
+            }
+        }
+    };
     view! {
         <div class="panel client">
             <h2>"Client"</h2>
@@ -407,6 +450,21 @@ fn ClientPanel() -> impl IntoView {
                     on:click=move |_| send(Op::Read(ReadMode::Linearizable))>"Read (linearizable)"</button>
                 <button data-testid="serializable-read-button" title="Serializable read: local state, may be stale"
                     on:click=move |_| send(Op::Read(ReadMode::Serializable))>"Read (serializable)"</button>
+            </div>
+            <div class="row">
+                <label>"compact to rev " <input data-testid="compact-rev" class="tiny" type="text"
+                    prop:value=move || compact_rev.get() on:input=move |ev| compact_rev.set(event_target_value(&ev)) /></label>
+                <button data-testid="compact-button" on:click=move |_| compact()>"Compact"</button>
+            </div>
+            <div class="row">
+                <label>"key lease " <input data-testid="lease-id" class="tiny" type="text"
+                    prop:value=move || lease_id.get() on:input=move |ev| lease_id.set(event_target_value(&ev)) /></label>
+                <label>"TTL " <input data-testid="lease-ttl" class="tiny" type="text"
+                    prop:value=move || lease_ttl.get() on:input=move |ev| lease_ttl.set(event_target_value(&ev)) />" s"</label>
+                <button data-testid="lease-grant" on:click=move |_| with_lease(0)>"Grant"</button>
+                <button data-testid="lease-keepalive" on:click=move |_| with_lease(1)>"Keep-alive"</button>
+                <button data-testid="lease-revoke" on:click=move |_| with_lease(2)>"Revoke"</button>
+                <button data-testid="put-with-lease" on:click=move |_| with_lease(3)>"Put with lease"</button>
             </div>
             <div class="status" data-testid="write-status">{move || status.get()}</div>
         </div>
@@ -462,6 +520,58 @@ fn OpLog() -> impl IntoView {
             </table>
             <ReadTracePanel />
         </div>
+    }
+}
+
+/// The node inspector: raft state, leader lease, lessor key leases with TTL bars, MVCC keys.
+#[component]
+fn Inspector() -> impl IntoView {
+    let lab = lab();
+    move || {
+        let id = lab.selected_node.get()?;
+        lab.snap.with(|s| {
+            let n = s.nodes.iter().find(|n| n.id == id)?.clone();
+            Some(view! {
+                <div class="panel inspector" data-testid="inspector">
+                    <h2>{format!("Inspector — {}", n.id)}
+                        <button class="linklike" on:click=move |_| lab.selected_node.set(None)>"close"</button></h2>
+                    <p class="mono" data-testid="inspector-raft">{format!(
+                        "{} · term {} · leader {} · log [{}..{}] · commit {} · applied {} · election timeout {} ticks",
+                        role_label(n.role, n.paused), n.term, n.leader, n.first_index, n.last_index, n.commit, n.applied,
+                        n.election_timeout_ticks)}</p>
+                    {n.leader_lease.as_ref().map(|l| view! {
+                        <p class="muted" data-testid="inspector-lease">{format!(
+                            "leader lease: {} · renewed {} times · {} · duration {} ms",
+                            l.config_reason, l.renew_count, l.last_reason, l.duration_us / 1_000)}</p>
+                    })}
+                    <h3>{format!("Key leases ({})", if n.lessor_primary { "primary: expiries on this clock" } else { "held forever: not primary" })}</h3>
+                    <table class="ops" data-testid="inspector-key-leases">
+                        <thead><tr><th>"id"</th><th>"TTL"</th><th>"remaining"</th><th>"checkpoint"</th><th>"keys"</th></tr></thead>
+                        <tbody>{n.key_leases.iter().map(|l| {
+                            let frac = l.remaining_ms.map_or(1.0, |r| (r as f64 / l.ttl_ms.max(1) as f64).clamp(0.0, 1.0));
+                            view! {
+                                <tr>
+                                    <td>{l.id}</td><td>{format!("{:.1} s", l.ttl_ms as f64 / 1e3)}</td>
+                                    <td><span class="ttlbar"><span style=format!("width:{:.0}%", frac * 100.0)></span></span>
+                                        {l.remaining_ms.map_or("forever".to_string(), |r| format!(" {:.1} s", r as f64 / 1e3))}</td>
+                                    <td>{if l.checkpoint_ms > 0 { format!("{:.1} s", l.checkpoint_ms as f64 / 1e3) } else { "—".into() }}</td>
+                                    <td>{l.keys.join(", ")}</td>
+                                </tr>
+                            }
+                        }).collect_view()}</tbody>
+                    </table>
+                    <h3>{format!("MVCC: revision {}, compacted {}, {} keys", n.revision, n.compacted_revision, n.key_count)}</h3>
+                    <table class="ops" data-testid="inspector-keys">
+                        <thead><tr><th>"key"</th><th>"value"</th><th>"create"</th><th>"mod"</th><th>"version"</th><th>"key lease"</th></tr></thead>
+                        <tbody>{n.keys.iter().map(|kv| view! {
+                            <tr><td>{kv.key.clone()}</td><td>{kv.value.clone()}</td><td>{kv.create_revision}</td>
+                                <td>{kv.mod_revision}</td><td>{kv.version}</td>
+                                <td>{if kv.lease == 0 { "—".to_string() } else { kv.lease.to_string() }}</td></tr>
+                        }).collect_view()}</tbody>
+                    </table>
+                </div>
+            })
+        })
     }
 }
 

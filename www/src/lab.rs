@@ -44,6 +44,8 @@ pub struct Lab {
     pub checker_summary: RwSignal<CheckerSummary>,
     /// The operation whose trace is shown.
     pub selected_op: RwSignal<Option<OpId>>,
+    /// The node shown in the inspector.
+    pub selected_node: RwSignal<Option<leaselab::NodeId>>,
     log_cursor: StoredValue<u64>,
     pub snap: RwSignal<Snapshot>,
     pub playing: RwSignal<bool>,
@@ -63,6 +65,7 @@ impl Lab {
             ops: RwSignal::new(Vec::new()),
             checker_summary: RwSignal::new(CheckerSummary::default()),
             selected_op: RwSignal::new(None),
+            selected_node: RwSignal::new(None),
             log_cursor: StoredValue::new(0),
             snap: RwSignal::new(snap),
             playing: RwSignal::new(true),

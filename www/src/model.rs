@@ -140,6 +140,15 @@ pub fn parse_bound_ms(text: &str) -> Result<u32, String> {
     }
 }
 
+/// Parses a key lease TTL typed in seconds (fractions allowed) into milliseconds.
+pub fn parse_ttl_ms(text: &str) -> Result<i64, String> {
+    let t = text.trim();
+    match t.parse::<f64>() {
+        Ok(s) if s > 0.0 && s <= 9e9 => Ok((s * 1_000.0).round() as i64),
+        _ => Err(format!("“{t}” is not a TTL: use seconds, more than 0")),
+    }
+}
+
 /// Parses a seed typed by a user: decimal or 0x-prefixed hex.
 pub fn parse_seed(text: &str) -> Result<u64, String> {
     let t = text.trim();
@@ -203,6 +212,14 @@ mod tests {
         assert_eq!(lease_label(Some(Role::Leader), LocalTime(100_000), Some(&stats)), "valid, 50 ms left");
         assert_eq!(lease_label(Some(Role::Leader), LocalTime(150_000), Some(&stats)), "expired");
         assert_eq!(lease_label(Some(Role::Follower), LocalTime(0), Some(&stats)), "—");
+    }
+
+    #[test]
+    fn ttls_parse_in_seconds() {
+        assert_eq!(parse_ttl_ms("5"), Ok(5_000));
+        assert_eq!(parse_ttl_ms("1.5"), Ok(1_500));
+        assert!(parse_ttl_ms("0").is_err());
+        assert!(parse_ttl_ms("soon").unwrap_err().contains("not a TTL"));
     }
 
     #[test]

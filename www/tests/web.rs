@@ -108,3 +108,51 @@ async fn a_bad_seed_is_refused_next_to_the_input_and_the_run_survives() {
     assert_eq!(text(&host, "sim-time"), "1.000 s", "the current run is kept");
     host.remove();
 }
+
+#[wasm_bindgen_test]
+async fn a_read_at_the_leader_shows_the_lease_read_badge_and_a_checked_verdict() {
+    let (host, _handle) = mount(3);
+    for _ in 0..4 {
+        click(&host, "advance-1s").await;
+    }
+    click(&host, "write-button").await;
+    click(&host, "advance-100ms").await;
+    click(&host, "read-button").await;
+    assert_eq!(text(&host, "op-path-2"), "lease read");
+    assert!(text(&host, "op-outcome-2").starts_with("1 (mod rev 2"), "{}", text(&host, "op-outcome-2"));
+    click(&host, "advance-100ms").await;
+    assert_eq!(text(&host, "op-verdict-2"), "linearizable");
+    assert!(text(&host, "checker-summary").contains("0 stale"));
+    // Selecting the read shows its trace.
+    click(&host, "op-2").await;
+    assert!(text(&host, "read-trace").contains("leader lease valid on the local clock"));
+    host.remove();
+}
+
+#[wasm_bindgen_test]
+async fn key_leases_are_granted_attached_and_shown_in_the_inspector() {
+    let (host, _handle) = mount(3);
+    for _ in 0..4 {
+        click(&host, "advance-1s").await;
+    }
+    click(&host, "lease-grant").await;
+    click(&host, "advance-100ms").await;
+    click(&host, "put-with-lease").await;
+    click(&host, "advance-100ms").await;
+    click(&host, "node-row-1").await;
+    let leases = text(&host, "inspector-key-leases");
+    assert!(leases.contains("5.0 s"), "{leases}");
+    let keys = text(&host, "inspector-keys");
+    assert!(keys.contains('x'), "{keys}");
+    // Bad input is explained and loses nothing.
+    let ttl: web_sys::HtmlInputElement = by_test_id(&host, "lease-ttl").unchecked_into();
+    ttl.set_value("soon");
+    ttl.dispatch_event(&web_sys::Event::new("input").unwrap()).unwrap();
+    let id: web_sys::HtmlInputElement = by_test_id(&host, "lease-id").unchecked_into();
+    id.set_value("2");
+    id.dispatch_event(&web_sys::Event::new("input").unwrap()).unwrap();
+    click(&host, "lease-grant").await;
+    assert!(text(&host, "write-status").contains("not a TTL"));
+    assert!(text(&host, "inspector-key-leases").contains("5.0 s"), "the existing key lease is still there");
+    host.remove();
+}
