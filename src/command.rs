@@ -192,6 +192,37 @@ impl Command {
         }
     }
 
+    /// The command with node id 0 (scenario shorthand for "the step's target") replaced by
+    /// `node`, for every command that names one node.
+    pub fn with_default_node(mut self, node: NodeId) -> Command {
+        let slot = match &mut self {
+            Command::Put { node, .. }
+            | Command::Delete { node, .. }
+            | Command::Read { node, .. }
+            | Command::DeleteRange { node, .. }
+            | Command::Txn { node, .. }
+            | Command::Compact { node, .. }
+            | Command::PutWithLease { node, .. }
+            | Command::LeaseGrant { node, .. }
+            | Command::LeaseRevoke { node, .. }
+            | Command::LeaseKeepAlive { node, .. }
+            | Command::Isolate { node }
+            | Command::JumpClock { node, .. }
+            | Command::SetClockRate { node, .. }
+            | Command::Pause { node }
+            | Command::Resume { node }
+            | Command::Crash { node }
+            | Command::Restart { node } => Some(node),
+            _ => None,
+        };
+        if let Some(slot) = slot {
+            if slot.0 == 0 {
+                *slot = node;
+            }
+        }
+        self
+    }
+
     /// Checks the command against the cluster. A command that passes never panics the
     /// simulation; one that fails changes nothing.
     pub fn validate(&self, config: &ClusterConfig) -> Result<(), CommandError> {

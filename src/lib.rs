@@ -34,6 +34,7 @@ pub mod node;
 pub mod read;
 pub mod reference;
 pub mod request;
+pub mod scenario;
 pub mod sim;
 pub mod snapshot;
 pub mod storage;

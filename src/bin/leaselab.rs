@@ -3,6 +3,9 @@
 //! ```text
 //! leaselab run   --seed N --nodes N --duration-ms N --writes-per-sec N --faults MIX [--format text|json]
 //! leaselab swarm --seed N | --seeds A..B  [--nodes N] [--duration-ms N] [--writes-per-sec N] [--faults MIX] [--trace]
+//! leaselab sweep --seeds A..B [--nodes N]
+//! leaselab scenarios
+//! leaselab scenario NAME|FILE [--format json]
 //! ```
 //! `run` prints the event trace of one seeded run, one line per event (or JSON lines);
 //! `swarm` runs seeds with invariant checks and prints a summary, and the replay command of
@@ -198,7 +201,81 @@ fn sweep(args: &Args) -> bool {
     safe_ok
 }
 
+/// `leaselab scenario NAME|FILE [--format json]`: runs a guided tour, prints its narration,
+/// trace, history and verdicts, and fails if an expectation is not met. `leaselab scenarios`
+/// lists the built-ins.
+fn scenario_command() -> Option<ExitCode> {
+    use leaselab::scenario::{builtin, parse, run, BUILTIN};
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    match argv.first().map(String::as_str) {
+        Some("scenarios") => {
+            for (name, _) in BUILTIN {
+                let s = builtin(name).expect("built-ins parse");
+                println!("{name:<34} {}", s.title);
+            }
+            Some(ExitCode::SUCCESS)
+        }
+        Some("scenario") => {
+            let Some(which) = argv.get(1) else {
+                eprintln!("usage: leaselab scenario NAME|FILE [--format json]");
+                return Some(ExitCode::from(2));
+            };
+            let json = argv.iter().any(|a| a == "json");
+            let scenario = if std::path::Path::new(which).exists() {
+                std::fs::read_to_string(which).map_err(|e| format!("{which}: {e}")).and_then(|t| parse(&t))
+            } else {
+                builtin(which)
+            };
+            let scenario = match scenario {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("{e}");
+                    return Some(ExitCode::from(2));
+                }
+            };
+            let (report, sim) = run(&scenario);
+            if json {
+                let history: Vec<_> = sim.history().iter().collect();
+                let trace: Vec<_> = sim.events_since(0).collect();
+                let out = serde_json::json!({ "report": report, "history": history, "trace": trace });
+                println!("{}", serde_json::to_string_pretty(&out).expect("serializes"));
+            } else {
+                println!("# {} — {}", scenario.name, scenario.title);
+                for (i, step) in scenario.steps.iter().enumerate() {
+                    println!("step {:>2}: {}", i + 1, step.narration);
+                    if let Some(q) = &step.predict {
+                        println!("         predict: {q}");
+                    }
+                }
+                println!("## trace");
+                for e in sim.events_since(0) {
+                    println!("{e}");
+                }
+                println!("## history");
+                for r in sim.history().iter() {
+                    let path =
+                        r.trace.as_ref().and_then(|t| t.path).map_or(String::new(), |p| format!(" [{}]", p.label()));
+                    println!("{} at {}: {}{path} -> {:?}", r.id, r.node, r.kind.summary(), r.outcome);
+                }
+                for s in &report.stale_reads {
+                    println!("STALE: {s}");
+                }
+                println!("## expectations");
+                for e in &report.expectations {
+                    println!("{} {} ({})", if e.passed { "ok  " } else { "FAIL" }, e.description, e.detail);
+                }
+                println!("trace hash {:016x}", report.trace_hash);
+            }
+            Some(if report.passed() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
+        _ => None,
+    }
+}
+
 fn main() -> ExitCode {
+    if let Some(code) = scenario_command() {
+        return code;
+    }
     let args = match parse_args() {
         Ok(a) => a,
         Err(e) => {

@@ -156,3 +156,20 @@ async fn key_leases_are_granted_attached_and_shown_in_the_inspector() {
     assert!(text(&host, "inspector-key-leases").contains("5.0 s"), "the existing key lease is still there");
     host.remove();
 }
+
+const SCENARIO_GOLDEN: &str = include_str!("../../tests/golden/scenario_hashes.txt");
+
+/// Every built-in tour meets its expectations in the browser too, with the native trace hash.
+#[wasm_bindgen_test]
+fn every_builtin_tour_runs_in_the_browser_like_natively() {
+    use leaselab::scenario::{builtin, run, BUILTIN};
+    for (name, _) in BUILTIN {
+        let (report, _) = run(&builtin(name).unwrap());
+        assert!(report.passed(), "{name}: {:?}", report.expectations);
+        let pinned = SCENARIO_GOLDEN
+            .lines()
+            .find_map(|l| l.strip_prefix(name).and_then(|rest| rest.strip_prefix(' ')))
+            .unwrap_or_else(|| panic!("{name} not pinned"));
+        assert_eq!(format!("{:016x}", report.trace_hash), pinned, "{name}");
+    }
+}

@@ -1,0 +1,300 @@
+//! Guided scenarios (issue "Guided scenarios"): a file format holding a seed, a cluster
+//! configuration, timed steps with narration and commands, and expectations that a run must
+//! meet; a runner; and the built-in tours.
+//!
+//! Steps name nodes either by id or by role at the moment the step runs: `"leader"`, `"follower"`
+//! (the first follower), or `"old_leader"` (whoever led before the most recent leader change).
+//! Client operations are numbered in the order the scenario issues them (1, 2, …), and
+//! expectations refer to them by that number.
+
+use crate::checker::{Checker, Verdict};
+use crate::command::Command;
+use crate::config::ClusterConfig;
+use crate::explain::explain_stale_read;
+use crate::read::ReadPath;
+use crate::sim::Sim;
+use crate::time::SimTime;
+use crate::types::{NodeId, OpId};
+use crate::OpOutcome;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    pub name: String,
+    pub title: String,
+    pub seed: u64,
+    #[serde(default)]
+    pub config: ClusterConfig,
+    pub steps: Vec<Step>,
+    /// Run on to this true time after the last step (ms).
+    #[serde(default)]
+    pub end_ms: u64,
+    #[serde(default)]
+    pub expect: Vec<Expectation>,
+}
+
+/// Which node a step's commands go to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Target {
+    Leader,
+    Follower,
+    OldLeader,
+    Node(u64),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    /// True time the step runs at (ms since start); steps run in order.
+    pub at_ms: u64,
+    /// What a presenter says at this step.
+    pub narration: String,
+    /// A question for the audience before the reveal (e.g. "which path will this read take?").
+    #[serde(default)]
+    pub predict: Option<String>,
+    /// Replaces node id 0 in this step's commands.
+    #[serde(default)]
+    pub target: Option<Target>,
+    /// Run this long after the previous step instead of at `at_ms`.
+    #[serde(default)]
+    pub after_previous_ms: Option<u64>,
+    /// Run as soon as a leader of a newer term than at the previous step exists (checked every
+    /// 5 ms, for at most 10 s), but not before `at_ms`.
+    #[serde(default)]
+    pub wait_for_new_leader: bool,
+    #[serde(default)]
+    pub commands: Vec<Command>,
+}
+
+/// What a run must show. Operation numbers count the scenario's client operations from 1.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Expectation {
+    /// Read number `op` took `path`.
+    ReadPath { op: usize, path: ReadPath },
+    /// Read number `op` was (or was not) flagged stale by the checker.
+    Stale { op: usize, stale: bool },
+    /// Operation number `op` succeeded (or failed); `reason_contains` checks a failure's reason.
+    Outcome {
+        op: usize,
+        ok: bool,
+        #[serde(default)]
+        reason_contains: Option<String>,
+    },
+    /// The checker flagged at least `min` (and at most `max`) stale reads in the whole run.
+    StaleReads { min: usize, max: usize },
+    /// Key lease `id` was revoked (expired) before true time `before_ms`, or was not.
+    KeyLeaseRevoked { id: u64, revoked: bool, before_ms: u64 },
+}
+
+impl Expectation {
+    pub fn describe(&self) -> String {
+        match self {
+            Expectation::ReadPath { op, path } => format!("read {op} takes {}", path.label()),
+            Expectation::Stale { op, stale: true } => format!("read {op} is flagged stale"),
+            Expectation::Stale { op, stale: false } => format!("read {op} is not stale"),
+            Expectation::Outcome { op, ok: true, .. } => format!("operation {op} succeeds"),
+            Expectation::Outcome { op, ok: false, reason_contains } => match reason_contains {
+                Some(r) => format!("operation {op} fails with “{r}”"),
+                None => format!("operation {op} fails"),
+            },
+            Expectation::StaleReads { min, max } => format!("between {min} and {max} stale reads"),
+            Expectation::KeyLeaseRevoked { id, revoked: true, before_ms } => {
+                format!("key lease {id} expires before t={} s", *before_ms as f64 / 1e3)
+            }
+            Expectation::KeyLeaseRevoked { id, revoked: false, before_ms } => {
+                format!("key lease {id} is still alive at t={} s", *before_ms as f64 / 1e3)
+            }
+        }
+    }
+}
+
+/// Parses a scenario file (JSON). Errors name the line, column and field.
+pub fn parse(text: &str) -> Result<Scenario, String> {
+    let scenario: Scenario = serde_json::from_str(text).map_err(|e| format!("scenario file: {e}"))?;
+    validate(&scenario)?;
+    Ok(scenario)
+}
+
+fn validate(s: &Scenario) -> Result<(), String> {
+    s.config.validate().map_err(|e| format!("scenario {:?}: config: {e}", s.name))?;
+    let mut last = 0;
+    for (i, step) in s.steps.iter().enumerate() {
+        if step.after_previous_ms.is_some() {
+            continue;
+        }
+        if step.at_ms < last {
+            return Err(format!(
+                "scenario {:?}: step {} at {} ms runs before the step before it",
+                s.name,
+                i + 1,
+                step.at_ms
+            ));
+        }
+        last = step.at_ms;
+    }
+    Ok(())
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExpectationResult {
+    pub description: String,
+    pub passed: bool,
+    pub detail: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScenarioReport {
+    pub name: String,
+    /// Operation ids in issue order (scenario operation n is `ops[n - 1]`).
+    pub ops: Vec<OpId>,
+    /// Command refusals, as (step, text).
+    pub refused: Vec<(usize, String)>,
+    pub expectations: Vec<ExpectationResult>,
+    pub stale_reads: Vec<String>,
+    pub trace_hash: u64,
+}
+
+impl ScenarioReport {
+    pub fn passed(&self) -> bool {
+        self.expectations.iter().all(|e| e.passed)
+    }
+}
+
+fn resolve(sim: &Sim, target: &Target) -> Option<NodeId> {
+    match target {
+        Target::Leader => sim.leader(),
+        Target::Follower => {
+            let leader = sim.leader();
+            sim.nodes().iter().find(|n| Some(n.id) != leader && !n.is_crashed()).map(|n| n.id)
+        }
+        Target::OldLeader => {
+            let changes: Vec<_> = sim.leader_changes().collect();
+            changes.len().checked_sub(2).map(|i| changes[i].1)
+        }
+        Target::Node(id) => Some(NodeId(*id)),
+    }
+}
+
+/// Runs a scenario from its seed. The simulation is returned for inspection.
+pub fn run(scenario: &Scenario) -> (ScenarioReport, Sim) {
+    let mut sim = Sim::new(scenario.seed, scenario.config.clone()).expect("validated when parsed");
+    let mut ops = Vec::new();
+    let mut refused = Vec::new();
+    let mut previous_leader_term = 0;
+    for (i, step) in scenario.steps.iter().enumerate() {
+        match step.after_previous_ms {
+            Some(delay) => sim.run_for_ms(delay),
+            None => sim.run_until(SimTime::from_ms(step.at_ms).max(sim.now())),
+        }
+        if step.wait_for_new_leader {
+            for _ in 0..2_000 {
+                let newest = sim.leader().map_or(0, |l| sim.node(l).term());
+                if newest > previous_leader_term {
+                    break;
+                }
+                sim.run_for_ms(5);
+            }
+        }
+        previous_leader_term = sim.leader().map_or(previous_leader_term, |l| sim.node(l).term());
+        let node = step.target.as_ref().and_then(|t| resolve(&sim, t));
+        for command in &step.commands {
+            let command = match node {
+                Some(n) => command.clone().with_default_node(n),
+                None => command.clone(),
+            };
+            match sim.apply(command) {
+                Ok(Some(op)) => ops.push(op),
+                Ok(None) => {}
+                Err(e) => refused.push((i + 1, e.to_string())),
+            }
+        }
+    }
+    let end = scenario.end_ms.max(scenario.steps.last().map_or(0, |s| s.at_ms));
+    sim.run_until(SimTime::from_ms(end));
+    let mut checker = Checker::new();
+    checker.update(sim.history(), sim.now(), true);
+    let expectations = scenario.expect.iter().map(|e| check(e, &sim, &checker, &ops)).collect();
+    let stale_reads = checker.stale_reads().iter().map(|s| explain_stale_read(&sim, s)).collect();
+    let report = ScenarioReport {
+        name: scenario.name.clone(),
+        ops,
+        refused,
+        expectations,
+        stale_reads,
+        trace_hash: sim.trace_hash(),
+    };
+    (report, sim)
+}
+
+fn check(e: &Expectation, sim: &Sim, checker: &Checker, ops: &[OpId]) -> ExpectationResult {
+    let op_of = |n: usize| ops.get(n.wrapping_sub(1)).copied();
+    let (passed, detail) = match e {
+        Expectation::ReadPath { op, path } => match op_of(*op).and_then(|id| sim.history().get(id)) {
+            Some(r) => {
+                let took = r.trace.as_ref().and_then(|t| t.path);
+                (took == Some(*path), format!("took {}", took.map_or("no path", ReadPath::label)))
+            }
+            None => (false, format!("there is no operation {op}")),
+        },
+        Expectation::Stale { op, stale } => match op_of(*op) {
+            Some(id) => {
+                let v = checker.verdict(id);
+                let is_stale = matches!(v, Some(Verdict::Stale(_)));
+                (is_stale == *stale, format!("verdict {v:?}"))
+            }
+            None => (false, format!("there is no operation {op}")),
+        },
+        Expectation::Outcome { op, ok, reason_contains } => match op_of(*op).and_then(|id| sim.history().get(id)) {
+            Some(r) => {
+                let succeeded = matches!(r.outcome, OpOutcome::Ok { .. });
+                let reason_ok = match (&r.outcome, reason_contains) {
+                    (OpOutcome::Failed { reason } | OpOutcome::Indeterminate { reason }, Some(want)) => {
+                        reason.contains(want.as_str())
+                    }
+                    (_, None) => true,
+                    _ => false,
+                };
+                (succeeded == *ok && reason_ok, format!("outcome {:?}", r.outcome))
+            }
+            None => (false, format!("there is no operation {op}")),
+        },
+        Expectation::StaleReads { min, max } => {
+            let n = checker.stale_reads().len();
+            (n >= *min && n <= *max, format!("{n} stale reads"))
+        }
+        Expectation::KeyLeaseRevoked { id, revoked, before_ms } => {
+            let at = sim.key_lease_revoked_at(*id);
+            let happened = at.is_some_and(|t| t <= SimTime::from_ms(*before_ms));
+            (happened == *revoked, at.map_or("never revoked".to_string(), |t| format!("revoked at {t}")))
+        }
+    };
+    ExpectationResult { description: e.describe(), passed, detail }
+}
+
+/// The built-in guided tours, in teaching order: (name, JSON text from `scenarios/`).
+pub const BUILTIN: [(&str, &str); 12] = [
+    ("healthy-lease-read", include_str!("../scenarios/healthy-lease-read.json")),
+    ("single-node", include_str!("../scenarios/single-node.json")),
+    ("leader-isolated", include_str!("../scenarios/leader-isolated.json")),
+    ("follower-read", include_str!("../scenarios/follower-read.json")),
+    ("clock-drift-stale", include_str!("../scenarios/clock-drift-stale.json")),
+    ("clock-drift-safe", include_str!("../scenarios/clock-drift-safe.json")),
+    ("pause-stale", include_str!("../scenarios/pause-stale.json")),
+    ("pause-safe", include_str!("../scenarios/pause-safe.json")),
+    ("lease-based-two-leaders", include_str!("../scenarios/lease-based-two-leaders.json")),
+    ("key-lease-churn-no-checkpoints", include_str!("../scenarios/key-lease-churn-no-checkpoints.json")),
+    ("key-lease-churn-checkpoints", include_str!("../scenarios/key-lease-churn-checkpoints.json")),
+    ("mvcc-compaction", include_str!("../scenarios/mvcc-compaction.json")),
+];
+
+/// A built-in tour by name.
+pub fn builtin(name: &str) -> Result<Scenario, String> {
+    let (_, text) = BUILTIN.iter().find(|(n, _)| *n == name).ok_or_else(|| {
+        let names: Vec<&str> = BUILTIN.iter().map(|(n, _)| *n).collect();
+        format!("no built-in scenario {name:?}; built-ins: {}", names.join(", "))
+    })?;
+    parse(text)
+}

@@ -1,0 +1,58 @@
+//! Every built-in guided tour runs from its seed and meets its expectations; the scenario
+//! format rejects malformed files with the line and field.
+
+use leaselab::scenario::{builtin, parse, run, BUILTIN};
+
+#[test]
+fn every_builtin_tour_meets_its_expectations() {
+    let mut failures = Vec::new();
+    for (name, _) in BUILTIN {
+        let scenario = builtin(name).unwrap();
+        let (report, _) = run(&scenario);
+        for e in report.expectations.iter().filter(|e| !e.passed) {
+            failures.push(format!("{name}: expected {} — {}", e.description, e.detail));
+        }
+        if !report.refused.is_empty() {
+            failures.push(format!("{name}: refused commands {:?}", report.refused));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn a_tour_replays_to_the_same_trace() {
+    let s = builtin("clock-drift-stale").unwrap();
+    assert_eq!(run(&s).0.trace_hash, run(&s).0.trace_hash);
+}
+
+#[test]
+fn malformed_scenarios_are_rejected_with_line_and_field() {
+    let e = parse("{\n  \"name\": \"x\",\n  \"title\": \"t\",\n  \"seed\": 1,\n  \"stepz\": []\n}").unwrap_err();
+    assert!(e.contains("unknown field `stepz`") && e.contains("line 5"), "{e}");
+    let e = parse(r#"{"name":"x","title":"t","seed":"one","steps":[]}"#).unwrap_err();
+    assert!(e.contains("invalid type") && e.contains("line 1"), "{e}");
+    let e = parse(r#"{"name":"x","title":"t","seed":1,"config":{"node_count":9},"steps":[]}"#).unwrap_err();
+    assert!(e.contains("node_count"), "{e}");
+    let e =
+        parse(r#"{"name":"x","title":"t","seed":1,"steps":[{"at_ms":5,"narration":""},{"at_ms":1,"narration":""}]}"#)
+            .unwrap_err();
+    assert!(e.contains("step 2"), "{e}");
+    assert!(builtin("nope").unwrap_err().contains("healthy-lease-read"));
+}
+
+const GOLDEN_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/scenario_hashes.txt");
+
+/// Pins each tour's trace hash; the browser test checks the same file (native == wasm32).
+/// Re-pin after an intended change with `LEASELAB_BLESS=1 cargo test --test scenarios`.
+#[test]
+fn tour_trace_hashes_are_pinned() {
+    let actual: String = BUILTIN
+        .iter()
+        .map(|(name, _)| format!("{name} {:016x}\n", run(&builtin(name).unwrap()).0.trace_hash))
+        .collect();
+    if std::env::var_os("LEASELAB_BLESS").is_some() {
+        std::fs::write(GOLDEN_PATH, &actual).unwrap();
+        return;
+    }
+    assert_eq!(actual, std::fs::read_to_string(GOLDEN_PATH).unwrap(), "re-pin with LEASELAB_BLESS=1 if intended");
+}
