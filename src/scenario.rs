@@ -178,13 +178,40 @@ fn resolve(sim: &Sim, target: &Target) -> Option<NodeId> {
     }
 }
 
-/// Runs a scenario from its seed. The simulation is returned for inspection.
-pub fn run(scenario: &Scenario) -> (ScenarioReport, Sim) {
-    let mut sim = Sim::new(scenario.seed, scenario.config.clone()).expect("validated when parsed");
-    let mut ops = Vec::new();
-    let mut refused = Vec::new();
-    let mut previous_leader_term = 0;
-    for (i, step) in scenario.steps.iter().enumerate() {
+/// Steps a scenario one step at a time (the page's guided tour) or all at once ([`run`]).
+#[derive(Clone, Debug)]
+pub struct ScenarioRunner {
+    pub scenario: Scenario,
+    /// Steps applied so far.
+    pub next: usize,
+    ops: Vec<OpId>,
+    refused: Vec<(usize, String)>,
+    previous_leader_term: u64,
+}
+
+impl ScenarioRunner {
+    /// A runner and a fresh simulation at the scenario's seed.
+    pub fn start(scenario: Scenario) -> (ScenarioRunner, Sim) {
+        let sim = Sim::new(scenario.seed, scenario.config.clone()).expect("validated when parsed");
+        let runner =
+            ScenarioRunner { scenario, next: 0, ops: Vec::new(), refused: Vec::new(), previous_leader_term: 0 };
+        (runner, sim)
+    }
+
+    pub fn is_done(&self) -> bool {
+        self.next >= self.scenario.steps.len()
+    }
+
+    /// The step that [`ScenarioRunner::step`] would run next.
+    pub fn upcoming(&self) -> Option<&Step> {
+        self.scenario.steps.get(self.next)
+    }
+
+    /// Runs the next step: waits until its time, resolves its target, applies its commands.
+    /// Returns false when there is no step left.
+    pub fn step(&mut self, sim: &mut Sim) -> bool {
+        let Some(step) = self.scenario.steps.get(self.next).cloned() else { return false };
+        self.next += 1;
         match step.after_previous_ms {
             Some(delay) => sim.run_for_ms(delay),
             None => sim.run_until(SimTime::from_ms(step.at_ms).max(sim.now())),
@@ -192,40 +219,52 @@ pub fn run(scenario: &Scenario) -> (ScenarioReport, Sim) {
         if step.wait_for_new_leader {
             for _ in 0..2_000 {
                 let newest = sim.leader().map_or(0, |l| sim.node(l).term());
-                if newest > previous_leader_term {
+                if newest > self.previous_leader_term {
                     break;
                 }
                 sim.run_for_ms(5);
             }
         }
-        previous_leader_term = sim.leader().map_or(previous_leader_term, |l| sim.node(l).term());
-        let node = step.target.as_ref().and_then(|t| resolve(&sim, t));
+        self.previous_leader_term = sim.leader().map_or(self.previous_leader_term, |l| sim.node(l).term());
+        let node = step.target.as_ref().and_then(|t| resolve(sim, t));
         for command in &step.commands {
             let command = match node {
                 Some(n) => command.clone().with_default_node(n),
                 None => command.clone(),
             };
             match sim.apply(command) {
-                Ok(Some(op)) => ops.push(op),
+                Ok(Some(op)) => self.ops.push(op),
                 Ok(None) => {}
-                Err(e) => refused.push((i + 1, e.to_string())),
+                Err(e) => self.refused.push((self.next, e.to_string())),
             }
         }
+        true
     }
-    let end = scenario.end_ms.max(scenario.steps.last().map_or(0, |s| s.at_ms));
-    sim.run_until(SimTime::from_ms(end));
-    let mut checker = Checker::new();
-    checker.update(sim.history(), sim.now(), true);
-    let expectations = scenario.expect.iter().map(|e| check(e, &sim, &checker, &ops)).collect();
-    let stale_reads = checker.stale_reads().iter().map(|s| explain_stale_read(&sim, s)).collect();
-    let report = ScenarioReport {
-        name: scenario.name.clone(),
-        ops,
-        refused,
-        expectations,
-        stale_reads,
-        trace_hash: sim.trace_hash(),
-    };
+
+    /// Runs any steps left and on to the scenario's end, then checks the expectations.
+    pub fn finish(&mut self, sim: &mut Sim) -> ScenarioReport {
+        while self.step(sim) {}
+        let end = self.scenario.end_ms.max(self.scenario.steps.last().map_or(0, |s| s.at_ms));
+        sim.run_until(SimTime::from_ms(end).max(sim.now()));
+        let mut checker = Checker::new();
+        checker.update(sim.history(), sim.now(), true);
+        let expectations = self.scenario.expect.iter().map(|e| check(e, sim, &checker, &self.ops)).collect();
+        let stale_reads = checker.stale_reads().iter().map(|s| explain_stale_read(sim, s)).collect();
+        ScenarioReport {
+            name: self.scenario.name.clone(),
+            ops: self.ops.clone(),
+            refused: self.refused.clone(),
+            expectations,
+            stale_reads,
+            trace_hash: sim.trace_hash(),
+        }
+    }
+}
+
+/// Runs a scenario from its seed. The simulation is returned for inspection.
+pub fn run(scenario: &Scenario) -> (ScenarioReport, Sim) {
+    let (mut runner, mut sim) = ScenarioRunner::start(scenario.clone());
+    let report = runner.finish(&mut sim);
     (report, sim)
 }
 

@@ -69,6 +69,7 @@ pub fn App(#[prop(optional)] options: Option<StartOptions>) -> impl IntoView {
                     <Legend />
                 </section>
                 <section class="side">
+                    <TourPanel />
                     <NodeTable />
                     <ClientPanel />
                     <OpLog />
@@ -173,6 +174,61 @@ fn Controls(seed: u64, node_count: usize) -> impl IntoView {
                 on:change=move |ev| lease_enabled.set(event_target_checked(&ev)) />" leases on"</label>
             <button data-testid="reset-button" on:click=move |_| reset()>"Reset"</button>
             <span class="error" data-testid="seed-error">{move || seed_error.get()}</span>
+        </div>
+    }
+}
+
+/// Guided tours: pick one, step through its narration (back replays from the seed), answer the
+/// prediction before the reveal, see its expectations checked at the end.
+#[component]
+fn TourPanel() -> impl IntoView {
+    let lab = lab();
+    let choice = RwSignal::new(leaselab::scenario::BUILTIN[0].0.to_string());
+    let start = move || {
+        if let Err(e) = lab.start_tour(&choice.get_untracked()) {
+            lab.error.set(Some(e));
+        }
+    };
+    view! {
+        <div class="panel tour" data-testid="tour-panel">
+            <h2>"Guided tours"</h2>
+            <div class="row">
+                <select data-testid="tour-select" on:change=move |ev| choice.set(event_target_value(&ev))>
+                    {leaselab::scenario::BUILTIN.iter().map(|(name, _)| view! { <option value=*name>{*name}</option> }).collect_view()}
+                </select>
+                <button data-testid="tour-start" on:click=move |_| start()>"Start tour"</button>
+            </div>
+            {move || lab.tour_view.get().map(|t| {
+                let last = t.applied == t.total;
+                let next_label = match (&t.predict, last, &t.results) {
+                    (_, true, Some(_)) => "Done",
+                    (_, true, None) => "Finish and check",
+                    (Some(_), _, _) => "Reveal",
+                    (None, _, _) => "Next",
+                };
+                view! {
+                    <div data-testid="tour-active">
+                        <p><b>{t.title.clone()}</b>" "<span class="muted" data-testid="tour-progress">{format!("step {} of {}", t.applied, t.total)}</span></p>
+                        {t.narration.clone().map(|n| view! { <p class="narration" data-testid="tour-narration">{n}</p> })}
+                        {t.upcoming.clone().filter(|_| !last).map(|n| view! { <p class="muted">"Next: "{n}</p> })}
+                        {t.predict.clone().filter(|_| !last).map(|q| view! {
+                            <p class="predict" data-testid="tour-predict">"Predict: "{q}</p>
+                        })}
+                        <div class="row">
+                            <button data-testid="tour-back" disabled=t.applied == 0 on:click=move |_| lab.tour_back()>"Back"</button>
+                            <button data-testid="tour-next" class="primary" disabled=t.results.is_some() on:click=move |_| lab.tour_next()>{next_label}</button>
+                            <button data-testid="tour-exit" on:click=move |_| lab.exit_tour()>"Exit tour"</button>
+                        </div>
+                        {t.results.clone().map(|rs| view! {
+                            <ul class="results" data-testid="tour-results">
+                                {rs.into_iter().map(|(d, ok, detail)| view! {
+                                    <li class=if ok { "pass" } else { "fail" }>{if ok { "✓ " } else { "✗ " }}{d}<span class="muted">{format!(" ({detail})")}</span></li>
+                                }).collect_view()}
+                            </ul>
+                        })}
+                    </div>
+                }
+            })}
         </div>
     }
 }

@@ -6,6 +6,7 @@ use leaselab::checker::{Checker, Verdict};
 use leaselab::event::Event;
 use leaselab::explain::explain_stale_read;
 use leaselab::history::OpRecord;
+use leaselab::scenario::{builtin, ScenarioRunner};
 use leaselab::{ClusterConfig, Command, CommandError, OpId, Sim, SimTime, Snapshot};
 use leptos::prelude::*;
 
@@ -33,6 +34,23 @@ pub struct CheckerSummary {
     pub last_stale: Option<String>,
 }
 
+/// What the tour panel shows.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TourView {
+    pub name: String,
+    pub title: String,
+    /// Steps applied so far, and in all.
+    pub applied: usize,
+    pub total: usize,
+    /// Narration of the last applied step.
+    pub narration: Option<String>,
+    /// The next step's narration and prediction question.
+    pub upcoming: Option<String>,
+    pub predict: Option<String>,
+    /// After the last step: (expectation, passed, detail).
+    pub results: Option<Vec<(String, bool, String)>>,
+}
+
 /// Operations shown in the log.
 pub const OP_ROWS_MAX: usize = 40;
 
@@ -46,6 +64,8 @@ pub struct Lab {
     pub selected_op: RwSignal<Option<OpId>>,
     /// The node shown in the inspector.
     pub selected_node: RwSignal<Option<leaselab::NodeId>>,
+    tour: StoredValue<Option<ScenarioRunner>, LocalStorage>,
+    pub tour_view: RwSignal<Option<TourView>>,
     log_cursor: StoredValue<u64>,
     pub snap: RwSignal<Snapshot>,
     pub playing: RwSignal<bool>,
@@ -66,6 +86,8 @@ impl Lab {
             checker_summary: RwSignal::new(CheckerSummary::default()),
             selected_op: RwSignal::new(None),
             selected_node: RwSignal::new(None),
+            tour: StoredValue::new_local(None),
+            tour_view: RwSignal::new(None),
             log_cursor: StoredValue::new(0),
             snap: RwSignal::new(snap),
             playing: RwSignal::new(true),
@@ -126,6 +148,82 @@ impl Lab {
         self.error.set(None);
         self.refresh();
         Ok(())
+    }
+
+    /// Starts a built-in guided tour from its seed (paused: the presenter steps it).
+    pub fn start_tour(&self, name: &str) -> Result<(), String> {
+        let scenario = builtin(name)?;
+        let (runner, sim) = ScenarioRunner::start(scenario);
+        self.install(sim);
+        self.tour.set_value(Some(runner));
+        self.playing.set(false);
+        self.publish_tour(None);
+        Ok(())
+    }
+
+    /// Runs the tour's next step; after the last one, runs to the end and checks expectations.
+    pub fn tour_next(&self) {
+        let Some(mut runner) = self.tour.get_value() else { return };
+        let mut results = None;
+        self.sim.update_value(|sim| {
+            if runner.is_done() {
+                let report = runner.finish(sim);
+                results = Some(report.expectations.into_iter().map(|e| (e.description, e.passed, e.detail)).collect());
+            } else {
+                runner.step(sim);
+            }
+        });
+        self.tour.set_value(Some(runner));
+        self.refresh();
+        self.publish_tour(results);
+    }
+
+    /// Goes one step back: replays the tour from its seed up to the previous step (runs are
+    /// deterministic, so this is exactly the earlier state).
+    pub fn tour_back(&self) {
+        let Some(current) = self.tour.get_value() else { return };
+        let target = current.next.saturating_sub(1);
+        let (mut runner, mut sim) = ScenarioRunner::start(current.scenario);
+        for _ in 0..target {
+            runner.step(&mut sim);
+        }
+        self.install(sim);
+        self.tour.set_value(Some(runner));
+        self.publish_tour(None);
+    }
+
+    pub fn exit_tour(&self) {
+        self.tour.set_value(None);
+        self.tour_view.set(None);
+    }
+
+    fn install(&self, sim: Sim) {
+        self.sim.set_value(sim);
+        self.checker.set_value(Checker::new());
+        self.selected_op.set(None);
+        self.log_cursor.set_value(0);
+        self.log.set(Vec::new());
+        self.error.set(None);
+        self.refresh();
+    }
+
+    fn publish_tour(&self, results: Option<Vec<(String, bool, String)>>) {
+        let view = self.tour.with_value(|t| {
+            t.as_ref().map(|r| {
+                let steps = &r.scenario.steps;
+                TourView {
+                    name: r.scenario.name.clone(),
+                    title: r.scenario.title.clone(),
+                    applied: r.next,
+                    total: steps.len(),
+                    narration: r.next.checked_sub(1).map(|i| steps[i].narration.clone()),
+                    upcoming: r.upcoming().map(|s| s.narration.clone()),
+                    predict: r.upcoming().and_then(|s| s.predict.clone()),
+                    results,
+                }
+            })
+        });
+        self.tour_view.set(view);
     }
 
     pub fn now(&self) -> SimTime {

@@ -173,3 +173,33 @@ fn every_builtin_tour_runs_in_the_browser_like_natively() {
         assert_eq!(format!("{:016x}", report.trace_hash), pinned, "{name}");
     }
 }
+
+#[wasm_bindgen_test]
+async fn a_guided_tour_steps_forward_and_back_and_checks_its_expectations() {
+    let (host, _handle) = mount(3);
+    let select: web_sys::HtmlSelectElement = by_test_id(&host, "tour-select").unchecked_into();
+    select.set_value("clock-drift-stale");
+    select.dispatch_event(&web_sys::Event::new("change").unwrap()).unwrap();
+    click(&host, "tour-start").await;
+    assert_eq!(text(&host, "tour-progress"), "step 0 of 16");
+    click(&host, "tour-next").await;
+    click(&host, "tour-next").await;
+    assert_eq!(text(&host, "tour-progress"), "step 2 of 16");
+    let after_two = text(&host, "sim-time");
+    click(&host, "tour-next").await;
+    click(&host, "tour-back").await;
+    assert_eq!(text(&host, "tour-progress"), "step 2 of 16");
+    assert_eq!(text(&host, "sim-time"), after_two, "back replays to exactly the earlier time");
+    // The read step asks for a prediction before the reveal.
+    for _ in 0..2 {
+        click(&host, "tour-next").await;
+    }
+    assert!(text(&host, "tour-predict").contains("old leader"));
+    for _ in 0..13 {
+        click(&host, "tour-next").await;
+    }
+    let results = text(&host, "tour-results");
+    assert!(results.contains('✓') && !results.contains('✗'), "{results}");
+    assert!(text(&host, "checker-summary").contains("1 stale"));
+    host.remove();
+}
