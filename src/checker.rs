@@ -334,13 +334,25 @@ impl Checker {
         for op in &ops {
             self.verdicts.entry(op.id).or_insert_with(|| Verdict::Violation { note: note.clone() });
         }
-        // Carry on from every value this component could have left, so one violation does
-        // not condemn everything after it.
+        // Carry on from what the component leaves once the blamed stale reads are set aside,
+        // so the next stale read is caught too; if that still has no linearization, from every
+        // value it could have left, so one violation does not condemn everything after it.
+        let rest: Vec<CheckOp> =
+            ops.iter().filter(|o| !matches!(self.verdicts.get(&o.id), Some(Verdict::Stale(_)))).cloned().collect();
+        let mut ends = BTreeSet::new();
+        let mut explored = 0usize;
+        for s in &start {
+            search_all_ends(&rest, s.clone(), &mut ends, &mut explored);
+        }
         let state = self.keys.get_mut(key).expect("key");
-        for op in &ops {
-            match &op.kind {
-                CheckKind::Write(v) | CheckKind::Read(v) => {
-                    state.start.insert(v.clone());
+        if !ends.is_empty() && explored <= SEARCH_NODES_MAX {
+            state.start = ends;
+        } else {
+            for op in &ops {
+                match &op.kind {
+                    CheckKind::Write(v) | CheckKind::Read(v) => {
+                        state.start.insert(v.clone());
+                    }
                 }
             }
         }
@@ -488,6 +500,28 @@ mod tests {
         assert!(ok(&v), "{v:?}");
         let v = check(vec![w(1, "a", 0, 100), w(2, "b", 0, 10), r(3, Some("a"), 20, 30), r(4, Some("b"), 40, 50)]);
         assert!(!ok(&v));
+    }
+
+    #[test]
+    fn every_stale_read_after_the_first_is_caught_too() {
+        let mut c = Checker::new();
+        let state = c.keys.entry("k".into()).or_default();
+        let ops = vec![w(1, "a", 0, 10), w(2, "b", 20, 30)];
+        for op in &ops {
+            if let CheckKind::Write(v) = &op.kind {
+                state.writes.push((op.id, v.clone(), op.invoke, op.ret));
+            }
+        }
+        state.buffer = ops;
+        c.check_key("k", u64::MAX);
+        for (i, t) in [(3u64, 40u64), (4, 60), (5, 80)] {
+            c.keys.get_mut("k").unwrap().buffer = vec![r(i, Some("a"), t, t + 5)];
+            c.check_key("k", u64::MAX);
+            assert!(matches!(c.verdicts[&OpId(i)], Verdict::Stale(_)), "read {i}: {:?}", c.verdicts[&OpId(i)]);
+        }
+        c.keys.get_mut("k").unwrap().buffer = vec![r(6, Some("b"), 100, 105)];
+        c.check_key("k", u64::MAX);
+        assert_eq!(c.verdicts[&OpId(6)], Verdict::Linearizable);
     }
 
     #[test]
