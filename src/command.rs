@@ -238,12 +238,7 @@ impl Command {
             Command::Put { node, key, value } => {
                 node_ok(node)?;
                 validate_key(key)?;
-                if value.len() > VALUE_BYTES_MAX {
-                    return invalid(
-                        "value",
-                        format!("{} bytes is more than the {VALUE_BYTES_MAX}-byte limit", value.len()),
-                    );
-                }
+                validate_value(value)?;
                 Ok(())
             }
             Command::Delete { node, key }
@@ -261,12 +256,7 @@ impl Command {
                     match op {
                         TxnOp::Put { key, value, .. } => {
                             validate_key(key)?;
-                            if value.len() > VALUE_BYTES_MAX {
-                                return invalid(
-                                    "value",
-                                    format!("{} bytes is more than the {VALUE_BYTES_MAX}-byte limit", value.len()),
-                                );
-                            }
+                            validate_value(value)?;
                         }
                         TxnOp::DeleteRange { key, .. } => validate_key(key)?,
                         TxnOp::Range(r) => validate_key(&r.key)?,
@@ -287,12 +277,7 @@ impl Command {
             Command::PutWithLease { node, key, value, lease } => {
                 node_ok(node)?;
                 validate_key(key)?;
-                if value.len() > VALUE_BYTES_MAX {
-                    return invalid(
-                        "value",
-                        format!("{} bytes is more than the {VALUE_BYTES_MAX}-byte limit", value.len()),
-                    );
-                }
+                validate_value(value)?;
                 if *lease == 0 {
                     return invalid("lease", "lease id 0 means \"no lease\": use a plain put".into());
                 }
@@ -370,6 +355,16 @@ impl Command {
             }
         }
     }
+}
+
+pub fn validate_value(value: &str) -> Result<(), CommandError> {
+    if value.len() > VALUE_BYTES_MAX {
+        return Err(CommandError::Invalid(ConfigError::new(
+            "value",
+            format!("{} bytes is more than the {VALUE_BYTES_MAX}-byte limit", value.len()),
+        )));
+    }
+    Ok(())
 }
 
 pub fn validate_key(key: &str) -> Result<(), CommandError> {

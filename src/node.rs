@@ -325,14 +325,7 @@ impl Node {
                     p.kv.revision()
                 ),
             ));
-            let value = Self::read_value(&p.kv, key);
-            out.reads_done.push(ReadDone {
-                op,
-                path: ReadPath::Serializable,
-                read_index: None,
-                retries: 0,
-                result: Ok(value),
-            });
+            Self::answer_now(&p.kv, op, key, ReadPath::Serializable, out);
             return;
         }
         let policy = config.leader_lease.policy;
@@ -355,14 +348,7 @@ impl Node {
                         (expire.0 - now.0) as f64 / 1_000.0
                     ),
                 ));
-                let value = Self::read_value(&p.kv, key);
-                out.reads_done.push(ReadDone {
-                    op,
-                    path: ReadPath::LeaseRead,
-                    read_index: None,
-                    retries: 0,
-                    result: Ok(value),
-                });
+                Self::answer_now(&p.kv, op, key, ReadPath::LeaseRead, out);
                 return;
             }
             let why = match stats.expire_at {
@@ -386,6 +372,12 @@ impl Node {
         );
         p.raw.read_index(ctx);
         self.handle_ready(config, now, out);
+    }
+
+    /// Answers a read from the local store at once (serializable and lease reads).
+    fn answer_now(kv: &KvStore, op: OpId, key: &str, path: ReadPath, out: &mut NodeOutput) {
+        let value = Self::read_value(kv, key);
+        out.reads_done.push(ReadDone { op, path, read_index: None, retries: 0, result: Ok(value) });
     }
 
     fn read_value(kv: &KvStore, key: &str) -> ReadValue {

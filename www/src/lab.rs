@@ -140,13 +140,8 @@ impl Lab {
     /// Starts over with a new seed and configuration.
     pub fn reset(&self, seed: u64, config: ClusterConfig) -> Result<(), String> {
         let sim = Sim::new(seed, config).map_err(|e| e.to_string())?;
-        self.sim.set_value(sim);
-        self.checker.set_value(Checker::new());
-        self.selected_op.set(None);
-        self.log_cursor.set_value(0);
-        self.log.set(Vec::new());
-        self.error.set(None);
-        self.refresh();
+        self.exit_tour();
+        self.install(sim);
         Ok(())
     }
 
