@@ -87,3 +87,28 @@ fn same_seed_and_commands_give_the_same_trace_hash() {
     }
     assert_ne!(scripted_run(5, 3), scripted_run(6, 3), "the seed matters");
 }
+
+#[test]
+fn a_follower_that_fell_behind_compaction_catches_up_by_raft_snapshot() {
+    let mut config = config(3);
+    config.log_compaction_entries = 50;
+    let mut sim = Sim::new(21, config).unwrap();
+    sim.run_for_ms(4_000);
+    let leader = sim.leader().unwrap();
+    let lagging = sim.nodes().iter().find(|n| n.id != leader).unwrap().id;
+    sim.apply(Command::Crash { node: lagging }).unwrap();
+    for i in 0..200u64 {
+        sim.apply(Command::Put { node: leader, key: format!("k{}", i % 10), value: i.to_string() }).unwrap();
+        sim.run_for_ms(10);
+    }
+    sim.run_for_ms(500);
+    assert!(sim.node(leader).first_index() > 100, "the leader compacted its log");
+    sim.apply(Command::Restart { node: lagging }).unwrap();
+    sim.run_for_ms(2_000);
+    let installed = sim
+        .events_since(0)
+        .any(|e| matches!(e.event, leaselab::Event::SnapshotInstalled { node, .. } if node == lagging));
+    assert!(installed, "the restarted follower was sent a raft snapshot");
+    assert_eq!(sim.node(lagging).applied(), sim.node(leader).applied());
+    assert_eq!(sim.node(lagging).kv().unwrap().digest(), sim.node(leader).kv().unwrap().digest());
+}

@@ -148,3 +148,24 @@ fn with_checkpoints_it_expires_late_by_at_most_interval_plus_election_timeout_pe
     assert!(!gaps.is_empty());
     assert!(revoked <= bound, "revoked after {revoked} s with gaps {gaps:?} (bound {bound} s)");
 }
+
+/// Key lease expiry runs on the primary's local clock: a slow clock makes it expire late in
+/// true time, a clock jumping forward makes it expire early.
+#[test]
+fn key_lease_expiry_follows_the_leaders_local_clock() {
+    let expire_after = |change: Option<Command>| {
+        let (mut sim, leader) = cluster(true);
+        if let Some(c) = change {
+            let c = c.with_default_node(leader);
+            sim.apply(c).unwrap();
+        }
+        let start = sim.now();
+        run(&mut sim, Command::LeaseGrant { node: leader, id: 1, ttl_ms: 4_000 });
+        sim.run_for_ms(12_000);
+        sim.key_lease_revoked_at(1).map(|t| t.saturating_sub(start) as f64 / 1e6).expect("expires")
+    };
+    let normal = expire_after(None);
+    let slow = expire_after(Some(Command::SetClockRate { node: NodeId(0), rate_ppm: 500_000 }));
+    assert!((4.0..4.8).contains(&normal), "{normal}");
+    assert!(slow > normal * 1.8, "a 0.5× leader clock expires late: {slow} s vs {normal} s");
+}
