@@ -264,7 +264,7 @@ impl Node {
         // interval and anchors the lease at that round's send time.
         if is_leader
             && policy == LeaderLeasePolicy::SendTimeAnchored
-            && p.ticks % u64::from(config.heartbeat_ticks) == 0
+            && p.ticks.is_multiple_of(u64::from(config.heartbeat_ticks))
         {
             p.raw.read_index(renewal_context(now));
         }
@@ -560,13 +560,12 @@ impl Node {
 
     fn on_read_state(p: &mut Process, config: &ClusterConfig, index: u64, ctx: &[u8], out: &mut NodeOutput) {
         match parse_context(ctx) {
-            Some(Context::Renewal(sent_at)) => {
-                if config.leader_lease.policy == LeaderLeasePolicy::SendTimeAnchored {
-                    // A quorum acknowledged the round sent at `sent_at`: the lease starts then.
-                    let total = p.raw.raft.prs().conf().voters().ids().len();
-                    p.leader_lease.renew_anchored(total / 2 + 1, total, sent_at);
-                }
+            Some(Context::Renewal(sent_at)) if config.leader_lease.policy == LeaderLeasePolicy::SendTimeAnchored => {
+                // A quorum acknowledged the round sent at `sent_at`: the lease starts then.
+                let total = p.raw.raft.prs().conf().voters().ids().len();
+                p.leader_lease.renew_anchored(total / 2 + 1, total, sent_at);
             }
+            Some(Context::Renewal(_)) => {}
             Some(Context::Read(op)) => {
                 if let Some(r) = p.reads.get_mut(&op) {
                     if r.index.is_none() {

@@ -217,15 +217,13 @@ impl Sim {
     /// Refusals that depend on the current state rather than on the command alone.
     fn check_state(&self, command: &Command) -> Result<(), CommandError> {
         match command {
-            Command::Pause { node } | Command::Resume { node } | Command::Crash { node } => {
-                if self.node(*node).is_crashed() {
-                    return Err(CommandError::NodeCrashed { node: node.0 });
-                }
+            Command::Pause { node } | Command::Resume { node } | Command::Crash { node }
+                if self.node(*node).is_crashed() =>
+            {
+                return Err(CommandError::NodeCrashed { node: node.0 });
             }
-            Command::Restart { node } => {
-                if !self.node(*node).is_crashed() {
-                    return Err(CommandError::NodeNotCrashed { node: node.0 });
-                }
+            Command::Restart { node } if !self.node(*node).is_crashed() => {
+                return Err(CommandError::NodeNotCrashed { node: node.0 });
             }
             _ => {}
         }
@@ -561,7 +559,7 @@ impl Sim {
     /// was reached. The page uses it so one frame never blocks for long.
     pub fn run_until_bounded(&mut self, until: SimTime, budget: usize) -> bool {
         for _ in 0..budget {
-            if !self.next_due().is_some_and(|at| at <= until) {
+            if self.next_due().is_none_or(|at| at > until) {
                 self.now = self.now.max(until);
                 return true;
             }

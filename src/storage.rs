@@ -102,8 +102,7 @@ impl DiskStorage {
         let first_index = core.first_index();
         let drop = (applied + 1 - first_index) as usize;
         core.entries.drain(..drop);
-        let mut snapshot = Snapshot::default();
-        snapshot.data = data.into();
+        let mut snapshot = Snapshot { data: data.into(), ..Default::default() };
         let meta = snapshot.mut_metadata();
         meta.index = applied;
         meta.term = term;

@@ -363,10 +363,10 @@ pub fn run_swarm_keeping_sim(seed: u64, config: &SwarmConfig) -> (SwarmReport, S
         sim.step();
         steps += 1;
         checks.observe(&sim);
-        if steps % STATE_CHECK_EVERY_STEPS == 0 {
+        if steps.is_multiple_of(STATE_CHECK_EVERY_STEPS) {
             checks.observe_state(&sim);
         }
-        if steps % CHECKER_EVERY_STEPS == 0 {
+        if steps.is_multiple_of(CHECKER_EVERY_STEPS) {
             checker.update(sim.history(), sim.now(), false);
         }
     }
