@@ -56,11 +56,15 @@ pub fn App(#[prop(optional)] options: Option<StartOptions>) -> impl IntoView {
     lab.playing.set(options.autoplay);
     provide_context(lab);
     run_frames(lab, Rc::new(Cell::new(wall_ms())));
+    let keys = window_event_listener(leptos::ev::keydown, move |ev| on_key(lab, ev));
+    on_cleanup(move || keys.remove());
     view! {
         <div class="app" data-testid="app">
             <header class="topbar">
                 <h1>"Lease Lab"</h1>
                 <span class="subtitle">"how a raft cluster serves reads"</span>
+                <button data-testid="help-button" title="Help and keyboard shortcuts (?)"
+                    on:click=move |_| lab.help_open.update(|h| *h = !*h)>"?"</button>
                 <Controls seed=options.seed node_count=options.config.node_count />
             </header>
             <main class="layout">
@@ -77,7 +81,62 @@ pub fn App(#[prop(optional)] options: Option<StartOptions>) -> impl IntoView {
                 </section>
             </main>
             <EventLog />
+            <HelpOverlay />
         </div>
+    }
+}
+
+/// Keyboard shortcuts, ignored while the user types in a field.
+fn on_key(lab: Lab, ev: web_sys::KeyboardEvent) {
+    use crate::model::{shortcut, Shortcut};
+    let typing = ev
+        .target()
+        .and_then(|t| wasm_bindgen::JsCast::dyn_into::<web_sys::Element>(t).ok())
+        .is_some_and(|el| matches!(el.tag_name().as_str(), "INPUT" | "SELECT" | "TEXTAREA" | "BUTTON"));
+    if typing {
+        return;
+    }
+    let Some(action) = shortcut(&ev.key()) else { return };
+    ev.prevent_default();
+    match action {
+        Shortcut::TogglePlay => lab.playing.update(|p| *p = !*p),
+        Shortcut::Step => lab.step_event(),
+        Shortcut::Advance100Ms => {
+            lab.advance_us(100_000);
+        }
+        Shortcut::Faster => lab.speed_index.update(|i| *i = (*i + 1).min(SPEEDS.len() - 1)),
+        Shortcut::Slower => lab.speed_index.update(|i| *i = i.saturating_sub(1)),
+        Shortcut::ToggleHelp => lab.help_open.update(|h| *h = !*h),
+        Shortcut::CloseHelp => lab.help_open.set(false),
+    }
+}
+
+/// What the page teaches, in a few lines, and the keyboard map.
+#[component]
+fn HelpOverlay() -> impl IntoView {
+    let lab = lab();
+    move || {
+        lab.help_open.get().then(|| {
+            view! {
+                <div class="help-overlay" data-testid="help-overlay" role="dialog" aria-label="Help">
+                    <div class="help-card">
+                        <h2>"Lease Lab" <button class="linklike" data-testid="help-close" on:click=move |_| lab.help_open.set(false)>"close"</button></h2>
+                        <p>"Every node is a real raft-rs node with its own clock. A linearizable read takes one of these paths:"</p>
+                        <ul>
+                            <li><span class="badge lease">"lease read"</span>" the leader holds a valid leader lease on its own clock: it answers locally, no messages."</li>
+                            <li><span class="badge readindex">"ReadIndex"</span>" the leader has no valid lease: one heartbeat round to a quorum confirms it still leads, then it answers once applied."</li>
+                            <li><span class="badge forwarded">"forwarded"</span>" a follower asks the leader for a read index, waits to apply up to it, answers from its own store."</li>
+                            <li><span class="badge leasebased">"LeaseBased"</span>" raft-rs trusts check_quorum and checks no clock at all."</li>
+                            <li><span class="badge serializable">"serializable"</span>" local state at once: may be stale, and that is allowed."</li>
+                        </ul>
+                        <p>"The leader lease lasts min(election timeout / 2, 3 × heartbeat) − drift bound. The seed policy starts it when acks are processed; the safe policy when the acknowledged round was sent. A constant clock offset is harmless; a slow clock, a backward jump or a long pause stretches a lease past the followers' promise — the checker flags the stale read that follows."</p>
+                        <table class="shortcuts">
+                            {crate::model::SHORTCUTS.iter().map(|(k, what)| view! { <tr><td><kbd>{*k}</kbd></td><td>{*what}</td></tr> }).collect_view()}
+                        </table>
+                    </div>
+                </div>
+            }
+        })
     }
 }
 

@@ -87,6 +87,42 @@ pub fn message_class(kind: MsgKind) -> &'static str {
     }
 }
 
+/// What a key press does (ignored while typing in a field).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shortcut {
+    TogglePlay,
+    Step,
+    Advance100Ms,
+    Faster,
+    Slower,
+    ToggleHelp,
+    CloseHelp,
+}
+
+/// The keyboard map (shown in the help overlay).
+pub const SHORTCUTS: [(&str, &str); 7] = [
+    ("space", "play / pause"),
+    ("s or .", "handle the next event"),
+    ("n", "advance 100 ms"),
+    ("+", "faster"),
+    ("-", "slower"),
+    ("?", "this help"),
+    ("Esc", "close help"),
+];
+
+pub fn shortcut(key: &str) -> Option<Shortcut> {
+    match key {
+        " " => Some(Shortcut::TogglePlay),
+        "s" | "." => Some(Shortcut::Step),
+        "n" => Some(Shortcut::Advance100Ms),
+        "+" | "=" => Some(Shortcut::Faster),
+        "-" | "_" => Some(Shortcut::Slower),
+        "?" => Some(Shortcut::ToggleHelp),
+        "Escape" => Some(Shortcut::CloseHelp),
+        _ => None,
+    }
+}
+
 /// Clock rates offered per node, as (parts per million, label).
 pub const RATES: [(u32, &str); 7] = [
     (500_000, "0.5×"),
@@ -212,6 +248,15 @@ mod tests {
         assert_eq!(lease_label(Some(Role::Leader), LocalTime(100_000), Some(&stats)), "valid, 50 ms left");
         assert_eq!(lease_label(Some(Role::Leader), LocalTime(150_000), Some(&stats)), "expired");
         assert_eq!(lease_label(Some(Role::Follower), LocalTime(0), Some(&stats)), "—");
+    }
+
+    #[test]
+    fn keys_map_to_shortcuts_and_others_are_ignored() {
+        assert_eq!(shortcut(" "), Some(Shortcut::TogglePlay));
+        assert_eq!(shortcut("."), Some(Shortcut::Step));
+        assert_eq!(shortcut("="), Some(Shortcut::Faster));
+        assert_eq!(shortcut("?"), Some(Shortcut::ToggleHelp));
+        assert_eq!(shortcut("x"), None);
     }
 
     #[test]

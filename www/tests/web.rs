@@ -204,3 +204,24 @@ async fn a_guided_tour_steps_forward_and_back_and_checks_its_expectations() {
     assert!(summary.contains(" stale") && !summary.contains(", 0 stale"), "{summary}");
     host.remove();
 }
+
+#[wasm_bindgen_test]
+async fn keyboard_shortcuts_drive_time_and_open_the_help() {
+    let (host, _handle) = mount(3);
+    let press = |key: &str| {
+        let init = web_sys::KeyboardEventInit::new();
+        init.set_key(key);
+        let ev = web_sys::KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init).unwrap();
+        web_sys::window().unwrap().dispatch_event(&ev).unwrap();
+    };
+    press("n");
+    leptos::task::tick().await;
+    assert_eq!(text(&host, "sim-time"), "0.100 s");
+    press("?");
+    leptos::task::tick().await;
+    assert!(text(&host, "help-overlay").contains("lease read"));
+    press("Escape");
+    leptos::task::tick().await;
+    assert!(host.query_selector("[data-testid=\"help-overlay\"]").unwrap().is_none());
+    host.remove();
+}
