@@ -6,7 +6,7 @@
 //! * the linearizability checker on a 10,000-operation history;
 //! * mean virtual latency of each read path on a 5-node cluster.
 
-use leaselab::bench::{bare_raft_loop, check_history, read_workload, write_workload};
+use leaselab::bench::{bare_raft_loop, check_history, read_workload, read_workload_with, write_workload};
 use leaselab::event::Event;
 use leaselab::mvcc::{MvccStore, RangeRequest};
 use leaselab::ReadPath;
@@ -138,7 +138,14 @@ fn main() {
 
     println!("== read paths, 5 nodes, 100 ops/s (mean virtual latency, mean messages)");
     let mut by_path: BTreeMap<&'static str, (u64, u64, u64)> = BTreeMap::new();
-    for op in sim.history().iter() {
+    let mut no_leases = leaselab::ClusterConfig { node_count: 5, ..Default::default() };
+    no_leases.leader_lease.enabled = false;
+    let without_leases = read_workload_with(no_leases, 100, 100);
+    let mut lease_based = leaselab::ClusterConfig { node_count: 5, ..Default::default() };
+    lease_based.leader_lease.policy = leaselab::LeaderLeasePolicy::RaftLeaseBased;
+    let with_lease_based = read_workload_with(lease_based, 100, 100);
+    let ops = sim.history().iter().chain(without_leases.history().iter()).chain(with_lease_based.history().iter());
+    for op in ops {
         let (Some(trace), Some(done)) = (&op.trace, op.completed_at) else {
             continue;
         };

@@ -107,7 +107,12 @@ pub fn write_workload(nodes: usize, writes_per_sec: u32, seconds: u64) -> Sim {
 /// A mixed workload for read-path latencies and the checker: writes and linearizable and
 /// serializable reads at every node.
 pub fn read_workload(nodes: usize, ops_per_sec: u32, seconds: u64) -> Sim {
-    let config = ClusterConfig { node_count: nodes, ..ClusterConfig::default() };
+    read_workload_with(ClusterConfig { node_count: nodes, ..ClusterConfig::default() }, ops_per_sec, seconds)
+}
+
+/// [`read_workload`] under any configuration (e.g. leader leases off, to measure ReadIndex).
+pub fn read_workload_with(config: ClusterConfig, ops_per_sec: u32, seconds: u64) -> Sim {
+    let nodes = config.node_count;
     let mut sim = Sim::new(11, config).expect("valid");
     sim.run_for_ms(3_000);
     let gap = 1_000_000 / u64::from(ops_per_sec.max(1));
