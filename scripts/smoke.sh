@@ -5,7 +5,8 @@
 # soak). Leaves screenshots in e2e/out/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-port=${SMOKE_PORT:-8099}
+# A free loopback port (a fixed one could be taken by another server and test the wrong page).
+port=${SMOKE_PORT:-$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
 [ -f dist/index.html ] || { echo "dist/ is missing: run trunk build --release first" >&2; exit 1; }
 python3 -m http.server "$port" --bind 127.0.0.1 -d dist >/dev/null 2>&1 &
 server=$!
@@ -18,6 +19,7 @@ sys.exit(0 if s.connect_ex(("127.0.0.1", int(sys.argv[1]))) == 0 else 1)
 PY
   sleep 0.1
 done
+kill -0 "$server" 2>/dev/null || { echo "smoke: could not serve dist/ on port $port" >&2; exit 1; }
 mkdir -p e2e/out
 node e2e/smoke.mjs "http://127.0.0.1:$port/" e2e/out/smoke.png
 (cd e2e && node journeys.mjs "http://127.0.0.1:$port/")

@@ -58,6 +58,8 @@ pub const OP_ROWS_MAX: usize = 40;
 pub struct Lab {
     sim: StoredValue<Sim, LocalStorage>,
     checker: StoredValue<Checker, LocalStorage>,
+    /// Trace length when the checker last ran.
+    checked_at: StoredValue<u64>,
     pub ops: RwSignal<Vec<OpRow>>,
     pub checker_summary: RwSignal<CheckerSummary>,
     /// The operation whose trace is shown.
@@ -83,6 +85,7 @@ impl Lab {
         Lab {
             sim: StoredValue::new_local(sim),
             checker: StoredValue::new_local(Checker::new()),
+            checked_at: StoredValue::new(u64::MAX),
             ops: RwSignal::new(Vec::new()),
             checker_summary: RwSignal::new(CheckerSummary::default()),
             selected_op: RwSignal::new(None),
@@ -197,6 +200,7 @@ impl Lab {
     fn install(&self, sim: Sim) {
         self.sim.set_value(sim);
         self.checker.set_value(Checker::new());
+        self.checked_at.set_value(u64::MAX);
         self.selected_op.set(None);
         self.log_cursor.set_value(0);
         self.log.set(Vec::new());
@@ -239,7 +243,11 @@ impl Lab {
             (s.snapshot(), lines, s.trace().len())
         });
         self.log_cursor.set_value(cursor);
-        self.refresh_checker();
+        // The checker and the operation rows change only with new events: skip quiet frames.
+        if cursor != self.checked_at.get_value() {
+            self.checked_at.set_value(cursor);
+            self.refresh_checker();
+        }
         self.snap.set(snap);
         if !lines.is_empty() {
             self.log.update(|log| {
