@@ -58,20 +58,6 @@ pub enum OpKind {
 }
 
 impl OpKind {
-    /// The first key the operation names ("" when none).
-    pub fn key(&self) -> &str {
-        match self {
-            OpKind::Put { key, .. } | OpKind::Delete { key } | OpKind::Read { key, .. } => key,
-            OpKind::DeleteRange { key, .. } | OpKind::PutWithLease { key, .. } => key,
-            OpKind::Txn { .. }
-            | OpKind::Compact { .. }
-            | OpKind::LeaseGrant { .. }
-            | OpKind::LeaseRevoke { .. }
-            | OpKind::LeaseKeepAlive { .. }
-            | OpKind::Internal { .. } => "",
-        }
-    }
-
     /// The registers (keys) the operation may touch, when known before it is applied.
     pub fn register_keys(&self) -> Option<Vec<&str>> {
         match self {

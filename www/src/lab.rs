@@ -7,7 +7,7 @@ use leaselab::event::Event;
 use leaselab::explain::explain_stale_read;
 use leaselab::history::OpRecord;
 use leaselab::scenario::{builtin, ScenarioRunner};
-use leaselab::{ClusterConfig, Command, CommandError, OpId, Sim, SimTime, Snapshot};
+use leaselab::{ClusterConfig, Command, CommandError, OpId, Sim, Snapshot};
 use leptos::prelude::*;
 
 /// Notable events kept in the page's log.
@@ -225,14 +225,6 @@ impl Lab {
             })
         });
         self.tour_view.set(view);
-    }
-
-    pub fn now(&self) -> SimTime {
-        self.sim.with_value(|s| s.now())
-    }
-
-    pub fn with_sim<R>(&self, f: impl FnOnce(&Sim) -> R) -> R {
-        self.sim.with_value(f)
     }
 
     fn refresh(&self) {
