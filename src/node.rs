@@ -36,7 +36,7 @@ pub struct AppliedOp {
 }
 
 /// What one call into a node produced. The simulator drains it after every call.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct NodeOutput {
     /// Messages to put on the network, already in a deterministic order.
     pub messages: Vec<Message>,
@@ -88,6 +88,7 @@ const REVOKE_RETRY_MS: i64 = 3_000;
 const READ_RETRY_US: i64 = 500_000;
 
 /// Volatile process state: everything a crash loses.
+#[derive(Clone)]
 struct Process {
     raw: RawNode<DiskStorage>,
     kv: KvStore,
@@ -147,6 +148,30 @@ fn discard_logger() -> slog::Logger {
 /// 64-bit native and wasm32, so every batch is sorted before it reaches the network (SPEC §2).
 fn message_order(m: &Message) -> (u64, i32, u64, u64) {
     (m.to, m.get_msg_type() as i32, m.term, m.index)
+}
+
+/// A deep copy: the copy gets its own disk, and its raft instance is re-pointed at it (the
+/// derived clone would share one disk between the two, since a disk handle is an `Rc`).
+/// Time travel takes checkpoints this way.
+impl Clone for Node {
+    fn clone(&self) -> Node {
+        let disk = self.disk.deep_copy();
+        let process = self.process.as_ref().map(|p| {
+            let mut p = p.clone();
+            *p.raw.mut_store() = disk.clone();
+            p
+        });
+        Node {
+            id: self.id,
+            disk,
+            process,
+            clock: self.clock.clone(),
+            election_rng: self.election_rng.clone(),
+            paused: self.paused,
+            tick_generation: self.tick_generation,
+            next_tick_local: self.next_tick_local,
+        }
+    }
 }
 
 impl Node {

@@ -23,6 +23,7 @@ use crate::types::{NodeId, OpId, Role};
 use raft::eraftpb::Message;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 
@@ -67,6 +68,20 @@ pub const COMMAND_LOG_MAX: usize = 50_000;
 /// Leader elections remembered for explaining stale reads.
 const LEADER_CHANGES_MAX: usize = 4_096;
 
+/// A command as the run recorded it: with the seed and config, the list of these is the run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LoggedCommand {
+    /// True time it took effect.
+    pub at: SimTime,
+    /// Events handled before it. Several events can share one true time (and the page can
+    /// step one event at a time), so the time alone would not place the command exactly.
+    pub after: u64,
+    pub command: Command,
+}
+
+/// A clone is a full, independent copy (nodes get their own disks): time travel keeps
+/// clones as checkpoints.
+#[derive(Clone)]
 pub struct Sim {
     seed: u64,
     config: ClusterConfig,
@@ -74,6 +89,10 @@ pub struct Sim {
     now: SimTime,
     queue: BinaryHeap<Reverse<Scheduled>>,
     next_seq: u64,
+    /// Events handled so far (scheduled commands not counted: a replay has no such events).
+    steps: u64,
+    /// Recorded commands still to re-apply, each at its recorded position (replay).
+    replay: VecDeque<LoggedCommand>,
     nodes: Vec<Node>,
     inboxes: Vec<VecDeque<Inbound>>,
     network: Network,
@@ -81,7 +100,7 @@ pub struct Sim {
     trace: Trace,
     scheduled: Vec<Command>,
     /// Every command that took effect, with its true time: with the seed, the whole run.
-    command_log: Vec<(SimTime, Command)>,
+    command_log: Vec<LoggedCommand>,
     /// True when the command log outgrew [`COMMAND_LOG_MAX`] and stopped recording.
     command_log_truncated: bool,
     /// (when, who, term) of every node becoming leader, most recent last.
@@ -113,6 +132,8 @@ impl Sim {
             now: SimTime::ZERO,
             queue: BinaryHeap::new(),
             next_seq: 0,
+            steps: 0,
+            replay: VecDeque::new(),
             inboxes: vec![VecDeque::new(); nodes.len()],
             nodes,
             network: Network::new(config.node_count, &config.network),
@@ -166,8 +187,12 @@ impl Sim {
     pub fn trace_hash(&self) -> u64 {
         self.trace.hash()
     }
-    pub fn command_log(&self) -> &[(SimTime, Command)] {
+    pub fn command_log(&self) -> &[LoggedCommand] {
         &self.command_log
+    }
+    /// Events handled so far.
+    pub fn steps(&self) -> u64 {
+        self.steps
     }
     /// (true time, node, term) of each node becoming leader, oldest first (bounded).
     pub fn leader_changes(&self) -> impl Iterator<Item = &(SimTime, NodeId, u64)> {
@@ -198,11 +223,70 @@ impl Sim {
 
     /// Applies `command` now. Invalid commands change nothing and say why. Client operations
     /// return their operation id.
+    ///
+    /// A command applied while a replay is pending forks the run: the recorded future is
+    /// dropped and this command starts a new one.
     pub fn apply(&mut self, command: Command) -> Result<Option<OpId>, CommandError> {
         command.validate(&self.config)?;
         self.check_state(&command)?;
+        self.replay.clear();
         self.log_command(&command);
         Ok(self.execute(command))
+    }
+
+    /// Queues recorded commands to re-apply at their recorded positions as the run proceeds:
+    /// `commands` must continue this run's own log (a shared run, or the future after a
+    /// time-travel checkpoint). Refused if they are out of order or already in the past.
+    pub fn set_replay(&mut self, commands: Vec<LoggedCommand>) -> Result<(), String> {
+        let mut position = (self.now, self.steps);
+        for (i, c) in commands.iter().enumerate() {
+            if c.at < position.0 || c.after < position.1 {
+                return Err(format!(
+                    "command {} ({}) is out of order: at {} after {} events, but the run is already at {} after {} events",
+                    i + 1,
+                    c.command.summary(),
+                    c.at,
+                    c.after,
+                    position.0,
+                    position.1
+                ));
+            }
+            c.command.validate(&self.config).map_err(|e| format!("command {} is invalid: {e}", i + 1))?;
+            position = (c.at, c.after);
+        }
+        self.replay = commands.into();
+        Ok(())
+    }
+
+    /// Recorded commands not yet re-applied.
+    pub fn pending_replay(&self) -> &VecDeque<LoggedCommand> {
+        &self.replay
+    }
+
+    /// Re-applies the next recorded command if the run has reached its position (and its
+    /// time is not after `until`). A scheduled command that was refused is refused again, so
+    /// the replay emits exactly the original events.
+    fn apply_due_replay(&mut self, until: SimTime) -> bool {
+        match self.replay.front() {
+            Some(c) if c.after == self.steps && c.at <= until => {}
+            _ => return false,
+        }
+        let logged = self.replay.pop_front().expect("checked above");
+        self.now = self.now.max(logged.at);
+        self.run_recorded(logged.command);
+        true
+    }
+
+    /// A command whose state checks happen when it runs (scheduled or replayed): refused
+    /// ones are recorded too, since the refusal is an event.
+    fn run_recorded(&mut self, command: Command) {
+        self.log_command(&command);
+        match self.check_state(&command) {
+            Ok(()) => {
+                self.execute(command);
+            }
+            Err(e) => self.emit(Event::CommandApplied { summary: format!("{} refused: {e}", command.summary()) }),
+        }
     }
 
     /// Validates `command` now and applies it at true time `at` (not before now).
@@ -357,7 +441,7 @@ impl Sim {
 
     fn log_command(&mut self, command: &Command) {
         if self.command_log.len() < COMMAND_LOG_MAX {
-            self.command_log.push((self.now, command.clone()));
+            self.command_log.push(LoggedCommand { at: self.now, after: self.steps, command: command.clone() });
         } else {
             self.command_log_truncated = true;
         }
@@ -522,7 +606,12 @@ impl Sim {
     }
 
     /// Handles the earliest due work. Returns false if nothing is scheduled.
+    /// A replayed command due now counts as one piece of work.
     pub fn step(&mut self) -> bool {
+        self.apply_due_replay(SimTime(u64::MAX)) || self.handle_next()
+    }
+
+    fn handle_next(&mut self) -> bool {
         let Some(Reverse(next)) = self.queue.pop() else {
             return false;
         };
@@ -534,23 +623,24 @@ impl Sim {
             Due::OpTimeout(op) => self.time_out(op),
             Due::Command(i) => {
                 let command = self.scheduled[i].clone();
-                let summary = command.summary();
-                match self.check_state(&command) {
-                    Ok(()) => {
-                        self.log_command(&command);
-                        self.execute(command);
-                    }
-                    Err(e) => self.emit(Event::CommandApplied { summary: format!("{summary} refused: {e}") }),
-                }
+                self.run_recorded(command);
+                return true;
             }
         }
+        self.steps += 1;
         true
     }
 
     /// Runs every piece of work due at or before `until`, then sets the clock to `until`.
     pub fn run_until(&mut self, until: SimTime) {
-        while self.next_due().is_some_and(|at| at <= until) {
-            self.step();
+        loop {
+            if self.apply_due_replay(until) {
+                continue;
+            }
+            if !self.next_due().is_some_and(|at| at <= until) {
+                break;
+            }
+            self.handle_next();
         }
         self.now = self.now.max(until);
     }
@@ -559,11 +649,14 @@ impl Sim {
     /// was reached. The page uses it so one frame never blocks for long.
     pub fn run_until_bounded(&mut self, until: SimTime, budget: usize) -> bool {
         for _ in 0..budget {
+            if self.apply_due_replay(until) {
+                continue;
+            }
             if self.next_due().is_none_or(|at| at > until) {
                 self.now = self.now.max(until);
                 return true;
             }
-            self.step();
+            self.handle_next();
         }
         false
     }

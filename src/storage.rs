@@ -36,6 +36,11 @@ impl DiskStorage {
         disk
     }
 
+    /// An independent copy of this disk (cloning the handle would share it).
+    pub fn deep_copy(&self) -> DiskStorage {
+        DiskStorage { core: Rc::new(RefCell::new(self.core.borrow().clone())) }
+    }
+
     pub fn hard_state(&self) -> HardState {
         self.core.borrow().hard_state.clone()
     }

@@ -56,3 +56,21 @@ fn tour_trace_hashes_are_pinned() {
     }
     assert_eq!(actual, std::fs::read_to_string(GOLDEN_PATH).unwrap(), "re-pin with LEASELAB_BLESS=1 if intended");
 }
+
+/// Sharing (SPEC §1): every tour's run, shared as a URL and as a JSON file, replays to the
+/// identical trace hash and history.
+#[test]
+fn every_tour_round_trips_through_a_url_and_a_file() {
+    use leaselab::share::{Recording, RunExport};
+    for (name, _) in BUILTIN {
+        let (report, sim) = run(&builtin(name).unwrap());
+        let fragment = Recording::of(&sim).unwrap().to_url_fragment();
+        let from_url = Recording::from_url_fragment(&fragment).and_then(|r| r.replay());
+        let from_url = from_url.unwrap_or_else(|e| panic!("{name}: URL replay failed: {e}"));
+        assert_eq!(from_url.sim().trace_hash(), report.trace_hash, "{name}: URL round trip");
+        let text = RunExport::of(&sim).unwrap().to_json_pretty();
+        let (export, from_file) = RunExport::import(&text).unwrap_or_else(|e| panic!("{name}: import failed: {e}"));
+        assert_eq!(from_file.sim().trace_hash(), report.trace_hash, "{name}: JSON round trip");
+        assert_eq!(export.history.len(), sim.history().len());
+    }
+}

@@ -93,3 +93,22 @@ fn the_seed_policy_serves_stale_reads_when_faults_exceed_the_bound() {
     let flagged: usize = (0..30).map(|seed| run_swarm(seed, &config).checker_violations).sum();
     assert!(flagged > 0, "no stale read over 30 seeds");
 }
+
+/// A swarm run (scheduled faults, some refused when they come due) replays exactly from its
+/// recording, and scrubbing back and forward through it reproduces the same trace.
+#[test]
+fn swarm_runs_replay_from_their_recording() {
+    use leaselab::share::Recording;
+    use leaselab::swarm::run_swarm_keeping_sim;
+    use leaselab::SimTime;
+    let config = SwarmConfig { nodes: 5, faults: FaultMix::ALL, duration_ms: 15_000, ..SwarmConfig::default() };
+    for seed in 0..12 {
+        let (_, sim) = run_swarm_keeping_sim(seed, &config);
+        let recording = Recording::of(&sim).unwrap();
+        let mut timeline = recording.replay().unwrap_or_else(|e| panic!("seed={seed}: {e}"));
+        assert_eq!(timeline.sim().trace_hash(), sim.trace_hash(), "seed={seed}");
+        timeline.seek(SimTime::from_ms(6_123)).unwrap();
+        timeline.seek(sim.now()).unwrap();
+        assert_eq!(timeline.sim().trace_hash(), sim.trace_hash(), "seed={seed}: scrub back and forward");
+    }
+}

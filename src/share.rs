@@ -1,0 +1,237 @@
+//! Sharing a run (SPEC §1): as a URL or as a JSON file.
+//!
+//! A run is reproduced by its seed, config and command log ([`Recording`]). The recording
+//! also carries the trace hash at its end, so an edited URL or file that still parses is
+//! caught when it is replayed: the hash would differ. A JSON export adds the run's history and
+//! retained trace for reading elsewhere; on import those are checked against the replay too.
+//! Every failure is an `Err` with a reason, and the caller's current run is untouched.
+
+use crate::config::ClusterConfig;
+use crate::event::TracedEvent;
+use crate::history::OpRecord;
+use crate::sim::{LoggedCommand, Sim};
+use crate::time::SimTime;
+use crate::timeline::Timeline;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+
+/// Version of the recording format; files and URLs of another version are refused.
+pub const FORMAT: u32 = 1;
+/// The URL fragment key: `…/#run=<base64url of the recording's JSON>`.
+pub const URL_KEY: &str = "run=";
+
+/// Everything needed to reproduce a run, and how to tell it was reproduced.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Recording {
+    pub format: u32,
+    pub seed: u64,
+    pub config: ClusterConfig,
+    pub commands: Vec<LoggedCommand>,
+    /// True time the run had reached.
+    pub end: SimTime,
+    /// Trace hash at `end`, in hex (a JSON number would lose bits in JavaScript).
+    pub trace_hash: String,
+}
+
+/// A run as a file: the recording plus what it produced.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunExport {
+    pub recording: Recording,
+    pub history: Vec<OpRecord>,
+    /// The retained (most recent) part of the event trace.
+    pub trace: Vec<TracedEvent>,
+}
+
+impl Recording {
+    /// The run up to `sim`'s present.
+    pub fn of(sim: &Sim) -> Result<Recording, String> {
+        if sim.command_log_truncated() {
+            return Err("this run's command log outgrew its limit, so it cannot be shared".to_string());
+        }
+        Ok(Recording {
+            format: FORMAT,
+            seed: sim.seed(),
+            config: sim.config().clone(),
+            commands: sim.command_log().to_vec(),
+            end: sim.now(),
+            trace_hash: hex(sim.trace_hash()),
+        })
+    }
+
+    /// Replays the recording to its end and checks the trace hash. The timeline keeps the
+    /// recording as its branch, so the result can be scrubbed and forked.
+    pub fn replay(&self) -> Result<Timeline, String> {
+        if self.format != FORMAT {
+            return Err(format!("format {} is not supported (this Lease Lab reads format {FORMAT})", self.format));
+        }
+        let mut timeline = Timeline::replaying(self.seed, self.config.clone(), self.commands.clone(), self.end)?;
+        timeline.seek(self.end)?;
+        let sim = timeline.sim();
+        if let Some(stuck) = sim.pending_replay().front() {
+            return Err(format!("the run never reached its command \"{}\" at {}", stuck.command.summary(), stuck.at));
+        }
+        let got = hex(sim.trace_hash());
+        if got != self.trace_hash {
+            return Err(format!(
+                "the run does not reproduce: it should end with trace hash {} but replaying it gives {got} (was it edited?)",
+                self.trace_hash
+            ));
+        }
+        Ok(timeline)
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("plain data serializes")
+    }
+
+    /// Parses a recording; errors name the line, column and field.
+    pub fn from_json(text: &str) -> Result<Recording, String> {
+        serde_json::from_str(text).map_err(|e| format!("not a Lease Lab run: {e}"))
+    }
+
+    /// The URL fragment (without `#`) that reproduces this run.
+    pub fn to_url_fragment(&self) -> String {
+        format!("{URL_KEY}{}", URL_SAFE_NO_PAD.encode(self.to_json()))
+    }
+
+    /// Reads a URL fragment (with or without the leading `#`).
+    pub fn from_url_fragment(fragment: &str) -> Result<Recording, String> {
+        let fragment = fragment.strip_prefix('#').unwrap_or(fragment);
+        let data = fragment
+            .strip_prefix(URL_KEY)
+            .ok_or_else(|| format!("the link has no run in it (expected #{URL_KEY}…)"))?;
+        let bytes = URL_SAFE_NO_PAD.decode(data.trim()).map_err(|e| format!("the link is damaged: {e}"))?;
+        let text = String::from_utf8(bytes).map_err(|_| "the link is damaged: not UTF-8 text".to_string())?;
+        Recording::from_json(&text).map_err(|e| format!("the link is damaged: {e}"))
+    }
+}
+
+impl RunExport {
+    pub fn of(sim: &Sim) -> Result<RunExport, String> {
+        Ok(RunExport {
+            recording: Recording::of(sim)?,
+            history: sim.history().iter().cloned().collect(),
+            trace: sim.events_since(0).cloned().collect(),
+        })
+    }
+
+    pub fn to_json_pretty(&self) -> String {
+        serde_json::to_string_pretty(self).expect("plain data serializes")
+    }
+
+    /// Parses an export, replays its recording and checks that the history and trace in the
+    /// file are the ones the replay produces.
+    pub fn import(text: &str) -> Result<(RunExport, Timeline), String> {
+        let export: RunExport = serde_json::from_str(text).map_err(|e| format!("not a Lease Lab run file: {e}"))?;
+        let timeline = export.recording.replay()?;
+        let replayed = RunExport::of(timeline.sim())?;
+        if let Some(i) = (0..export.history.len().max(replayed.history.len()))
+            .find(|&i| export.history.get(i) != replayed.history.get(i))
+        {
+            return Err(format!(
+                "the file's history differs from its replay at operation {} (was it edited?)",
+                export.history.get(i).or(replayed.history.get(i)).map_or(0, |r| r.id.0)
+            ));
+        }
+        if export.trace != replayed.trace {
+            let seq = export.trace.iter().zip(&replayed.trace).find(|(a, b)| a != b).map(|(a, _)| a.seq);
+            return Err(match seq {
+                Some(seq) => format!("the file's trace differs from its replay at event {seq} (was it edited?)"),
+                None => "the file's trace has a different length than its replay (was it edited?)".to_string(),
+            });
+        }
+        Ok((export, timeline))
+    }
+}
+
+/// Starts a recording from a fresh configuration: what the page shares before any command.
+pub fn fresh(seed: u64, config: ClusterConfig) -> Result<Recording, String> {
+    let sim = Sim::new(seed, config).map_err(|e| e.to_string())?;
+    Recording::of(&sim)
+}
+
+fn hex(hash: u64) -> String {
+    format!("{hash:016x}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::command::Command;
+    use crate::types::NodeId;
+
+    fn run() -> Sim {
+        let mut t = Timeline::new(11, ClusterConfig::default()).unwrap();
+        t.seek(SimTime::from_ms(1_500)).unwrap();
+        t.apply(Command::Put { node: NodeId(1), key: "a".into(), value: "1".into() }).unwrap();
+        t.seek(SimTime::from_ms(3_000)).unwrap();
+        t.apply(Command::Isolate { node: NodeId(2) }).unwrap();
+        t.seek(SimTime::from_ms(4_200)).unwrap();
+        t.sim().clone()
+    }
+
+    #[test]
+    fn url_round_trip_reproduces_the_trace() {
+        let sim = run();
+        let url = Recording::of(&sim).unwrap().to_url_fragment();
+        let timeline = Recording::from_url_fragment(&format!("#{url}")).unwrap().replay().unwrap();
+        assert_eq!(timeline.sim().trace_hash(), sim.trace_hash());
+        assert_eq!(timeline.sim().now(), sim.now());
+    }
+
+    #[test]
+    fn json_round_trip_reproduces_the_trace_and_history() {
+        let sim = run();
+        let text = RunExport::of(&sim).unwrap().to_json_pretty();
+        let (export, timeline) = RunExport::import(&text).unwrap();
+        assert_eq!(timeline.sim().trace_hash(), sim.trace_hash());
+        assert_eq!(export.history.len(), sim.history().len());
+    }
+
+    #[test]
+    fn a_damaged_link_is_refused_with_the_reason() {
+        let url = Recording::of(&run()).unwrap().to_url_fragment();
+        assert!(Recording::from_url_fragment("seed=4").unwrap_err().contains("no run"));
+        assert!(Recording::from_url_fragment("run=%%%").unwrap_err().contains("damaged"));
+        let cut = &url[..url.len() / 2];
+        assert!(Recording::from_url_fragment(cut).unwrap_err().contains("damaged"));
+    }
+
+    #[test]
+    fn an_edited_recording_does_not_replay() {
+        let mut rec = Recording::of(&run()).unwrap();
+        rec.commands[0].at = SimTime::from_ms(1_400);
+        assert!(rec.replay().unwrap_err().contains("does not reproduce"), "{:?}", rec.replay().err());
+        let mut rec = Recording::of(&run()).unwrap();
+        rec.seed += 1;
+        assert!(rec.replay().is_err());
+        let mut rec = Recording::of(&run()).unwrap();
+        rec.format = 9;
+        assert!(rec.replay().unwrap_err().contains("format 9"));
+        let mut rec = Recording::of(&run()).unwrap();
+        rec.commands.swap(0, 1);
+        assert!(rec.replay().unwrap_err().contains("out of order"));
+        let mut rec = Recording::of(&run()).unwrap();
+        rec.config.node_count = 99;
+        assert!(rec.replay().unwrap_err().contains("config"));
+    }
+
+    #[test]
+    fn an_edited_file_is_refused_naming_what_changed() {
+        let export = RunExport::of(&run()).unwrap();
+        let mut edited = export.clone();
+        edited.history[0].invoked_at = SimTime::from_ms(1);
+        let err = RunExport::import(&edited.to_json_pretty()).unwrap_err();
+        assert!(err.contains("history differs"), "{err}");
+        let mut edited = export.clone();
+        edited.trace.pop();
+        assert!(RunExport::import(&edited.to_json_pretty()).unwrap_err().contains("trace"));
+        let text = export.to_json_pretty().replacen("\"seed\"", "\"sead\"", 1);
+        let err = RunExport::import(&text).unwrap_err();
+        assert!(err.contains("sead") && err.contains("line"), "{err}");
+        assert!(RunExport::import("{").unwrap_err().contains("not a Lease Lab run file"));
+    }
+}
