@@ -6,7 +6,10 @@
 //! * the linearizability checker on a 10,000-operation history;
 //! * mean virtual latency of each read path on a 5-node cluster.
 
-use leaselab::bench::{bare_raft_loop, check_history, read_workload, read_workload_with, write_workload};
+use leaselab::bench::{
+    bare_raft_loop, check_history, read_workload, read_workload_with, scrub_targets, scrub_times, timeline_workload,
+    write_workload,
+};
 use leaselab::event::Event;
 use leaselab::mvcc::{MvccStore, RangeRequest};
 use leaselab::ReadPath;
@@ -93,6 +96,27 @@ fn main() {
         t.elapsed().as_secs_f64()
     );
     drop(sim);
+
+    println!("== time travel: 20 scrubs to spread-out times of a 5-node run (checkpoints + replay)");
+    let start = Instant::now();
+    let clock = || start.elapsed().as_secs_f64() * 1e3;
+    // The command log holds 50,000 commands: 100 writes/s fills it in 8 minutes.
+    for (writes, seconds) in [(0u32, 3_600u64), (10, 3_600), (100, 480)] {
+        let before = LIVE.load(Ordering::Relaxed);
+        let t = Instant::now();
+        let mut timeline = timeline_workload(5, writes, seconds);
+        let record_s = t.elapsed().as_secs_f64();
+        let held = LIVE.load(Ordering::Relaxed) - before;
+        let end = timeline.sim().now();
+        let times = scrub_times(&mut timeline, &scrub_targets(end, 20), clock);
+        let mean = times.iter().sum::<f64>() / times.len() as f64;
+        let max = times.iter().cloned().fold(0.0, f64::max);
+        println!(
+            "  {seconds:>4} s at {writes:>3} writes/s: {} checkpoints, {:.0} MB held; scrub mean {mean:.0} ms, max {max:.0} ms (recording took {record_s:.1} s)",
+            timeline.checkpoint_count(),
+            held as f64 / 1e6,
+        );
+    }
 
     println!("== MVCC store (puts, ranges of 100 keys, memory per key)");
     for keys in [10_000usize, 100_000] {

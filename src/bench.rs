@@ -8,6 +8,7 @@ use crate::config::ClusterConfig;
 use crate::read::ReadMode;
 use crate::sim::Sim;
 use crate::time::SimTime;
+use crate::timeline::Timeline;
 use crate::types::NodeId;
 use raft::eraftpb::Message;
 use raft::storage::MemStorage;
@@ -102,6 +103,45 @@ pub fn write_workload(nodes: usize, writes_per_sec: u32, seconds: u64) -> Sim {
         i += 1;
     }
     sim
+}
+
+/// [`write_workload`] through a [`Timeline`] (which takes time-travel checkpoints as it goes),
+/// for measuring scrubs: `writes_per_sec` puts at the leader for `seconds` simulated seconds.
+pub fn timeline_workload(nodes: usize, writes_per_sec: u32, seconds: u64) -> Timeline {
+    let config = ClusterConfig { node_count: nodes, ..ClusterConfig::default() };
+    let mut timeline = Timeline::new(7, config).expect("valid");
+    let end = SimTime::from_ms(seconds * 1_000);
+    let gap = 1_000_000 / u64::from(writes_per_sec.max(1));
+    let mut i = 0u64;
+    while timeline.sim().now() < end {
+        if writes_per_sec > 0 {
+            let node = timeline.sim().leader().unwrap_or(NodeId(1 + i % nodes as u64));
+            let cmd = Command::Put { node, key: format!("k{}", i % 64), value: i.to_string() };
+            timeline.apply(cmd).expect("valid");
+        }
+        let next = SimTime(timeline.sim().now().0 + gap).min(end);
+        timeline.advance(next, usize::MAX);
+        i += 1;
+    }
+    timeline
+}
+
+/// Scrubs `timeline` to each of `targets` (true times) in turn; returns the wall time of each
+/// scrub as measured by `now_ms` (the caller's clock: the core reads none).
+pub fn scrub_times(timeline: &mut Timeline, targets: &[SimTime], now_ms: impl Fn() -> f64) -> Vec<f64> {
+    targets
+        .iter()
+        .map(|&t| {
+            let start = now_ms();
+            timeline.seek(t).expect("a recorded run replays");
+            now_ms() - start
+        })
+        .collect()
+}
+
+/// Scrub targets spread over `[0, end)`, backwards and forwards alike (deterministic).
+pub fn scrub_targets(end: SimTime, count: u64) -> Vec<SimTime> {
+    (0..count).map(|i| SimTime(end.0 / 1_000 * ((i * 7_919 + 13) % 1_000))).collect()
 }
 
 /// A mixed workload for read-path latencies and the checker: writes and linearizable and

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 use std::fmt;
 use std::hash::{Hash, Hasher};
+use std::rc::Rc;
 
 /// Why a message did not arrive.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -242,13 +243,17 @@ impl Hasher for StableHasher {
 
 /// Events kept for the page to read back; older ones survive only in the hash.
 pub const TRACE_RETAINED_MAX: usize = 20_000;
+/// Events a time-travel checkpoint keeps (and a run export carries): every checkpoint holds
+/// different events, so keeping all would multiply the trace's memory by their number.
+pub const TRACE_CHECKPOINT_KEPT: usize = 2_000;
 
 /// The trace: a running hash of every event ever emitted plus the most recent ones.
 #[derive(Clone, Debug, Default)]
 pub struct Trace {
     hasher: StableHasher,
     next_seq: u64,
-    recent: VecDeque<TracedEvent>,
+    /// Shared so that cloning the trace (a time-travel checkpoint) copies pointers only.
+    recent: VecDeque<Rc<TracedEvent>>,
 }
 
 impl Trace {
@@ -259,7 +264,13 @@ impl Trace {
         if self.recent.len() == TRACE_RETAINED_MAX {
             self.recent.pop_front();
         }
-        self.recent.push_back(traced);
+        self.recent.push_back(Rc::new(traced));
+    }
+
+    /// Forgets all but the newest `n` retained events (the hash is unchanged).
+    pub fn keep_last(&mut self, n: usize) {
+        let excess = self.recent.len().saturating_sub(n);
+        self.recent.drain(..excess);
     }
 
     /// The fingerprint of the whole trace so far.
@@ -280,7 +291,7 @@ impl Trace {
     pub fn since(&self, from: u64) -> impl Iterator<Item = &TracedEvent> {
         let first = self.recent.front().map_or(0, |e| e.seq);
         let skip = from.saturating_sub(first) as usize;
-        self.recent.iter().skip(skip)
+        self.recent.iter().skip(skip).map(|e| &**e)
     }
 }
 

@@ -7,6 +7,7 @@ use crate::time::{LocalTime, SimTime};
 use crate::types::{NodeId, OpId};
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
+use std::rc::Rc;
 
 /// Operations kept in memory; older ones are forgotten (a bound on a long run's memory).
 pub const HISTORY_RETAINED_MAX: usize = 50_000;
@@ -115,9 +116,11 @@ pub struct OpRecord {
     pub trace: Option<Box<ReadTrace>>,
 }
 
+/// Records are shared (`Rc`) so that cloning a history — every time-travel checkpoint does —
+/// copies pointers, not records; a shared record is copied only when it changes.
 #[derive(Clone, Debug, Default)]
 pub struct History {
-    ops: VecDeque<OpRecord>,
+    ops: VecDeque<Rc<OpRecord>>,
     /// Id of `ops[0]`.
     first_id: u64,
     next_id: u64,
@@ -135,7 +138,8 @@ impl History {
             self.ops.pop_front();
             self.first_id += 1;
         }
-        self.ops.push_back(OpRecord {
+        let read = kind.is_read();
+        self.ops.push_back(Rc::new(OpRecord {
             id,
             node,
             kind,
@@ -146,20 +150,17 @@ impl History {
             applied_at: None,
             effects: None,
             read: None,
-            trace: None,
-        });
-        if self.ops.back().is_some_and(|op| op.kind.is_read()) {
-            self.ops.back_mut().expect("just pushed").trace = Some(Box::default());
-        }
+            trace: read.then(Box::default),
+        }));
         id
     }
 
     pub fn get(&self, id: OpId) -> Option<&OpRecord> {
-        id.0.checked_sub(self.first_id).and_then(|i| self.ops.get(i as usize))
+        id.0.checked_sub(self.first_id).and_then(|i| self.ops.get(i as usize)).map(|r| &**r)
     }
 
     fn get_mut(&mut self, id: OpId) -> Option<&mut OpRecord> {
-        id.0.checked_sub(self.first_id).and_then(|i| self.ops.get_mut(i as usize))
+        id.0.checked_sub(self.first_id).and_then(|i| self.ops.get_mut(i as usize)).map(Rc::make_mut)
     }
 
     /// Completes a pending operation; returns false if it was already complete (or forgotten).
@@ -241,7 +242,7 @@ impl History {
     }
 
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = &OpRecord> {
-        self.ops.iter()
+        self.ops.iter().map(|r| &**r)
     }
 
     pub fn len(&self) -> usize {

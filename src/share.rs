@@ -7,7 +7,7 @@
 //! Every failure is an `Err` with a reason, and the caller's current run is untouched.
 
 use crate::config::ClusterConfig;
-use crate::event::TracedEvent;
+use crate::event::{TracedEvent, TRACE_CHECKPOINT_KEPT};
 use crate::history::OpRecord;
 use crate::sim::{LoggedCommand, Sim};
 use crate::time::SimTime;
@@ -41,7 +41,8 @@ pub struct Recording {
 pub struct RunExport {
     pub recording: Recording,
     pub history: Vec<OpRecord>,
-    /// The retained (most recent) part of the event trace.
+    /// The newest events of the trace (at most [`TRACE_CHECKPOINT_KEPT`]; older ones are
+    /// summed up in the recording's trace hash).
     pub trace: Vec<TracedEvent>,
 }
 
@@ -114,7 +115,10 @@ impl RunExport {
         Ok(RunExport {
             recording: Recording::of(sim)?,
             history: sim.history().iter().cloned().collect(),
-            trace: sim.events_since(0).cloned().collect(),
+            trace: {
+                let skip = sim.trace().len().saturating_sub(TRACE_CHECKPOINT_KEPT as u64);
+                sim.events_since(skip).cloned().collect()
+            },
         })
     }
 

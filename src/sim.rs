@@ -190,6 +190,14 @@ impl Sim {
     pub fn command_log(&self) -> &[LoggedCommand] {
         &self.command_log
     }
+    /// The command log, for time travel to set aside while it clones (its checkpoints share
+    /// the timeline's copy of the log instead of holding their own).
+    pub(crate) fn command_log_mut(&mut self) -> &mut Vec<LoggedCommand> {
+        &mut self.command_log
+    }
+    pub(crate) fn trace_mut(&mut self) -> &mut Trace {
+        &mut self.trace
+    }
     /// Events handled so far.
     pub fn steps(&self) -> u64 {
         self.steps
@@ -637,7 +645,7 @@ impl Sim {
             if self.apply_due_replay(until) {
                 continue;
             }
-            if !self.next_due().is_some_and(|at| at <= until) {
+            if self.next_due().is_none_or(|at| at > until) {
                 break;
             }
             self.handle_next();

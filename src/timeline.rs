@@ -16,6 +16,7 @@
 use crate::command::Command;
 use crate::config::ClusterConfig;
 use crate::error::{CommandError, ConfigError};
+use crate::event::TRACE_CHECKPOINT_KEPT;
 use crate::sim::{LoggedCommand, Sim};
 use crate::time::SimTime;
 use crate::types::OpId;
@@ -25,6 +26,19 @@ pub const CHECKPOINTS_MAX: usize = 32;
 /// Initial spacing of checkpoints in true time.
 pub const CHECKPOINT_SPACING_US: u64 = 2_000_000;
 
+/// A clone of the simulation without its command log (the first `log_len` entries of the
+/// timeline's `recorded` are that log; one copy serves every checkpoint).
+struct Checkpoint {
+    sim: Sim,
+    log_len: usize,
+}
+
+impl Checkpoint {
+    fn now(&self) -> SimTime {
+        self.sim.now()
+    }
+}
+
 pub struct Timeline {
     sim: Sim,
     /// The branch's command log, possibly extending past the present.
@@ -33,7 +47,7 @@ pub struct Timeline {
     horizon: SimTime,
     /// `checkpoints[0]` is the fresh simulation at time zero; the others sit at multiples of
     /// `spacing_us`, in order.
-    checkpoints: Vec<Sim>,
+    checkpoints: Vec<Checkpoint>,
     spacing_us: u64,
 }
 
@@ -65,7 +79,7 @@ impl Timeline {
     fn from_sim(sim: Sim) -> Timeline {
         debug_assert!(sim.now() == SimTime::ZERO && sim.command_log().is_empty());
         Timeline {
-            checkpoints: vec![sim.clone()],
+            checkpoints: vec![Checkpoint { sim: sim.clone(), log_len: 0 }],
             sim,
             recorded: Vec::new(),
             horizon: SimTime::ZERO,
@@ -170,19 +184,20 @@ impl Timeline {
 
     /// Moves the present to true time `to`: forward by running, backward by restoring the
     /// nearest checkpoint and replaying the recorded commands from there.
+    /// A far jump forward also starts from the nearest checkpoint when that is closer.
     pub fn seek(&mut self, to: SimTime) -> Result<(), String> {
-        if to >= self.sim.now() {
-            self.advance(to, usize::MAX);
-            return Ok(());
-        }
-        if self.sim.command_log_truncated() {
-            return Err("this run's command log outgrew its limit, so it cannot be replayed".to_string());
-        }
         let base = self.checkpoints.iter().rposition(|c| c.now() <= to).unwrap_or(0);
-        let mut sim = self.checkpoints[base].clone();
-        let done = sim.command_log().len();
-        sim.set_replay(self.recorded[done..].to_vec())?;
-        self.sim = sim;
+        let restore = to < self.sim.now() || self.checkpoints[base].now() > self.sim.now();
+        if restore {
+            if self.sim.command_log_truncated() {
+                return Err("this run's command log outgrew its limit, so it cannot be replayed".to_string());
+            }
+            let checkpoint = &self.checkpoints[base];
+            let mut sim = checkpoint.sim.clone();
+            *sim.command_log_mut() = self.recorded[..checkpoint.log_len].to_vec();
+            sim.set_replay(self.recorded[checkpoint.log_len..].to_vec())?;
+            self.sim = sim;
+        }
         self.advance(to, usize::MAX);
         Ok(())
     }
@@ -197,7 +212,12 @@ impl Timeline {
         if self.checkpoints.last().is_some_and(|c| c.now() >= self.sim.now()) {
             return;
         }
-        self.checkpoints.push(self.sim.clone());
+        let log = std::mem::take(self.sim.command_log_mut());
+        let mut sim = self.sim.clone();
+        sim.trace_mut().keep_last(TRACE_CHECKPOINT_KEPT);
+        let checkpoint = Checkpoint { sim, log_len: log.len() };
+        *self.sim.command_log_mut() = log;
+        self.checkpoints.push(checkpoint);
         if self.checkpoints.len() > CHECKPOINTS_MAX + 1 {
             self.spacing_us *= 2;
             let spacing = self.spacing_us;
