@@ -117,6 +117,95 @@ async function crashRestartJourney() {
   } finally { await browser.close(); }
 }
 
+// Sharing and time travel: share a link, open it elsewhere (same trace), scrub back and fork,
+// export and import the JSON, step a tour back and forward, and survive a damaged link.
+async function shareJourney() {
+  const first = await fresh();
+  let shared, hash;
+  try {
+    const { page } = first;
+    await untilLeader(page);
+    for (let i = 0; i < 3; i++) { await click(page, 'write-button'); await click(page, 'advance-100ms'); }
+    await click(page, 'read-button');
+    await click(page, 'advance-1s');
+    await click(page, 'share-button');
+    shared = await page.inputValue('[data-testid="share-url"]');
+    hash = await text(page, 'trace-hash');
+    check(shared.includes('#run='), `share link: ${shared}`);
+    check(page.url().includes('#run='), 'the address bar carries the run');
+    check(first.errors.length === 0, `console errors: ${first.errors}`);
+  } finally { await first.browser.close(); }
+
+  const second = await openPage(shared);
+  try {
+    const { page, errors } = second;
+    await page.waitForSelector('[data-testid="node-1"]');
+    check((await text(page, 'timeline-note')).includes('Opened the shared run'), 'opened note');
+    check((await text(page, 'trace-hash')) === hash, `shared run reproduces the trace: ${hash}`);
+    // Scrub back to the middle: the past badge shows; a command there forks.
+    await page.$eval('[data-testid="timeline-scrub"]', (el) => {
+      el.value = String(Math.floor(Number(el.max) / 2));
+      el.dispatchEvent(new Event('input', { bubbles: true }));
+    });
+    check(await page.isVisible('[data-testid="timeline-past"]'), 'scrubbed into the past');
+    check((await text(page, 'trace-hash')) !== hash, 'the past is a different state');
+    await click(page, 'timeline-live');
+    check((await text(page, 'trace-hash')) === hash, 'back to live reproduces the end again');
+    // Half a second before the end: the leader is already elected there.
+    await page.$eval('[data-testid="timeline-scrub"]', (el) => {
+      el.value = String(Number(el.max) - 500);
+      el.dispatchEvent(new Event('input', { bubbles: true }));
+    });
+    await click(page, 'write-button');
+    const forkNote = await text(page, 'timeline-note');
+    check(forkNote.includes('Forked at'), `a command in the past forks: ${forkNote} / ${await text(page, 'timeline-position')} / ${await text(page, 'command-error').catch(() => '')}`);
+    check(!(await page.isVisible('[data-testid="timeline-past"]')), 'the fork is the new present');
+    // Export, then import on a fresh page.
+    await click(page, 'advance-1s');
+    const forkHash = await text(page, 'trace-hash');
+    const [download] = await Promise.all([page.waitForEvent('download'), click(page, 'export-button')]);
+    const file = await download.path();
+    const json = JSON.parse(await (await import('node:fs/promises')).readFile(file, 'utf8'));
+    check(json.recording && Array.isArray(json.history) && json.history.length > 0, 'export holds the run');
+    const third = await fresh();
+    try {
+      await third.page.setInputFiles('[data-testid="import-input"]', file);
+      await third.page.waitForFunction(() =>
+        document.querySelector('[data-testid="timeline-note"]').textContent.includes('Imported'));
+      check((await text(third.page, 'trace-hash')) === forkHash, 'import reproduces the forked run');
+      // A tampered file is refused and the run stays.
+      json.history[0].invoked_at += 1;
+      const bad = file + '.bad.json';
+      await (await import('node:fs/promises')).writeFile(bad, JSON.stringify(json));
+      await third.page.setInputFiles('[data-testid="import-input"]', bad);
+      await third.page.waitForFunction(() =>
+        document.querySelector('[data-testid="timeline-note"]').textContent.includes('Import failed'));
+      check((await text(third.page, 'trace-hash')) === forkHash, 'a refused import leaves the run');
+      check(third.errors.length === 0, `console errors: ${third.errors}`);
+    } finally { await third.browser.close(); }
+    // A guided tour, back and forward.
+    await page.selectOption('[data-testid="tour-select"]', 'leader-isolated');
+    await click(page, 'tour-start');
+    await click(page, 'tour-next');
+    await click(page, 'tour-next');
+    const two = await text(page, 'trace-hash');
+    check((await text(page, 'tour-progress')) === 'step 2 of ' + (await text(page, 'tour-progress')).split(' of ')[1], 'tour at step 2');
+    await click(page, 'tour-back');
+    check((await text(page, 'tour-progress')).startsWith('step 1 of'), 'back to step 1');
+    await click(page, 'tour-next');
+    check((await text(page, 'trace-hash')) === two, 'back then next replays step 2 exactly');
+    check(errors.length === 0, `console errors: ${errors}`);
+  } finally { await second.browser.close(); }
+
+  const damaged = await openPage(shared.slice(0, shared.length - 40) + 'x!');
+  try {
+    await damaged.page.waitForSelector('[data-testid="node-1"]');
+    check((await text(damaged.page, 'timeline-note')).includes('Could not open the shared link'), 'damaged link reported');
+    check(damaged.errors.length === 0, `console errors: ${damaged.errors}`);
+  } finally { await damaged.browser.close(); }
+  console.log('journey share/scrub/fork/export/import/tour: ok');
+}
+
 async function soak(actions = 400) {
   const { browser, page, errors } = await fresh();
   try {
@@ -131,6 +220,13 @@ async function soak(actions = 400) {
       await click(page, id);
       if (rnd(5) === 0) await page.selectOption('[data-testid="node-count-select"]', String(1 + rnd(7)));
       if (rnd(7) === 0) await page.fill('[data-testid="seed-input"]', rnd(3) ? String(rnd(1000)) : 'x' + rnd(9));
+      if (rnd(6) === 0) {
+        const frac = rnd(100) / 100;
+        await page.$eval('[data-testid="timeline-scrub"]', (el, f) => {
+          el.value = String(Math.floor(Number(el.max) * f));
+          el.dispatchEvent(new Event('input', { bubbles: true }));
+        }, frac);
+      }
       check(!(await page.$('[data-testid="panic-banner"]')), `panic after action ${i} (${id})`);
     }
     check(errors.length === 0, `console errors: ${errors.join(' | ')}`);
@@ -138,7 +234,11 @@ async function soak(actions = 400) {
   } finally { await browser.close(); }
 }
 
-for (const j of [partitionJourney, staleReadJourney, crashRestartJourney, () => soak()]) {
-  await j();
+// ONLY=shareJourney node journeys.mjs URL runs one journey.
+const all = { partitionJourney, staleReadJourney, crashRestartJourney, shareJourney, soak: () => soak() };
+const chosen = process.env.ONLY ? [process.env.ONLY] : Object.keys(all);
+for (const name of chosen) {
+  if (!all[name]) throw new Error(`no journey ${name}; journeys: ${Object.keys(all).join(', ')}`);
+  await all[name]();
 }
-console.log('4 passed, 0 failed');
+console.log(`${chosen.length} passed, 0 failed`);

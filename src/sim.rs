@@ -266,6 +266,11 @@ impl Sim {
         Ok(())
     }
 
+    /// Drops the recorded commands not yet re-applied (the run forks here).
+    pub(crate) fn clear_replay(&mut self) {
+        self.replay.clear();
+    }
+
     /// Recorded commands not yet re-applied.
     pub fn pending_replay(&self) -> &VecDeque<LoggedCommand> {
         &self.replay

@@ -75,8 +75,9 @@ impl Timeline {
         Ok(Timeline::from_sim(Sim::new(seed, config)?))
     }
 
-    /// A timeline whose present is `sim` (which must be fresh: at time zero, no commands).
-    fn from_sim(sim: Sim) -> Timeline {
+    /// A timeline whose present is `sim`, which must be fresh (time zero, no commands): a
+    /// guided tour's simulation, for instance.
+    pub fn from_sim(sim: Sim) -> Timeline {
         debug_assert!(sim.now() == SimTime::ZERO && sim.command_log().is_empty());
         Timeline {
             checkpoints: vec![Checkpoint { sim: sim.clone(), log_len: 0 }],
@@ -148,6 +149,7 @@ impl Timeline {
         // A checkpoint at the present could already hold a recorded command of this instant.
         let keep = self.checkpoints.iter().skip(1).take_while(|c| c.now() < now).count();
         self.checkpoints.truncate(1 + keep);
+        self.horizon = now;
         Fork { at: now, dropped_commands }
     }
 
@@ -176,6 +178,21 @@ impl Timeline {
         }
     }
 
+    /// Lets a driver (a guided tour's runner) work on the simulation directly. In the past
+    /// this forks first: the driver continues from the present, and whatever it applies is
+    /// recorded as this branch's future.
+    pub fn drive<R>(&mut self, f: impl FnOnce(&mut Sim) -> R) -> R {
+        let before = self.sim.command_log().len();
+        if self.in_past() || self.recorded.len() > before {
+            self.sim.clear_replay();
+            self.fork_here(before);
+        }
+        let result = f(&mut self.sim);
+        self.recorded.extend_from_slice(&self.sim.command_log()[before..]);
+        self.horizon = self.horizon.max(self.sim.now());
+        result
+    }
+
     /// Handles exactly the next piece of work.
     pub fn step(&mut self) {
         self.sim.step();
@@ -202,10 +219,12 @@ impl Timeline {
         Ok(())
     }
 
-    /// The true time of the next checkpoint slot after the newest checkpoint.
+    /// The true time of the next checkpoint slot: the first multiple of the spacing after the
+    /// newest checkpoint and not before the present (a driver may have run past some slots).
     fn next_slot(&self) -> SimTime {
         let newest = self.checkpoints.last().map_or(0, |c| c.now().as_us());
-        SimTime((newest / self.spacing_us + 1) * self.spacing_us)
+        let from = (newest + 1).max(self.sim.now().as_us());
+        SimTime(from.div_ceil(self.spacing_us) * self.spacing_us)
     }
 
     fn take_checkpoint(&mut self) {
@@ -311,6 +330,27 @@ mod tests {
         t.seek(SimTime::from_ms(123_456)).unwrap();
         t.seek(SimTime::from_ms(600_000)).unwrap();
         assert_eq!(t.sim().trace_hash(), hash);
+    }
+
+    #[test]
+    fn a_driven_tour_records_its_commands_and_scrubs() {
+        use crate::scenario::{builtin, ScenarioRunner};
+        let (mut runner, sim) = ScenarioRunner::start(builtin("leader-isolated").unwrap());
+        let mut t = Timeline::from_sim(sim);
+        while t.drive(|sim| runner.step(sim)) {
+            t.advance(t.sim().now().plus_us(300_000), usize::MAX);
+        }
+        let end = t.sim().now();
+        let hash = t.sim().trace_hash();
+        assert!(!t.recorded().is_empty());
+        t.seek(SimTime::from_ms(1_000)).unwrap();
+        t.seek(end).unwrap();
+        assert_eq!(t.sim().trace_hash(), hash);
+        // Driving again from the past forks there.
+        t.seek(SimTime::from_ms(1_000)).unwrap();
+        t.drive(|sim| sim.run_for_ms(10));
+        assert!(!t.in_past());
+        assert!(t.recorded().iter().all(|c| c.at <= SimTime::from_ms(1_010)));
     }
 
     #[test]

@@ -16,11 +16,14 @@ pub struct StartOptions {
     pub seed: u64,
     pub config: ClusterConfig,
     pub autoplay: bool,
+    /// A shared run's URL fragment to open instead (`run=…`); a damaged one is reported and
+    /// the page starts fresh.
+    pub shared_fragment: Option<String>,
 }
 
 impl Default for StartOptions {
     fn default() -> Self {
-        StartOptions { seed: 1, config: ClusterConfig::default(), autoplay: true }
+        StartOptions { seed: 1, config: ClusterConfig::default(), autoplay: true, shared_fragment: None }
     }
 }
 
@@ -54,6 +57,11 @@ pub fn App(#[prop(optional)] options: Option<StartOptions>) -> impl IntoView {
     let options = options.unwrap_or_default();
     let lab = Lab::new(options.seed, options.config.clone());
     lab.playing.set(options.autoplay);
+    if let Some(fragment) = &options.shared_fragment {
+        if let Err(e) = lab.open_fragment(fragment) {
+            lab.timeline_note.set(Some(format!("Could not open the shared link, so this is a fresh run: {e}")));
+        }
+    }
     provide_context(lab);
     run_frames(lab, Rc::new(Cell::new(wall_ms())));
     let keys = window_event_listener(leptos::ev::keydown, move |ev| on_key(lab, ev));
@@ -71,6 +79,7 @@ pub fn App(#[prop(optional)] options: Option<StartOptions>) -> impl IntoView {
                 <section class="panel cluster-panel">
                     <ClusterView />
                     <Legend />
+                    <crate::timeline_panel::TimelinePanel />
                 </section>
                 <section class="side">
                     <TourPanel />
@@ -150,6 +159,26 @@ fn Controls(seed: u64, node_count: usize) -> impl IntoView {
     let policy = RwSignal::new(initial.policy);
     let bound_text = RwSignal::new(initial.clock_drift_bound_ms.to_string());
     let lease_enabled = RwSignal::new(initial.enabled);
+    // An array of signals is Copy, so the closures below can share it.
+    let setting_texts: [RwSignal<String>; crate::model::NUMBER_SETTINGS.len()] = std::array::from_fn(|i| {
+        RwSignal::new(lab.snap.with_untracked(|snap| (crate::model::NUMBER_SETTINGS[i].show)(&snap.config)))
+    });
+    let key_lease_checkpoints = RwSignal::new(lab.snap.with_untracked(|s| s.config.lessor.checkpointing));
+    // A new run (tour, shared link, import) may have another seed and config: show them, so
+    // Reset restarts *that* configuration rather than a stale one.
+    Effect::new(move |_| {
+        lab.run_generation.track();
+        let (seed, config) = lab.snap.with_untracked(|s| (s.seed, s.config.clone()));
+        seed_text.set(seed.to_string());
+        nodes.set(config.node_count);
+        policy.set(config.leader_lease.policy);
+        bound_text.set(config.leader_lease.clock_drift_bound_ms.to_string());
+        lease_enabled.set(config.leader_lease.enabled);
+        for (setting, text) in crate::model::NUMBER_SETTINGS.iter().zip(setting_texts) {
+            text.set((setting.show)(&config));
+        }
+        key_lease_checkpoints.set(config.lessor.checkpointing);
+    });
     let reset = move || {
         let seed = match parse_seed(&seed_text.get_untracked()) {
             Ok(seed) => seed,
@@ -160,7 +189,15 @@ fn Controls(seed: u64, node_count: usize) -> impl IntoView {
             Err(e) => return seed_error.set(Some(e)),
         };
         seed_error.set(None);
-        let mut config = ClusterConfig { node_count: nodes.get_untracked(), ..ClusterConfig::default() };
+        // Start from the current run's config, so settings not on the page (a tour's) survive.
+        let mut config = lab.snap.with_untracked(|s| s.config.clone());
+        config.node_count = nodes.get_untracked();
+        for (setting, text) in crate::model::NUMBER_SETTINGS.iter().zip(setting_texts) {
+            if let Err(e) = setting.apply(&mut config, &text.get_untracked()) {
+                return seed_error.set(Some(e));
+            }
+        }
+        config.lessor.checkpointing = key_lease_checkpoints.get_untracked();
         config.leader_lease.policy = policy.get_untracked();
         config.leader_lease.clock_drift_bound_ms = bound;
         config.leader_lease.enabled = lease_enabled.get_untracked();
@@ -231,6 +268,25 @@ fn Controls(seed: u64, node_count: usize) -> impl IntoView {
             </label>
             <label><input data-testid="lease-enabled" type="checkbox" prop:checked=move || lease_enabled.get()
                 on:change=move |ev| lease_enabled.set(event_target_checked(&ev)) />" leases on"</label>
+            <details class="settings" data-testid="settings">
+                <summary title="Timings, network and key lease checkpoints (apply on Reset)">"Settings"</summary>
+                <div class="settings-grid">
+                    {crate::model::NUMBER_SETTINGS.iter().zip(setting_texts).map(|(s, text)| view! {
+                        <label>{s.label}
+                            <input class="tiny" type="text" data-testid=format!("setting-{}", s.id)
+                                prop:value=move || text.get()
+                                on:input=move |ev| text.set(event_target_value(&ev))
+                                on:keydown=move |ev| if ev.key() == "Enter" { reset() } />
+                            " "{s.unit}
+                        </label>
+                    }).collect_view()}
+                    <label><input type="checkbox" data-testid="setting-key-lease-checkpoints"
+                        prop:checked=move || key_lease_checkpoints.get()
+                        on:change=move |ev| key_lease_checkpoints.set(event_target_checked(&ev)) />
+                        " key lease checkpoints"</label>
+                    <span class="muted">"Applied by Reset."</span>
+                </div>
+            </details>
             <button data-testid="reset-button" on:click=move |_| reset()>"Reset"</button>
             <span class="error" data-testid="seed-error">{move || seed_error.get()}</span>
         </div>

@@ -7,7 +7,9 @@ use leaselab::event::Event;
 use leaselab::explain::explain_stale_read;
 use leaselab::history::OpRecord;
 use leaselab::scenario::{builtin, ScenarioRunner};
-use leaselab::{ClusterConfig, Command, CommandError, OpId, Sim, Snapshot};
+use leaselab::share::{Recording, RunExport};
+use leaselab::timeline::Timeline;
+use leaselab::{ClusterConfig, Command, CommandError, OpId, SimTime, Snapshot};
 use leptos::prelude::*;
 
 /// Notable events kept in the page's log.
@@ -51,12 +53,25 @@ pub struct TourView {
     pub results: Option<Vec<(String, bool, String)>>,
 }
 
+/// Events re-read to rebuild the event log after a scrub.
+const LOG_REBUILD_EVENTS: u64 = 2_000;
+
 /// Operations shown in the log.
 pub const OP_ROWS_MAX: usize = 40;
 
+/// Where the present sits on the run's timeline (the scrub bar).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct TimelineView {
+    pub now: SimTime,
+    /// The end of the recorded run.
+    pub horizon: SimTime,
+    pub in_past: bool,
+    pub recorded_commands: usize,
+}
+
 #[derive(Clone, Copy)]
 pub struct Lab {
-    sim: StoredValue<Sim, LocalStorage>,
+    timeline: StoredValue<Timeline, LocalStorage>,
     checker: StoredValue<Checker, LocalStorage>,
     /// Trace length when the checker last ran.
     checked_at: StoredValue<u64>,
@@ -71,6 +86,12 @@ pub struct Lab {
     pub help_open: RwSignal<bool>,
     log_cursor: StoredValue<u64>,
     pub snap: RwSignal<Snapshot>,
+    pub timeline_view: RwSignal<TimelineView>,
+    /// Bumped whenever a different run is installed (reset, tour, shared link, import), so
+    /// the controls can show that run's seed and config.
+    pub run_generation: RwSignal<u64>,
+    /// What the last time-travel or sharing action did (forks, imports), for the status line.
+    pub timeline_note: RwSignal<Option<String>>,
     pub playing: RwSignal<bool>,
     pub speed_index: RwSignal<usize>,
     pub log: RwSignal<Vec<String>>,
@@ -80,10 +101,10 @@ pub struct Lab {
 
 impl Lab {
     pub fn new(seed: u64, config: ClusterConfig) -> Lab {
-        let sim = Sim::new(seed, config).expect("the page only builds valid configs");
-        let snap = sim.snapshot();
+        let timeline = Timeline::new(seed, config).expect("the page only builds valid configs");
+        let snap = timeline.sim().snapshot();
         Lab {
-            sim: StoredValue::new_local(sim),
+            timeline: StoredValue::new_local(timeline),
             checker: StoredValue::new_local(Checker::new()),
             checked_at: StoredValue::new(u64::MAX),
             ops: RwSignal::new(Vec::new()),
@@ -95,6 +116,9 @@ impl Lab {
             help_open: RwSignal::new(false),
             log_cursor: StoredValue::new(0),
             snap: RwSignal::new(snap),
+            timeline_view: RwSignal::new(TimelineView::default()),
+            run_generation: RwSignal::new(0),
+            timeline_note: RwSignal::new(None),
             playing: RwSignal::new(true),
             speed_index: RwSignal::new(crate::model::DEFAULT_SPEED_INDEX),
             log: RwSignal::new(Vec::new()),
@@ -103,11 +127,20 @@ impl Lab {
     }
 
     /// Applies a command; a refusal is returned and also shown, and changes nothing.
+    /// In the past, a command forks the run (the recorded future is dropped; said in the
+    /// timeline's status line).
     pub fn command(&self, command: Command) -> Result<Option<OpId>, CommandError> {
-        let result = self.sim.try_update_value(|s| s.apply(command));
+        let result = self.timeline.try_update_value(|t| t.apply(command));
         match result {
-            Some(Ok(op)) => {
+            Some(Ok((op, fork))) => {
                 self.error.set(None);
+                if let Some(fork) = fork {
+                    self.timeline_note.set(Some(format!(
+                        "Forked at {}: a new branch starts here ({} recorded commands after it dropped)",
+                        crate::model::format_time(fork.at),
+                        fork.dropped_commands
+                    )));
+                }
                 self.refresh();
                 Ok(op)
             }
@@ -122,10 +155,10 @@ impl Lab {
     /// Advances simulated time by `us`. Returns false once the page has been torn down.
     pub fn advance_us(&self, us: u64) -> bool {
         let alive = self
-            .sim
-            .try_update_value(|s| {
-                let target = s.now().plus_us(us);
-                s.run_until_bounded(target, EVENTS_PER_FRAME_MAX);
+            .timeline
+            .try_update_value(|t| {
+                let target = t.sim().now().plus_us(us);
+                t.advance(target, EVENTS_PER_FRAME_MAX);
             })
             .is_some();
         if alive {
@@ -136,17 +169,64 @@ impl Lab {
 
     /// Handles exactly the next due event (the finest step).
     pub fn step_event(&self) {
-        self.sim.update_value(|s| {
-            s.step();
-        });
+        self.timeline.update_value(|t| t.step());
         self.refresh();
+    }
+
+    /// Scrubs to true time `to` (replaying from the nearest checkpoint when going back).
+    pub fn seek(&self, to: SimTime) {
+        let result = self.timeline.try_update_value(|t| t.seek(to));
+        if let Some(Err(e)) = result {
+            self.timeline_note.set(Some(e));
+        }
+        // The history and trace may now be a different (earlier) run: rebuild the views.
+        self.reset_views();
+        self.refresh();
+    }
+
+    /// The URL fragment that reproduces the run up to the present.
+    pub fn share_fragment(&self) -> Result<String, String> {
+        self.timeline.with_value(|t| Recording::of(t.sim()).map(|r| r.to_url_fragment()))
+    }
+
+    /// The run up to the present as a JSON document (config, commands, history, trace).
+    pub fn export_json(&self) -> Result<String, String> {
+        self.timeline.with_value(|t| RunExport::of(t.sim()).map(|e| e.to_json_pretty()))
+    }
+
+    /// Opens a shared run from a URL fragment. On failure the current run is untouched.
+    pub fn open_fragment(&self, fragment: &str) -> Result<(), String> {
+        let timeline = Recording::from_url_fragment(fragment)?.replay()?;
+        self.install_timeline(timeline, "Opened the shared run");
+        Ok(())
+    }
+
+    /// Opens an exported run. On failure the current run is untouched.
+    pub fn import_json(&self, text: &str) -> Result<(), String> {
+        let (_, timeline) = RunExport::import(text)?;
+        self.install_timeline(timeline, "Imported the run");
+        Ok(())
+    }
+
+    fn install_timeline(&self, timeline: Timeline, what: &str) {
+        let note = format!(
+            "{what}: seed {}, {} commands, replayed to {} (trace hash {:016x})",
+            timeline.sim().seed(),
+            timeline.recorded().len(),
+            crate::model::format_time(timeline.sim().now()),
+            timeline.sim().trace_hash()
+        );
+        self.exit_tour();
+        self.playing.set(false);
+        self.install(timeline);
+        self.timeline_note.set(Some(note));
     }
 
     /// Starts over with a new seed and configuration.
     pub fn reset(&self, seed: u64, config: ClusterConfig) -> Result<(), String> {
-        let sim = Sim::new(seed, config).map_err(|e| e.to_string())?;
+        let timeline = Timeline::new(seed, config).map_err(|e| e.to_string())?;
         self.exit_tour();
-        self.install(sim);
+        self.install(timeline);
         Ok(())
     }
 
@@ -154,7 +234,7 @@ impl Lab {
     pub fn start_tour(&self, name: &str) -> Result<(), String> {
         let scenario = builtin(name)?;
         let (runner, sim) = ScenarioRunner::start(scenario);
-        self.install(sim);
+        self.install(Timeline::from_sim(sim));
         self.tour.set_value(Some(runner));
         self.playing.set(false);
         self.publish_tour(None);
@@ -165,13 +245,16 @@ impl Lab {
     pub fn tour_next(&self) {
         let Some(mut runner) = self.tour.get_value() else { return };
         let mut results = None;
-        self.sim.update_value(|sim| {
-            if runner.is_done() {
-                let report = runner.finish(sim);
-                results = Some(report.expectations.into_iter().map(|e| (e.description, e.passed, e.detail)).collect());
-            } else {
-                runner.step(sim);
-            }
+        self.timeline.update_value(|t| {
+            t.drive(|sim| {
+                if runner.is_done() {
+                    let report = runner.finish(sim);
+                    results =
+                        Some(report.expectations.into_iter().map(|e| (e.description, e.passed, e.detail)).collect());
+                } else {
+                    runner.step(sim);
+                }
+            })
         });
         self.tour.set_value(Some(runner));
         self.refresh();
@@ -183,11 +266,12 @@ impl Lab {
     pub fn tour_back(&self) {
         let Some(current) = self.tour.get_value() else { return };
         let target = current.next.saturating_sub(1);
-        let (mut runner, mut sim) = ScenarioRunner::start(current.scenario);
+        let (mut runner, sim) = ScenarioRunner::start(current.scenario);
+        let mut timeline = Timeline::from_sim(sim);
         for _ in 0..target {
-            runner.step(&mut sim);
+            timeline.drive(|sim| runner.step(sim));
         }
-        self.install(sim);
+        self.install(timeline);
         self.tour.set_value(Some(runner));
         self.publish_tour(None);
     }
@@ -197,15 +281,24 @@ impl Lab {
         self.tour_view.set(None);
     }
 
-    fn install(&self, sim: Sim) {
-        self.sim.set_value(sim);
+    /// Forgets what the views derived incrementally (checker verdicts, event log lines); the
+    /// next refresh rebuilds them from the present simulation.
+    fn reset_views(&self) {
         self.checker.set_value(Checker::new());
         self.checked_at.set_value(u64::MAX);
-        self.selected_op.set(None);
-        self.log_cursor.set_value(0);
+        let recent = self.timeline.with_value(|t| t.sim().trace().len().saturating_sub(LOG_REBUILD_EVENTS));
+        self.log_cursor.set_value(recent);
         self.log.set(Vec::new());
+    }
+
+    fn install(&self, timeline: Timeline) {
+        self.timeline.set_value(timeline);
+        self.timeline_note.set(None);
+        self.selected_op.set(None);
         self.error.set(None);
+        self.reset_views();
         self.refresh();
+        self.run_generation.update(|g| *g += 1);
     }
 
     fn publish_tour(&self, results: Option<Vec<(String, bool, String)>>) {
@@ -228,12 +321,22 @@ impl Lab {
     }
 
     fn refresh(&self) {
-        let (snap, lines, cursor) = self.sim.with_value(|s| {
+        let (snap, lines, cursor, view) = self.timeline.with_value(|t| {
+            let s = t.sim();
             let from = self.log_cursor.get_value();
             let lines: Vec<String> =
                 s.events_since(from).filter(|e| is_notable(&e.event)).map(|e| e.to_string()).collect();
-            (s.snapshot(), lines, s.trace().len())
+            let view = TimelineView {
+                now: s.now(),
+                horizon: t.horizon(),
+                in_past: t.in_past(),
+                recorded_commands: t.recorded().len(),
+            };
+            (s.snapshot(), lines, s.trace().len(), view)
         });
+        if self.timeline_view.with_untracked(|v| *v != view) {
+            self.timeline_view.set(view);
+        }
         self.log_cursor.set_value(cursor);
         // The checker and the operation rows change only with new events: skip quiet frames.
         if cursor != self.checked_at.get_value() {
@@ -254,7 +357,8 @@ impl Lab {
 impl Lab {
     /// Runs the incremental linearizability checker and republishes the operation rows.
     fn refresh_checker(&self) {
-        let (rows, summary) = self.sim.with_value(|sim| {
+        let (rows, summary) = self.timeline.with_value(|t| {
+            let sim = t.sim();
             self.checker.update_value(|c| c.update(sim.history(), sim.now(), false));
             self.checker.with_value(|c| {
                 let rows: Vec<OpRow> = sim

@@ -1,7 +1,7 @@
 //! Page logic that needs no DOM: layout geometry, time scaling, labels. Tested natively.
 
 use leaselab::leader_lease::LeaderLeaseStats;
-use leaselab::{LocalTime, MsgKind, ReadPath, Role, SimTime};
+use leaselab::{ClusterConfig, LocalTime, MsgKind, ReadPath, Role, SimTime};
 
 /// The SVG canvas of the cluster view is `VIEW_SIZE × VIEW_SIZE` user units.
 pub const VIEW_SIZE: f64 = 420.0;
@@ -176,6 +176,137 @@ pub fn parse_bound_ms(text: &str) -> Result<u32, String> {
     }
 }
 
+/// A numeric cluster setting the Settings panel edits as text (applied on Reset).
+pub struct NumberSetting {
+    pub id: &'static str,
+    pub label: &'static str,
+    pub unit: &'static str,
+    /// The value as shown, from a config.
+    pub show: fn(&ClusterConfig) -> String,
+    /// Writes a parsed, in-range value into the config.
+    pub set: fn(&mut ClusterConfig, f64),
+    /// Accepted range, in the unit shown.
+    pub min: f64,
+    pub max: f64,
+    /// Whether fractions are accepted.
+    pub fractional: bool,
+}
+
+impl NumberSetting {
+    /// Parses `text` and writes it into `config`; an error names the setting and the range,
+    /// and leaves `config` unchanged.
+    pub fn apply(&self, config: &mut ClusterConfig, text: &str) -> Result<(), String> {
+        let t = text.trim();
+        let value = t.parse::<f64>().ok().filter(|v| v.is_finite() && *v >= self.min && *v <= self.max);
+        match value {
+            Some(v) if self.fractional || v.fract() == 0.0 => {
+                (self.set)(config, v);
+                Ok(())
+            }
+            _ => Err(format!(
+                "{}: “{t}” is not valid; use {} from {} to {} {}",
+                self.label,
+                if self.fractional { "a number" } else { "a whole number" },
+                self.min,
+                self.max,
+                self.unit
+            )),
+        }
+    }
+}
+
+fn ms_of_us(us: u32) -> String {
+    format!("{}", f64::from(us) / 1_000.0)
+}
+
+fn percent_of_ppm(ppm: u32) -> String {
+    format!("{}", f64::from(ppm) / 10_000.0)
+}
+
+/// The settings behind the Settings panel (timings, network, key lease checkpoints).
+pub const NUMBER_SETTINGS: [NumberSetting; 8] = [
+    NumberSetting {
+        id: "tick",
+        label: "raft tick",
+        unit: "ms",
+        show: |c| c.tick_ms.to_string(),
+        set: |c, v| c.tick_ms = v as u32,
+        min: 1.0,
+        max: 10_000.0,
+        fractional: false,
+    },
+    NumberSetting {
+        id: "election",
+        label: "election timeout",
+        unit: "ticks",
+        show: |c| c.election_ticks.to_string(),
+        set: |c, v| c.election_ticks = v as u32,
+        min: 2.0,
+        max: 1_000.0,
+        fractional: false,
+    },
+    NumberSetting {
+        id: "heartbeat",
+        label: "heartbeat",
+        unit: "ticks",
+        show: |c| c.heartbeat_ticks.to_string(),
+        set: |c, v| c.heartbeat_ticks = v as u32,
+        min: 1.0,
+        max: 1_000.0,
+        fractional: false,
+    },
+    NumberSetting {
+        id: "latency",
+        label: "latency",
+        unit: "ms",
+        show: |c| ms_of_us(c.network.latency_us),
+        set: |c, v| c.network.latency_us = (v * 1_000.0).round() as u32,
+        min: 0.0,
+        max: 10_000.0,
+        fractional: true,
+    },
+    NumberSetting {
+        id: "jitter",
+        label: "jitter ±",
+        unit: "ms",
+        show: |c| ms_of_us(c.network.jitter_us),
+        set: |c, v| c.network.jitter_us = (v * 1_000.0).round() as u32,
+        min: 0.0,
+        max: 10_000.0,
+        fractional: true,
+    },
+    NumberSetting {
+        id: "loss",
+        label: "loss",
+        unit: "%",
+        show: |c| percent_of_ppm(c.network.drop_ppm),
+        set: |c, v| c.network.drop_ppm = (v * 10_000.0).round() as u32,
+        min: 0.0,
+        max: 100.0,
+        fractional: true,
+    },
+    NumberSetting {
+        id: "duplicates",
+        label: "duplicates",
+        unit: "%",
+        show: |c| percent_of_ppm(c.network.duplicate_ppm),
+        set: |c, v| c.network.duplicate_ppm = (v * 10_000.0).round() as u32,
+        min: 0.0,
+        max: 100.0,
+        fractional: true,
+    },
+    NumberSetting {
+        id: "checkpoint-interval",
+        label: "key lease checkpoint every",
+        unit: "ms",
+        show: |c| c.lessor.checkpoint_interval_ms.to_string(),
+        set: |c, v| c.lessor.checkpoint_interval_ms = v as u32,
+        min: 1.0,
+        max: 3_600_000.0,
+        fractional: false,
+    },
+];
+
 /// Parses a key lease TTL typed in seconds (fractions allowed) into milliseconds.
 pub fn parse_ttl_ms(text: &str) -> Result<i64, String> {
     let t = text.trim();
@@ -203,6 +334,25 @@ pub fn format_time(t: SimTime) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn number_settings_round_trip_and_refuse_bad_text() {
+        let config = ClusterConfig::default();
+        for s in &NUMBER_SETTINGS {
+            let mut c = ClusterConfig::default();
+            s.apply(&mut c, &(s.show)(&config)).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(c, config, "{} does not round-trip", s.id);
+            for bad in ["", "abc", "-1", "1e99", "NaN"] {
+                let err = s.apply(&mut c, bad).unwrap_err();
+                assert!(err.starts_with(s.label), "{err}");
+                assert_eq!(c, config, "a refused value changed the config");
+            }
+        }
+        let mut c = ClusterConfig::default();
+        NUMBER_SETTINGS[5].apply(&mut c, "2.5").unwrap();
+        assert_eq!(c.network.drop_ppm, 25_000);
+        assert!(NUMBER_SETTINGS[0].apply(&mut c, "2.5").unwrap_err().contains("whole number"));
+    }
 
     #[test]
     fn ring_puts_the_first_node_on_top_and_keeps_the_radius() {

@@ -27,14 +27,18 @@ fn reference_runs_hash_like_native() {
 
 /// Mounts a fresh, paused app into its own element.
 fn mount(nodes: usize) -> (HtmlElement, impl Drop) {
-    let doc = document();
-    let host: HtmlElement = doc.create_element("div").unwrap().unchecked_into();
-    doc.body().unwrap().append_child(&host).unwrap();
-    let options = StartOptions {
+    mount_with(StartOptions {
         seed: 1,
         config: ClusterConfig { node_count: nodes, ..ClusterConfig::default() },
         autoplay: false,
-    };
+        ..StartOptions::default()
+    })
+}
+
+fn mount_with(options: StartOptions) -> (HtmlElement, impl Drop) {
+    let doc = document();
+    let host: HtmlElement = doc.create_element("div").unwrap().unchecked_into();
+    doc.body().unwrap().append_child(&host).unwrap();
     let handle = leptos::mount::mount_to(host.clone(), move || view! { <App options=options /> });
     (host, handle)
 }
@@ -82,6 +86,79 @@ async fn a_write_commits_on_every_node() {
     assert_eq!(text(&host, "op-outcome-1"), "ok, rev 2");
     let applied: Vec<String> = (1..=5).map(|i| text(&host, &format!("node-applied-{i}"))).collect();
     assert!(applied.iter().all(|a| a == &applied[0]), "{applied:?}");
+    host.remove();
+}
+
+async fn set_input(host: &HtmlElement, id: &str, value: &str) {
+    let input: web_sys::HtmlInputElement = by_test_id(host, id).unchecked_into();
+    input.set_value(value);
+    input.dispatch_event(&web_sys::Event::new("input").unwrap()).unwrap();
+    leptos::task::tick().await;
+}
+
+#[wasm_bindgen_test]
+async fn the_timeline_scrubs_back_replays_forward_and_forks() {
+    let (host, _handle) = mount(3);
+    for _ in 0..3 {
+        click(&host, "advance-1s").await;
+    }
+    click(&host, "write-button").await;
+    click(&host, "advance-1s").await;
+    let end_hash = text(&host, "trace-hash");
+    assert_eq!(text(&host, "timeline-position"), "4.000 s / 4.000 s");
+    assert!(by_test_id(&host, "timeline-past").class_list().contains("hidden"));
+    set_input(&host, "timeline-scrub", "2500").await;
+    assert_eq!(text(&host, "timeline-position"), "2.500 s / 4.000 s");
+    assert!(!by_test_id(&host, "timeline-past").class_list().contains("hidden"));
+    assert!(host.query_selector("[data-testid=\"op-outcome-1\"]").unwrap().is_none(), "the write is in the future");
+    click(&host, "timeline-live").await;
+    assert_eq!(text(&host, "trace-hash"), end_hash, "replaying forward reproduces the run");
+    assert_eq!(text(&host, "op-outcome-1"), "ok, rev 2");
+    set_input(&host, "timeline-scrub", "3500").await;
+    click(&host, "write-button").await;
+    assert!(text(&host, "timeline-note").contains("Forked at 3.500 s"), "{}", text(&host, "timeline-note"));
+    assert_eq!(text(&host, "timeline-position"), "3.500 s / 3.500 s");
+    host.remove();
+}
+
+#[wasm_bindgen_test]
+async fn a_shared_link_reproduces_the_run_and_a_damaged_one_is_refused() {
+    use leaselab::share::Recording;
+    let run = leaselab::reference::reference_run(3, 5);
+    let fragment = Recording::of(&run).unwrap().to_url_fragment();
+    let (host, _handle) =
+        mount_with(StartOptions { shared_fragment: Some(format!("#{fragment}")), ..StartOptions::default() });
+    assert!(text(&host, "timeline-note").starts_with("Opened the shared run"), "{}", text(&host, "timeline-note"));
+    assert_eq!(text(&host, "trace-hash"), format!("trace {:016x}", run.trace_hash()));
+    assert_eq!(by_test_id(&host, "play-toggle").text_content().unwrap(), "▶ Play", "a shared run opens paused");
+    host.remove();
+    let damaged = format!("#{}", &fragment[..fragment.len() - 10]);
+    let (host, _handle) =
+        mount_with(StartOptions { shared_fragment: Some(damaged), autoplay: false, ..StartOptions::default() });
+    assert!(
+        text(&host, "timeline-note").contains("Could not open the shared link"),
+        "{}",
+        text(&host, "timeline-note")
+    );
+    assert_eq!(text(&host, "sim-time"), "0.000 s", "a fresh run instead");
+    host.remove();
+}
+
+#[wasm_bindgen_test]
+async fn settings_apply_on_reset_and_bad_values_are_refused() {
+    let (host, _handle) = mount(3);
+    click(&host, "advance-1s").await;
+    set_input(&host, "setting-latency", "fast").await;
+    click(&host, "reset-button").await;
+    assert!(text(&host, "seed-error").starts_with("latency:"), "{}", text(&host, "seed-error"));
+    assert_eq!(text(&host, "sim-time"), "1.000 s", "the current run is kept");
+    set_input(&host, "setting-latency", "40").await;
+    click(&host, "reset-button").await;
+    assert_eq!(text(&host, "seed-error"), "");
+    assert_eq!(text(&host, "sim-time"), "0.000 s");
+    // The fields are refilled from the new run's config: 40 stuck.
+    let latency: web_sys::HtmlInputElement = by_test_id(&host, "setting-latency").unchecked_into();
+    assert_eq!(latency.value(), "40");
     host.remove();
 }
 
