@@ -25,6 +25,14 @@ async function untilLeader(page, not, maxSeconds = 10) {
   }
   throw new Error('no leader');
 }
+// Sets a range input as a drag would end: input, then change.
+async function setRange(page, id, value) {
+  await page.$eval(`[data-testid="${id}"]`, (el, v) => {
+    el.value = String(v);
+    el.dispatchEvent(new Event('input', { bubbles: true }));
+    el.dispatchEvent(new Event('change', { bubbles: true }));
+  }, value);
+}
 async function lastOp(page) {
   return page.$eval('[data-testid^="op-path-"]', (el) => Number(el.dataset.testid.replace('op-path-', '')));
 }
@@ -72,7 +80,7 @@ async function staleReadJourney() {
       const old = await untilLeader(page);
       await click(page, 'write-button');
       await click(page, 'advance-100ms');
-      await page.selectOption(`[data-testid="rate-${old}"]`, '800000');
+      await setRange(page, `rate-${old}`, 5); // the slider's 0.8× step
       await click(page, `isolate-${old}`);
       const fresh = await untilLeader(page, old, 5).catch(() => null);
       if (!fresh) continue;

@@ -287,6 +287,12 @@ impl Trace {
         self.next_seq == 0
     }
 
+    /// Retained events at or after true time `from`, oldest first.
+    pub fn since_time(&self, from: SimTime) -> impl Iterator<Item = &TracedEvent> {
+        let skip = self.recent.partition_point(|e| e.at < from);
+        self.recent.iter().skip(skip).map(|e| &**e)
+    }
+
     /// Retained events with `seq >= from`, oldest first.
     pub fn since(&self, from: u64) -> impl Iterator<Item = &TracedEvent> {
         let first = self.recent.front().map_or(0, |e| e.seq);

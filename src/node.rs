@@ -751,6 +751,20 @@ impl Node {
         &self.disk
     }
     /// The current randomized election timeout, in ticks.
+    /// Until when (local time) this node believes it may answer linearizable reads without
+    /// asking anyone: its leader lease's expiry, or — under raft-rs LeaseBased, which checks no
+    /// clock — `now` for as long as it is leader. `None` when it believes no such thing.
+    pub fn local_read_until(&self, now: LocalTime, policy: LeaderLeasePolicy) -> Option<LocalTime> {
+        let p = self.process.as_ref()?;
+        if p.raw.raft.state != StateRole::Leader {
+            return None;
+        }
+        match policy {
+            LeaderLeasePolicy::RaftLeaseBased => Some(now),
+            _ => p.leader_lease.has_valid_lease(now).then(|| p.leader_lease.expire_at()).flatten(),
+        }
+    }
+
     pub fn leader_lease_stats(&self, now: LocalTime) -> Option<LeaderLeaseStats> {
         self.process.as_ref().map(|p| p.leader_lease.stats(now))
     }

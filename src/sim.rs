@@ -79,6 +79,21 @@ pub struct LoggedCommand {
     pub command: Command,
 }
 
+/// True time during which a leader believed it could answer reads locally (SPEC §5): its
+/// leader lease valid on its own clock, or under raft-rs LeaseBased simply being leader. The
+/// space-time diagram shades where such a belief outlives the election of a newer leader.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LocalReadSpan {
+    pub node: NodeId,
+    pub term: u64,
+    pub from: SimTime,
+    /// When the belief ends (for an open span: when it would end if nothing changes).
+    pub until: SimTime,
+}
+
+/// Closed local-read spans remembered.
+const LOCAL_READ_SPANS_MAX: usize = 1_024;
+
 /// A clone is a full, independent copy (nodes get their own disks): time travel keeps
 /// clones as checkpoints.
 #[derive(Clone)]
@@ -103,6 +118,9 @@ pub struct Sim {
     command_log: Vec<LoggedCommand>,
     /// True when the command log outgrew [`COMMAND_LOG_MAX`] and stopped recording.
     command_log_truncated: bool,
+    /// Closed local-read spans, oldest first, and each node's open one.
+    local_read_spans: VecDeque<LocalReadSpan>,
+    open_local_read: Vec<Option<LocalReadSpan>>,
     /// (when, who, term) of every node becoming leader, most recent last.
     leader_changes: VecDeque<(SimTime, NodeId, u64)>,
     /// Raft indexes of the nodes' own proposals already recorded in the history.
@@ -142,6 +160,8 @@ impl Sim {
             scheduled: Vec::new(),
             command_log: Vec::new(),
             leader_changes: VecDeque::new(),
+            local_read_spans: VecDeque::new(),
+            open_local_read: vec![None; config.node_count],
             command_log_truncated: false,
             key_leases_revoked: std::collections::BTreeMap::new(),
             internal_applied: std::collections::BTreeSet::new(),
@@ -175,6 +195,10 @@ impl Sim {
     pub fn node(&self, id: NodeId) -> &Node {
         &self.nodes[id.index()]
     }
+    /// The newest `count` entries of `id`'s raft log (for the inspector).
+    pub fn log_tail(&self, id: NodeId, count: usize) -> Vec<crate::snapshot::LogEntryView> {
+        crate::snapshot::log_tail(self.node(id), count)
+    }
     pub fn network(&self) -> &Network {
         &self.network
     }
@@ -205,6 +229,11 @@ impl Sim {
     /// (true time, node, term) of each node becoming leader, oldest first (bounded).
     pub fn leader_changes(&self) -> impl Iterator<Item = &(SimTime, NodeId, u64)> {
         self.leader_changes.iter()
+    }
+    /// Spans of true time in which leaders believed they could answer reads locally, oldest
+    /// first (bounded; the open ones last).
+    pub fn local_read_spans(&self) -> impl Iterator<Item = LocalReadSpan> + '_ {
+        self.local_read_spans.iter().copied().chain(self.open_local_read.iter().flatten().copied())
     }
     /// When key lease `id` was first revoked (expired or revoked by a client), if it was.
     pub fn key_lease_revoked_at(&self, id: u64) -> Option<SimTime> {
@@ -433,6 +462,7 @@ impl Sim {
             }
             Command::Crash { node } => {
                 self.nodes[node.index()].crash();
+                self.track_local_reads(node);
                 self.nodes[node.index()].tick_generation += 1;
                 self.inboxes[node.index()].clear();
                 self.emit(Event::NodeCrashed { node });
@@ -756,8 +786,43 @@ impl Sim {
         }
     }
 
+    /// Updates `node`'s local-read span after it did something (a renewal extends the span; a
+    /// step-down, revoke or crash ends it now).
+    fn track_local_reads(&mut self, node: NodeId) {
+        let n = &self.nodes[node.index()];
+        let local = n.clock.local_at(self.now);
+        let until =
+            n.local_read_until(local, self.config.leader_lease.policy).map(|u| n.clock.true_time_reaching(self.now, u));
+        let term = n.term();
+        // Under LeaseBased the belief is "I am leader", continuous between two looks unless a
+        // role change (which is itself a look) ended it; a lease can lapse between looks.
+        let continuous = self.config.leader_lease.policy == crate::leader_lease::LeaderLeasePolicy::RaftLeaseBased;
+        let open = &mut self.open_local_read[node.index()];
+        match (until, open.as_mut()) {
+            (Some(until), Some(span)) if span.term == term && (continuous || span.until >= self.now) => {
+                span.until = span.until.max(until);
+                return;
+            }
+            (None, None) => return,
+            (None, Some(span)) if continuous => span.until = self.now,
+            (None, Some(span)) => span.until = span.until.min(self.now),
+            (Some(_), None) => {}
+            (Some(_), Some(_)) => {}
+        }
+        if let Some(closed) = open.take() {
+            if self.local_read_spans.len() == LOCAL_READ_SPANS_MAX {
+                self.local_read_spans.pop_front();
+            }
+            self.local_read_spans.push_back(closed);
+        }
+        if let Some(until) = until {
+            self.open_local_read[node.index()] = Some(LocalReadSpan { node, term, from: self.now, until });
+        }
+    }
+
     /// Turns what a node produced into network sends, history updates and events.
     fn flush_output(&mut self, node: NodeId) {
+        self.track_local_reads(node);
         let mut out = std::mem::take(&mut self.out);
         if let Some((role, term, leader)) = out.role_change.take() {
             self.emit(Event::RoleChanged { node, role, term, leader });

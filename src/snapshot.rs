@@ -76,6 +76,39 @@ pub struct MessageView {
     pub deliver_at: SimTime,
 }
 
+/// One raft log entry as the inspector lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogEntryView {
+    pub index: u64,
+    pub term: u64,
+    /// What the entry carries, in words ("no-op", "put x=1", …).
+    pub summary: String,
+    /// The client operation it carries (none for no-ops and the nodes' own proposals).
+    pub op: Option<crate::types::OpId>,
+}
+
+/// The newest `count` entries of a node's persisted raft log, oldest first.
+pub fn log_tail(node: &crate::node::Node, count: usize) -> Vec<LogEntryView> {
+    let last = node.last_index();
+    let low = last.saturating_sub(count as u64 - 1).max(1);
+    node.disk()
+        .entries_in(low, last + 1)
+        .into_iter()
+        .map(|e| {
+            let proposal = crate::request::Proposal::decode(&e.data);
+            let summary = match (&proposal, e.get_entry_type()) {
+                (_, raft::eraftpb::EntryType::EntryConfChange | raft::eraftpb::EntryType::EntryConfChangeV2) => {
+                    "configuration change".to_string()
+                }
+                (None, _) => "no-op (a new leader's first entry)".to_string(),
+                (Some(p), _) => p.request.summary(),
+            };
+            let op = proposal.map(|p| p.op).filter(|op| op.0 != 0);
+            LogEntryView { index: e.index, term: e.term, summary, op }
+        })
+        .collect()
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Snapshot {
     pub seed: u64,
@@ -90,4 +123,24 @@ pub struct Snapshot {
     pub leader: Option<NodeId>,
     pub event_count: u64,
     pub trace_hash: u64,
+}
+
+#[cfg(test)]
+mod log_tail_tests {
+    use crate::{ClusterConfig, Command, NodeId, Sim};
+
+    #[test]
+    fn the_log_tail_names_no_ops_and_client_writes_in_order() {
+        let mut sim = Sim::new(1, ClusterConfig::default()).unwrap();
+        sim.run_for_ms(3_000);
+        let leader = sim.leader().unwrap();
+        let op = sim.apply(Command::Put { node: leader, key: "x".into(), value: "7".into() }).unwrap();
+        sim.run_for_ms(500);
+        let tail = sim.log_tail(NodeId(1), 5);
+        assert!(tail.windows(2).all(|w| w[0].index + 1 == w[1].index));
+        let last = tail.last().unwrap();
+        assert_eq!((last.summary.as_str(), last.op), ("put x=7", op));
+        assert!(tail.iter().any(|e| e.summary.starts_with("no-op")));
+        assert!(sim.log_tail(NodeId(1), 1).len() == 1);
+    }
 }

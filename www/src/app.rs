@@ -80,6 +80,7 @@ pub fn App(#[prop(optional)] options: Option<StartOptions>) -> impl IntoView {
                     <ClusterView />
                     <Legend />
                     <crate::timeline_panel::TimelinePanel />
+                    <crate::spacetime_view::SpaceTimeView />
                 </section>
                 <section class="side">
                     <TourPanel />
@@ -366,9 +367,27 @@ fn ClusterView() -> impl IntoView {
                         (true, true) => "link cut",
                         _ => "link oneway",
                     };
+                    let (from, to, cut_ab) = (l.from, l.to, l.cut);
+                    let click = move |ev: leptos::ev::MouseEvent| {
+                        for (f, t, cut) in crate::model::link_click(from, to, cut_ab, back_cut, ev.shift_key(), ev.alt_key()) {
+                            let command = if cut { Command::CutLink { from: f, to: t } } else { Command::HealLink { from: f, to: t } };
+                            if lab.command(command).is_err() { break; }
+                        }
+                    };
                     view! {
-                        <line class=class x1=a.0 y1=a.1 x2=b.0 y2=b.1
-                            data-testid=format!("link-{}-{}", l.from.0, l.to.0) />
+                        // A one-way cut: ✕ near the end that no longer hears the other.
+                        {(l.cut != back_cut).then(|| {
+                            let (src, dst) = if l.cut { (a, b) } else { (b, a) };
+                            let (x, y) = (src.0 + (dst.0 - src.0) * 0.72, src.1 + (dst.1 - src.1) * 0.72);
+                            view! { <text class="oneway-mark" x=x y=y + 5.0 text-anchor="middle"
+                                data-testid=format!("oneway-{}-{}", if l.cut { from.0 } else { to.0 }, if l.cut { to.0 } else { from.0 })>"✕"</text> }
+                        })}
+                        <g class="link-group" on:click=click>
+                            <title>{format!("{from}–{to}: click to cut or heal both ways; shift-click {from}→{to} only; alt-click {to}→{from} only")}</title>
+                            <line class=class x1=a.0 y1=a.1 x2=b.0 y2=b.1 />
+                            <line class="link-hit" x1=a.0 y1=a.1 x2=b.0 y2=b.1
+                                data-testid=format!("link-{}-{}", l.from.0, l.to.0) />
+                        </g>
                     }
                 }).collect_view()
             })}
@@ -414,7 +433,10 @@ fn ClusterView() -> impl IntoView {
                     view! {
                         <g class=node_class(node.role, node.paused)
                             data-testid=format!("node-{}", node.id.0) data-role=label
-                            on:click={let id = node.id; move |_| lab.selected_node.set(Some(id))}>
+                            class:picked=lab.partition_pick.with(|p| p.contains(&node.id))
+                            on:click={let id = node.id; move |ev: leptos::ev::MouseEvent| {
+                                if ev.shift_key() { lab.toggle_pick(id) } else { lab.selected_node.set(Some(id)) }
+                            }}>
                             <circle cx=x cy=y r="34" />
                             <text x=x y=y - 8.0 class="node-name">{node.id.to_string()}</text>
                             <text x=x y=y + 8.0 class="node-role">{label}</text>
@@ -470,7 +492,12 @@ fn NodeTable() -> impl IntoView {
                     let paused = n.paused;
                     view! {
                         <tr data-testid=format!("node-row-{}", id.0) on:click=move |_| lab.selected_node.set(Some(id))>
-                            <td>{id.to_string()}</td>
+                            <td><label class="pick" title="Pick for a partition (or shift-click the node)">
+                                <input type="checkbox" data-testid=format!("pick-{}", id.0)
+                                    prop:checked=move || lab.partition_pick.with(|p| p.contains(&id))
+                                    on:click=|ev| ev.stop_propagation()
+                                    on:change=move |_| lab.toggle_pick(id) />
+                                {id.to_string()}</label></td>
                             <td class=node_class(n.role, n.paused) data-testid=format!("node-role-{}", id.0)>{role_label(n.role, n.paused)}</td>
                             <td data-testid=format!("node-term-{}", id.0)>{n.term}</td>
                             <td data-testid=format!("node-commit-{}", id.0)>{n.commit}</td>
@@ -480,16 +507,18 @@ fn NodeTable() -> impl IntoView {
                                 {crate::model::lease_label(n.role, n.local_time, n.leader_lease.as_ref())}</td>
                             <td class="mono clockcell">
                                 <span data-testid=format!("node-clock-{}", id.0)>{format!("{:.1}s", n.local_time.as_ms_f64() / 1000.0)}</span>
-                                <select data-testid=format!("rate-{}", id.0) title="clock rate (drift)" disabled=crashed
+                                <input type="range" class="rate" data-testid=format!("rate-{}", id.0) disabled=crashed
+                                    min="0" max=(crate::model::RATE_STEPS.len() - 1).to_string() step="1"
+                                    aria-label=format!("clock rate of {id}")
+                                    title="Drag to drift this clock: 0.1× to 10× true time"
+                                    prop:value=crate::model::rate_step_index(n.rate_ppm).to_string()
                                     on:change=move |ev| {
-                                        if let Ok(rate_ppm) = event_target_value(&ev).parse::<u32>() {
-                                            act(Command::SetClockRate { node: id, rate_ppm });
+                                        let step = event_target_value(&ev).parse::<usize>().ok();
+                                        if let Some(rate_ppm) = step.and_then(|i| crate::model::RATE_STEPS.get(i)) {
+                                            act(Command::SetClockRate { node: id, rate_ppm: *rate_ppm });
                                         }
-                                    }>
-                                    {crate::model::RATES.iter().map(|(ppm, label)| view! {
-                                        <option value=ppm.to_string() selected=n.rate_ppm == *ppm>{*label}</option>
-                                    }).collect_view()}
-                                </select>
+                                    } />
+                                <span class="rate-label" data-testid=format!("rate-label-{}", id.0)>{crate::model::rate_label(n.rate_ppm)}</span>
                                 <button data-testid=format!("jump-back-{}", id.0) title="step this clock back 500 ms"
                                     on:click=move |_| act(Command::JumpClock { node: id, delta_us: -500_000 })>"−½s"</button>
                                 <button data-testid=format!("jump-fwd-{}", id.0) title="step this clock forward 500 ms"
@@ -512,6 +541,15 @@ fn NodeTable() -> impl IntoView {
             </table>
             <div class="row">
                 <button data-testid="heal-all" on:click=move |_| act(Command::HealAll)>"Heal all links"</button>
+                <button data-testid="partition-apply" disabled=move || lab.partition_pick.with(|p| p.is_empty())
+                    title="Cut every link between the picked nodes and the others"
+                    on:click=move |_| lab.partition_picked()>
+                    {move || lab.partition_pick.with(|p| if p.is_empty() {
+                        "Partition: pick nodes".to_string()
+                    } else {
+                        format!("Partition {{{}}} | rest", p.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(", "))
+                    })}
+                </button>
                 <span class="error" data-testid="command-error">{move || lab.error.get()}</span>
             </div>
         </div>
@@ -571,6 +609,27 @@ fn ClientPanel() -> impl IntoView {
             Err(e) => status.set(e.to_string()),
         }
     };
+    let txn = RwSignal::new(crate::model::TxnForm {
+        key: "x".into(),
+        target: "value".into(),
+        op: "=".into(),
+        operand: "1".into(),
+        then_kind: "put".into(),
+        then_key: "x".into(),
+        then_value: "2".into(),
+        else_kind: "get".into(),
+        else_key: "x".into(),
+        else_value: String::new(),
+    });
+    let send_txn = move || match crate::model::build_txn(&txn.get_untracked()) {
+        Ok((compares, success, failure)) => send_cmd(Box::new(move |node| Command::Txn {
+            node,
+            compares: compares.clone(),
+            success: success.clone(),
+            failure: failure.clone(),
+        })),
+        Err(e) => status.set(e),
+    };
     let compact = move || match compact_rev.get_untracked().trim().parse::<u64>() {
         Ok(revision) => send_cmd(Box::new(move |node| Command::Compact { node, revision })),
         Err(_) => status.set("compaction needs a whole revision number".into()),
@@ -622,6 +681,45 @@ fn ClientPanel() -> impl IntoView {
                 <button data-testid="serializable-read-button" title="Serializable read: local state, may be stale"
                     on:click=move |_| send(Op::Read(ReadMode::Serializable))>"Read (serializable)"</button>
             </div>
+            <details class="txn" data-testid="txn-builder">
+                <summary>"Transaction (if … then … else …)"</summary>
+                <div class="row">
+                    "if "
+                    <input class="short" type="text" aria-label="compare key" data-testid="txn-key"
+                        prop:value=move || txn.with(|t| t.key.clone()) on:input=move |ev| txn.update(|t| t.key = event_target_value(&ev)) />
+                    <select aria-label="compare target" data-testid="txn-target" on:change=move |ev| txn.update(|t| t.target = event_target_value(&ev))>
+                        {["value", "version", "create", "mod"].map(|o| view! { <option value=o>{o}</option> }).into_iter().collect_view()}
+                    </select>
+                    <select aria-label="comparison" data-testid="txn-op" on:change=move |ev| txn.update(|t| t.op = event_target_value(&ev))>
+                        {["=", "!=", ">", "<"].map(|o| view! { <option value=o>{o}</option> }).into_iter().collect_view()}
+                    </select>
+                    <input class="tiny" type="text" aria-label="compare with" data-testid="txn-operand"
+                        prop:value=move || txn.with(|t| t.operand.clone()) on:input=move |ev| txn.update(|t| t.operand = event_target_value(&ev)) />
+                </div>
+                <div class="row">
+                    "then "
+                    <select aria-label="then operation" data-testid="txn-then-kind" on:change=move |ev| txn.update(|t| t.then_kind = event_target_value(&ev))>
+                        {["put", "delete", "get"].map(|o| view! { <option value=o>{o}</option> }).into_iter().collect_view()}
+                    </select>
+                    <input class="short" type="text" aria-label="then key" data-testid="txn-then-key"
+                        prop:value=move || txn.with(|t| t.then_key.clone()) on:input=move |ev| txn.update(|t| t.then_key = event_target_value(&ev)) />
+                    "= "
+                    <input class="short" type="text" aria-label="then value" data-testid="txn-then-value"
+                        prop:value=move || txn.with(|t| t.then_value.clone()) on:input=move |ev| txn.update(|t| t.then_value = event_target_value(&ev)) />
+                </div>
+                <div class="row">
+                    "else "
+                    <select aria-label="else operation" data-testid="txn-else-kind" on:change=move |ev| txn.update(|t| t.else_kind = event_target_value(&ev))>
+                        {[("get", "get"), ("put", "put"), ("delete", "delete"), ("", "nothing")].map(|(v, l)| view! { <option value=v>{l}</option> }).into_iter().collect_view()}
+                    </select>
+                    <input class="short" type="text" aria-label="else key" data-testid="txn-else-key"
+                        prop:value=move || txn.with(|t| t.else_key.clone()) on:input=move |ev| txn.update(|t| t.else_key = event_target_value(&ev)) />
+                    "= "
+                    <input class="short" type="text" aria-label="else value" data-testid="txn-else-value"
+                        prop:value=move || txn.with(|t| t.else_value.clone()) on:input=move |ev| txn.update(|t| t.else_value = event_target_value(&ev)) />
+                    <button data-testid="txn-button" on:click=move |_| send_txn()>"Send txn"</button>
+                </div>
+            </details>
             <div class="row">
                 <label>"compact to rev " <input data-testid="compact-rev" class="tiny" type="text"
                     prop:value=move || compact_rev.get() on:input=move |ev| compact_rev.set(event_target_value(&ev)) /></label>
@@ -695,6 +793,9 @@ fn OpLog() -> impl IntoView {
 }
 
 /// The node inspector: raft state, leader lease, lessor key leases with TTL bars, MVCC keys.
+/// Raft log entries the inspector lists.
+const INSPECTOR_LOG_ENTRIES: usize = 10;
+
 #[component]
 fn Inspector() -> impl IntoView {
     let lab = lab();
@@ -702,6 +803,7 @@ fn Inspector() -> impl IntoView {
         let id = lab.selected_node.get()?;
         lab.snap.with(|s| {
             let n = s.nodes.iter().find(|n| n.id == id)?.clone();
+            let log = lab.log_tail(id, INSPECTOR_LOG_ENTRIES);
             Some(view! {
                 <div class="panel inspector" data-testid="inspector">
                     <h2>{format!("Inspector — {}", n.id)}
@@ -715,6 +817,22 @@ fn Inspector() -> impl IntoView {
                             "leader lease: {} · renewed {} times · {} · duration {} ms",
                             l.config_reason, l.renew_count, l.last_reason, l.duration_us / 1_000)}</p>
                     })}
+                    <h3>{format!("Raft log (newest {}; {} compacted away before index {})", log.len(),
+                        if n.first_index > 1 { "older entries" } else { "nothing" }, n.first_index)}</h3>
+                    <table class="ops raftlog" data-testid="inspector-log">
+                        <thead><tr><th>"index"</th><th>"term"</th><th>"entry"</th><th>"state"</th></tr></thead>
+                        <tbody>{log.into_iter().map(|e| {
+                            let state = if e.index <= n.applied { "applied" } else if e.index <= n.commit { "committed" } else { "uncommitted" };
+                            let marks = format!("{}{}", if e.index == n.commit { "◀ commit " } else { "" }, if e.index == n.applied { "◀ applied" } else { "" });
+                            view! {
+                                <tr class=state data-testid=format!("log-entry-{}", e.index)>
+                                    <td>{e.index}</td><td>{e.term}</td>
+                                    <td>{e.summary}{e.op.map(|op| format!(" ({op})"))}</td>
+                                    <td>{state}" "<b>{marks}</b></td>
+                                </tr>
+                            }
+                        }).collect_view()}</tbody>
+                    </table>
                     <h3>{format!("Key leases ({})", if n.lessor_primary { "primary: expiries on this clock" } else { "held forever: not primary" })}</h3>
                     <table class="ops" data-testid="inspector-key-leases">
                         <thead><tr><th>"id"</th><th>"TTL"</th><th>"remaining"</th><th>"checkpoint"</th><th>"keys"</th></tr></thead>

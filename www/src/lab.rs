@@ -8,6 +8,7 @@ use leaselab::explain::explain_stale_read;
 use leaselab::history::OpRecord;
 use leaselab::scenario::{builtin, ScenarioRunner};
 use leaselab::share::{Recording, RunExport};
+use leaselab::spacetime::SpaceTime;
 use leaselab::timeline::Timeline;
 use leaselab::{ClusterConfig, Command, CommandError, OpId, SimTime, Snapshot};
 use leptos::prelude::*;
@@ -53,6 +54,10 @@ pub struct TourView {
     pub results: Option<Vec<(String, bool, String)>>,
 }
 
+/// The space-time diagram's default window, and the most messages it draws.
+pub const SPACETIME_WINDOW_DEFAULT_US: u64 = 3_000_000;
+pub const SPACETIME_ARROWS_MAX: usize = 1_500;
+
 /// Events re-read to rebuild the event log after a scrub.
 const LOG_REBUILD_EVENTS: u64 = 2_000;
 
@@ -84,9 +89,14 @@ pub struct Lab {
     tour: StoredValue<Option<ScenarioRunner>, LocalStorage>,
     pub tour_view: RwSignal<Option<TourView>>,
     pub help_open: RwSignal<bool>,
+    /// Nodes picked (shift-click or the table's checkboxes) to partition from the rest.
+    pub partition_pick: RwSignal<Vec<leaselab::NodeId>>,
     log_cursor: StoredValue<u64>,
     pub snap: RwSignal<Snapshot>,
     pub timeline_view: RwSignal<TimelineView>,
+    /// The space-time diagram of the last `spacetime_window_us` before the present.
+    pub spacetime: RwSignal<SpaceTime>,
+    spacetime_window_us: StoredValue<u64>,
     /// Bumped whenever a different run is installed (reset, tour, shared link, import), so
     /// the controls can show that run's seed and config.
     pub run_generation: RwSignal<u64>,
@@ -114,9 +124,12 @@ impl Lab {
             tour: StoredValue::new_local(None),
             tour_view: RwSignal::new(None),
             help_open: RwSignal::new(false),
+            partition_pick: RwSignal::new(Vec::new()),
             log_cursor: StoredValue::new(0),
             snap: RwSignal::new(snap),
             timeline_view: RwSignal::new(TimelineView::default()),
+            spacetime: RwSignal::new(SpaceTime::default()),
+            spacetime_window_us: StoredValue::new(SPACETIME_WINDOW_DEFAULT_US),
             run_generation: RwSignal::new(0),
             timeline_note: RwSignal::new(None),
             playing: RwSignal::new(true),
@@ -181,6 +194,39 @@ impl Lab {
         }
         // The history and trace may now be a different (earlier) run: rebuild the views.
         self.reset_views();
+        self.refresh();
+    }
+
+    pub fn toggle_pick(&self, node: leaselab::NodeId) {
+        self.partition_pick.update(|p| match p.iter().position(|n| *n == node) {
+            Some(i) => {
+                p.remove(i);
+            }
+            None => {
+                p.push(node);
+                p.sort();
+            }
+        });
+    }
+
+    /// Partitions the picked nodes from the rest (then clears the pick).
+    pub fn partition_picked(&self) {
+        let picked = self.partition_pick.get_untracked();
+        if picked.is_empty() {
+            return;
+        }
+        if self.command(Command::Partition { groups: vec![picked] }).is_ok() {
+            self.partition_pick.set(Vec::new());
+        }
+    }
+
+    /// The newest entries of a node's raft log, for the inspector.
+    pub fn log_tail(&self, node: leaselab::NodeId, count: usize) -> Vec<leaselab::snapshot::LogEntryView> {
+        self.timeline.with_value(|t| t.sim().log_tail(node, count))
+    }
+
+    pub fn set_spacetime_window(&self, us: u64) {
+        self.spacetime_window_us.set_value(us);
         self.refresh();
     }
 
@@ -295,6 +341,7 @@ impl Lab {
         self.timeline.set_value(timeline);
         self.timeline_note.set(None);
         self.selected_op.set(None);
+        self.partition_pick.set(Vec::new());
         self.error.set(None);
         self.reset_views();
         self.refresh();
@@ -321,7 +368,8 @@ impl Lab {
     }
 
     fn refresh(&self) {
-        let (snap, lines, cursor, view) = self.timeline.with_value(|t| {
+        let window = self.spacetime_window_us.get_value();
+        let (snap, lines, cursor, view, diagram) = self.timeline.with_value(|t| {
             let s = t.sim();
             let from = self.log_cursor.get_value();
             let lines: Vec<String> =
@@ -332,8 +380,10 @@ impl Lab {
                 in_past: t.in_past(),
                 recorded_commands: t.recorded().len(),
             };
-            (s.snapshot(), lines, s.trace().len(), view)
+            let diagram = leaselab::spacetime::build(s, window, SPACETIME_ARROWS_MAX);
+            (s.snapshot(), lines, s.trace().len(), view, diagram)
         });
+        self.spacetime.set(diagram);
         if self.timeline_view.with_untracked(|v| *v != view) {
             self.timeline_view.set(view);
         }

@@ -7,6 +7,7 @@
 pub mod app;
 pub mod lab;
 pub mod model;
+pub mod spacetime_view;
 pub mod timeline_panel;
 
 pub use app::{App, StartOptions};

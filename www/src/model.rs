@@ -1,7 +1,9 @@
 //! Page logic that needs no DOM: layout geometry, time scaling, labels. Tested natively.
 
+use leaselab::command::{validate_key, validate_value};
 use leaselab::leader_lease::LeaderLeaseStats;
-use leaselab::{ClusterConfig, LocalTime, MsgKind, ReadPath, Role, SimTime};
+use leaselab::mvcc::{Compare, CompareOp, CompareTarget, RangeRequest, TxnOp};
+use leaselab::{ClusterConfig, LocalTime, MsgKind, NodeId, ReadPath, Role, SimTime};
 
 /// The SVG canvas of the cluster view is `VIEW_SIZE × VIEW_SIZE` user units.
 pub const VIEW_SIZE: f64 = 420.0;
@@ -124,15 +126,21 @@ pub fn shortcut(key: &str) -> Option<Shortcut> {
 }
 
 /// Clock rates offered per node, as (parts per million, label).
-pub const RATES: [(u32, &str); 7] = [
-    (500_000, "0.5×"),
-    (800_000, "0.8×"),
-    (900_000, "0.9×"),
-    (1_000_000, "1×"),
-    (1_100_000, "1.1×"),
-    (1_250_000, "1.25×"),
-    (2_000_000, "2×"),
+pub const RATE_STEPS: [u32; 17] = [
+    100_000, 200_000, 250_000, 500_000, 750_000, 800_000, 900_000, 950_000, 1_000_000, 1_050_000, 1_100_000, 1_250_000,
+    1_500_000, 2_000_000, 4_000_000, 8_000_000, 10_000_000,
 ];
+
+/// The slider position of the step nearest to a clock rate.
+pub fn rate_step_index(ppm: u32) -> usize {
+    (0..RATE_STEPS.len()).min_by_key(|&i| RATE_STEPS[i].abs_diff(ppm)).unwrap_or(8)
+}
+
+/// A clock rate as people say it: "0.8×", "1×", "1.25×".
+pub fn rate_label(ppm: u32) -> String {
+    let x = f64::from(ppm) / 1e6;
+    format!("{}×", (x * 1_000.0).round() / 1_000.0)
+}
 
 /// CSS class of a read-path badge.
 pub fn path_class(path: ReadPath) -> &'static str {
@@ -174,6 +182,90 @@ pub fn parse_bound_ms(text: &str) -> Result<u32, String> {
         Ok(v) if v <= 60_000 => Ok(v),
         _ => Err(format!("“{t}” is not a drift bound: use whole milliseconds from 0 to 60000")),
     }
+}
+
+/// What clicking the link between `a` and `b` does, given which directions are cut now:
+/// a plain click heals both if either is cut, else cuts both; shift toggles only a→b and alt
+/// only b→a. Returns (from, to, cut) per direction to change.
+pub fn link_click(
+    a: NodeId,
+    b: NodeId,
+    cut_ab: bool,
+    cut_ba: bool,
+    shift: bool,
+    alt: bool,
+) -> Vec<(NodeId, NodeId, bool)> {
+    if shift {
+        vec![(a, b, !cut_ab)]
+    } else if alt {
+        vec![(b, a, !cut_ba)]
+    } else {
+        let cut = !(cut_ab || cut_ba);
+        vec![(a, b, cut), (b, a, cut)]
+    }
+}
+
+/// The client panel's transaction form: one compare, one operation if it holds, an optional
+/// one if it does not (etcd's txn: `if compares then success else failure`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TxnForm {
+    pub key: String,
+    /// "value", "version", "create", "mod".
+    pub target: String,
+    /// "=", "!=", ">", "<".
+    pub op: String,
+    pub operand: String,
+    /// "put", "delete", "get"; for `otherwise` also "" (nothing).
+    pub then_kind: String,
+    pub then_key: String,
+    pub then_value: String,
+    pub else_kind: String,
+    pub else_key: String,
+    pub else_value: String,
+}
+
+/// Builds the transaction, or says what is wrong with the form (nothing is sent then).
+pub fn build_txn(f: &TxnForm) -> Result<(Vec<Compare>, Vec<TxnOp>, Vec<TxnOp>), String> {
+    let target = match f.target.as_str() {
+        "value" => CompareTarget::Value,
+        "version" => CompareTarget::Version,
+        "create" => CompareTarget::CreateRevision,
+        "mod" => CompareTarget::ModRevision,
+        other => return Err(format!("unknown compare target “{other}”")),
+    };
+    let op = match f.op.as_str() {
+        "=" => CompareOp::Equal,
+        "!=" => CompareOp::NotEqual,
+        ">" => CompareOp::Greater,
+        "<" => CompareOp::Less,
+        other => return Err(format!("unknown comparison “{other}”")),
+    };
+    validate_key(&f.key).map_err(|e| format!("if: {e}"))?;
+    let operand = f.operand.trim().to_string();
+    if target != CompareTarget::Value && operand.parse::<u64>().is_err() {
+        return Err(format!("if: {} compares with a whole number, not “{operand}”", f.target));
+    }
+    let one = |kind: &str, key: &str, value: &str, which: &str| -> Result<Vec<TxnOp>, String> {
+        if kind.is_empty() {
+            return Ok(Vec::new());
+        }
+        validate_key(key).map_err(|e| format!("{which}: {e}"))?;
+        Ok(vec![match kind {
+            "put" => {
+                validate_value(value).map_err(|e| format!("{which}: {e}"))?;
+                TxnOp::Put { key: key.to_string(), value: value.to_string(), lease: 0 }
+            }
+            "delete" => TxnOp::DeleteRange { key: key.to_string(), end: String::new() },
+            "get" => TxnOp::Range(RangeRequest { key: key.to_string(), ..RangeRequest::default() }),
+            other => return Err(format!("{which}: unknown operation “{other}”")),
+        }])
+    };
+    let success = one(&f.then_kind, &f.then_key, &f.then_value, "then")?;
+    if success.is_empty() {
+        return Err("then: choose an operation".to_string());
+    }
+    let failure = one(&f.else_kind, &f.else_key, &f.else_value, "else")?;
+    Ok((vec![Compare { key: f.key.clone(), target, op, operand }], success, failure))
 }
 
 /// A numeric cluster setting the Settings panel edits as text (applied on Reset).
@@ -334,6 +426,56 @@ pub fn format_time(t: SimTime) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_txn_form_builds_a_transaction_or_says_what_is_wrong() {
+        let form = TxnForm {
+            key: "x".into(),
+            target: "value".into(),
+            op: "=".into(),
+            operand: "1".into(),
+            then_kind: "put".into(),
+            then_key: "x".into(),
+            then_value: "2".into(),
+            else_kind: "get".into(),
+            else_key: "x".into(),
+            ..TxnForm::default()
+        };
+        let (compares, success, failure) = build_txn(&form).unwrap();
+        assert_eq!(compares[0].target, CompareTarget::Value);
+        assert_eq!(success, vec![TxnOp::Put { key: "x".into(), value: "2".into(), lease: 0 }]);
+        assert!(matches!(&failure[..], [TxnOp::Range(r)] if r.key == "x"));
+        let numeric = TxnForm { target: "version".into(), operand: "one".into(), ..form.clone() };
+        assert!(build_txn(&numeric).unwrap_err().contains("whole number"));
+        let no_key = TxnForm { key: "".into(), ..form.clone() };
+        assert!(build_txn(&no_key).unwrap_err().starts_with("if:"));
+        let nothing = TxnForm { then_kind: "".into(), ..form.clone() };
+        assert!(build_txn(&nothing).unwrap_err().starts_with("then:"));
+        let no_else = TxnForm { else_kind: "".into(), ..form };
+        assert!(build_txn(&no_else).unwrap().2.is_empty());
+    }
+
+    #[test]
+    fn clock_rate_slider_steps_cover_the_allowed_drift_range() {
+        assert_eq!(RATE_STEPS[rate_step_index(1_000_000)], 1_000_000);
+        assert_eq!(RATE_STEPS[rate_step_index(810_000)], 800_000);
+        assert_eq!(RATE_STEPS[0], 100_000);
+        assert_eq!(*RATE_STEPS.last().unwrap(), 10_000_000);
+        assert!(RATE_STEPS.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(rate_label(800_000), "0.8×");
+        assert_eq!(rate_label(1_000_000), "1×");
+        assert_eq!(rate_label(1_250_000), "1.25×");
+    }
+
+    #[test]
+    fn link_clicks_cut_and_heal_the_right_directions() {
+        let (a, b) = (NodeId(1), NodeId(2));
+        assert_eq!(link_click(a, b, false, false, false, false), vec![(a, b, true), (b, a, true)]);
+        assert_eq!(link_click(a, b, true, false, false, false), vec![(a, b, false), (b, a, false)]);
+        assert_eq!(link_click(a, b, false, false, true, false), vec![(a, b, true)]);
+        assert_eq!(link_click(a, b, true, true, true, false), vec![(a, b, false)]);
+        assert_eq!(link_click(a, b, false, false, false, true), vec![(b, a, true)]);
+    }
 
     #[test]
     fn number_settings_round_trip_and_refuse_bad_text() {

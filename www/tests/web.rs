@@ -162,6 +162,113 @@ async fn settings_apply_on_reset_and_bad_values_are_refused() {
     host.remove();
 }
 
+/// Clicks any element (SVG too), optionally with shift held, and lets the page react.
+async fn click_with(host: &HtmlElement, id: &str, shift: bool) {
+    let init = web_sys::MouseEventInit::new();
+    init.set_bubbles(true);
+    init.set_shift_key(shift);
+    let ev = web_sys::MouseEvent::new_with_mouse_event_init_dict("click", &init).unwrap();
+    let el: web_sys::Element = host.query_selector(&format!("[data-testid=\"{id}\"]")).unwrap().unwrap();
+    el.dispatch_event(&ev).unwrap();
+    leptos::task::tick().await;
+}
+
+fn class_of(host: &HtmlElement, selector: &str) -> String {
+    host.query_selector(selector).unwrap().map(|e| e.get_attribute("class").unwrap_or_default()).unwrap_or_default()
+}
+
+#[wasm_bindgen_test]
+async fn clicking_a_link_cuts_and_heals_it_and_shift_cuts_one_way() {
+    let (host, _handle) = mount(3);
+    let link = "[data-testid=\"link-1-2\"]";
+    let drawn = |host: &HtmlElement| class_of(host, &format!("g:has(> {link}) > line.link"));
+    assert_eq!(drawn(&host), "link");
+    click_with(&host, "link-1-2", false).await;
+    assert_eq!(drawn(&host), "link cut");
+    click_with(&host, "link-1-2", false).await;
+    assert_eq!(drawn(&host), "link");
+    click_with(&host, "link-1-2", true).await;
+    assert_eq!(drawn(&host), "link oneway");
+    assert!(host.query_selector("[data-testid=\"oneway-1-2\"]").unwrap().is_some(), "n1→n2 is the cut direction");
+    host.remove();
+}
+
+#[wasm_bindgen_test]
+async fn picked_nodes_are_partitioned_from_the_rest() {
+    let (host, _handle) = mount(5);
+    click_with(&host, "node-1", true).await;
+    click(&host, "pick-2").await;
+    assert_eq!(text(&host, "partition-apply"), "Partition {n1, n2} | rest");
+    click(&host, "partition-apply").await;
+    assert_eq!(text(&host, "partition-apply"), "Partition: pick nodes");
+    for (a, b, cut) in [(1, 2, false), (1, 3, true), (2, 5, true), (3, 4, false)] {
+        let class = class_of(&host, &format!("g:has(> [data-testid=\"link-{a}-{b}\"]) > line.link"));
+        assert_eq!(class == "link cut", cut, "link {a}-{b}: {class}");
+    }
+    host.remove();
+}
+
+#[wasm_bindgen_test]
+async fn the_txn_builder_sends_a_transaction_and_refuses_a_bad_one() {
+    let (host, _handle) = mount(3);
+    for _ in 0..3 {
+        click(&host, "advance-1s").await;
+    }
+    click(&host, "txn-button").await;
+    assert!(text(&host, "write-status").starts_with("op1 sent to n"), "{}", text(&host, "write-status"));
+    click(&host, "advance-1s").await;
+    assert_eq!(text(&host, "op-outcome-1"), "ok, rev 1", "x is absent: the else branch (a get) ran");
+    let target: web_sys::HtmlSelectElement = by_test_id(&host, "txn-target").unchecked_into();
+    target.set_value("version");
+    target.dispatch_event(&web_sys::Event::new("change").unwrap()).unwrap();
+    set_input(&host, "txn-operand", "one").await;
+    click(&host, "txn-button").await;
+    assert!(text(&host, "write-status").contains("whole number"), "{}", text(&host, "write-status"));
+    assert!(host.query_selector("[data-testid=\"op-outcome-2\"]").unwrap().is_none(), "nothing was sent");
+    host.remove();
+}
+
+#[wasm_bindgen_test]
+async fn the_inspector_lists_the_raft_log_with_commit_and_applied_marks() {
+    let (host, _handle) = mount(3);
+    for _ in 0..3 {
+        click(&host, "advance-1s").await;
+    }
+    click(&host, "write-button").await;
+    click(&host, "advance-1s").await;
+    click(&host, "node-row-1").await;
+    let log = text(&host, "inspector-log");
+    assert!(log.contains("no-op"), "{log}");
+    assert!(log.contains("put x=1 (op1)"), "{log}");
+    assert!(log.contains("◀ commit") && log.contains("◀ applied"), "{log}");
+    host.remove();
+}
+
+#[wasm_bindgen_test]
+async fn the_space_time_diagram_draws_messages_terms_and_the_stale_window() {
+    let tour = leaselab::scenario::builtin("lease-based-two-leaders").unwrap();
+    let (host, _handle) =
+        mount_with(StartOptions { seed: tour.seed, config: tour.config, autoplay: false, ..StartOptions::default() });
+    for _ in 0..3 {
+        click(&host, "advance-1s").await;
+    }
+    let summary = text(&host, "spacetime-summary");
+    assert!(summary.contains("1 leader term") && summary.contains("no stale-read window"), "{summary}");
+    let paths = host.query_selector_all("[data-testid=\"spacetime\"] path").unwrap().length();
+    assert!(paths >= 5, "message paths drawn: {paths}");
+    let leader = text(&host, "leader-summary").trim_start_matches("leader n").parse::<u64>().unwrap();
+    click(&host, &format!("isolate-{leader}")).await;
+    for _ in 0..30 {
+        click(&host, "advance-100ms").await;
+    }
+    let summary = text(&host, "spacetime-summary");
+    assert!(summary.contains("1 stale-read window"), "{summary}");
+    assert!(host.query_selector("[data-testid=\"stale-window-0\"]").unwrap().is_some());
+    let dropped = by_test_id(&host, "spacetime-dropped").get_attribute("d").unwrap_or_default();
+    assert!(!dropped.is_empty(), "messages to and from the isolated leader are drawn as drops");
+    host.remove();
+}
+
 #[wasm_bindgen_test]
 async fn a_crashed_node_is_shown_and_restarts() {
     let (host, _handle) = mount(3);

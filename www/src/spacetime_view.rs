@@ -1,0 +1,242 @@
+//! The space-time diagram: true time runs down, one column per node. Leader terms are bars
+//! on the columns, leader-lease beliefs thin gold lines beside them, messages arrows between
+//! columns (dropped ones red and dashed), faults markers, client operations short bars that
+//! select the operation when clicked, and the stale-read window shaded red.
+//!
+//! Messages are drawn as one SVG path per kind rather than one element each, so a busy
+//! cluster costs a handful of DOM updates per frame.
+
+use crate::lab::Lab;
+use crate::model::{format_time, message_class};
+use leaselab::spacetime::SpaceTime;
+use leaselab::SimTime;
+use leptos::prelude::*;
+use std::fmt::Write as _;
+
+const WIDTH: f64 = 520.0;
+const HEIGHT: f64 = 300.0;
+const TOP: f64 = 22.0;
+const LEFT: f64 = 46.0;
+const BOTTOM: f64 = 6.0;
+
+/// Window lengths offered, in µs, with their labels.
+pub const WINDOWS: [(u64, &str); 4] =
+    [(1_000_000, "1 s"), (3_000_000, "3 s"), (10_000_000, "10 s"), (30_000_000, "30 s")];
+
+/// Maps true time and node index to diagram coordinates.
+#[derive(Clone, Copy)]
+struct Scale {
+    from: SimTime,
+    span_us: f64,
+    nodes: usize,
+}
+
+impl Scale {
+    fn of(d: &SpaceTime) -> Scale {
+        Scale { from: d.from, span_us: (d.to.0.saturating_sub(d.from.0)).max(1) as f64, nodes: d.nodes.max(1) }
+    }
+    fn x(&self, node: leaselab::NodeId) -> f64 {
+        LEFT + (node.index() as f64 + 0.5) * (WIDTH - LEFT) / self.nodes as f64
+    }
+    fn y(&self, t: SimTime) -> f64 {
+        let f = (t.0.saturating_sub(self.from.0)) as f64 / self.span_us;
+        TOP + f.clamp(0.0, 1.0) * (HEIGHT - TOP - BOTTOM)
+    }
+}
+
+/// The kinds drawn as separate paths (one colour each).
+const ARROW_GROUPS: [&str; 5] = ["msg append", "msg heartbeat", "msg vote", "msg readindex", "msg other"];
+
+/// Builds one path per message group, plus dots where messages arrive, plus the dropped ones.
+fn arrow_paths(d: &SpaceTime, s: Scale, highlight: &[u64]) -> (Vec<String>, String, String, String) {
+    let mut lines = vec![String::new(); ARROW_GROUPS.len()];
+    let (mut heads, mut dropped, mut selected) = (String::new(), String::new(), String::new());
+    for a in &d.arrows {
+        let (x1, y1) = (s.x(a.from), s.y(a.sent));
+        let (mut x2, mut y2) = (s.x(a.to), s.y(a.end));
+        if a.end > d.to {
+            // Still in flight: draw up to where it is now.
+            let f = (d.to.0 - a.sent.0) as f64 / (a.end.0 - a.sent.0).max(1) as f64;
+            x2 = x1 + (x2 - x1) * f;
+            y2 = s.y(d.to);
+        } else if !a.dropped {
+            let _ = write!(heads, "M{x2:.1} {y2:.1}h0");
+        }
+        let target = if highlight.contains(&a.id) {
+            &mut selected
+        } else if a.dropped {
+            if a.sent == a.end {
+                // Lost as it was sent: a short stub towards the destination.
+                x2 = x1 + (s.x(a.to) - x1).signum() * 10.0;
+                y2 = y1 + 4.0;
+            }
+            let _ = write!(dropped, "M{:.1} {:.1}l6 6m0 -6l-6 6", x2 - 3.0, y2 - 3.0);
+            &mut dropped
+        } else {
+            let group = ARROW_GROUPS.iter().position(|g| *g == message_class(a.kind)).unwrap_or(4);
+            &mut lines[group]
+        };
+        let _ = write!(target, "M{x1:.1} {y1:.1}L{x2:.1} {y2:.1}");
+    }
+    (lines, heads, dropped, selected)
+}
+
+#[component]
+pub fn SpaceTimeView() -> impl IntoView {
+    let lab = expect_context::<Lab>();
+    let diagram = lab.spacetime;
+    view! {
+        <div class="spacetime-panel" data-testid="spacetime-panel">
+            <div class="row">
+                <h2>"Space-time"</h2>
+                <span class="muted">"true time ↓ · click an operation bar to select it"</span>
+                <label class="push-right">"window "
+                    <select data-testid="spacetime-window" on:change=move |ev| {
+                        if let Some((us, _)) = event_target_value(&ev).parse::<usize>().ok().and_then(|i| WINDOWS.get(i)) {
+                            lab.set_spacetime_window(*us);
+                        }
+                    }>
+                        {WINDOWS.iter().enumerate().map(|(i, (us, label))| view! {
+                            <option value=i.to_string() selected=*us == crate::lab::SPACETIME_WINDOW_DEFAULT_US>{*label}</option>
+                        }).collect_view()}
+                    </select>
+                </label>
+            </div>
+            <svg data-testid="spacetime" class="spacetime" viewBox=format!("0 0 {WIDTH} {HEIGHT}")
+                role="img" aria-label="Space-time diagram: one column per node, true time downwards">
+                // Stale-read windows first, under everything else.
+                {move || diagram.with(|d| {
+                    let s = Scale::of(d);
+                    d.stale_windows.iter().enumerate().map(|(i, w)| {
+                        let (y1, y2) = (s.y(w.from), s.y(w.until));
+                        let title = format!(
+                            "stale-read window {}–{}: {} (term {}) still trusts its local reads while {} leads term {}",
+                            format_time(w.from), format_time(w.until), w.old, w.old_term, w.new, w.new_term);
+                        view! {
+                            <g data-testid=format!("stale-window-{i}")>
+                                <title>{title}</title>
+                                <rect class="stale-window" x=LEFT y=y1 width=WIDTH - LEFT height=(y2 - y1).max(1.5) />
+                                <text class="stale-label" x=WIDTH - 4.0 y=y1 + 11.0 text-anchor="end">"stale-read window"</text>
+                            </g>
+                        }
+                    }).collect_view()
+                })}
+                // Node columns and headers; time labels at the left.
+                {move || diagram.with(|d| {
+                    let s = Scale::of(d);
+                    let columns = (1..=d.nodes as u64).map(|i| {
+                        let x = s.x(leaselab::NodeId(i));
+                        view! {
+                            <line class="st-column" x1=x y1=TOP x2=x y2=HEIGHT - BOTTOM />
+                            <text class="st-header" x=x y=14 text-anchor="middle">{format!("n{i}")}</text>
+                        }
+                    }).collect_view();
+                    let ticks = [0.0, 0.5, 1.0].map(|f| {
+                        let t = SimTime(d.from.0 + (s.span_us * f) as u64);
+                        view! { <text class="st-time" x=2 y=s.y(t) + 4.0>{format_time(t)}</text> }
+                    }).into_iter().collect_view();
+                    (columns, ticks)
+                })}
+                // Leader terms and leader-lease beliefs.
+                {move || diagram.with(|d| {
+                    let s = Scale::of(d);
+                    let leaders = d.leaders.iter().map(|l| {
+                        let (x, y1, y2) = (s.x(l.node), s.y(l.from), s.y(l.until));
+                        view! {
+                            <rect class="st-leader" x=x - 4.0 y=y1 width=8 height=(y2 - y1).max(1.0)>
+                                <title>{format!("{} leads term {} from {}", l.node, l.term, format_time(l.from))}</title>
+                            </rect>
+                            <text class="st-term" x=x + 6.0 y=y1 + 9.0>{format!("T{}", l.term)}</text>
+                        }
+                    }).collect_view();
+                    let beliefs = d.local_reads.iter().map(|b| {
+                        let x = s.x(b.node) + 10.0;
+                        let (y1, y2) = (s.y(b.from), s.y(b.until.min(d.to)));
+                        view! {
+                            <line class="st-belief" x1=x y1=y1 x2=x y2=y2.max(y1 + 1.0)>
+                                <title>{format!("{} (term {}) trusts local reads until {}", b.node, b.term, format_time(b.until))}</title>
+                            </line>
+                        }
+                    }).collect_view();
+                    (leaders, beliefs)
+                })}
+                // Messages: one path per kind, arrival dots, drops, and the selected read's.
+                {move || {
+                    let highlight: Vec<u64> = lab.selected_op.get().and_then(|op| lab.ops.with(|rows| {
+                        rows.iter().find(|r| r.record.id == op).and_then(|r| r.record.trace.as_ref().map(|t| t.messages.clone()))
+                    })).unwrap_or_default();
+                    diagram.with(|d| {
+                        let (lines, heads, dropped, selected) = arrow_paths(d, Scale::of(d), &highlight);
+                        let groups = ARROW_GROUPS.iter().zip(lines).map(|(class, path)| {
+                            view! { <path class=format!("st-{}", class.replace(' ', "-")) d=path /> }
+                        }).collect_view();
+                        view! {
+                            {groups}
+                            <path class="st-heads" d=heads />
+                            <path class="st-dropped" data-testid="spacetime-dropped" d=dropped />
+                            <path class="st-selected" data-testid="spacetime-selected" d=selected />
+                        }
+                    })
+                }}
+                // Faults and notable moments.
+                {move || diagram.with(|d| {
+                    let s = Scale::of(d);
+                    d.markers.iter().rev().take(40).map(|m| {
+                        let y = s.y(m.at);
+                        match m.node {
+                            Some(node) => {
+                                let x = s.x(node);
+                                view! {
+                                    <g class="st-marker">
+                                        <circle cx=x cy=y r="4" />
+                                        <text x=x - 8.0 y=y + 3.0 text-anchor="end">{m.label.clone()}</text>
+                                    </g>
+                                }.into_any()
+                            }
+                            None => view! {
+                                <g class="st-marker global">
+                                    <line x1=LEFT y1=y x2=WIDTH y2=y />
+                                    <text x=LEFT + 2.0 y=y - 2.0>{m.label.clone()}</text>
+                                </g>
+                            }.into_any(),
+                        }
+                    }).collect_view()
+                })}
+                // Client operations, clickable.
+                {move || {
+                    let selected = lab.selected_op.get();
+                    let verdicts: Vec<(leaselab::OpId, bool)> = lab.ops.with(|rows| {
+                        rows.iter().map(|r| (r.record.id, r.verdict.as_deref() == Some("STALE"))).collect()
+                    });
+                    diagram.with(|d| {
+                        let s = Scale::of(d);
+                        d.ops.iter().map(|o| {
+                            let x = s.x(o.node) - 10.0;
+                            let (y1, y2) = (s.y(o.invoked), s.y(o.completed.unwrap_or(d.to)));
+                            let stale = verdicts.iter().any(|(id, st)| *id == o.op && *st);
+                            let mut class = String::from(if o.read { "st-op read" } else { "st-op write" });
+                            if stale { class.push_str(" stale"); }
+                            if selected == Some(o.op) { class.push_str(" selected"); }
+                            let op = o.op;
+                            let path = o.path.map_or("", leaselab::ReadPath::label);
+                            view! {
+                                <rect class=class data-testid=format!("st-op-{}", op.0) x=x - 2.5 y=y1 width=5 height=(y2 - y1).max(3.0)
+                                    on:click=move |_| lab.selected_op.set(Some(op))>
+                                    <title>{format!("{op} {path}")}</title>
+                                </rect>
+                            }
+                        }).collect_view()
+                    })
+                }}
+            </svg>
+            <p class="muted small" data-testid="spacetime-summary">{move || diagram.with(|d| {
+                let windows = d.stale_windows.len();
+                format!("{} messages{} · {} leader term(s) · {}",
+                    d.arrows.len(),
+                    if d.arrows_truncated { " (latest only)" } else { "" },
+                    d.leaders.len(),
+                    if windows == 0 { "no stale-read window".to_string() } else { format!("{windows} stale-read window(s)") })
+            })}</p>
+        </div>
+    }
+}
