@@ -13,6 +13,9 @@ use serde::{Deserialize, Serialize};
 /// Clock jumps are limited to ±1 hour.
 pub const CLOCK_JUMP_US_MAX: i64 = 3_600_000_000;
 
+/// Most background client operations per simulated second.
+pub const WORKLOAD_OPS_MAX: u32 = 1_000;
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Command {
     // ---- client operations ----
@@ -108,6 +111,14 @@ pub enum Command {
         link: LinkConfig,
     },
 
+    // ---- background client load ----
+    /// Issue `ops_per_sec` client operations per simulated second (0: stop), drawn from the
+    /// seeded RNG: puts and reads (linearizable and serializable) on 8 keys, at the leader
+    /// or any node.
+    SetWorkload {
+        ops_per_sec: u32,
+    },
+
     // ---- clocks and processes (SPEC §4) ----
     /// Step `node`'s clock by `delta_us` (negative: backwards).
     JumpClock {
@@ -171,6 +182,8 @@ impl Command {
             Command::CutLink { from, to } => format!("cut {from}->{to}"),
             Command::HealLink { from, to } => format!("heal {from}->{to}"),
             Command::HealAll => "heal all links".to_string(),
+            Command::SetWorkload { ops_per_sec: 0 } => "background load off".to_string(),
+            Command::SetWorkload { ops_per_sec } => format!("background load {ops_per_sec} ops/s"),
             Command::SetLink { from, to, link } => format!(
                 "link {from}->{to}: latency {}±{} µs, drop {} ppm, dup {} ppm",
                 link.latency_us, link.jitter_us, link.drop_ppm, link.duplicate_ppm
@@ -324,6 +337,11 @@ impl Command {
                 Ok(())
             }
             Command::HealAll => Ok(()),
+            Command::SetWorkload { ops_per_sec } if *ops_per_sec > WORKLOAD_OPS_MAX => invalid(
+                "ops_per_sec",
+                format!("{ops_per_sec} operations per second is more than the {WORKLOAD_OPS_MAX} allowed"),
+            ),
+            Command::SetWorkload { .. } => Ok(()),
             Command::SetLink { from, to, link } => {
                 node_ok(from)?;
                 node_ok(to)?;

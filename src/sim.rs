@@ -41,6 +41,8 @@ enum Due {
     OpTimeout(OpId),
     /// A command scheduled ahead of time (index into `scheduled`).
     Command(usize),
+    /// The background load's next operation (stale when the generation moved on).
+    Workload(u64),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -125,6 +127,10 @@ pub struct Sim {
     leader_changes: VecDeque<(SimTime, NodeId, u64)>,
     /// Raft indexes of the nodes' own proposals already recorded in the history.
     internal_applied: std::collections::BTreeSet<u64>,
+    /// Background load: gap between operations (0: off), and its schedule's generation.
+    workload_gap_us: u64,
+    workload_generation: u64,
+    workload_issued: u64,
     /// True time each key lease was first revoked (applied) anywhere.
     key_leases_revoked: std::collections::BTreeMap<u64, SimTime>,
     out: NodeOutput,
@@ -161,6 +167,9 @@ impl Sim {
             command_log: Vec::new(),
             leader_changes: VecDeque::new(),
             local_read_spans: VecDeque::new(),
+            workload_gap_us: 0,
+            workload_generation: 0,
+            workload_issued: 0,
             open_local_read: vec![None; config.node_count],
             command_log_truncated: false,
             key_leases_revoked: std::collections::BTreeMap::new(),
@@ -424,6 +433,13 @@ impl Sim {
             Command::CutLink { from, to } => self.network.set_cut(from, to, true),
             Command::HealLink { from, to } => self.network.set_cut(from, to, false),
             Command::HealAll => self.network.heal_all(),
+            Command::SetWorkload { ops_per_sec } => {
+                self.workload_generation += 1;
+                self.workload_gap_us = if ops_per_sec == 0 { 0 } else { 1_000_000 / u64::from(ops_per_sec) };
+                if self.workload_gap_us > 0 {
+                    self.push(self.now.plus_us(self.workload_gap_us), Due::Workload(self.workload_generation));
+                }
+            }
             Command::SetLink { from, to, link } => self.network.link_mut(from, to).config = link,
             Command::SetNetwork { link } => {
                 self.network.set_all_configs(&link);
@@ -511,6 +527,42 @@ impl Sim {
             self.propose(node, proposal);
         }
         op
+    }
+
+    /// Issues one background operation and schedules the next: 40 % puts, 40 % linearizable
+    /// and 20 % serializable reads, on keys `w0`–`w7`, half at the leader, half anywhere.
+    fn workload_op(&mut self, generation: u64) {
+        if generation != self.workload_generation || self.workload_gap_us == 0 {
+            return;
+        }
+        self.push(self.now.plus_us(self.workload_gap_us), Due::Workload(generation));
+        let n = self.nodes.len() as u64;
+        let any = NodeId(1 + self.rng.gen_range(0..n));
+        let node = if self.rng.gen_bool(0.5) { self.leader().unwrap_or(any) } else { any };
+        let key = format!("w{}", self.rng.gen_range(0..8));
+        self.workload_issued += 1;
+        match self.rng.gen_range(0..10) {
+            0..=3 => {
+                let value = self.workload_issued.to_string();
+                let kind = OpKind::Put { key: key.clone(), value: value.clone() };
+                self.invoke_write(node, kind, Request::Put { key, value });
+            }
+            4..=7 => {
+                self.invoke_read(node, key, ReadMode::Linearizable);
+            }
+            _ => {
+                self.invoke_read(node, key, ReadMode::Serializable);
+            }
+        }
+    }
+
+    /// Background operations per simulated second (0: off).
+    pub fn workload_ops_per_sec(&self) -> u32 {
+        if self.workload_gap_us == 0 {
+            0
+        } else {
+            (1_000_000 / self.workload_gap_us) as u32
+        }
     }
 
     fn invoke_read(&mut self, node: NodeId, key: String, mode: ReadMode) -> OpId {
@@ -664,6 +716,7 @@ impl Sim {
             Due::Deliver(id) => self.deliver(id),
             Due::Tick { node, generation } => self.tick(node, generation),
             Due::OpTimeout(op) => self.time_out(op),
+            Due::Workload(generation) => self.workload_op(generation),
             Due::Command(i) => {
                 let command = self.scheduled[i].clone();
                 self.run_recorded(command);
@@ -1033,6 +1086,7 @@ impl Sim {
             leader: self.leader(),
             event_count: self.trace.len(),
             trace_hash: self.trace.hash(),
+            workload_ops_per_sec: self.workload_ops_per_sec(),
         }
     }
 

@@ -123,6 +123,8 @@ pub struct Snapshot {
     pub leader: Option<NodeId>,
     pub event_count: u64,
     pub trace_hash: u64,
+    /// Background client operations per simulated second (0: off).
+    pub workload_ops_per_sec: u32,
 }
 
 #[cfg(test)]

@@ -112,3 +112,36 @@ fn a_follower_that_fell_behind_compaction_catches_up_by_raft_snapshot() {
     assert_eq!(sim.node(lagging).applied(), sim.node(leader).applied());
     assert_eq!(sim.node(lagging).kv().unwrap().digest(), sim.node(leader).kv().unwrap().digest());
 }
+
+/// The background load issues the requested rate of seeded operations (writes and both read
+/// modes), all of them checked linearizable under the safe policy; 0 stops it; too much is
+/// refused without change.
+#[test]
+fn background_load_issues_seeded_operations_at_the_requested_rate() {
+    use leaselab::checker::Checker;
+    let run = || {
+        let mut sim = Sim::new(4, ClusterConfig { node_count: 5, ..ClusterConfig::default() }).unwrap();
+        sim.run_for_ms(2_000);
+        sim.apply(Command::SetWorkload { ops_per_sec: 100 }).unwrap();
+        sim.run_for_ms(10_000);
+        sim.apply(Command::SetWorkload { ops_per_sec: 0 }).unwrap();
+        let issued = sim.history().len();
+        sim.run_for_ms(2_000);
+        assert_eq!(sim.history().len(), issued, "0 stops the load");
+        sim
+    };
+    let sim = run();
+    let ops = sim.history().len();
+    assert!((995..=1_000).contains(&ops), "{ops} operations in 10 s at 100/s");
+    let reads = sim.history().iter().filter(|r| r.kind.is_read()).count();
+    assert!(reads > 400 && reads < 800, "{reads} reads of {ops}");
+    let mut checker = Checker::new();
+    checker.update(sim.history(), sim.now(), true);
+    assert!(checker.stale_reads().is_empty());
+    assert!(checker.checked_ops() > 500, "{} checked", checker.checked_ops());
+    assert_eq!(run().trace_hash(), sim.trace_hash(), "the load is seeded");
+    let mut sim = sim;
+    let err = sim.apply(Command::SetWorkload { ops_per_sec: 5_000 }).unwrap_err();
+    assert!(err.to_string().contains("1000"), "{err}");
+    assert_eq!(sim.workload_ops_per_sec(), 0);
+}

@@ -19,11 +19,22 @@ pub struct StartOptions {
     /// A shared run's URL fragment to open instead (`run=…`); a damaged one is reported and
     /// the page starts fresh.
     pub shared_fragment: Option<String>,
+    /// Commands applied at the start (e.g. a background load for a demo or a benchmark).
+    pub commands: Vec<Command>,
+    /// Index into [`SPEEDS`] to start at (default: the page's default speed).
+    pub speed_index: Option<usize>,
 }
 
 impl Default for StartOptions {
     fn default() -> Self {
-        StartOptions { seed: 1, config: ClusterConfig::default(), autoplay: true, shared_fragment: None }
+        StartOptions {
+            seed: 1,
+            config: ClusterConfig::default(),
+            autoplay: true,
+            shared_fragment: None,
+            commands: Vec::new(),
+            speed_index: None,
+        }
     }
 }
 
@@ -42,14 +53,51 @@ fn run_frames(lab: Lab, last: Rc<Cell<f64>>) {
         let now = wall_ms();
         let dt = now - last.replace(now);
         let alive = match (lab.playing.try_get_untracked(), lab.speed_index.try_get_untracked()) {
-            (Some(true), Some(i)) => lab.advance_us(simulated_us(dt, SPEEDS[i].0)),
+            (Some(true), Some(i)) => lab.advance_frame_us(simulated_us(dt, SPEEDS[i].0)),
             (Some(false), Some(_)) => true,
             _ => false,
         };
         if alive {
+            record_frame_time(now);
             run_frames(lab, last);
         }
     });
+}
+
+/// Frame work times (ms) of the most recent frames, oldest first.
+const FRAME_TIMES_KEPT: usize = 1_200;
+
+thread_local! {
+    static FRAME_TIMES: std::cell::RefCell<std::collections::VecDeque<f64>> = Default::default();
+}
+
+/// Records the frame begun at `start`: measured after the reactive updates it queued have
+/// run and a layout has been forced, so it covers script, DOM updates and style/layout (the
+/// paint that follows is the browser's and is not included).
+fn record_frame_time(start: f64) {
+    leptos::task::spawn_local(async move {
+        if let Some(body) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.body()) {
+            let _ = body.offset_height();
+        }
+        let spent = wall_ms() - start;
+        FRAME_TIMES.with(|f| {
+            let mut f = f.borrow_mut();
+            if f.len() == FRAME_TIMES_KEPT {
+                f.pop_front();
+            }
+            f.push_back(spent);
+        });
+    });
+}
+
+/// The work time of recent animation frames in ms (for `make bench`).
+pub fn frame_times_ms() -> Vec<f64> {
+    FRAME_TIMES.with(|f| f.borrow().iter().copied().collect())
+}
+
+/// Forgets recorded frame times (a benchmark starts measuring from here).
+pub fn clear_frame_times() {
+    FRAME_TIMES.with(|f| f.borrow_mut().clear());
 }
 
 #[component]
@@ -61,6 +109,13 @@ pub fn App(#[prop(optional)] options: Option<StartOptions>) -> impl IntoView {
         if let Err(e) = lab.open_fragment(fragment) {
             lab.timeline_note.set(Some(format!("Could not open the shared link, so this is a fresh run: {e}")));
         }
+    }
+    for command in options.commands.iter().cloned() {
+        // A refusal is shown next to the controls like any other.
+        let _ = lab.command(command);
+    }
+    if let Some(i) = options.speed_index {
+        lab.speed_index.set(i.min(SPEEDS.len() - 1));
     }
     provide_context(lab);
     run_frames(lab, Rc::new(Cell::new(wall_ms())));
@@ -349,18 +404,37 @@ fn TourPanel() -> impl IntoView {
     }
 }
 
+#[derive(Clone, Debug, PartialEq)]
+struct NodeFace {
+    id: NodeId,
+    role: Option<leaselab::Role>,
+    paused: bool,
+    term: u64,
+}
+
 #[component]
 fn ClusterView() -> impl IntoView {
     let lab = lab();
+    let links = Memo::new(move |_| lab.snap.with(|s| (s.nodes.len(), s.links.clone())));
+    // What a node's circle shows; the clock and lease parts change every frame, these rarely.
+    let nodes = Memo::new(move |_| {
+        lab.snap.with(|s| {
+            s.nodes
+                .iter()
+                .map(|n| NodeFace { id: n.id, role: n.role, paused: n.paused, term: n.term })
+                .collect::<Vec<_>>()
+        })
+    });
     let size = VIEW_SIZE.to_string();
     view! {
         <svg data-testid="cluster-view" class="cluster" viewBox=format!("0 0 {size} {size}")
             role="img" aria-label="Cluster: nodes on a ring, links and messages in flight">
             // Links: one line per unordered pair, red and dashed when either direction is cut.
-            {move || lab.snap.with(|s| {
-                let n = s.nodes.len();
-                s.links.iter().filter(|l| l.from < l.to).map(|l| {
-                    let back_cut = s.links.iter().any(|r| r.from == l.to && r.to == l.from && r.cut);
+            // (Memoized: redrawn when a link changes, not every frame.)
+            {move || links.with(|(n, links)| {
+                let n = *n;
+                links.iter().filter(|l| l.from < l.to).map(|l| {
+                    let back_cut = links.iter().any(|r| r.from == l.to && r.to == l.from && r.cut);
                     let (a, b) = (ring_position(l.from.index(), n), ring_position(l.to.index(), n));
                     let class = match (l.cut, back_cut) {
                         (false, false) => "link",
@@ -396,15 +470,31 @@ fn ClusterView() -> impl IntoView {
                 let selected: Vec<u64> = lab.selected_op.get().and_then(|op| lab.ops.with(|rows| {
                     rows.iter().find(|r| r.record.id == op).and_then(|r| r.record.trace.as_ref().map(|t| t.messages.clone()))
                 })).unwrap_or_default();
+                // One path of round dots per kind: a handful of DOM updates per frame however
+                // many messages fly.
                 lab.snap.with(|s| {
+                    use std::fmt::Write as _;
                     let n = s.nodes.len();
-                    s.messages.iter().map(|m| {
+                    let mut groups: Vec<(&'static str, String)> = Vec::new();
+                    let mut ringed = String::new();
+                    for m in &s.messages {
                         let (x, y) = message_position(
                             ring_position(m.from.index(), n), ring_position(m.to.index(), n),
                             m.sent_at, m.deliver_at, s.now);
-                        let class = if selected.contains(&m.id) { format!("{} selected", message_class(m.kind)) } else { message_class(m.kind).to_string() };
-                        view! { <circle class=class cx=x cy=y r="5" /> }
-                    }).collect_view()
+                        let class = message_class(m.kind);
+                        let path = match groups.iter_mut().find(|(c, _)| *c == class) {
+                            Some((_, p)) => p,
+                            None => { groups.push((class, String::new())); &mut groups.last_mut().expect("pushed").1 }
+                        };
+                        let _ = write!(path, "M{} {}h0", crate::spacetime_view::px(x), crate::spacetime_view::px(y));
+                        if selected.contains(&m.id) {
+                            let _ = write!(ringed, "M{} {}h0", crate::spacetime_view::px(x), crate::spacetime_view::px(y));
+                        }
+                    }
+                    view! {
+                        <path class="msgdots selected" data-testid="messages-selected" d=ringed />
+                        {groups.into_iter().map(|(class, d)| view! { <path class=format!("msgdots {class}") d=d /> }).collect_view()}
+                    }
                 })
             }}
             // The leader lease ring: drains as the lease runs out on the leader's own clock.
@@ -425,9 +515,9 @@ fn ClusterView() -> impl IntoView {
                 }).collect_view()
             })}
             // Nodes.
-            {move || lab.snap.with(|s| {
-                let n = s.nodes.len();
-                s.nodes.iter().map(|node| {
+            {move || nodes.with(|nodes| {
+                let n = nodes.len();
+                nodes.iter().map(|node| {
                     let (x, y) = ring_position(node.id.index(), n);
                     let label = role_label(node.role, node.paused);
                     view! {
@@ -470,12 +560,15 @@ fn Legend() -> impl IntoView {
 #[component]
 fn NodeTable() -> impl IntoView {
     let lab = lab();
+    let rows = Memo::new(move |_| {
+        lab.panel_snap.with(|s| s.nodes.iter().map(|n| (n.id, n.crashed, n.paused, n.rate_ppm)).collect::<Vec<_>>())
+    });
     let act = move |c: Command| {
         let _ = lab.command(c);
     };
     view! {
         <div class="panel">
-            <h2>"Nodes" <span class="leader-summary" data-testid="leader-summary">{move || lab.snap.with(|s| match s.leader {
+            <h2>"Nodes" <span class="leader-summary" data-testid="leader-summary">{move || lab.panel_snap.with(|s| match s.leader {
                 Some(l) => format!("leader {l}"),
                 None => "no leader".to_string(),
             })}</span></h2>
@@ -486,10 +579,12 @@ fn NodeTable() -> impl IntoView {
                     <th title="local clock and rate">"clock"</th><th>"faults"</th>
                 </tr></thead>
                 <tbody>
-                {move || lab.snap.with(|s| s.nodes.iter().map(|n| {
-                    let id = n.id;
-                    let crashed = n.crashed;
-                    let paused = n.paused;
+                // Rows are rebuilt only when a node's buttons change (crash, pause, rate); the
+                // cells that move (role, indexes, lease, clock) update in place.
+                {move || rows.get().into_iter().map(|(id, crashed, paused, rate_ppm)| {
+                    let cell = move |f: fn(&leaselab::snapshot::NodeView) -> String| {
+                        move || lab.panel_snap.with(|s| s.nodes.get(id.index()).map(f).unwrap_or_default())
+                    };
                     view! {
                         <tr data-testid=format!("node-row-{}", id.0) on:click=move |_| lab.selected_node.set(Some(id))>
                             <td><label class="pick" title="Pick for a partition (or shift-click the node)">
@@ -498,27 +593,28 @@ fn NodeTable() -> impl IntoView {
                                     on:click=|ev| ev.stop_propagation()
                                     on:change=move |_| lab.toggle_pick(id) />
                                 {id.to_string()}</label></td>
-                            <td class=node_class(n.role, n.paused) data-testid=format!("node-role-{}", id.0)>{role_label(n.role, n.paused)}</td>
-                            <td data-testid=format!("node-term-{}", id.0)>{n.term}</td>
-                            <td data-testid=format!("node-commit-{}", id.0)>{n.commit}</td>
-                            <td data-testid=format!("node-applied-{}", id.0)>{n.applied}</td>
+                            <td class=cell(|n| node_class(n.role, n.paused).to_string()) data-testid=format!("node-role-{}", id.0)>
+                                {cell(|n| role_label(n.role, n.paused).to_string())}</td>
+                            <td data-testid=format!("node-term-{}", id.0)>{cell(|n| n.term.to_string())}</td>
+                            <td data-testid=format!("node-commit-{}", id.0)>{cell(|n| n.commit.to_string())}</td>
+                            <td data-testid=format!("node-applied-{}", id.0)>{cell(|n| n.applied.to_string())}</td>
                             <td class="mono" data-testid=format!("node-lease-{}", id.0)
-                                title=n.leader_lease.as_ref().map(|l| format!("{} — {}", l.config_reason, l.last_reason)).unwrap_or_default()>
-                                {crate::model::lease_label(n.role, n.local_time, n.leader_lease.as_ref())}</td>
+                                title=cell(|n| n.leader_lease.as_ref().map(|l| format!("{} — {}", l.config_reason, l.last_reason)).unwrap_or_default())>
+                                {cell(|n| crate::model::lease_label(n.role, n.local_time, n.leader_lease.as_ref()))}</td>
                             <td class="mono clockcell">
-                                <span data-testid=format!("node-clock-{}", id.0)>{format!("{:.1}s", n.local_time.as_ms_f64() / 1000.0)}</span>
+                                <span data-testid=format!("node-clock-{}", id.0)>{cell(|n| format!("{:.1}s", n.local_time.as_ms_f64() / 1000.0))}</span>
                                 <input type="range" class="rate" data-testid=format!("rate-{}", id.0) disabled=crashed
                                     min="0" max=(crate::model::RATE_STEPS.len() - 1).to_string() step="1"
                                     aria-label=format!("clock rate of {id}")
                                     title="Drag to drift this clock: 0.1× to 10× true time"
-                                    prop:value=crate::model::rate_step_index(n.rate_ppm).to_string()
+                                    prop:value=crate::model::rate_step_index(rate_ppm).to_string()
                                     on:change=move |ev| {
                                         let step = event_target_value(&ev).parse::<usize>().ok();
                                         if let Some(rate_ppm) = step.and_then(|i| crate::model::RATE_STEPS.get(i)) {
                                             act(Command::SetClockRate { node: id, rate_ppm: *rate_ppm });
                                         }
                                     } />
-                                <span class="rate-label" data-testid=format!("rate-label-{}", id.0)>{crate::model::rate_label(n.rate_ppm)}</span>
+                                <span class="rate-label" data-testid=format!("rate-label-{}", id.0)>{crate::model::rate_label(rate_ppm)}</span>
                                 <button data-testid=format!("jump-back-{}", id.0) title="step this clock back 500 ms"
                                     on:click=move |_| act(Command::JumpClock { node: id, delta_us: -500_000 })>"−½s"</button>
                                 <button data-testid=format!("jump-fwd-{}", id.0) title="step this clock forward 500 ms"
@@ -536,7 +632,7 @@ fn NodeTable() -> impl IntoView {
                             </td>
                         </tr>
                     }
-                }).collect_view())}
+                }).collect_view()}
                 </tbody>
             </table>
             <div class="row">
@@ -663,7 +759,7 @@ fn ClientPanel() -> impl IntoView {
                 <label>"to "
                     <select data-testid="write-node" on:change=move |ev| target.set(event_target_value(&ev).parse().unwrap_or(0))>
                         <option value="0">"leader"</option>
-                        {move || lab.snap.with(|s| s.nodes.iter().map(|n| view! {
+                        {move || lab.panel_snap.with(|s| s.nodes.iter().map(|n| view! {
                             <option value=n.id.0.to_string()>{n.id.to_string()}</option>
                         }).collect_view())}
                     </select>
@@ -680,6 +776,23 @@ fn ClientPanel() -> impl IntoView {
                     on:click=move |_| send(Op::Read(ReadMode::Linearizable))>"Read (linearizable)"</button>
                 <button data-testid="serializable-read-button" title="Serializable read: local state, may be stale"
                     on:click=move |_| send(Op::Read(ReadMode::Serializable))>"Read (serializable)"</button>
+            </div>
+            <div class="row">
+                <label title="Seeded background operations: puts and reads on keys w0–w7">"background load "
+                    <select data-testid="workload-select"
+                        prop:value=move || lab.panel_snap.with(|s| s.workload_ops_per_sec.to_string())
+                        on:change=move |ev| {
+                            if let Ok(ops_per_sec) = event_target_value(&ev).parse::<u32>() {
+                                if let Err(e) = lab.command(Command::SetWorkload { ops_per_sec }) {
+                                    status.set(e.to_string());
+                                }
+                            }
+                        }>
+                        {crate::model::WORKLOADS.iter().map(|(rate, label)| view! {
+                            <option value=rate.to_string()>{*label}</option>
+                        }).collect_view()}
+                    </select>
+                </label>
             </div>
             <details class="txn" data-testid="txn-builder">
                 <summary>"Transaction (if … then … else …)"</summary>
@@ -801,7 +914,7 @@ fn Inspector() -> impl IntoView {
     let lab = lab();
     move || {
         let id = lab.selected_node.get()?;
-        lab.snap.with(|s| {
+        lab.panel_snap.with(|s| {
             let n = s.nodes.iter().find(|n| n.id == id)?.clone();
             let log = lab.log_tail(id, INSPECTOR_LOG_ENTRIES);
             Some(view! {

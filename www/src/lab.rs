@@ -58,6 +58,22 @@ pub struct TourView {
 pub const SPACETIME_WINDOW_DEFAULT_US: u64 = 3_000_000;
 pub const SPACETIME_ARROWS_MAX: usize = 1_500;
 
+/// What a refresh updates besides the cluster view, timeline and diagram.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum PanelWork {
+    None,
+    /// The space-time diagram.
+    Diagram,
+    /// Node table, inspector, client panel, event log.
+    Tables,
+    /// Checker verdicts and the operation log.
+    Checker,
+    All,
+}
+
+/// Animation frames per refresh of the tables (6: ten times a second at 60 Hz).
+pub const PANEL_FRAME_INTERVAL: u64 = 6;
+
 /// Events re-read to rebuild the event log after a scrub.
 const LOG_REBUILD_EVENTS: u64 = 2_000;
 
@@ -92,7 +108,13 @@ pub struct Lab {
     /// Nodes picked (shift-click or the table's checkboxes) to partition from the rest.
     pub partition_pick: RwSignal<Vec<leaselab::NodeId>>,
     log_cursor: StoredValue<u64>,
+    /// The present, every animation frame (cluster view, clock, timeline).
     pub snap: RwSignal<Snapshot>,
+    /// The present for the tables (nodes, inspector, client): refreshed on every action but
+    /// only every [`PANEL_FRAME_INTERVAL`]th animation frame, since redrawing whole tables
+    /// at 60 Hz costs more than a frame and nobody reads them that fast.
+    pub panel_snap: RwSignal<Snapshot>,
+    frames: StoredValue<u64>,
     pub timeline_view: RwSignal<TimelineView>,
     /// The space-time diagram of the last `spacetime_window_us` before the present.
     pub spacetime: RwSignal<SpaceTime>,
@@ -126,6 +148,8 @@ impl Lab {
             help_open: RwSignal::new(false),
             partition_pick: RwSignal::new(Vec::new()),
             log_cursor: StoredValue::new(0),
+            panel_snap: RwSignal::new(snap.clone()),
+            frames: StoredValue::new(0),
             snap: RwSignal::new(snap),
             timeline_view: RwSignal::new(TimelineView::default()),
             spacetime: RwSignal::new(SpaceTime::default()),
@@ -367,32 +391,76 @@ impl Lab {
         self.tour_view.set(view);
     }
 
+    /// Advances by `us` for one animation frame: the tables refresh only every few frames.
+    pub fn advance_frame_us(&self, us: u64) -> bool {
+        let alive = self
+            .timeline
+            .try_update_value(|t| {
+                let target = t.sim().now().plus_us(us);
+                t.advance(target, EVENTS_PER_FRAME_MAX);
+            })
+            .is_some();
+        if alive {
+            let frame = self.frames.get_value() + 1;
+            self.frames.set_value(frame);
+            // The tables and the checker's rows take turns, so no frame carries both.
+            // The space-time diagram redraws every other frame (30 Hz is smooth for a plot
+            // scrolling a few pixels per frame); the cluster view every frame.
+            let work = match frame % PANEL_FRAME_INTERVAL {
+                0 => PanelWork::Tables,
+                4 => PanelWork::Checker,
+                2 => PanelWork::None,
+                _ => PanelWork::Diagram,
+            };
+            self.refresh_with(work);
+        }
+        alive
+    }
+
     fn refresh(&self) {
+        self.refresh_with(PanelWork::All);
+    }
+
+    /// Republishes the present, plus the slower panels `work` names.
+    fn refresh_with(&self, work: PanelWork) {
+        let tables = matches!(work, PanelWork::Tables | PanelWork::All);
+        let checker = matches!(work, PanelWork::Checker | PanelWork::All);
+        let diagram = matches!(work, PanelWork::Diagram | PanelWork::All);
         let window = self.spacetime_window_us.get_value();
         let (snap, lines, cursor, view, diagram) = self.timeline.with_value(|t| {
             let s = t.sim();
             let from = self.log_cursor.get_value();
-            let lines: Vec<String> =
-                s.events_since(from).filter(|e| is_notable(&e.event)).map(|e| e.to_string()).collect();
+            let lines: Vec<String> = if tables {
+                s.events_since(from).filter(|e| is_notable(&e.event)).map(|e| e.to_string()).collect()
+            } else {
+                Vec::new()
+            };
             let view = TimelineView {
                 now: s.now(),
                 horizon: t.horizon(),
                 in_past: t.in_past(),
                 recorded_commands: t.recorded().len(),
             };
-            let diagram = leaselab::spacetime::build(s, window, SPACETIME_ARROWS_MAX);
+            let diagram = diagram.then(|| leaselab::spacetime::build(s, window, SPACETIME_ARROWS_MAX));
             (s.snapshot(), lines, s.trace().len(), view, diagram)
         });
-        self.spacetime.set(diagram);
+        if let Some(diagram) = diagram {
+            self.spacetime.set(diagram);
+        }
         if self.timeline_view.with_untracked(|v| *v != view) {
             self.timeline_view.set(view);
         }
-        self.log_cursor.set_value(cursor);
         // The checker and the operation rows change only with new events: skip quiet frames.
-        if cursor != self.checked_at.get_value() {
+        if checker && cursor != self.checked_at.get_value() {
             self.checked_at.set_value(cursor);
             self.refresh_checker();
         }
+        if !tables {
+            self.snap.set(snap);
+            return;
+        }
+        self.log_cursor.set_value(cursor);
+        self.panel_snap.set(snap.clone());
         self.snap.set(snap);
         if !lines.is_empty() {
             self.log.update(|log| {

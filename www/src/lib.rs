@@ -10,7 +10,7 @@ pub mod model;
 pub mod spacetime_view;
 pub mod timeline_panel;
 
-pub use app::{App, StartOptions};
+pub use app::{clear_frame_times, frame_times_ms, App, StartOptions};
 
 /// Installs a panic hook that logs to the console *and* tells the user on the page, so a bug
 /// never leaves a silently frozen page.

@@ -268,6 +268,10 @@ pub fn build_txn(f: &TxnForm) -> Result<(Vec<Compare>, Vec<TxnOp>, Vec<TxnOp>), 
     Ok((vec![Compare { key: f.key.clone(), target, op, operand }], success, failure))
 }
 
+/// Background load choices: (operations per simulated second, label).
+pub const WORKLOADS: [(u32, &str); 6] =
+    [(0, "off"), (2, "2 ops/s"), (10, "10 ops/s"), (50, "50 ops/s"), (100, "100 ops/s"), (500, "500 ops/s")];
+
 /// A numeric cluster setting the Settings panel edits as text (applied on Reset).
 pub struct NumberSetting {
     pub id: &'static str,

@@ -12,6 +12,7 @@ use leaselab::spacetime::SpaceTime;
 use leaselab::SimTime;
 use leptos::prelude::*;
 use std::fmt::Write as _;
+use wasm_bindgen::JsCast;
 
 const WIDTH: f64 = 520.0;
 const HEIGHT: f64 = 300.0;
@@ -44,6 +45,37 @@ impl Scale {
     }
 }
 
+/// A coordinate for a path string. Whole viewBox units are finer than the screen's pixels
+/// here, and integers format several times faster than floats in wasm (thousands a frame).
+pub fn px(v: f64) -> i32 {
+    v.round() as i32
+}
+
+/// Operation bars sit this far left of their node's column.
+const OP_OFFSET: f64 = 10.0;
+
+/// The operation whose bar is nearest to viewBox point (x, y), within a few units.
+pub fn op_at(d: &SpaceTime, x: f64, y: f64) -> Option<leaselab::OpId> {
+    let s = Scale::of(d);
+    d.ops
+        .iter()
+        .filter_map(|o| {
+            let bx = s.x(o.node) - OP_OFFSET;
+            let (y1, y2) = (s.y(o.invoked), s.y(o.completed.unwrap_or(d.to)).max(s.y(o.invoked) + 3.0));
+            let dy = if y < y1 {
+                y1 - y
+            } else if y > y2 {
+                y - y2
+            } else {
+                0.0
+            };
+            let distance = (bx - x).abs().max(dy);
+            (distance <= 6.0).then_some((distance, o.op))
+        })
+        .min_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, op)| op)
+}
+
 /// The kinds drawn as separate paths (one colour each).
 const ARROW_GROUPS: [&str; 5] = ["msg append", "msg heartbeat", "msg vote", "msg readindex", "msg other"];
 
@@ -60,7 +92,7 @@ fn arrow_paths(d: &SpaceTime, s: Scale, highlight: &[u64]) -> (Vec<String>, Stri
             x2 = x1 + (x2 - x1) * f;
             y2 = s.y(d.to);
         } else if !a.dropped {
-            let _ = write!(heads, "M{x2:.1} {y2:.1}h0");
+            let _ = write!(heads, "M{} {}h0", px(x2), px(y2));
         }
         let target = if highlight.contains(&a.id) {
             &mut selected
@@ -70,13 +102,13 @@ fn arrow_paths(d: &SpaceTime, s: Scale, highlight: &[u64]) -> (Vec<String>, Stri
                 x2 = x1 + (s.x(a.to) - x1).signum() * 10.0;
                 y2 = y1 + 4.0;
             }
-            let _ = write!(dropped, "M{:.1} {:.1}l6 6m0 -6l-6 6", x2 - 3.0, y2 - 3.0);
+            let _ = write!(dropped, "M{} {}l6 6m0 -6l-6 6", px(x2 - 3.0), px(y2 - 3.0));
             &mut dropped
         } else {
             let group = ARROW_GROUPS.iter().position(|g| *g == message_class(a.kind)).unwrap_or(4);
             &mut lines[group]
         };
-        let _ = write!(target, "M{x1:.1} {y1:.1}L{x2:.1} {y2:.1}");
+        let _ = write!(target, "M{} {}L{} {}", px(x1), px(y1), px(x2), px(y2));
     }
     (lines, heads, dropped, selected)
 }
@@ -85,6 +117,7 @@ fn arrow_paths(d: &SpaceTime, s: Scale, highlight: &[u64]) -> (Vec<String>, Stri
 pub fn SpaceTimeView() -> impl IntoView {
     let lab = expect_context::<Lab>();
     let diagram = lab.spacetime;
+    let node_count = Memo::new(move |_| diagram.with(|d| d.nodes.max(1)));
     view! {
         <div class="spacetime-panel" data-testid="spacetime-panel">
             <div class="row">
@@ -103,6 +136,17 @@ pub fn SpaceTimeView() -> impl IntoView {
                 </label>
             </div>
             <svg data-testid="spacetime" class="spacetime" viewBox=format!("0 0 {WIDTH} {HEIGHT}")
+                on:click=move |ev: leptos::ev::MouseEvent| {
+                    let Some(svg) = ev.current_target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()) else { return };
+                    let rect = svg.get_bounding_client_rect();
+                    if rect.width() <= 0.0 { return; }
+                    // Client pixels to viewBox units (the SVG keeps its aspect ratio).
+                    let k = WIDTH / rect.width();
+                    let (x, y) = ((f64::from(ev.client_x()) - rect.left()) * k, (f64::from(ev.client_y()) - rect.top()) * k);
+                    if let Some(op) = diagram.with_untracked(|d| op_at(d, x, y)) {
+                        lab.selected_op.set(Some(op));
+                    }
+                }
                 role="img" aria-label="Space-time diagram: one column per node, true time downwards">
                 // Stale-read windows first, under everything else.
                 {move || diagram.with(|d| {
@@ -121,21 +165,25 @@ pub fn SpaceTimeView() -> impl IntoView {
                         }
                     }).collect_view()
                 })}
-                // Node columns and headers; time labels at the left.
-                {move || diagram.with(|d| {
-                    let s = Scale::of(d);
-                    let columns = (1..=d.nodes as u64).map(|i| {
+                // Node columns and headers (redrawn when the node count changes); time labels.
+                {move || {
+                    let nodes = node_count.get();
+                    let s = Scale { from: SimTime::ZERO, span_us: 1.0, nodes };
+                    (1..=nodes as u64).map(|i| {
                         let x = s.x(leaselab::NodeId(i));
                         view! {
                             <line class="st-column" x1=x y1=TOP x2=x y2=HEIGHT - BOTTOM />
                             <text class="st-header" x=x y=14 text-anchor="middle">{format!("n{i}")}</text>
                         }
-                    }).collect_view();
+                    }).collect_view()
+                }}
+                {move || diagram.with(|d| {
+                    let s = Scale::of(d);
                     let ticks = [0.0, 0.5, 1.0].map(|f| {
                         let t = SimTime(d.from.0 + (s.span_us * f) as u64);
                         view! { <text class="st-time" x=2 y=s.y(t) + 4.0>{format_time(t)}</text> }
                     }).into_iter().collect_view();
-                    (columns, ticks)
+                    ticks
                 })}
                 // Leader terms and leader-lease beliefs.
                 {move || diagram.with(|d| {
@@ -202,30 +250,29 @@ pub fn SpaceTimeView() -> impl IntoView {
                         }
                     }).collect_view()
                 })}
-                // Client operations, clickable.
+                // Client operations: bars left of their node's column, one path per kind (a
+                // click on the diagram selects the nearest bar).
                 {move || {
                     let selected = lab.selected_op.get();
-                    let verdicts: Vec<(leaselab::OpId, bool)> = lab.ops.with(|rows| {
-                        rows.iter().map(|r| (r.record.id, r.verdict.as_deref() == Some("STALE"))).collect()
+                    let stale: Vec<leaselab::OpId> = lab.ops.with(|rows| {
+                        rows.iter().filter(|r| r.verdict.as_deref() == Some("STALE")).map(|r| r.record.id).collect()
                     });
                     diagram.with(|d| {
                         let s = Scale::of(d);
-                        d.ops.iter().map(|o| {
-                            let x = s.x(o.node) - 10.0;
-                            let (y1, y2) = (s.y(o.invoked), s.y(o.completed.unwrap_or(d.to)));
-                            let stale = verdicts.iter().any(|(id, st)| *id == o.op && *st);
-                            let mut class = String::from(if o.read { "st-op read" } else { "st-op write" });
-                            if stale { class.push_str(" stale"); }
-                            if selected == Some(o.op) { class.push_str(" selected"); }
-                            let op = o.op;
-                            let path = o.path.map_or("", leaselab::ReadPath::label);
-                            view! {
-                                <rect class=class data-testid=format!("st-op-{}", op.0) x=x - 2.5 y=y1 width=5 height=(y2 - y1).max(3.0)
-                                    on:click=move |_| lab.selected_op.set(Some(op))>
-                                    <title>{format!("{op} {path}")}</title>
-                                </rect>
-                            }
-                        }).collect_view()
+                        let mut paths = [String::new(), String::new(), String::new(), String::new()];
+                        for o in &d.ops {
+                            let (x, y1) = (s.x(o.node) - OP_OFFSET, s.y(o.invoked));
+                            let y2 = s.y(o.completed.unwrap_or(d.to)).max(y1 + 3.0);
+                            let group = if selected == Some(o.op) { 3 } else if stale.contains(&o.op) { 2 } else { usize::from(o.read) };
+                            let _ = write!(paths[group], "M{} {}V{}", px(x), px(y1), px(y2));
+                        }
+                        let [writes, reads, stale, chosen] = paths;
+                        view! {
+                            <path class="st-op write" d=writes />
+                            <path class="st-op read" d=reads />
+                            <path class="st-op stale" data-testid="spacetime-stale-ops" d=stale />
+                            <path class="st-op selected" data-testid="spacetime-selected-op" d=chosen />
+                        }
                     })
                 }}
             </svg>

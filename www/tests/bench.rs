@@ -12,6 +12,49 @@ fn now_ms() -> f64 {
     web_sys::window().unwrap().performance().unwrap().now()
 }
 
+async fn sleep_ms(ms: i32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        web_sys::window().unwrap().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms).unwrap();
+    });
+    wasm_bindgen_futures::JsFuture::from(promise).await.unwrap();
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+/// The page itself: 7 nodes, 100 background operations per simulated second at 1× speed,
+/// messages animating; work time per animation frame (script, DOM updates, layout).
+#[wasm_bindgen_test]
+async fn page_frame_times() {
+    use leaselab::{ClusterConfig, Command};
+    use leptos::prelude::*;
+    let host: web_sys::HtmlElement = wasm_bindgen::JsCast::unchecked_into(
+        web_sys::window().unwrap().document().unwrap().create_element("div").unwrap(),
+    );
+    web_sys::window().unwrap().document().unwrap().body().unwrap().append_child(&host).unwrap();
+    let options = leaselab_www::StartOptions {
+        config: ClusterConfig { node_count: 7, ..ClusterConfig::default() },
+        commands: vec![Command::SetWorkload { ops_per_sec: 100 }],
+        speed_index: Some(leaselab_www::model::SPEEDS.iter().position(|(x, _)| *x == 1.0).unwrap()),
+        ..leaselab_www::StartOptions::default()
+    };
+    let _handle = leptos::mount::mount_to(host.clone(), move || view! { <leaselab_www::App options=options /> });
+    sleep_ms(3_000).await; // warm-up: election, first operations
+    leaselab_www::clear_frame_times();
+    sleep_ms(10_000).await;
+    let mut times = leaselab_www::frame_times_ms();
+    times.sort_by(f64::total_cmp);
+    let ops = host.query_selector_all("[data-testid^=\"op-\"]").unwrap().length();
+    console_log!(
+        "BENCH browser page nodes=7 ops_per_s=100 speed=1x frames={} p50_ms={:.2} p95_ms={:.2} max_ms={:.2} op_rows={ops}",
+        times.len(),
+        percentile(&times, 0.5),
+        percentile(&times, 0.95),
+        times.last().copied().unwrap_or(0.0)
+    );
+}
+
 #[wasm_bindgen_test]
 fn simulation_speed_in_the_browser() {
     for nodes in [3u64, 5, 7] {
