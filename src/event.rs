@@ -247,13 +247,21 @@ pub const TRACE_RETAINED_MAX: usize = 20_000;
 /// different events, so keeping all would multiply the trace's memory by their number.
 pub const TRACE_CHECKPOINT_KEPT: usize = 2_000;
 
+/// Retained events are kept in chunks of this many.
+const TRACE_CHUNK: usize = 256;
+
 /// The trace: a running hash of every event ever emitted plus the most recent ones.
+///
+/// The recent events sit in shared chunks: cloning the trace (a time-travel checkpoint)
+/// copies chunk pointers, and a push copies at most the one shared chunk it writes to, so
+/// the common case allocates nothing per event.
 #[derive(Clone, Debug, Default)]
 pub struct Trace {
     hasher: StableHasher,
     next_seq: u64,
-    /// Shared so that cloning the trace (a time-travel checkpoint) copies pointers only.
-    recent: VecDeque<Rc<TracedEvent>>,
+    /// Every chunk but the last is full.
+    recent: VecDeque<Rc<Vec<TracedEvent>>>,
+    retained: usize,
 }
 
 impl Trace {
@@ -261,16 +269,29 @@ impl Trace {
         let traced = TracedEvent { seq: self.next_seq, at, event };
         traced.hash(&mut self.hasher);
         self.next_seq += 1;
-        if self.recent.len() == TRACE_RETAINED_MAX {
-            self.recent.pop_front();
+        if self.recent.back().is_none_or(|c| c.len() == TRACE_CHUNK) {
+            self.recent.push_back(Rc::new(Vec::with_capacity(TRACE_CHUNK)));
         }
-        self.recent.push_back(Rc::new(traced));
+        Rc::make_mut(self.recent.back_mut().expect("just ensured")).push(traced);
+        self.retained += 1;
+        // Whole chunks go, so between MAX − CHUNK and MAX events stay.
+        if self.retained > TRACE_RETAINED_MAX {
+            self.drop_front_chunk();
+        }
     }
 
-    /// Forgets all but the newest `n` retained events (the hash is unchanged).
+    fn drop_front_chunk(&mut self) {
+        if let Some(chunk) = self.recent.pop_front() {
+            self.retained -= chunk.len();
+        }
+    }
+
+    /// Forgets retained events older than the newest `n` (whole chunks: at least `n` stay;
+    /// the hash is unchanged).
     pub fn keep_last(&mut self, n: usize) {
-        let excess = self.recent.len().saturating_sub(n);
-        self.recent.drain(..excess);
+        while self.recent.front().is_some_and(|c| self.retained - c.len() >= n) {
+            self.drop_front_chunk();
+        }
     }
 
     /// The fingerprint of the whole trace so far.
@@ -287,17 +308,33 @@ impl Trace {
         self.next_seq == 0
     }
 
+    /// Events still retained.
+    pub fn retained(&self) -> usize {
+        self.retained
+    }
+
+    /// Retained events from the `skip`th retained one on, oldest first.
+    fn from_position(&self, skip: usize) -> impl Iterator<Item = &TracedEvent> {
+        let (chunk, offset) = (skip / TRACE_CHUNK, skip % TRACE_CHUNK);
+        self.recent
+            .iter()
+            .skip(chunk)
+            .enumerate()
+            .flat_map(move |(i, c)| c[if i == 0 { offset.min(c.len()) } else { 0 }..].iter())
+    }
+
     /// Retained events at or after true time `from`, oldest first.
     pub fn since_time(&self, from: SimTime) -> impl Iterator<Item = &TracedEvent> {
-        let skip = self.recent.partition_point(|e| e.at < from);
-        self.recent.iter().skip(skip).map(|e| &**e)
+        // Chunks before the first one holding an event at `from` or later are skipped whole.
+        let chunk = self.recent.partition_point(|c| c.last().is_some_and(|e| e.at < from));
+        let offset = self.recent.get(chunk).map_or(0, |c| c.partition_point(|e| e.at < from));
+        self.from_position(chunk * TRACE_CHUNK + offset)
     }
 
     /// Retained events with `seq >= from`, oldest first.
     pub fn since(&self, from: u64) -> impl Iterator<Item = &TracedEvent> {
-        let first = self.recent.front().map_or(0, |e| e.seq);
-        let skip = from.saturating_sub(first) as usize;
-        self.recent.iter().skip(skip).map(|e| &**e)
+        let first = self.recent.front().and_then(|c| c.first()).map_or(0, |e| e.seq);
+        self.from_position(from.saturating_sub(first) as usize)
     }
 }
 
@@ -331,5 +368,48 @@ mod tests {
         let mut b = Trace::default();
         b.push(SimTime(1), Event::NodeCrashed { node: NodeId(2) });
         assert_ne!(a.hash(), b.hash());
+    }
+}
+
+#[cfg(test)]
+mod chunk_tests {
+    use super::*;
+
+    fn trace(n: u64) -> Trace {
+        let mut t = Trace::default();
+        for i in 0..n {
+            t.push(SimTime(i * 10), Event::CommandApplied { summary: i.to_string() });
+        }
+        t
+    }
+
+    #[test]
+    fn retained_events_are_found_by_seq_and_time_across_chunks() {
+        let t = trace(1_000);
+        assert_eq!(t.retained(), 1_000);
+        assert_eq!(t.since(0).count(), 1_000);
+        assert_eq!(t.since(700).next().unwrap().seq, 700);
+        assert_eq!(t.since(700).count(), 300);
+        assert_eq!(t.since(5_000).count(), 0);
+        assert_eq!(t.since_time(SimTime(2_565)).next().unwrap().seq, 257);
+        assert_eq!(t.since_time(SimTime(2_560)).next().unwrap().seq, 256);
+        assert_eq!(t.since_time(SimTime(0)).count(), 1_000);
+        assert_eq!(t.since_time(SimTime(99_999)).count(), 0);
+    }
+
+    #[test]
+    fn old_chunks_go_and_clones_share_until_written() {
+        let mut t = trace(TRACE_RETAINED_MAX as u64 + 300);
+        assert!(t.retained() <= TRACE_RETAINED_MAX && t.retained() > TRACE_RETAINED_MAX - TRACE_CHUNK);
+        let first = t.since(0).next().unwrap().seq;
+        assert_eq!(first as usize, TRACE_RETAINED_MAX + 300 - t.retained());
+        let copy = t.clone();
+        t.push(SimTime(1), Event::CommandApplied { summary: "after".into() });
+        assert_eq!(copy.since(0).count() + 1, t.since(0).count(), "the clone did not see the push");
+        let mut k = t.clone();
+        k.keep_last(1_000);
+        assert!(k.retained() >= 1_000 && k.retained() < 1_000 + TRACE_CHUNK);
+        assert_eq!(k.hash(), t.hash());
+        assert_eq!(k.since(0).last(), t.since(0).last());
     }
 }
