@@ -43,7 +43,7 @@ swarm:
 # Speed, memory and checker figures, natively and in headless Chromium. Prints numbers.
 bench: setup
 	cargo bench --bench sim_speed
-	CHROMEDRIVER=$(CHROMEDRIVER) cargo test -p leaselab-www --target wasm32-unknown-unknown --release --test bench -- --nocapture 2>&1 | grep -E "BENCH|test result"
+	CHROMEDRIVER=$(CHROMEDRIVER) WASM_BINDGEN_TEST_TIMEOUT=900 cargo test -p leaselab-www --target wasm32-unknown-unknown --release --test bench -- --nocapture 2>&1 | grep -E "BENCH|test result|panicked"
 
 # Stale-read rate against clock-fault size / drift bound for each leader lease policy
 # (150 seeds × ~675 linearizable reads per cell ≈ 100,000 reads per cell). Fails if the safe

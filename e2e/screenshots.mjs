@@ -30,4 +30,16 @@ const c = (page, id) => page.click(`[data-testid="${id}"]`);
   await page.screenshot({ path: `${dir}/stale-read.png`, fullPage: true });
   await browser.close();
 }
+{ // raft-rs LeaseBased with the leader cut off: two leaders, the stale-read window shaded in
+  // the space-time diagram; then scrubbed back to just before the cut.
+  const { browser, page } = await openPage(url, { width: 1280, height: 1000 });
+  await page.waitForSelector('[data-testid="node-1"]');
+  await page.selectOption('[data-testid="tour-select"]', 'lease-based-two-leaders');
+  await c(page, 'tour-start');
+  for (let i = 0; i < 4; i++) await c(page, 'tour-next');
+  for (let i = 0; i < 4; i++) await c(page, 'advance-100ms');
+  const panel = await page.$('.cluster-panel');
+  await panel.screenshot({ path: `${dir}/spacetime.png` });
+  await browser.close();
+}
 console.log('screenshots written');

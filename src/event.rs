@@ -314,7 +314,7 @@ impl Trace {
     }
 
     /// Retained events from the `skip`th retained one on, oldest first.
-    fn from_position(&self, skip: usize) -> impl Iterator<Item = &TracedEvent> {
+    fn at_position(&self, skip: usize) -> impl Iterator<Item = &TracedEvent> {
         let (chunk, offset) = (skip / TRACE_CHUNK, skip % TRACE_CHUNK);
         self.recent
             .iter()
@@ -328,13 +328,13 @@ impl Trace {
         // Chunks before the first one holding an event at `from` or later are skipped whole.
         let chunk = self.recent.partition_point(|c| c.last().is_some_and(|e| e.at < from));
         let offset = self.recent.get(chunk).map_or(0, |c| c.partition_point(|e| e.at < from));
-        self.from_position(chunk * TRACE_CHUNK + offset)
+        self.at_position(chunk * TRACE_CHUNK + offset)
     }
 
     /// Retained events with `seq >= from`, oldest first.
     pub fn since(&self, from: u64) -> impl Iterator<Item = &TracedEvent> {
         let first = self.recent.front().and_then(|c| c.first()).map_or(0, |e| e.seq);
-        self.from_position(from.saturating_sub(first) as usize)
+        self.at_position(from.saturating_sub(first) as usize)
     }
 }
 

@@ -558,11 +558,7 @@ impl Sim {
 
     /// Background operations per simulated second (0: off).
     pub fn workload_ops_per_sec(&self) -> u32 {
-        if self.workload_gap_us == 0 {
-            0
-        } else {
-            (1_000_000 / self.workload_gap_us) as u32
-        }
+        1_000_000u64.checked_div(self.workload_gap_us).map_or(0, |r| r as u32)
     }
 
     fn invoke_read(&mut self, node: NodeId, key: String, mode: ReadMode) -> OpId {

@@ -224,8 +224,11 @@ pub struct TxnForm {
     pub else_value: String,
 }
 
+/// A transaction's compares, success and failure operations.
+pub type TxnParts = (Vec<Compare>, Vec<TxnOp>, Vec<TxnOp>);
+
 /// Builds the transaction, or says what is wrong with the form (nothing is sent then).
-pub fn build_txn(f: &TxnForm) -> Result<(Vec<Compare>, Vec<TxnOp>, Vec<TxnOp>), String> {
+pub fn build_txn(f: &TxnForm) -> Result<TxnParts, String> {
     let target = match f.target.as_str() {
         "value" => CompareTarget::Value,
         "version" => CompareTarget::Version,

@@ -179,11 +179,10 @@ pub fn SpaceTimeView() -> impl IntoView {
                 }}
                 {move || diagram.with(|d| {
                     let s = Scale::of(d);
-                    let ticks = [0.0, 0.5, 1.0].map(|f| {
+                    [0.0, 0.5, 1.0].map(|f| {
                         let t = SimTime(d.from.0 + (s.span_us * f) as u64);
                         view! { <text class="st-time" x=2 y=s.y(t) + 4.0>{format_time(t)}</text> }
-                    }).into_iter().collect_view();
-                    ticks
+                    }).into_iter().collect_view()
                 })}
                 // Leader terms and leader-lease beliefs.
                 {move || diagram.with(|d| {

@@ -55,6 +55,24 @@ async fn page_frame_times() {
     );
 }
 
+/// Time travel in the browser: scrubs to 20 spread-out times of a simulated hour (5 nodes,
+/// 10 writes/s), restoring checkpoints and replaying.
+#[wasm_bindgen_test]
+fn scrubbing_a_simulated_hour() {
+    use leaselab::bench::{scrub_targets, scrub_times, timeline_workload};
+    let t = now_ms();
+    let mut timeline = timeline_workload(5, 10, 3_600);
+    let record_s = (now_ms() - t) / 1e3;
+    let end = timeline.sim().now();
+    let times = scrub_times(&mut timeline, &scrub_targets(end, 20), now_ms);
+    let mean = times.iter().sum::<f64>() / times.len() as f64;
+    let max = times.iter().copied().fold(0.0, f64::max);
+    console_log!(
+        "BENCH browser scrub hour=1 nodes=5 writes_per_s=10 checkpoints={} mean_ms={mean:.0} max_ms={max:.0} record_s={record_s:.1}",
+        timeline.checkpoint_count()
+    );
+}
+
 #[wasm_bindgen_test]
 fn simulation_speed_in_the_browser() {
     for nodes in [3u64, 5, 7] {
