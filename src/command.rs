@@ -205,6 +205,23 @@ impl Command {
         }
     }
 
+    /// Whether the command is a client operation (it gets an operation id when applied).
+    pub fn is_client_op(&self) -> bool {
+        matches!(
+            self,
+            Command::Put { .. }
+                | Command::Delete { .. }
+                | Command::Read { .. }
+                | Command::DeleteRange { .. }
+                | Command::Txn { .. }
+                | Command::Compact { .. }
+                | Command::PutWithLease { .. }
+                | Command::LeaseGrant { .. }
+                | Command::LeaseRevoke { .. }
+                | Command::LeaseKeepAlive { .. }
+        )
+    }
+
     /// The command with node id 0 (scenario shorthand for "the step's target") replaced by
     /// `node`, for every command that names one node.
     pub fn with_default_node(mut self, node: NodeId) -> Command {

@@ -178,6 +178,32 @@ fn resolve(sim: &Sim, target: &Target) -> Option<NodeId> {
     }
 }
 
+/// What the audience is asked to predict before a step runs: the path of the read it issues,
+/// or whether that read will be stale — taken from the scenario's expectations for the step's
+/// operation, so the reveal can be checked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Question {
+    /// The scenario's operation number (1-based, as in expectations).
+    pub op: usize,
+    pub kind: QuestionKind,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QuestionKind {
+    Path,
+    Stale,
+}
+
+impl Question {
+    /// The answers offered.
+    pub fn choices(&self) -> &'static [&'static str] {
+        match self.kind {
+            QuestionKind::Path => &["lease read", "LeaseBased", "ReadIndex", "forwarded", "serializable"],
+            QuestionKind::Stale => &["stale", "not stale"],
+        }
+    }
+}
+
 /// Steps a scenario one step at a time (the page's guided tour) or all at once ([`run`]).
 #[derive(Clone, Debug)]
 pub struct ScenarioRunner {
@@ -200,6 +226,28 @@ impl ScenarioRunner {
 
     pub fn is_done(&self) -> bool {
         self.next >= self.scenario.steps.len()
+    }
+
+    /// The prediction question for the next step, if it asks one and an expectation says
+    /// what its read will do.
+    pub fn upcoming_question(&self) -> Option<Question> {
+        let step = self.upcoming()?;
+        step.predict.as_ref()?;
+        let count = step.commands.iter().filter(|c| c.is_client_op()).count();
+        let first = self.ops.len() + 1;
+        let ops = first..first + count;
+        self.scenario.expect.iter().find_map(|e| match e {
+            Expectation::ReadPath { op, .. } if ops.contains(op) => {
+                Some(Question { op: *op, kind: QuestionKind::Path })
+            }
+            Expectation::Stale { op, .. } if ops.contains(op) => Some(Question { op: *op, kind: QuestionKind::Stale }),
+            _ => None,
+        })
+    }
+
+    /// The id of the scenario's operation number `n` (1-based), once issued.
+    pub fn op_id(&self, n: usize) -> Option<OpId> {
+        self.ops.get(n.wrapping_sub(1)).copied()
     }
 
     /// The step that [`ScenarioRunner::step`] would run next.

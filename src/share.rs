@@ -71,6 +71,9 @@ impl Recording {
         let mut timeline = Timeline::replaying(self.seed, self.config.clone(), self.commands.clone(), self.end)?;
         timeline.seek(self.end)?;
         let sim = timeline.sim();
+        if let Some(why) = sim.replay_diverged() {
+            return Err(format!("the run does not reproduce: {why} (was it edited?)"));
+        }
         if let Some(stuck) = sim.pending_replay().front() {
             return Err(format!("the run never reached its command \"{}\" at {}", stuck.command.summary(), stuck.at));
         }
@@ -211,7 +214,13 @@ mod tests {
         assert!(rec.replay().unwrap_err().contains("does not reproduce"), "{:?}", rec.replay().err());
         let mut rec = Recording::of(&run()).unwrap();
         rec.seed += 1;
-        assert!(rec.replay().is_err());
+        let err = rec.replay().unwrap_err();
+        assert!(err.contains("does not reproduce"), "{err}");
+        // A command moved later than the events around it: the replay stops there.
+        let mut rec = Recording::of(&run()).unwrap();
+        rec.commands[0].at = SimTime::from_ms(2_900);
+        let err = rec.replay().unwrap_err();
+        assert!(err.contains("does not reproduce") && err.contains("was recorded at"), "{err}");
         let mut rec = Recording::of(&run()).unwrap();
         rec.format = 9;
         assert!(rec.replay().unwrap_err().contains("format 9"));

@@ -110,6 +110,8 @@ pub struct Sim {
     steps: u64,
     /// Recorded commands still to re-apply, each at its recorded position (replay).
     replay: VecDeque<LoggedCommand>,
+    /// Set when a replay met a run that does not match its recording.
+    replay_diverged: Option<String>,
     nodes: Vec<Node>,
     inboxes: Vec<VecDeque<Inbound>>,
     network: Network,
@@ -158,6 +160,7 @@ impl Sim {
             next_seq: 0,
             steps: 0,
             replay: VecDeque::new(),
+            replay_diverged: None,
             inboxes: vec![VecDeque::new(); nodes.len()],
             nodes,
             network: Network::new(config.node_count, &config.network),
@@ -301,12 +304,18 @@ impl Sim {
             position = (c.at, c.after);
         }
         self.replay = commands.into();
+        self.replay_diverged = None;
         Ok(())
     }
 
     /// Drops the recorded commands not yet re-applied (the run forks here).
     pub(crate) fn clear_replay(&mut self) {
         self.replay.clear();
+    }
+
+    /// Why the replay stopped early, if the run left the recording.
+    pub fn replay_diverged(&self) -> Option<&str> {
+        self.replay_diverged.as_deref()
     }
 
     /// Recorded commands not yet re-applied.
@@ -319,6 +328,20 @@ impl Sim {
     /// the replay emits exactly the original events.
     fn apply_due_replay(&mut self, until: SimTime) -> bool {
         match self.replay.front() {
+            Some(c) if c.after < self.steps || (c.after == self.steps && self.next_due().is_some_and(|t| t < c.at)) => {
+                // This run does not reach the recorded position at the recorded time: the
+                // recording belongs to another run (or was edited). Stop replaying.
+                self.replay_diverged = Some(format!(
+                    "command \"{}\" was recorded at {} after {} events, but this run is at {} after {} events",
+                    c.command.summary(),
+                    c.at,
+                    c.after,
+                    self.now,
+                    self.steps
+                ));
+                self.replay.clear();
+                return false;
+            }
             Some(c) if c.after == self.steps && c.at <= until => {}
             _ => return false,
         }

@@ -74,3 +74,30 @@ fn every_tour_round_trips_through_a_url_and_a_file() {
         assert_eq!(export.history.len(), sim.history().len());
     }
 }
+
+/// Prediction prompts come with answers that the tour's own expectations can check.
+#[test]
+fn prediction_questions_point_at_the_operation_the_step_issues() {
+    use leaselab::scenario::{QuestionKind, ScenarioRunner};
+    let mut asked = 0;
+    for (name, _) in BUILTIN {
+        let (mut runner, mut sim) = ScenarioRunner::start(builtin(name).unwrap());
+        while let Some(step) = runner.upcoming().cloned() {
+            let question = runner.upcoming_question();
+            runner.step(&mut sim);
+            let Some(q) = question else { continue };
+            asked += 1;
+            assert!(step.predict.is_some(), "{name}: a question without a prompt");
+            let id = runner.op_id(q.op).unwrap_or_else(|| panic!("{name}: op {} was not issued by its step", q.op));
+            let record = sim.history().get(id).unwrap();
+            assert!(record.kind.is_read(), "{name}: op {} is not a read", q.op);
+            assert!(q.choices().len() >= 2);
+            if q.kind == QuestionKind::Path {
+                sim.run_for_ms(50);
+                let path = sim.history().get(id).unwrap().trace.as_ref().and_then(|t| t.path).map(|p| p.label());
+                assert!(path.is_some_and(|p| q.choices().contains(&p)), "{name}: path {path:?} not offered");
+            }
+        }
+    }
+    assert!(asked >= 5, "only {asked} tours ask a checkable question");
+}

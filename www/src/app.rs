@@ -349,6 +349,29 @@ fn Controls(seed: u64, node_count: usize) -> impl IntoView {
     }
 }
 
+/// What the audience predicted against what the operation did (a read still in flight says so
+/// and updates when it finishes and is checked).
+#[component]
+fn PredictionResult(reveal: crate::lab::Reveal) -> impl IntoView {
+    use leaselab::scenario::QuestionKind;
+    let lab = lab();
+    move || {
+        let actual = lab.ops.with(|rows| {
+            let row = rows.iter().find(|r| r.record.id == reveal.op)?;
+            match reveal.kind {
+                QuestionKind::Path => row.record.trace.as_ref().and_then(|t| t.path).map(|p| p.label()),
+                QuestionKind::Stale => row.verdict.as_deref().map(|v| if v == "STALE" { "stale" } else { "not stale" }),
+            }
+        });
+        let text = match actual {
+            Some(a) if a == reveal.guess => format!("✓ You predicted {}: right.", reveal.guess),
+            Some(a) => format!("✗ You predicted {}; it was {a}.", reveal.guess),
+            None => format!("You predicted {}; {} has not finished yet…", reveal.guess, reveal.op),
+        };
+        view! { <p class="predict-result" data-testid="predict-result">{text}</p> }
+    }
+}
+
 /// Guided tours: pick one, step through its narration (back replays from the seed), answer the
 /// prediction before the reveal, see its expectations checked at the end.
 #[component]
@@ -382,8 +405,21 @@ fn TourPanel() -> impl IntoView {
                         <p><b>{t.title.clone()}</b>" "<span class="muted" data-testid="tour-progress">{format!("step {} of {}", t.applied, t.total)}</span></p>
                         {t.narration.clone().map(|n| view! { <p class="narration" data-testid="tour-narration">{n}</p> })}
                         {t.upcoming.clone().filter(|_| !last).map(|n| view! { <p class="muted">"Next: "{n}</p> })}
+                        {move || lab.tour_reveal.get().map(|r| view! { <PredictionResult reveal=r /> })}
                         {t.predict.clone().filter(|_| !last).map(|q| view! {
                             <p class="predict" data-testid="tour-predict">"Predict: "{q}</p>
+                        })}
+                        {(!last && !t.choices.is_empty()).then(|| view! {
+                            <div class="row choices" role="group" aria-label="Your prediction">
+                                {t.choices.iter().enumerate().map(|(i, c)| {
+                                    let c: &'static str = c;
+                                    view! {
+                                        <button data-testid=format!("predict-choice-{i}")
+                                            class:chosen=move || lab.tour_guess.get() == Some(c)
+                                            on:click=move |_| lab.tour_guess.set(Some(c))>{c}</button>
+                                    }
+                                }).collect_view()}
+                            </div>
                         })}
                         <div class="row">
                             <button data-testid="tour-back" disabled=t.applied == 0 on:click=move |_| lab.tour_back()>"Back"</button>
@@ -403,6 +439,9 @@ fn TourPanel() -> impl IntoView {
         </div>
     }
 }
+
+/// How long a dropped message's ✕ stays on its link (true time).
+const DROP_SHOWN_US: u64 = 400_000;
 
 #[derive(Clone, Debug, PartialEq)]
 struct NodeFace {
@@ -512,6 +551,35 @@ fn ClusterView() -> impl IntoView {
                             stroke-dasharray=format!("{:.1} {:.1}", circumference * left, circumference)
                             transform=format!("rotate(-90 {x} {y})") />
                     })
+                }).collect_view()
+            })}
+            // Messages dropped in the last moment: a red ✕ on their link (a message lost as it
+            // was sent, near its sender).
+            {move || lab.spacetime.with(|d| {
+                let n = d.nodes;
+                d.arrows.iter().rev()
+                    .take_while(|a| a.sent.0 + DROP_SHOWN_US >= d.to.0)
+                    .filter(|a| a.dropped && a.end.0 + DROP_SHOWN_US >= d.to.0)
+                    .take(24)
+                    .map(|a| {
+                        let (p, q) = (ring_position(a.from.index(), n), ring_position(a.to.index(), n));
+                        let f = if a.end == a.sent { 0.3 } else { 0.6 };
+                        let (x, y) = (p.0 + (q.0 - p.0) * f, p.1 + (q.1 - p.1) * f);
+                        view! { <text class="drop-mark" x=x y=y + 5.0 text-anchor="middle">"✕"</text> }
+                    }).collect_view()
+            })}
+            // Each node's clock: its local reading and rate, under the node.
+            {move || lab.snap.with(|s| {
+                let n = s.nodes.len();
+                s.nodes.iter().map(|node| {
+                    let (x, y) = ring_position(node.id.index(), n);
+                    let drifting = node.rate_ppm != 1_000_000;
+                    view! {
+                        <text class="node-clock" class:drifting=drifting x=x y=y + 50.0 text-anchor="middle"
+                            data-testid=format!("ring-clock-{}", node.id.0)>
+                            {format!("⏱ {:.2}s · {}", node.local_time.as_ms_f64() / 1_000.0, crate::model::rate_label(node.rate_ppm))}
+                        </text>
+                    }
                 }).collect_view()
             })}
             // Nodes.

@@ -50,6 +50,8 @@ pub struct TourView {
     /// The next step's narration and prediction question.
     pub upcoming: Option<String>,
     pub predict: Option<String>,
+    /// The answers offered for the prediction, when the tour can check it.
+    pub choices: Vec<&'static str>,
     /// After the last step: (expectation, passed, detail).
     pub results: Option<Vec<(String, bool, String)>>,
 }
@@ -73,6 +75,14 @@ enum PanelWork {
 
 /// Animation frames per refresh of the tables (6: ten times a second at 60 Hz).
 pub const PANEL_FRAME_INTERVAL: u64 = 6;
+
+/// A prediction the audience made, and the operation that answers it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Reveal {
+    pub op: OpId,
+    pub kind: leaselab::scenario::QuestionKind,
+    pub guess: &'static str,
+}
 
 /// Events re-read to rebuild the event log after a scrub.
 const LOG_REBUILD_EVENTS: u64 = 2_000;
@@ -104,6 +114,10 @@ pub struct Lab {
     pub selected_node: RwSignal<Option<leaselab::NodeId>>,
     tour: StoredValue<Option<ScenarioRunner>, LocalStorage>,
     pub tour_view: RwSignal<Option<TourView>>,
+    /// The audience's answer to the upcoming step's prediction question.
+    pub tour_guess: RwSignal<Option<&'static str>>,
+    /// The last answered prediction, to check against what happened.
+    pub tour_reveal: RwSignal<Option<Reveal>>,
     pub help_open: RwSignal<bool>,
     /// Nodes picked (shift-click or the table's checkboxes) to partition from the rest.
     pub partition_pick: RwSignal<Vec<leaselab::NodeId>>,
@@ -145,6 +159,8 @@ impl Lab {
             selected_node: RwSignal::new(None),
             tour: StoredValue::new_local(None),
             tour_view: RwSignal::new(None),
+            tour_guess: RwSignal::new(None),
+            tour_reveal: RwSignal::new(None),
             help_open: RwSignal::new(false),
             partition_pick: RwSignal::new(Vec::new()),
             log_cursor: StoredValue::new(0),
@@ -307,6 +323,7 @@ impl Lab {
         self.install(Timeline::from_sim(sim));
         self.tour.set_value(Some(runner));
         self.playing.set(false);
+        self.clear_prediction();
         self.publish_tour(None);
         Ok(())
     }
@@ -314,6 +331,7 @@ impl Lab {
     /// Runs the tour's next step; after the last one, runs to the end and checks expectations.
     pub fn tour_next(&self) {
         let Some(mut runner) = self.tour.get_value() else { return };
+        let question = runner.upcoming_question();
         let mut results = None;
         self.timeline.update_value(|t| {
             t.drive(|sim| {
@@ -326,6 +344,11 @@ impl Lab {
                 }
             })
         });
+        let guess = self.tour_guess.get_untracked();
+        let reveal =
+            question.zip(guess).and_then(|(q, guess)| runner.op_id(q.op).map(|op| Reveal { op, kind: q.kind, guess }));
+        self.tour_reveal.set(reveal);
+        self.tour_guess.set(None);
         self.tour.set_value(Some(runner));
         self.refresh();
         self.publish_tour(results);
@@ -343,12 +366,19 @@ impl Lab {
         }
         self.install(timeline);
         self.tour.set_value(Some(runner));
+        self.clear_prediction();
         self.publish_tour(None);
     }
 
     pub fn exit_tour(&self) {
         self.tour.set_value(None);
         self.tour_view.set(None);
+        self.clear_prediction();
+    }
+
+    fn clear_prediction(&self) {
+        self.tour_guess.set(None);
+        self.tour_reveal.set(None);
     }
 
     /// Forgets what the views derived incrementally (checker verdicts, event log lines); the
@@ -384,6 +414,7 @@ impl Lab {
                     narration: r.next.checked_sub(1).map(|i| steps[i].narration.clone()),
                     upcoming: r.upcoming().map(|s| s.narration.clone()),
                     predict: r.upcoming().and_then(|s| s.predict.clone()),
+                    choices: r.upcoming_question().map_or(Vec::new(), |q| q.choices().to_vec()),
                     results,
                 }
             })

@@ -270,6 +270,29 @@ async fn the_space_time_diagram_draws_messages_terms_and_the_stale_window() {
 }
 
 #[wasm_bindgen_test]
+async fn a_prediction_is_answered_before_the_reveal_and_checked_after() {
+    let (host, _handle) = mount(3);
+    let select: web_sys::HtmlSelectElement = by_test_id(&host, "tour-select").unchecked_into();
+    select.set_value("healthy-lease-read");
+    select.dispatch_event(&web_sys::Event::new("change").unwrap()).unwrap();
+    click(&host, "tour-start").await;
+    click(&host, "tour-next").await;
+    click(&host, "tour-next").await;
+    // Step 3 asks which path its read takes: answer "lease read" (choice 0), then reveal.
+    assert_eq!(text(&host, "predict-choice-0"), "lease read");
+    click(&host, "predict-choice-0").await;
+    assert!(class_of(&host, "[data-testid=\"predict-choice-0\"]").contains("chosen"));
+    click(&host, "tour-next").await;
+    assert_eq!(text(&host, "predict-result"), "✓ You predicted lease read: right.");
+    // Step 4 asks again: a wrong answer is called wrong, with what happened.
+    click(&host, "predict-choice-0").await;
+    click(&host, "tour-next").await;
+    click(&host, "advance-1s").await;
+    assert_eq!(text(&host, "predict-result"), "✗ You predicted lease read; it was forwarded.");
+    host.remove();
+}
+
+#[wasm_bindgen_test]
 async fn a_crashed_node_is_shown_and_restarts() {
     let (host, _handle) = mount(3);
     click(&host, "advance-1s").await;
