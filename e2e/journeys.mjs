@@ -223,7 +223,8 @@ async function soak(actions = 400) {
     for (let i = 0; i < actions; i++) {
       // The help overlay is modal; it has its own test, so the soak leaves it closed.
       const ids = await page.$$eval('button:not([disabled])', (els) =>
-        els.map((e) => e.dataset.testid).filter((id) => id && !id.startsWith('help')));
+        // Visible ones only (closed <details> hide the transaction builder and settings).
+        els.filter((e) => e.offsetParent !== null && !e.closest('details:not([open])')).map((e) => e.dataset.testid).filter((id) => id && !id.startsWith('help')));
       const id = ids[rnd(ids.length)];
       await click(page, id);
       if (rnd(5) === 0) await page.selectOption('[data-testid="node-count-select"]', String(1 + rnd(7)));

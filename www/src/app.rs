@@ -577,7 +577,7 @@ fn ClusterView() -> impl IntoView {
                     view! {
                         <text class="node-clock" class:drifting=drifting x=x y=y + 50.0 text-anchor="middle"
                             data-testid=format!("ring-clock-{}", node.id.0)>
-                            {format!("⏱ {:.2}s · {}", node.local_time.as_ms_f64() / 1_000.0, crate::model::rate_label(node.rate_ppm))}
+                            {format!("{:.2} s · {}", node.local_time.as_ms_f64() / 1_000.0, crate::model::rate_label(node.rate_ppm))}
                         </text>
                     }
                 }).collect_view()
