@@ -136,6 +136,11 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// Keys are at most this long (bytes).
+pub const KEY_BYTES_MAX: usize = 256;
+/// Values are at most this long (bytes).
+pub const VALUE_BYTES_MAX: usize = 4_096;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -155,8 +160,3 @@ mod tests {
         assert_eq!(Proposal::decode(&[]), None);
     }
 }
-
-/// Keys are at most this long (bytes).
-pub const KEY_BYTES_MAX: usize = 256;
-/// Values are at most this long (bytes).
-pub const VALUE_BYTES_MAX: usize = 4_096;

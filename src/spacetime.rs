@@ -88,7 +88,14 @@ const LOOKBACK_US: u64 = 10_000_000;
 
 /// The diagram of true time `[to − window_us, to]`, where `to` is the present.
 pub fn build(sim: &Sim, window_us: u64, max_arrows: usize) -> SpaceTime {
-    let to = sim.now();
+    build_at(sim, sim.now(), window_us, max_arrows)
+}
+
+/// The diagram of `[to − window_us, to]` for an earlier `to` (to look at an operation that
+/// scrolled out of view): only what had happened by `to` is drawn, as it stood then — as far
+/// back as the trace still retains events.
+pub fn build_at(sim: &Sim, to: SimTime, window_us: u64, max_arrows: usize) -> SpaceTime {
+    let to = to.min(sim.now());
     let from = SimTime(to.0.saturating_sub(window_us));
     let nodes = sim.nodes().len();
     let mut d = SpaceTime { from, to, nodes, ..SpaceTime::default() };
@@ -106,7 +113,7 @@ pub fn build(sim: &Sim, window_us: u64, max_arrows: usize) -> SpaceTime {
     let mut sent: Vec<Arrow> = Vec::new();
     // Message id → its arrow, so a drop can end the arrow it belongs to.
     let mut arrow_of: std::collections::BTreeMap<u64, usize> = std::collections::BTreeMap::new();
-    for e in sim.trace().since_time(lookback) {
+    for e in sim.trace().since_time(lookback).take_while(|e| e.at <= to) {
         match &e.event {
             Event::RoleChanged { node, role, term, .. } => {
                 end_span(&mut d, &mut open, *node, e.at);
@@ -179,8 +186,8 @@ pub fn build(sim: &Sim, window_us: u64, max_arrows: usize) -> SpaceTime {
     d.arrows = sent.split_off(sent.len().saturating_sub(max_arrows));
 
     // Local-read beliefs and the stale windows they open against newer leaders.
-    d.local_reads = sim.local_read_spans().filter(|s| s.until >= from).collect();
-    let newer_leaders: Vec<(SimTime, NodeId, u64)> = sim.leader_changes().copied().collect();
+    d.local_reads = sim.local_read_spans().filter(|s| s.until >= from && s.from <= to).collect();
+    let newer_leaders: Vec<(SimTime, NodeId, u64)> = sim.leader_changes().filter(|c| c.0 <= to).copied().collect();
     for belief in &d.local_reads {
         for &(elected, leader, term) in &newer_leaders {
             let start = elected.max(belief.from).max(from);
@@ -210,7 +217,7 @@ pub fn build(sim: &Sim, window_us: u64, max_arrows: usize) -> SpaceTime {
             op: r.id,
             node: r.node,
             invoked: r.invoked_at,
-            completed: r.completed_at,
+            completed: r.completed_at.filter(|c| *c <= to),
             read: r.kind.is_read(),
             path: r.trace.as_ref().and_then(|t| t.path),
         })
@@ -285,7 +292,7 @@ mod tests {
         assert!(sim.leader().is_some_and(|l| l != old));
         let d = build(&sim, 4_000_000, 100_000);
         assert!(d.stale_windows.is_empty(), "{:?}", d.stale_windows);
-        let belief = d.local_reads.iter().filter(|s| s.node == old).last().expect("the old leader had a lease");
+        let belief = d.local_reads.iter().rfind(|s| s.node == old).expect("the old leader had a lease");
         let elected = sim.leader_changes().last().unwrap().0;
         assert!(belief.until <= elected, "lease until {} vs new leader at {elected}", belief.until);
     }
@@ -302,5 +309,33 @@ mod tests {
         let labels: Vec<&str> =
             d.markers.iter().filter(|m| m.node == Some(follower)).map(|m| m.label.as_str()).collect();
         assert_eq!(labels, ["crash", "restart"]);
+    }
+}
+
+#[cfg(test)]
+mod focus_tests {
+    use super::*;
+    use crate::command::Command;
+    use crate::config::ClusterConfig;
+
+    /// Looking back at an earlier moment shows the diagram as it was then: the same as a
+    /// diagram built when that moment was the present.
+    #[test]
+    fn a_diagram_of_an_earlier_moment_matches_the_one_drawn_then() {
+        let mut sim = Sim::new(5, ClusterConfig::default()).unwrap();
+        sim.run_for_ms(2_500);
+        let leader = sim.leader().unwrap();
+        sim.apply(Command::Put { node: leader, key: "k".into(), value: "v".into() }).unwrap();
+        sim.run_for_ms(5);
+        let then = build(&sim, 2_000_000, 10_000);
+        sim.run_for_ms(1);
+        sim.apply(Command::Isolate { node: leader }).unwrap();
+        sim.run_for_ms(4_000);
+        let looked_back = build_at(&sim, then.to, 2_000_000, 10_000);
+        assert_eq!(looked_back.arrows, then.arrows);
+        assert_eq!(looked_back.leaders, then.leaders);
+        assert_eq!(looked_back.ops, then.ops);
+        assert_eq!(looked_back.markers, then.markers);
+        assert!(looked_back.stale_windows.is_empty());
     }
 }

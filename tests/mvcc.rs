@@ -28,7 +28,8 @@ fn fixture() -> KeyIndex {
 fn key_index_get_at_every_revision() {
     let ki = fixture();
     // (at, expected (modified, created, version)); None = not found.
-    let table: &[(u64, Option<(Revision, Revision, u64)>)] = &[
+    type Found = Option<(Revision, Revision, u64)>;
+    let table: &[(u64, Found)] = &[
         (0, None),
         (1, None),
         (2, Some((rev(2, 0), rev(2, 0), 1))),
@@ -56,7 +57,7 @@ fn key_index_get_at_every_revision() {
 #[test]
 fn key_index_since_lists_one_revision_per_main() {
     let ki = fixture();
-    let all = vec![rev(2, 0), rev(4, 0), rev(6, 0), rev(8, 0), rev(10, 0), rev(12, 0), rev(14, 1), rev(16, 0)];
+    let all = [rev(2, 0), rev(4, 0), rev(6, 0), rev(8, 0), rev(10, 0), rev(12, 0), rev(14, 1), rev(16, 0)];
     for (since, skip) in [(0u64, 0usize), (1, 0), (2, 0), (3, 1), (4, 1), (13, 6), (14, 6), (15, 7), (16, 7), (17, 8)] {
         assert_eq!(ki.since(since), all[skip..].to_vec(), "since {since}");
     }
@@ -228,7 +229,7 @@ fn txn_compares_pick_the_branch() {
         (cmp(CompareTarget::Version, CompareOp::NotEqual, "1"), false),
     ];
     for (c, want) in cases {
-        let r = s.txn(&[c.clone()], &put("then"), &put("else")).unwrap();
+        let r = s.txn(std::slice::from_ref(&c), &put("then"), &put("else")).unwrap();
         assert_eq!(r.succeeded, want, "{c:?}");
         assert_eq!(s.get("out").unwrap().value, if want { "then" } else { "else" });
     }

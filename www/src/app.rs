@@ -118,6 +118,11 @@ pub fn App(#[prop(optional)] options: Option<StartOptions>) -> impl IntoView {
         lab.speed_index.set(i.min(SPEEDS.len() - 1));
     }
     provide_context(lab);
+    // Selecting an operation may move the space-time diagram to its moment.
+    Effect::new(move |_| {
+        lab.selected_op.track();
+        lab.refresh_diagram();
+    });
     run_frames(lab, Rc::new(Cell::new(wall_ms())));
     let keys = window_event_listener(leptos::ev::keydown, move |ev| on_key(lab, ev));
     on_cleanup(move || keys.remove());

@@ -265,6 +265,29 @@ impl Lab {
         self.timeline.with_value(|t| t.sim().log_tail(node, count))
     }
 
+    /// The space-time diagram: the last `window` before the present, or — when the selected
+    /// operation lies before that — the moment of that operation, so selecting any operation
+    /// in the log shows it in the diagram.
+    fn build_diagram(&self, sim: &leaselab::Sim, window: u64) -> SpaceTime {
+        let now = sim.now();
+        let focus = self
+            .selected_op
+            .get_untracked()
+            .and_then(|op| sim.history().get(op))
+            .map(|r| r.completed_at.unwrap_or(r.invoked_at))
+            .filter(|t| t.0 + window * 3 / 4 < now.0)
+            .map_or(now, |t| SimTime(t.0 + window / 4).min(now));
+        leaselab::spacetime::build_at(sim, focus, window, SPACETIME_ARROWS_MAX)
+    }
+
+    /// Recomputes the diagram alone (the selection moved).
+    pub fn refresh_diagram(&self) {
+        let window = self.spacetime_window_us.get_value();
+        if let Some(diagram) = self.timeline.try_with_value(|t| self.build_diagram(t.sim(), window)) {
+            self.spacetime.set(diagram);
+        }
+    }
+
     pub fn set_spacetime_window(&self, us: u64) {
         self.spacetime_window_us.set_value(us);
         self.refresh();
@@ -472,7 +495,7 @@ impl Lab {
                 in_past: t.in_past(),
                 recorded_commands: t.recorded().len(),
             };
-            let diagram = diagram.then(|| leaselab::spacetime::build(s, window, SPACETIME_ARROWS_MAX));
+            let diagram = diagram.then(|| self.build_diagram(s, window));
             (s.snapshot(), lines, s.trace().len(), view, diagram)
         });
         if let Some(diagram) = diagram {

@@ -275,6 +275,16 @@ pub fn SpaceTimeView() -> impl IntoView {
                     })
                 }}
             </svg>
+            {move || {
+                let now = lab.snap.with(|s| s.now);
+                let (to, window) = diagram.with(|d| (d.to, d.to.0.saturating_sub(d.from.0)));
+                (to.0 + window / 2 < now.0).then(|| view! {
+                    <p class="small focus-note" data-testid="spacetime-focus">
+                        {format!("Showing the moment of the selected operation ({}); the present is {}. ", format_time(to), format_time(now))}
+                        <button class="linklike" data-testid="spacetime-live" on:click=move |_| lab.selected_op.set(None)>"back to the present"</button>
+                    </p>
+                })
+            }}
             <p class="muted small" data-testid="spacetime-summary">{move || diagram.with(|d| {
                 let windows = d.stale_windows.len();
                 format!("{} messages{} · {} leader term(s) · {}",

@@ -292,6 +292,38 @@ async fn a_prediction_is_answered_before_the_reveal_and_checked_after() {
     host.remove();
 }
 
+/// Selecting a stale read that scrolled out of the diagram moves the diagram to its moment,
+/// where the stale-read window that allowed it is shaded.
+#[wasm_bindgen_test]
+async fn selecting_an_old_stale_read_shows_its_moment_and_window() {
+    let (host, _handle) = mount(3);
+    let select: web_sys::HtmlSelectElement = by_test_id(&host, "tour-select").unchecked_into();
+    select.set_value("clock-drift-stale");
+    select.dispatch_event(&web_sys::Event::new("change").unwrap()).unwrap();
+    click(&host, "tour-start").await;
+    for _ in 0..17 {
+        click(&host, "tour-next").await;
+    }
+    let stale = host.query_selector_all("[data-testid^=\"op-verdict-\"]").unwrap();
+    let stale_id = (0..stale.length())
+        .filter_map(|i| stale.item(i))
+        .find(|n| n.text_content().as_deref() == Some("STALE"))
+        .and_then(|n| wasm_bindgen::JsCast::dyn_into::<web_sys::Element>(n).ok())
+        .and_then(|e| e.get_attribute("data-testid"))
+        .map(|t| t.trim_start_matches("op-verdict-").to_string())
+        .expect("the tour produces a stale read");
+    assert!(host.query_selector("[data-testid=\"spacetime-focus\"]").unwrap().is_none());
+    click(&host, &format!("op-{stale_id}")).await;
+    assert!(text(&host, "spacetime-focus").starts_with("Showing the moment"), "{}", text(&host, "spacetime-focus"));
+    let summary = text(&host, "spacetime-summary");
+    assert!(summary.contains("1 stale-read window"), "{summary}");
+    let selected = by_test_id(&host, "spacetime-selected-op").get_attribute("d").unwrap_or_default();
+    assert!(!selected.is_empty(), "the selected read's bar is drawn");
+    click(&host, "spacetime-live").await;
+    assert!(host.query_selector("[data-testid=\"spacetime-focus\"]").unwrap().is_none());
+    host.remove();
+}
+
 #[wasm_bindgen_test]
 async fn a_crashed_node_is_shown_and_restarts() {
     let (host, _handle) = mount(3);
