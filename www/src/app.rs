@@ -778,18 +778,7 @@ fn ClientPanel() -> impl IntoView {
             Err(e) => status.set(e.to_string()),
         }
     };
-    let txn = RwSignal::new(crate::model::TxnForm {
-        key: "x".into(),
-        target: "value".into(),
-        op: "=".into(),
-        operand: "1".into(),
-        then_kind: "put".into(),
-        then_key: "x".into(),
-        then_value: "2".into(),
-        else_kind: "get".into(),
-        else_key: "x".into(),
-        else_value: String::new(),
-    });
+    let txn = RwSignal::new(crate::model::TxnForm::example());
     let send_txn = move || match crate::model::build_txn(&txn.get_untracked()) {
         Ok((compares, success, failure)) => send_cmd(Box::new(move |node| Command::Txn {
             node,

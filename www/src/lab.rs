@@ -207,17 +207,22 @@ impl Lab {
 
     /// Advances simulated time by `us`. Returns false once the page has been torn down.
     pub fn advance_us(&self, us: u64) -> bool {
-        let alive = self
-            .timeline
-            .try_update_value(|t| {
-                let target = t.sim().now().plus_us(us);
-                t.advance(target, EVENTS_PER_FRAME_MAX);
-            })
-            .is_some();
+        let alive = self.run_for_us(us);
         if alive {
             self.refresh();
         }
         alive
+    }
+
+    /// Runs the simulation `us` further (at most a frame's worth of events); false once the
+    /// page has been torn down.
+    fn run_for_us(&self, us: u64) -> bool {
+        self.timeline
+            .try_update_value(|t| {
+                let target = t.sim().now().plus_us(us);
+                t.advance(target, EVENTS_PER_FRAME_MAX);
+            })
+            .is_some()
     }
 
     /// Handles exactly the next due event (the finest step).
@@ -447,13 +452,7 @@ impl Lab {
 
     /// Advances by `us` for one animation frame: the tables refresh only every few frames.
     pub fn advance_frame_us(&self, us: u64) -> bool {
-        let alive = self
-            .timeline
-            .try_update_value(|t| {
-                let target = t.sim().now().plus_us(us);
-                t.advance(target, EVENTS_PER_FRAME_MAX);
-            })
-            .is_some();
+        let alive = self.run_for_us(us);
         if alive {
             let frame = self.frames.get_value() + 1;
             self.frames.set_value(frame);

@@ -227,6 +227,24 @@ pub struct TxnForm {
 /// A transaction's compares, success and failure operations.
 pub type TxnParts = (Vec<Compare>, Vec<TxnOp>, Vec<TxnOp>);
 
+impl TxnForm {
+    /// What the form starts with: "if x = 1 then put x=2 else get x".
+    pub fn example() -> TxnForm {
+        TxnForm {
+            key: "x".into(),
+            target: "value".into(),
+            op: "=".into(),
+            operand: "1".into(),
+            then_kind: "put".into(),
+            then_key: "x".into(),
+            then_value: "2".into(),
+            else_kind: "get".into(),
+            else_key: "x".into(),
+            else_value: String::new(),
+        }
+    }
+}
+
 /// Builds the transaction, or says what is wrong with the form (nothing is sent then).
 pub fn build_txn(f: &TxnForm) -> Result<TxnParts, String> {
     let target = match f.target.as_str() {
@@ -436,18 +454,7 @@ mod tests {
 
     #[test]
     fn the_txn_form_builds_a_transaction_or_says_what_is_wrong() {
-        let form = TxnForm {
-            key: "x".into(),
-            target: "value".into(),
-            op: "=".into(),
-            operand: "1".into(),
-            then_kind: "put".into(),
-            then_key: "x".into(),
-            then_value: "2".into(),
-            else_kind: "get".into(),
-            else_key: "x".into(),
-            ..TxnForm::default()
-        };
+        let form = TxnForm::example();
         let (compares, success, failure) = build_txn(&form).unwrap();
         assert_eq!(compares[0].target, CompareTarget::Value);
         assert_eq!(success, vec![TxnOp::Put { key: "x".into(), value: "2".into(), lease: 0 }]);
