@@ -154,12 +154,6 @@ impl RunExport {
     }
 }
 
-/// Starts a recording from a fresh configuration: what the page shares before any command.
-pub fn fresh(seed: u64, config: ClusterConfig) -> Result<Recording, String> {
-    let sim = Sim::new(seed, config).map_err(|e| e.to_string())?;
-    Recording::of(&sim)
-}
-
 fn hex(hash: u64) -> String {
     format!("{hash:016x}")
 }

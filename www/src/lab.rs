@@ -97,7 +97,6 @@ pub struct TimelineView {
     /// The end of the recorded run.
     pub horizon: SimTime,
     pub in_past: bool,
-    pub recorded_commands: usize,
 }
 
 #[derive(Clone, Copy)]
@@ -488,12 +487,7 @@ impl Lab {
             } else {
                 Vec::new()
             };
-            let view = TimelineView {
-                now: s.now(),
-                horizon: t.horizon(),
-                in_past: t.in_past(),
-                recorded_commands: t.recorded().len(),
-            };
+            let view = TimelineView { now: s.now(), horizon: t.horizon(), in_past: t.in_past() };
             let diagram = diagram.then(|| self.build_diagram(s, window));
             (s.snapshot(), lines, s.trace().len(), view, diagram)
         });
