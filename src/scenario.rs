@@ -113,7 +113,7 @@ impl Expectation {
 
 /// Parses a scenario file (JSON). Errors name the line, column and field.
 pub fn parse(text: &str) -> Result<Scenario, String> {
-    let scenario: Scenario = serde_json::from_str(text).map_err(|e| format!("scenario file: {e}"))?;
+    let scenario: Scenario = serde_json::from_slice(text.as_bytes()).map_err(|e| format!("scenario file: {e}"))?;
     validate(&scenario)?;
     Ok(scenario)
 }

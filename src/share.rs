@@ -35,9 +35,8 @@ pub struct Recording {
     pub trace_hash: String,
 }
 
-/// A run as a file: the recording plus what it produced.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// A run as a file: the recording plus what it produced (read back by [`RunExport::import`]).
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct RunExport {
     pub recording: Recording,
     pub history: Vec<OpRecord>,
@@ -88,12 +87,12 @@ impl Recording {
     }
 
     pub fn to_json(&self) -> String {
-        serde_json::to_string(self).expect("plain data serializes")
+        to_json_text(self, false)
     }
 
     /// Parses a recording; errors name the line, column and field.
     pub fn from_json(text: &str) -> Result<Recording, String> {
-        serde_json::from_str(text).map_err(|e| format!("not a Lease Lab run: {e}"))
+        serde_json::from_slice(text.as_bytes()).map_err(|e| format!("not a Lease Lab run: {e}"))
     }
 
     /// The URL fragment (without `#`) that reproduces this run.
@@ -126,32 +125,61 @@ impl RunExport {
     }
 
     pub fn to_json_pretty(&self) -> String {
-        serde_json::to_string_pretty(self).expect("plain data serializes")
+        to_json_text(self, true)
     }
 
     /// Parses an export, replays its recording and checks that the history and trace in the
-    /// file are the ones the replay produces.
+    /// file are the ones the replay produces; on success the replay's own export is returned.
     pub fn import(text: &str) -> Result<(RunExport, Timeline), String> {
-        let export: RunExport = serde_json::from_str(text).map_err(|e| format!("not a Lease Lab run file: {e}"))?;
-        let timeline = export.recording.replay()?;
+        let file: RunFile =
+            serde_json::from_slice(text.as_bytes()).map_err(|e| format!("not a Lease Lab run file: {e}"))?;
+        let timeline = file.recording.replay()?;
         let replayed = RunExport::of(timeline.sim())?;
-        if let Some(i) = (0..export.history.len().max(replayed.history.len()))
-            .find(|&i| export.history.get(i) != replayed.history.get(i))
-        {
+        if let Some(i) = first_difference(&file.history, &replayed.history) {
             return Err(format!(
                 "the file's history differs from its replay at operation {} (was it edited?)",
-                export.history.get(i).or(replayed.history.get(i)).map_or(0, |r| r.id.0)
+                replayed.history.get(i).map_or(i as u64, |r| r.id.0)
             ));
         }
-        if export.trace != replayed.trace {
-            let seq = export.trace.iter().zip(&replayed.trace).find(|(a, b)| a != b).map(|(a, _)| a.seq);
-            return Err(match seq {
-                Some(seq) => format!("the file's trace differs from its replay at event {seq} (was it edited?)"),
-                None => "the file's trace has a different length than its replay (was it edited?)".to_string(),
+        if let Some(i) = first_difference(&file.trace, &replayed.trace) {
+            return Err(match replayed.trace.get(i) {
+                Some(event) if i < file.trace.len() => {
+                    format!("the file's trace differs from its replay at event {} (was it edited?)", event.seq)
+                }
+                _ => "the file's trace has a different length than its replay (was it edited?)".to_string(),
             });
         }
-        Ok((export, timeline))
+        Ok((replayed, timeline))
     }
+}
+
+/// A run file as read: history and trace stay untyped JSON, because they are only compared
+/// with the replay's, never used. (Typed, their deserializers would cost the page ≈30 KB of
+/// gzipped wasm for nothing.)
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RunFile {
+    recording: Recording,
+    history: Vec<serde_json::Value>,
+    trace: Vec<serde_json::Value>,
+}
+
+/// Index of the first entry where the file and the replay differ (a length difference
+/// included), comparing each replayed entry in its JSON form.
+fn first_difference<T: Serialize>(file: &[serde_json::Value], replayed: &[T]) -> Option<usize> {
+    (0..file.len().max(replayed.len())).find(|&i| match (file.get(i), replayed.get(i)) {
+        (Some(f), Some(r)) => serde_json::to_value(r).map_or(true, |r| *f != r),
+        _ => true,
+    })
+}
+
+/// Every typed value is written through `serde_json::Value` (which `first_difference` needs
+/// anyway), so the page's wasm carries one serializer per type instead of one per output
+/// format (compact for links, pretty for files): ≈2.5 KB of gzipped wasm. Keys come out sorted.
+fn to_json_text<T: Serialize>(value: &T, pretty: bool) -> String {
+    let value = serde_json::to_value(value).expect("plain data serializes");
+    if pretty { serde_json::to_string_pretty(&value) } else { serde_json::to_string(&value) }
+        .expect("a JSON value writes")
 }
 
 fn hex(hash: u64) -> String {
