@@ -181,6 +181,39 @@ fn on_key(lab: Lab, ev: web_sys::KeyboardEvent) {
     }
 }
 
+/// A text box bound to a signal. Every text box on the page is made here, so they share one
+/// copy of their code in the wasm (written inline, each box's closures compile separately).
+fn text_box(value: RwSignal<String>, testid: String, class: &'static str, aria: Option<&'static str>) -> impl IntoView {
+    view! {
+        <input type="text" class=class data-testid=testid aria-label=aria
+            prop:value=move || value.get() on:input=move |ev| value.set(event_target_value(&ev)) />
+    }
+}
+
+/// A drop-down of `(value, label)` choices bound to a signal (shared code, like [`text_box`]).
+fn choice_box(
+    value: RwSignal<String>,
+    testid: &'static str,
+    aria: &'static str,
+    choices: &'static [(&'static str, &'static str)],
+) -> impl IntoView {
+    view! {
+        <select aria-label=aria data-testid=testid prop:value=move || value.get()
+            on:change=move |ev| value.set(event_target_value(&ev))>
+            {choices.iter().map(|(v, l)| view! { <option value=*v>{*l}</option> }).collect_view()}
+        </select>
+    }
+}
+
+/// Enter in a text box of the controls applies them (Reset), as a form would.
+fn is_enter_in_text_box(ev: &web_sys::KeyboardEvent) -> bool {
+    ev.key() == "Enter"
+        && ev
+            .target()
+            .and_then(|t| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlInputElement>(t).ok())
+            .is_some_and(|input| input.type_() == "text")
+}
+
 /// What the page teaches, in a few lines, and the keyboard map.
 #[component]
 fn HelpOverlay() -> impl IntoView {
@@ -267,7 +300,7 @@ fn Controls(seed: u64, node_count: usize) -> impl IntoView {
         }
     };
     view! {
-        <div class="controls">
+        <div class="controls" on:keydown=move |ev| if is_enter_in_text_box(&ev) { reset() }>
             <button data-testid="play-toggle" class="primary"
                 title="Play or pause (space)"
                 on:click=move |_| lab.playing.update(|p| *p = !*p)>
@@ -292,12 +325,7 @@ fn Controls(seed: u64, node_count: usize) -> impl IntoView {
             </label>
             <span class="clock" data-testid="sim-time">{move || format_time(lab.snap.with(|s| s.now))}</span>
             <span class="sep"></span>
-            <label>"Seed "
-                <input data-testid="seed-input" class="seed" type="text"
-                    prop:value=move || seed_text.get()
-                    on:input=move |ev| seed_text.set(event_target_value(&ev))
-                    on:keydown=move |ev| if ev.key() == "Enter" { reset() } />
-            </label>
+            <label>"Seed " {text_box(seed_text, "seed-input".into(), "seed", None)}</label>
             <label>"Nodes "
                 <select data-testid="node-count-select"
                     prop:value=move || nodes.get().to_string()
@@ -323,9 +351,7 @@ fn Controls(seed: u64, node_count: usize) -> impl IntoView {
                 </select>
             </label>
             <label title="Assumed bound on clock drift, subtracted from the lease (applies on Reset)">"drift bound "
-                <input data-testid="bound-input" class="tiny" type="text"
-                    prop:value=move || bound_text.get()
-                    on:input=move |ev| bound_text.set(event_target_value(&ev)) />" ms"
+                {text_box(bound_text, "bound-input".into(), "tiny", None)}" ms"
             </label>
             <label><input data-testid="lease-enabled" type="checkbox" prop:checked=move || lease_enabled.get()
                 on:change=move |ev| lease_enabled.set(event_target_checked(&ev)) />" leases on"</label>
@@ -334,10 +360,7 @@ fn Controls(seed: u64, node_count: usize) -> impl IntoView {
                 <div class="settings-grid">
                     {crate::model::NUMBER_SETTINGS.iter().zip(setting_texts).map(|(s, text)| view! {
                         <label>{s.label}
-                            <input class="tiny" type="text" data-testid=format!("setting-{}", s.id)
-                                prop:value=move || text.get()
-                                on:input=move |ev| text.set(event_target_value(&ev))
-                                on:keydown=move |ev| if ev.key() == "Enter" { reset() } />
+                            {text_box(text, format!("setting-{}", s.id), "tiny", None)}
                             " "{s.unit}
                         </label>
                     }).collect_view()}
@@ -778,8 +801,34 @@ fn ClientPanel() -> impl IntoView {
             Err(e) => status.set(e.to_string()),
         }
     };
-    let txn = RwSignal::new(crate::model::TxnForm::example());
-    let send_txn = move || match crate::model::build_txn(&txn.get_untracked()) {
+    // One signal per field of the transaction form, so each box is a plain `text_box`.
+    let example = crate::model::TxnForm::example();
+    let [tk, tt, to, tv, thk, thkey, thv, elk, elkey, elv] = [
+        example.key,
+        example.target,
+        example.op,
+        example.operand,
+        example.then_kind,
+        example.then_key,
+        example.then_value,
+        example.else_kind,
+        example.else_key,
+        example.else_value,
+    ]
+    .map(RwSignal::new);
+    let txn_form = move || crate::model::TxnForm {
+        key: tk.get_untracked(),
+        target: tt.get_untracked(),
+        op: to.get_untracked(),
+        operand: tv.get_untracked(),
+        then_kind: thk.get_untracked(),
+        then_key: thkey.get_untracked(),
+        then_value: thv.get_untracked(),
+        else_kind: elk.get_untracked(),
+        else_key: elkey.get_untracked(),
+        else_value: elv.get_untracked(),
+    };
+    let send_txn = move || match crate::model::build_txn(&txn_form()) {
         Ok((compares, success, failure)) => send_cmd(Box::new(move |node| Command::Txn {
             node,
             compares: compares.clone(),
@@ -826,10 +875,8 @@ fn ClientPanel() -> impl IntoView {
                         }).collect_view())}
                     </select>
                 </label>
-                <label>"key " <input data-testid="write-key" class="short" type="text"
-                    prop:value=move || key.get() on:input=move |ev| key.set(event_target_value(&ev)) /></label>
-                <label>"value " <input data-testid="write-value" class="short" type="text"
-                    prop:value=move || value.get() on:input=move |ev| value.set(event_target_value(&ev)) /></label>
+                <label>"key " {text_box(key, "write-key".into(), "short", None)}</label>
+                <label>"value " {text_box(value, "write-value".into(), "short", None)}</label>
                 <button data-testid="write-button" class="primary" on:click=move |_| send(Op::Put)>"Put"</button>
                 <button data-testid="delete-button" on:click=move |_| send(Op::Delete)>"Delete"</button>
             </div>
@@ -860,51 +907,34 @@ fn ClientPanel() -> impl IntoView {
                 <summary>"Transaction (if … then … else …)"</summary>
                 <div class="row">
                     "if "
-                    <input class="short" type="text" aria-label="compare key" data-testid="txn-key"
-                        prop:value=move || txn.with(|t| t.key.clone()) on:input=move |ev| txn.update(|t| t.key = event_target_value(&ev)) />
-                    <select aria-label="compare target" data-testid="txn-target" on:change=move |ev| txn.update(|t| t.target = event_target_value(&ev))>
-                        {["value", "version", "create", "mod"].map(|o| view! { <option value=o>{o}</option> }).into_iter().collect_view()}
-                    </select>
-                    <select aria-label="comparison" data-testid="txn-op" on:change=move |ev| txn.update(|t| t.op = event_target_value(&ev))>
-                        {["=", "!=", ">", "<"].map(|o| view! { <option value=o>{o}</option> }).into_iter().collect_view()}
-                    </select>
-                    <input class="tiny" type="text" aria-label="compare with" data-testid="txn-operand"
-                        prop:value=move || txn.with(|t| t.operand.clone()) on:input=move |ev| txn.update(|t| t.operand = event_target_value(&ev)) />
+                    {text_box(tk, "txn-key".into(), "short", Some("compare key"))}
+                    {choice_box(tt, "txn-target", "compare target", &[("value", "value"), ("version", "version"), ("create", "create"), ("mod", "mod")])}
+                    {choice_box(to, "txn-op", "comparison", &[("=", "="), ("!=", "!="), (">", ">"), ("<", "<")])}
+                    {text_box(tv, "txn-operand".into(), "tiny", Some("compare with"))}
                 </div>
                 <div class="row">
                     "then "
-                    <select aria-label="then operation" data-testid="txn-then-kind" on:change=move |ev| txn.update(|t| t.then_kind = event_target_value(&ev))>
-                        {["put", "delete", "get"].map(|o| view! { <option value=o>{o}</option> }).into_iter().collect_view()}
-                    </select>
-                    <input class="short" type="text" aria-label="then key" data-testid="txn-then-key"
-                        prop:value=move || txn.with(|t| t.then_key.clone()) on:input=move |ev| txn.update(|t| t.then_key = event_target_value(&ev)) />
+                    {choice_box(thk, "txn-then-kind", "then operation", &[("put", "put"), ("delete", "delete"), ("get", "get")])}
+                    {text_box(thkey, "txn-then-key".into(), "short", Some("then key"))}
                     "= "
-                    <input class="short" type="text" aria-label="then value" data-testid="txn-then-value"
-                        prop:value=move || txn.with(|t| t.then_value.clone()) on:input=move |ev| txn.update(|t| t.then_value = event_target_value(&ev)) />
+                    {text_box(thv, "txn-then-value".into(), "short", Some("then value"))}
                 </div>
                 <div class="row">
                     "else "
-                    <select aria-label="else operation" data-testid="txn-else-kind" on:change=move |ev| txn.update(|t| t.else_kind = event_target_value(&ev))>
-                        {[("get", "get"), ("put", "put"), ("delete", "delete"), ("", "nothing")].map(|(v, l)| view! { <option value=v>{l}</option> }).into_iter().collect_view()}
-                    </select>
-                    <input class="short" type="text" aria-label="else key" data-testid="txn-else-key"
-                        prop:value=move || txn.with(|t| t.else_key.clone()) on:input=move |ev| txn.update(|t| t.else_key = event_target_value(&ev)) />
+                    {choice_box(elk, "txn-else-kind", "else operation", &[("get", "get"), ("put", "put"), ("delete", "delete"), ("", "nothing")])}
+                    {text_box(elkey, "txn-else-key".into(), "short", Some("else key"))}
                     "= "
-                    <input class="short" type="text" aria-label="else value" data-testid="txn-else-value"
-                        prop:value=move || txn.with(|t| t.else_value.clone()) on:input=move |ev| txn.update(|t| t.else_value = event_target_value(&ev)) />
+                    {text_box(elv, "txn-else-value".into(), "short", Some("else value"))}
                     <button data-testid="txn-button" on:click=move |_| send_txn()>"Send txn"</button>
                 </div>
             </details>
             <div class="row">
-                <label>"compact to rev " <input data-testid="compact-rev" class="tiny" type="text"
-                    prop:value=move || compact_rev.get() on:input=move |ev| compact_rev.set(event_target_value(&ev)) /></label>
+                <label>"compact to rev " {text_box(compact_rev, "compact-rev".into(), "tiny", None)}</label>
                 <button data-testid="compact-button" on:click=move |_| compact()>"Compact"</button>
             </div>
             <div class="row">
-                <label>"key lease " <input data-testid="lease-id" class="tiny" type="text"
-                    prop:value=move || lease_id.get() on:input=move |ev| lease_id.set(event_target_value(&ev)) /></label>
-                <label>"TTL " <input data-testid="lease-ttl" class="tiny" type="text"
-                    prop:value=move || lease_ttl.get() on:input=move |ev| lease_ttl.set(event_target_value(&ev)) />" s"</label>
+                <label>"key lease " {text_box(lease_id, "lease-id".into(), "tiny", None)}</label>
+                <label>"TTL " {text_box(lease_ttl, "lease-ttl".into(), "tiny", None)}" s"</label>
                 <button data-testid="lease-grant" on:click=move |_| with_lease(0)>"Grant"</button>
                 <button data-testid="lease-keepalive" on:click=move |_| with_lease(1)>"Keep-alive"</button>
                 <button data-testid="lease-revoke" on:click=move |_| with_lease(2)>"Revoke"</button>

@@ -348,6 +348,34 @@ async fn a_bad_seed_is_refused_next_to_the_input_and_the_run_survives() {
     host.remove();
 }
 
+/// Enter in a text box of the controls applies them, like a form: here a new seed restarts
+/// the run; Enter on a bad seed is refused like the Reset button's.
+#[wasm_bindgen_test]
+async fn enter_in_the_seed_box_resets_with_that_seed() {
+    let (host, _handle) = mount(3);
+    click(&host, "advance-1s").await;
+    let input: web_sys::HtmlInputElement = by_test_id(&host, "seed-input").unchecked_into();
+    let type_and_enter = |value: &str| {
+        input.set_value(value);
+        input.dispatch_event(&web_sys::Event::new("input").unwrap()).unwrap();
+        let init = web_sys::KeyboardEventInit::new();
+        init.set_key("Enter");
+        init.set_bubbles(true);
+        input
+            .dispatch_event(&web_sys::KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init).unwrap())
+            .unwrap();
+    };
+    type_and_enter("oops");
+    leptos::task::tick().await;
+    assert!(text(&host, "seed-error").contains("not a seed"));
+    assert_eq!(text(&host, "sim-time"), "1.000 s", "the current run is kept");
+    type_and_enter("77");
+    leptos::task::tick().await;
+    assert_eq!(text(&host, "seed-error"), "");
+    assert_eq!(text(&host, "sim-time"), "0.000 s", "a new run started");
+    host.remove();
+}
+
 #[wasm_bindgen_test]
 async fn a_read_at_the_leader_shows_the_lease_read_badge_and_a_checked_verdict() {
     let (host, _handle) = mount(3);
