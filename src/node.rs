@@ -578,7 +578,7 @@ impl Node {
         }
         let applied = p.kv.applied();
         if applied >= disk.snapshot_index() + compaction_entries {
-            disk.compact(applied, p.kv.encode());
+            disk.compact(applied, p.kv.clone());
             out.compacted_through = Some(applied);
         }
     }
