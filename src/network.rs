@@ -13,7 +13,7 @@ use raft::eraftpb::Message;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::VecDeque;
 
 /// Messages in flight at once; beyond this the network drops (and reports) new ones.
 pub const IN_FLIGHT_MAX: usize = 100_000;
@@ -56,15 +56,14 @@ pub struct Network {
     node_count: usize,
     /// `links[from][to]`, 0-based, row-major.
     links: Vec<LinkState>,
-    /// Boxed: a raft `Message` is a few hundred bytes, and B-tree rebalancing moves values.
-    in_flight: BTreeMap<u64, Box<InFlight>>,
+    in_flight: Wire,
     next_id: u64,
 }
 
 impl Network {
     pub fn new(node_count: usize, default: &LinkConfig) -> Network {
         let link = LinkState { config: default.clone(), cut: false };
-        Network { node_count, links: vec![link; node_count * node_count], in_flight: BTreeMap::new(), next_id: 1 }
+        Network { node_count, links: vec![link; node_count * node_count], in_flight: Wire::default(), next_id: 1 }
     }
 
     fn slot(&self, from: NodeId, to: NodeId) -> usize {
@@ -107,7 +106,7 @@ impl Network {
     }
 
     pub fn in_flight(&self) -> impl Iterator<Item = &InFlight> {
-        self.in_flight.values().map(|b| &**b)
+        self.in_flight.iter()
     }
 
     pub fn in_flight_len(&self) -> usize {
@@ -144,23 +143,74 @@ impl Network {
             self.next_id += 1;
             let copy_at = now.plus_us(Self::draw_latency(rng, &link.config));
             let dup = InFlight { id: copy_id, from, to, sent_at: now, deliver_at: copy_at, kind, msg: msg.clone() };
-            self.in_flight.insert(copy_id, Box::new(dup));
-            Some((copy_id, copy_at))
+            Some(Box::new(dup))
         } else {
             None
         };
-        self.in_flight.insert(id, Box::new(InFlight { id, from, to, sent_at: now, deliver_at, kind, msg }));
+        self.in_flight.insert(Box::new(InFlight { id, from, to, sent_at: now, deliver_at, kind, msg }));
+        let copy = copy.map(|dup| {
+            let at = (dup.id, dup.deliver_at);
+            self.in_flight.insert(dup);
+            at
+        });
         Sent::Queued { id, deliver_at, copy }
     }
 
     /// Takes message `id` off the wire for delivery. A link cut while the message was in
     /// flight loses it (as a real partition loses packets in transit).
     pub fn take(&mut self, id: u64) -> Result<Box<InFlight>, (Box<InFlight>, DropReason)> {
-        let m = self.in_flight.remove(&id).expect("a delivery is scheduled once per message");
+        let m = self.in_flight.remove(id).expect("a delivery is scheduled once per message");
         if self.link(m.from, m.to).cut {
             return Err((m, DropReason::LinkCut));
         }
         Ok(m)
+    }
+}
+
+/// The messages on the wire, by id. Ids are handed out in increasing order and each message
+/// leaves the wire within its link's latency, so slots in a window that starts at the oldest id
+/// still on the wire find any of them in O(1) (a B-tree here cost ≈3 % of a write-heavy run).
+/// Boxed: a raft `Message` is a few hundred bytes.
+#[derive(Clone, Debug, Default)]
+struct Wire {
+    /// Id of `slots[0]`.
+    first: u64,
+    /// `None` for ids that were dropped at send or already delivered.
+    slots: VecDeque<Option<Box<InFlight>>>,
+    len: usize,
+}
+
+impl Wire {
+    /// Puts a message on the wire; its id must exceed every id already there.
+    fn insert(&mut self, m: Box<InFlight>) {
+        if self.slots.is_empty() {
+            self.first = m.id;
+        }
+        let i = usize::try_from(m.id - self.first).expect("the window fits in memory");
+        debug_assert!(i >= self.slots.len(), "message ids are put on the wire in increasing order");
+        self.slots.resize_with(i + 1, || None);
+        self.slots[i] = Some(m);
+        self.len += 1;
+    }
+
+    fn remove(&mut self, id: u64) -> Option<Box<InFlight>> {
+        let i = usize::try_from(id.checked_sub(self.first)?).ok()?;
+        let m = self.slots.get_mut(i)?.take()?;
+        self.len -= 1;
+        while matches!(self.slots.front(), Some(None)) {
+            self.slots.pop_front();
+            self.first += 1;
+        }
+        Some(m)
+    }
+
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    /// In id order.
+    fn iter(&self) -> impl Iterator<Item = &InFlight> {
+        self.slots.iter().flatten().map(|b| &**b)
     }
 }
 
@@ -176,6 +226,35 @@ mod tests {
         m.from = from;
         m.to = to;
         m
+    }
+
+    #[test]
+    fn the_wire_finds_messages_taken_in_any_order_and_lists_them_by_id() {
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let mut net = Network::new(3, &LinkConfig::default());
+        let ids: Vec<u64> = (0..6)
+            .map(|_| match net.send(SimTime(0), &mut rng, msg(1, 2)) {
+                Sent::Queued { id, .. } => id,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        net.set_cut(NodeId(1), NodeId(3), true);
+        assert!(matches!(net.send(SimTime(0), &mut rng, msg(1, 3)), Sent::Dropped { .. }));
+        let late = match net.send(SimTime(0), &mut rng, msg(1, 2)) {
+            Sent::Queued { id, .. } => id,
+            other => panic!("{other:?}"),
+        };
+        for id in [ids[3], ids[0], ids[1]] {
+            assert_eq!(net.take(id).unwrap().id, id);
+        }
+        let left: Vec<u64> = net.in_flight().map(|m| m.id).collect();
+        assert_eq!(left, vec![ids[2], ids[4], ids[5], late]);
+        assert_eq!(net.in_flight_len(), 4);
+        for id in left {
+            assert_eq!(net.take(id).unwrap().id, id);
+        }
+        assert_eq!(net.in_flight_len(), 0);
+        assert_eq!(net.in_flight.slots.len(), 0, "the window shrinks as the oldest messages leave");
     }
 
     #[test]
