@@ -19,7 +19,7 @@ use crate::read::ReadMode;
 use crate::time::SimTime;
 use crate::types::OpId;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// An unresolved write (timed out, never applied) stops blocking its key after this long.
 pub const UNRESOLVED_WRITE_GRACE_US: u64 = 30_000_000;
@@ -396,7 +396,7 @@ impl Checker {
 /// Lowe's just-in-time search with memoisation on (linearized set, value).
 fn search_all_ends(ops: &[CheckOp], start: Option<String>, ends: &mut BTreeSet<Option<String>>, explored: &mut usize) {
     let words = ops.len().div_ceil(64);
-    let mut seen: HashSet<(Vec<u64>, Option<String>)> = HashSet::new();
+    let mut seen: BTreeSet<(Vec<u64>, Option<String>)> = BTreeSet::new();
     let mut stack: Vec<(Vec<u64>, Option<String>)> = vec![(vec![0; words], start)];
     while let Some((done, value)) = stack.pop() {
         *explored += 1;

@@ -6,9 +6,8 @@ use crate::lessor::{Lessor, LessorError};
 use crate::mvcc::{MvccStore, TxnOp, TxnOpResult};
 use crate::request::Request;
 use crate::time::LocalTime;
-use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, bincode::Encode, bincode::Decode)]
 pub struct KvStore {
     mvcc: MvccStore,
     lessor: Lessor,
@@ -215,11 +214,13 @@ impl KvStore {
         h.finish()
     }
 
+    /// The store as raft snapshot data (bincode's standard configuration: varints, little
+    /// endian, identical on every platform).
     pub fn encode(&self) -> Vec<u8> {
-        serde_json::to_vec(self).expect("the store always serializes")
+        crate::request::bincode_encode(self)
     }
     pub fn decode(data: &[u8]) -> KvStore {
-        serde_json::from_slice(data).expect("snapshot data is a store we encoded")
+        crate::request::bincode_decode(data, "snapshot data")
     }
 }
 
@@ -239,6 +240,29 @@ mod tests {
         assert_eq!(kv.apply(&Request::Delete { key: "a".into() }, CTX).revision, 3);
         let restored = KvStore::decode(&kv.encode());
         assert_eq!(restored, kv);
+    }
+
+    /// Snapshot data carries the replicated state (MVCC history, key leases and their keys,
+    /// checkpoints, applied index) but not the primary's volatile expiries.
+    #[test]
+    fn snapshot_data_keeps_the_replicated_state_only() {
+        let mut kv = KvStore::default();
+        kv.apply(&Request::LeaseGrant { id: 7, ttl_ms: 5_000 }, CTX);
+        kv.apply(&Request::PutWithLease { key: "k".into(), value: "v".into(), lease: 7 }, CTX);
+        kv.apply(&Request::Put { key: "p".into(), value: "1".into() }, CTX);
+        kv.apply(&Request::LeaseCheckpoint { checkpoints: vec![(7, 3_000)] }, CTX);
+        kv.apply(&Request::Delete { key: "p".into() }, CTX);
+        kv.advance_applied(12);
+        kv.lessor_mut().promote(LocalTime(1_000), 0);
+        assert!(kv.lessor().is_primary());
+        let restored = KvStore::decode(&kv.encode());
+        assert!(!restored.lessor().is_primary(), "volatile: a restored store is not the primary");
+        assert_eq!(restored.digest(), kv.digest());
+        assert_eq!(restored.lessor().get(7), kv.lessor().get(7));
+        assert_eq!(restored.applied(), 12);
+        let mut demoted = kv.clone();
+        demoted.lessor_mut().demote();
+        assert_eq!(restored, demoted);
     }
 
     #[test]

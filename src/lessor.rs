@@ -51,7 +51,7 @@ impl fmt::Display for LessorError {
 impl std::error::Error for LessorError {}
 
 /// The replicated part of one key lease.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 pub struct KeyLease {
     pub id: u64,
     /// Granted TTL after raising to the minimum, in ms.
@@ -71,20 +71,37 @@ pub struct TimeToLive {
     pub keys: Vec<String>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Lessor {
     leases: BTreeMap<u64, KeyLease>,
     /// key -> key lease it is attached to.
     key_owner: BTreeMap<String, u64>,
     /// Volatile: expiries on the primary's local clock. Not replicated, not snapshotted.
-    #[serde(skip)]
     expiry: BTreeMap<u64, LocalTime>,
-    #[serde(skip)]
     primary: bool,
     /// Volatile: when the primary last proposed revoking an expired key lease (retry later).
-    #[serde(skip)]
     revoke_proposed: BTreeMap<u64, LocalTime>,
 }
+
+/// A snapshot holds the replicated part only (key leases and their keys); the volatile
+/// expiries and the primary flag start empty.
+impl bincode::Encode for Lessor {
+    fn encode<E: bincode::enc::Encoder>(&self, encoder: &mut E) -> Result<(), bincode::error::EncodeError> {
+        self.leases.encode(encoder)?;
+        self.key_owner.encode(encoder)
+    }
+}
+
+impl<C> bincode::Decode<C> for Lessor {
+    fn decode<D: bincode::de::Decoder<Context = C>>(decoder: &mut D) -> Result<Self, bincode::error::DecodeError> {
+        Ok(Lessor {
+            leases: bincode::Decode::decode(decoder)?,
+            key_owner: bincode::Decode::decode(decoder)?,
+            ..Lessor::default()
+        })
+    }
+}
+bincode::impl_borrow_decode!(Lessor);
 
 impl Lessor {
     pub fn is_primary(&self) -> bool {

@@ -14,7 +14,21 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 /// A store revision: transactions get increasing `main`; writes inside one count up `sub`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    bincode::Encode,
+    bincode::Decode,
+)]
 pub struct Revision {
     pub main: u64,
     pub sub: u64,
@@ -74,7 +88,7 @@ impl fmt::Display for MvccError {
 impl std::error::Error for MvccError {}
 
 /// One generation of a key: from its creation to its tombstone (last rev, if deleted).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 pub struct Generation {
     pub ver: u64,
     pub created: Revision,
@@ -88,7 +102,7 @@ impl Generation {
 }
 
 /// Every revision at which one key changed, grouped in generations (etcd `keyIndex`).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 pub struct KeyIndex {
     pub modified: Revision,
     pub generations: Vec<Generation>,
@@ -208,7 +222,7 @@ impl KeyIndex {
 }
 
 /// A key's value as stored at one revision (etcd `mvccpb.KeyValue`).
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 pub struct KeyValue {
     pub key: String,
     pub value: String,
@@ -220,13 +234,13 @@ pub struct KeyValue {
 }
 
 /// What is stored at one revision: a value, or a tombstone.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 enum Stored {
     Put(KeyValue),
     Tombstone(String),
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 pub struct RangeRequest {
     pub key: String,
     /// Empty: just `key`. `"\0"`: every key ≥ `key`. Otherwise `[key, end)`.
@@ -247,7 +261,7 @@ pub struct RangeResult {
     pub rev: u64,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 pub enum CompareTarget {
     Value,
     Version,
@@ -255,7 +269,7 @@ pub enum CompareTarget {
     ModRevision,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 pub enum CompareOp {
     Equal,
     NotEqual,
@@ -264,7 +278,7 @@ pub enum CompareOp {
 }
 
 /// A transaction guard on one key (a missing key has version/revisions 0, value "").
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 pub struct Compare {
     pub key: String,
     pub target: CompareTarget,
@@ -273,7 +287,7 @@ pub struct Compare {
     pub operand: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 pub enum TxnOp {
     Range(RangeRequest),
     Put { key: String, value: String, lease: u64 },
@@ -305,11 +319,10 @@ pub enum WatchEvent {
 /// Values are at most this many bytes.
 pub const MVCC_VALUE_BYTES_MAX: usize = 4_096;
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, bincode::Encode, bincode::Decode)]
 pub struct MvccStore {
     index: BTreeMap<String, KeyIndex>,
     /// The "backend": every retained revision's content.
-    #[serde(with = "revs_as_pairs")]
     revs: BTreeMap<Revision, Stored>,
     current: u64,
     compacted: u64,
@@ -318,21 +331,6 @@ pub struct MvccStore {
 impl Default for MvccStore {
     fn default() -> Self {
         MvccStore { index: BTreeMap::new(), revs: BTreeMap::new(), current: 1, compacted: 0 }
-    }
-}
-
-/// JSON maps need string keys; the backend is written as a list of (revision, content) pairs.
-mod revs_as_pairs {
-    use super::{Revision, Stored};
-    use serde::{Deserialize, Deserializer, Serializer};
-    use std::collections::BTreeMap;
-
-    pub fn serialize<S: Serializer>(map: &BTreeMap<Revision, Stored>, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(map.iter())
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<Revision, Stored>, D::Error> {
-        Ok(Vec::<(Revision, Stored)>::deserialize(d)?.into_iter().collect())
     }
 }
 

@@ -485,7 +485,7 @@ impl Node {
             (Role::from(r.state), r.term, NodeId(r.leader_id))
         };
         if (role, term) != (p.role, p.term) {
-            // raft-rs re-drew its timeout (become_* → reset) from thread_rng: override it.
+            // raft-rs reset its timeout (become_* → reset) to the minimum: draw it from our seed.
             Self::redraw_election_timeout(&mut self.election_rng, &mut p.raw, config);
             if role == Role::Leader {
                 p.leader_lease.on_become_leader();

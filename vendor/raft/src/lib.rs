@@ -487,18 +487,16 @@ before taking old, removed peers offline.
 // same time. And reassignment can be optimized by compiler.
 #![allow(clippy::field_reassign_with_default)]
 
+// Lease Lab: panics with the message alone. Upstream appends the logger's key-values, which
+// pulls slog's formatting into the page's wasm; the simulator's logger carries none.
 macro_rules! fatal {
     ($logger:expr, $msg:expr) => {{
-        let owned_kv = ($logger).list();
-        let s = crate::util::format_kv_list(&owned_kv);
-        if s.is_empty() {
-            panic!("{}", $msg)
-        } else {
-            panic!("{}, {}", $msg, s)
-        }
+        let _ = &$logger;
+        panic!("{}", $msg)
     }};
     ($logger:expr, $fmt:expr, $($arg:tt)+) => {{
-        fatal!($logger, format_args!($fmt, $($arg)+))
+        let _ = &$logger;
+        panic!($fmt, $($arg)+)
     }};
 }
 

@@ -24,7 +24,6 @@ use crate::eraftpb::{
 };
 use protobuf::Message as _;
 use raft_proto::ConfChangeI;
-use rand::{self, Rng};
 use slog::{self, Logger};
 
 #[cfg(feature = "failpoints")]
@@ -2808,8 +2807,10 @@ impl<T: Storage> Raft<T> {
     /// Regenerates and stores the election timeout.
     pub fn reset_randomized_election_timeout(&mut self) {
         let prev_timeout = self.randomized_election_timeout;
-        let timeout =
-            rand::thread_rng().gen_range(self.min_election_timeout..self.max_election_timeout);
+        // Lease Lab: no unseeded randomness (the simulation reads none). The simulator sets a
+        // node's randomized timeout from its own seeded RNG whenever raft has reset it
+        // (`Node::redraw_election_timeout`); the minimum stands in until then.
+        let timeout = self.min_election_timeout;
         debug!(
             self.logger,
             "reset election timeout {prev_timeout} -> {timeout} at {election_elapsed}",
