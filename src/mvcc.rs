@@ -365,11 +365,24 @@ impl TxnWriter<'_> {
         r
     }
 
+    /// Writes `key` and returns what it held before (a transaction reports it).
     fn put(&mut self, key: &str, value: &str, lease: u64) -> Option<KeyValue> {
         let prev = self.store.get_kv(key, self.main);
+        self.write(key, value, lease);
+        prev
+    }
+
+    /// Writes `key` at the next sub-revision.
+    fn write(&mut self, key: &str, value: &str, lease: u64) {
+        let prev = self
+            .store
+            .index
+            .get(key)
+            .and_then(|ki| self.store.stored_at(ki, self.main))
+            .map(|p| (p.create_revision, p.version));
         let rev = self.rev();
-        let (create_revision, version) = match &prev {
-            Some(p) => (p.create_revision, p.version + 1),
+        let (create_revision, version) = match prev {
+            Some((created, version)) => (created, version + 1),
             None => (rev.main, 1),
         };
         let kv = KeyValue {
@@ -380,9 +393,11 @@ impl TxnWriter<'_> {
             version,
             lease,
         };
-        self.store.index.entry(key.to_string()).or_default().put(rev);
+        match self.store.index.get_mut(key) {
+            Some(ki) => ki.put(rev),
+            None => self.store.index.entry(key.to_string()).or_default().put(rev),
+        }
         self.store.revs.insert(rev, Stored::Put(kv));
-        prev
     }
 
     fn delete_range(&mut self, key: &str, end: &str) -> Vec<String> {
@@ -470,9 +485,13 @@ impl MvccStore {
     }
 
     /// Writes `key = value`; returns the new revision.
+    /// A transaction of one put (the hot path of every write, so without building one).
     pub fn put(&mut self, key: &str, value: &str, lease: u64) -> Result<u64, MvccError> {
-        let r = self.txn(&[], &[TxnOp::Put { key: key.into(), value: value.into(), lease }], &[])?;
-        Ok(r.rev)
+        Self::validate_put(key, value)?;
+        let main = self.current + 1;
+        TxnWriter { store: self, main, sub: 0 }.write(key, value, lease);
+        self.current = main;
+        Ok(main)
     }
 
     /// Deletes the keys in range; returns (number deleted, revision after).
