@@ -127,6 +127,18 @@ pub struct TracedEvent {
     pub event: Event,
 }
 
+/// How the page's operation log and the text trace show an outcome.
+impl fmt::Display for OpOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OpOutcome::Pending => f.write_str("pending…"),
+            OpOutcome::Ok { revision } => write!(f, "ok, rev {revision}"),
+            OpOutcome::Failed { reason } => write!(f, "failed: {reason}"),
+            OpOutcome::Indeterminate { reason } => write!(f, "unknown: {reason}"),
+        }
+    }
+}
+
 impl fmt::Display for TracedEvent {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{:>12} #{:<7} ", self.at.to_string(), self.seq)?;
@@ -157,7 +169,7 @@ impl fmt::Display for TracedEvent {
                 write!(f, "invoke   {op} at {node}: {summary}")
             }
             Event::OpCompleted { op, node, outcome } => {
-                write!(f, "complete {op} at {node}: {outcome:?}")
+                write!(f, "complete {op} at {node}: {outcome}")
             }
             Event::CommandApplied { summary } => write!(f, "command  {summary}"),
             Event::NodeCrashed { node } => write!(f, "crash    {node}"),
@@ -166,7 +178,7 @@ impl fmt::Display for TracedEvent {
             }
             Event::NodePaused { node } => write!(f, "pause    {node}"),
             Event::KeyLeaseRevoked { id, node, keys } => {
-                write!(f, "revoke   key lease {id} applied at {node}, deleted {keys:?}")
+                write!(f, "revoke   key lease {id} applied at {node}, deleted [{}]", keys.join(", "))
             }
             Event::NodeResumed { node, queued } => {
                 write!(f, "resume   {node} ({queued} queued inputs)")

@@ -965,13 +965,10 @@ fn OpLog() -> impl IntoView {
                     let op = &row.record;
                     let id = op.id;
                     let (class, text) = match (&op.outcome, &op.read) {
-                        (OpOutcome::Pending, _) => ("pending", "pending…".to_string()),
                         (OpOutcome::Ok { .. }, Some(read)) => ("ok", format!(
                             "{} (mod rev {}, rev {})",
                             read.value.clone().unwrap_or_else(|| "(absent)".into()), read.mod_revision, read.revision)),
-                        (OpOutcome::Ok { revision }, None) => ("ok", format!("ok, rev {revision}")),
-                        (OpOutcome::Failed { reason }, _) => ("failed", format!("failed: {reason}")),
-                        (OpOutcome::Indeterminate { reason }, _) => ("unknown", format!("unknown: {reason}")),
+                        (outcome, _) => (crate::model::outcome_class(outcome), outcome.to_string()),
                     };
                     let path = op.trace.as_ref().and_then(|t| t.path);
                     let badge = path.map(|p| view! { <span class=format!("badge {}", crate::model::path_class(p))>{p.label()}</span> });

@@ -142,6 +142,16 @@ pub fn rate_label(ppm: u32) -> String {
     format!("{}×", (x * 1_000.0).round() / 1_000.0)
 }
 
+/// CSS class of an operation's row in the log, by outcome.
+pub fn outcome_class(outcome: &leaselab::OpOutcome) -> &'static str {
+    match outcome {
+        leaselab::OpOutcome::Pending => "pending",
+        leaselab::OpOutcome::Ok { .. } => "ok",
+        leaselab::OpOutcome::Failed { .. } => "failed",
+        leaselab::OpOutcome::Indeterminate { .. } => "unknown",
+    }
+}
+
 /// CSS class of a read-path badge.
 pub fn path_class(path: ReadPath) -> &'static str {
     match path {
