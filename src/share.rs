@@ -136,10 +136,10 @@ impl RunExport {
         let timeline = file.recording.replay()?;
         let replayed = RunExport::of(timeline.sim())?;
         if let Some(i) = first_difference(&file.history, &replayed.history) {
-            return Err(format!(
-                "the file's history differs from its replay at operation {} (was it edited?)",
-                replayed.history.get(i).map_or(i as u64, |r| r.id.0)
-            ));
+            return Err(match replayed.history.get(i) {
+                Some(op) => format!("the file's history differs from its replay at {} (was it edited?)", op.id),
+                None => "the file's history has more operations than its replay (was it edited?)".to_string(),
+            });
         }
         if let Some(i) = first_difference(&file.trace, &replayed.trace) {
             return Err(match replayed.trace.get(i) {
@@ -260,7 +260,11 @@ mod tests {
         let mut edited = export.clone();
         edited.history[0].invoked_at = SimTime::from_ms(1);
         let err = RunExport::import(&edited.to_json_pretty()).unwrap_err();
-        assert!(err.contains("history differs"), "{err}");
+        assert!(err.contains("history differs from its replay at op1"), "{err}");
+        let mut longer = export.clone();
+        longer.history.push(export.history[0].clone());
+        let err = RunExport::import(&longer.to_json_pretty()).unwrap_err();
+        assert!(err.contains("more operations than its replay"), "{err}");
         let mut edited = export.clone();
         edited.trace.pop();
         assert!(RunExport::import(&edited.to_json_pretty()).unwrap_err().contains("trace"));
