@@ -1,16 +1,42 @@
 //! Profiling harness: `cargo run --release --example write_speed [nodes] [writes/s] [seconds]`
-//! runs the benchmark's write workload once and prints its speed (use under `perf record`).
+//! runs the benchmark's write workload once and prints its speed and allocation count (use it
+//! under `perf record`; the allocation count is exact, unlike timings on a shared machine).
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+struct Counting;
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        System.alloc(layout)
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        System.dealloc(ptr, layout)
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        System.realloc(ptr, layout, new_size)
+    }
+}
+
+#[global_allocator]
+static ALLOC: Counting = Counting;
+
 fn main() {
     let args: Vec<u64> = std::env::args().skip(1).map(|a| a.parse().expect("a number")).collect();
-    let (nodes, writes, seconds) =
-        (args.first().copied().unwrap_or(5), args.get(1).copied().unwrap_or(100), args.get(2).copied().unwrap_or(120));
+    let arg = |i: usize, default: u64| args.get(i).copied().unwrap_or(default);
+    let (nodes, writes, seconds) = (arg(0, 5), arg(1, 100), arg(2, 120));
     let t = std::time::Instant::now();
     let sim = leaselab::bench::write_workload(nodes as usize, writes as u32, seconds);
     let wall = t.elapsed().as_secs_f64();
+    let simulated = sim.now().0 as f64 / 1e6;
     println!(
-        "{nodes} nodes, {writes} writes/s: {:.0}× real time, {} events, {} steps",
-        sim.now().0 as f64 / 1e6 / wall,
+        "{nodes} nodes, {writes} writes/s: {:.0}× real time, {} events, {} steps, {:.0} allocations per simulated second",
+        simulated / wall,
         sim.trace().len(),
-        sim.steps()
+        sim.steps(),
+        ALLOCATIONS.load(Ordering::Relaxed) as f64 / simulated,
     );
 }
