@@ -154,7 +154,7 @@ impl RunExport {
 }
 
 /// A run file as read: history and trace stay untyped JSON, because they are only compared
-/// with the replay's, never used. (Typed, their deserializers would cost the page ≈30 KB of
+/// with the replay's, never used. (Typed, their deserializers would cost the page ≈11 KB of
 /// gzipped wasm for nothing.)
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -803,7 +803,7 @@ fn ClientPanel() -> impl IntoView {
     };
     // One signal per field of the transaction form, so each box is a plain `text_box`.
     let example = crate::model::TxnForm::example();
-    let [tk, tt, to, tv, thk, thkey, thv, elk, elkey, elv] = [
+    let [if_key, if_target, if_op, if_operand, then_kind, then_key, then_value, else_kind, else_key, else_value] = [
         example.key,
         example.target,
         example.op,
@@ -817,16 +817,16 @@ fn ClientPanel() -> impl IntoView {
     ]
     .map(RwSignal::new);
     let txn_form = move || crate::model::TxnForm {
-        key: tk.get_untracked(),
-        target: tt.get_untracked(),
-        op: to.get_untracked(),
-        operand: tv.get_untracked(),
-        then_kind: thk.get_untracked(),
-        then_key: thkey.get_untracked(),
-        then_value: thv.get_untracked(),
-        else_kind: elk.get_untracked(),
-        else_key: elkey.get_untracked(),
-        else_value: elv.get_untracked(),
+        key: if_key.get_untracked(),
+        target: if_target.get_untracked(),
+        op: if_op.get_untracked(),
+        operand: if_operand.get_untracked(),
+        then_kind: then_kind.get_untracked(),
+        then_key: then_key.get_untracked(),
+        then_value: then_value.get_untracked(),
+        else_kind: else_kind.get_untracked(),
+        else_key: else_key.get_untracked(),
+        else_value: else_value.get_untracked(),
     };
     let send_txn = move || match crate::model::build_txn(&txn_form()) {
         Ok((compares, success, failure)) => send_cmd(Box::new(move |node| Command::Txn {
@@ -867,7 +867,7 @@ fn ClientPanel() -> impl IntoView {
         <div class="panel client">
             <h2>"Client"</h2>
             <div class="row">
-                <label>"to "
+                <label>"if_op "
                     <select data-testid="write-node" on:change=move |ev| target.set(event_target_value(&ev).parse().unwrap_or(0))>
                         <option value="0">"leader"</option>
                         {move || lab.panel_snap.with(|s| s.nodes.iter().map(|n| view! {
@@ -907,24 +907,24 @@ fn ClientPanel() -> impl IntoView {
                 <summary>"Transaction (if … then … else …)"</summary>
                 <div class="row">
                     "if "
-                    {text_box(tk, "txn-key".into(), "short", Some("compare key"))}
-                    {choice_box(tt, "txn-target", "compare target", &[("value", "value"), ("version", "version"), ("create", "create"), ("mod", "mod")])}
-                    {choice_box(to, "txn-op", "comparison", &[("=", "="), ("!=", "!="), (">", ">"), ("<", "<")])}
-                    {text_box(tv, "txn-operand".into(), "tiny", Some("compare with"))}
+                    {text_box(if_key, "txn-key".into(), "short", Some("compare key"))}
+                    {choice_box(if_target, "txn-target", "compare target", &[("value", "value"), ("version", "version"), ("create", "create"), ("mod", "mod")])}
+                    {choice_box(if_op, "txn-op", "comparison", &[("=", "="), ("!=", "!="), (">", ">"), ("<", "<")])}
+                    {text_box(if_operand, "txn-operand".into(), "tiny", Some("compare with"))}
                 </div>
                 <div class="row">
                     "then "
-                    {choice_box(thk, "txn-then-kind", "then operation", &[("put", "put"), ("delete", "delete"), ("get", "get")])}
-                    {text_box(thkey, "txn-then-key".into(), "short", Some("then key"))}
+                    {choice_box(then_kind, "txn-then-kind", "then operation", &[("put", "put"), ("delete", "delete"), ("get", "get")])}
+                    {text_box(then_key, "txn-then-key".into(), "short", Some("then key"))}
                     "= "
-                    {text_box(thv, "txn-then-value".into(), "short", Some("then value"))}
+                    {text_box(then_value, "txn-then-value".into(), "short", Some("then value"))}
                 </div>
                 <div class="row">
                     "else "
-                    {choice_box(elk, "txn-else-kind", "else operation", &[("get", "get"), ("put", "put"), ("delete", "delete"), ("", "nothing")])}
-                    {text_box(elkey, "txn-else-key".into(), "short", Some("else key"))}
+                    {choice_box(else_kind, "txn-else-kind", "else operation", &[("get", "get"), ("put", "put"), ("delete", "delete"), ("", "nothing")])}
+                    {text_box(else_key, "txn-else-key".into(), "short", Some("else key"))}
                     "= "
-                    {text_box(elv, "txn-else-value".into(), "short", Some("else value"))}
+                    {text_box(else_value, "txn-else-value".into(), "short", Some("else value"))}
                     <button data-testid="txn-button" on:click=move |_| send_txn()>"Send txn"</button>
                 </div>
             </details>
