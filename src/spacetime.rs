@@ -81,6 +81,8 @@ pub struct SpaceTime {
     pub ops: Vec<OpSpan>,
     /// True when older arrows in the window were left out.
     pub arrows_truncated: bool,
+    /// True when the window ends before the simulation's present (drawn at an earlier moment).
+    pub past: bool,
 }
 
 /// How far before the window the trace is read to learn who was leader at its start.
@@ -98,7 +100,7 @@ pub fn build_at(sim: &Sim, to: SimTime, window_us: u64, max_arrows: usize) -> Sp
     let to = to.min(sim.now());
     let from = SimTime(to.0.saturating_sub(window_us));
     let nodes = sim.nodes().len();
-    let mut d = SpaceTime { from, to, nodes, ..SpaceTime::default() };
+    let mut d = SpaceTime { from, to, nodes, past: to < sim.now(), ..SpaceTime::default() };
 
     // Leader spans from role changes (looking back to learn the roles at `from`).
     let mut open: Vec<Option<(u64, SimTime)>> = vec![None; nodes];
@@ -337,5 +339,6 @@ mod focus_tests {
         assert_eq!(looked_back.ops, then.ops);
         assert_eq!(looked_back.markers, then.markers);
         assert!(looked_back.stale_windows.is_empty());
+        assert!(!then.past && looked_back.past, "drawn at the present, then at an earlier moment");
     }
 }

@@ -1009,7 +1009,7 @@ fn Inspector() -> impl IntoView {
             Some(view! {
                 <div class="panel inspector" data-testid="inspector">
                     <h2>{format!("Inspector — {}", n.id)}
-                        <button class="linklike" on:click=move |_| lab.selected_node.set(None)>"close"</button></h2>
+                        <button class="linklike" data-testid="inspector-close" on:click=move |_| lab.selected_node.set(None)>"close"</button></h2>
                     <p class="mono" data-testid="inspector-raft">{format!(
                         "{} · term {} · leader {} · log [{}..{}] · commit {} · applied {} · election timeout {} ticks",
                         role_label(n.role, n.paused), n.term, n.leader, n.first_index, n.last_index, n.commit, n.applied,

@@ -275,10 +275,13 @@ pub fn SpaceTimeView() -> impl IntoView {
                     })
                 }}
             </svg>
+            // Shown while the diagram is drawn at an earlier moment than the present — a
+            // property of the diagram, not a comparison with a clock that runs ahead of it
+            // between diagram refreshes (that made the note and its button flicker at speed).
             {move || {
                 let now = lab.snap.with(|s| s.now);
-                let (to, window) = diagram.with(|d| (d.to, d.to.0.saturating_sub(d.from.0)));
-                (to.0 + window / 2 < now.0).then(|| view! {
+                let (to, past) = diagram.with(|d| (d.to, d.past));
+                past.then(|| view! {
                     <p class="small focus-note" data-testid="spacetime-focus">
                         {format!("Showing the moment of the selected operation ({}); the present is {}. ", format_time(to), format_time(now))}
                         <button class="linklike" data-testid="spacetime-live" on:click=move |_| lab.selected_op.set(None)>"back to the present"</button>

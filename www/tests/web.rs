@@ -319,6 +319,11 @@ async fn selecting_an_old_stale_read_shows_its_moment_and_window() {
     assert!(summary.contains("1 stale-read window"), "{summary}");
     let selected = by_test_id(&host, "spacetime-selected-op").get_attribute("d").unwrap_or_default();
     assert!(!selected.is_empty(), "the selected read's bar is drawn");
+    // The button stays the same element while the run goes on (a rebuilt one loses clicks).
+    let live = by_test_id(&host, "spacetime-live");
+    click(&host, "advance-100ms").await;
+    assert!(live.is_connected(), "the back-to-the-present button survives the run moving on");
+    assert!(text(&host, "spacetime-focus").contains("the present is"), "{}", text(&host, "spacetime-focus"));
     click(&host, "spacetime-live").await;
     assert!(host.query_selector("[data-testid=\"spacetime-focus\"]").unwrap().is_none());
     host.remove();
@@ -393,6 +398,25 @@ async fn a_read_at_the_leader_shows_the_lease_read_badge_and_a_checked_verdict()
     // Selecting the read shows its trace.
     click(&host, "op-2").await;
     assert!(text(&host, "read-trace").contains("leader lease valid on the local clock"));
+    host.remove();
+}
+
+/// The inspector's body follows the run, but its close button stays the same element (a button
+/// rebuilt on every table refresh could swallow a click), and closing works.
+#[wasm_bindgen_test]
+async fn the_inspector_close_button_survives_refreshes_and_closes_it() {
+    let (host, _handle) = mount(3);
+    click(&host, "advance-1s").await;
+    click(&host, "node-row-1").await;
+    let close = by_test_id(&host, "inspector-close");
+    let before = text(&host, "inspector-raft");
+    for _ in 0..3 {
+        click(&host, "advance-1s").await;
+    }
+    assert_ne!(text(&host, "inspector-raft"), before, "the body follows the run");
+    assert!(close.is_connected(), "the close button was not rebuilt");
+    click(&host, "inspector-close").await;
+    assert!(host.query_selector("[data-testid=\"inspector\"]").unwrap().is_none());
     host.remove();
 }
 
