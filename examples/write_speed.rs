@@ -33,10 +33,11 @@ fn main() {
     let wall = t.elapsed().as_secs_f64();
     let simulated = sim.now().0 as f64 / 1e6;
     println!(
-        "{nodes} nodes, {writes} writes/s: {:.0}× real time, {} events, {} steps, {:.0} allocations per simulated second",
+        "{nodes} nodes, {writes} writes/s: {:.0}× real time, {} events, {} steps, {:.0} allocations per simulated second, trace hash {:016x}",
         simulated / wall,
         sim.trace().len(),
         sim.steps(),
         ALLOCATIONS.load(Ordering::Relaxed) as f64 / simulated,
+        sim.trace_hash(),
     );
 }

@@ -35,8 +35,12 @@ impl NodeClock {
     /// The local reading at true time `now` (which must not precede the last re-anchoring).
     pub fn local_at(&self, now: SimTime) -> LocalTime {
         debug_assert!(now >= self.anchor_true);
-        let elapsed = i128::from(now.0 - self.anchor_true.0);
-        let advanced = elapsed * i128::from(self.rate_ppm) / i128::from(RATE_PERFECT_PPM);
+        let elapsed = now.0 - self.anchor_true.0;
+        if self.rate_ppm == RATE_PERFECT_PPM {
+            // The common case, without 128-bit division (a hot path: every node call).
+            return LocalTime(self.anchor_local.0.saturating_add(elapsed as i64));
+        }
+        let advanced = i128::from(elapsed) * i128::from(self.rate_ppm) / i128::from(RATE_PERFECT_PPM);
         LocalTime(self.anchor_local.0.saturating_add(advanced as i64))
     }
 
@@ -52,6 +56,9 @@ impl NodeClock {
             return now;
         }
         let need = i128::from(target.0 - self.anchor_local.0);
+        if self.rate_ppm == RATE_PERFECT_PPM {
+            return SimTime(self.anchor_true.0 + need as u64).max(now);
+        }
         let rate = i128::from(self.rate_ppm);
         // Ceiling division: the clock reaches `target` at the first whole microsecond at or after.
         let elapsed = (need * i128::from(RATE_PERFECT_PPM) + rate - 1) / rate;

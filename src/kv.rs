@@ -81,17 +81,34 @@ impl KvStore {
         self.applied = index;
     }
 
-    pub fn apply(&mut self, request: &Request, ctx: ApplyContext) -> Applied {
+    /// Applies one committed request. Takes it by value: a put (the common entry, applied by
+    /// every node) moves its key and value into the effects instead of copying them.
+    pub fn apply(&mut self, request: Request, ctx: ApplyContext) -> Applied {
         let before = self.mvcc.current_revision();
         let mut revoked = None;
         let (effects, error) = match request {
-            Request::Put { key, value } => match self.mvcc.put(key, value, 0) {
+            Request::Put { key, value } => match self.mvcc.put(&key, &value, 0) {
                 Ok(_) => {
-                    self.lessor.detach(key);
-                    (vec![(key.clone(), Some(value.clone()))], None)
+                    self.lessor.detach(&key);
+                    (vec![(key, Some(value))], None)
                 }
                 Err(e) => (vec![], Some(e.to_string())),
             },
+            ref request => self.apply_ref(request, ctx, &mut revoked),
+        };
+        debug_assert!(error.is_none() || self.mvcc.current_revision() == before);
+        Applied { revision: self.mvcc.current_revision(), effects, error, revoked }
+    }
+
+    /// Every request but a plain put: (effects, error).
+    fn apply_ref(
+        &mut self,
+        request: &Request,
+        ctx: ApplyContext,
+        revoked: &mut Option<(u64, Vec<String>)>,
+    ) -> (Vec<(String, Option<String>)>, Option<String>) {
+        match request {
+            Request::Put { .. } => unreachable!("applied by value in `apply`"),
             Request::PutWithLease { key, value, lease } => {
                 if self.lessor.get(*lease).is_none() {
                     (vec![], Some(LessorError::NotFound { id: *lease }.to_string()))
@@ -115,7 +132,7 @@ impl KvStore {
                     let ops: Vec<TxnOp> =
                         keys.iter().map(|k| TxnOp::DeleteRange { key: k.clone(), end: String::new() }).collect();
                     self.mvcc.txn(&[], &ops, &[]).expect("deleting existing keys cannot fail");
-                    revoked = Some((*id, keys.clone()));
+                    *revoked = Some((*id, keys.clone()));
                     (keys.into_iter().map(|k| (k, None)).collect(), None)
                 }
                 Err(e) => (vec![], Some(e.to_string())),
@@ -184,9 +201,7 @@ impl KvStore {
                 Ok(()) => (vec![], None),
                 Err(e) => (vec![], Some(e.to_string())),
             },
-        };
-        debug_assert!(error.is_none() || self.mvcc.current_revision() == before);
-        Applied { revision: self.mvcc.current_revision(), effects, error, revoked }
+        }
     }
 
     /// A key lease a transaction's puts name that does not exist (etcd refuses the txn).
@@ -235,9 +250,9 @@ mod tests {
         let mut kv = KvStore::default();
         assert_eq!(kv.revision(), 1);
         let put = Request::Put { key: "a".into(), value: "1".into() };
-        assert_eq!(kv.apply(&put, CTX).revision, 2);
-        assert_eq!(kv.apply(&Request::Delete { key: "zz".into() }, CTX).revision, 2);
-        assert_eq!(kv.apply(&Request::Delete { key: "a".into() }, CTX).revision, 3);
+        assert_eq!(kv.apply(put, CTX).revision, 2);
+        assert_eq!(kv.apply(Request::Delete { key: "zz".into() }, CTX).revision, 2);
+        assert_eq!(kv.apply(Request::Delete { key: "a".into() }, CTX).revision, 3);
         let restored = KvStore::decode(&kv.encode());
         assert_eq!(restored, kv);
     }
@@ -247,11 +262,11 @@ mod tests {
     #[test]
     fn snapshot_data_keeps_the_replicated_state_only() {
         let mut kv = KvStore::default();
-        kv.apply(&Request::LeaseGrant { id: 7, ttl_ms: 5_000 }, CTX);
-        kv.apply(&Request::PutWithLease { key: "k".into(), value: "v".into(), lease: 7 }, CTX);
-        kv.apply(&Request::Put { key: "p".into(), value: "1".into() }, CTX);
-        kv.apply(&Request::LeaseCheckpoint { checkpoints: vec![(7, 3_000)] }, CTX);
-        kv.apply(&Request::Delete { key: "p".into() }, CTX);
+        kv.apply(Request::LeaseGrant { id: 7, ttl_ms: 5_000 }, CTX);
+        kv.apply(Request::PutWithLease { key: "k".into(), value: "v".into(), lease: 7 }, CTX);
+        kv.apply(Request::Put { key: "p".into(), value: "1".into() }, CTX);
+        kv.apply(Request::LeaseCheckpoint { checkpoints: vec![(7, 3_000)] }, CTX);
+        kv.apply(Request::Delete { key: "p".into() }, CTX);
         kv.advance_applied(12);
         kv.lessor_mut().promote(LocalTime(1_000), 0);
         assert!(kv.lessor().is_primary());
@@ -268,9 +283,9 @@ mod tests {
     #[test]
     fn a_refused_request_reports_its_error_and_changes_nothing() {
         let mut kv = KvStore::default();
-        kv.apply(&Request::Put { key: "a".into(), value: "1".into() }, CTX);
+        kv.apply(Request::Put { key: "a".into(), value: "1".into() }, CTX);
         let before = kv.clone();
-        let r = kv.apply(&Request::Compact { revision: 9 }, CTX);
+        let r = kv.apply(Request::Compact { revision: 9 }, CTX);
         assert_eq!(r.error.as_deref(), Some("mvcc: required revision 9 is a future revision (current 2)"));
         assert_eq!(kv, before);
     }
@@ -279,7 +294,7 @@ mod tests {
     fn txn_effects_follow_the_branch_taken() {
         use crate::mvcc::{Compare, CompareOp, CompareTarget};
         let mut kv = KvStore::default();
-        kv.apply(&Request::Put { key: "a".into(), value: "1".into() }, CTX);
+        kv.apply(Request::Put { key: "a".into(), value: "1".into() }, CTX);
         let txn = |expect: &str| Request::Txn {
             compares: vec![Compare {
                 key: "a".into(),
@@ -290,7 +305,7 @@ mod tests {
             success: vec![TxnOp::Put { key: "a".into(), value: "then".into(), lease: 0 }],
             failure: vec![TxnOp::Put { key: "b".into(), value: "else".into(), lease: 0 }],
         };
-        assert_eq!(kv.apply(&txn("1"), CTX).effects, vec![("a".to_string(), Some("then".to_string()))]);
-        assert_eq!(kv.apply(&txn("1"), CTX).effects, vec![("b".to_string(), Some("else".to_string()))]);
+        assert_eq!(kv.apply(txn("1"), CTX).effects, vec![("a".to_string(), Some("then".to_string()))]);
+        assert_eq!(kv.apply(txn("1"), CTX).effects, vec![("b".to_string(), Some("else".to_string()))]);
     }
 }

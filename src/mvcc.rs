@@ -10,8 +10,9 @@
 //!   otherwise the half-open `[key, end)`. `rev == 0` is the current revision.
 
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
+use std::rc::Rc;
 
 /// A store revision: transactions get increasing `main`; writes inside one count up `sub`.
 #[derive(
@@ -233,11 +234,36 @@ pub struct KeyValue {
     pub lease: u64,
 }
 
-/// What is stored at one revision: a value, or a tombstone.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
+/// What is stored at one revision: a value, or a tombstone. Values are shared (`Rc`): a
+/// node's log compaction keeps a copy of its whole store, which then costs a reference count
+/// per revision instead of two string copies.
+#[derive(Clone, Debug, PartialEq, Eq, bincode::Encode, bincode::Decode)]
 enum Stored {
-    Put(KeyValue),
+    Put(Rc<KeyValue>),
     Tombstone(String),
+}
+
+/// The "backend": every retained revision's content, in revision order. Revisions only ever
+/// grow, so a write appends and a lookup is a binary search; compaction removes from anywhere.
+/// (Encoded exactly like the ordered map it replaces: a length, then the pairs.)
+#[derive(Clone, Debug, Default, PartialEq, Eq, bincode::Encode, bincode::Decode)]
+struct Backend(VecDeque<(Revision, Stored)>);
+
+impl Backend {
+    fn get(&self, rev: &Revision) -> Option<&Stored> {
+        let i = self.0.binary_search_by(|(r, _)| r.cmp(rev)).ok()?;
+        Some(&self.0[i].1)
+    }
+
+    fn push(&mut self, rev: Revision, stored: Stored) {
+        assert!(self.0.back().is_none_or(|(last, _)| *last < rev), "revision {rev} written out of order");
+        self.0.push_back((rev, stored));
+    }
+
+    /// Keeps revisions at or after `boundary`, and those before it listed in `keep` (sorted).
+    fn retain_before(&mut self, boundary: Revision, keep: &[Revision]) {
+        self.0.retain(|(r, _)| *r >= boundary || keep.binary_search(r).is_ok());
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
@@ -322,15 +348,14 @@ pub const MVCC_VALUE_BYTES_MAX: usize = 4_096;
 #[derive(Clone, Debug, PartialEq, Eq, bincode::Encode, bincode::Decode)]
 pub struct MvccStore {
     index: BTreeMap<String, KeyIndex>,
-    /// The "backend": every retained revision's content.
-    revs: BTreeMap<Revision, Stored>,
+    revs: Backend,
     current: u64,
     compacted: u64,
 }
 
 impl Default for MvccStore {
     fn default() -> Self {
-        MvccStore { index: BTreeMap::new(), revs: BTreeMap::new(), current: 1, compacted: 0 }
+        MvccStore { index: BTreeMap::new(), revs: Backend::default(), current: 1, compacted: 0 }
     }
 }
 
@@ -374,17 +399,18 @@ impl TxnWriter<'_> {
 
     /// Writes `key` at the next sub-revision.
     fn write(&mut self, key: &str, value: &str, lease: u64) {
-        let prev = self
-            .store
-            .index
-            .get(key)
-            .and_then(|ki| self.store.stored_at(ki, self.main))
-            .map(|p| (p.create_revision, p.version));
         let rev = self.rev();
-        let (create_revision, version) = match prev {
-            Some((created, version)) => (created, version + 1),
-            None => (rev.main, 1),
+        // One index lookup: the key's index knows its live generation's creation and version
+        // (what the stored value at its last revision also says).
+        let ki = match self.store.index.get_mut(key) {
+            Some(ki) => ki,
+            None => self.store.index.entry(key.to_string()).or_default(),
         };
+        let (create_revision, version) = match ki.get(rev.main) {
+            Ok((_, created, version)) => (created.main, version + 1),
+            Err(_) => (rev.main, 1),
+        };
+        ki.put(rev);
         let kv = KeyValue {
             key: key.to_string(),
             value: value.to_string(),
@@ -393,11 +419,7 @@ impl TxnWriter<'_> {
             version,
             lease,
         };
-        match self.store.index.get_mut(key) {
-            Some(ki) => ki.put(rev),
-            None => self.store.index.entry(key.to_string()).or_default().put(rev),
-        }
-        self.store.revs.insert(rev, Stored::Put(kv));
+        self.store.revs.push(rev, Stored::Put(Rc::new(kv)));
     }
 
     fn delete_range(&mut self, key: &str, end: &str) -> Vec<String> {
@@ -409,7 +431,7 @@ impl TxnWriter<'_> {
         for k in &keys {
             let rev = self.rev();
             self.store.index.get_mut(k).expect("listed").tombstone(rev).expect("alive");
-            self.store.revs.insert(rev, Stored::Tombstone(k.clone()));
+            self.store.revs.push(rev, Stored::Tombstone(k.clone()));
         }
         keys
     }
@@ -444,7 +466,7 @@ impl MvccStore {
     fn stored_at(&self, ki: &KeyIndex, rev: u64) -> Option<&KeyValue> {
         let (modified, _, _) = ki.get(rev).ok()?;
         match self.revs.get(&modified)? {
-            Stored::Put(kv) => Some(kv),
+            Stored::Put(kv) => Some(kv.as_ref()),
             Stored::Tombstone(_) => None,
         }
     }
@@ -597,13 +619,7 @@ impl MvccStore {
             !ki.is_empty() && !ki.generations.is_empty()
         });
         keep.sort();
-        let boundary = Revision::new(rev + 1, 0);
-        let old: Vec<Revision> = self.revs.range(..boundary).map(|(r, _)| *r).collect();
-        for r in old {
-            if keep.binary_search(&r).is_err() {
-                self.revs.remove(&r);
-            }
-        }
+        self.revs.retain_before(Revision::new(rev + 1, 0), &keep);
         self.compacted = rev;
         Ok(())
     }
@@ -623,7 +639,7 @@ impl MvccStore {
                         continue;
                     }
                     let event = match self.revs.get(r) {
-                        Some(Stored::Put(kv)) => WatchEvent::Put(kv.clone()),
+                        Some(Stored::Put(kv)) => WatchEvent::Put(KeyValue::clone(kv)),
                         Some(Stored::Tombstone(_)) => WatchEvent::Delete { key: k.clone(), mod_revision: r.main },
                         None => continue,
                     };

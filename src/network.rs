@@ -142,12 +142,11 @@ impl Network {
             let copy_id = self.next_id;
             self.next_id += 1;
             let copy_at = now.plus_us(Self::draw_latency(rng, &link.config));
-            let dup = InFlight { id: copy_id, from, to, sent_at: now, deliver_at: copy_at, kind, msg: msg.clone() };
-            Some(Box::new(dup))
+            Some(InFlight { id: copy_id, from, to, sent_at: now, deliver_at: copy_at, kind, msg: msg.clone() })
         } else {
             None
         };
-        self.in_flight.insert(Box::new(InFlight { id, from, to, sent_at: now, deliver_at, kind, msg }));
+        self.in_flight.insert(InFlight { id, from, to, sent_at: now, deliver_at, kind, msg });
         let copy = copy.map(|dup| {
             let at = (dup.id, dup.deliver_at);
             self.in_flight.insert(dup);
@@ -158,7 +157,7 @@ impl Network {
 
     /// Takes message `id` off the wire for delivery. A link cut while the message was in
     /// flight loses it (as a real partition loses packets in transit).
-    pub fn take(&mut self, id: u64) -> Result<Box<InFlight>, (Box<InFlight>, DropReason)> {
+    pub fn take(&mut self, id: u64) -> Result<InFlight, (InFlight, DropReason)> {
         let m = self.in_flight.remove(id).expect("a delivery is scheduled once per message");
         if self.link(m.from, m.to).cut {
             return Err((m, DropReason::LinkCut));
@@ -170,19 +169,20 @@ impl Network {
 /// The messages on the wire, by id. Ids are handed out in increasing order and each message
 /// leaves the wire within its link's latency, so slots in a window that starts at the oldest id
 /// still on the wire find any of them in O(1) (a B-tree here cost ≈3 % of a write-heavy run).
-/// Boxed: a raft `Message` is a few hundred bytes.
+/// Stored inline: the window is short (latency × send rate), and boxing each message cost an
+/// allocation per send.
 #[derive(Clone, Debug, Default)]
 struct Wire {
     /// Id of `slots[0]`.
     first: u64,
     /// `None` for ids that were dropped at send or already delivered.
-    slots: VecDeque<Option<Box<InFlight>>>,
+    slots: VecDeque<Option<InFlight>>,
     len: usize,
 }
 
 impl Wire {
     /// Puts a message on the wire; its id must exceed every id already there.
-    fn insert(&mut self, m: Box<InFlight>) {
+    fn insert(&mut self, m: InFlight) {
         if self.slots.is_empty() {
             self.first = m.id;
         }
@@ -193,7 +193,7 @@ impl Wire {
         self.len += 1;
     }
 
-    fn remove(&mut self, id: u64) -> Option<Box<InFlight>> {
+    fn remove(&mut self, id: u64) -> Option<InFlight> {
         let i = usize::try_from(id.checked_sub(self.first)?).ok()?;
         let m = self.slots.get_mut(i)?.take()?;
         self.len -= 1;
@@ -210,7 +210,7 @@ impl Wire {
 
     /// In id order.
     fn iter(&self) -> impl Iterator<Item = &InFlight> {
-        self.slots.iter().flatten().map(|b| &**b)
+        self.slots.iter().flatten()
     }
 }
 

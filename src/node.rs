@@ -694,8 +694,8 @@ impl Node {
                 continue;
             }
             if let Some(proposal) = Proposal::decode(&entry.data) {
-                let applied = kv.apply(&proposal.request, ctx);
-                if let Some(revoked) = applied.revoked.clone() {
+                let applied = kv.apply(proposal.request, ctx);
+                if let Some(revoked) = applied.revoked {
                     out.key_leases_revoked.push(revoked);
                 }
                 out.applied_ops.push(AppliedOp {
