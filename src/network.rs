@@ -156,13 +156,11 @@ impl Network {
     }
 
     /// Takes message `id` off the wire for delivery. A link cut while the message was in
-    /// flight loses it (as a real partition loses packets in transit).
-    pub fn take(&mut self, id: u64) -> Result<InFlight, (InFlight, DropReason)> {
+    /// flight loses it (as a real partition loses packets in transit): then the reason is set.
+    pub fn take(&mut self, id: u64) -> (InFlight, Option<DropReason>) {
         let m = self.in_flight.remove(id).expect("a delivery is scheduled once per message");
-        if self.link(m.from, m.to).cut {
-            return Err((m, DropReason::LinkCut));
-        }
-        Ok(m)
+        let lost = self.link(m.from, m.to).cut.then_some(DropReason::LinkCut);
+        (m, lost)
     }
 }
 
@@ -245,13 +243,13 @@ mod tests {
             other => panic!("{other:?}"),
         };
         for id in [ids[3], ids[0], ids[1]] {
-            assert_eq!(net.take(id).unwrap().id, id);
+            assert_eq!(net.take(id).0.id, id);
         }
         let left: Vec<u64> = net.in_flight().map(|m| m.id).collect();
         assert_eq!(left, vec![ids[2], ids[4], ids[5], late]);
         assert_eq!(net.in_flight_len(), 4);
         for id in left {
-            assert_eq!(net.take(id).unwrap().id, id);
+            assert_eq!(net.take(id).0.id, id);
         }
         assert_eq!(net.in_flight_len(), 0);
         assert_eq!(net.in_flight.slots.len(), 0, "the window shrinks as the oldest messages leave");
@@ -278,7 +276,7 @@ mod tests {
         let mut net = Network::new(3, &LinkConfig::default());
         let Sent::Queued { id, .. } = net.send(SimTime(0), &mut rng, msg(1, 2)) else { panic!() };
         net.set_cut(NodeId(1), NodeId(2), true);
-        assert!(matches!(net.take(id), Err((_, DropReason::LinkCut))));
+        assert!(matches!(net.take(id), (_, Some(DropReason::LinkCut))));
         assert!(matches!(net.send(SimTime(0), &mut rng, msg(1, 2)), Sent::Dropped { reason: DropReason::LinkCut, .. }));
         // One-way: the reverse direction still works.
         assert!(matches!(net.send(SimTime(0), &mut rng, msg(2, 1)), Sent::Queued { .. }));

@@ -844,8 +844,8 @@ impl Sim {
 
     fn deliver(&mut self, id: u64) {
         let m = match self.network.take(id) {
-            Ok(m) => m,
-            Err((m, reason)) => {
+            (m, None) => m,
+            (m, Some(reason)) => {
                 let (from, to, kind) = (m.from, m.to, m.kind);
                 self.emit(Event::MessageDropped { id, from, to, kind, reason });
                 return;
