@@ -448,7 +448,8 @@ impl Node {
             let mut ready = p.raw.ready();
             let mut immediate = ready.take_messages();
             immediate.sort_by_key(message_order);
-            out.messages.extend(immediate);
+            out.messages.append(&mut immediate);
+            p.raw.recycle_messages(immediate);
 
             if !ready.snapshot().is_empty() {
                 let snap = ready.snapshot().clone();
@@ -467,7 +468,8 @@ impl Node {
             }
             let mut persisted = ready.take_persisted_messages();
             persisted.sort_by_key(message_order);
-            out.messages.extend(persisted);
+            out.messages.append(&mut persisted);
+            p.raw.recycle_messages(persisted);
 
             let mut light = p.raw.advance(ready);
             if let Some(commit) = light.commit_index() {
@@ -475,7 +477,8 @@ impl Node {
             }
             let mut more = light.take_messages();
             more.sort_by_key(message_order);
-            out.messages.extend(more);
+            out.messages.append(&mut more);
+            p.raw.recycle_messages(more);
             Self::apply_entries(&mut p.kv, light.take_committed_entries(), ctx, out);
             p.raw.advance_apply();
         }

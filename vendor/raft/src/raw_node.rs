@@ -550,6 +550,16 @@ impl<T: Storage> RawNode<T> {
         rd
     }
 
+    /// Lease Lab: hands an emptied message buffer (from a Ready) back for raft to send into
+    /// again. Upstream takes raft's buffer with every Ready, so the next message sent
+    /// allocates a new one: about one allocation per message handled.
+    pub fn recycle_messages(&mut self, mut buf: Vec<Message>) {
+        if self.raft.msgs.capacity() == 0 {
+            buf.clear();
+            self.raft.msgs = buf;
+        }
+    }
+
     /// HasReady called when RawNode user need to check if any Ready pending.
     pub fn has_ready(&self) -> bool {
         let raft = &self.raft;
