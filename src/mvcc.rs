@@ -656,3 +656,48 @@ impl MvccStore {
         self.index.keys().filter_map(|k| self.get(k)).take(limit).collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kv(key: &str, rev: u64) -> Stored {
+        let value = format!("v{rev}");
+        Stored::Put(Rc::new(KeyValue {
+            key: key.into(),
+            value,
+            create_revision: rev,
+            mod_revision: rev,
+            version: 1,
+            lease: 0,
+        }))
+    }
+
+    #[test]
+    fn the_backend_finds_keeps_and_encodes_revisions_like_an_ordered_map() {
+        let mut backend = Backend::default();
+        let mut map = BTreeMap::new();
+        for main in 2..8 {
+            backend.push(Revision::new(main, 0), kv("a", main));
+            map.insert(Revision::new(main, 0), kv("a", main));
+        }
+        backend.push(Revision::new(8, 0), Stored::Tombstone("a".into()));
+        map.insert(Revision::new(8, 0), Stored::Tombstone("a".into()));
+        let config = bincode::config::standard();
+        assert_eq!(bincode::encode_to_vec(&backend, config).unwrap(), bincode::encode_to_vec(&map, config).unwrap());
+        assert_eq!(backend.get(&Revision::new(5, 0)), map.get(&Revision::new(5, 0)));
+        assert_eq!(backend.get(&Revision::new(5, 1)), None);
+        // Before revision 6 only revision 3 is kept; 6 and later all stay.
+        backend.retain_before(Revision::new(6, 0), &[Revision::new(3, 0)]);
+        let left: Vec<u64> = backend.0.iter().map(|(r, _)| r.main).collect();
+        assert_eq!(left, vec![3, 6, 7, 8]);
+    }
+
+    #[test]
+    #[should_panic(expected = "out of order")]
+    fn the_backend_refuses_a_revision_older_than_its_newest() {
+        let mut backend = Backend::default();
+        backend.push(Revision::new(3, 0), kv("a", 3));
+        backend.push(Revision::new(2, 0), kv("b", 2));
+    }
+}
