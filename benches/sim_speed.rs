@@ -15,27 +15,56 @@ use leaselab::mvcc::{MvccStore, RangeRequest};
 use leaselab::ReadPath;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering};
 use std::time::Instant;
 
-/// Counts live heap bytes and their peak.
+/// Counts live heap bytes and their peak while [`COUNTING`] is on. The speed sections run
+/// with it off: two atomic read-modify-writes per allocation would be part of the timing.
 struct Counting;
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
+static COUNTING: AtomicBool = AtomicBool::new(false);
+// Signed: what `f` frees of older blocks counts against it.
+static LIVE: AtomicIsize = AtomicIsize::new(0);
+static PEAK: AtomicIsize = AtomicIsize::new(0);
 
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         let p = System.alloc(layout);
-        if !p.is_null() {
-            let live = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
+        if !p.is_null() && COUNTING.load(Ordering::Relaxed) {
+            let size = layout.size() as isize;
+            let live = LIVE.fetch_add(size, Ordering::Relaxed) + size;
             PEAK.fetch_max(live, Ordering::Relaxed);
         }
         p
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         System.dealloc(ptr, layout);
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        if COUNTING.load(Ordering::Relaxed) {
+            LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
+        }
     }
+    // The default would allocate, copy and free: growing vectors in place is the allocator's
+    // job, and the speed figures should include the real one.
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let p = System.realloc(ptr, layout, new_size);
+        if !p.is_null() && COUNTING.load(Ordering::Relaxed) {
+            let grown = new_size as isize - layout.size() as isize;
+            let live = LIVE.fetch_add(grown, Ordering::Relaxed) + grown;
+            PEAK.fetch_max(live, Ordering::Relaxed);
+        }
+        p
+    }
+}
+
+/// Measures the heap held by what `f` builds (live bytes after, peak during), counting only
+/// while it runs. Returns its result with (peak, held) in bytes.
+fn measured<T>(f: impl FnOnce() -> T) -> (T, usize, usize) {
+    LIVE.store(0, Ordering::Relaxed);
+    PEAK.store(0, Ordering::Relaxed);
+    COUNTING.store(true, Ordering::Relaxed);
+    let result = f();
+    COUNTING.store(false, Ordering::Relaxed);
+    let held = LIVE.load(Ordering::Relaxed).max(0) as usize;
+    (result, PEAK.load(Ordering::Relaxed) as usize, held)
 }
 
 #[global_allocator]
@@ -81,12 +110,8 @@ fn main() {
     );
 
     println!("== memory: one simulated hour, 5 nodes, 100 writes/s");
-    let before = LIVE.load(Ordering::Relaxed);
-    PEAK.store(before, Ordering::Relaxed);
     let t = Instant::now();
-    let sim = write_workload(5, 100, 3_600);
-    let peak = PEAK.load(Ordering::Relaxed) - before;
-    let held = LIVE.load(Ordering::Relaxed) - before;
+    let (sim, peak, held) = measured(|| write_workload(5, 100, 3_600));
     println!(
         "  peak heap {:.1} MB, held at the end {:.1} MB ({} ops, {} events, {:.1} s wall)",
         peak as f64 / 1e6,
@@ -102,11 +127,9 @@ fn main() {
     let clock = || start.elapsed().as_secs_f64() * 1e3;
     // The command log holds 50,000 commands: 100 writes/s fills it in 8 minutes.
     for (writes, seconds) in [(0u32, 3_600u64), (10, 3_600), (100, 480)] {
-        let before = LIVE.load(Ordering::Relaxed);
         let t = Instant::now();
-        let mut timeline = timeline_workload(5, writes, seconds);
+        let (mut timeline, _, held) = measured(|| timeline_workload(5, writes, seconds));
         let record_s = t.elapsed().as_secs_f64();
-        let held = LIVE.load(Ordering::Relaxed) - before;
         let end = timeline.sim().now();
         let times = scrub_times(&mut timeline, &scrub_targets(end, 20), clock);
         let mean = times.iter().sum::<f64>() / times.len() as f64;
@@ -120,14 +143,16 @@ fn main() {
 
     println!("== MVCC store (puts, ranges of 100 keys, memory per key)");
     for keys in [10_000usize, 100_000] {
-        let before = LIVE.load(Ordering::Relaxed);
-        let mut store = MvccStore::default();
         let t = Instant::now();
-        for i in 0..keys {
-            store.put(&format!("key{i:08}"), "value-of-16-byte", 0).expect("valid");
-        }
+        let (store, _, held) = measured(|| {
+            let mut store = MvccStore::default();
+            for i in 0..keys {
+                store.put(&format!("key{i:08}"), "value-of-16-byte", 0).expect("valid");
+            }
+            store
+        });
         let put_s = t.elapsed().as_secs_f64();
-        let per_key = (LIVE.load(Ordering::Relaxed) - before) as f64 / keys as f64;
+        let per_key = held as f64 / keys as f64;
         let ranges = 10_000;
         let t = Instant::now();
         let mut seen = 0;

@@ -1,4 +1,4 @@
-//! Profiling harness: `cargo run --release --example write_speed [nodes] [writes/s] [seconds]`
+//! Profiling harness: `cargo run --release --example write_speed [nodes] [writes/s] [seconds] [eager|lazy]`
 //! runs the benchmark's write workload once and prints its speed and allocation count (use it
 //! under `perf record`; the allocation count is exact, unlike timings on a shared machine).
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -25,11 +25,27 @@ unsafe impl GlobalAlloc for Counting {
 static ALLOC: Counting = Counting;
 
 fn main() {
-    let args: Vec<u64> = std::env::args().skip(1).map(|a| a.parse().expect("a number")).collect();
+    let mut config = leaselab::ClusterConfig::default();
+    let args: Vec<u64> = std::env::args()
+        .skip(1)
+        .filter(|a| match a.as_str() {
+            "eager" => {
+                config.commit_broadcast = leaselab::CommitBroadcast::Eager;
+                false
+            }
+            "lazy" => {
+                config.commit_broadcast = leaselab::CommitBroadcast::Lazy;
+                false
+            }
+            _ => true,
+        })
+        .map(|a| a.parse().expect("a number"))
+        .collect();
     let arg = |i: usize, default: u64| args.get(i).copied().unwrap_or(default);
     let (nodes, writes, seconds) = (arg(0, 5), arg(1, 100), arg(2, 120));
     let t = std::time::Instant::now();
-    let sim = leaselab::bench::write_workload(nodes as usize, writes as u32, seconds);
+    config.node_count = nodes as usize;
+    let sim = leaselab::bench::write_workload_with(config, writes as u32, seconds);
     let wall = t.elapsed().as_secs_f64();
     let simulated = sim.now().0 as f64 / 1e6;
     println!(

@@ -84,7 +84,12 @@ fn drain_ready(r: &mut RawNode<MemStorage>, queue: &mut VecDeque<Message>) {
 /// The full simulation under a steady client load: `writes_per_sec` puts spread over the
 /// nodes (followers forward them), after a 3 s warm-up, for `seconds` simulated seconds.
 pub fn write_workload(nodes: usize, writes_per_sec: u32, seconds: u64) -> Sim {
-    let config = ClusterConfig { node_count: nodes, ..ClusterConfig::default() };
+    write_workload_with(ClusterConfig { node_count: nodes, ..ClusterConfig::default() }, writes_per_sec, seconds)
+}
+
+/// [`write_workload`] on a cluster configured by `config`.
+pub fn write_workload_with(config: ClusterConfig, writes_per_sec: u32, seconds: u64) -> Sim {
+    let nodes = config.node_count;
     let mut sim = Sim::new(7, config).expect("valid");
     sim.run_for_ms(3_000);
     let end = sim.now().plus_us(seconds * 1_000_000);

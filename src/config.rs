@@ -55,6 +55,30 @@ impl LinkConfig {
     }
 }
 
+/// When a leader tells its followers that the commit index moved (raft-rs `skip_bcast_commit`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum CommitBroadcast {
+    /// etcd's raft: as soon as the commit index moves, an append (often empty) to every
+    /// follower carries it. Followers apply about one round trip after the leader.
+    #[default]
+    Eager,
+    /// TiKV's raftstore: followers learn the commit index from the next append or heartbeat,
+    /// so a write costs half the messages, and a follower applies up to one write gap (or one
+    /// heartbeat interval, when idle) later. A new leader broadcasts eagerly until its term's
+    /// first entry commits, as TiKV does for its "urgent" proposals.
+    Lazy,
+}
+
+impl CommitBroadcast {
+    pub const ALL: [CommitBroadcast; 2] = [CommitBroadcast::Eager, CommitBroadcast::Lazy];
+    pub fn label(self) -> &'static str {
+        match self {
+            CommitBroadcast::Eager => "eager (etcd)",
+            CommitBroadcast::Lazy => "lazy (TiKV)",
+        }
+    }
+}
+
 /// Lessor (key lease) settings (SPEC §7).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
@@ -105,6 +129,8 @@ pub struct ClusterConfig {
     pub check_quorum: bool,
     /// raft `pre_vote`.
     pub pre_vote: bool,
+    /// How followers learn that entries committed.
+    pub commit_broadcast: CommitBroadcast,
     /// The default behaviour of every link.
     pub network: LinkConfig,
     /// A client operation not answered within this many true milliseconds times out.
@@ -127,6 +153,7 @@ impl Default for ClusterConfig {
             check_quorum: true,
             // etcd's default: a node cut off with a stale log cannot disrupt the cluster.
             pre_vote: true,
+            commit_broadcast: CommitBroadcast::default(),
             network: LinkConfig::default(),
             client_timeout_ms: 3_000,
             log_compaction_entries: 1_000,

@@ -13,14 +13,49 @@ pub struct KvStore {
     lessor: Lessor,
     /// Raft index of the last entry applied (including entries without a request).
     applied: u64,
+    /// Client operations already applied (see [`AppliedOps`]).
+    applied_ops: AppliedOps,
+}
+
+/// The client operations whose proposals a store has applied, as a bitset over operation ids
+/// (dense: the simulator numbers operations 1, 2, 3, …; a simulated hour at 100 operations
+/// per second is 45 KB).
+///
+/// Raft commits a proposal at least once, not exactly once: a follower forwards a client's
+/// proposal to the leader as a `MsgPropose`, and when the network duplicates that message
+/// the leader appends, commits and every node applies the same operation twice — after
+/// its client was answered from the first copy. The state machine applies each operation
+/// once by remembering which it has applied: the raft thesis's client sessions (§6.3),
+/// where unique operation ids stand in for (client, serial number) pairs.
+#[derive(Clone, Debug, Default, PartialEq, Eq, bincode::Encode, bincode::Decode)]
+struct AppliedOps {
+    words: Vec<u64>,
+}
+
+impl AppliedOps {
+    /// Records `op`; false if it was already recorded.
+    fn insert(&mut self, op: u64) -> bool {
+        let (word, bit) = ((op / 64) as usize, 1u64 << (op % 64));
+        if word >= self.words.len() {
+            self.words.resize(word + 1, 0);
+        }
+        let first = self.words[word] & bit == 0;
+        self.words[word] |= bit;
+        first
+    }
 }
 
 /// What applying needs besides the request: the applying node's local clock (the primary
-/// starts key lease expiries on it) and the minimum key lease TTL.
+/// starts key lease expiries on it), the minimum key lease TTL, and whether anyone wants the
+/// entry's effects.
 #[derive(Clone, Copy, Debug)]
 pub struct ApplyContext {
     pub now: LocalTime,
     pub min_ttl_ms: i64,
+    /// Build [`Applied::effects`]. The history records an entry's effects once, from its
+    /// first apply anywhere in the cluster; every other replica skips building them (a put
+    /// then moves its strings into the store instead of copying them).
+    pub record_effects: bool,
 }
 
 /// The result of applying one request.
@@ -30,6 +65,7 @@ pub struct Applied {
     pub revision: u64,
     /// Register writes it made, per key: `Some(value)` for a put, `None` for a delete. The
     /// linearizability checker models each key as a register and uses these as ground truth.
+    /// Empty unless [`ApplyContext::record_effects`].
     pub effects: Vec<(String, Option<String>)>,
     /// The store refused the request (e.g. compaction of a future revision); nothing changed.
     pub error: Option<String>,
@@ -75,6 +111,13 @@ impl KvStore {
         self.mvcc.live(limit).into_iter().map(|kv| (kv.key, kv.value)).collect()
     }
 
+    /// Records that client operation `op` (not 0, the cluster's own proposals) is being
+    /// applied; false if it was applied before, from an earlier copy of its proposal, and
+    /// must not be applied again.
+    pub fn first_apply_of(&mut self, op: u64) -> bool {
+        op == 0 || self.applied_ops.insert(op)
+    }
+
     /// Records that raft entry `index` was applied (called for every entry, in order).
     pub fn advance_applied(&mut self, index: u64) {
         assert!(index > self.applied, "entry {index} applied twice (applied {})", self.applied);
@@ -82,20 +125,30 @@ impl KvStore {
     }
 
     /// Applies one committed request. Takes it by value: a put (the common entry, applied by
-    /// every node) moves its key and value into the effects instead of copying them.
+    /// every node) moves its key and value into the store, or copies them into the store and
+    /// moves them into the effects when those are wanted.
     pub fn apply(&mut self, request: Request, ctx: ApplyContext) -> Applied {
         let before = self.mvcc.current_revision();
         let mut revoked = None;
-        let (effects, error) = match request {
-            Request::Put { key, value } => match self.mvcc.put(&key, &value, 0) {
-                Ok(_) => {
-                    self.lessor.detach(&key);
-                    (vec![(key, Some(value))], None)
-                }
+        let (mut effects, error) = match request {
+            Request::Put { key, value } => match MvccStore::validate_put(&key, &value) {
                 Err(e) => (vec![], Some(e.to_string())),
+                Ok(()) => {
+                    self.lessor.detach(&key);
+                    if ctx.record_effects {
+                        self.mvcc.put(&key, &value, 0).expect("validated");
+                        (vec![(key, Some(value))], None)
+                    } else {
+                        self.mvcc.put_owned(key, value, 0).expect("validated");
+                        (vec![], None)
+                    }
+                }
             },
             ref request => self.apply_ref(request, ctx, &mut revoked),
         };
+        if !ctx.record_effects {
+            effects.clear();
+        }
         debug_assert!(error.is_none() || self.mvcc.current_revision() == before);
         Applied { revision: self.mvcc.current_revision(), effects, error, revoked }
     }
@@ -226,6 +279,7 @@ impl KvStore {
             l.hash(&mut h);
         }
         self.applied.hash(&mut h);
+        self.applied_ops.words.hash(&mut h);
         h.finish()
     }
 
@@ -243,7 +297,7 @@ impl KvStore {
 mod tests {
     use super::*;
 
-    const CTX: ApplyContext = ApplyContext { now: LocalTime(0), min_ttl_ms: 1_500 };
+    const CTX: ApplyContext = ApplyContext { now: LocalTime(0), min_ttl_ms: 1_500, record_effects: true };
 
     #[test]
     fn revisions_start_at_one_and_bump_only_on_change() {
@@ -257,6 +311,28 @@ mod tests {
         assert_eq!(restored, kv);
     }
 
+    #[test]
+    fn a_replica_that_records_no_effects_ends_in_the_same_state() {
+        let requests = [
+            Request::LeaseGrant { id: 7, ttl_ms: 10_000 },
+            Request::Put { key: "a".into(), value: "1".into() },
+            Request::PutWithLease { key: "b".into(), value: "2".into(), lease: 7 },
+            Request::Put { key: "b".into(), value: "3".into() },
+            Request::Put { key: String::new(), value: "refused".into() },
+            Request::Delete { key: "a".into() },
+            Request::LeaseRevoke { id: 7 },
+        ];
+        let (mut first, mut other) = (KvStore::default(), KvStore::default());
+        let quiet = ApplyContext { record_effects: false, ..CTX };
+        for r in requests {
+            let (a, b) = (first.apply(r.clone(), CTX), other.apply(r, quiet));
+            assert!(b.effects.is_empty(), "{b:?}");
+            assert_eq!((a.revision, &a.error, &a.revoked), (b.revision, &b.error, &b.revoked));
+        }
+        assert_eq!(first, other);
+        assert_eq!(first.mvcc().get("b").map(|kv| (kv.value, kv.lease)), Some(("3".to_string(), 0)));
+    }
+
     /// Snapshot data carries the replicated state (MVCC history, key leases and their keys,
     /// checkpoints, applied index) but not the primary's volatile expiries.
     #[test]
@@ -268,6 +344,7 @@ mod tests {
         kv.apply(Request::LeaseCheckpoint { checkpoints: vec![(7, 3_000)] }, CTX);
         kv.apply(Request::Delete { key: "p".into() }, CTX);
         kv.advance_applied(12);
+        assert!(kv.first_apply_of(5));
         kv.lessor_mut().promote(LocalTime(1_000), 0);
         assert!(kv.lessor().is_primary());
         let restored = KvStore::decode(&kv.encode());
@@ -275,9 +352,21 @@ mod tests {
         assert_eq!(restored.digest(), kv.digest());
         assert_eq!(restored.lessor().get(7), kv.lessor().get(7));
         assert_eq!(restored.applied(), 12);
+        assert!(!restored.clone().first_apply_of(5), "applied operations survive a snapshot");
         let mut demoted = kv.clone();
         demoted.lessor_mut().demote();
         assert_eq!(restored, demoted);
+    }
+
+    #[test]
+    fn each_client_operation_applies_once() {
+        let mut kv = KvStore::default();
+        assert!(kv.first_apply_of(3));
+        assert!(kv.first_apply_of(200), "ids far apart");
+        assert!(!kv.first_apply_of(3), "a second copy is refused");
+        assert!(!kv.first_apply_of(200));
+        assert!(kv.first_apply_of(64) && kv.first_apply_of(63), "word boundaries");
+        assert!(kv.first_apply_of(0) && kv.first_apply_of(0), "the cluster's own proposals are not deduplicated");
     }
 
     #[test]

@@ -46,7 +46,7 @@ pub mod timeline;
 pub mod types;
 
 pub use command::Command;
-pub use config::{ClusterConfig, LeaderLeaseConfig, LessorConfig, LinkConfig, NODES_MAX};
+pub use config::{ClusterConfig, CommitBroadcast, LeaderLeaseConfig, LessorConfig, LinkConfig, NODES_MAX};
 pub use error::{CommandError, ConfigError};
 pub use event::{Event, OpOutcome, TracedEvent};
 pub use leader_lease::LeaderLeasePolicy;

@@ -393,32 +393,25 @@ impl TxnWriter<'_> {
     /// Writes `key` and returns what it held before (a transaction reports it).
     fn put(&mut self, key: &str, value: &str, lease: u64) -> Option<KeyValue> {
         let prev = self.store.get_kv(key, self.main);
-        self.write(key, value, lease);
+        self.write(key.to_string(), value.to_string(), lease);
         prev
     }
 
-    /// Writes `key` at the next sub-revision.
-    fn write(&mut self, key: &str, value: &str, lease: u64) {
+    /// Writes `key` at the next sub-revision (the stored value owns the strings).
+    fn write(&mut self, key: String, value: String, lease: u64) {
         let rev = self.rev();
         // One index lookup: the key's index knows its live generation's creation and version
         // (what the stored value at its last revision also says).
-        let ki = match self.store.index.get_mut(key) {
+        let ki = match self.store.index.get_mut(&key) {
             Some(ki) => ki,
-            None => self.store.index.entry(key.to_string()).or_default(),
+            None => self.store.index.entry(key.clone()).or_default(),
         };
         let (create_revision, version) = match ki.get(rev.main) {
             Ok((_, created, version)) => (created.main, version + 1),
             Err(_) => (rev.main, 1),
         };
         ki.put(rev);
-        let kv = KeyValue {
-            key: key.to_string(),
-            value: value.to_string(),
-            create_revision,
-            mod_revision: rev.main,
-            version,
-            lease,
-        };
+        let kv = KeyValue { key, value, create_revision, mod_revision: rev.main, version, lease };
         self.store.revs.push(rev, Stored::Put(Rc::new(kv)));
     }
 
@@ -496,7 +489,8 @@ impl MvccStore {
         Ok(RangeResult { kvs, count, rev: self.current })
     }
 
-    fn validate_put(key: &str, value: &str) -> Result<(), MvccError> {
+    /// Why a put of `key = value` would be refused (empty key, value too large), if it would.
+    pub fn validate_put(key: &str, value: &str) -> Result<(), MvccError> {
         if key.is_empty() {
             return Err(MvccError::EmptyKey);
         }
@@ -510,10 +504,21 @@ impl MvccStore {
     /// A transaction of one put (the hot path of every write, so without building one).
     pub fn put(&mut self, key: &str, value: &str, lease: u64) -> Result<u64, MvccError> {
         Self::validate_put(key, value)?;
+        Ok(self.put_valid(key.to_string(), value.to_string(), lease))
+    }
+
+    /// [`MvccStore::put`] taking the strings it stores (a replica applying a decoded entry
+    /// has them already; copying would be waste).
+    pub fn put_owned(&mut self, key: String, value: String, lease: u64) -> Result<u64, MvccError> {
+        Self::validate_put(&key, &value)?;
+        Ok(self.put_valid(key, value, lease))
+    }
+
+    fn put_valid(&mut self, key: String, value: String, lease: u64) -> u64 {
         let main = self.current + 1;
         TxnWriter { store: self, main, sub: 0 }.write(key, value, lease);
         self.current = main;
-        Ok(main)
+        main
     }
 
     /// Deletes the keys in range; returns (number deleted, revision after).

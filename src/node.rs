@@ -7,7 +7,7 @@
 //! true time, other nodes, or the RNG.
 
 use crate::clock::NodeClock;
-use crate::config::ClusterConfig;
+use crate::config::{ClusterConfig, CommitBroadcast};
 use crate::kv::{ApplyContext, KvStore};
 use crate::leader_lease::{LeaderLeaseManager, LeaderLeasePolicy, LeaderLeaseStats, LeaderLeaseTiming};
 use crate::lessor::TimeToLive;
@@ -38,6 +38,10 @@ pub struct AppliedOp {
 /// What one call into a node produced. The simulator drains it after every call.
 #[derive(Clone, Debug, Default)]
 pub struct NodeOutput {
+    /// The one input, kept here by the simulator: the highest raft index some node has
+    /// applied. The history holds the effects of every entry up to it (from its first
+    /// apply), so applying those entries again elsewhere builds none.
+    pub effects_recorded_through: u64,
     /// Messages to put on the network, already in a deterministic order.
     pub messages: Vec<Message>,
     pub applied_ops: Vec<AppliedOp>,
@@ -437,7 +441,7 @@ impl Node {
     /// One pass of the raft-rs Ready cycle: send, persist, apply, advance.
     fn handle_ready(&mut self, config: &ClusterConfig, now: LocalTime, out: &mut NodeOutput) {
         let compaction_entries = u64::from(config.log_compaction_entries);
-        let ctx = ApplyContext { now, min_ttl_ms: config.key_lease_min_ttl_ms() };
+        let ctx = ApplyContext { now, min_ttl_ms: config.key_lease_min_ttl_ms(), record_effects: true };
         let disk = self.disk.clone();
         let p = self.process.as_mut().expect("running");
         // Bounded: raft produces at most a couple of Readies per input.
@@ -490,6 +494,8 @@ impl Node {
         if (role, term) != (p.role, p.term) {
             // raft-rs reset its timeout (become_* → reset) to the minimum: draw it from our seed.
             Self::redraw_election_timeout(&mut self.election_rng, &mut p.raw, config);
+            // A new term starts with eager commit broadcasts (see CommitBroadcast::Lazy).
+            p.raw.skip_bcast_commit(false);
             if role == Role::Leader {
                 p.leader_lease.on_become_leader();
             } else if p.role == Role::Leader {
@@ -532,6 +538,8 @@ impl Node {
             if p.raw.raft.raft_log.term(committed).ok() == Some(term) {
                 // The term's first commit: raft-rs now accepts ReadIndex; retry at once.
                 p.committed_in_term = true;
+                // Its broadcast went out; from here on followers may learn commits lazily.
+                p.raw.skip_bcast_commit(config.commit_broadcast == CommitBroadcast::Lazy);
                 let waiting: Vec<OpId> = p.reads.iter().filter(|(_, r)| r.index.is_none()).map(|(op, _)| *op).collect();
                 for op in waiting {
                     Self::reissue(p, op, now, "the leader committed its first entry of the term", out);
@@ -697,6 +705,11 @@ impl Node {
                 continue;
             }
             if let Some(proposal) = Proposal::decode(&entry.data) {
+                if !kv.first_apply_of(proposal.op.0) {
+                    // A duplicated proposal's second copy: applied once already.
+                    continue;
+                }
+                let ctx = ApplyContext { record_effects: entry.index > out.effects_recorded_through, ..ctx };
                 let applied = kv.apply(proposal.request, ctx);
                 if let Some(revoked) = applied.revoked {
                     out.key_leases_revoked.push(revoked);

@@ -398,7 +398,9 @@ impl Sim {
     }
 
     fn execute(&mut self, command: Command) -> Option<OpId> {
-        let summary = command.summary();
+        // Only the other commands report their summary (CommandApplied, below); a client
+        // operation is described by its OpInvoked event.
+        let summary = if command.is_client_op() { String::new() } else { command.summary() };
         match command {
             Command::Put { node, key, value } => {
                 let kind = OpKind::Put { key: key.clone(), value: value.clone() };
@@ -947,6 +949,7 @@ impl Sim {
             self.emit(Event::SnapshotInstalled { node, index, term });
         }
         for applied in out.applied_ops.drain(..) {
+            out.effects_recorded_through = out.effects_recorded_through.max(applied.index);
             let outcome = match &applied.error {
                 None => OpOutcome::Ok { revision: applied.revision },
                 Some(reason) => OpOutcome::Failed { reason: reason.clone() },

@@ -223,7 +223,7 @@ mod tests {
         assert_eq!(disk.last_index().unwrap(), 4);
         assert_eq!(disk.term(3).unwrap(), 2);
         let mut image = KvStore::default();
-        let ctx = crate::kv::ApplyContext { now: crate::time::LocalTime(0), min_ttl_ms: 1_500 };
+        let ctx = crate::kv::ApplyContext { now: crate::time::LocalTime(0), min_ttl_ms: 1_500, record_effects: false };
         image.apply(crate::request::Request::Put { key: "k".into(), value: "v".into() }, ctx);
         disk.compact(3, image.clone());
         assert_eq!(disk.first_index().unwrap(), 4);

@@ -6,7 +6,7 @@
 
 use crate::checker::Checker;
 use crate::command::Command;
-use crate::config::{ClusterConfig, LinkConfig};
+use crate::config::{ClusterConfig, CommitBroadcast, LinkConfig};
 use crate::invariants::Invariants;
 use crate::leader_lease::LeaderLeasePolicy;
 use crate::mvcc::{Compare, CompareOp, CompareTarget, TxnOp};
@@ -72,6 +72,7 @@ pub struct SwarmConfig {
     /// Client reads per second (9 in 10 linearizable), at random nodes.
     pub reads_per_sec: u32,
     pub policy: LeaderLeasePolicy,
+    pub commit_broadcast: CommitBroadcast,
     /// When set, clock faults are bounded: each jump, pause, or rate error accumulated over
     /// one lease duration is at most this many milliseconds (the "drift within the bound"
     /// regime when it is ≤ the drift bound).
@@ -88,6 +89,7 @@ impl Default for SwarmConfig {
             fault_interval_ms: 700,
             reads_per_sec: 20,
             policy: LeaderLeasePolicy::SendTimeAnchored,
+            commit_broadcast: CommitBroadcast::Eager,
             clock_error_ms_max: None,
         }
     }
@@ -284,17 +286,40 @@ impl SwarmReport {
     /// The command line that replays this run exactly.
     pub fn replay_command(&self, config: &SwarmConfig) -> String {
         format!(
-            "cargo run --release -- swarm --seed {} --nodes {} --duration-ms {} --writes-per-sec {} --reads-per-sec {} --policy {} --faults {}{}",
+            "cargo run --release -- swarm --seed {} --nodes {} --duration-ms {} --writes-per-sec {} --reads-per-sec {} --policy {} --commit-broadcast {} --faults {}{}",
             self.seed,
             config.nodes,
             config.duration_ms,
             config.writes_per_sec,
             config.reads_per_sec,
             policy_name(config.policy),
+            commit_broadcast_name(config.commit_broadcast),
             fault_list(&config.faults),
             config.clock_error_ms_max.map_or(String::new(), |e| format!(" --clock-error-ms {e}"))
         )
     }
+}
+
+pub fn commit_broadcast_name(c: CommitBroadcast) -> &'static str {
+    match c {
+        CommitBroadcast::Eager => "eager",
+        CommitBroadcast::Lazy => "lazy",
+    }
+}
+
+pub fn parse_commit_broadcast(text: &str) -> Result<CommitBroadcast, String> {
+    CommitBroadcast::ALL
+        .into_iter()
+        .find(|c| commit_broadcast_name(*c) == text)
+        .ok_or_else(|| format!("unknown commit broadcast {text:?}: use eager or lazy"))
+}
+
+/// The cluster a swarm run (or the CLI's `run`) simulates.
+pub fn cluster_config(config: &SwarmConfig) -> ClusterConfig {
+    let mut cluster = ClusterConfig { node_count: config.nodes, ..ClusterConfig::default() };
+    cluster.leader_lease.policy = config.policy;
+    cluster.commit_broadcast = config.commit_broadcast;
+    cluster
 }
 
 pub fn policy_name(p: LeaderLeasePolicy) -> &'static str {
@@ -347,9 +372,7 @@ pub fn run_swarm(seed: u64, config: &SwarmConfig) -> SwarmReport {
 
 /// [`run_swarm`], also returning the simulation for inspection (its retained trace, stores).
 pub fn run_swarm_keeping_sim(seed: u64, config: &SwarmConfig) -> (SwarmReport, Sim) {
-    let mut cluster = ClusterConfig { node_count: config.nodes, ..ClusterConfig::default() };
-    cluster.leader_lease.policy = config.policy;
-    let mut sim = Sim::new(seed, cluster).expect("swarm configs are valid");
+    let mut sim = Sim::new(seed, cluster_config(config)).expect("swarm configs are valid");
     let mut checker = Checker::new();
     let script = random_schedule(seed, config);
     let commands = script.len();

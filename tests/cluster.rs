@@ -59,6 +59,36 @@ fn a_write_sent_to_a_follower_is_forwarded_and_answered_by_that_follower() {
     assert!(matches!(sim.history().get(op).unwrap().outcome, OpOutcome::Ok { .. }));
 }
 
+/// Raft commits a proposal at least once: a forwarded proposal the network duplicates is
+/// appended and committed twice. The state machine applies the operation once (raft thesis
+/// §6.3), so the client's answer and the store agree.
+#[test]
+fn a_duplicated_forwarded_proposal_commits_twice_and_applies_once() {
+    let mut sim = Sim::new(3, config(3)).unwrap();
+    sim.run_for_ms(4_000);
+    let leader = sim.leader().unwrap();
+    let follower = sim.nodes().iter().find(|n| n.id != leader).unwrap().id;
+    let always_twice = leaselab::LinkConfig { duplicate_ppm: 1_000_000, ..Default::default() };
+    sim.apply(Command::SetLink { from: follower, to: leader, link: always_twice }).unwrap();
+    let (applied, revision) = (sim.node(leader).applied(), sim.node(leader).kv().unwrap().revision());
+    let mark = sim.trace().len();
+    let op = sim.apply(Command::Put { node: follower, key: "d".into(), value: "1".into() }).unwrap().unwrap();
+    sim.run_for_ms(1_000);
+    let proposals_delivered = sim
+        .events_since(mark)
+        .filter(|e| {
+            matches!(e.event, leaselab::Event::MessageDelivered { from, kind: leaselab::MsgKind::Propose, .. } if from == follower)
+        })
+        .count();
+    assert_eq!(proposals_delivered, 2, "the network delivered the proposal twice");
+    assert!(matches!(sim.history().get(op).unwrap().outcome, OpOutcome::Ok { revision: r } if r == revision + 1));
+    for n in sim.nodes() {
+        assert_eq!(n.applied(), applied + 2, "{}: both copies committed and applied", n.id);
+        let kv = n.kv().unwrap();
+        assert_eq!((kv.revision(), kv.get("d").as_deref()), (revision + 1, Some("1")), "{}: applied once", n.id);
+    }
+}
+
 #[test]
 fn exactly_one_leader_in_a_healthy_cluster() {
     let mut sim = Sim::new(11, config(5)).unwrap();

@@ -2,9 +2,13 @@
 //! seed and the exact command that replays it. `make swarm` runs thousands of seeds.
 
 use leaselab::swarm::{run_swarm, FaultMix, SwarmConfig};
+use leaselab::CommitBroadcast;
 
 fn sweep(nodes: usize, seeds: std::ops::Range<u64>, faults: FaultMix) {
-    let config = SwarmConfig { nodes, faults, duration_ms: 15_000, ..SwarmConfig::default() };
+    sweep_with(SwarmConfig { nodes, faults, duration_ms: 15_000, ..SwarmConfig::default() }, seeds);
+}
+
+fn sweep_with(config: SwarmConfig, seeds: std::ops::Range<u64>) {
     let mut failures = Vec::new();
     let mut acknowledged = 0;
     for seed in seeds {
@@ -35,6 +39,21 @@ fn swarm_five_nodes_all_faults() {
 #[test]
 fn swarm_seven_nodes_all_faults() {
     sweep(7, 2_000..2_080, FaultMix::ALL);
+}
+
+/// TiKV's lazy commit broadcast: followers learn commits late, nothing else may change.
+#[test]
+fn swarm_lazy_commit_broadcast_all_faults() {
+    for (nodes, seeds) in [(3, 4_000..4_060), (5, 5_000..5_040)] {
+        let config = SwarmConfig {
+            nodes,
+            faults: FaultMix::ALL,
+            duration_ms: 15_000,
+            commit_broadcast: CommitBroadcast::Lazy,
+            ..SwarmConfig::default()
+        };
+        sweep_with(config, seeds);
+    }
 }
 
 #[test]

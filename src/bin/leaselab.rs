@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! leaselab run   --seed N --nodes N --duration-ms N --writes-per-sec N --faults MIX [--format text|json]
-//! leaselab swarm --seed N | --seeds A..B  [--nodes N] [--duration-ms N] [--writes-per-sec N] [--faults MIX] [--trace]
+//! leaselab swarm --seed N | --seeds A..B  [--nodes N] [--duration-ms N] [--writes-per-sec N] [--faults MIX]
+//!                [--policy seed|safe|lease-based] [--commit-broadcast eager|lazy] [--trace]
 //! leaselab sweep --seeds A..B [--nodes N]
 //! leaselab scenarios
 //! leaselab scenario NAME|FILE [--format json]
@@ -13,8 +14,10 @@
 //! lease policy against the size of clock faults relative to the drift bound. MIX is `none`, `all`, or a comma list of
 //! `partitions,loss,clocks,pauses,crashes`.
 
-use leaselab::swarm::{parse_policy, random_schedule, run_swarm_keeping_sim, FaultMix, SwarmConfig};
-use leaselab::{ClusterConfig, Sim, SimTime};
+use leaselab::swarm::{
+    cluster_config, parse_commit_broadcast, parse_policy, random_schedule, run_swarm_keeping_sim, FaultMix, SwarmConfig,
+};
+use leaselab::{Sim, SimTime};
 use std::process::ExitCode;
 
 struct Args {
@@ -28,7 +31,7 @@ struct Args {
 fn usage() -> String {
     "usage: leaselab run|swarm [--seed N | --seeds A..B] [--nodes 1-7] [--duration-ms N] \
      [--writes-per-sec N] [--reads-per-sec N] [--policy seed|safe|lease-based] \
-     [--clock-error-ms N] [--faults none|all|partitions,loss,clocks,pauses,crashes] \
+     [--commit-broadcast eager|lazy] [--clock-error-ms N] [--faults none|all|partitions,loss,clocks,pauses,crashes] \
      [--format text|json] [--trace]"
         .to_string()
 }
@@ -61,6 +64,7 @@ fn parse_args() -> Result<Args, String> {
             "--writes-per-sec" => args.config.writes_per_sec = num(&value)? as u32,
             "--reads-per-sec" => args.config.reads_per_sec = num(&value)? as u32,
             "--policy" => args.config.policy = parse_policy(&value)?,
+            "--commit-broadcast" => args.config.commit_broadcast = parse_commit_broadcast(&value)?,
             "--clock-error-ms" => args.config.clock_error_ms_max = Some(num(&value)?),
             "--faults" => args.config.faults = FaultMix::parse(&value)?,
             "--format" => {
@@ -73,17 +77,13 @@ fn parse_args() -> Result<Args, String> {
             other => return Err(format!("unknown flag {other}\n{}", usage())),
         }
     }
-    ClusterConfig { node_count: args.config.nodes, ..ClusterConfig::default() }
-        .validate()
-        .map_err(|e| e.to_string())?;
+    cluster_config(&args.config).validate().map_err(|e| e.to_string())?;
     Ok(args)
 }
 
 fn run(args: &Args) {
     let seed = args.seeds.start;
-    let mut cluster = ClusterConfig { node_count: args.config.nodes, ..ClusterConfig::default() };
-    cluster.leader_lease.policy = args.config.policy;
-    let mut sim = Sim::new(seed, cluster).expect("validated");
+    let mut sim = Sim::new(seed, cluster_config(&args.config)).expect("validated");
     for (at, cmd) in random_schedule(seed, &args.config) {
         sim.schedule(at, cmd).expect("generated commands are valid");
     }
