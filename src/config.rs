@@ -63,7 +63,8 @@ pub enum CommitBroadcast {
     #[default]
     Eager,
     /// TiKV's raftstore: followers learn the commit index from the next append or heartbeat,
-    /// so a write costs half the messages, and a follower applies up to one write gap (or one
+    /// so a write costs no commit-only append and response per follower (≈40 % fewer
+    /// messages under a steady write load), and a follower applies up to one write gap (or one
     /// heartbeat interval, when idle) later. A new leader broadcasts eagerly until its term's
     /// first entry commits, as TiKV does for its "urgent" proposals.
     Lazy,

@@ -3,7 +3,7 @@
 //! Not part of `cargo test` (test = false); run with `cargo test --release --test bench`.
 #![cfg(target_arch = "wasm32")]
 
-use leaselab::bench::{bare_raft_loop, check_history, read_workload, write_workload};
+use leaselab::bench::{bare_raft_loop, check_history, read_workload, write_workload, write_workload_with};
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -96,6 +96,19 @@ fn simulation_speed_in_the_browser() {
             );
         }
     }
+    let lazy = leaselab::ClusterConfig {
+        node_count: 5,
+        commit_broadcast: leaselab::CommitBroadcast::Lazy,
+        ..leaselab::ClusterConfig::default()
+    };
+    let t = now_ms();
+    let sim = write_workload_with(lazy, 100, 60);
+    let wall_s = (now_ms() - t) / 1e3;
+    console_log!(
+        "BENCH browser sim nodes=5 writes_per_s=100 commit_broadcast=lazy speed_x={:.0}",
+        sim.now().0 as f64 / 1e6 / wall_s
+    );
+    drop(sim);
     let sim = read_workload(5, 100, 100);
     let t = now_ms();
     let (checked, violations) = check_history(&sim);

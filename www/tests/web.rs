@@ -162,6 +162,30 @@ async fn settings_apply_on_reset_and_bad_values_are_refused() {
     host.remove();
 }
 
+#[wasm_bindgen_test]
+async fn the_commit_broadcast_setting_reaches_the_simulation_on_reset() {
+    let (host, _handle) = mount(3);
+    let mut hashes = Vec::new();
+    for choice in ["Lazy", "Eager"] {
+        let select: web_sys::HtmlSelectElement = by_test_id(&host, "setting-commit-broadcast").unchecked_into();
+        select.set_value(choice);
+        select.dispatch_event(&web_sys::Event::new("change").unwrap()).unwrap();
+        click(&host, "reset-button").await;
+        assert_eq!(text(&host, "seed-error"), "");
+        let select: web_sys::HtmlSelectElement = by_test_id(&host, "setting-commit-broadcast").unchecked_into();
+        assert_eq!(select.value(), choice, "refilled from the new run's config");
+        for _ in 0..3 {
+            click(&host, "advance-1s").await;
+        }
+        click(&host, "write-button").await;
+        click(&host, "advance-1s").await;
+        assert_eq!(text(&host, "op-outcome-1"), "ok, rev 2", "{choice}");
+        hashes.push(text(&host, "trace-hash"));
+    }
+    assert_ne!(hashes[0], hashes[1], "lazy followers learn the write's commit without the extra appends");
+    host.remove();
+}
+
 /// Clicks any element (SVG too), optionally with shift held, and lets the page react.
 async fn click_with(host: &HtmlElement, id: &str, shift: bool) {
     let init = web_sys::MouseEventInit::new();
