@@ -949,6 +949,9 @@ impl Sim {
             self.emit(Event::SnapshotInstalled { node, index, term });
         }
         for applied in out.applied_ops.drain(..) {
+            // Only an entry's first apply anywhere has something to record; later ones may
+            // still answer their client (the node it was sent to).
+            let first_apply = applied.index > out.effects_recorded_through;
             out.effects_recorded_through = out.effects_recorded_through.max(applied.index);
             let outcome = match &applied.error {
                 None => OpOutcome::Ok { revision: applied.revision },
@@ -965,7 +968,9 @@ impl Sim {
                 }
                 continue;
             }
-            self.history.set_applied(applied.op, applied.index, self.now, applied.effects);
+            if first_apply {
+                self.history.set_applied(applied.op, applied.index, self.now, applied.effects);
+            }
             if self.history.get(applied.op).is_some_and(|r| r.node == node) {
                 self.complete(applied.op, outcome);
             }
