@@ -367,8 +367,9 @@ impl Checker {
         if latest.1 == *value {
             return None;
         }
-        // Could the read have seen a write of its value that was not yet overwritten?
-        let candidates = writes.iter().filter(|w| w.1 == *value);
+        // Could the read have seen a write of its value that was not yet overwritten? Only
+        // one that began before the read ended: a later write of the same value is no excuse.
+        let candidates = writes.iter().filter(|w| w.1 == *value && w.2 <= read.ret);
         let mut any_candidate = false;
         for w in candidates {
             any_candidate = true;
@@ -488,6 +489,17 @@ mod tests {
                 assert_eq!(s.missed_value.as_deref(), Some("b"));
                 assert_eq!(s.returned.as_deref(), Some("a"));
             }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_stale_read_of_the_initial_absence_names_the_write_it_missed() {
+        // The key is deleted again only after the read ended: that delete cannot explain it.
+        let delete = CheckOp { id: OpId(3), kind: CheckKind::Write(None), invoke: 40, ret: 50 };
+        let v = check(vec![w(1, "a", 0, 10), r(2, None, 20, 30), delete]);
+        match &v[&OpId(2)] {
+            Verdict::Stale(s) => assert_eq!((s.missed, s.returned.clone()), (OpId(1), None)),
             other => panic!("{other:?}"),
         }
     }
