@@ -846,29 +846,21 @@ impl Sim {
     }
 
     fn deliver(&mut self, id: u64) {
-        let m = match self.network.take(id) {
-            (m, None) => m,
-            (m, Some(reason)) => {
-                let (from, to, kind) = (m.from, m.to, m.kind);
-                self.emit(Event::MessageDropped { id, from, to, kind, reason });
-                return;
-            }
-        };
-        let (from, to, kind) = (m.from, m.to, m.kind);
-        let (crashed, paused) = {
-            let dest = &self.nodes[to.index()];
-            (dest.is_crashed(), dest.paused)
-        };
-        if crashed {
-            let reason = crate::event::DropReason::NodeDown;
+        let (from, to, kind, lost) = self.network.arriving(id);
+        let dest = &self.nodes[to.index()];
+        let lost = lost.or(dest.is_crashed().then_some(crate::event::DropReason::NodeDown));
+        if let Some(reason) = lost {
+            self.network.take(id);
             self.emit(Event::MessageDropped { id, from, to, kind, reason });
             return;
         }
+        let paused = dest.paused;
         self.emit(Event::MessageDelivered { id, from, to, kind });
+        let msg = self.network.take(id);
         if paused {
-            self.enqueue_paused(to, Inbound::Message(m.msg));
+            self.enqueue_paused(to, Inbound::Message(msg));
         } else {
-            self.step_node(to, m.msg);
+            self.step_node(to, msg);
         }
     }
 
