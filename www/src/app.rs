@@ -205,6 +205,32 @@ fn choice_box(
     }
 }
 
+/// A drop-down over every value of a setting's enum, bound to its signal (each option's value
+/// is the variant's name).
+fn enum_box<T>(
+    value: RwSignal<T>,
+    testid: &'static str,
+    all: &'static [T],
+    label: fn(T) -> &'static str,
+) -> impl IntoView
+where
+    T: Copy + PartialEq + std::fmt::Debug + Send + Sync + 'static,
+{
+    view! {
+        <select data-testid=testid
+            on:change=move |ev| {
+                let v = event_target_value(&ev);
+                if let Some(x) = all.iter().find(|x| format!("{x:?}") == v) {
+                    value.set(*x);
+                }
+            }>
+            {all.iter().map(|x| view! {
+                <option value=format!("{x:?}") selected=move || value.get() == *x>{label(*x)}</option>
+            }).collect_view()}
+        </select>
+    }
+}
+
 /// Enter in a text box of the controls applies them (Reset), as a form would.
 fn is_enter_in_text_box(ev: &web_sys::KeyboardEvent) -> bool {
     ev.key() == "Enter"
@@ -342,17 +368,7 @@ fn Controls(seed: u64, node_count: usize) -> impl IntoView {
                 </select>
             </label>
             <label title="How the leader decides its lease is valid (applies on Reset)">"Leader lease "
-                <select data-testid="policy-select"
-                    on:change=move |ev| {
-                        let v = event_target_value(&ev);
-                        if let Some(p) = LeaderLeasePolicy::ALL.iter().find(|p| format!("{p:?}") == v) {
-                            policy.set(*p);
-                        }
-                    }>
-                    {LeaderLeasePolicy::ALL.iter().map(|p| view! {
-                        <option value=format!("{p:?}") selected=move || policy.get() == *p>{p.label()}</option>
-                    }).collect_view()}
-                </select>
+                {enum_box(policy, "policy-select", &LeaderLeasePolicy::ALL, LeaderLeasePolicy::label)}
             </label>
             <label title="Assumed bound on clock drift, subtracted from the lease (applies on Reset)">"drift bound "
                 {text_box(bound_text, "bound-input".into(), "tiny", None)}" ms"
@@ -374,17 +390,7 @@ fn Controls(seed: u64, node_count: usize) -> impl IntoView {
                         " key lease checkpoints"</label>
                     <label title="How followers learn that entries committed: etcd tells them at once; TiKV waits for the next append or heartbeat (about 40 % fewer messages per write; followers apply later)">
                         "commit broadcast "
-                        <select data-testid="setting-commit-broadcast"
-                            on:change=move |ev| {
-                                let v = event_target_value(&ev);
-                                if let Some(c) = CommitBroadcast::ALL.iter().find(|c| format!("{c:?}") == v) {
-                                    commit_broadcast.set(*c);
-                                }
-                            }>
-                            {CommitBroadcast::ALL.iter().map(|c| view! {
-                                <option value=format!("{c:?}") selected=move || commit_broadcast.get() == *c>{c.label()}</option>
-                            }).collect_view()}
-                        </select>
+                        {enum_box(commit_broadcast, "setting-commit-broadcast", &CommitBroadcast::ALL, CommitBroadcast::label)}
                     </label>
                     <span class="muted">"Applied by Reset."</span>
                 </div>
