@@ -125,8 +125,8 @@ impl KvStore {
     }
 
     /// Applies one committed request. Takes it by value: a put (the common entry, applied by
-    /// every node) moves its key and value into the store, or copies them into the store and
-    /// moves them into the effects when those are wanted.
+    /// every node) moves its key and value into the store (copying them into the effects only
+    /// when those are wanted).
     pub fn apply(&mut self, request: Request, ctx: ApplyContext) -> Applied {
         let before = self.mvcc.current_revision();
         let mut revoked = None;
@@ -135,13 +135,9 @@ impl KvStore {
                 Err(e) => (vec![], Some(e.to_string())),
                 Ok(()) => {
                     self.lessor.detach(&key);
-                    if ctx.record_effects {
-                        self.mvcc.put(&key, &value, 0).expect("validated");
-                        (vec![(key, Some(value))], None)
-                    } else {
-                        self.mvcc.put_owned(key, value, 0).expect("validated");
-                        (vec![], None)
-                    }
+                    let effects = if ctx.record_effects { vec![(key.clone(), Some(value.clone()))] } else { vec![] };
+                    self.mvcc.put_valid(key, value, 0);
+                    (effects, None)
                 }
             },
             ref request => self.apply_ref(request, ctx, &mut revoked),

@@ -507,14 +507,10 @@ impl MvccStore {
         Ok(self.put_valid(key.to_string(), value.to_string(), lease))
     }
 
-    /// [`MvccStore::put`] taking the strings it stores (a replica applying a decoded entry
-    /// has them already; copying would be waste).
-    pub fn put_owned(&mut self, key: String, value: String, lease: u64) -> Result<u64, MvccError> {
-        Self::validate_put(&key, &value)?;
-        Ok(self.put_valid(key, value, lease))
-    }
-
-    fn put_valid(&mut self, key: String, value: String, lease: u64) -> u64 {
+    /// [`MvccStore::put`] of a pair [`MvccStore::validate_put`] accepted, taking the strings
+    /// it stores (a replica applying a decoded entry has them already; copying would be waste).
+    pub fn put_valid(&mut self, key: String, value: String, lease: u64) -> u64 {
+        debug_assert!(Self::validate_put(&key, &value).is_ok());
         let main = self.current + 1;
         TxnWriter { store: self, main, sub: 0 }.write(key, value, lease);
         self.current = main;

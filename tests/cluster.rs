@@ -48,12 +48,18 @@ fn a_write_commits_and_applies_on_every_node() {
     }
 }
 
-#[test]
-fn a_write_sent_to_a_follower_is_forwarded_and_answered_by_that_follower() {
+/// A 3-node cluster 4 s in (seed 3), its leader and a follower.
+fn settled_with_a_follower() -> (Sim, NodeId, NodeId) {
     let mut sim = Sim::new(3, config(3)).unwrap();
     sim.run_for_ms(4_000);
     let leader = sim.leader().unwrap();
     let follower = sim.nodes().iter().find(|n| n.id != leader).unwrap().id;
+    (sim, leader, follower)
+}
+
+#[test]
+fn a_write_sent_to_a_follower_is_forwarded_and_answered_by_that_follower() {
+    let (mut sim, _, follower) = settled_with_a_follower();
     let op = sim.apply(Command::Put { node: follower, key: "f".into(), value: "1".into() }).unwrap().unwrap();
     sim.run_for_ms(1_000);
     assert!(matches!(sim.history().get(op).unwrap().outcome, OpOutcome::Ok { .. }));
@@ -64,10 +70,7 @@ fn a_write_sent_to_a_follower_is_forwarded_and_answered_by_that_follower() {
 /// §6.3), so the client's answer and the store agree.
 #[test]
 fn a_duplicated_forwarded_proposal_commits_twice_and_applies_once() {
-    let mut sim = Sim::new(3, config(3)).unwrap();
-    sim.run_for_ms(4_000);
-    let leader = sim.leader().unwrap();
-    let follower = sim.nodes().iter().find(|n| n.id != leader).unwrap().id;
+    let (mut sim, leader, follower) = settled_with_a_follower();
     let always_twice = leaselab::LinkConfig { duplicate_ppm: 1_000_000, ..Default::default() };
     sim.apply(Command::SetLink { from: follower, to: leader, link: always_twice }).unwrap();
     let (applied, revision) = (sim.node(leader).applied(), sim.node(leader).kv().unwrap().revision());
