@@ -29,16 +29,29 @@ struct Args {
 }
 
 fn usage() -> String {
-    "usage: leaselab run|swarm [--seed N | --seeds A..B] [--nodes 1-7] [--duration-ms N] \
-     [--writes-per-sec N] [--reads-per-sec N] [--policy seed|safe|lease-based] \
-     [--commit-broadcast eager|lazy] [--clock-error-ms N] [--faults none|all|partitions,loss,clocks,pauses,crashes] \
-     [--format text|json] [--trace]"
+    "usage:
+  leaselab run|swarm|sweep [--seed N | --seeds A..B] [--nodes 1-7] [--duration-ms N]
+        [--writes-per-sec N] [--reads-per-sec N] [--policy seed|safe|lease-based]
+        [--commit-broadcast eager|lazy] [--clock-error-ms N]
+        [--faults none|all|partitions,loss,clocks,pauses,crashes] [--format text|json] [--trace]
+  leaselab scenarios
+  leaselab scenario NAME|FILE [--format json]
+  leaselab help
+
+  run        print the event trace of one seeded run, one line per event (JSON lines with --format json)
+  swarm      run seeds with every invariant checked after each step; prints how to replay a failure
+  sweep      stale-read rate of each leader lease policy against clock-fault size
+  scenarios  list the guided tours; scenario runs one (or a scenario file) and checks its expectations"
         .to_string()
 }
 
-fn parse_args() -> Result<Args, String> {
+/// Parses the command line; `Ok(None)` is a request for help.
+fn parse_args() -> Result<Option<Args>, String> {
     let mut it = std::env::args().skip(1);
     let command = it.next().ok_or_else(usage)?;
+    if matches!(command.as_str(), "help" | "--help" | "-h") {
+        return Ok(None);
+    }
     if !matches!(command.as_str(), "run" | "swarm" | "sweep") {
         return Err(format!("unknown command {command:?}\n{}", usage()));
     }
@@ -47,6 +60,9 @@ fn parse_args() -> Result<Args, String> {
         if flag == "--trace" {
             args.trace = true;
             continue;
+        }
+        if flag == "--help" || flag == "-h" {
+            return Ok(None);
         }
         let value = it.next().ok_or_else(|| format!("{flag} needs a value\n{}", usage()))?;
         let num = |v: &str| v.parse::<u64>().map_err(|_| format!("{flag}: {v:?} is not a number"));
@@ -58,6 +74,9 @@ fn parse_args() -> Result<Args, String> {
             "--seeds" => {
                 let (a, b) = value.split_once("..").ok_or("--seeds takes A..B")?;
                 args.seeds = num(a)?..num(b)?;
+                if args.seeds.is_empty() {
+                    return Err(format!("--seeds {value}: the range is empty (A..B runs seeds A to B-1)"));
+                }
             }
             "--nodes" => args.config.nodes = num(&value)? as usize,
             "--duration-ms" => args.config.duration_ms = num(&value)?,
@@ -78,7 +97,7 @@ fn parse_args() -> Result<Args, String> {
         }
     }
     cluster_config(&args.config).validate().map_err(|e| e.to_string())?;
-    Ok(args)
+    Ok(Some(args))
 }
 
 fn run(args: &Args) {
@@ -277,7 +296,11 @@ fn main() -> ExitCode {
         return code;
     }
     let args = match parse_args() {
-        Ok(a) => a,
+        Ok(Some(a)) => a,
+        Ok(None) => {
+            println!("{}", usage());
+            return ExitCode::SUCCESS;
+        }
         Err(e) => {
             eprintln!("{e}");
             return ExitCode::from(2);
