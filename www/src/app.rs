@@ -780,6 +780,17 @@ fn ClientPanel() -> impl IntoView {
     // 0 means "the current leader".
     let target = RwSignal::new(0u64);
     let status = RwSignal::new(String::new());
+    // The client panel reports its own outcomes (sent, refused, bad input) on its status line,
+    // so the cluster panel's error line does not keep an older refusal of a client command.
+    let say = move |message: String| {
+        lab.error.set(None);
+        status.set(message);
+    };
+    // A different run (reset, tour, link, import) starts with an empty status line.
+    Effect::new(move |_| {
+        lab.run_generation.track();
+        status.set(String::new());
+    });
     let target_node = move || {
         let t = target.get_untracked();
         if t != 0 {
@@ -795,7 +806,7 @@ fn ClientPanel() -> impl IntoView {
     }
     let send = move |what: Op| {
         let Some(node) = target_node() else {
-            status.set("No leader right now: pick a node to send to.".into());
+            say("No leader right now: pick a node to send to.".into());
             return;
         };
         let (k, v) = (key.get_untracked(), value.get_untracked());
@@ -805,9 +816,9 @@ fn ClientPanel() -> impl IntoView {
             Op::Read(mode) => Command::Read { node, key: k, mode },
         };
         match lab.command(cmd) {
-            Ok(Some(op)) => status.set(format!("{op} sent to {node}")),
+            Ok(Some(op)) => say(format!("{op} sent to {node}")),
             Ok(None) => {}
-            Err(e) => status.set(e.to_string()),
+            Err(e) => say(e.to_string()),
         }
     };
     let compact_rev = RwSignal::new("2".to_string());
@@ -816,13 +827,13 @@ fn ClientPanel() -> impl IntoView {
     // Sends a command built for the chosen node; bad input is explained, nothing is lost.
     let send_cmd = move |build: Box<dyn Fn(NodeId) -> Command>| {
         let Some(node) = target_node() else {
-            status.set("No leader right now: pick a node to send to.".into());
+            say("No leader right now: pick a node to send to.".into());
             return;
         };
         match lab.command(build(node)) {
-            Ok(Some(op)) => status.set(format!("{op} sent to {node}")),
+            Ok(Some(op)) => say(format!("{op} sent to {node}")),
             Ok(None) => {}
-            Err(e) => status.set(e.to_string()),
+            Err(e) => say(e.to_string()),
         }
     };
     // One signal per field of the transaction form, so each box is a plain `text_box`.
@@ -859,20 +870,20 @@ fn ClientPanel() -> impl IntoView {
             success: success.clone(),
             failure: failure.clone(),
         })),
-        Err(e) => status.set(e),
+        Err(e) => say(e),
     };
     let compact = move || match compact_rev.get_untracked().trim().parse::<u64>() {
         Ok(revision) => send_cmd(Box::new(move |node| Command::Compact { node, revision })),
-        Err(_) => status.set("compaction needs a whole revision number".into()),
+        Err(_) => say("compaction needs a whole revision number".into()),
     };
     let with_lease = move |action: u8| {
         let Ok(id) = lease_id.get_untracked().trim().parse::<u64>() else {
-            return status.set("a key lease id is a whole number ≥ 1".into());
+            return say("a key lease id is a whole number ≥ 1".into());
         };
         match action {
             0 => match crate::model::parse_ttl_ms(&lease_ttl.get_untracked()) {
                 Ok(ttl_ms) => send_cmd(Box::new(move |node| Command::LeaseGrant { node, id, ttl_ms })),
-                Err(e) => status.set(e),
+                Err(e) => say(e),
             },
             1 => send_cmd(Box::new(move |node| Command::LeaseKeepAlive { node, id })),
             2 => send_cmd(Box::new(move |node| Command::LeaseRevoke { node, id })),
@@ -891,7 +902,7 @@ fn ClientPanel() -> impl IntoView {
         <div class="panel client">
             <h2>"Client"</h2>
             <div class="row">
-                <label>"if_op "
+                <label>"send to "
                     <select data-testid="write-node" on:change=move |ev| target.set(event_target_value(&ev).parse().unwrap_or(0))>
                         <option value="0">"leader"</option>
                         {move || lab.panel_snap.with(|s| s.nodes.iter().map(|n| view! {
@@ -917,7 +928,7 @@ fn ClientPanel() -> impl IntoView {
                         on:change=move |ev| {
                             if let Ok(ops_per_sec) = event_target_value(&ev).parse::<u32>() {
                                 if let Err(e) = lab.command(Command::SetWorkload { ops_per_sec }) {
-                                    status.set(e.to_string());
+                                    say(e.to_string());
                                 }
                             }
                         }>

@@ -89,6 +89,31 @@ async fn a_write_commits_on_every_node() {
     host.remove();
 }
 
+/// A refused client command and bad input in the client panel are reported on its own status
+/// line (the latest outcome only, never an older refusal elsewhere); a reset clears it.
+#[wasm_bindgen_test]
+async fn the_client_panel_reports_its_latest_outcome_in_one_place() {
+    let (host, _handle) = mount(3);
+    let target = by_test_id(&host, "write-node").parent_element().unwrap().text_content().unwrap();
+    assert!(target.starts_with("send to "), "the target node's label: {target:?}");
+    for _ in 0..3 {
+        click(&host, "advance-1s").await;
+    }
+    set_input(&host, "write-key", "").await;
+    click(&host, "write-button").await;
+    assert_eq!(text(&host, "write-status"), "invalid key: a key must not be empty");
+    assert_eq!(text(&host, "command-error"), "", "the cluster panel does not repeat a client refusal");
+    set_input(&host, "lease-ttl", "0").await;
+    click(&host, "lease-grant").await;
+    assert!(text(&host, "write-status").contains("is not a TTL"), "{}", text(&host, "write-status"));
+    set_input(&host, "write-key", "x").await;
+    click(&host, "write-button").await;
+    assert!(text(&host, "write-status").starts_with("op1 sent to n"), "{}", text(&host, "write-status"));
+    click(&host, "reset-button").await;
+    assert_eq!(text(&host, "write-status"), "", "a new run starts with an empty status line");
+    host.remove();
+}
+
 async fn set_input(host: &HtmlElement, id: &str, value: &str) {
     let input: web_sys::HtmlInputElement = by_test_id(host, id).unchecked_into();
     input.set_value(value);
