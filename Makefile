@@ -27,9 +27,13 @@ test-chromium:
 test-firefox:
 	GECKODRIVER=$(GECKODRIVER) cargo test -p leaselab-www --target wasm32-unknown-unknown
 
+# The page's budget (issue #6): the release .wasm is at most 400,000 bytes after gzip -9.
+WASM_GZIP_BUDGET := 400000
 build-release:
 	trunk build --release
-	@wasm=$$(ls dist/*.wasm); echo "release wasm: $$(stat -c %s $$wasm) bytes raw, $$(gzip -9 -c $$wasm | wc -c) bytes gzip"
+	@wasm=$$(ls dist/*.wasm); gz=$$(gzip -9 -c $$wasm | wc -c); \
+	echo "release wasm: $$(stat -c %s $$wasm) bytes raw, $$gz bytes gzip (budget $(WASM_GZIP_BUDGET))"; \
+	if [ $$gz -gt $(WASM_GZIP_BUDGET) ]; then echo "release wasm is over its gzip budget by $$((gz - $(WASM_GZIP_BUDGET))) bytes"; exit 1; fi
 
 smoke:
 	scripts/smoke.sh
