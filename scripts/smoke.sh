@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Serves the release build in dist/ on loopback and, in headless Chromium, checks that the page
 # renders a cluster, elects a leader and commits a write (e2e/smoke.mjs), then runs the
-# end-to-end journeys (e2e/journeys.mjs: partition, stale read, crash/restart, random-click
-# soak). Leaves screenshots in e2e/out/.
+# end-to-end journeys (e2e/journeys.mjs: partition, stale read, crash/restart, share a link,
+# scrub back and fork, export/import, tours, a damaged link, random-click soak). Leaves screenshots in e2e/out/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # A free loopback port (a fixed one could be taken by another server and test the wrong page).

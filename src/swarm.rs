@@ -365,7 +365,7 @@ const STATE_CHECK_EVERY_STEPS: u64 = 64;
 const CHECKER_EVERY_STEPS: u64 = 512;
 
 /// Runs one seed: the random schedule, invariants after every step, then heal everything,
-/// settle for 5 s and check durability and convergence.
+/// settle for 8 s and check durability and convergence.
 pub fn run_swarm(seed: u64, config: &SwarmConfig) -> SwarmReport {
     run_swarm_keeping_sim(seed, config).0
 }
