@@ -33,7 +33,7 @@ pub fn explain_stale_read(sim: &Sim, stale: &StaleRead) -> String {
     if let Some(step) = steps.iter().find(|s| s.text.starts_with("simulator:")) {
         text.push_str(&format!(" ({})", step.text));
     }
-    let newer = sim.leader_changes().filter(|(at, who, _)| *who != node && *at <= read.invoked_at).last().copied();
+    let newer = sim.leader_changes().filter(|(at, who, _)| *who != node && *at <= read.invoked_at).last();
     if let Some((at, who, term)) = newer {
         text.push_str(&format!(" Meanwhile {who} had become leader of term {term} at {at}."));
     }

@@ -51,7 +51,7 @@ pub use error::{CommandError, ConfigError};
 pub use event::{Event, OpOutcome, TracedEvent};
 pub use leader_lease::LeaderLeasePolicy;
 pub use read::{ReadMode, ReadPath};
-pub use sim::{LocalReadSpan, LoggedCommand, Sim};
+pub use sim::{LeaderTenure, LocalReadSpan, LoggedCommand, Sim};
 pub use snapshot::Snapshot;
 pub use time::{LocalTime, SimTime};
 pub use types::{MsgKind, NodeId, OpId, Role};

@@ -93,6 +93,16 @@ pub struct LocalReadSpan {
     pub until: SimTime,
 }
 
+/// One node's time as leader of one term, by true time: from its election until it stepped
+/// down or crashed (`ended` is `None` while it still leads).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LeaderTenure {
+    pub elected: SimTime,
+    pub node: NodeId,
+    pub term: u64,
+    pub ended: Option<SimTime>,
+}
+
 /// Closed local-read spans remembered.
 const LOCAL_READ_SPANS_MAX: usize = 1_024;
 
@@ -130,8 +140,8 @@ pub struct Sim {
     /// Closed local-read spans, oldest first, and each node's open one.
     local_read_spans: VecDeque<LocalReadSpan>,
     open_local_read: Vec<Option<LocalReadSpan>>,
-    /// (when, who, term) of every node becoming leader, most recent last.
-    leader_changes: VecDeque<(SimTime, NodeId, u64)>,
+    /// Every node's tenures as leader, most recent last (bounded).
+    leader_changes: VecDeque<LeaderTenure>,
     /// Raft indexes of the nodes' own proposals already recorded in the history.
     internal_applied: std::collections::BTreeSet<u64>,
     /// Background load: gap between operations (0: off), and its schedule's generation.
@@ -249,8 +259,20 @@ impl Sim {
         self.steps
     }
     /// (true time, node, term) of each node becoming leader, oldest first (bounded).
-    pub fn leader_changes(&self) -> impl Iterator<Item = &(SimTime, NodeId, u64)> {
+    pub fn leader_changes(&self) -> impl Iterator<Item = (SimTime, NodeId, u64)> + '_ {
+        self.leader_changes.iter().map(|t| (t.elected, t.node, t.term))
+    }
+    /// Each node's tenures as leader, oldest first (bounded): who led when, however long ago
+    /// the election scrolled out of the trace.
+    pub fn leader_tenures(&self) -> impl Iterator<Item = &LeaderTenure> {
         self.leader_changes.iter()
+    }
+    /// Ends `node`'s tenure as leader, if it has an open one.
+    fn end_tenure(&mut self, node: NodeId) {
+        let now = self.now;
+        if let Some(t) = self.leader_changes.iter_mut().rev().find(|t| t.node == node && t.ended.is_none()) {
+            t.ended = Some(now);
+        }
     }
     /// Spans of true time in which leaders believed they could answer reads locally, oldest
     /// first (bounded; the open ones last).
@@ -517,6 +539,7 @@ impl Sim {
                 self.nodes[node.index()].tick_generation += 1;
                 self.inboxes[node.index()].clear();
                 self.emit(Event::NodeCrashed { node });
+                self.end_tenure(node);
                 self.fail_pending_at(node, "the node crashed before answering");
             }
             Command::Restart { node } => {
@@ -931,11 +954,12 @@ impl Sim {
         };
         if let Some((role, term, leader)) = out.role_change.take() {
             self.emit(Event::RoleChanged { node, role, term, leader });
+            self.end_tenure(node);
             if role == Role::Leader {
                 if self.leader_changes.len() == LEADER_CHANGES_MAX {
                     self.leader_changes.pop_front();
                 }
-                self.leader_changes.push_back((self.now, node, term));
+                self.leader_changes.push_back(LeaderTenure { elected: self.now, node, term, ended: None });
             }
         }
         if let Some((index, term)) = out.snapshot_installed.take() {

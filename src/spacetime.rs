@@ -11,7 +11,7 @@ use crate::event::Event;
 use crate::read::ReadPath;
 use crate::sim::{LocalReadSpan, Sim};
 use crate::time::SimTime;
-use crate::types::{MsgKind, NodeId, OpId, Role};
+use crate::types::{MsgKind, NodeId, OpId};
 use serde::{Deserialize, Serialize};
 
 /// A message: sent by `from` at `sent`, reaching `to` at `end` (or dropped at `end`).
@@ -85,8 +85,8 @@ pub struct SpaceTime {
     pub past: bool,
 }
 
-/// How far before the window the trace is read to learn who was leader at its start.
-const LOOKBACK_US: u64 = 10_000_000;
+/// How far before the window the operation scan looks for operations still open in it.
+const OPS_LOOKBACK_US: u64 = 10_000_000;
 
 /// The diagram of true time `[to − window_us, to]`, where `to` is the present.
 pub fn build(sim: &Sim, window_us: u64, max_arrows: usize) -> SpaceTime {
@@ -102,33 +102,19 @@ pub fn build_at(sim: &Sim, to: SimTime, window_us: u64, max_arrows: usize) -> Sp
     let nodes = sim.nodes().len();
     let mut d = SpaceTime { from, to, nodes, past: to < sim.now(), ..SpaceTime::default() };
 
-    // Leader spans from role changes (looking back to learn the roles at `from`).
-    let mut open: Vec<Option<(u64, SimTime)>> = vec![None; nodes];
-    let end_span = |d: &mut SpaceTime, open: &mut Vec<Option<(u64, SimTime)>>, node: NodeId, at: SimTime| {
-        if let Some((term, start)) = open[node.index()].take() {
-            if at >= from {
-                d.leaders.push(LeaderSpan { node, term, from: start.max(from), until: at });
-            }
+    // Leader spans from the simulator's record of tenures (an election long before the window
+    // still draws its leader), as they stood at `to`.
+    for t in sim.leader_tenures() {
+        let until = t.ended.map_or(to, |e| e.min(to));
+        if t.elected <= to && until >= from {
+            d.leaders.push(LeaderSpan { node: t.node, term: t.term, from: t.elected.max(from), until });
         }
-    };
-    let lookback = SimTime(from.0.saturating_sub(LOOKBACK_US));
+    }
+    d.leaders.sort_by_key(|s| (s.from, s.node));
     let mut sent: Vec<Arrow> = Vec::new();
     // Message id → its arrow, so a drop can end the arrow it belongs to.
     let mut arrow_of: std::collections::BTreeMap<u64, usize> = std::collections::BTreeMap::new();
-    for e in sim.trace().since_time(lookback).take_while(|e| e.at <= to) {
-        match &e.event {
-            Event::RoleChanged { node, role, term, .. } => {
-                end_span(&mut d, &mut open, *node, e.at);
-                if *role == Role::Leader {
-                    open[node.index()] = Some((*term, e.at));
-                }
-            }
-            Event::NodeCrashed { node } => end_span(&mut d, &mut open, *node, e.at),
-            _ => {}
-        }
-        if e.at < from {
-            continue;
-        }
+    for e in sim.trace().since_time(from).take_while(|e| e.at <= to) {
         match &e.event {
             Event::MessageSent { id, from: f, to: t, kind, deliver_at, .. } => {
                 arrow_of.insert(*id, sent.len());
@@ -172,24 +158,13 @@ pub fn build_at(sim: &Sim, to: SimTime, window_us: u64, max_arrows: usize) -> Sp
             _ => {}
         }
     }
-    for (node, slot) in open.iter().enumerate() {
-        if let Some((term, start)) = slot {
-            d.leaders.push(LeaderSpan {
-                node: NodeId(node as u64 + 1),
-                term: *term,
-                from: (*start).max(from),
-                until: to,
-            });
-        }
-    }
-    d.leaders.sort_by_key(|s| (s.from, s.node));
 
     d.arrows_truncated = sent.len() > max_arrows;
     d.arrows = sent.split_off(sent.len().saturating_sub(max_arrows));
 
     // Local-read beliefs and the stale windows they open against newer leaders.
     d.local_reads = sim.local_read_spans().filter(|s| s.until >= from && s.from <= to).collect();
-    let newer_leaders: Vec<(SimTime, NodeId, u64)> = sim.leader_changes().filter(|c| c.0 <= to).copied().collect();
+    let newer_leaders: Vec<(SimTime, NodeId, u64)> = sim.leader_changes().filter(|c| c.0 <= to).collect();
     for belief in &d.local_reads {
         for &(elected, leader, term) in &newer_leaders {
             let start = elected.max(belief.from).max(from);
@@ -208,7 +183,9 @@ pub fn build_at(sim: &Sim, to: SimTime, window_us: u64, max_arrows: usize) -> Sp
         }
     }
 
-    // Operations overlapping the window.
+    // Operations overlapping the window: scanned from the newest back until they were invoked
+    // long before it (every operation ends within the client timeout, a few seconds).
+    let lookback = SimTime(from.0.saturating_sub(OPS_LOOKBACK_US));
     d.ops = sim
         .history()
         .iter()
@@ -311,6 +288,27 @@ mod tests {
         let labels: Vec<&str> =
             d.markers.iter().filter(|m| m.node == Some(follower)).map(|m| m.label.as_str()).collect();
         assert_eq!(labels, ["crash", "restart"]);
+    }
+
+    /// A leader elected long before the window (its election gone from the trace's recent
+    /// events) still has its column drawn across the whole window; a crashed one's ends.
+    #[test]
+    fn a_long_lived_leader_is_drawn_however_long_ago_it_was_elected() {
+        let (mut sim, leader) = elected(4, ClusterConfig::default());
+        sim.run_for_ms(60_000);
+        assert_eq!(sim.leader(), Some(leader), "no election in a healthy minute");
+        let d = build(&sim, 3_000_000, 1_000);
+        let spans: Vec<_> = d.leaders.iter().map(|s| (s.node, s.from, s.until)).collect();
+        assert_eq!(spans, [(leader, d.from, d.to)]);
+
+        sim.apply(Command::Crash { node: leader }).unwrap();
+        let crashed_at = sim.now();
+        sim.run_for_ms(4_000);
+        let d = build(&sim, 5_000_000, 1_000);
+        let old = d.leaders.iter().find(|s| s.node == leader).expect("the old leader's column");
+        assert_eq!((old.from, old.until), (d.from, crashed_at), "drawn until the crash");
+        let new = d.leaders.iter().find(|s| s.node != leader).expect("a new leader within 4 s");
+        assert_eq!(new.until, d.to);
     }
 }
 
