@@ -43,6 +43,19 @@ pub enum Verdict {
     NotChecked { reason: String },
 }
 
+impl Verdict {
+    /// The short label of the page's operation log and of tour results.
+    pub fn label(&self) -> String {
+        match self {
+            Verdict::Linearizable => "linearizable".into(),
+            Verdict::Stale(_) => "STALE".into(),
+            Verdict::Violation { .. } => "violation".into(),
+            Verdict::AllowedStaleness { lag } => format!("allowed staleness (lag {lag} rev)"),
+            Verdict::NotChecked { reason } => format!("not checked: {reason}"),
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StaleRead {
     pub read: OpId,

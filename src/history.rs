@@ -192,11 +192,19 @@ impl History {
     }
 
     /// Records a state change the cluster made on its own (a key lease expiry's revoke),
-    /// first applied at `now` by `node` at raft `index`: a completed write with its effects.
-    pub fn record_internal(&mut self, now: SimTime, node: NodeId, index: u64, effects: Vec<(String, Option<String>)>) {
+    /// first applied at `now` by `node` at raft `index`: a completed write with its effects,
+    /// at the store `revision` it made.
+    pub fn record_internal(
+        &mut self,
+        now: SimTime,
+        node: NodeId,
+        index: u64,
+        revision: u64,
+        effects: Vec<(String, Option<String>)>,
+    ) {
         let id = self.invoke(now, node, OpKind::Internal { index });
         if let Some(op) = self.get_mut(id) {
-            op.outcome = OpOutcome::Ok { revision: 0 };
+            op.outcome = OpOutcome::Ok { revision };
             op.completed_at = Some(now);
             op.index = Some(index);
             op.applied_at = Some(now);

@@ -100,6 +100,9 @@ impl Expectation {
                 Some(r) => format!("operation {op} fails with “{r}”"),
                 None => format!("operation {op} fails"),
             },
+            Expectation::StaleReads { min: 0, max: 0 } => "no stale reads".into(),
+            Expectation::StaleReads { min: 0, max } => format!("at most {max} stale reads"),
+            Expectation::StaleReads { min, max } if min == max => format!("exactly {min} stale reads"),
             Expectation::StaleReads { min, max } => format!("between {min} and {max} stale reads"),
             Expectation::KeyLeaseRevoked { id, revoked: true, before_ms } => {
                 format!("key lease {id} expires before t={} s", *before_ms as f64 / 1e3)
@@ -330,7 +333,7 @@ fn check(e: &Expectation, sim: &Sim, checker: &Checker, ops: &[OpId]) -> Expecta
             Some(id) => {
                 let v = checker.verdict(id);
                 let is_stale = matches!(v, Some(Verdict::Stale(_)));
-                (is_stale == *stale, format!("verdict {v:?}"))
+                (is_stale == *stale, format!("verdict: {}", v.map_or("not checked yet".into(), Verdict::label)))
             }
             None => (false, format!("there is no operation {op}")),
         },
@@ -344,7 +347,7 @@ fn check(e: &Expectation, sim: &Sim, checker: &Checker, ops: &[OpId]) -> Expecta
                     (_, None) => true,
                     _ => false,
                 };
-                (succeeded == *ok && reason_ok, format!("outcome {:?}", r.outcome))
+                (succeeded == *ok && reason_ok, format!("outcome: {}", r.outcome))
             }
             None => (false, format!("there is no operation {op}")),
         },

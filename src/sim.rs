@@ -981,7 +981,7 @@ impl Sim {
                     if self.internal_applied.len() > INTERNAL_APPLIED_REMEMBERED {
                         self.internal_applied.pop_first();
                     }
-                    self.history.record_internal(self.now, node, applied.index, applied.effects);
+                    self.history.record_internal(self.now, node, applied.index, applied.revision, applied.effects);
                 }
                 continue;
             }

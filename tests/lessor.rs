@@ -2,6 +2,7 @@
 //! checkpoints fix: without them, frequent leader changes reset TTLs so key leases never expire.
 
 use leaselab::event::Event;
+use leaselab::history::OpKind;
 use leaselab::{ClusterConfig, Command, NodeId, OpId, OpOutcome, Sim, SimTime};
 
 fn cluster(checkpointing: bool) -> (Sim, NodeId) {
@@ -80,6 +81,10 @@ fn an_unrenewed_key_lease_expires_on_the_leader_and_its_keys_vanish_everywhere()
     assert!(sim
         .events_since(0)
         .any(|e| matches!(&e.event, Event::KeyLeaseRevoked { id: 1, keys, .. } if keys == &["eph".to_string()])));
+    // The history shows the expiry's revoke as a completed write at the revision it made.
+    let expiry = sim.history().iter().find(|r| matches!(r.kind, OpKind::Internal { .. })).expect("recorded");
+    let revision = sim.node(leader).kv().unwrap().revision();
+    assert_eq!(expiry.outcome, OpOutcome::Ok { revision }, "the delete of eph is the latest revision");
 }
 
 #[test]

@@ -156,20 +156,23 @@ pub fn App(#[prop(optional)] options: Option<StartOptions>) -> impl IntoView {
     }
 }
 
-/// Keyboard shortcuts, ignored while the user types in a field.
+/// Keyboard shortcuts, ignored while the user types in a field (a slider or a clicked button
+/// does not count: most of the page is buttons).
 fn on_key(lab: Lab, ev: web_sys::KeyboardEvent) {
-    use crate::model::{shortcut, Shortcut};
-    let typing = ev
-        .target()
-        .and_then(|t| wasm_bindgen::JsCast::dyn_into::<web_sys::Element>(t).ok())
-        .is_some_and(|el| matches!(el.tag_name().as_str(), "INPUT" | "SELECT" | "TEXTAREA" | "BUTTON"));
-    if typing {
-        return;
-    }
-    let Some(action) = shortcut(&ev.key()) else { return };
+    use crate::model::{shortcut_for, Shortcut};
+    let target = ev.target().and_then(|t| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(t).ok());
+    let typing = target.as_ref().is_some_and(|el| match el.tag_name().as_str() {
+        "INPUT" => el.get_attribute("type").is_none_or(|t| t != "range" && t != "checkbox"),
+        tag => matches!(tag, "SELECT" | "TEXTAREA"),
+    });
+    let Some(action) = shortcut_for(&ev.key(), typing, lab.help_open.get_untracked()) else { return };
     ev.prevent_default();
+    // A focused button would also take the key (space clicks it on release): the shortcut wins.
+    if let Some(el) = target.filter(|el| el.tag_name() != "BODY") {
+        el.blur().ok();
+    }
     match action {
-        Shortcut::TogglePlay => lab.playing.update(|p| *p = !*p),
+        Shortcut::TogglePlay => lab.toggle_play(),
         Shortcut::Step => lab.step_event(),
         Shortcut::Advance100Ms => {
             lab.advance_us(100_000);
@@ -247,8 +250,9 @@ fn HelpOverlay() -> impl IntoView {
     move || {
         lab.help_open.get().then(|| {
             view! {
-                <div class="help-overlay" data-testid="help-overlay" role="dialog" aria-label="Help">
-                    <div class="help-card">
+                <div class="help-overlay" data-testid="help-overlay" role="dialog" aria-modal="true" aria-label="Help"
+                    on:click=move |_| lab.help_open.set(false)>
+                    <div class="help-card" on:click=|ev| ev.stop_propagation()>
                         <h2>"Lease Lab" <button class="linklike" data-testid="help-close" on:click=move |_| lab.help_open.set(false)>"close"</button></h2>
                         <p>"Every node is a real raft-rs node with its own clock. A linearizable read takes one of these paths:"</p>
                         <ul>
@@ -259,7 +263,7 @@ fn HelpOverlay() -> impl IntoView {
                             <li><span class="badge serializable">"serializable"</span>" local state at once: may be stale, and that is allowed."</li>
                         </ul>
                         <p>"The leader lease lasts min(election timeout / 2, 3 × heartbeat) − drift bound. The seed policy starts it when acks are processed; the safe policy when the acknowledged round was sent. A constant clock offset is harmless; a slow clock, a backward jump or a long pause stretches a lease past the followers' promise — the checker flags the stale read that follows."</p>
-                        <p>"Followers learn that entries committed from the leader: at once, in an extra append (etcd), or with the next append or heartbeat (TiKV's lazy commit broadcast, in Settings: about 40 % fewer messages per write). Lazily, a follower applies later, so its serializable reads lag further behind."</p>
+                        <p>"Followers learn from the leader that entries committed: at once, in an extra append (etcd), or with the next append or heartbeat (TiKV's lazy commit broadcast, in Settings: about 40 % fewer messages per write). Lazily, a follower applies later, so its serializable reads lag further behind."</p>
                         <table class="shortcuts">
                             {crate::model::SHORTCUTS.iter().map(|(k, what)| view! { <tr><td><kbd>{*k}</kbd></td><td>{*what}</td></tr> }).collect_view()}
                         </table>
@@ -325,6 +329,9 @@ fn Controls(seed: u64, node_count: usize) -> impl IntoView {
         config.leader_lease.policy = policy.get_untracked();
         config.leader_lease.clock_drift_bound_ms = bound;
         config.leader_lease.enabled = lease_enabled.get_untracked();
+        if let Err(e) = crate::model::check_timings(&config) {
+            return seed_error.set(Some(e));
+        }
         if let Err(e) = lab.reset(seed, config) {
             seed_error.set(Some(e));
         }
@@ -333,7 +340,7 @@ fn Controls(seed: u64, node_count: usize) -> impl IntoView {
         <div class="controls" on:keydown=move |ev| if is_enter_in_text_box(&ev) { reset() }>
             <button data-testid="play-toggle" class="primary"
                 title="Play or pause (space)"
-                on:click=move |_| lab.playing.update(|p| *p = !*p)>
+                on:click=move |_| lab.toggle_play()>
                 {move || if lab.playing.get() { "❚❚ Pause" } else { "▶ Play" }}
             </button>
             <button data-testid="step-event" title="Handle the next event"
@@ -758,7 +765,7 @@ fn NodeTable() -> impl IntoView {
             <div class="row">
                 <button data-testid="heal-all" on:click=move |_| act(Command::HealAll)>"Heal all links"</button>
                 <button data-testid="partition-apply" disabled=move || lab.partition_pick.with(|p| p.is_empty())
-                    title="Cut every link between the picked nodes and the others"
+                    title="Cut every link between the picked nodes and the others (this replaces any earlier partition and cut links)"
                     on:click=move |_| lab.partition_picked()>
                     {move || lab.partition_pick.with(|p| if p.is_empty() {
                         "Partition: pick nodes".to_string()
@@ -786,10 +793,12 @@ fn ClientPanel() -> impl IntoView {
         lab.error.set(None);
         status.set(message);
     };
-    // A different run (reset, tour, link, import) starts with an empty status line.
+    // A different run (reset, tour, link, import) starts with an empty status line, sending to
+    // the leader (the chosen node may not exist in it).
     Effect::new(move |_| {
         lab.run_generation.track();
         status.set(String::new());
+        target.set(0);
     });
     let target_node = move || {
         let t = target.get_untracked();
@@ -903,7 +912,8 @@ fn ClientPanel() -> impl IntoView {
             <h2>"Client"</h2>
             <div class="row">
                 <label>"send to "
-                    <select data-testid="write-node" on:change=move |ev| target.set(event_target_value(&ev).parse().unwrap_or(0))>
+                    <select data-testid="write-node" prop:value=move || target.get().to_string()
+                        on:change=move |ev| target.set(event_target_value(&ev).parse().unwrap_or(0))>
                         <option value="0">"leader"</option>
                         {move || lab.panel_snap.with(|s| s.nodes.iter().map(|n| view! {
                             <option value=n.id.0.to_string()>{n.id.to_string()}</option>

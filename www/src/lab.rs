@@ -186,13 +186,14 @@ impl Lab {
         match result {
             Some(Ok((op, fork))) => {
                 self.error.set(None);
-                if let Some(fork) = fork {
-                    self.timeline_note.set(Some(format!(
-                        "Forked at {}: a new branch starts here ({} recorded commands after it dropped)",
+                // The timeline's status line says what the latest action did: a fork, or nothing.
+                self.timeline_note.set(fork.map(|fork| {
+                    format!(
+                        "Forked at {}: a new branch starts here ({} after it dropped)",
                         crate::model::format_time(fork.at),
-                        fork.dropped_commands
-                    )));
-                }
+                        crate::model::plural(fork.dropped_commands, "recorded command")
+                    )
+                }));
                 self.refresh();
                 Ok(op)
             }
@@ -224,6 +225,16 @@ impl Lab {
             .is_some()
     }
 
+    /// Play ⇄ pause. Pausing republishes every panel: while playing, the tables and the
+    /// checker refresh only every few frames, and a paused page must show one moment.
+    pub fn toggle_play(&self) {
+        let playing = !self.playing.get_untracked();
+        self.playing.set(playing);
+        if !playing {
+            self.refresh();
+        }
+    }
+
     /// Handles exactly the next due event (the finest step).
     pub fn step_event(&self) {
         self.timeline.update_value(|t| t.step());
@@ -233,8 +244,9 @@ impl Lab {
     /// Scrubs to true time `to` (replaying from the nearest checkpoint when going back).
     pub fn seek(&self, to: SimTime) {
         let result = self.timeline.try_update_value(|t| t.seek(to));
-        if let Some(Err(e)) = result {
-            self.timeline_note.set(Some(e));
+        match result {
+            Some(Err(e)) => self.timeline_note.set(Some(e)),
+            _ => self.timeline_note.set(None),
         }
         // The history and trace may now be a different (earlier) run: rebuild the views.
         self.reset_views();
@@ -258,6 +270,11 @@ impl Lab {
         let picked = self.partition_pick.get_untracked();
         if picked.is_empty() {
             return;
+        }
+        if picked.len() >= self.snap.with_untracked(|s| s.nodes.len()) {
+            return self
+                .error
+                .set(Some("Pick some of the nodes, not all: a partition needs nodes on both sides".into()));
         }
         if self.command(Command::Partition { groups: vec![picked] }).is_ok() {
             self.partition_pick.set(Vec::new());
@@ -361,6 +378,11 @@ impl Lab {
         let question = runner.upcoming_question();
         let mut results = None;
         self.timeline.update_value(|t| {
+            // Scrubbed back? The tour goes on from where it was, not from the moment on show
+            // (the recording replays to it exactly).
+            if t.in_past() {
+                let _ = t.seek(t.horizon());
+            }
             t.drive(|sim| {
                 if runner.is_done() {
                     let report = runner.finish(sim);
@@ -371,10 +393,13 @@ impl Lab {
                 }
             })
         });
-        let guess = self.tour_guess.get_untracked();
-        let reveal =
-            question.zip(guess).and_then(|(q, guess)| runner.op_id(q.op).map(|op| Reveal { op, kind: q.kind, guess }));
-        self.tour_reveal.set(reveal);
+        // A step that asked a question reveals the answer; a step without one keeps the last
+        // reveal on show (its operation may finish only now).
+        if let Some(q) = question {
+            let guess = self.tour_guess.get_untracked();
+            self.tour_reveal
+                .set(guess.and_then(|guess| runner.op_id(q.op).map(|op| Reveal { op, kind: q.kind, guess })));
+        }
         self.tour_guess.set(None);
         self.tour.set_value(Some(runner));
         self.refresh();
@@ -532,16 +557,13 @@ impl Lab {
                     .rev()
                     .take(OP_ROWS_MAX)
                     .map(|r| {
-                        let (verdict, explanation) = match c.verdict(r.id) {
-                            None => (None, None),
-                            Some(Verdict::Linearizable) => (Some("linearizable".to_string()), None),
-                            Some(Verdict::Stale(s)) => (Some("STALE".to_string()), Some(explain_stale_read(sim, s))),
-                            Some(Verdict::Violation { note }) => (Some("violation".to_string()), Some(note.clone())),
-                            Some(Verdict::AllowedStaleness { lag }) => {
-                                (Some(format!("allowed staleness (lag {lag} rev)")), None)
-                            }
-                            Some(Verdict::NotChecked { reason }) => (Some(format!("not checked: {reason}")), None),
+                        let verdict = c.verdict(r.id);
+                        let explanation = match verdict {
+                            Some(Verdict::Stale(s)) => Some(explain_stale_read(sim, s)),
+                            Some(Verdict::Violation { note }) => Some(note.clone()),
+                            _ => None,
                         };
+                        let verdict = verdict.map(Verdict::label);
                         OpRow { record: r.clone(), verdict, explanation }
                     })
                     .collect();

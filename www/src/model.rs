@@ -125,6 +125,19 @@ pub fn shortcut(key: &str) -> Option<Shortcut> {
     }
 }
 
+/// The shortcut a key press triggers: none while the user types in a field (`typing`); while
+/// the help is open, only the keys that close it (it is modal).
+pub fn shortcut_for(key: &str, typing: bool, help_open: bool) -> Option<Shortcut> {
+    if typing {
+        return None;
+    }
+    let action = shortcut(key)?;
+    if help_open && !matches!(action, Shortcut::ToggleHelp | Shortcut::CloseHelp) {
+        return None;
+    }
+    Some(action)
+}
+
 /// Clock rates offered per node, as (parts per million, label).
 pub const RATE_STEPS: [u32; 17] = [
     100_000, 200_000, 250_000, 500_000, 750_000, 800_000, 900_000, 950_000, 1_000_000, 1_050_000, 1_100_000, 1_250_000,
@@ -342,6 +355,18 @@ impl NumberSetting {
     }
 }
 
+/// The one rule between two settings, in the Settings panel's words (the core's own message
+/// names its fields): raft campaigns only if the election timeout outlasts the heartbeat.
+pub fn check_timings(config: &ClusterConfig) -> Result<(), String> {
+    if config.election_ticks <= config.heartbeat_ticks {
+        return Err(format!(
+            "election timeout ({} ticks) must be longer than the heartbeat ({} ticks)",
+            config.election_ticks, config.heartbeat_ticks
+        ));
+    }
+    Ok(())
+}
+
 fn ms_of_us(us: u32) -> String {
     format!("{}", f64::from(us) / 1_000.0)
 }
@@ -453,6 +478,15 @@ pub fn parse_seed(text: &str) -> Result<u64, String> {
     parsed.map_err(|_| format!("“{t}” is not a seed: use a whole number 0–18446744073709551615"))
 }
 
+/// `n` of `noun` in English: "1 recorded command", "3 recorded commands".
+pub fn plural(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 /// Formats simulated time as seconds with millisecond precision.
 pub fn format_time(t: SimTime) -> String {
     format!("{}.{:03} s", t.as_ms() / 1_000, t.as_ms() % 1_000)
@@ -460,6 +494,33 @@ pub fn format_time(t: SimTime) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn shortcuts_work_unless_typing_and_only_close_an_open_help() {
+        use super::{shortcut_for, Shortcut};
+        assert!(matches!(shortcut_for(" ", false, false), Some(Shortcut::TogglePlay)));
+        assert!(shortcut_for("n", true, false).is_none(), "typing a key name in a field");
+        assert!(shortcut_for("n", false, true).is_none(), "time stands still behind the help");
+        assert!(matches!(shortcut_for("Escape", false, true), Some(Shortcut::CloseHelp)));
+        assert!(matches!(shortcut_for("?", false, true), Some(Shortcut::ToggleHelp)));
+        assert!(shortcut_for("x", false, false).is_none());
+    }
+
+    #[test]
+    fn the_election_timeout_must_outlast_the_heartbeat() {
+        let mut c = leaselab::ClusterConfig::default();
+        assert!(super::check_timings(&c).is_ok());
+        c.heartbeat_ticks = 20;
+        let e = super::check_timings(&c).unwrap_err();
+        assert_eq!(e, "election timeout (10 ticks) must be longer than the heartbeat (20 ticks)");
+    }
+
+    #[test]
+    fn plural_counts_in_english() {
+        assert_eq!(super::plural(1, "recorded command"), "1 recorded command");
+        assert_eq!(super::plural(0, "recorded command"), "0 recorded commands");
+        assert_eq!(super::plural(12, "op"), "12 ops");
+    }
+
     use super::*;
 
     #[test]

@@ -109,8 +109,14 @@ async fn the_client_panel_reports_its_latest_outcome_in_one_place() {
     set_input(&host, "write-key", "x").await;
     click(&host, "write-button").await;
     assert!(text(&host, "write-status").starts_with("op1 sent to n"), "{}", text(&host, "write-status"));
+    let target: web_sys::HtmlSelectElement = by_test_id(&host, "write-node").unchecked_into();
+    target.set_value("3");
+    target.dispatch_event(&web_sys::Event::new("change").unwrap()).unwrap();
+    leptos::task::tick().await;
     click(&host, "reset-button").await;
     assert_eq!(text(&host, "write-status"), "", "a new run starts with an empty status line");
+    leptos::task::tick().await;
+    assert_eq!(target.value(), "0", "and sends to the leader (the chosen node may not exist in it)");
     host.remove();
 }
 
@@ -254,6 +260,13 @@ async fn picked_nodes_are_partitioned_from_the_rest() {
         let class = class_of(&host, &format!("g:has(> [data-testid=\"link-{a}-{b}\"]) > line.link"));
         assert_eq!(class == "link cut", cut, "link {a}-{b}: {class}");
     }
+    // Picking every node is no partition: refused, and the cuts stay.
+    for n in 1..=5 {
+        click(&host, &format!("pick-{n}")).await;
+    }
+    click(&host, "partition-apply").await;
+    assert!(text(&host, "command-error").contains("not all"), "{}", text(&host, "command-error"));
+    assert_eq!(class_of(&host, "g:has(> [data-testid=\"link-1-3\"]) > line.link"), "link cut");
     host.remove();
 }
 
@@ -535,7 +548,19 @@ async fn a_guided_tour_steps_forward_and_back_and_checks_its_expectations() {
         click(&host, "tour-next").await;
     }
     assert!(text(&host, "tour-predict").contains("old leader"));
-    for _ in 0..13 {
+    // Scrubbed back, Next goes on from the tour's own moment, not from the one on show.
+    let before_scrub = text(&host, "sim-time");
+    set_input(&host, "timeline-scrub", "1000").await;
+    assert_eq!(text(&host, "sim-time"), "1.000 s");
+    click(&host, "tour-next").await;
+    assert_eq!(text(&host, "tour-progress"), "step 5 of 16");
+    let seconds = |t: String| t.trim_end_matches(" s").parse::<f64>().unwrap();
+    assert!(
+        seconds(text(&host, "sim-time")) >= seconds(before_scrub.clone()),
+        "{before_scrub} → {}",
+        text(&host, "sim-time")
+    );
+    for _ in 0..12 {
         click(&host, "tour-next").await;
     }
     let results = text(&host, "tour-results");
@@ -560,8 +585,30 @@ async fn keyboard_shortcuts_drive_time_and_open_the_help() {
     press("?");
     leptos::task::tick().await;
     assert!(text(&host, "help-overlay").contains("lease read"));
+    // The help is modal: time does not move behind it.
+    press("n");
+    leptos::task::tick().await;
+    assert_eq!(text(&host, "sim-time"), "0.100 s", "n is ignored while the help is open");
     press("Escape");
     leptos::task::tick().await;
     assert!(host.query_selector("[data-testid=\"help-overlay\"]").unwrap().is_none());
+    // After a click the focus is on a button: shortcuts still work (dispatched on the button,
+    // as a real key press on a focused button is).
+    click(&host, "advance-100ms").await;
+    let button = by_test_id(&host, "advance-100ms");
+    button.focus().unwrap();
+    let init = web_sys::KeyboardEventInit::new();
+    init.set_key("n");
+    init.set_bubbles(true);
+    let ev = web_sys::KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init).unwrap();
+    button.dispatch_event(&ev).unwrap();
+    leptos::task::tick().await;
+    assert_eq!(text(&host, "sim-time"), "0.300 s", "the button's click, then the n key");
+    // A key typed into a text box is text, not a shortcut.
+    let seed = by_test_id(&host, "seed-input");
+    let ev = web_sys::KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init).unwrap();
+    seed.dispatch_event(&ev).unwrap();
+    leptos::task::tick().await;
+    assert_eq!(text(&host, "sim-time"), "0.300 s");
     host.remove();
 }
