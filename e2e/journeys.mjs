@@ -78,6 +78,7 @@ async function staleReadJourney() {
     for (let seed = 1; seed <= 12; seed++) {
       await resetWith(page, { seed, policy: 'SeedRenewAtAck' });
       const old = await untilLeader(page);
+      await page.fill('[data-testid="write-value"]', '1'); // x=1, then x=2 at the new leader
       await click(page, 'write-button');
       await click(page, 'advance-100ms');
       await setRange(page, `rate-${old}`, 5); // the slider's 0.8× step
