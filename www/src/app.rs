@@ -364,7 +364,7 @@ fn Controls(seed: u64, node_count: usize) -> impl IntoView {
             <span class="sep"></span>
             <label>"Seed " {text_box(seed_text, "seed-input".into(), "seed", None)}</label>
             <label>"Nodes "
-                <select data-testid="node-count-select"
+                <select data-testid="node-count-select" title="Cluster size (applies on Reset)"
                     prop:value=move || nodes.get().to_string()
                     on:change=move |ev| {
                         if let Ok(n) = event_target_value(&ev).parse::<usize>() {
@@ -1125,7 +1125,7 @@ fn ReadTracePanel() -> impl IntoView {
                 <div class="trace" data-testid="read-trace">
                     <h3>{format!("{} — {}", op, row.record.kind.summary())}</h3>
                     {match trace {
-                        None => view! { <p>"A write: it travels through raft as a log entry and is answered once applied at the node it was sent to."</p> }.into_any(),
+                        None => view! { <p>"Not a read: it travels through raft as a log entry and is answered once applied at the node it was sent to."</p> }.into_any(),
                         Some(t) => view! {
                             <ol>
                                 {t.steps.iter().map(|st| view! {

@@ -12,6 +12,19 @@ use wasm_bindgen::JsCast;
 pub fn TimelinePanel() -> impl IntoView {
     let lab = expect_context::<Lab>();
     let share_url = RwSignal::new(None::<String>);
+    // A different run (reset, tour, import) makes the shared link and the address bar's `#run=`
+    // describe a run no longer on the page: drop both (not on the first run: it may be the
+    // link's own).
+    Effect::new(move |first: Option<()>| {
+        lab.run_generation.track();
+        if first.is_some() {
+            share_url.set(None);
+            if let Some(history) = web_sys::window().and_then(|w| w.history().ok()) {
+                let path = web_sys::window().and_then(|w| w.location().pathname().ok()).unwrap_or_default();
+                history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&path)).ok();
+            }
+        }
+    });
     let view = lab.timeline_view;
     let horizon_ms = move || view.with(|v| v.horizon.as_ms());
     let scrub = move |ev: leptos::ev::Event| {

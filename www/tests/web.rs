@@ -162,6 +162,15 @@ async fn a_shared_link_reproduces_the_run_and_a_damaged_one_is_refused() {
     assert!(text(&host, "timeline-note").starts_with("Opened the shared run"), "{}", text(&host, "timeline-note"));
     assert_eq!(text(&host, "trace-hash"), format!("trace {:016x}", run.trace_hash()));
     assert_eq!(by_test_id(&host, "play-toggle").text_content().unwrap(), "▶ Play", "a shared run opens paused");
+    // Share gives a link (and puts it in the address bar); a new run drops both.
+    click(&host, "share-button").await;
+    assert!(text(&host, "share-url").is_empty(), "an input: its text is its value");
+    let location = || web_sys::window().unwrap().location().hash().unwrap();
+    assert!(location().starts_with("#run="), "{}", location());
+    click(&host, "reset-button").await;
+    leptos::task::tick().await;
+    assert!(host.query_selector("[data-testid=\"share-url\"]").unwrap().is_none(), "the old link is gone");
+    assert_eq!(location(), "", "and the address bar no longer reopens the old run");
     host.remove();
     let damaged = format!("#{}", &fragment[..fragment.len() - 10]);
     let (host, _handle) =
