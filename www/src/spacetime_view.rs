@@ -228,22 +228,34 @@ pub fn SpaceTimeView() -> impl IntoView {
                 // Faults and notable moments.
                 {move || diagram.with(|d| {
                     let s = Scale::of(d);
+                    // Newest first; a label closer than a line of text to one already drawn in
+                    // its lane (a node's column, or the global line) is left to its tooltip, so
+                    // a burst of faults stays readable instead of printing on top of itself.
+                    let mut last_label_y: Vec<Option<f64>> = vec![None; d.nodes + 1];
                     d.markers.iter().rev().take(40).map(|m| {
                         let y = s.y(m.at);
+                        let lane = m.node.map_or(0, |n| n.0 as usize).min(d.nodes);
+                        let crowded = last_label_y[lane].is_some_and(|last| (last - y).abs() < 11.0);
+                        if !crowded {
+                            last_label_y[lane] = Some(y);
+                        }
+                        let label = (!crowded).then(|| m.label.clone());
                         match m.node {
                             Some(node) => {
                                 let x = s.x(node);
                                 view! {
                                     <g class="st-marker">
+                                        <title>{m.label.clone()}</title>
                                         <circle cx=x cy=y r="4" />
-                                        <text x=x - 8.0 y=y + 3.0 text-anchor="end">{m.label.clone()}</text>
+                                        <text x=x - 8.0 y=y + 3.0 text-anchor="end">{label}</text>
                                     </g>
                                 }.into_any()
                             }
                             None => view! {
                                 <g class="st-marker global">
+                                    <title>{m.label.clone()}</title>
                                     <line x1=LEFT y1=y x2=WIDTH y2=y />
-                                    <text x=LEFT + 2.0 y=y - 2.0>{m.label.clone()}</text>
+                                    <text x=LEFT + 2.0 y=y - 2.0>{label}</text>
                                 </g>
                             }.into_any(),
                         }
