@@ -306,6 +306,7 @@ fn Controls(seed: u64, node_count: usize) -> impl IntoView {
         key_lease_checkpoints.set(config.lessor.checkpointing);
         commit_broadcast.set(config.commit_broadcast);
     });
+    let settings = NodeRef::<leptos::html::Details>::new();
     let reset = move || {
         let seed = match parse_seed(&seed_text.get_untracked()) {
             Ok(seed) => seed,
@@ -332,8 +333,14 @@ fn Controls(seed: u64, node_count: usize) -> impl IntoView {
         if let Err(e) = crate::model::check_timings(&config) {
             return seed_error.set(Some(e));
         }
-        if let Err(e) = lab.reset(seed, config) {
-            seed_error.set(Some(e));
+        match lab.reset(seed, config) {
+            // The new run is on: the Settings drop-down gets out of the cluster view's way.
+            Ok(()) => {
+                if let Some(details) = settings.get_untracked() {
+                    details.set_open(false);
+                }
+            }
+            Err(e) => seed_error.set(Some(e)),
         }
     };
     view! {
@@ -382,7 +389,7 @@ fn Controls(seed: u64, node_count: usize) -> impl IntoView {
             </label>
             <label><input data-testid="lease-enabled" type="checkbox" prop:checked=move || lease_enabled.get()
                 on:change=move |ev| lease_enabled.set(event_target_checked(&ev)) />" leases on"</label>
-            <details class="settings" data-testid="settings">
+            <details class="settings" data-testid="settings" node_ref=settings>
                 <summary title="Timings, network and key lease checkpoints (apply on Reset)">"Settings"</summary>
                 <div class="settings-grid">
                     {crate::model::NUMBER_SETTINGS.iter().zip(setting_texts).map(|(s, text)| view! {
@@ -735,6 +742,18 @@ fn NodeTable() -> impl IntoView {
                                     aria-label=format!("clock rate of {id}")
                                     title="Drag to drift this clock: 0.1× to 10× true time"
                                     prop:value=crate::model::rate_step_index(rate_ppm).to_string()
+                                    // While dragging, the label beside the slider follows it; the
+                                    // rate itself changes once, on release.
+                                    on:input=|ev| {
+                                        let slider = ev.target().and_then(|t| wasm_bindgen::JsCast::dyn_into::<web_sys::Element>(t).ok());
+                                        let step = event_target_value(&ev).parse::<usize>().ok();
+                                        if let (Some(label), Some(ppm)) = (
+                                            slider.and_then(|s| s.next_element_sibling()),
+                                            step.and_then(|i| crate::model::RATE_STEPS.get(i)),
+                                        ) {
+                                            label.set_text_content(Some(&crate::model::rate_label(*ppm)));
+                                        }
+                                    }
                                     on:change=move |ev| {
                                         let step = event_target_value(&ev).parse::<usize>().ok();
                                         if let Some(rate_ppm) = step.and_then(|i| crate::model::RATE_STEPS.get(i)) {
@@ -961,15 +980,15 @@ fn ClientPanel() -> impl IntoView {
                     "then "
                     {choice_box(then_kind, "txn-then-kind", "then operation", &[("put", "put"), ("delete", "delete"), ("get", "get")])}
                     {text_box(then_key, "txn-then-key".into(), "short", Some("then key"))}
-                    "= "
-                    {text_box(then_value, "txn-then-value".into(), "short", Some("then value"))}
+                    <span class:hidden=move || then_kind.get() != "put">"= "
+                        {text_box(then_value, "txn-then-value".into(), "short", Some("then value"))}</span>
                 </div>
                 <div class="row">
                     "else "
                     {choice_box(else_kind, "txn-else-kind", "else operation", &[("get", "get"), ("put", "put"), ("delete", "delete"), ("", "nothing")])}
                     {text_box(else_key, "txn-else-key".into(), "short", Some("else key"))}
-                    "= "
-                    {text_box(else_value, "txn-else-value".into(), "short", Some("else value"))}
+                    <span class:hidden=move || else_kind.get() != "put">"= "
+                        {text_box(else_value, "txn-else-value".into(), "short", Some("else value"))}</span>
                     <button data-testid="txn-button" on:click=move |_| send_txn()>"Send txn"</button>
                 </div>
             </details>

@@ -120,6 +120,28 @@ async fn the_client_panel_reports_its_latest_outcome_in_one_place() {
     host.remove();
 }
 
+/// Dragging a clock's slider previews the rate beside it; releasing applies it.
+#[wasm_bindgen_test]
+async fn dragging_a_clock_slider_previews_the_rate_and_release_applies_it() {
+    let (host, _handle) = mount(3);
+    let slider: web_sys::HtmlInputElement = by_test_id(&host, "rate-1").unchecked_into();
+    slider.set_value("5");
+    slider.dispatch_event(&web_sys::Event::new("input").unwrap()).unwrap();
+    leptos::task::tick().await;
+    assert_eq!(text(&host, "rate-label-1"), "0.8×", "the label follows the drag");
+    assert!(!text(&host, "event-log").contains("rate"), "no command yet");
+    // Released at the same step (the table may have been redrawn meanwhile: find it again).
+    let slider: web_sys::HtmlInputElement = by_test_id(&host, "rate-1").unchecked_into();
+    slider.set_value("5");
+    slider.dispatch_event(&web_sys::Event::new("change").unwrap()).unwrap();
+    leptos::task::tick().await;
+    click(&host, "advance-1s").await;
+    assert_eq!(text(&host, "rate-label-1"), "0.8×", "applied on release");
+    let clock = text(&host, "node-clock-1");
+    assert!(clock.starts_with("0.8"), "n1's clock ran at 0.8× for a true second: {clock}");
+    host.remove();
+}
+
 async fn set_input(host: &HtmlElement, id: &str, value: &str) {
     let input: web_sys::HtmlInputElement = by_test_id(host, id).unchecked_into();
     input.set_value(value);
@@ -188,14 +210,18 @@ async fn a_shared_link_reproduces_the_run_and_a_damaged_one_is_refused() {
 async fn settings_apply_on_reset_and_bad_values_are_refused() {
     let (host, _handle) = mount(3);
     click(&host, "advance-1s").await;
+    let settings = by_test_id(&host, "settings");
+    settings.set_attribute("open", "").unwrap();
     set_input(&host, "setting-latency", "fast").await;
     click(&host, "reset-button").await;
     assert!(text(&host, "seed-error").starts_with("latency:"), "{}", text(&host, "seed-error"));
     assert_eq!(text(&host, "sim-time"), "1.000 s", "the current run is kept");
+    assert!(settings.has_attribute("open"), "still open to mend the value");
     set_input(&host, "setting-latency", "40").await;
     click(&host, "reset-button").await;
     assert_eq!(text(&host, "seed-error"), "");
     assert_eq!(text(&host, "sim-time"), "0.000 s");
+    assert!(!settings.has_attribute("open"), "a new run closes the drop-down");
     // The fields are refilled from the new run's config: 40 stuck.
     let latency: web_sys::HtmlInputElement = by_test_id(&host, "setting-latency").unchecked_into();
     assert_eq!(latency.value(), "40");
@@ -285,6 +311,9 @@ async fn the_txn_builder_sends_a_transaction_and_refuses_a_bad_one() {
     for _ in 0..3 {
         click(&host, "advance-1s").await;
     }
+    // Only a put has a value: the example's else branch is a get.
+    let value_hidden = |id: &str| class_of(&host, &format!("span:has(> [data-testid=\"{id}\"])")) == "hidden";
+    assert!(!value_hidden("txn-then-value") && value_hidden("txn-else-value"));
     click(&host, "txn-button").await;
     assert!(text(&host, "write-status").starts_with("op1 sent to n"), "{}", text(&host, "write-status"));
     click(&host, "advance-1s").await;
