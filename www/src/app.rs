@@ -306,7 +306,6 @@ fn Controls(seed: u64, node_count: usize) -> impl IntoView {
         key_lease_checkpoints.set(config.lessor.checkpointing);
         commit_broadcast.set(config.commit_broadcast);
     });
-    let settings = NodeRef::<leptos::html::Details>::new();
     let reset = move || {
         let seed = match parse_seed(&seed_text.get_untracked()) {
             Ok(seed) => seed,
@@ -336,8 +335,11 @@ fn Controls(seed: u64, node_count: usize) -> impl IntoView {
         match lab.reset(seed, config) {
             // The new run is on: the Settings drop-down gets out of the cluster view's way.
             Ok(()) => {
-                if let Some(details) = settings.get_untracked() {
-                    details.set_open(false);
+                let settings = web_sys::window()
+                    .and_then(|w| w.document())
+                    .and_then(|d| d.query_selector("[data-testid=\"settings\"]").ok().flatten());
+                if let Some(details) = settings {
+                    details.remove_attribute("open").ok();
                 }
             }
             Err(e) => seed_error.set(Some(e)),
@@ -389,7 +391,7 @@ fn Controls(seed: u64, node_count: usize) -> impl IntoView {
             </label>
             <label><input data-testid="lease-enabled" type="checkbox" prop:checked=move || lease_enabled.get()
                 on:change=move |ev| lease_enabled.set(event_target_checked(&ev)) />" leases on"</label>
-            <details class="settings" data-testid="settings" node_ref=settings>
+            <details class="settings" data-testid="settings">
                 <summary title="Timings, network and key lease checkpoints (apply on Reset)">"Settings"</summary>
                 <div class="settings-grid">
                     {crate::model::NUMBER_SETTINGS.iter().zip(setting_texts).map(|(s, text)| view! {
