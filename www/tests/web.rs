@@ -109,13 +109,11 @@ async fn the_client_panel_reports_its_latest_outcome_in_one_place() {
     set_input(&host, "write-key", "x").await;
     click(&host, "write-button").await;
     assert!(text(&host, "write-status").starts_with("op1 sent to n"), "{}", text(&host, "write-status"));
-    let target: web_sys::HtmlSelectElement = by_test_id(&host, "write-node").unchecked_into();
-    target.set_value("3");
-    target.dispatch_event(&web_sys::Event::new("change").unwrap()).unwrap();
-    leptos::task::tick().await;
+    choose(&host, "write-node", "3").await;
     click(&host, "reset-button").await;
     assert_eq!(text(&host, "write-status"), "", "a new run starts with an empty status line");
     leptos::task::tick().await;
+    let target: web_sys::HtmlSelectElement = by_test_id(&host, "write-node").unchecked_into();
     assert_eq!(target.value(), "0", "and sends to the leader (the chosen node may not exist in it)");
     host.remove();
 }
@@ -140,6 +138,16 @@ async fn dragging_a_clock_slider_previews_the_rate_and_release_applies_it() {
     let clock = text(&host, "node-clock-1");
     assert!(clock.starts_with("0.8"), "n1's clock ran at 0.8× for a true second: {clock}");
     host.remove();
+}
+
+/// Picks `value` in the drop-down `id`, as a user's choice would (a change event) — after the
+/// page's pending effects have run, as they have by the time a person can click.
+async fn choose(host: &HtmlElement, id: &str, value: &str) {
+    leptos::task::tick().await;
+    let select: web_sys::HtmlSelectElement = by_test_id(host, id).unchecked_into();
+    select.set_value(value);
+    select.dispatch_event(&web_sys::Event::new("change").unwrap()).unwrap();
+    leptos::task::tick().await;
 }
 
 async fn set_input(host: &HtmlElement, id: &str, value: &str) {
@@ -233,9 +241,7 @@ async fn the_commit_broadcast_setting_reaches_the_simulation_on_reset() {
     let (host, _handle) = mount(3);
     let mut hashes = Vec::new();
     for choice in ["Lazy", "Eager"] {
-        let select: web_sys::HtmlSelectElement = by_test_id(&host, "setting-commit-broadcast").unchecked_into();
-        select.set_value(choice);
-        select.dispatch_event(&web_sys::Event::new("change").unwrap()).unwrap();
+        choose(&host, "setting-commit-broadcast", choice).await;
         click(&host, "reset-button").await;
         assert_eq!(text(&host, "seed-error"), "");
         let select: web_sys::HtmlSelectElement = by_test_id(&host, "setting-commit-broadcast").unchecked_into();
@@ -318,9 +324,7 @@ async fn the_txn_builder_sends_a_transaction_and_refuses_a_bad_one() {
     assert!(text(&host, "write-status").starts_with("op1 sent to n"), "{}", text(&host, "write-status"));
     click(&host, "advance-1s").await;
     assert_eq!(text(&host, "op-outcome-1"), "ok, rev 1", "x is absent: the else branch (a get) ran");
-    let target: web_sys::HtmlSelectElement = by_test_id(&host, "txn-target").unchecked_into();
-    target.set_value("version");
-    target.dispatch_event(&web_sys::Event::new("change").unwrap()).unwrap();
+    choose(&host, "txn-target", "version").await;
     set_input(&host, "txn-operand", "one").await;
     click(&host, "txn-button").await;
     assert!(text(&host, "write-status").contains("whole number"), "{}", text(&host, "write-status"));
@@ -372,9 +376,7 @@ async fn the_space_time_diagram_draws_messages_terms_and_the_stale_window() {
 #[wasm_bindgen_test]
 async fn a_prediction_is_answered_before_the_reveal_and_checked_after() {
     let (host, _handle) = mount(3);
-    let select: web_sys::HtmlSelectElement = by_test_id(&host, "tour-select").unchecked_into();
-    select.set_value("healthy-lease-read");
-    select.dispatch_event(&web_sys::Event::new("change").unwrap()).unwrap();
+    choose(&host, "tour-select", "healthy-lease-read").await;
     click(&host, "tour-start").await;
     click(&host, "tour-next").await;
     click(&host, "tour-next").await;
@@ -397,9 +399,7 @@ async fn a_prediction_is_answered_before_the_reveal_and_checked_after() {
 #[wasm_bindgen_test]
 async fn selecting_an_old_stale_read_shows_its_moment_and_window() {
     let (host, _handle) = mount(3);
-    let select: web_sys::HtmlSelectElement = by_test_id(&host, "tour-select").unchecked_into();
-    select.set_value("clock-drift-stale");
-    select.dispatch_event(&web_sys::Event::new("change").unwrap()).unwrap();
+    choose(&host, "tour-select", "clock-drift-stale").await;
     click(&host, "tour-start").await;
     for _ in 0..17 {
         click(&host, "tour-next").await;
@@ -568,9 +568,7 @@ fn every_builtin_tour_runs_in_the_browser_like_natively() {
 #[wasm_bindgen_test]
 async fn a_guided_tour_steps_forward_and_back_and_checks_its_expectations() {
     let (host, _handle) = mount(3);
-    let select: web_sys::HtmlSelectElement = by_test_id(&host, "tour-select").unchecked_into();
-    select.set_value("clock-drift-stale");
-    select.dispatch_event(&web_sys::Event::new("change").unwrap()).unwrap();
+    choose(&host, "tour-select", "clock-drift-stale").await;
     click(&host, "tour-start").await;
     assert_eq!(text(&host, "tour-progress"), "step 0 of 16");
     click(&host, "tour-next").await;
