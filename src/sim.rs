@@ -68,7 +68,7 @@ const INTERNAL_APPLIED_REMEMBERED: usize = 10_000;
 pub const COMMAND_LOG_MAX: usize = 50_000;
 
 /// Leader elections remembered for explaining stale reads.
-const LEADER_CHANGES_MAX: usize = 4_096;
+const LEADER_TENURES_MAX: usize = 4_096;
 
 /// A command as the run recorded it: with the seed and config, the list of these is the run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -141,7 +141,7 @@ pub struct Sim {
     local_read_spans: VecDeque<LocalReadSpan>,
     open_local_read: Vec<Option<LocalReadSpan>>,
     /// Every node's tenures as leader, most recent last (bounded).
-    leader_changes: VecDeque<LeaderTenure>,
+    leader_tenures: VecDeque<LeaderTenure>,
     /// Raft indexes of the nodes' own proposals already recorded in the history.
     internal_applied: std::collections::BTreeSet<u64>,
     /// Background load: gap between operations (0: off), and its schedule's generation.
@@ -188,7 +188,7 @@ impl Sim {
             trace: Trace::default(),
             scheduled: Vec::new(),
             command_log: Vec::new(),
-            leader_changes: VecDeque::new(),
+            leader_tenures: VecDeque::new(),
             local_read_spans: VecDeque::new(),
             workload_gap_us: 0,
             workload_generation: 0,
@@ -260,17 +260,17 @@ impl Sim {
     }
     /// (true time, node, term) of each node becoming leader, oldest first (bounded).
     pub fn leader_changes(&self) -> impl Iterator<Item = (SimTime, NodeId, u64)> + '_ {
-        self.leader_changes.iter().map(|t| (t.elected, t.node, t.term))
+        self.leader_tenures.iter().map(|t| (t.elected, t.node, t.term))
     }
     /// Each node's tenures as leader, oldest first (bounded): who led when, however long ago
     /// the election scrolled out of the trace.
     pub fn leader_tenures(&self) -> impl Iterator<Item = &LeaderTenure> {
-        self.leader_changes.iter()
+        self.leader_tenures.iter()
     }
     /// Ends `node`'s tenure as leader, if it has an open one.
     fn end_tenure(&mut self, node: NodeId) {
         let now = self.now;
-        if let Some(t) = self.leader_changes.iter_mut().rev().find(|t| t.node == node && t.ended.is_none()) {
+        if let Some(t) = self.leader_tenures.iter_mut().rev().find(|t| t.node == node && t.ended.is_none()) {
             t.ended = Some(now);
         }
     }
@@ -956,10 +956,10 @@ impl Sim {
             self.emit(Event::RoleChanged { node, role, term, leader });
             self.end_tenure(node);
             if role == Role::Leader {
-                if self.leader_changes.len() == LEADER_CHANGES_MAX {
-                    self.leader_changes.pop_front();
+                if self.leader_tenures.len() == LEADER_TENURES_MAX {
+                    self.leader_tenures.pop_front();
                 }
-                self.leader_changes.push_back(LeaderTenure { elected: self.now, node, term, ended: None });
+                self.leader_tenures.push_back(LeaderTenure { elected: self.now, node, term, ended: None });
             }
         }
         if let Some((index, term)) = out.snapshot_installed.take() {

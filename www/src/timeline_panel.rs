@@ -20,8 +20,10 @@ pub fn TimelinePanel() -> impl IntoView {
         if first.is_some() {
             share_url.set(None);
             if let Some(history) = web_sys::window().and_then(|w| w.history().ok()) {
-                let path = web_sys::window().and_then(|w| w.location().pathname().ok()).unwrap_or_default();
-                history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&path)).ok();
+                // The page's address without its fragment (a query string stays).
+                let location = web_sys::window().map(|w| w.location());
+                let path = location.map(|l| l.pathname().unwrap_or_default() + &l.search().unwrap_or_default());
+                history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", path.as_deref()).ok();
             }
         }
     });
