@@ -46,13 +46,21 @@ swarm:
 
 # Speed, memory and checker figures, natively and in headless Chromium. Prints numbers.
 # Each browser measurement runs alone on its own page (as each native figure runs in its own
-# process), so none pays for a heap another one aged.
-BROWSER_BENCHES := target_speed_eager target_speed_lazy simulation_speed_in_the_browser scrubbing_a_simulated_hour page_frame_times
+# process), so none pays for a heap another one aged. The browser runs first: the native
+# bench then prints each speed figure beside the browser's and their ratio.
+BROWSER_SPEEDS := speed_bare_n3 speed_bare_n5 speed_bare_n7 \
+  speed_sim_n3_w0_eager speed_sim_n3_w100_eager speed_sim_n3_w1000_eager \
+  speed_sim_n5_w0_eager speed_sim_n5_w100_eager speed_sim_n5_w1000_eager \
+  speed_sim_n7_w0_eager speed_sim_n7_w100_eager speed_sim_n7_w1000_eager speed_sim_n5_w100_lazy
+BROWSER_BENCHES := every_speed_spec_has_a_test $(BROWSER_SPEEDS) checker_in_the_browser scrubbing_a_simulated_hour page_frame_times
+BENCH_OUT := $(CURDIR)/target/bench-browser.txt
 bench: setup
-	cargo bench --bench sim_speed
+	mkdir -p target && : > $(BENCH_OUT)
 	set -o pipefail; for t in $(BROWSER_BENCHES); do \
-	  CHROMEDRIVER=$(CHROMEDRIVER) WASM_BINDGEN_TEST_TIMEOUT=900 cargo test -p leaselab-www --target wasm32-unknown-unknown --release --test bench -- --nocapture $$t 2>&1 | grep -E "BENCH|panicked" || exit 1; \
+	  CHROMEDRIVER=$(CHROMEDRIVER) WASM_BINDGEN_TEST_TIMEOUT=900 cargo test -p leaselab-www --target wasm32-unknown-unknown --release --test bench -- --nocapture $$t 2>&1 | grep -E "BENCH|panicked|test result" | tee -a $(BENCH_OUT) || exit 1; \
 	done
+	! grep -qE "panicked|FAILED" $(BENCH_OUT)
+	LEASELAB_BROWSER_SPEEDS=$(BENCH_OUT) cargo bench --bench sim_speed
 
 # Stale-read rate against clock-fault size / drift bound for each leader lease policy
 # (150 seeds × ~675 linearizable reads per cell ≈ 100,000 reads per cell). Fails if the safe

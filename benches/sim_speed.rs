@@ -7,12 +7,12 @@
 //! * mean virtual latency of each read path on a 5-node cluster.
 
 use leaselab::bench::{
-    bare_raft_loop, check_history, read_workload, read_workload_with, scrub_targets, scrub_times, timeline_workload,
-    write_workload, write_workload_with,
+    check_history, parse_browser_speed_line, read_workload, read_workload_with, scrub_targets, scrub_times,
+    timeline_workload, write_workload, SpeedSpec, SPEED_RUNS, SPEED_SPECS,
 };
 use leaselab::mvcc::{MvccStore, RangeRequest};
+use leaselab::CommitBroadcast;
 use leaselab::ReadPath;
-use leaselab::{ClusterConfig, CommitBroadcast};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering};
@@ -70,29 +70,29 @@ fn measured<T>(f: impl FnOnce() -> T) -> (T, usize, usize) {
 #[global_allocator]
 static ALLOC: Counting = Counting;
 
-/// One speed measurement, as run in a child process: `bare NODES` or `sim NODES WRITES
-/// eager|lazy`. Prints "speed per_second" (messages/s for the bare loop, events/s for the
-/// simulation).
+/// One speed measurement (a [`SpeedSpec`]), as run in a child process. Prints "speed
+/// per_second" (messages/s for the bare loop, events/s for the simulation).
 fn speed_run(spec: &str) {
-    let words: Vec<&str> = spec.split_whitespace().collect();
-    let num = |i: usize| words[i].parse::<u64>().unwrap_or_else(|_| panic!("bad bench spec {spec:?}"));
+    let spec = SpeedSpec::parse(spec).unwrap_or_else(|e| panic!("{e}"));
     let t = Instant::now();
-    let (simulated_s, count) = match words[0] {
-        "bare" => {
-            let (msgs, virtual_ms) = bare_raft_loop(num(1), 20_000);
-            (virtual_ms as f64 / 1_000.0, msgs as f64)
-        }
-        "sim" => {
-            let commit_broadcast = if words[3] == "lazy" { CommitBroadcast::Lazy } else { CommitBroadcast::Eager };
-            let config = ClusterConfig { node_count: num(1) as usize, commit_broadcast, ..ClusterConfig::default() };
-            let sim = write_workload_with(config, num(2) as u32, 60);
-            let simulated = sim.now().0 as f64 / 1e6;
-            (simulated, sim.trace().len() as f64)
-        }
-        other => panic!("bad bench spec {other:?}"),
-    };
+    let (simulated_s, count) = spec.run();
     let wall = t.elapsed().as_secs_f64();
-    println!("{} {}", simulated_s / wall, count / wall);
+    println!("{} {}", simulated_s / wall, count as f64 / wall);
+}
+
+/// The browser's figures for the same specs, if `make bench` collected them first (the file
+/// named by `LEASELAB_BROWSER_SPEEDS`, holding the browser tests' output).
+fn browser_speeds() -> Vec<(SpeedSpec, f64)> {
+    let Ok(path) = std::env::var("LEASELAB_BROWSER_SPEEDS") else {
+        return Vec::new();
+    };
+    match std::fs::read_to_string(&path) {
+        Ok(text) => text.lines().filter_map(parse_browser_speed_line).collect(),
+        Err(e) => {
+            println!("  (no browser figures: cannot read {path}: {e})");
+            Vec::new()
+        }
+    }
 }
 
 /// Runs [`speed_run`] in a fresh process of this same binary: each figure starts from a new
@@ -114,36 +114,39 @@ fn main() {
     if let Ok(spec) = std::env::var("LEASELAB_BENCH_RUN") {
         return speed_run(&spec);
     }
-    println!("== bare raft-rs loop (no simulator), 20,000 ticks of 10 ms (each figure: a fresh process)");
-    let mut bare_5 = 0.0;
-    for nodes in [3u64, 5, 7] {
-        let (speed, msgs_per_s) = in_fresh_process(&format!("bare {nodes}"));
-        if nodes == 5 {
-            bare_5 = speed;
-        }
-        println!("  {nodes} nodes: {msgs_per_s:>9.0} messages/s, {speed:>7.0}× real time");
-    }
-
-    println!(
-        "== full simulation (network model, clocks, leader leases, trace), 60 simulated s (each: a fresh process)"
-    );
-    let mut full_5_100 = 0.0;
-    for nodes in [3usize, 5, 7] {
-        for writes in [0u32, 100, 1_000] {
-            let (speed, events_per_s) = in_fresh_process(&format!("sim {nodes} {writes} eager"));
-            if nodes == 5 && writes == 100 {
-                full_5_100 = speed;
+    let browser = browser_speeds();
+    println!("== speed in simulated seconds per wall second: the bare raft-rs loop (20,000 ticks of 10 ms, no");
+    println!("   simulator) and the full simulation (network model, clocks, leader leases, trace; 60 simulated s)");
+    println!("   natively (each run a fresh process) and in headless Chromium (each figure a fresh page, after one");
+    println!("   warm-up run: `make bench` runs the browser's first); each figure the fastest of {SPEED_RUNS} runs");
+    println!("  {:<44} {:>9} {:>10} {:>9}   native rate", "workload", "native", "Chromium", "÷");
+    let (mut bare_5, mut full_5_100) = (0.0, 0.0);
+    for text in SPEED_SPECS {
+        let spec = SpeedSpec::parse(text).expect("the bench's own specs parse");
+        let (speed, per_s) = (0..SPEED_RUNS)
+            .map(|_| in_fresh_process(text))
+            .max_by(|a, b| a.0.total_cmp(&b.0))
+            .expect("at least one run");
+        match spec {
+            SpeedSpec::Bare { nodes: 5 } => bare_5 = speed,
+            SpeedSpec::Sim { nodes: 5, writes_per_sec: 100, commit_broadcast: CommitBroadcast::Eager } => {
+                full_5_100 = speed
             }
-            println!("  {nodes} nodes, {writes:>4} writes/s: {speed:>7.0}× real time ({events_per_s:.0} events/s)");
+            _ => {}
         }
+        let unit = if matches!(spec, SpeedSpec::Bare { .. }) { "messages/s" } else { "events/s" };
+        // The browser's last figure for this spec, and how many times slower it ran.
+        let (in_browser, ratio) = match browser.iter().rev().find(|(s, _)| *s == spec) {
+            Some((_, b)) => (format!("{b:.0}×"), format!("{:.2}×", speed / b)),
+            None => ("–".to_string(), "–".to_string()),
+        };
+        println!("  {:<44} {:>8.0}× {in_browser:>10} {ratio:>9}   {per_s:.0} {unit}", spec.describe(), speed);
     }
+    println!("  (÷ is native speed over browser speed: how many times slower the page runs the same work)");
     println!(
         "  simulator overhead: 5 nodes at 100 writes/s runs at {:.0}% of the bare loop's speed",
         100.0 * full_5_100 / bare_5
     );
-    // TiKV's lazy commit broadcast (a page setting) skips the commit-only appends.
-    let (speed, events_per_s) = in_fresh_process("sim 5 100 lazy");
-    println!("  5 nodes,  100 writes/s, lazy commit broadcast: {speed:>7.0}× real time ({events_per_s:.0} events/s)");
 
     println!("== memory: one simulated hour, 5 nodes, 100 writes/s");
     let t = Instant::now();

@@ -4,7 +4,7 @@
 
 use crate::checker::Checker;
 use crate::command::Command;
-use crate::config::ClusterConfig;
+use crate::config::{ClusterConfig, CommitBroadcast};
 use crate::read::ReadMode;
 use crate::sim::Sim;
 use crate::time::SimTime;
@@ -14,6 +14,110 @@ use raft::eraftpb::Message;
 use raft::storage::MemStorage;
 use raft::{Config, RawNode, StateRole};
 use std::collections::VecDeque;
+
+/// One speed figure of `make bench`, run alike natively and in the browser so the two can be
+/// set side by side: the bare raft-rs loop, or the full simulation under a write load.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SpeedSpec {
+    /// [`bare_raft_loop`] for 20,000 ticks (200 virtual seconds).
+    Bare { nodes: u64 },
+    /// [`write_workload_with`] for 60 simulated seconds after its warm-up.
+    Sim { nodes: usize, writes_per_sec: u32, commit_broadcast: CommitBroadcast },
+}
+
+/// How many times `make bench` runs each speed figure, keeping the fastest: on this shared
+/// machine one run can be 30–50 % slower than the next; the fastest run is the closest to the
+/// work's own cost, and the same rule natively and in the browser keeps their ratio fair.
+pub const SPEED_RUNS: usize = 3;
+
+/// Every speed figure `make bench` reports, in its order: the bare loop and the full
+/// simulation at 3, 5 and 7 nodes and 0, 100 and 1,000 writes/s (issue #3's grid), and the
+/// target workload under TiKV's lazy commit broadcast.
+pub const SPEED_SPECS: [&str; 13] = [
+    "bare 3",
+    "bare 5",
+    "bare 7",
+    "sim 3 0 eager",
+    "sim 3 100 eager",
+    "sim 3 1000 eager",
+    "sim 5 0 eager",
+    "sim 5 100 eager",
+    "sim 5 1000 eager",
+    "sim 7 0 eager",
+    "sim 7 100 eager",
+    "sim 7 1000 eager",
+    "sim 5 100 lazy",
+];
+
+impl SpeedSpec {
+    /// Parses `bare NODES` or `sim NODES WRITES_PER_SEC eager|lazy`.
+    pub fn parse(spec: &str) -> Result<SpeedSpec, String> {
+        let words: Vec<&str> = spec.split_whitespace().collect();
+        let number = |i: usize| -> Result<u64, String> {
+            words
+                .get(i)
+                .and_then(|w| w.parse::<u64>().ok())
+                .filter(|n| (1..=7).contains(n) || i == 2)
+                .ok_or_else(|| format!("bad speed spec {spec:?}: word {} should be a number", i + 1))
+        };
+        match (words.first().copied(), words.len()) {
+            (Some("bare"), 2) => Ok(SpeedSpec::Bare { nodes: number(1)? }),
+            (Some("sim"), 4) => {
+                let commit_broadcast = match words[3] {
+                    "eager" => CommitBroadcast::Eager,
+                    "lazy" => CommitBroadcast::Lazy,
+                    other => return Err(format!("bad speed spec {spec:?}: {other:?} is not eager or lazy")),
+                };
+                let writes_per_sec = u32::try_from(number(2)?).map_err(|_| format!("bad speed spec {spec:?}"))?;
+                Ok(SpeedSpec::Sim { nodes: number(1)? as usize, writes_per_sec, commit_broadcast })
+            }
+            _ => Err(format!("bad speed spec {spec:?}: expected \"bare NODES\" or \"sim NODES WRITES eager|lazy\"")),
+        }
+    }
+
+    /// Does the work; returns (simulated seconds, count) where count is messages delivered
+    /// (bare loop) or trace events (simulation). The caller times it.
+    pub fn run(self) -> (f64, u64) {
+        match self {
+            SpeedSpec::Bare { nodes } => {
+                let (messages, virtual_ms) = bare_raft_loop(nodes, 20_000);
+                (virtual_ms as f64 / 1_000.0, messages)
+            }
+            SpeedSpec::Sim { nodes, writes_per_sec, commit_broadcast } => {
+                let config = ClusterConfig { node_count: nodes, commit_broadcast, ..ClusterConfig::default() };
+                let sim = write_workload_with(config, writes_per_sec, 60);
+                (sim.now().0 as f64 / 1e6, sim.trace().len())
+            }
+        }
+    }
+
+    /// What the figure is, for a table row.
+    pub fn describe(self) -> String {
+        match self {
+            SpeedSpec::Bare { nodes } => format!("bare raft-rs loop, {nodes} nodes"),
+            SpeedSpec::Sim { nodes, writes_per_sec, commit_broadcast: CommitBroadcast::Eager } => {
+                format!("simulation, {nodes} nodes, {writes_per_sec} writes/s")
+            }
+            SpeedSpec::Sim { nodes, writes_per_sec, commit_broadcast: CommitBroadcast::Lazy } => {
+                format!("simulation, {nodes} nodes, {writes_per_sec} writes/s, lazy commit")
+            }
+        }
+    }
+}
+
+/// The line a browser speed run prints (and `make bench` collects for the native bench to set
+/// beside its own figures): `BENCH browser speed spec="sim 5 100 eager" speed_x=612 per_s=…`.
+pub fn browser_speed_line(spec: &str, speed_x: f64, per_s: f64) -> String {
+    format!("BENCH browser speed spec=\"{spec}\" speed_x={speed_x:.0} per_s={per_s:.0}")
+}
+
+/// Reads a [`browser_speed_line`] back: (spec, speed). Other lines give `None`.
+pub fn parse_browser_speed_line(line: &str) -> Option<(SpeedSpec, f64)> {
+    let rest = line.split("BENCH browser speed spec=\"").nth(1)?;
+    let (spec, rest) = rest.split_once('"')?;
+    let speed = rest.split_whitespace().find_map(|w| w.strip_prefix("speed_x="))?.parse::<f64>().ok()?;
+    Some((SpeedSpec::parse(spec).ok()?, speed))
+}
 
 /// The reference point (TOOLCHAIN.md): raft-rs with no simulator around it. `nodes` nodes,
 /// one tick = 10 ms virtual, heartbeat every tick, one 9-byte proposal per tick on the leader,
@@ -184,4 +288,49 @@ pub fn check_history(sim: &Sim) -> (u64, usize) {
     let mut checker = Checker::new();
     checker.update(sim.history(), sim.now(), true);
     (checker.checked_ops(), checker.violations())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_reported_speed_spec_parses_and_reads_distinctly() {
+        let parsed: Vec<SpeedSpec> = SPEED_SPECS.iter().map(|s| SpeedSpec::parse(s).expect(s)).collect();
+        let mut described: Vec<String> = parsed.iter().map(|s| s.describe()).collect();
+        described.sort();
+        described.dedup();
+        assert_eq!(described.len(), SPEED_SPECS.len());
+        assert_eq!(
+            SpeedSpec::parse("sim 5 100 lazy"),
+            Ok(SpeedSpec::Sim { nodes: 5, writes_per_sec: 100, commit_broadcast: CommitBroadcast::Lazy })
+        );
+    }
+
+    #[test]
+    fn bad_speed_specs_say_what_is_wrong() {
+        for (spec, says) in [
+            ("", "expected"),
+            ("bare", "expected"),
+            ("bare 0", "word 2"),
+            ("bare 8", "word 2"),
+            ("bare x", "word 2"),
+            ("sim 5 100", "expected"),
+            ("sim 5 lots eager", "word 3"),
+            ("sim 5 100 eagerly", "not eager or lazy"),
+            ("walk 5", "expected"),
+        ] {
+            let err = SpeedSpec::parse(spec).expect_err(spec);
+            assert!(err.contains(says), "{spec:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_browser_speed_line_reads_back_among_other_output() {
+        let line = browser_speed_line("sim 7 1000 eager", 52.4, 1_234.0);
+        let spec = SpeedSpec::Sim { nodes: 7, writes_per_sec: 1_000, commit_broadcast: CommitBroadcast::Eager };
+        assert_eq!(parse_browser_speed_line(&format!("console.log: {line}")), Some((spec, 52.0)));
+        assert_eq!(parse_browser_speed_line("BENCH browser page nodes=7 p50_ms=4.3"), None);
+        assert_eq!(parse_browser_speed_line("BENCH browser speed spec=\"sim 9 1 eager\" speed_x=3"), None);
+    }
 }

@@ -107,7 +107,7 @@ pub fn App(#[prop(optional)] options: Option<StartOptions>) -> impl IntoView {
     lab.playing.set(options.autoplay);
     if let Some(fragment) = &options.shared_fragment {
         if let Err(e) = lab.open_fragment(fragment) {
-            lab.timeline_note.set(Some(format!("Could not open the shared link, so this is a fresh run: {e}")));
+            lab.set_timeline_note(Some(Err(format!("Could not open the shared link, so this is a fresh run: {e}"))));
         }
     }
     for command in options.commands.iter().cloned() {
@@ -125,7 +125,19 @@ pub fn App(#[prop(optional)] options: Option<StartOptions>) -> impl IntoView {
     });
     run_frames(lab, Rc::new(Cell::new(wall_ms())));
     let keys = window_event_listener(leptos::ev::keydown, move |ev| on_key(lab, ev));
-    on_cleanup(move || keys.remove());
+    // A click anywhere outside the Settings drop-down closes it, as a menu would; not Reset's,
+    // which applies the settings (and leaves them open if one is refused, to mend it).
+    let clicks = window_event_listener(leptos::ev::click, |ev| {
+        let target = ev.target().and_then(|t| wasm_bindgen::JsCast::dyn_into::<web_sys::Element>(t).ok());
+        let keeps_open = ".settings, [data-testid=\"reset-button\"]";
+        if target.is_none_or(|el| el.closest(keeps_open).ok().flatten().is_none()) {
+            close_settings();
+        }
+    });
+    on_cleanup(move || {
+        keys.remove();
+        clicks.remove();
+    });
     view! {
         <div class="app" data-testid="app">
             <header class="topbar">
@@ -153,6 +165,17 @@ pub fn App(#[prop(optional)] options: Option<StartOptions>) -> impl IntoView {
             <EventLog />
             <HelpOverlay />
         </div>
+    }
+}
+
+/// Closes the Settings drop-down (found in the document: a typed node reference costs the
+/// page ≈1 KB of wasm).
+fn close_settings() {
+    let settings = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.query_selector("[data-testid=\"settings\"]").ok().flatten());
+    if let Some(details) = settings {
+        details.remove_attribute("open").ok();
     }
 }
 
@@ -334,14 +357,7 @@ fn Controls(seed: u64, node_count: usize) -> impl IntoView {
         }
         match lab.reset(seed, config) {
             // The new run is on: the Settings drop-down gets out of the cluster view's way.
-            Ok(()) => {
-                let settings = web_sys::window()
-                    .and_then(|w| w.document())
-                    .and_then(|d| d.query_selector("[data-testid=\"settings\"]").ok().flatten());
-                if let Some(details) = settings {
-                    details.remove_attribute("open").ok();
-                }
-            }
+            Ok(()) => close_settings(),
             Err(e) => seed_error.set(Some(e)),
         }
     };
@@ -808,10 +824,13 @@ fn ClientPanel() -> impl IntoView {
     // 0 means "the current leader".
     let target = RwSignal::new(0u64);
     let status = RwSignal::new(String::new());
+    // The true time (µs) the status line was said at.
+    let said_at = StoredValue::new(0u64);
     // The client panel reports its own outcomes (sent, refused, bad input) on its status line,
     // so the cluster panel's error line does not keep an older refusal of a client command.
     let say = move |message: String| {
         lab.error.set(None);
+        said_at.set_value(lab.snap.with_untracked(|s| s.now.0));
         status.set(message);
     };
     // A different run (reset, tour, link, import) starts with an empty status line, sending to
@@ -1006,7 +1025,10 @@ fn ClientPanel() -> impl IntoView {
                 <button data-testid="lease-revoke" on:click=move |_| with_lease(2)>"Revoke"</button>
                 <button data-testid="put-with-lease" on:click=move |_| with_lease(3)>"Put with lease"</button>
             </div>
-            <div class="status" data-testid="write-status">{move || status.get()}</div>
+            // Scrubbed back to before it was said, the line would name an operation not yet sent.
+            <div class="status" data-testid="write-status">
+                {move || (lab.timeline_view.with(|v| v.now.0) >= said_at.get_value()).then(|| status.get())}
+            </div>
         </div>
     }
 }

@@ -135,8 +135,10 @@ pub struct Lab {
     /// Bumped whenever a different run is installed (reset, tour, shared link, import), so
     /// the controls can show that run's seed and config.
     pub run_generation: RwSignal<u64>,
-    /// What the last time-travel or sharing action did (forks, imports), for the status line.
+    /// What the last time-travel or sharing action did (forks, imports), for the status line,
+    /// and whether that was a failure (shown as an error). Set both with `set_timeline_note`.
     pub timeline_note: RwSignal<Option<String>>,
+    pub timeline_note_failed: RwSignal<bool>,
     pub playing: RwSignal<bool>,
     pub speed_index: RwSignal<usize>,
     pub log: RwSignal<Vec<String>>,
@@ -171,11 +173,19 @@ impl Lab {
             spacetime_window_us: StoredValue::new(SPACETIME_WINDOW_DEFAULT_US),
             run_generation: RwSignal::new(0),
             timeline_note: RwSignal::new(None),
+            timeline_note_failed: RwSignal::new(false),
             playing: RwSignal::new(true),
             speed_index: RwSignal::new(crate::model::DEFAULT_SPEED_INDEX),
             log: RwSignal::new(Vec::new()),
             error: RwSignal::new(None),
         }
+    }
+
+    /// Says what a time-travel or sharing action did (`Ok`) or why it failed (`Err`); `None`
+    /// clears the status line.
+    pub fn set_timeline_note(&self, note: Option<Result<String, String>>) {
+        self.timeline_note_failed.set(matches!(note, Some(Err(_))));
+        self.timeline_note.set(note.map(|n| n.unwrap_or_else(|e| e)));
     }
 
     /// Applies a command; a refusal is returned and also shown, and changes nothing.
@@ -187,12 +197,12 @@ impl Lab {
             Some(Ok((op, fork))) => {
                 self.error.set(None);
                 // The timeline's status line says what the latest action did: a fork, or nothing.
-                self.timeline_note.set(fork.map(|fork| {
-                    format!(
+                self.set_timeline_note(fork.map(|fork| {
+                    Ok(format!(
                         "Forked at {}: a new branch starts here ({} after it dropped)",
                         crate::model::format_time(fork.at),
                         crate::model::plural(fork.dropped_commands, "recorded command")
-                    )
+                    ))
                 }));
                 self.refresh();
                 Ok(op)
@@ -245,8 +255,8 @@ impl Lab {
     pub fn seek(&self, to: SimTime) {
         let result = self.timeline.try_update_value(|t| t.seek(to));
         match result {
-            Some(Err(e)) => self.timeline_note.set(Some(e)),
-            _ => self.timeline_note.set(None),
+            Some(Err(e)) => self.set_timeline_note(Some(Err(e))),
+            _ => self.set_timeline_note(None),
         }
         // The history and trace may now be a different (earlier) run: rebuild the views.
         self.reset_views();
@@ -349,7 +359,7 @@ impl Lab {
         self.exit_tour();
         self.playing.set(false);
         self.install(timeline);
-        self.timeline_note.set(Some(note));
+        self.set_timeline_note(Some(Ok(note)));
     }
 
     /// Starts over with a new seed and configuration.
@@ -445,7 +455,7 @@ impl Lab {
 
     fn install(&self, timeline: Timeline) {
         self.timeline.set_value(timeline);
-        self.timeline_note.set(None);
+        self.set_timeline_note(None);
         self.selected_op.set(None);
         self.partition_pick.set(Vec::new());
         self.error.set(None);

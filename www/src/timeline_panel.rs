@@ -44,11 +44,11 @@ pub fn TimelinePanel() -> impl IntoView {
             }
             share_url.set(Some(url));
         }
-        Err(e) => lab.timeline_note.set(Some(e)),
+        Err(e) => lab.set_timeline_note(Some(Err(e))),
     };
     let export = move |_| match lab.export_json().and_then(|json| download("leaselab-run.json", &json)) {
-        Ok(()) => lab.timeline_note.set(Some("Exported the run as leaselab-run.json".to_string())),
-        Err(e) => lab.timeline_note.set(Some(format!("Export failed: {e}"))),
+        Ok(()) => lab.set_timeline_note(Some(Ok("Exported the run as leaselab-run.json".to_string()))),
+        Err(e) => lab.set_timeline_note(Some(Err(format!("Export failed: {e}")))),
     };
     let import = move |ev: leptos::ev::Event| {
         let Some(file) = ev
@@ -66,7 +66,7 @@ pub fn TimelinePanel() -> impl IntoView {
                 None => Err("the file could not be read as text".to_string()),
             };
             if let Err(e) = result {
-                lab.timeline_note.set(Some(format!("Import failed, the current run is unchanged: {e}")));
+                lab.set_timeline_note(Some(Err(format!("Import failed, the current run is unchanged: {e}"))));
             }
         });
     };
@@ -102,7 +102,11 @@ pub fn TimelinePanel() -> impl IntoView {
             <span class="muted mono" data-testid="trace-hash" title="Fingerprint of every event so far: equal hashes, equal runs">
                 {move || format!("trace {:016x}", lab.snap.with(|s| s.trace_hash))}
             </span>
-            <p class="timeline-note" data-testid="timeline-note">{move || lab.timeline_note.get()}</p>
+            // A failure reads as one (red), other notes as the muted status they are.
+            <p class="timeline-note" data-testid="timeline-note"
+                class:failure=move || lab.timeline_note_failed.get()>
+                {move || lab.timeline_note.get()}
+            </p>
         </div>
     }
 }

@@ -172,8 +172,10 @@ async fn the_timeline_scrubs_back_replays_forward_and_forks() {
     assert_eq!(text(&host, "timeline-position"), "2.500 s / 4.000 s");
     assert!(!by_test_id(&host, "timeline-past").class_list().contains("hidden"));
     assert!(host.query_selector("[data-testid=\"op-outcome-1\"]").unwrap().is_none(), "the write is in the future");
+    assert_eq!(text(&host, "write-status"), "", "the client has not sent op1 yet at 2.5 s");
     click(&host, "timeline-live").await;
     assert_eq!(text(&host, "trace-hash"), end_hash, "replaying forward reproduces the run");
+    assert!(text(&host, "write-status").starts_with("op1 sent to n"), "{}", text(&host, "write-status"));
     assert_eq!(text(&host, "op-outcome-1"), "ok, rev 2");
     set_input(&host, "timeline-scrub", "3500").await;
     click(&host, "write-button").await;
@@ -190,6 +192,7 @@ async fn a_shared_link_reproduces_the_run_and_a_damaged_one_is_refused() {
     let (host, _handle) =
         mount_with(StartOptions { shared_fragment: Some(format!("#{fragment}")), ..StartOptions::default() });
     assert!(text(&host, "timeline-note").starts_with("Opened the shared run"), "{}", text(&host, "timeline-note"));
+    assert!(!by_test_id(&host, "timeline-note").class_list().contains("failure"), "success is the muted status");
     assert_eq!(text(&host, "trace-hash"), format!("trace {:016x}", run.trace_hash()));
     assert_eq!(by_test_id(&host, "play-toggle").text_content().unwrap(), "▶ Play", "a shared run opens paused");
     // Share gives a link (and puts it in the address bar); a new run drops both.
@@ -210,6 +213,7 @@ async fn a_shared_link_reproduces_the_run_and_a_damaged_one_is_refused() {
         "{}",
         text(&host, "timeline-note")
     );
+    assert!(by_test_id(&host, "timeline-note").class_list().contains("failure"), "a failure is shown as one");
     assert_eq!(text(&host, "sim-time"), "0.000 s", "a fresh run instead");
     host.remove();
 }
@@ -230,6 +234,12 @@ async fn settings_apply_on_reset_and_bad_values_are_refused() {
     assert_eq!(text(&host, "seed-error"), "");
     assert_eq!(text(&host, "sim-time"), "0.000 s");
     assert!(!settings.has_attribute("open"), "a new run closes the drop-down");
+    // Like a menu, it closes on a click elsewhere, and not on one inside it.
+    settings.set_attribute("open", "").unwrap();
+    click(&host, "setting-latency").await;
+    assert!(settings.has_attribute("open"), "a click on a field inside keeps it open");
+    click(&host, "advance-100ms").await;
+    assert!(!settings.has_attribute("open"), "a click elsewhere closes it");
     // The fields are refilled from the new run's config: 40 stuck.
     let latency: web_sys::HtmlInputElement = by_test_id(&host, "setting-latency").unchecked_into();
     assert_eq!(latency.value(), "40");
