@@ -147,6 +147,11 @@ pub enum Command {
     },
 }
 
+/// "1 compare", "2 compares", "0 ops".
+fn counted(n: usize, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
+}
+
 impl Command {
     /// A one-line description for the trace and the page.
     pub fn summary(&self) -> String {
@@ -156,10 +161,10 @@ impl Command {
             Command::Read { node, key, mode: ReadMode::Linearizable } => format!("read {key} at {node}"),
             Command::DeleteRange { node, key, end } => format!("delete range [{key}, {end:?}) at {node}"),
             Command::Txn { node, compares, success, failure } => format!(
-                "txn at {node}: {} compares, then {} ops, else {} ops",
-                compares.len(),
-                success.len(),
-                failure.len()
+                "txn at {node}: {}, then {}, else {}",
+                counted(compares.len(), "compare"),
+                counted(success.len(), "op"),
+                counted(failure.len(), "op")
             ),
             Command::Compact { node, revision } => format!("compact {revision} at {node}"),
             Command::PutWithLease { node, key, value, lease } => {
@@ -413,4 +418,27 @@ pub fn validate_key(key: &str) -> Result<(), CommandError> {
         )));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mvcc::{CompareOp, CompareTarget};
+
+    #[test]
+    fn a_transaction_summary_counts_in_words() {
+        let put = |k: &str| TxnOp::Put { key: k.into(), value: "1".into(), lease: 0 };
+        let txn = Command::Txn {
+            node: NodeId(2),
+            compares: vec![Compare {
+                key: "x".into(),
+                target: CompareTarget::Version,
+                op: CompareOp::Equal,
+                operand: "0".into(),
+            }],
+            success: vec![put("x"), put("y")],
+            failure: vec![],
+        };
+        assert_eq!(txn.summary(), "txn at n2: 1 compare, then 2 ops, else 0 ops");
+    }
 }
