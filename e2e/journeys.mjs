@@ -190,6 +190,13 @@ async function shareJourney() {
       await third.page.waitForFunction(() =>
         document.querySelector('[data-testid="timeline-note"]').textContent.includes('Import failed'));
       check((await text(third.page, 'trace-hash')) === forkHash, 'a refused import leaves the run');
+      check(await third.page.$eval('[data-testid="timeline-note"]', (e) => e.classList.contains('failure')),
+        'a refused import is shown as a failure');
+      // Settings opens from its summary and closes on a real click elsewhere.
+      await third.page.click('[data-testid="settings"] summary');
+      check(await third.page.$eval('[data-testid="settings"]', (e) => e.open), 'settings opens');
+      await third.page.click('h1');
+      check(!(await third.page.$eval('[data-testid="settings"]', (e) => e.open)), 'settings closes on a click elsewhere');
       check(third.errors.length === 0, `console errors: ${third.errors}`);
     } finally { await third.browser.close(); }
     // A guided tour, back and forward.
