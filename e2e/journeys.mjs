@@ -222,11 +222,12 @@ async function shareJourney() {
   console.log('journey share/scrub/fork/export/import/tour: ok');
 }
 
-async function soak(actions = 400) {
+// SOAK_SEED and SOAK_ACTIONS vary it (e.g. a longer soak by hand); a failure names both.
+async function soak(actions = Number(process.env.SOAK_ACTIONS || 400), seed = Number(process.env.SOAK_SEED || 12345)) {
   const { browser, page, errors } = await fresh();
   try {
     // A tiny seeded PRNG so a failing soak can be replayed.
-    let s = 12345;
+    let s = seed;
     const rnd = (n) => { s = (s * 1103515245 + 12345) % 2147483648; return s % n; };
     for (let i = 0; i < actions; i++) {
       // The help overlay is modal; it has its own test, so the soak leaves it closed.
@@ -244,10 +245,10 @@ async function soak(actions = 400) {
           el.dispatchEvent(new Event('input', { bubbles: true }));
         }, frac);
       }
-      check(!(await page.$('[data-testid="panic-banner"]')), `panic after action ${i} (${id})`);
+      check(!(await page.$('[data-testid="panic-banner"]')), `panic after action ${i} (${id}), SOAK_SEED=${seed}`);
     }
-    check(errors.length === 0, `console errors: ${errors.join(' | ')}`);
-    console.log(`journey soak: ok (${actions} random actions, no panic, no console error)`);
+    check(errors.length === 0, `console errors (SOAK_SEED=${seed}): ${errors.join(' | ')}`);
+    console.log(`journey soak: ok (${actions} random actions, seed ${seed}, no panic, no console error)`);
   } finally { await browser.close(); }
 }
 
