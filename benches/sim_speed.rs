@@ -116,7 +116,9 @@ fn main() {
     }
     let browser = browser_speeds();
     println!("== speed in simulated seconds per wall second: the bare raft-rs loop (20,000 ticks of 10 ms, no");
-    println!("   simulator) and the full simulation (network model, clocks, leader leases, trace; 60 simulated s)");
+    println!(
+        "   simulator) and the full simulation (network model, clocks, leader leases, trace; 60 simulated s, 600 idle)"
+    );
     println!("   natively (each run a fresh process) and in headless Chromium (each figure a fresh page, after one");
     println!("   warm-up run: `make bench` runs the browser's first); each figure the fastest of {SPEED_RUNS} runs");
     println!("  {:<44} {:>9} {:>10} {:>9}   native rate", "workload", "native", "Chromium", "÷");

@@ -21,7 +21,8 @@ use std::collections::VecDeque;
 pub enum SpeedSpec {
     /// [`bare_raft_loop`] for 20,000 ticks (200 virtual seconds).
     Bare { nodes: u64 },
-    /// [`write_workload_with`] for 60 simulated seconds after its warm-up.
+    /// [`write_workload_with`] for 60 simulated seconds after its warm-up (600 when idle: 60
+    /// idle seconds take ≈6 ms of wall time, too short to time well on a page).
     Sim { nodes: usize, writes_per_sec: u32, commit_broadcast: CommitBroadcast },
 }
 
@@ -85,7 +86,8 @@ impl SpeedSpec {
             }
             SpeedSpec::Sim { nodes, writes_per_sec, commit_broadcast } => {
                 let config = ClusterConfig { node_count: nodes, commit_broadcast, ..ClusterConfig::default() };
-                let sim = write_workload_with(config, writes_per_sec, 60);
+                let seconds = if writes_per_sec == 0 { 600 } else { 60 };
+                let sim = write_workload_with(config, writes_per_sec, seconds);
                 (sim.now().0 as f64 / 1e6, sim.trace().len())
             }
         }
