@@ -54,25 +54,26 @@ impl SpeedSpec {
     /// Parses `bare NODES` or `sim NODES WRITES_PER_SEC eager|lazy`.
     pub fn parse(spec: &str) -> Result<SpeedSpec, String> {
         let words: Vec<&str> = spec.split_whitespace().collect();
-        let number = |i: usize| -> Result<u64, String> {
-            words
-                .get(i)
-                .and_then(|w| w.parse::<u64>().ok())
-                .filter(|n| (1..=7).contains(n) || i == 2)
-                .ok_or_else(|| format!("bad speed spec {spec:?}: word {} should be a number", i + 1))
+        let bad = |what: &str| format!("bad speed spec {spec:?}: {what}");
+        let nodes = || {
+            words[1]
+                .parse::<u64>()
+                .ok()
+                .filter(|n| (1..=7).contains(n))
+                .ok_or_else(|| bad("word 2 should be 1 to 7 nodes"))
         };
         match (words.first().copied(), words.len()) {
-            (Some("bare"), 2) => Ok(SpeedSpec::Bare { nodes: number(1)? }),
+            (Some("bare"), 2) => Ok(SpeedSpec::Bare { nodes: nodes()? }),
             (Some("sim"), 4) => {
                 let commit_broadcast = match words[3] {
                     "eager" => CommitBroadcast::Eager,
                     "lazy" => CommitBroadcast::Lazy,
-                    other => return Err(format!("bad speed spec {spec:?}: {other:?} is not eager or lazy")),
+                    other => return Err(bad(&format!("{other:?} is not eager or lazy"))),
                 };
-                let writes_per_sec = u32::try_from(number(2)?).map_err(|_| format!("bad speed spec {spec:?}"))?;
-                Ok(SpeedSpec::Sim { nodes: number(1)? as usize, writes_per_sec, commit_broadcast })
+                let writes_per_sec = words[2].parse::<u32>().map_err(|_| bad("word 3 should be writes per second"))?;
+                Ok(SpeedSpec::Sim { nodes: nodes()? as usize, writes_per_sec, commit_broadcast })
             }
-            _ => Err(format!("bad speed spec {spec:?}: expected \"bare NODES\" or \"sim NODES WRITES eager|lazy\"")),
+            _ => Err(bad("expected \"bare NODES\" or \"sim NODES WRITES eager|lazy\"")),
         }
     }
 
