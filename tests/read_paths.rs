@@ -295,3 +295,25 @@ fn a_leader_change_aborts_a_pending_read_index() {
         other => panic!("{other:?} {:?}", r.trace),
     }
 }
+
+#[test]
+fn a_read_answered_at_once_is_judged_at_once_while_time_stands_still() {
+    // The page pauses, a client reads on the leader lease: the verdict must show without
+    // waiting for time to move (no later operation can overlap a read that already ended).
+    let (mut sim, leader) = settled(1, cluster(3, LeaderLeasePolicy::SendTimeAnchored));
+    let op = read(&mut sim, leader, "x", ReadMode::Linearizable);
+    assert_eq!(record(&sim, op).completed_at, Some(sim.now()));
+    let mut checker = Checker::new();
+    checker.update(sim.history(), sim.now(), false);
+    assert_eq!(checker.verdict(op), Some(&Verdict::Linearizable));
+    // A write sent in the same microsecond, after the read ended, is ordered after it.
+    let write = put(&mut sim, leader, "x", "2");
+    let again = read(&mut sim, leader, "x", ReadMode::Linearizable);
+    checker.update(sim.history(), sim.now(), false);
+    assert_eq!(checker.verdict(op), Some(&Verdict::Linearizable));
+    assert_eq!(checker.verdict(again), None, "the write it may overlap is still pending");
+    sim.run_for_ms(500);
+    checker.update(sim.history(), sim.now(), false);
+    assert!(matches!(record(&sim, write).outcome, OpOutcome::Ok { .. }), "{:?}", record(&sim, write).outcome);
+    assert_eq!(checker.verdict(again), Some(&Verdict::Linearizable));
+}
