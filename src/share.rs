@@ -20,6 +20,9 @@ use serde::{Deserialize, Serialize};
 pub const FORMAT: u32 = 1;
 /// The URL fragment key: `…/#run=<base64url of the recording's JSON>`.
 pub const URL_KEY: &str = "run=";
+/// The longest run a recording may claim: replaying is synchronous, and an idle day already
+/// takes seconds in the page (a hand-edited link claiming a month froze it).
+pub const RUN_END_MAX: SimTime = SimTime(24 * 3_600_000_000);
 
 /// Everything needed to reproduce a run, and how to tell it was reproduced.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -51,6 +54,9 @@ impl Recording {
         if sim.command_log_truncated() {
             return Err("this run's command log outgrew its limit, so it cannot be shared".to_string());
         }
+        if sim.now() > RUN_END_MAX {
+            return Err("this run is past 24 h of simulated time, the longest a shared run replays".to_string());
+        }
         Ok(Recording {
             format: FORMAT,
             seed: sim.seed(),
@@ -66,6 +72,12 @@ impl Recording {
     pub fn replay(&self) -> Result<Timeline, String> {
         if self.format != FORMAT {
             return Err(format!("format {} is not supported (this Lease Lab reads format {FORMAT})", self.format));
+        }
+        if self.end > RUN_END_MAX {
+            return Err(format!(
+                "the run claims {:.1} h of simulated time; Lease Lab replays runs of at most 24 h (was it edited?)",
+                self.end.0 as f64 / 3.6e9
+            ));
         }
         let mut timeline = Timeline::replaying(self.seed, self.config.clone(), self.commands.clone(), self.end)?;
         timeline.seek(self.end)?;
@@ -249,6 +261,10 @@ mod tests {
         let mut rec = Recording::of(&run()).unwrap();
         rec.commands.swap(0, 1);
         assert!(rec.replay().unwrap_err().contains("out of order"));
+        let mut rec = Recording::of(&run()).unwrap();
+        rec.end = SimTime(30 * 24 * 3_600_000_000);
+        let err = rec.replay().unwrap_err();
+        assert!(err.contains("720.0 h") && err.contains("at most 24 h"), "{err}");
         let mut rec = Recording::of(&run()).unwrap();
         rec.config.node_count = 99;
         assert!(rec.replay().unwrap_err().contains("config"));
