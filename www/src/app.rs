@@ -285,7 +285,7 @@ fn HelpOverlay() -> impl IntoView {
                             <li><span class="badge leasebased">"LeaseBased"</span>" raft-rs trusts check_quorum and checks no clock at all."</li>
                             <li><span class="badge serializable">"serializable"</span>" local state at once: may be stale, and that is allowed."</li>
                         </ul>
-                        <p>"The leader lease lasts min(election timeout / 2, 3 × heartbeat) − drift bound. The seed policy starts it when acks are processed; the safe policy when the acknowledged round was sent. A constant clock offset is harmless; a slow clock, a backward jump or a long pause stretches a lease past the followers' promise — the checker flags the stale read that follows."</p>
+                        <p>"The leader lease lasts min(election timeout / 2, 3 × heartbeat) − drift bound. The seed policy renews it whenever raft-rs marks a quorum recently active (flags that outlive the acks until the next quorum check); the safe policy from when the acknowledged round was sent. A constant clock offset is harmless; a slow clock, a backward jump or a long pause stretches a lease past the followers' promise — the checker flags the stale read that follows."</p>
                         <p>"Followers learn from the leader that entries committed: at once, in an extra append (etcd), or with the next append or heartbeat (TiKV's lazy commit broadcast, in Settings: about 40 % fewer messages per write). Lazily, a follower applies later, so its serializable reads lag further behind."</p>
                         <table class="shortcuts">
                             {crate::model::SHORTCUTS.iter().map(|(k, what)| view! { <tr><td><kbd>{*k}</kbd></td><td>{*what}</td></tr> }).collect_view()}
