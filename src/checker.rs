@@ -19,7 +19,7 @@ use crate::read::ReadMode;
 use crate::time::SimTime;
 use crate::types::OpId;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 /// An unresolved write (timed out, never applied) stops blocking its key after this long.
 pub const UNRESOLVED_WRITE_GRACE_US: u64 = 30_000_000;
@@ -27,6 +27,10 @@ pub const UNRESOLVED_WRITE_GRACE_US: u64 = 30_000_000;
 pub const SEARCH_NODES_MAX: usize = 200_000;
 /// Completed writes remembered per key for explaining stale reads.
 const WRITES_REMEMBERED_MAX: usize = 64;
+/// Verdicts kept for the newest operations (the page shows a few hundred rows); older ones are
+/// folded into [`Checker::violations`]' count, so a clone (every time-travel checkpoint makes
+/// one) stays small however long the run.
+pub const VERDICTS_KEPT: usize = 10_000;
 
 /// The checker's word on one operation.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,6 +48,11 @@ pub enum Verdict {
 }
 
 impl Verdict {
+    /// A stale read or a component with no linearization.
+    pub fn is_violation(&self) -> bool {
+        matches!(self, Verdict::Stale(_) | Verdict::Violation { .. })
+    }
+
     /// The short label of the page's operation log and of tour results.
     pub fn label(&self) -> String {
         match self {
@@ -82,7 +91,7 @@ struct CheckOp {
     ret: u64,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct KeyState {
     /// Register values possible before the next unchecked component.
     start: BTreeSet<Option<String>>,
@@ -100,10 +109,35 @@ impl Default for KeyState {
     }
 }
 
-#[derive(Debug, Default)]
+/// Verdicts by operation id, in id order. Ids arrive nearly in order, so an insert is almost
+/// always a push at the back, and forgetting the oldest is a pop at the front.
+#[derive(Clone, Debug, Default)]
+struct Verdicts(VecDeque<(OpId, Verdict)>);
+
+impl Verdicts {
+    fn position(&self, op: OpId) -> Result<usize, usize> {
+        self.0.binary_search_by_key(&op, |(id, _)| *id)
+    }
+    fn get(&self, op: &OpId) -> Option<&Verdict> {
+        self.position(*op).ok().map(|i| &self.0[i].1)
+    }
+    fn insert(&mut self, op: OpId, verdict: Verdict) {
+        match self.position(op) {
+            Ok(i) => self.0[i].1 = verdict,
+            Err(i) => self.0.insert(i, (op, verdict)),
+        }
+    }
+    fn insert_if_absent(&mut self, op: OpId, verdict: Verdict) {
+        if let Err(i) = self.position(op) {
+            self.0.insert(i, (op, verdict));
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default)]
 pub struct Checker {
     keys: BTreeMap<String, KeyState>,
-    verdicts: BTreeMap<OpId, Verdict>,
+    verdicts: Verdicts,
     stale: Vec<StaleRead>,
     /// Every op with id below this has been fed or judged.
     cursor: u64,
@@ -111,6 +145,8 @@ pub struct Checker {
     done_ahead: BTreeSet<OpId>,
     checked_ops: u64,
     components: u64,
+    /// Stale reads and violations among verdicts no longer kept.
+    violations_forgotten: usize,
 }
 
 impl Checker {
@@ -122,17 +158,13 @@ impl Checker {
         self.verdicts.get(&op)
     }
 
-    pub fn verdicts(&self) -> &BTreeMap<OpId, Verdict> {
-        &self.verdicts
-    }
-
     /// Every stale read found so far, in the order found.
     pub fn stale_reads(&self) -> &[StaleRead] {
         &self.stale
     }
 
     pub fn violations(&self) -> usize {
-        self.verdicts.values().filter(|v| matches!(v, Verdict::Stale(_) | Verdict::Violation { .. })).count()
+        self.violations_forgotten + self.verdicts.0.iter().filter(|(_, v)| v.is_violation()).count()
     }
 
     /// Operations checked so far (reads and writes in checked components).
@@ -197,6 +229,11 @@ impl Checker {
             // read answered at once while the page is paused gets its verdict at once.
             let limit = if final_check { u64::MAX } else { block };
             self.check_key(&key, limit);
+        }
+        while self.verdicts.0.len() > VERDICTS_KEPT {
+            if self.verdicts.0.pop_front().is_some_and(|(_, v)| v.is_violation()) {
+                self.violations_forgotten += 1;
+            }
         }
     }
 
@@ -349,7 +386,7 @@ impl Checker {
             "no order of these operations respects real time and register semantics".to_string()
         };
         for op in &ops {
-            self.verdicts.entry(op.id).or_insert_with(|| Verdict::Violation { note: note.clone() });
+            self.verdicts.insert_if_absent(op.id, Verdict::Violation { note: note.clone() });
         }
         // Carry on from what the component leaves once the blamed stale reads are set aside,
         // so the next stale read is caught too; if that still has no linearization, from every
@@ -469,7 +506,7 @@ mod tests {
         }
         state.buffer = ops;
         c.check_key("k", u64::MAX);
-        c.verdicts
+        c.verdicts.0.into_iter().collect()
     }
 
     fn ok(v: &BTreeMap<OpId, Verdict>) -> bool {
@@ -546,11 +583,15 @@ mod tests {
         for (i, t) in [(3u64, 40u64), (4, 60), (5, 80)] {
             c.keys.get_mut("k").unwrap().buffer = vec![r(i, Some("a"), t, t + 5)];
             c.check_key("k", u64::MAX);
-            assert!(matches!(c.verdicts[&OpId(i)], Verdict::Stale(_)), "read {i}: {:?}", c.verdicts[&OpId(i)]);
+            assert!(
+                matches!(c.verdict(OpId(i)), Some(Verdict::Stale(_))),
+                "read {i}: {:?}",
+                c.verdict(OpId(i)).unwrap()
+            );
         }
         c.keys.get_mut("k").unwrap().buffer = vec![r(6, Some("b"), 100, 105)];
         c.check_key("k", u64::MAX);
-        assert_eq!(c.verdicts[&OpId(6)], Verdict::Linearizable);
+        assert_eq!(c.verdict(OpId(6)), Some(&Verdict::Linearizable));
     }
 
     #[test]
@@ -562,7 +603,7 @@ mod tests {
         assert_eq!(c.keys["k"].start.len(), 2, "either write may be last");
         c.keys.get_mut("k").unwrap().buffer = vec![r(3, Some("a"), 20, 30)];
         c.check_key("k", u64::MAX);
-        assert_eq!(c.verdicts[&OpId(3)], Verdict::Linearizable);
+        assert_eq!(c.verdict(OpId(3)), Some(&Verdict::Linearizable));
         assert_eq!(c.keys["k"].start.len(), 1);
     }
 
@@ -571,7 +612,7 @@ mod tests {
         let mut c = Checker::new();
         c.keys.entry("k".into()).or_default().buffer = vec![w(1, "a", 0, 10), r(2, Some("a"), 20, 30)];
         c.check_key("k", 25);
-        assert!(c.verdicts.contains_key(&OpId(1)));
-        assert!(!c.verdicts.contains_key(&OpId(2)), "ends after the limit: not yet");
+        assert!(c.verdict(OpId(1)).is_some());
+        assert!(c.verdict(OpId(2)).is_none(), "ends after the limit: not yet");
     }
 }

@@ -257,6 +257,19 @@ impl History {
         self.ops.len()
     }
 
+    /// Whether the next operation would make it forget its oldest record.
+    pub fn is_full(&self) -> bool {
+        self.ops.len() >= HISTORY_RETAINED_MAX
+    }
+
+    /// Forgets the `n` oldest records.
+    pub fn forget_oldest(&mut self, n: usize) {
+        for _ in 0..n.min(self.ops.len()) {
+            self.ops.pop_front();
+            self.first_id += 1;
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.ops.is_empty()
     }

@@ -5,6 +5,7 @@
 //! randomness, and never iterates a hash map; with the same seed and command log it emits a
 //! byte-identical trace on every platform.
 
+use crate::checker::Checker;
 use crate::clock::{NodeClock, RATE_PERFECT_PPM};
 use crate::command::Command;
 use crate::config::ClusterConfig;
@@ -106,6 +107,10 @@ pub struct LeaderTenure {
 /// Closed local-read spans remembered.
 const LOCAL_READ_SPANS_MAX: usize = 1_024;
 
+/// Operation records the history forgets at once when full (after the checker has judged
+/// what it can of them).
+const HISTORY_FORGET_BATCH: usize = 1_000;
+
 /// A clone is a full, independent copy (nodes get their own disks): time travel keeps
 /// clones as checkpoints.
 #[derive(Clone)]
@@ -131,6 +136,10 @@ pub struct Sim {
     inboxes: Vec<VecDeque<Inbound>>,
     network: Network,
     history: History,
+    /// The linearizability checker over `history`, carried in every clone: a checkpoint
+    /// restored, a shared run replayed and the live run all give the same verdicts, even for
+    /// operations whose records the history has since forgotten.
+    checker: Checker,
     trace: Trace,
     scheduled: Vec<Command>,
     /// Every command that took effect, with its true time: with the seed, the whole run.
@@ -185,6 +194,7 @@ impl Sim {
             nodes,
             network: Network::new(config.node_count, &config.network),
             history: History::new(),
+            checker: Checker::new(),
             trace: Trace::default(),
             scheduled: Vec::new(),
             command_log: Vec::new(),
@@ -569,6 +579,7 @@ impl Sim {
 
     fn invoke_write(&mut self, node: NodeId, kind: OpKind, request: Request) -> OpId {
         let summary = kind.summary();
+        self.make_room_in_history();
         let op = self.history.invoke(self.now, node, kind);
         self.emit(Event::OpInvoked { op, node, summary });
         let deadline = self.now.plus_us(u64::from(self.config.client_timeout_ms) * 1_000);
@@ -620,6 +631,7 @@ impl Sim {
     fn invoke_read(&mut self, node: NodeId, key: String, mode: ReadMode) -> OpId {
         let kind = OpKind::Read { key: key.clone(), mode };
         let summary = kind.summary();
+        self.make_room_in_history();
         let op = self.history.invoke(self.now, node, kind);
         self.emit(Event::OpInvoked { op, node, summary });
         let deadline = self.now.plus_us(u64::from(self.config.client_timeout_ms) * 1_000);
@@ -641,6 +653,7 @@ impl Sim {
     fn keep_alive(&mut self, node: NodeId, id: u64) -> OpId {
         let kind = OpKind::LeaseKeepAlive { id };
         let summary = kind.summary();
+        self.make_room_in_history();
         let op = self.history.invoke(self.now, node, kind);
         self.emit(Event::OpInvoked { op, node, summary });
         let n = &self.nodes[node.index()];
@@ -689,6 +702,27 @@ impl Sim {
             };
             self.complete(op, OpOutcome::Failed { reason });
         }
+    }
+
+    /// Makes room for one more operation record: before the full history forgets its oldest
+    /// batch, the checker judges whatever it can of it.
+    fn make_room_in_history(&mut self) {
+        if self.history.is_full() {
+            self.checker.update(&self.history, self.now, false);
+            self.history.forget_oldest(HISTORY_FORGET_BATCH);
+        }
+    }
+
+    /// Brings the linearizability checker up to the present (it runs incrementally: only
+    /// operations finished since the last call are new to it).
+    pub fn check(&mut self) -> &Checker {
+        self.checker.update(&self.history, self.now, false);
+        &self.checker
+    }
+
+    /// The checker as of its last [`Sim::check`] (or the history's last trim).
+    pub fn checker(&self) -> &Checker {
+        &self.checker
     }
 
     fn complete(&mut self, op: OpId, outcome: OpOutcome) {
@@ -981,6 +1015,7 @@ impl Sim {
                     if self.internal_applied.len() > INTERNAL_APPLIED_REMEMBERED {
                         self.internal_applied.pop_first();
                     }
+                    self.make_room_in_history();
                     self.history.record_internal(self.now, node, applied.index, applied.revision, applied.effects);
                 }
                 continue;

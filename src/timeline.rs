@@ -111,6 +111,10 @@ impl Timeline {
     pub fn sim(&self) -> &Sim {
         &self.sim
     }
+    /// Brings the present simulation's checker up to date ([`Sim::check`]).
+    pub fn check(&mut self) {
+        self.sim.check();
+    }
     /// The furthest time reached on this branch (the end of the scrub bar).
     pub fn horizon(&self) -> SimTime {
         self.horizon.max(self.sim.now())

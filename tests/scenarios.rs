@@ -101,3 +101,32 @@ fn prediction_questions_point_at_the_operation_the_step_issues() {
     }
     assert!(asked >= 5, "only {asked} tours ask a checkable question");
 }
+
+/// The checker lives in the simulation: a stale read stays counted after the history forgot
+/// its record, whether the moment is reached live, by scrubbing back and forth, or by opening
+/// a shared link (all three once showed "0 stale" for the same moment).
+#[test]
+fn a_stale_read_stays_counted_after_its_record_is_forgotten() {
+    use leaselab::share::Recording;
+    use leaselab::{Command, SimTime};
+    let (_, sim) = run(&builtin("clock-drift-stale").unwrap());
+    let mut timeline = Recording::of(&sim).unwrap().replay().unwrap();
+    timeline.apply(Command::HealAll).unwrap();
+    timeline.apply(Command::SetWorkload { ops_per_sec: 1_000 }).unwrap();
+    let end = SimTime(timeline.sim().now().0 + 60_000_000);
+    timeline.seek(end).unwrap();
+    let first = timeline.sim().history().iter().next().unwrap().id;
+    let stale = |t: &mut leaselab::timeline::Timeline| {
+        t.check();
+        let c = t.sim().checker();
+        (c.stale_reads().len(), c.violations(), c.stale_reads().first().map(|s| s.read))
+    };
+    let live = stale(&mut timeline);
+    assert!(live.0 >= 1, "{live:?}");
+    assert!(live.2.unwrap() < first, "the stale read's record is gone: {live:?}, oldest kept {first}");
+    timeline.seek(SimTime(end.0 / 2)).unwrap();
+    timeline.seek(end).unwrap();
+    assert_eq!(stale(&mut timeline), live, "after scrubbing back and forth");
+    let mut shared = Recording::of(timeline.sim()).unwrap().replay().unwrap();
+    assert_eq!(stale(&mut shared), live, "after opening a shared link");
+}

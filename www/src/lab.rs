@@ -2,7 +2,7 @@
 //! is not `Send`, and signals must not live inside domain types); the page changes it only
 //! through [`leaselab::Command`]s and redraws from the plain-data [`Snapshot`] it publishes.
 
-use leaselab::checker::{Checker, Verdict};
+use leaselab::checker::Verdict;
 use leaselab::event::Event;
 use leaselab::explain::explain_stale_read;
 use leaselab::history::OpRecord;
@@ -102,7 +102,6 @@ pub struct TimelineView {
 #[derive(Clone, Copy)]
 pub struct Lab {
     timeline: StoredValue<Timeline, LocalStorage>,
-    checker: StoredValue<Checker, LocalStorage>,
     /// Trace length when the checker last ran.
     checked_at: StoredValue<u64>,
     pub ops: RwSignal<Vec<OpRow>>,
@@ -152,7 +151,6 @@ impl Lab {
         let snap = timeline.sim().snapshot();
         Lab {
             timeline: StoredValue::new_local(timeline),
-            checker: StoredValue::new_local(Checker::new()),
             checked_at: StoredValue::new(u64::MAX),
             ops: RwSignal::new(Vec::new()),
             checker_summary: RwSignal::new(CheckerSummary::default()),
@@ -443,10 +441,9 @@ impl Lab {
         self.tour_reveal.set(None);
     }
 
-    /// Forgets what the views derived incrementally (checker verdicts, event log lines); the
+    /// Forgets what the views derived incrementally (the checker's rows, event log lines); the
     /// next refresh rebuilds them from the present simulation.
     fn reset_views(&self) {
-        self.checker.set_value(Checker::new());
         self.checked_at.set_value(u64::MAX);
         let recent = self.timeline.with_value(|t| t.sim().trace().len().saturating_sub(LOG_REBUILD_EVENTS));
         self.log_cursor.set_value(recent);
@@ -555,35 +552,35 @@ impl Lab {
 }
 
 impl Lab {
-    /// Runs the incremental linearizability checker and republishes the operation rows.
+    /// Runs the simulation's incremental linearizability checker and republishes the
+    /// operation rows.
     fn refresh_checker(&self) {
+        self.timeline.update_value(Timeline::check);
         let (rows, summary) = self.timeline.with_value(|t| {
             let sim = t.sim();
-            self.checker.update_value(|c| c.update(sim.history(), sim.now(), false));
-            self.checker.with_value(|c| {
-                let rows: Vec<OpRow> = sim
-                    .history()
-                    .iter()
-                    .rev()
-                    .take(OP_ROWS_MAX)
-                    .map(|r| {
-                        let verdict = c.verdict(r.id);
-                        let explanation = match verdict {
-                            Some(Verdict::Stale(s)) => Some(explain_stale_read(sim, s)),
-                            Some(Verdict::Violation { note }) => Some(note.clone()),
-                            _ => None,
-                        };
-                        let verdict = verdict.map(Verdict::label);
-                        OpRow { record: r.clone(), verdict, explanation }
-                    })
-                    .collect();
-                let summary = CheckerSummary {
-                    checked: c.checked_ops(),
-                    stale: c.stale_reads().len(),
-                    last_stale: c.stale_reads().last().map(|s| explain_stale_read(sim, s)),
-                };
-                (rows, summary)
-            })
+            let c = sim.checker();
+            let rows: Vec<OpRow> = sim
+                .history()
+                .iter()
+                .rev()
+                .take(OP_ROWS_MAX)
+                .map(|r| {
+                    let verdict = c.verdict(r.id);
+                    let explanation = match verdict {
+                        Some(Verdict::Stale(s)) => Some(explain_stale_read(sim, s)),
+                        Some(Verdict::Violation { note }) => Some(note.clone()),
+                        _ => None,
+                    };
+                    let verdict = verdict.map(Verdict::label);
+                    OpRow { record: r.clone(), verdict, explanation }
+                })
+                .collect();
+            let summary = CheckerSummary {
+                checked: c.checked_ops(),
+                stale: c.stale_reads().len(),
+                last_stale: c.stale_reads().last().map(|s| explain_stale_read(sim, s)),
+            };
+            (rows, summary)
         });
         if self.ops.with_untracked(|o| *o != rows) {
             self.ops.set(rows);
