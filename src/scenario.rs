@@ -216,14 +216,26 @@ pub struct ScenarioRunner {
     ops: Vec<OpId>,
     refused: Vec<(usize, String)>,
     previous_leader_term: u64,
+    /// When the last step's commands went in.
+    applied_at: SimTime,
+    /// The planned time of the last step, if time had already passed it (someone played the
+    /// simulation between steps): the tour may no longer go as written.
+    pub late: Option<SimTime>,
 }
 
 impl ScenarioRunner {
     /// A runner and a fresh simulation at the scenario's seed.
     pub fn start(scenario: Scenario) -> (ScenarioRunner, Sim) {
         let sim = Sim::new(scenario.seed, scenario.config.clone()).expect("validated when parsed");
-        let runner =
-            ScenarioRunner { scenario, next: 0, ops: Vec::new(), refused: Vec::new(), previous_leader_term: 0 };
+        let runner = ScenarioRunner {
+            scenario,
+            next: 0,
+            ops: Vec::new(),
+            refused: Vec::new(),
+            previous_leader_term: 0,
+            applied_at: SimTime(0),
+            late: None,
+        };
         (runner, sim)
     }
 
@@ -263,10 +275,12 @@ impl ScenarioRunner {
     pub fn step(&mut self, sim: &mut Sim) -> bool {
         let Some(step) = self.scenario.steps.get(self.next).cloned() else { return false };
         self.next += 1;
-        match step.after_previous_ms {
-            Some(delay) => sim.run_for_ms(delay),
-            None => sim.run_until(SimTime::from_ms(step.at_ms).max(sim.now())),
-        }
+        let planned = match step.after_previous_ms {
+            Some(delay) => self.applied_at.plus_us(delay * 1_000),
+            None => SimTime::from_ms(step.at_ms),
+        };
+        self.late = (sim.now() > planned).then_some(planned);
+        sim.run_until(planned.max(sim.now()));
         if step.wait_for_new_leader {
             for _ in 0..2_000 {
                 let newest = sim.leader().map_or(0, |l| sim.node(l).term());
@@ -289,6 +303,7 @@ impl ScenarioRunner {
                 Err(e) => self.refused.push((self.next, e.to_string())),
             }
         }
+        self.applied_at = sim.now();
         true
     }
 

@@ -189,9 +189,11 @@ fn first_difference<T: Serialize>(file: &[serde_json::Value], replayed: &[T]) ->
 /// anyway), so the page's wasm carries one serializer per type instead of one per output
 /// format (compact for links, pretty for files): ≈2.5 KB of gzipped wasm. Keys come out sorted.
 fn to_json_text<T: Serialize>(value: &T, pretty: bool) -> String {
-    let value = serde_json::to_value(value).expect("plain data serializes");
+    // Not `expect`: that would carry serde_json's error `Debug` (and std's I/O error names)
+    // into the page's wasm for failures that cannot happen.
+    let value = serde_json::to_value(value).unwrap_or_else(|_| unreachable!("plain data serializes"));
     if pretty { serde_json::to_string_pretty(&value) } else { serde_json::to_string(&value) }
-        .expect("a JSON value writes")
+        .unwrap_or_else(|_| unreachable!("a JSON value writes"))
 }
 
 fn hex(hash: u64) -> String {

@@ -130,3 +130,28 @@ fn a_stale_read_stays_counted_after_its_record_is_forgotten() {
     let mut shared = Recording::of(timeline.sim()).unwrap().replay().unwrap();
     assert_eq!(stale(&mut shared), live, "after opening a shared link");
 }
+
+/// A tour driven step by step says when someone played past a step's planned moment (the
+/// step then runs late and the tour may not go as written); undisturbed, no step is late.
+#[test]
+fn a_step_played_past_is_marked_late() {
+    use leaselab::scenario::ScenarioRunner;
+    use leaselab::SimTime;
+    let (mut runner, mut sim) = ScenarioRunner::start(builtin("clock-drift-stale").unwrap());
+    while runner.step(&mut sim) {
+        assert_eq!(runner.late, None, "step {}", runner.next);
+    }
+    let (mut runner, mut sim) = ScenarioRunner::start(builtin("clock-drift-stale").unwrap());
+    runner.step(&mut sim);
+    sim.run_for_ms(20_000);
+    runner.step(&mut sim);
+    assert_eq!(runner.late, Some(SimTime::from_ms(3_100)));
+    // A step timed after the previous one is late too when time ran on in between.
+    while runner.next < 4 {
+        runner.step(&mut sim);
+    }
+    sim.run_for_ms(1_000);
+    let applied = sim.now();
+    runner.step(&mut sim);
+    assert!(runner.late.is_some_and(|planned| planned < applied), "{:?}", runner.late);
+}

@@ -470,7 +470,15 @@ impl Lab {
                     title: r.scenario.title.clone(),
                     applied: r.next,
                     total: steps.len(),
-                    narration: r.next.checked_sub(1).map(|i| steps[i].narration.clone()),
+                    narration: r.next.checked_sub(1).map(|i| match r.late {
+                        // Played past the step's moment: say so rather than let it misfire.
+                        Some(planned) => format!(
+                            "{} (planned for {}, but time had moved past it: restart the tour to see it as written)",
+                            steps[i].narration,
+                            crate::model::format_time(planned)
+                        ),
+                        None => steps[i].narration.clone(),
+                    }),
                     upcoming: r.upcoming().map(|s| s.narration.clone()),
                     predict: r.upcoming().and_then(|s| s.predict.clone()),
                     choices: r.upcoming_question().map_or(Vec::new(), |q| q.choices().to_vec()),

@@ -295,7 +295,7 @@ pub fn SpaceTimeView() -> impl IntoView {
                 let (to, past) = diagram.with(|d| (d.to, d.past));
                 past.then(|| view! {
                     <p class="small focus-note" data-testid="spacetime-focus">
-                        {format!("Showing the moment of the selected operation ({}); the present is {}. ", format_time(to), format_time(now))}
+                        {format!("Showing up to {}, around the selected operation; the present is {}. ", format_time(to), format_time(now))}
                         <button class="linklike" data-testid="spacetime-live" on:click=move |_| lab.selected_op.set(None)>"back to the present"</button>
                     </p>
                 })
