@@ -313,6 +313,9 @@ fn Controls(seed: u64, node_count: usize) -> impl IntoView {
     });
     let key_lease_checkpoints = RwSignal::new(lab.snap.with_untracked(|s| s.config.lessor.checkpointing));
     let commit_broadcast = RwSignal::new(lab.snap.with_untracked(|s| s.config.commit_broadcast));
+    // Set when a setting is edited (their change events bubble up to the controls; the speed
+    // stops its own), cleared by a new run: what is shown beside Reset is not yet in force.
+    let edited = RwSignal::new(false);
     // A new run (tour, shared link, import) may have another seed and config: show them, so
     // Reset restarts *that* configuration rather than a stale one.
     Effect::new(move |_| {
@@ -328,6 +331,7 @@ fn Controls(seed: u64, node_count: usize) -> impl IntoView {
         }
         key_lease_checkpoints.set(config.lessor.checkpointing);
         commit_broadcast.set(config.commit_broadcast);
+        edited.set(false);
     });
     let reset = move || {
         let seed = match parse_seed(&seed_text.get_untracked()) {
@@ -362,7 +366,8 @@ fn Controls(seed: u64, node_count: usize) -> impl IntoView {
         }
     };
     view! {
-        <div class="controls" on:keydown=move |ev| if is_enter_in_text_box(&ev) { reset() }>
+        <div class="controls" on:keydown=move |ev| if is_enter_in_text_box(&ev) { reset() }
+            on:change=move |_| edited.set(true)>
             <button data-testid="play-toggle" class="primary"
                 title="Play or pause (space)"
                 on:click=move |_| lab.toggle_play()>
@@ -375,6 +380,7 @@ fn Controls(seed: u64, node_count: usize) -> impl IntoView {
             <label>"Speed "
                 <select data-testid="speed-select"
                     on:change=move |ev| {
+                        ev.stop_propagation();
                         if let Ok(i) = event_target_value(&ev).parse::<usize>() {
                             lab.speed_index.set(i.min(SPEEDS.len() - 1));
                         }
@@ -428,6 +434,7 @@ fn Controls(seed: u64, node_count: usize) -> impl IntoView {
                 </div>
             </details>
             <button data-testid="reset-button" on:click=move |_| reset()>"Reset"</button>
+            <span class="muted" data-testid="settings-pending">{move || edited.get().then(|| "edited: Reset applies".to_string())}</span>
             <span class="error" data-testid="seed-error">{move || seed_error.get()}</span>
         </div>
     }
