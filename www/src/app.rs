@@ -930,11 +930,11 @@ fn ClientPanel() -> impl IntoView {
     };
     let compact = move || match compact_rev.get_untracked().trim().parse::<u64>() {
         Ok(revision) => send_cmd(Box::new(move |node| Command::Compact { node, revision })),
-        Err(_) => say("compaction needs a whole revision number".into()),
+        Err(_) => say("compaction needs a revision: a whole number up to 18446744073709551615".into()),
     };
     let with_lease = move |action: u8| {
         let Ok(id) = lease_id.get_untracked().trim().parse::<u64>() else {
-            return say("a key lease id is a whole number ≥ 1".into());
+            return say("a key lease id is a whole number from 1 to 18446744073709551615".into());
         };
         match action {
             0 => match crate::model::parse_ttl_ms(&lease_ttl.get_untracked()) {

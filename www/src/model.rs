@@ -337,7 +337,11 @@ impl NumberSetting {
     /// and leaves `config` unchanged.
     pub fn apply(&self, config: &mut ClusterConfig, text: &str) -> Result<(), String> {
         let t = text.trim();
-        let value = t.parse::<f64>().ok().filter(|v| v.is_finite() && *v >= self.min && *v <= self.max);
+        // Plain decimals only: "1e3" would pass as a float, unlike in every other number box.
+        let value = t
+            .parse::<f64>()
+            .ok()
+            .filter(|v| !t.contains(['e', 'E']) && v.is_finite() && *v >= self.min && *v <= self.max);
         match value {
             Some(v) if self.fractional || v.fract() == 0.0 => {
                 (self.set)(config, v);
@@ -453,7 +457,8 @@ pub const NUMBER_SETTINGS: [NumberSetting; 8] = [
         unit: "ms",
         show: |c| c.lessor.checkpoint_interval_ms.to_string(),
         set: |c, v| c.lessor.checkpoint_interval_ms = v as u32,
-        min: 1.0,
+        // The core's range (LessorConfig::validate), so one message states it.
+        min: 100.0,
         max: 3_600_000.0,
         fractional: false,
     },
@@ -569,7 +574,7 @@ mod tests {
             let mut c = ClusterConfig::default();
             s.apply(&mut c, &(s.show)(&config)).unwrap_or_else(|e| panic!("{e}"));
             assert_eq!(c, config, "{} does not round-trip", s.id);
-            for bad in ["", "abc", "-1", "1e99", "NaN"] {
+            for bad in ["", "abc", "-1", "1e99", "1e3", "NaN", "inf"] {
                 let err = s.apply(&mut c, bad).unwrap_err();
                 assert!(err.starts_with(s.label), "{err}");
                 assert_eq!(c, config, "a refused value changed the config");
@@ -579,6 +584,11 @@ mod tests {
         NUMBER_SETTINGS[5].apply(&mut c, "2.5").unwrap();
         assert_eq!(c.network.drop_ppm, 25_000);
         assert!(NUMBER_SETTINGS[0].apply(&mut c, "2.5").unwrap_err().contains("whole number"));
+        // The page states the core's range itself: 7 ms and 0 ms get the same rule.
+        let checkpoint = NUMBER_SETTINGS.iter().find(|s| s.id == "checkpoint-interval").unwrap();
+        for bad in ["7", "0"] {
+            assert!(checkpoint.apply(&mut c, bad).unwrap_err().ends_with("from 100 to 3600000 ms"), "{bad}");
+        }
     }
 
     #[test]
