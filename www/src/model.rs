@@ -192,6 +192,8 @@ pub fn lease_label(role: Option<Role>, now: LocalTime, stats: Option<&LeaderLeas
         (Some(Role::Leader), Some(s)) => match s.expire_at {
             Some(e) if now < e => format!("valid, {:.0} ms left", (e.0 - now.0) as f64 / 1_000.0),
             Some(_) => "expired".to_string(),
+            // A drift bound as long as the lease leaves none to grant: say so, not "yet".
+            None if s.duration_us <= 0 => "none: bound ≥ lease".to_string(),
             None => "none yet".to_string(),
         },
         _ => "—".to_string(),
@@ -635,6 +637,10 @@ mod tests {
         assert_eq!(lease_label(Some(Role::Leader), LocalTime(100_000), Some(&stats)), "valid, 50 ms left");
         assert_eq!(lease_label(Some(Role::Leader), LocalTime(150_000), Some(&stats)), "expired");
         assert_eq!(lease_label(Some(Role::Follower), LocalTime(0), Some(&stats)), "—");
+        let fresh = LeaderLeaseStats { expire_at: None, ..stats };
+        assert_eq!(lease_label(Some(Role::Leader), LocalTime(0), Some(&fresh)), "none yet");
+        let no_room = LeaderLeaseStats { duration_us: 0, ..fresh };
+        assert_eq!(lease_label(Some(Role::Leader), LocalTime(0), Some(&no_room)), "none: bound ≥ lease");
     }
 
     #[test]
