@@ -379,20 +379,27 @@ fn check(e: &Expectation, sim: &Sim, checker: &Checker, ops: &[OpId]) -> Expecta
     ExpectationResult { description: e.describe(), passed, detail }
 }
 
-/// The built-in guided tours, in teaching order: (name, JSON text from `scenarios/`).
+/// The built-in guided tours, in teaching order: (name, JSON text from `scenarios/`, minified
+/// by `build.rs`).
 pub const BUILTIN: [(&str, &str); 12] = [
-    ("healthy-lease-read", include_str!("../scenarios/healthy-lease-read.json")),
-    ("single-node", include_str!("../scenarios/single-node.json")),
-    ("leader-isolated", include_str!("../scenarios/leader-isolated.json")),
-    ("follower-read", include_str!("../scenarios/follower-read.json")),
-    ("clock-drift-stale", include_str!("../scenarios/clock-drift-stale.json")),
-    ("clock-drift-safe", include_str!("../scenarios/clock-drift-safe.json")),
-    ("pause-stale", include_str!("../scenarios/pause-stale.json")),
-    ("pause-safe", include_str!("../scenarios/pause-safe.json")),
-    ("lease-based-two-leaders", include_str!("../scenarios/lease-based-two-leaders.json")),
-    ("key-lease-churn-no-checkpoints", include_str!("../scenarios/key-lease-churn-no-checkpoints.json")),
-    ("key-lease-churn-checkpoints", include_str!("../scenarios/key-lease-churn-checkpoints.json")),
-    ("mvcc-compaction", include_str!("../scenarios/mvcc-compaction.json")),
+    ("healthy-lease-read", include_str!(concat!(env!("OUT_DIR"), "/scenarios/healthy-lease-read.json"))),
+    ("single-node", include_str!(concat!(env!("OUT_DIR"), "/scenarios/single-node.json"))),
+    ("leader-isolated", include_str!(concat!(env!("OUT_DIR"), "/scenarios/leader-isolated.json"))),
+    ("follower-read", include_str!(concat!(env!("OUT_DIR"), "/scenarios/follower-read.json"))),
+    ("clock-drift-stale", include_str!(concat!(env!("OUT_DIR"), "/scenarios/clock-drift-stale.json"))),
+    ("clock-drift-safe", include_str!(concat!(env!("OUT_DIR"), "/scenarios/clock-drift-safe.json"))),
+    ("pause-stale", include_str!(concat!(env!("OUT_DIR"), "/scenarios/pause-stale.json"))),
+    ("pause-safe", include_str!(concat!(env!("OUT_DIR"), "/scenarios/pause-safe.json"))),
+    ("lease-based-two-leaders", include_str!(concat!(env!("OUT_DIR"), "/scenarios/lease-based-two-leaders.json"))),
+    (
+        "key-lease-churn-no-checkpoints",
+        include_str!(concat!(env!("OUT_DIR"), "/scenarios/key-lease-churn-no-checkpoints.json")),
+    ),
+    (
+        "key-lease-churn-checkpoints",
+        include_str!(concat!(env!("OUT_DIR"), "/scenarios/key-lease-churn-checkpoints.json")),
+    ),
+    ("mvcc-compaction", include_str!(concat!(env!("OUT_DIR"), "/scenarios/mvcc-compaction.json"))),
 ];
 
 /// A built-in tour by name.
