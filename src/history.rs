@@ -114,6 +114,9 @@ pub struct OpRecord {
     /// How a read was served (path, decisions, messages); `None` for writes. Boxed: most
     /// operations in a long run are writes, and the history is the run's largest table.
     pub trace: Option<Box<ReadTrace>>,
+    /// What a transaction did, in words: the branch that ran and what its gets returned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<String>,
 }
 
 /// Records are shared (`Rc`) so that cloning a history — every time-travel checkpoint does —
@@ -151,6 +154,7 @@ impl History {
             effects: None,
             read: None,
             trace: read.then(Box::default),
+            result: None,
         }));
         id
     }
@@ -176,11 +180,21 @@ impl History {
     }
 
     /// Records that the write's entry `index` was applied at `now` (first time counts).
-    pub fn set_applied(&mut self, id: OpId, index: u64, now: SimTime, effects: Vec<(String, Option<String>)>) {
+    pub fn set_applied(
+        &mut self,
+        id: OpId,
+        index: u64,
+        now: SimTime,
+        effects: Vec<(String, Option<String>)>,
+        result: Option<String>,
+    ) {
         if let Some(op) = self.get_mut(id) {
             op.index.get_or_insert(index);
             op.applied_at.get_or_insert(now);
             op.effects.get_or_insert(effects);
+            if op.result.is_none() {
+                op.result = result;
+            }
         }
     }
 

@@ -71,6 +71,28 @@ pub struct Applied {
     pub error: Option<String>,
     /// A key lease this request revoked (with the keys it deleted).
     pub revoked: Option<(u64, Vec<String>)>,
+    /// What a transaction did, in words: the branch that ran and what its gets returned
+    /// (etcd's `succeeded` and responses). Only with [`ApplyContext::record_effects`].
+    pub result: Option<String>,
+}
+
+/// A transaction's outcome in words: "then ran: get x → 5; put y" (else: "else ran: …").
+fn txn_result_text(succeeded: bool, ops: &[TxnOp], results: &[TxnOpResult]) -> String {
+    let mut text = String::from(if succeeded { "then ran" } else { "else ran" });
+    for (i, (op, res)) in ops.iter().zip(results).enumerate() {
+        text.push_str(if i == 0 { ": " } else { "; " });
+        match (op, res) {
+            (TxnOp::Range(r), TxnOpResult::Range(got)) => text.push_str(&match got.kvs.as_slice() {
+                [] => format!("get {} → (absent)", r.key),
+                [kv] => format!("get {} → {}", r.key, kv.value),
+                many => format!("get {} → {} keys", r.key, many.len()),
+            }),
+            (TxnOp::Put { key, .. }, _) => text.push_str(&format!("put {key}")),
+            (_, TxnOpResult::DeleteRange { deleted, .. }) => text.push_str(&format!("deleted {deleted}")),
+            _ => {}
+        }
+    }
+    text
 }
 
 impl KvStore {
@@ -130,6 +152,7 @@ impl KvStore {
     pub fn apply(&mut self, request: Request, ctx: ApplyContext) -> Applied {
         let before = self.mvcc.current_revision();
         let mut revoked = None;
+        let mut result = None;
         let (mut effects, error) = match request {
             Request::Put { key, value } => match MvccStore::validate_put(&key, &value) {
                 Err(e) => (vec![], Some(e.to_string())),
@@ -140,13 +163,14 @@ impl KvStore {
                     (effects, None)
                 }
             },
-            ref request => self.apply_ref(request, ctx, &mut revoked),
+            ref request => self.apply_ref(request, ctx, &mut revoked, &mut result),
         };
         if !ctx.record_effects {
             effects.clear();
+            result = None;
         }
         debug_assert!(error.is_none() || self.mvcc.current_revision() == before);
-        Applied { revision: self.mvcc.current_revision(), effects, error, revoked }
+        Applied { revision: self.mvcc.current_revision(), effects, error, revoked, result }
     }
 
     /// Every request but a plain put: (effects, error).
@@ -155,6 +179,7 @@ impl KvStore {
         request: &Request,
         ctx: ApplyContext,
         revoked: &mut Option<(u64, Vec<String>)>,
+        result: &mut Option<String>,
     ) -> (Vec<(String, Option<String>)>, Option<String>) {
         match request {
             Request::Put { .. } => unreachable!("applied by value in `apply`"),
@@ -220,10 +245,11 @@ impl KvStore {
                 (vec![], Some(LessorError::NotFound { id }.to_string()))
             }
             Request::Txn { compares, success, failure } => match self.mvcc.txn(compares, success, failure) {
-                Ok(result) => {
-                    let ops = if result.succeeded { success } else { failure };
+                Ok(txn) => {
+                    let ops = if txn.succeeded { success } else { failure };
+                    *result = Some(txn_result_text(txn.succeeded, ops, &txn.results));
                     let mut effects = Vec::new();
-                    for (op, res) in ops.iter().zip(&result.results) {
+                    for (op, res) in ops.iter().zip(&txn.results) {
                         match (op, res) {
                             (TxnOp::Put { key, value, lease }, _) => {
                                 if *lease == 0 {
@@ -390,7 +416,25 @@ mod tests {
             success: vec![TxnOp::Put { key: "a".into(), value: "then".into(), lease: 0 }],
             failure: vec![TxnOp::Put { key: "b".into(), value: "else".into(), lease: 0 }],
         };
-        assert_eq!(kv.apply(txn("1"), CTX).effects, vec![("a".to_string(), Some("then".to_string()))]);
-        assert_eq!(kv.apply(txn("1"), CTX).effects, vec![("b".to_string(), Some("else".to_string()))]);
+        let then = kv.apply(txn("1"), CTX);
+        assert_eq!(then.effects, vec![("a".to_string(), Some("then".to_string()))]);
+        assert_eq!(then.result.as_deref(), Some("then ran: put a"));
+        let otherwise = kv.apply(txn("1"), CTX);
+        assert_eq!(otherwise.effects, vec![("b".to_string(), Some("else".to_string()))]);
+        assert_eq!(otherwise.result.as_deref(), Some("else ran: put b"));
+    }
+
+    #[test]
+    fn a_txn_says_what_its_gets_returned() {
+        use crate::mvcc::RangeRequest;
+        let mut kv = KvStore::default();
+        kv.apply(Request::Put { key: "x".into(), value: "5".into() }, CTX);
+        let get = |key: &str| TxnOp::Range(RangeRequest { key: key.into(), ..RangeRequest::default() });
+        let txn = Request::Txn { compares: vec![], success: vec![get("x"), get("nope")], failure: vec![] };
+        assert_eq!(kv.apply(txn.clone(), CTX).result.as_deref(), Some("then ran: get x → 5; get nope → (absent)"));
+        let quiet = ApplyContext { record_effects: false, ..CTX };
+        assert_eq!(kv.apply(txn, quiet).result, None, "only the apply that records effects says it");
+        let put = kv.apply(Request::Put { key: "y".into(), value: "1".into() }, CTX);
+        assert_eq!(put.result, None, "not a transaction");
     }
 }

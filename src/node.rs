@@ -33,6 +33,8 @@ pub struct AppliedOp {
     pub effects: Vec<(String, Option<String>)>,
     /// The store refused the request; nothing changed.
     pub error: Option<String>,
+    /// What a transaction did, in words (see [`crate::kv::Applied::result`]).
+    pub result: Option<String>,
 }
 
 /// What one call into a node produced. The simulator drains it after every call.
@@ -225,7 +227,8 @@ impl Node {
         let applied = self.disk.snapshot_index();
         debug_assert_eq!(kv.applied(), applied);
         let mut raw = RawNode::new(&self.raft_config(config, applied), self.disk.clone(), &discard_logger())
-            .expect("a validated config always builds a raft node");
+            // Not `expect`: raft-rs's error `Debug` would ride along into the page's wasm.
+            .unwrap_or_else(|_| unreachable!("a validated config always builds a raft node"));
         Self::redraw_election_timeout(&mut self.election_rng, &mut raw, config);
         let commit = raw.raft.raft_log.committed;
         let term = raw.raft.term;
@@ -720,6 +723,7 @@ impl Node {
                     revision: applied.revision,
                     effects: applied.effects,
                     error: applied.error,
+                    result: applied.result,
                 });
             }
         }

@@ -698,7 +698,10 @@ impl Sim {
                 raft::Error::ProposalDropped => {
                     format!("{node} knows no leader: raft dropped the proposal")
                 }
-                other => format!("raft refused the proposal: {other}"),
+                // raft-rs refuses a proposal only by dropping it; anything else would be a
+                // storage failure, which the simulated disk never has (and raft-rs's error
+                // texts would cost the page's wasm for nothing).
+                _ => "raft refused the proposal".to_string(),
             };
             self.complete(op, OpOutcome::Failed { reason });
         }
@@ -1021,7 +1024,7 @@ impl Sim {
                 continue;
             }
             if first_apply {
-                self.history.set_applied(applied.op, applied.index, self.now, applied.effects);
+                self.history.set_applied(applied.op, applied.index, self.now, applied.effects, applied.result);
             }
             if self.history.get(applied.op).is_some_and(|r| r.node == node) {
                 self.complete(applied.op, outcome);

@@ -930,7 +930,7 @@ fn ClientPanel() -> impl IntoView {
     };
     let compact = move || match compact_rev.get_untracked().trim().parse::<u64>() {
         Ok(revision) => send_cmd(Box::new(move |node| Command::Compact { node, revision })),
-        Err(_) => say("compaction needs a revision: a whole number up to 18446744073709551615".into()),
+        Err(_) => say("a revision is a whole number up to 18446744073709551615".into()),
     };
     let with_lease = move |action: u8| {
         let Ok(id) = lease_id.get_untracked().trim().parse::<u64>() else {
@@ -1063,7 +1063,11 @@ fn OpLog() -> impl IntoView {
                         (OpOutcome::Ok { .. }, Some(read)) => ("ok", format!(
                             "{} (mod rev {}, rev {})",
                             read.value.clone().unwrap_or_else(|| "(absent)".into()), read.mod_revision, read.revision)),
-                        (outcome, _) => (crate::model::outcome_class(outcome), outcome.to_string()),
+                        (outcome, _) => (crate::model::outcome_class(outcome), match &op.result {
+                            // A transaction: which branch ran and what its gets returned.
+                            Some(result) => format!("{outcome} · {result}"),
+                            None => outcome.to_string(),
+                        }),
                     };
                     let path = op.trace.as_ref().and_then(|t| t.path);
                     let badge = path.map(|p| view! { <span class=format!("badge {}", crate::model::path_class(p))>{p.label()}</span> });

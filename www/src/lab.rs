@@ -473,7 +473,7 @@ impl Lab {
                     narration: r.next.checked_sub(1).map(|i| match r.late {
                         // Played past the step's moment: say so rather than let it misfire.
                         Some(planned) => format!(
-                            "{} (planned for {}, but time had moved past it: restart the tour to see it as written)",
+                            "{} (late: planned for {}; restart the tour to see it as written)",
                             steps[i].narration,
                             crate::model::format_time(planned)
                         ),

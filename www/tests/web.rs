@@ -341,7 +341,11 @@ async fn the_txn_builder_sends_a_transaction_and_refuses_a_bad_one() {
     click(&host, "txn-button").await;
     assert!(text(&host, "write-status").starts_with("op1 sent to n"), "{}", text(&host, "write-status"));
     click(&host, "advance-1s").await;
-    assert_eq!(text(&host, "op-outcome-1"), "ok, rev 1", "x is absent: the else branch (a get) ran");
+    assert_eq!(
+        text(&host, "op-outcome-1"),
+        "ok, rev 1 · else ran: get x → (absent)",
+        "x is absent: the else branch (a get) ran"
+    );
     choose(&host, "txn-target", "version").await;
     set_input(&host, "txn-operand", "one").await;
     click(&host, "txn-button").await;
