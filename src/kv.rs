@@ -167,7 +167,6 @@ impl KvStore {
         };
         if !ctx.record_effects {
             effects.clear();
-            result = None;
         }
         debug_assert!(error.is_none() || self.mvcc.current_revision() == before);
         Applied { revision: self.mvcc.current_revision(), effects, error, revoked, result }
@@ -247,7 +246,9 @@ impl KvStore {
             Request::Txn { compares, success, failure } => match self.mvcc.txn(compares, success, failure) {
                 Ok(txn) => {
                     let ops = if txn.succeeded { success } else { failure };
-                    *result = Some(txn_result_text(txn.succeeded, ops, &txn.results));
+                    if ctx.record_effects {
+                        *result = Some(txn_result_text(txn.succeeded, ops, &txn.results));
+                    }
                     let mut effects = Vec::new();
                     for (op, res) in ops.iter().zip(&txn.results) {
                         match (op, res) {
