@@ -228,7 +228,7 @@ impl Command {
 }
 
 /// "1 compare", "2 compares", "0 ops".
-fn counted(n: usize, noun: &str) -> String {
+pub(crate) fn counted(n: usize, noun: &str) -> String {
     format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
 }
 

@@ -54,7 +54,14 @@ impl Request {
             Request::Delete { key } => format!("delete {key}"),
             Request::DeleteRange { key, end } => format!("delete [{key}, {end:?})"),
             Request::Txn { compares, success, failure } => {
-                format!("txn ({} compares, then {} ops, else {} ops)", compares.len(), success.len(), failure.len())
+                // In words, as the command's summary says it ("1 compare, then 2 ops").
+                use crate::command::counted;
+                format!(
+                    "txn ({}, then {}, else {})",
+                    counted(compares.len(), "compare"),
+                    counted(success.len(), "op"),
+                    counted(failure.len(), "op")
+                )
             }
             Request::Compact { revision } => format!("compact {revision}"),
             Request::PutWithLease { key, value, lease } => format!("put {key}={value} with lease {lease}"),
@@ -162,6 +169,15 @@ pub const VALUE_BYTES_MAX: usize = 4_096;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_transaction_request_counts_in_words_like_its_command() {
+        let txn = Request::Txn { compares: vec![], success: vec![], failure: vec![] };
+        assert_eq!(txn.summary(), "txn (0 compares, then 0 ops, else 0 ops)");
+        let get = TxnOp::Range(crate::mvcc::RangeRequest { key: "x".into(), ..Default::default() });
+        let txn = Request::Txn { compares: vec![], success: vec![get], failure: vec![] };
+        assert_eq!(txn.summary(), "txn (0 compares, then 1 op, else 0 ops)");
+    }
 
     #[test]
     fn proposals_round_trip() {
