@@ -9,14 +9,30 @@ use leaselab::{ClusterConfig, LocalTime, MsgKind, NodeId, ReadPath, Role, SimTim
 pub const VIEW_SIZE: f64 = 420.0;
 const RING_RADIUS: f64 = 150.0;
 
+/// (cos, sin) of one `count`-th of a turn for the cluster sizes 2 to 7. Six constants instead
+/// of calling `cos`/`sin`: those would bring libm's trigonometry (≈10 KB) into the page.
+const RING_STEPS: [(f64, f64); 6] = [
+    (-1.0, 0.0),
+    (-0.5, 0.866_025_403_784_438_6),
+    (0.0, 1.0),
+    (0.309_016_994_374_947_45, 0.951_056_516_295_153_5),
+    (0.5, 0.866_025_403_784_438_6),
+    (0.623_489_801_858_733_6, 0.781_831_482_468_029_8),
+];
+
 /// Centre of node `index` (0-based) of `count`, on a ring starting at the top, clockwise.
+/// A lone node (or a count the core never allows) sits in the middle.
 pub fn ring_position(index: usize, count: usize) -> (f64, f64) {
     let c = VIEW_SIZE / 2.0;
-    if count == 1 {
+    let Some(&(cos, sin)) = count.checked_sub(2).and_then(|i| RING_STEPS.get(i)) else {
         return (c, c);
+    };
+    // Start at the top (0, −1) and rotate clockwise (y grows downwards) `index` steps.
+    let (mut x, mut y) = (0.0, -1.0);
+    for _ in 0..index % count {
+        (x, y) = (x * cos - y * sin, x * sin + y * cos);
     }
-    let angle = -std::f64::consts::FRAC_PI_2 + std::f64::consts::TAU * index as f64 / count as f64;
-    (c + RING_RADIUS * angle.cos(), c + RING_RADIUS * angle.sin())
+    (c + RING_RADIUS * x, c + RING_RADIUS * y)
 }
 
 /// Where a message is drawn at `now`: linear interpolation along its link.
@@ -603,6 +619,15 @@ mod tests {
             assert!((r - 150.0).abs() < 1e-9);
         }
         assert_eq!(ring_position(0, 1), (210.0, 210.0));
+        // The table of steps agrees with the trigonometry it replaces, for every size.
+        for count in 2..=7 {
+            for i in 0..count {
+                let angle = -std::f64::consts::FRAC_PI_2 + std::f64::consts::TAU * i as f64 / count as f64;
+                let (x, y) = ring_position(i, count);
+                assert!((x - (210.0 + 150.0 * angle.cos())).abs() < 1e-9, "{i} of {count}");
+                assert!((y - (210.0 + 150.0 * angle.sin())).abs() < 1e-9, "{i} of {count}");
+            }
+        }
     }
 
     #[test]
