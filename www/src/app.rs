@@ -823,6 +823,9 @@ fn NodeTable() -> impl IntoView {
     }
 }
 
+/// The client panel's line when it has nowhere to send (shown until a leader is known).
+const NO_LEADER: &str = "No leader right now: pick a node to send to.";
+
 #[component]
 fn ClientPanel() -> impl IntoView {
     let lab = lab();
@@ -860,30 +863,13 @@ fn ClientPanel() -> impl IntoView {
         Delete,
         Read(ReadMode),
     }
-    let send = move |what: Op| {
-        let Some(node) = target_node() else {
-            say("No leader right now: pick a node to send to.".into());
-            return;
-        };
-        let (k, v) = (key.get_untracked(), value.get_untracked());
-        let cmd = match what {
-            Op::Put => Command::Put { node, key: k, value: v },
-            Op::Delete => Command::Delete { node, key: k },
-            Op::Read(mode) => Command::Read { node, key: k, mode },
-        };
-        match lab.command(cmd) {
-            Ok(Some(op)) => say(format!("{op} sent to {node}")),
-            Ok(None) => {}
-            Err(e) => say(e.to_string()),
-        }
-    };
     let compact_rev = RwSignal::new("2".to_string());
     let lease_id = RwSignal::new("1".to_string());
     let lease_ttl = RwSignal::new("5".to_string());
     // Sends a command built for the chosen node; bad input is explained, nothing is lost.
     let send_cmd = move |build: Box<dyn Fn(NodeId) -> Command>| {
         let Some(node) = target_node() else {
-            say("No leader right now: pick a node to send to.".into());
+            say(NO_LEADER.into());
             return;
         };
         match lab.command(build(node)) {
@@ -891,6 +877,14 @@ fn ClientPanel() -> impl IntoView {
             Ok(None) => {}
             Err(e) => say(e.to_string()),
         }
+    };
+    let send = move |what: Op| {
+        let (k, v) = (key.get_untracked(), value.get_untracked());
+        send_cmd(Box::new(move |node| match what {
+            Op::Put => Command::Put { node, key: k.clone(), value: v.clone() },
+            Op::Delete => Command::Delete { node, key: k.clone() },
+            Op::Read(mode) => Command::Read { node, key: k.clone(), mode },
+        }))
     };
     // One signal per field of the transaction form, so each box is a plain `text_box`.
     let example = crate::model::TxnForm::example();
@@ -1034,7 +1028,11 @@ fn ClientPanel() -> impl IntoView {
             </div>
             // Scrubbed back to before it was said, the line would name an operation not yet sent.
             <div class="status" data-testid="write-status">
-                {move || (lab.timeline_view.with(|v| v.now.0) >= said_at.get_value()).then(|| status.get())}
+                {move || {
+                    // "No leader" goes once one is known: it described a moment, not the run.
+                    let stale = status.with(|s| s == NO_LEADER) && lab.snap.with(|s| s.leader.is_some());
+                    (lab.timeline_view.with(|v| v.now.0) >= said_at.get_value() && !stale).then(|| status.get())
+                }}
             </div>
         </div>
     }

@@ -96,9 +96,14 @@ async fn the_client_panel_reports_its_latest_outcome_in_one_place() {
     let (host, _handle) = mount(3);
     let target = by_test_id(&host, "write-node").parent_element().unwrap().text_content().unwrap();
     assert!(target.starts_with("send to "), "the target node's label: {target:?}");
+    // Before the first election there is nowhere to send; the line says so until a leader is.
+    leptos::task::tick().await; // the panel's effects have their first run (it clears the line)
+    click(&host, "write-button").await;
+    assert_eq!(text(&host, "write-status"), "No leader right now: pick a node to send to.");
     for _ in 0..3 {
         click(&host, "advance-1s").await;
     }
+    assert_eq!(text(&host, "write-status"), "", "a leader is known now: the line went");
     set_input(&host, "write-key", "").await;
     click(&host, "write-button").await;
     assert_eq!(text(&host, "write-status"), "invalid key: a key must not be empty");
