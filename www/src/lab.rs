@@ -17,6 +17,11 @@ use leptos::prelude::*;
 pub const LOG_LINES_MAX: usize = 200;
 /// Most simulation events handled in one animation frame, so a frame never blocks for long.
 pub const EVENTS_PER_FRAME_MAX: usize = 50_000;
+/// While playing, the simulation runs in slices of this many events and stops when the
+/// frame's time for it is up (so a frame never blocks for long on a slow machine either).
+const EVENTS_PER_SLICE: usize = 1_000;
+/// Frames over which the page compares the simulated time it ran with what the speed asked.
+const SPEED_WINDOW_FRAMES: u64 = 30;
 
 /// One row of the operation log: the record plus the checker's word on it.
 #[derive(Clone, Debug, PartialEq)]
@@ -127,6 +132,11 @@ pub struct Lab {
     /// at 60 Hz costs more than a frame and nobody reads them that fast.
     pub panel_snap: RwSignal<Snapshot>,
     frames: StoredValue<u64>,
+    /// Simulated µs asked for and run in the current [`SPEED_WINDOW_FRAMES`] window.
+    asked_us: StoredValue<u64>,
+    ran_us: StoredValue<u64>,
+    /// Said while playing slower than the chosen speed (the simulation cannot keep up).
+    pub behind: RwSignal<Option<String>>,
     pub timeline_view: RwSignal<TimelineView>,
     /// The space-time diagram of the last `spacetime_window_us` before the present.
     pub spacetime: RwSignal<SpaceTime>,
@@ -165,6 +175,9 @@ impl Lab {
             log_cursor: StoredValue::new(0),
             panel_snap: RwSignal::new(snap.clone()),
             frames: StoredValue::new(0),
+            asked_us: StoredValue::new(0),
+            ran_us: StoredValue::new(0),
+            behind: RwSignal::new(None),
             snap: RwSignal::new(snap),
             timeline_view: RwSignal::new(TimelineView::default()),
             spacetime: RwSignal::new(SpaceTime::default()),
@@ -215,22 +228,29 @@ impl Lab {
 
     /// Advances simulated time by `us`. Returns false once the page has been torn down.
     pub fn advance_us(&self, us: u64) -> bool {
-        let alive = self.run_for_us(us);
+        let alive = self.run_for_us(us, &|| true).is_some();
         if alive {
             self.refresh();
         }
         alive
     }
 
-    /// Runs the simulation `us` further (at most a frame's worth of events); false once the
-    /// page has been torn down.
-    fn run_for_us(&self, us: u64) -> bool {
-        self.timeline
-            .try_update_value(|t| {
-                let target = t.sim().now().plus_us(us);
-                t.advance(target, EVENTS_PER_FRAME_MAX);
-            })
-            .is_some()
+    /// Runs the simulation `us` further: at most a frame's worth of events, and no further
+    /// slice once `more_time` says no. Returns the simulated µs run, `None` once the page has
+    /// been torn down.
+    fn run_for_us(&self, us: u64, more_time: &dyn Fn() -> bool) -> Option<u64> {
+        self.timeline.try_update_value(|t| {
+            let start = t.sim().now();
+            let target = start.plus_us(us);
+            let mut events = 0;
+            while !t.advance(target, EVENTS_PER_SLICE) {
+                events += EVENTS_PER_SLICE;
+                if events >= EVENTS_PER_FRAME_MAX || !more_time() {
+                    break;
+                }
+            }
+            t.sim().now().saturating_sub(start)
+        })
     }
 
     /// Play ⇄ pause. Pausing republishes every panel: while playing, the tables and the
@@ -239,6 +259,7 @@ impl Lab {
         let playing = !self.playing.get_untracked();
         self.playing.set(playing);
         if !playing {
+            self.behind.set(None);
             self.refresh();
         }
     }
@@ -489,12 +510,28 @@ impl Lab {
         self.tour_view.set(view);
     }
 
-    /// Advances by `us` for one animation frame: the tables refresh only every few frames.
-    pub fn advance_frame_us(&self, us: u64) -> bool {
-        let alive = self.run_for_us(us);
-        if alive {
+    /// Advances by `us` for one animation frame, while `more_time` allows: the tables
+    /// refresh only every few frames. Says when the simulation falls behind the speed.
+    pub fn advance_frame_us(&self, us: u64, more_time: &dyn Fn() -> bool) -> bool {
+        let ran = self.run_for_us(us, more_time);
+        let alive = ran.is_some();
+        if let Some(ran) = ran {
             let frame = self.frames.get_value() + 1;
             self.frames.set_value(frame);
+            self.asked_us.update_value(|a| *a += us);
+            self.ran_us.update_value(|r| *r += ran);
+            if frame.is_multiple_of(SPEED_WINDOW_FRAMES) {
+                let (asked, ran) = (self.asked_us.get_value(), self.ran_us.get_value());
+                let speed = crate::model::SPEEDS[self.speed_index.get_untracked()].0;
+                // Within 5 % is keeping up (frames differ in length).
+                let behind = (ran * 20 < asked * 19).then(|| {
+                    let achieved = crate::model::speed_label(speed * ran as f64 / asked as f64);
+                    format!("running at ≈{achieved}: the simulation cannot keep up")
+                });
+                self.behind.set(behind);
+                self.asked_us.set_value(0);
+                self.ran_us.set_value(0);
+            }
             // The tables and the checker's rows take turns, so no frame carries both.
             // The space-time diagram redraws every other frame (30 Hz is smooth for a plot
             // scrolling a few pixels per frame); the cluster view every frame.

@@ -48,6 +48,19 @@ pub fn message_position(
     (from.0 + (to.0 - from.0) * t, from.1 + (to.1 - from.1) * t)
 }
 
+/// A speed as the speed menu writes it, to two significant digits or whole ("0.12×", "3.4×",
+/// "38×").
+pub fn speed_label(speed: f64) -> String {
+    let digits = if speed >= 10.0 {
+        0
+    } else if speed >= 1.0 {
+        1
+    } else {
+        2
+    };
+    format!("{speed:.digits$}×")
+}
+
 /// The largest single frame of wall time the page converts into simulated time; a tab that
 /// was in the background does not make the simulation leap.
 pub const FRAME_WALL_MS_MAX: f64 = 100.0;
@@ -628,6 +641,13 @@ mod tests {
                 assert!((y - (210.0 + 150.0 * angle.sin())).abs() < 1e-9, "{i} of {count}");
             }
         }
+    }
+
+    #[test]
+    fn speeds_read_like_the_speed_menu() {
+        assert_eq!(speed_label(38.4), "38×");
+        assert_eq!(speed_label(3.44), "3.4×");
+        assert_eq!(speed_label(0.123), "0.12×");
     }
 
     #[test]

@@ -19,6 +19,10 @@ async fn sleep_ms(ms: i32) {
     wasm_bindgen_futures::JsFuture::from(promise).await.unwrap();
 }
 
+fn text_of(host: &web_sys::HtmlElement, id: &str) -> String {
+    host.query_selector(&format!("[data-testid=\"{id}\"]")).unwrap().and_then(|e| e.text_content()).unwrap_or_default()
+}
+
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
@@ -27,6 +31,17 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 /// messages animating; work time per animation frame (script, DOM updates, layout).
 #[wasm_bindgen_test]
 async fn page_frame_times() {
+    page_frames(100, 1.0).await;
+}
+
+/// The page under more load than it can simulate in real time: 7 nodes, 500 operations per
+/// simulated second at 100×. Frames must stay short (the simulation falls behind instead).
+#[wasm_bindgen_test]
+async fn page_frame_times_overloaded() {
+    page_frames(500, 100.0).await;
+}
+
+async fn page_frames(ops_per_sec: u32, speed: f64) {
     use leaselab::{ClusterConfig, Command};
     use leptos::prelude::*;
     let host: web_sys::HtmlElement = wasm_bindgen::JsCast::unchecked_into(
@@ -35,8 +50,8 @@ async fn page_frame_times() {
     web_sys::window().unwrap().document().unwrap().body().unwrap().append_child(&host).unwrap();
     let options = leaselab_www::StartOptions {
         config: ClusterConfig { node_count: 7, ..ClusterConfig::default() },
-        commands: vec![Command::SetWorkload { ops_per_sec: 100 }],
-        speed_index: Some(leaselab_www::model::SPEEDS.iter().position(|(x, _)| *x == 1.0).unwrap()),
+        commands: vec![Command::SetWorkload { ops_per_sec }],
+        speed_index: Some(leaselab_www::model::SPEEDS.iter().position(|(x, _)| *x == speed).unwrap()),
         ..leaselab_www::StartOptions::default()
     };
     let _handle = leptos::mount::mount_to(host.clone(), move || view! { <leaselab_www::App options=options /> });
@@ -46,8 +61,9 @@ async fn page_frame_times() {
     let mut times = leaselab_www::frame_times_ms();
     times.sort_by(f64::total_cmp);
     let ops = host.query_selector_all("[data-testid^=\"op-\"]").unwrap().length();
+    let simulated = text_of(&host, "sim-time");
     console_log!(
-        "BENCH browser page nodes=7 ops_per_s=100 speed=1x frames={} p50_ms={:.2} p95_ms={:.2} max_ms={:.2} op_rows={ops}",
+        "BENCH browser page nodes=7 ops_per_s={ops_per_sec} speed={speed}x frames={} p50_ms={:.2} p95_ms={:.2} max_ms={:.2} op_rows={ops} sim_time_after_13s={simulated}",
         times.len(),
         percentile(&times, 0.5),
         percentile(&times, 0.95),

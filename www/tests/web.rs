@@ -676,3 +676,26 @@ async fn keyboard_shortcuts_drive_time_and_open_the_help() {
     assert_eq!(text(&host, "sim-time"), "0.300 s");
     host.remove();
 }
+
+/// A load the page cannot simulate in its frame time runs slower and says so beside the speed;
+/// once it keeps up again the note goes.
+#[wasm_bindgen_test]
+fn the_page_says_when_the_simulation_cannot_keep_up() {
+    use leaselab::Command;
+    let lab = leaselab_www::lab::Lab::new(1, ClusterConfig { node_count: 7, ..ClusterConfig::default() });
+    lab.command(Command::SetWorkload { ops_per_sec: 500 }).unwrap();
+    // Each frame asks for a simulated second but has time for one slice of events only.
+    for _ in 0..30 {
+        assert!(lab.advance_frame_us(1_000_000, &|| false));
+    }
+    let behind = lab.behind.get_untracked().expect("fell behind");
+    assert!(behind.starts_with("running at ≈") && behind.ends_with("×: the simulation cannot keep up"), "{behind}");
+    let speed: f64 = behind["running at ≈".len()..].split('×').next().unwrap().parse().unwrap();
+    assert!(speed > 0.0, "{behind}");
+    assert!(speed < 0.95 * leaselab_www::model::SPEEDS[leaselab_www::model::DEFAULT_SPEED_INDEX].0, "{behind}");
+    // Short frames with time to spare keep up.
+    for _ in 0..30 {
+        assert!(lab.advance_frame_us(1_000, &|| true));
+    }
+    assert_eq!(lab.behind.get_untracked(), None);
+}
