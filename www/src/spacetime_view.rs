@@ -302,11 +302,18 @@ pub fn SpaceTimeView() -> impl IntoView {
             }}
             <p class="muted small" data-testid="spacetime-summary">{move || diagram.with(|d| {
                 let windows = d.stale_windows.len();
+                // The diagram shows a few seconds: a stale read from earlier is found through
+                // its row, which redraws the diagram around it.
+                let earlier = lab.checker_summary.with(|c| c.stale > 0);
                 format!("{} messages{} · {} leader term(s) · {}",
                     d.arrows.len(),
                     if d.arrows_truncated { " (latest only)" } else { "" },
                     d.leaders.len(),
-                    if windows == 0 { "no stale-read window".to_string() } else { format!("{windows} stale-read window(s)") })
+                    match windows {
+                        0 if earlier => "no stale-read window in view (select a stale read in the operation log to see its own)".to_string(),
+                        0 => "no stale-read window in view".to_string(),
+                        _ => format!("{windows} stale-read window(s)"),
+                    })
             })}</p>
         </div>
     }

@@ -384,7 +384,7 @@ async fn the_space_time_diagram_draws_messages_terms_and_the_stale_window() {
         click(&host, "advance-1s").await;
     }
     let summary = text(&host, "spacetime-summary");
-    assert!(summary.contains("1 leader term") && summary.contains("no stale-read window"), "{summary}");
+    assert!(summary.contains("1 leader term") && summary.contains("no stale-read window in view"), "{summary}");
     let paths = host.query_selector_all("[data-testid=\"spacetime\"] path").unwrap().length();
     assert!(paths >= 5, "message paths drawn: {paths}");
     let leader = text(&host, "leader-summary").trim_start_matches("leader n").parse::<u64>().unwrap();
@@ -454,6 +454,15 @@ async fn selecting_an_old_stale_read_shows_its_moment_and_window() {
     assert!(text(&host, "spacetime-focus").contains("the present is"), "{}", text(&host, "spacetime-focus"));
     click(&host, "spacetime-live").await;
     assert!(host.query_selector("[data-testid=\"spacetime-focus\"]").unwrap().is_none());
+    // Once the window has scrolled past it, the summary points to where the stale read is.
+    for _ in 0..10 {
+        click(&host, "advance-1s").await;
+    }
+    let summary = text(&host, "spacetime-summary");
+    assert!(
+        summary.ends_with("no stale-read window in view (select a stale read in the operation log to see its own)"),
+        "{summary}"
+    );
     host.remove();
 }
 
