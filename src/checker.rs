@@ -127,9 +127,13 @@ impl Verdicts {
             Err(i) => self.0.insert(i, (op, verdict)),
         }
     }
-    fn insert_if_absent(&mut self, op: OpId, verdict: Verdict) {
-        if let Err(i) = self.position(op) {
-            self.0.insert(i, (op, verdict));
+    /// Records `verdict` unless `op` already has a violation: a transaction is checked per
+    /// key it touched, and a violation on any key is its verdict.
+    fn judge(&mut self, op: OpId, verdict: Verdict) {
+        match self.position(op) {
+            Ok(i) if self.0[i].1.is_violation() => {}
+            Ok(i) => self.0[i].1 = verdict,
+            Err(i) => self.0.insert(i, (op, verdict)),
         }
     }
 }
@@ -283,17 +287,15 @@ impl Checker {
                     }
                 };
                 let effects = r.effects.clone().unwrap_or_default();
-                if effects.is_empty() {
+                // A transaction's gets read the registers at the same moment it wrote.
+                let reads = r.txn_reads.clone().unwrap_or_default();
+                if effects.is_empty() && reads.is_empty() {
                     self.verdicts.insert(id, Verdict::NotChecked { reason: "changed no key".into() });
                 }
-                Some(
-                    effects
-                        .into_iter()
-                        .map(|(key, value)| {
-                            (key, CheckOp { id, kind: CheckKind::Write(value), invoke, ret: ret.max(invoke) })
-                        })
-                        .collect(),
-                )
+                let ret = ret.max(invoke);
+                let writes = effects.into_iter().map(|(key, value)| (key, CheckKind::Write(value)));
+                let reads = reads.into_iter().map(|(key, value)| (key, CheckKind::Read(value)));
+                Some(writes.chain(reads).map(|(key, kind)| (key, CheckOp { id, kind, invoke, ret })).collect())
             }
         }
     }
@@ -353,7 +355,7 @@ impl Checker {
         if explored > SEARCH_NODES_MAX {
             for op in &ops {
                 self.verdicts
-                    .insert(op.id, Verdict::NotChecked { reason: "too many concurrent operations to search".into() });
+                    .judge(op.id, Verdict::NotChecked { reason: "too many concurrent operations to search".into() });
             }
             let state = self.keys.get_mut(key).expect("key");
             state.start.extend(ops.iter().filter_map(|o| match &o.kind {
@@ -364,35 +366,35 @@ impl Checker {
         }
         if !ends.is_empty() {
             for op in &ops {
-                self.verdicts.insert(op.id, Verdict::Linearizable);
+                self.verdicts.judge(op.id, Verdict::Linearizable);
             }
             self.keys.get_mut(key).expect("key").start = ends;
             return;
         }
         // No linearization: blame each read that returned an overwritten value.
-        let mut blamed = false;
-        for op in &ops {
+        // Per op of this component (a transaction may both read and write the key).
+        let mut blamed = vec![false; ops.len()];
+        for (i, op) in ops.iter().enumerate() {
             if let CheckKind::Read(value) = &op.kind {
                 if let Some(stale) = self.explain_stale(key, op, value) {
                     self.verdicts.insert(op.id, Verdict::Stale(stale.clone()));
                     self.stale.push(stale);
-                    blamed = true;
+                    blamed[i] = true;
                 }
             }
         }
-        let note = if blamed {
+        let note = if blamed.contains(&true) {
             "linearizable on its own; part of a history that is not".to_string()
         } else {
             "no order of these operations respects real time and register semantics".to_string()
         };
         for op in &ops {
-            self.verdicts.insert_if_absent(op.id, Verdict::Violation { note: note.clone() });
+            self.verdicts.judge(op.id, Verdict::Violation { note: note.clone() });
         }
         // Carry on from what the component leaves once the blamed stale reads are set aside,
         // so the next stale read is caught too; if that still has no linearization, from every
         // value it could have left, so one violation does not condemn everything after it.
-        let rest: Vec<CheckOp> =
-            ops.iter().filter(|o| !matches!(self.verdicts.get(&o.id), Some(Verdict::Stale(_)))).cloned().collect();
+        let rest: Vec<CheckOp> = ops.iter().zip(&blamed).filter(|(_, b)| !**b).map(|(o, _)| o.clone()).collect();
         let mut ends = BTreeSet::new();
         let mut explored = 0usize;
         for s in &start {
@@ -498,15 +500,45 @@ mod tests {
     /// Checks one key's operations as a single batch; returns the verdicts by id.
     fn check(ops: Vec<CheckOp>) -> BTreeMap<OpId, Verdict> {
         let mut c = Checker::new();
-        let state = c.keys.entry("k".into()).or_default();
+        feed(&mut c, "k", ops);
+        c.verdicts.0.into_iter().collect()
+    }
+
+    /// Feeds `key`'s operations as one batch and checks them.
+    fn feed(c: &mut Checker, key: &str, ops: Vec<CheckOp>) {
+        let state = c.keys.entry(key.into()).or_default();
         for op in &ops {
             if let CheckKind::Write(v) = &op.kind {
                 state.writes.push((op.id, v.clone(), op.invoke, op.ret));
             }
         }
         state.buffer = ops;
-        c.check_key("k", u64::MAX);
-        c.verdicts.0.into_iter().collect()
+        c.check_key(key, u64::MAX);
+    }
+
+    #[test]
+    fn a_transaction_that_read_a_stale_value_keeps_its_own_write() {
+        // Txn 3 reads k (stale: b was written before it began) and writes c to k.
+        let v = check(vec![
+            w(1, "a", 0, 10),
+            w(2, "b", 20, 30),
+            r(3, Some("a"), 40, 50),
+            w(3, "c", 40, 50),
+            r(4, Some("c"), 60, 70),
+        ]);
+        assert!(matches!(&v[&OpId(3)], Verdict::Stale(s) if s.missed == OpId(2)), "{v:?}");
+        // Only the stale get is set aside: the transaction's write of c happened.
+        assert_eq!(v[&OpId(4)], Verdict::Linearizable, "{v:?}");
+    }
+
+    #[test]
+    fn a_transaction_is_judged_by_its_worst_key() {
+        let mut c = Checker::new();
+        // Txn 3 reads a stale value of "a" and writes "k"; "a" is checked first.
+        feed(&mut c, "a", vec![w(1, "x", 0, 10), w(2, "y", 20, 30), r(3, Some("x"), 40, 50)]);
+        feed(&mut c, "k", vec![w(3, "t", 40, 50)]);
+        assert!(matches!(c.verdict(OpId(3)), Some(Verdict::Stale(_))), "{:?}", c.verdict(OpId(3)));
+        assert_eq!(c.violations(), 1);
     }
 
     fn ok(v: &BTreeMap<OpId, Verdict>) -> bool {

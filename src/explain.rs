@@ -13,7 +13,11 @@ pub fn explain_stale_read(sim: &Sim, stale: &StaleRead) -> String {
     let node = read.node;
     let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "(absent)".into());
     let trace = read.trace.as_ref();
-    let path = trace.and_then(|t| t.path).map_or("?", ReadPath::label);
+    // A transaction's get has no read trace: it ran where the transaction's entry applied.
+    let path = match trace {
+        None => "its transaction's raft entry",
+        Some(t) => t.path.map_or("?", ReadPath::label),
+    };
     let mut text = format!(
         "{} at {node} returned {}={} via {path}, but {} ({}={}) was acknowledged at {} — before the read began at {}.",
         stale.read,

@@ -117,6 +117,10 @@ pub struct OpRecord {
     /// What a transaction did, in words: the branch that ran and what its gets returned.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result: Option<String>,
+    /// A transaction's single-key gets as register reads (key, value), for the checker;
+    /// `None` for other operations and for transactions without such gets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub txn_reads: Option<Vec<(String, Option<String>)>>,
 }
 
 /// Records are shared (`Rc`) so that cloning a history — every time-travel checkpoint does —
@@ -155,6 +159,7 @@ impl History {
             read: None,
             trace: read.then(Box::default),
             result: None,
+            txn_reads: None,
         }));
         id
     }
@@ -186,14 +191,15 @@ impl History {
         index: u64,
         now: SimTime,
         effects: Vec<(String, Option<String>)>,
-        result: Option<String>,
+        result: Option<crate::kv::TxnOutcome>,
     ) {
         if let Some(op) = self.get_mut(id) {
             op.index.get_or_insert(index);
             op.applied_at.get_or_insert(now);
             op.effects.get_or_insert(effects);
-            if op.result.is_none() {
-                op.result = result;
+            if let (None, Some(outcome)) = (&op.result, result) {
+                op.result = Some(outcome.text);
+                op.txn_reads = Some(outcome.reads).filter(|r| !r.is_empty());
             }
         }
     }

@@ -71,9 +71,32 @@ pub struct Applied {
     pub error: Option<String>,
     /// A key lease this request revoked (with the keys it deleted).
     pub revoked: Option<(u64, Vec<String>)>,
-    /// What a transaction did, in words: the branch that ran and what its gets returned
-    /// (etcd's `succeeded` and responses). Only with [`ApplyContext::record_effects`].
-    pub result: Option<String>,
+    /// What a transaction did. Only with [`ApplyContext::record_effects`].
+    pub result: Option<TxnOutcome>,
+}
+
+/// What a transaction did, recorded at its entry's first apply.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TxnOutcome {
+    /// In words: the branch that ran and what its gets returned (etcd's `succeeded` and
+    /// responses).
+    pub text: String,
+    /// Its gets of one key at the current revision, as register reads (key, value) for the
+    /// linearizability checker. Range, counting and historical gets are not register reads.
+    pub reads: Vec<(String, Option<String>)>,
+}
+
+/// The register reads among a transaction's operations (see [`TxnOutcome::reads`]).
+fn txn_register_reads(ops: &[TxnOp], results: &[TxnOpResult]) -> Vec<(String, Option<String>)> {
+    ops.iter()
+        .zip(results)
+        .filter_map(|(op, res)| match (op, res) {
+            (TxnOp::Range(r), TxnOpResult::Range(got)) if r.end.is_empty() && r.rev == 0 && !r.count_only => {
+                Some((r.key.clone(), got.kvs.first().map(|kv| kv.value.clone())))
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 /// A transaction's outcome in words: "then ran: get x → 5; put y" (else: "else ran: …").
@@ -82,10 +105,13 @@ fn txn_result_text(succeeded: bool, ops: &[TxnOp], results: &[TxnOpResult]) -> S
     for (i, (op, res)) in ops.iter().zip(results).enumerate() {
         text.push_str(if i == 0 { ": " } else { "; " });
         match (op, res) {
-            (TxnOp::Range(r), TxnOpResult::Range(got)) => text.push_str(&match got.kvs.as_slice() {
-                [] => format!("get {} → (absent)", r.key),
-                [kv] => format!("get {} → {}", r.key, kv.value),
-                many => format!("get {} → {} keys", r.key, many.len()),
+            (TxnOp::Range(r), TxnOpResult::Range(got)) if !r.end.is_empty() => {
+                let n = got.kvs.len();
+                text.push_str(&format!("range from {} → {n} key{}", r.key, if n == 1 { "" } else { "s" }))
+            }
+            (TxnOp::Range(r), TxnOpResult::Range(got)) => text.push_str(&match got.kvs.first() {
+                None => format!("get {} → (absent)", r.key),
+                Some(kv) => format!("get {} → {}", r.key, kv.value),
             }),
             (TxnOp::Put { key, .. }, _) => text.push_str(&format!("put {key}")),
             (_, TxnOpResult::DeleteRange { deleted, .. }) => text.push_str(&format!("deleted {deleted}")),
@@ -178,7 +204,7 @@ impl KvStore {
         request: &Request,
         ctx: ApplyContext,
         revoked: &mut Option<(u64, Vec<String>)>,
-        result: &mut Option<String>,
+        result: &mut Option<TxnOutcome>,
     ) -> (Vec<(String, Option<String>)>, Option<String>) {
         match request {
             Request::Put { .. } => unreachable!("applied by value in `apply`"),
@@ -247,7 +273,10 @@ impl KvStore {
                 Ok(txn) => {
                     let ops = if txn.succeeded { success } else { failure };
                     if ctx.record_effects {
-                        *result = Some(txn_result_text(txn.succeeded, ops, &txn.results));
+                        *result = Some(TxnOutcome {
+                            text: txn_result_text(txn.succeeded, ops, &txn.results),
+                            reads: txn_register_reads(ops, &txn.results),
+                        });
                     }
                     let mut effects = Vec::new();
                     for (op, res) in ops.iter().zip(&txn.results) {
@@ -419,10 +448,10 @@ mod tests {
         };
         let then = kv.apply(txn("1"), CTX);
         assert_eq!(then.effects, vec![("a".to_string(), Some("then".to_string()))]);
-        assert_eq!(then.result.as_deref(), Some("then ran: put a"));
+        assert_eq!(then.result.map(|r| r.text).as_deref(), Some("then ran: put a"));
         let otherwise = kv.apply(txn("1"), CTX);
         assert_eq!(otherwise.effects, vec![("b".to_string(), Some("else".to_string()))]);
-        assert_eq!(otherwise.result.as_deref(), Some("else ran: put b"));
+        assert_eq!(otherwise.result.map(|r| r.text).as_deref(), Some("else ran: put b"));
     }
 
     #[test]
@@ -431,8 +460,12 @@ mod tests {
         let mut kv = KvStore::default();
         kv.apply(Request::Put { key: "x".into(), value: "5".into() }, CTX);
         let get = |key: &str| TxnOp::Range(RangeRequest { key: key.into(), ..RangeRequest::default() });
-        let txn = Request::Txn { compares: vec![], success: vec![get("x"), get("nope")], failure: vec![] };
-        assert_eq!(kv.apply(txn.clone(), CTX).result.as_deref(), Some("then ran: get x → 5; get nope → (absent)"));
+        let range = TxnOp::Range(RangeRequest { key: "a".into(), end: "z".into(), ..RangeRequest::default() });
+        let txn = Request::Txn { compares: vec![], success: vec![get("x"), get("nope"), range], failure: vec![] };
+        let outcome = kv.apply(txn.clone(), CTX).result.expect("a txn");
+        assert_eq!(outcome.text, "then ran: get x → 5; get nope → (absent); range from a → 1 key");
+        // The checker's register reads: the single-key gets, not the range.
+        assert_eq!(outcome.reads, vec![("x".to_string(), Some("5".to_string())), ("nope".to_string(), None)]);
         let quiet = ApplyContext { record_effects: false, ..CTX };
         assert_eq!(kv.apply(txn, quiet).result, None, "only the apply that records effects says it");
         let put = kv.apply(Request::Put { key: "y".into(), value: "1".into() }, CTX);

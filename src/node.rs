@@ -33,8 +33,8 @@ pub struct AppliedOp {
     pub effects: Vec<(String, Option<String>)>,
     /// The store refused the request; nothing changed.
     pub error: Option<String>,
-    /// What a transaction did, in words (see [`crate::kv::Applied::result`]).
-    pub result: Option<String>,
+    /// What a transaction did (see [`crate::kv::Applied::result`]).
+    pub result: Option<crate::kv::TxnOutcome>,
 }
 
 /// What one call into a node produced. The simulator drains it after every call.

@@ -122,7 +122,8 @@ pub fn random_schedule(seed: u64, config: &SwarmConfig) -> Vec<(SimTime, Command
                 10 => Command::LeaseKeepAlive { node: target, id: rng.gen_range(1..=4) },
                 11 => Command::LeaseRevoke { node: target, id: rng.gen_range(1..=4) },
                 6 | 7 => {
-                    // Compare-and-set: if the key still holds the value we last wrote, swap it.
+                    // Compare-and-set: if the key still holds the value we last wrote, swap it;
+                    // else read what it holds (etcd's CAS idiom; the checker checks that get).
                     let expected = rng.gen_range(0..=i).to_string();
                     Command::Txn {
                         node: target,
@@ -133,7 +134,10 @@ pub fn random_schedule(seed: u64, config: &SwarmConfig) -> Vec<(SimTime, Command
                             operand: expected,
                         }],
                         success: vec![TxnOp::Put { key: key.clone(), value: format!("{i}cas"), lease: 0 }],
-                        failure: vec![TxnOp::Put { key: "k7".into(), value: format!("{i}else"), lease: 0 }],
+                        failure: vec![
+                            TxnOp::Range(crate::mvcc::RangeRequest { key: key.clone(), ..Default::default() }),
+                            TxnOp::Put { key: "k7".into(), value: format!("{i}else"), lease: 0 },
+                        ],
                     }
                 }
                 _ => Command::Put { node: target, key, value: i.to_string() },

@@ -100,3 +100,33 @@ fn bad_requests_are_refused_before_raft_and_change_nothing() {
     }
     assert_eq!(sim.snapshot(), before);
 }
+
+/// A transaction's gets are reads the checker checks, like any linearizable read.
+#[test]
+fn a_transactions_gets_are_checked_as_reads() {
+    use leaselab::checker::Verdict;
+    use leaselab::mvcc::RangeRequest;
+    let (mut sim, leader) = cluster();
+    run(&mut sim, put(leader, "a", "1"));
+    let get = |key: &str| TxnOp::Range(RangeRequest { key: key.into(), ..RangeRequest::default() });
+    let txn = Command::Txn { node: leader, compares: vec![], success: vec![get("a"), get("none")], failure: vec![] };
+    let op = sim.apply(txn).unwrap().unwrap();
+    sim.run_for_ms(300);
+    let record = sim.history().get(op).unwrap().clone();
+    assert_eq!(record.txn_reads, Some(vec![("a".to_string(), Some("1".to_string())), ("none".to_string(), None)]));
+    let checker = sim.check();
+    assert_eq!(checker.verdict(op), Some(&Verdict::Linearizable), "it read what was there");
+    assert_eq!(checker.checked_ops(), 3, "the put and both gets");
+    // Were a get stale, its explanation names where it ran (it has no read trace).
+    let stale = leaselab::checker::StaleRead {
+        read: op,
+        key: "a".into(),
+        returned: None,
+        missed: OpId(1),
+        missed_value: Some("1".into()),
+        missed_done_at: record.invoked_at,
+        read_invoked_at: record.invoked_at,
+    };
+    let text = leaselab::explain::explain_stale_read(&sim, &stale);
+    assert!(text.contains("returned a=(absent) via its transaction's raft entry"), "{text}");
+}
