@@ -195,6 +195,13 @@ fn on_key(lab: Lab, ev: web_sys::KeyboardEvent) {
         "INPUT" => el.get_attribute("type").is_none_or(|t| t != "range" && t != "checkbox"),
         tag => matches!(tag, "SELECT" | "TEXTAREA"),
     });
+    // Space on a control reached with the keyboard (Tab: it shows a focus ring) activates
+    // that control, as everywhere else; after a mouse click it stays play / pause.
+    let keyboard_focus =
+        target.as_ref().is_some_and(|el| el.tag_name() != "BODY" && el.matches(":focus-visible").unwrap_or(false));
+    if ev.key() == " " && keyboard_focus {
+        return;
+    }
     let Some(action) = shortcut_for(&ev.key(), typing, lab.help_open.get_untracked()) else { return };
     ev.prevent_default();
     // A focused button would also take the key (space clicks it on release): the shortcut wins.
@@ -207,8 +214,8 @@ fn on_key(lab: Lab, ev: web_sys::KeyboardEvent) {
         Shortcut::Advance100Ms => {
             lab.advance_us(100_000);
         }
-        Shortcut::Faster => lab.speed_index.update(|i| *i = (*i + 1).min(SPEEDS.len() - 1)),
-        Shortcut::Slower => lab.speed_index.update(|i| *i = i.saturating_sub(1)),
+        Shortcut::Faster => lab.set_speed(lab.speed_index.get_untracked() + 1),
+        Shortcut::Slower => lab.set_speed(lab.speed_index.get_untracked().saturating_sub(1)),
         Shortcut::ToggleHelp => lab.help_open.update(|h| *h = !*h),
         Shortcut::CloseHelp => lab.help_open.set(false),
     }
@@ -389,7 +396,7 @@ fn Controls(seed: u64, node_count: usize) -> impl IntoView {
                     on:change=move |ev| {
                         ev.stop_propagation();
                         if let Ok(i) = event_target_value(&ev).parse::<usize>() {
-                            lab.speed_index.set(i.min(SPEEDS.len() - 1));
+                            lab.set_speed(i);
                         }
                     }
                     prop:value=move || lab.speed_index.get().to_string()>
@@ -398,7 +405,9 @@ fn Controls(seed: u64, node_count: usize) -> impl IntoView {
                     }).collect_view()}
                 </select>
             </label>
-            <span class="behind" data-testid="speed-behind">{move || lab.behind.get()}</span>
+            // A fixed slot beside the speed, so the toolbar does not move when it fills.
+            <span class="behind" data-testid="speed-behind"
+                title="The speed the simulation reaches: it cannot keep up with the chosen one on this machine">{move || lab.behind.get()}</span>
             <span class="clock" data-testid="sim-time">{move || format_time(lab.snap.with(|s| s.now))}</span>
             <span class="sep"></span>
             <label>"Seed " {text_box(seed_text, "seed-input".into(), "seed", None)}</label>
@@ -1052,12 +1061,16 @@ fn OpLog() -> impl IntoView {
     view! {
         <div class="panel">
             <h2>"Operations"
-                <span class="checker-summary" data-testid="checker-summary">{move || lab.checker_summary.with(|c| {
+                <span class="checker-summary" data-testid="checker-summary"
+                    class:bad=move || lab.checker_summary.with(|c| c.stale > 0)>{move || lab.checker_summary.with(|c| {
                     format!("checker: {} ops checked, {} stale", c.checked, c.stale)
                 })}</span>
             </h2>
-            {move || lab.checker_summary.with(|c| c.last_stale.clone()).map(|text| view! {
-                <div class="stale-box" data-testid="stale-explanation"><b>"Stale read caught. "</b>{text}</div>
+            {move || lab.checker_summary.with(|c| c.last_stale.clone()).map(|(text, op)| view! {
+                <div class="stale-box" data-testid="stale-explanation"><b>"Stale read caught. "</b>{text}" "
+                    // Its row may have scrolled out of the log: this selects it all the same.
+                    <button class="linklike" data-testid="stale-show" on:click=move |_| lab.selected_op.set(Some(op))>"show it"</button>
+                </div>
             })}
             <table class="ops" data-testid="op-log">
                 <thead><tr><th>"op"</th><th>"node"</th><th>"request"</th><th>"path"</th><th>"outcome"</th><th>"latency"</th><th>"verdict"</th></tr></thead>

@@ -310,7 +310,7 @@ pub fn SpaceTimeView() -> impl IntoView {
                     if d.arrows_truncated { " (latest only)" } else { "" },
                     d.leaders.len(),
                     match windows {
-                        0 if earlier => "no stale-read window in view (select a stale read in the operation log to see its own)".to_string(),
+                        0 if earlier => "no stale-read window in view (“show it” under Operations draws the last stale read's)".to_string(),
                         0 => "no stale-read window in view".to_string(),
                         _ => format!("{windows} stale-read window(s)"),
                     })

@@ -460,9 +460,15 @@ async fn selecting_an_old_stale_read_shows_its_moment_and_window() {
     }
     let summary = text(&host, "spacetime-summary");
     assert!(
-        summary.ends_with("no stale-read window in view (select a stale read in the operation log to see its own)"),
+        summary.ends_with("no stale-read window in view (“show it” under Operations draws the last stale read's)"),
         "{summary}"
     );
+    assert!(class_of(&host, "[data-testid=\"checker-summary\"]").contains("bad"), "a stale count is not green");
+    // "show it" selects the stale read even when its row has left the log.
+    click(&host, "stale-show").await;
+    let focus = text(&host, "spacetime-focus");
+    assert!(focus.starts_with("Showing up to") && focus.contains("around the selected operation"), "{focus}");
+    assert!(text(&host, "spacetime-summary").contains("1 stale-read window"), "{}", text(&host, "spacetime-summary"));
     host.remove();
 }
 
@@ -532,6 +538,7 @@ async fn a_read_at_the_leader_shows_the_lease_read_badge_and_a_checked_verdict()
     // Answered at once, judged at once: no need for time to move on.
     assert_eq!(text(&host, "op-verdict-2"), "linearizable");
     assert!(text(&host, "checker-summary").contains("0 stale"));
+    assert!(!class_of(&host, "[data-testid=\"checker-summary\"]").contains("bad"), "no stale read: green");
     // Selecting the read shows its trace.
     click(&host, "op-2").await;
     assert!(text(&host, "read-trace").contains("leader lease valid on the local clock"));
@@ -683,6 +690,23 @@ async fn keyboard_shortcuts_drive_time_and_open_the_help() {
     seed.dispatch_event(&ev).unwrap();
     leptos::task::tick().await;
     assert_eq!(text(&host, "sim-time"), "0.300 s");
+    // Space plays and pauses; on a control focused from the keyboard it is that control's.
+    let space = web_sys::KeyboardEventInit::new();
+    space.set_key(" ");
+    space.set_bubbles(true);
+    space.set_cancelable(true);
+    let ev = web_sys::KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &space).unwrap();
+    web_sys::window().unwrap().dispatch_event(&ev).unwrap();
+    leptos::task::tick().await;
+    assert_eq!(text(&host, "play-toggle"), "❚❚ Pause");
+    let checkbox = host.query_selector("[data-testid^=\"pick-\"]").unwrap().unwrap().unchecked_into::<HtmlElement>();
+    checkbox.focus().unwrap();
+    assert!(checkbox.matches(":focus-visible").unwrap(), "focused as by the keyboard");
+    let ev = web_sys::KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &space).unwrap();
+    checkbox.dispatch_event(&ev).unwrap();
+    leptos::task::tick().await;
+    assert!(!ev.default_prevented(), "the checkbox gets its space");
+    assert_eq!(text(&host, "play-toggle"), "❚❚ Pause", "still playing");
     host.remove();
 }
 
@@ -698,13 +722,20 @@ fn the_page_says_when_the_simulation_cannot_keep_up() {
         assert!(lab.advance_frame_us(1_000_000, &|| false));
     }
     let behind = lab.behind.get_untracked().expect("fell behind");
-    assert!(behind.starts_with("running at ≈") && behind.ends_with("×: the simulation cannot keep up"), "{behind}");
-    let speed: f64 = behind["running at ≈".len()..].split('×').next().unwrap().parse().unwrap();
+    assert!(behind.starts_with('≈') && behind.ends_with('×'), "{behind}");
+    let speed: f64 = behind.trim_start_matches('≈').trim_end_matches('×').parse().unwrap();
     assert!(speed > 0.0, "{behind}");
     assert!(speed < 0.95 * leaselab_www::model::SPEEDS[leaselab_www::model::DEFAULT_SPEED_INDEX].0, "{behind}");
     // Short frames with time to spare keep up.
     for _ in 0..30 {
         assert!(lab.advance_frame_us(1_000, &|| true));
     }
+    assert_eq!(lab.behind.get_untracked(), None);
+    // A new speed starts a new measurement: the old one's figure goes at once.
+    for _ in 0..30 {
+        assert!(lab.advance_frame_us(1_000_000, &|| false));
+    }
+    assert!(lab.behind.get_untracked().is_some());
+    lab.set_speed(leaselab_www::model::SPEEDS.len() - 1);
     assert_eq!(lab.behind.get_untracked(), None);
 }
