@@ -737,7 +737,17 @@ fn Legend() -> impl IntoView {
 fn NodeTable() -> impl IntoView {
     let lab = lab();
     let rows = Memo::new(move |_| {
-        lab.panel_snap.with(|s| s.nodes.iter().map(|n| (n.id, n.crashed, n.paused, n.rate_ppm)).collect::<Vec<_>>())
+        lab.panel_snap.with(|s| {
+            s.nodes
+                .iter()
+                .map(|n| {
+                    // Isolated: it has links and every one to or from it is cut.
+                    let mut links = s.links.iter().filter(|l| l.from == n.id || l.to == n.id).peekable();
+                    let isolated = links.peek().is_some() && links.all(|l| l.cut);
+                    (n.id, n.crashed, n.paused, n.rate_ppm, isolated)
+                })
+                .collect::<Vec<_>>()
+        })
     });
     let act = move |c: Command| {
         let _ = lab.command(c);
@@ -757,7 +767,7 @@ fn NodeTable() -> impl IntoView {
                 <tbody>
                 // Rows are rebuilt only when a node's buttons change (crash, pause, rate); the
                 // cells that move (role, indexes, lease, clock) update in place.
-                {move || rows.get().into_iter().map(|(id, crashed, paused, rate_ppm)| {
+                {move || rows.get().into_iter().map(|(id, crashed, paused, rate_ppm, isolated)| {
                     let cell = move |f: fn(&leaselab::snapshot::NodeView) -> String| {
                         move || lab.panel_snap.with(|s| s.nodes.get(id.index()).map(f).unwrap_or_default())
                     };
@@ -816,7 +826,8 @@ fn NodeTable() -> impl IntoView {
                                     on:click=move |_| act(if crashed { Command::Restart { node: id } } else { Command::Crash { node: id } })>
                                     {if crashed { "restart" } else { "crash" }}</button>
                                 <button data-testid=format!("isolate-{}", id.0)
-                                    on:click=move |_| act(Command::Isolate { node: id })>"isolate"</button>
+                                    on:click=move |_| if isolated { lab.rejoin(id) } else { act(Command::Isolate { node: id }) }>
+                                    {if isolated { "rejoin" } else { "isolate" }}</button>
                             </td>
                         </tr>
                     }

@@ -263,6 +263,16 @@ impl Lab {
         self.ran_us.set_value(0);
     }
 
+    /// Heals every link to and from `node` (the isolate button's other half).
+    pub fn rejoin(&self, node: leaselab::NodeId) {
+        let count = self.snap.with_untracked(|s| s.nodes.len() as u64);
+        for other in (1..=count).map(leaselab::NodeId).filter(|o| *o != node) {
+            for (from, to) in [(node, other), (other, node)] {
+                let _ = self.command(Command::HealLink { from, to });
+            }
+        }
+    }
+
     /// Play ⇄ pause. Pausing republishes every panel: while playing, the tables and the
     /// checker refresh only every few frames, and a paused page must show one moment.
     pub fn toggle_play(&self) {

@@ -334,6 +334,21 @@ async fn picked_nodes_are_partitioned_from_the_rest() {
     host.remove();
 }
 
+/// Isolate and rejoin are one button, like pause / resume and crash / restart.
+#[wasm_bindgen_test]
+async fn isolate_toggles_to_rejoin_and_back() {
+    let (host, _handle) = mount(3);
+    let link = |a: u64, b: u64| class_of(&host, &format!("g:has(> [data-testid=\"link-{a}-{b}\"]) > line.link"));
+    click(&host, "isolate-2").await;
+    assert_eq!(text(&host, "isolate-2"), "rejoin");
+    assert_eq!(text(&host, "isolate-1"), "isolate", "n1 still reaches n3");
+    assert_eq!((link(1, 2), link(2, 3), link(1, 3)), ("link cut".into(), "link cut".into(), "link".into()));
+    click(&host, "isolate-2").await;
+    assert_eq!(text(&host, "isolate-2"), "isolate");
+    assert_eq!((link(1, 2), link(2, 3)), ("link".into(), "link".into()));
+    host.remove();
+}
+
 #[wasm_bindgen_test]
 async fn the_txn_builder_sends_a_transaction_and_refuses_a_bad_one() {
     let (host, _handle) = mount(3);
