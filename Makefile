@@ -55,7 +55,7 @@ BENCH_OUT := $(CURDIR)/target/bench-browser.txt
 bench: setup
 	mkdir -p target && : > $(BENCH_OUT)
 	set -o pipefail; for t in $(BROWSER_BENCHES); do \
-	  CHROMEDRIVER=$(CHROMEDRIVER) WASM_BINDGEN_TEST_TIMEOUT=900 cargo test -p leaselab-www --target wasm32-unknown-unknown --release --test bench -- --nocapture $$t 2>&1 | grep -E "BENCH|panicked|test result" | tee -a $(BENCH_OUT) || exit 1; \
+	  CHROMEDRIVER=$(CHROMEDRIVER) WASM_BINDGEN_TEST_TIMEOUT=900 cargo test -p leaselab-www --target wasm32-unknown-unknown --release --features frame-times --test bench -- --nocapture $$t 2>&1 | grep -E "BENCH|panicked|test result" | tee -a $(BENCH_OUT) || exit 1; \
 	done
 	! grep -qE "panicked|FAILED" $(BENCH_OUT)
 	LEASELAB_BROWSER_SPEEDS=$(BENCH_OUT) cargo bench --bench sim_speed

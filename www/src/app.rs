@@ -65,46 +65,54 @@ fn run_frames(lab: Lab, last: Rc<Cell<f64>>) {
             _ => false,
         };
         if alive {
-            record_frame_time(now);
+            #[cfg(feature = "frame-times")]
+            frame_times::record(now);
             run_frames(lab, last);
         }
     });
 }
 
-/// Frame work times (ms) of the most recent frames, oldest first.
-const FRAME_TIMES_KEPT: usize = 1_200;
+/// The page's own frame timing, for `make bench` only (feature `frame-times`): the page
+/// people use neither spends a task per frame on it nor carries its code.
+#[cfg(feature = "frame-times")]
+pub mod frame_times {
+    use super::wall_ms;
 
-thread_local! {
-    static FRAME_TIMES: std::cell::RefCell<std::collections::VecDeque<f64>> = Default::default();
-}
+    /// Frame work times (ms) of the most recent frames, oldest first.
+    const KEPT: usize = 1_200;
 
-/// Records the frame begun at `start`: measured after the reactive updates it queued have
-/// run and a layout has been forced, so it covers script, DOM updates and style/layout (the
-/// paint that follows is the browser's and is not included).
-fn record_frame_time(start: f64) {
-    leptos::task::spawn_local(async move {
-        if let Some(body) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.body()) {
-            let _ = body.offset_height();
-        }
-        let spent = wall_ms() - start;
-        FRAME_TIMES.with(|f| {
-            let mut f = f.borrow_mut();
-            if f.len() == FRAME_TIMES_KEPT {
-                f.pop_front();
+    thread_local! {
+        static TIMES: std::cell::RefCell<std::collections::VecDeque<f64>> = Default::default();
+    }
+
+    /// Records the frame begun at `start`: measured after the reactive updates it queued
+    /// have run and a layout has been forced, so it covers script, DOM updates and
+    /// style/layout (the paint that follows is the browser's and is not included).
+    pub(crate) fn record(start: f64) {
+        leptos::task::spawn_local(async move {
+            if let Some(body) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.body()) {
+                let _ = body.offset_height();
             }
-            f.push_back(spent);
+            let spent = wall_ms() - start;
+            TIMES.with(|f| {
+                let mut f = f.borrow_mut();
+                if f.len() == KEPT {
+                    f.pop_front();
+                }
+                f.push_back(spent);
+            });
         });
-    });
-}
+    }
 
-/// The work time of recent animation frames in ms (for `make bench`).
-pub fn frame_times_ms() -> Vec<f64> {
-    FRAME_TIMES.with(|f| f.borrow().iter().copied().collect())
-}
+    /// The work time of recent animation frames in ms.
+    pub fn frame_times_ms() -> Vec<f64> {
+        TIMES.with(|f| f.borrow().iter().copied().collect())
+    }
 
-/// Forgets recorded frame times (a benchmark starts measuring from here).
-pub fn clear_frame_times() {
-    FRAME_TIMES.with(|f| f.borrow_mut().clear());
+    /// Forgets recorded frame times (a benchmark starts measuring from here).
+    pub fn clear_frame_times() {
+        TIMES.with(|f| f.borrow_mut().clear());
+    }
 }
 
 #[component]

@@ -10,7 +10,9 @@ pub mod model;
 pub mod spacetime_view;
 pub mod timeline_panel;
 
-pub use app::{clear_frame_times, frame_times_ms, App, StartOptions};
+#[cfg(feature = "frame-times")]
+pub use app::frame_times::{clear_frame_times, frame_times_ms};
+pub use app::{App, StartOptions};
 
 /// Installs a panic hook that logs to the console *and* tells the user on the page, so a bug
 /// never leaves a silently frozen page.
