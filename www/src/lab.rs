@@ -389,9 +389,9 @@ impl Lab {
 
     fn install_timeline(&self, timeline: Timeline, what: &str) {
         let note = format!(
-            "{what}: seed {}, {} commands, replayed to {} (trace hash {:016x})",
+            "{what}: seed {}, {}, replayed to {} (trace hash {:016x})",
             timeline.sim().seed(),
-            timeline.recorded().len(),
+            crate::model::plural(timeline.recorded().len(), "command"),
             crate::model::format_time(timeline.sim().now()),
             timeline.sim().trace_hash()
         );
