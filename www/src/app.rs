@@ -1066,8 +1066,8 @@ fn ClientPanel() -> impl IntoView {
             <div class="status" data-testid="write-status">
                 {move || {
                     // "No leader" goes once one is known: it described a moment, not the run.
-                    let stale = status.with(|s| s == NO_LEADER) && lab.snap.with(|s| s.leader.is_some());
-                    (lab.timeline_view.with(|v| v.now.0) >= said_at.get_value() && !stale).then(|| status.get())
+                    let moot = status.with(|s| s == NO_LEADER) && lab.snap.with(|s| s.leader.is_some());
+                    (lab.timeline_view.with(|v| v.now.0) >= said_at.get_value() && !moot).then(|| status.get())
                 }}
             </div>
         </div>
