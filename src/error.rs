@@ -58,3 +58,14 @@ impl From<ConfigError> for CommandError {
         CommandError::Invalid(e)
     }
 }
+
+/// `result`'s value, where an error would be a bug in this crate: it panics with `why` alone.
+/// Unlike `expect`, this keeps the error type's `Debug` (and `std`'s for UTF-8 errors) out of
+/// the page's wasm, which has a size budget.
+#[track_caller]
+pub(crate) fn must<T, E>(result: Result<T, E>, why: &str) -> T {
+    match result {
+        Ok(value) => value,
+        Err(_) => panic!("{why}"),
+    }
+}

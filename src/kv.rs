@@ -2,6 +2,7 @@
 //! applied so far. Every node applies the same entries in the same order, so every node's
 //! store is identical at equal applied indexes (checked by the swarm).
 
+use crate::error::must;
 use crate::lessor::{Lessor, LessorError};
 use crate::mvcc::{MvccStore, TxnOp, TxnOpResult};
 use crate::request::Request;
@@ -214,7 +215,7 @@ impl KvStore {
                 } else {
                     match self.mvcc.put(key, value, *lease) {
                         Ok(_) => {
-                            self.lessor.attach(key, *lease).expect("checked above");
+                            must(self.lessor.attach(key, *lease), "checked above");
                             (vec![(key.clone(), Some(value.clone()))], None)
                         }
                         Err(e) => (vec![], Some(e.to_string())),
@@ -230,7 +231,7 @@ impl KvStore {
                     // Every attached key, in key order, deleted in one transaction.
                     let ops: Vec<TxnOp> =
                         keys.iter().map(|k| TxnOp::DeleteRange { key: k.clone(), end: String::new() }).collect();
-                    self.mvcc.txn(&[], &ops, &[]).expect("deleting existing keys cannot fail");
+                    must(self.mvcc.txn(&[], &ops, &[]), "deleting existing keys cannot fail");
                     *revoked = Some((*id, keys.clone()));
                     (keys.into_iter().map(|k| (k, None)).collect(), None)
                 }
@@ -285,7 +286,7 @@ impl KvStore {
                                 if *lease == 0 {
                                     self.lessor.detach(key);
                                 } else {
-                                    self.lessor.attach(key, *lease).expect("checked by the guard");
+                                    must(self.lessor.attach(key, *lease), "checked by the guard");
                                 }
                                 effects.push((key.clone(), Some(value.clone())));
                             }

@@ -423,7 +423,7 @@ impl TxnWriter<'_> {
             .collect();
         for k in &keys {
             let rev = self.rev();
-            self.store.index.get_mut(k).expect("listed").tombstone(rev).expect("alive");
+            crate::error::must(self.store.index.get_mut(k).expect("listed").tombstone(rev), "alive");
             self.store.revs.push(rev, Stored::Tombstone(k.clone()));
         }
         keys

@@ -1,6 +1,7 @@
 //! What travels through raft: a [`Proposal`] is one log entry's payload — the client
 //! operation it answers and the state-machine [`Request`] to apply on every node.
 
+use crate::error::must;
 use crate::mvcc::{Compare, TxnOp};
 use crate::types::OpId;
 use serde::{Deserialize, Serialize};
@@ -111,7 +112,7 @@ impl Proposal {
             return None;
         }
         let mut r = Reader { data, at: 0 };
-        let op = OpId(u64::from_le_bytes(r.take(8).try_into().expect("8 bytes")));
+        let op = OpId(u64::from_le_bytes(r.array()));
         let request = match r.take(1)[0] {
             1 => Request::Put { key: r.string(), value: r.string() },
             2 => Request::Delete { key: r.string() },
@@ -156,8 +157,13 @@ impl<'a> Reader<'a> {
         s
     }
     fn string(&mut self) -> String {
-        let len = u32::from_le_bytes(self.take(4).try_into().expect("4 bytes")) as usize;
-        String::from_utf8(self.take(len).to_vec()).expect("we encode UTF-8")
+        let len = u32::from_le_bytes(self.array()) as usize;
+        must(String::from_utf8(self.take(len).to_vec()), "we encode UTF-8")
+    }
+    fn array<const N: usize>(&mut self) -> [u8; N] {
+        let mut bytes = [0; N];
+        bytes.copy_from_slice(self.take(N));
+        bytes
     }
 }
 

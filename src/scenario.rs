@@ -90,15 +90,27 @@ pub enum Expectation {
 }
 
 impl Expectation {
+    /// What is expected, naming operations by the scenario's numbering ("read 3").
     pub fn describe(&self) -> String {
+        self.describe_with(&[])
+    }
+
+    /// The same, naming each operation the scenario issued by the id it got in this run
+    /// (`ops[n - 1]`, "read op5"): the page's operation log shows those ids, and they part from
+    /// the scenario's numbering once someone issues operations of their own during a tour.
+    pub fn describe_with(&self, ops: &[OpId]) -> String {
+        let name = |what: &str, n: &usize| match ops.get(n.wrapping_sub(1)) {
+            Some(id) => format!("{what} {id}"),
+            None => format!("{what} {n}"),
+        };
         match self {
-            Expectation::ReadPath { op, path } => format!("read {op} takes {}", path.label()),
-            Expectation::Stale { op, stale: true } => format!("read {op} is flagged stale"),
-            Expectation::Stale { op, stale: false } => format!("read {op} is not stale"),
-            Expectation::Outcome { op, ok: true, .. } => format!("operation {op} succeeds"),
+            Expectation::ReadPath { op, path } => format!("{} takes {}", name("read", op), path.label()),
+            Expectation::Stale { op, stale: true } => format!("{} is flagged stale", name("read", op)),
+            Expectation::Stale { op, stale: false } => format!("{} is not stale", name("read", op)),
+            Expectation::Outcome { op, ok: true, .. } => format!("{} succeeds", name("operation", op)),
             Expectation::Outcome { op, ok: false, reason_contains } => match reason_contains {
-                Some(r) => format!("operation {op} fails with “{r}”"),
-                None => format!("operation {op} fails"),
+                Some(r) => format!("{} fails with “{r}”", name("operation", op)),
+                None => format!("{} fails", name("operation", op)),
             },
             Expectation::StaleReads { min: 0, max: 0 } => "no stale reads".into(),
             Expectation::StaleReads { min: 0, max } => format!("at most {max} stale reads"),
@@ -348,7 +360,14 @@ fn check(e: &Expectation, sim: &Sim, checker: &Checker, ops: &[OpId]) -> Expecta
             Some(id) => {
                 let v = checker.verdict(id);
                 let is_stale = matches!(v, Some(Verdict::Stale(_)));
-                (is_stale == *stale, format!("verdict: {}", v.map_or("not checked yet".into(), Verdict::label)))
+                let detail = match sim.history().get(id).map(|r| &r.outcome) {
+                    // A failed read returned no value: "not stale" holds, but say why.
+                    Some(OpOutcome::Failed { reason }) => {
+                        format!("it failed with “{reason}”: no value, so nothing stale")
+                    }
+                    _ => format!("verdict: {}", v.map_or("not checked yet".into(), Verdict::label)),
+                };
+                (is_stale == *stale, detail)
             }
             None => (false, format!("there is no operation {op}")),
         },
@@ -376,7 +395,7 @@ fn check(e: &Expectation, sim: &Sim, checker: &Checker, ops: &[OpId]) -> Expecta
             (happened == *revoked, at.map_or("never revoked".to_string(), |t| format!("revoked at {t}")))
         }
     };
-    ExpectationResult { description: e.describe(), passed, detail }
+    ExpectationResult { description: e.describe_with(ops), passed, detail }
 }
 
 /// The built-in guided tours, in teaching order: (name, JSON text from `scenarios/`, minified

@@ -155,3 +155,27 @@ fn a_step_played_past_is_marked_late() {
     runner.step(&mut sim);
     assert!(runner.late.is_some_and(|planned| planned < applied), "{:?}", runner.late);
 }
+
+/// A tour's checks name operations by the ids the operation log shows, even when someone
+/// issued operations of their own between its steps (the tour's "read 3" is then not op3).
+#[test]
+fn tour_checks_name_the_operations_the_log_shows() {
+    use leaselab::scenario::ScenarioRunner;
+    use leaselab::{Command, NodeId, ReadMode};
+    let (mut runner, mut sim) = ScenarioRunner::start(builtin("pause-safe").unwrap());
+    let mut own = Vec::new();
+    while runner.step(&mut sim) {
+        let read = Command::Read { node: NodeId(2), key: "y".into(), mode: ReadMode::Serializable };
+        own.extend(sim.apply(read).unwrap());
+    }
+    let report = runner.finish(&mut sim);
+    let third = report.ops[2];
+    assert!(!own.is_empty() && third.0 != 3, "the interleaved reads moved the tour's read 3 to {third}");
+    let names: Vec<&str> = report.expectations.iter().map(|e| e.description.as_str()).collect();
+    assert_eq!(names, [format!("read {third} takes ReadIndex"), format!("read {third} is not stale")]);
+    let stale_check = &report.expectations[1];
+    assert!(stale_check.passed, "{}", stale_check.detail);
+    assert_eq!(stale_check.detail, "it failed with “leader changed”: no value, so nothing stale");
+    // Without ids (a scenario not yet run) the scenario's own numbering is used.
+    assert_eq!(builtin("pause-safe").unwrap().expect[0].describe(), "read 3 takes ReadIndex");
+}
