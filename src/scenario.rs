@@ -99,18 +99,23 @@ impl Expectation {
     /// (`ops[n - 1]`, "read op5"): the page's operation log shows those ids, and they part from
     /// the scenario's numbering once someone issues operations of their own during a tour.
     pub fn describe_with(&self, ops: &[OpId]) -> String {
-        let name = |what: &str, n: &usize| match ops.get(n.wrapping_sub(1)) {
+        let (what, n) = match self {
+            Expectation::ReadPath { op, .. } | Expectation::Stale { op, .. } => ("read", *op),
+            Expectation::Outcome { op, .. } => ("operation", *op),
+            _ => ("", 0),
+        };
+        let name = match ops.get(n.wrapping_sub(1)) {
             Some(id) => format!("{what} {id}"),
             None => format!("{what} {n}"),
         };
         match self {
-            Expectation::ReadPath { op, path } => format!("{} takes {}", name("read", op), path.label()),
-            Expectation::Stale { op, stale: true } => format!("{} is flagged stale", name("read", op)),
-            Expectation::Stale { op, stale: false } => format!("{} is not stale", name("read", op)),
-            Expectation::Outcome { op, ok: true, .. } => format!("{} succeeds", name("operation", op)),
-            Expectation::Outcome { op, ok: false, reason_contains } => match reason_contains {
-                Some(r) => format!("{} fails with “{r}”", name("operation", op)),
-                None => format!("{} fails", name("operation", op)),
+            Expectation::ReadPath { path, .. } => format!("{name} takes {}", path.label()),
+            Expectation::Stale { stale: true, .. } => format!("{name} is flagged stale"),
+            Expectation::Stale { stale: false, .. } => format!("{name} is not stale"),
+            Expectation::Outcome { ok: true, .. } => format!("{name} succeeds"),
+            Expectation::Outcome { ok: false, reason_contains, .. } => match reason_contains {
+                Some(r) => format!("{name} fails with “{r}”"),
+                None => format!("{name} fails"),
             },
             Expectation::StaleReads { min: 0, max: 0 } => "no stale reads".into(),
             Expectation::StaleReads { min: 0, max } => format!("at most {max} stale reads"),

@@ -657,7 +657,15 @@ impl Lab {
     }
 }
 
-/// Message traffic is drawn, not logged; everything else goes to the log.
+/// Message traffic is drawn, not logged; everything else goes to the log. Drops are traffic
+/// too: a cut link or a crashed node drops a heartbeat every tick, and their lines pushed the
+/// elections and commands out of the log (the diagram marks each drop with a cross).
 fn is_notable(event: &Event) -> bool {
-    !matches!(event, Event::MessageSent { .. } | Event::MessageDelivered { .. } | Event::MessageDuplicated { .. })
+    !matches!(
+        event,
+        Event::MessageSent { .. }
+            | Event::MessageDelivered { .. }
+            | Event::MessageDuplicated { .. }
+            | Event::MessageDropped { .. }
+    )
 }

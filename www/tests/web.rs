@@ -412,6 +412,11 @@ async fn the_space_time_diagram_draws_messages_terms_and_the_stale_window() {
     assert!(host.query_selector("[data-testid=\"stale-window-0\"]").unwrap().is_some());
     let dropped = by_test_id(&host, "spacetime-dropped").get_attribute("d").unwrap_or_default();
     assert!(!dropped.is_empty(), "messages to and from the isolated leader are drawn as drops");
+    // ...and not logged: three seconds of heartbeats dropped on the cut links would otherwise
+    // fill the event log and push out the isolation and the election it caused.
+    let log = text(&host, "event-log");
+    assert!(!log.contains(" drop "), "{log}");
+    assert!(log.contains(&format!("isolate n{leader}")) && log.contains(" is Leader in term 2"), "{log}");
     host.remove();
 }
 
