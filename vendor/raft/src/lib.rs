@@ -494,8 +494,16 @@ macro_rules! fatal {
         let _ = &$logger;
         panic!("{}", $msg)
     }};
+    // In wasm (the page) the format string alone: formatting the arguments would link their
+    // `Debug` impls (raft's errors, conf states) for messages of panics that never happen.
     ($logger:expr, $fmt:expr, $($arg:tt)+) => {{
         let _ = &$logger;
+        #[cfg(target_arch = "wasm32")]
+        {
+            let _ = || format!($fmt, $($arg)+);
+            panic!("{}", $fmt)
+        }
+        #[cfg(not(target_arch = "wasm32"))]
         panic!($fmt, $($arg)+)
     }};
 }
