@@ -125,6 +125,9 @@ pub struct Lab {
     /// Nodes picked (shift-click or the table's checkboxes) to partition from the rest.
     pub partition_pick: RwSignal<Vec<leaselab::NodeId>>,
     log_cursor: StoredValue<u64>,
+    /// Events from this trace position on are all logged, message traffic included: a Step
+    /// shows everything it did (`u64::MAX`: none).
+    log_all_from: StoredValue<u64>,
     /// The present, every animation frame (cluster view, clock, timeline).
     pub snap: RwSignal<Snapshot>,
     /// The present for the tables (nodes, inspector, client): refreshed on every action but
@@ -174,6 +177,7 @@ impl Lab {
             help_open: RwSignal::new(false),
             partition_pick: RwSignal::new(Vec::new()),
             log_cursor: StoredValue::new(0),
+            log_all_from: StoredValue::new(u64::MAX),
             panel_snap: RwSignal::new(snap.clone()),
             frames: StoredValue::new(0),
             asked_us: StoredValue::new(0),
@@ -286,7 +290,10 @@ impl Lab {
 
     /// Handles exactly the next due event (the finest step).
     pub fn step_event(&self) {
-        self.timeline.update_value(|t| t.step());
+        self.timeline.update_value(|t| {
+            self.log_all_from.set_value(t.sim().trace().len());
+            t.step();
+        });
         self.refresh();
     }
 
@@ -581,7 +588,12 @@ impl Lab {
             let s = t.sim();
             let from = self.log_cursor.get_value();
             let lines: Vec<String> = if tables {
-                s.events_since(from).filter(|e| is_notable(&e.event)).map(|e| e.to_string()).collect()
+                let all_from = self.log_all_from.get_value();
+                self.log_all_from.set_value(u64::MAX);
+                s.events_since(from)
+                    .filter(|e| e.seq >= all_from || is_notable(&e.event))
+                    .map(|e| e.to_string())
+                    .collect()
             } else {
                 Vec::new()
             };

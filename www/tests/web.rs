@@ -89,6 +89,32 @@ async fn a_write_commits_on_every_node() {
     host.remove();
 }
 
+/// Step is the finest control: the event log lists everything a step did, message traffic
+/// included, which playing and the +100 ms / +1 s buttons leave to the diagrams.
+#[wasm_bindgen_test]
+async fn a_step_logs_everything_it_did() {
+    let (host, _handle) = mount(3);
+    for _ in 0..2 {
+        click(&host, "advance-1s").await;
+    }
+    let log = text(&host, "event-log");
+    assert!(!log.contains(" deliver ") && !log.contains(" send "), "no traffic logged while time runs: {log}");
+    // A leader heartbeats every tick: a few steps handle a tick (sends) and deliveries.
+    for _ in 0..12 {
+        click(&host, "step-event").await;
+    }
+    let log = text(&host, "event-log");
+    assert!(log.contains(" send ") && log.contains(" deliver "), "{log}");
+    // Time running again logs only the notable events (the log lists the newest first).
+    click(&host, "write-button").await;
+    click(&host, "advance-1s").await;
+    let log = text(&host, "event-log");
+    let newest: Vec<&str> = log.lines().take(5).collect();
+    assert!(newest.iter().all(|l| !l.contains(" deliver ") && !l.contains(" send ")), "{newest:?}");
+    assert!(log.contains("invoke   op1"), "{log}");
+    host.remove();
+}
+
 /// A refused client command and bad input in the client panel are reported on its own status
 /// line (the latest outcome only, never an older refusal elsewhere); a reset clears it.
 #[wasm_bindgen_test]
