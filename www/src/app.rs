@@ -479,10 +479,11 @@ fn PredictionResult(reveal: crate::lab::Reveal) -> impl IntoView {
                 QuestionKind::Stale => row.verdict.as_deref().map(|v| if v == "STALE" { "stale" } else { "not stale" }),
             }
         });
-        let text = match actual {
-            Some(a) if a == reveal.guess => format!("✓ You predicted {}: right.", reveal.guess),
-            Some(a) => format!("✗ You predicted {}; it was {a}.", reveal.guess),
-            None => format!("You predicted {}; {} has not finished yet…", reveal.guess, reveal.op),
+        let text = match (actual, reveal.guess) {
+            (Some(a), Some(g)) if a == g => format!("✓ You predicted {g}: right."),
+            (Some(a), Some(g)) => format!("✗ You predicted {g}; it was {a}."),
+            (Some(a), None) => format!("Answer: {a}."),
+            (None, _) => format!("{} has not finished yet…", reveal.op),
         };
         view! { <p class="predict-result" data-testid="predict-result">{text}</p> }
     }

@@ -86,7 +86,8 @@ pub const PANEL_FRAME_INTERVAL: u64 = 6;
 pub struct Reveal {
     pub op: OpId,
     pub kind: leaselab::scenario::QuestionKind,
-    pub guess: &'static str,
+    /// `None`: the step ran without a prediction; the answer is shown all the same.
+    pub guess: Option<&'static str>,
 }
 
 /// Events re-read to rebuild the event log after a scrub.
@@ -453,8 +454,7 @@ impl Lab {
         // reveal on show (its operation may finish only now).
         if let Some(q) = question {
             let guess = self.tour_guess.get_untracked();
-            self.tour_reveal
-                .set(guess.and_then(|guess| runner.op_id(q.op).map(|op| Reveal { op, kind: q.kind, guess })));
+            self.tour_reveal.set(runner.op_id(q.op).map(|op| Reveal { op, kind: q.kind, guess }));
         }
         self.tour_guess.set(None);
         self.tour.set_value(Some(runner));

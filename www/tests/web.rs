@@ -464,6 +464,11 @@ async fn a_prediction_is_answered_before_the_reveal_and_checked_after() {
     click(&host, "tour-next").await;
     click(&host, "advance-1s").await;
     assert_eq!(text(&host, "predict-result"), "✗ You predicted lease read; it was forwarded.");
+    // Without a prediction the step still shows the answer (self-study: look, then think).
+    click(&host, "tour-back").await;
+    click(&host, "tour-next").await;
+    click(&host, "advance-1s").await;
+    assert_eq!(text(&host, "predict-result"), "Answer: forwarded.");
     host.remove();
 }
 
