@@ -354,33 +354,33 @@ fn Controls(seed: u64, node_count: usize) -> impl IntoView {
         key_lease_checkpoints.set(config.lessor.checkpointing);
         commit_broadcast.set(config.commit_broadcast);
         edited.set(false);
-    });
-    let reset = move || {
-        let seed = match parse_seed(&seed_text.get_untracked()) {
-            Ok(seed) => seed,
-            Err(e) => return seed_error.set(Some(e)),
-        };
-        let bound = match crate::model::parse_bound_ms(&bound_text.get_untracked()) {
-            Ok(b) => b,
-            Err(e) => return seed_error.set(Some(e)),
-        };
+        // The form now shows the new run: an error about an earlier edit no longer applies.
         seed_error.set(None);
+    });
+    // The seed and configuration the form describes, or what is wrong with it.
+    let read_form = move || -> Result<(u64, ClusterConfig), String> {
+        let seed = parse_seed(&seed_text.get_untracked())?;
+        let bound = crate::model::parse_bound_ms(&bound_text.get_untracked())?;
         // Start from the current run's config, so settings not on the page (a tour's) survive.
         let mut config = lab.snap.with_untracked(|s| s.config.clone());
         config.node_count = nodes.get_untracked();
         for (setting, text) in crate::model::NUMBER_SETTINGS.iter().zip(setting_texts) {
-            if let Err(e) = setting.apply(&mut config, &text.get_untracked()) {
-                return seed_error.set(Some(e));
-            }
+            setting.apply(&mut config, &text.get_untracked())?;
         }
         config.lessor.checkpointing = key_lease_checkpoints.get_untracked();
         config.commit_broadcast = commit_broadcast.get_untracked();
         config.leader_lease.policy = policy.get_untracked();
         config.leader_lease.clock_drift_bound_ms = bound;
         config.leader_lease.enabled = lease_enabled.get_untracked();
-        if let Err(e) = crate::model::check_timings(&config) {
-            return seed_error.set(Some(e));
-        }
+        crate::model::check_timings(&config)?;
+        Ok((seed, config))
+    };
+    let reset = move || {
+        let (seed, config) = match read_form() {
+            Ok(form) => form,
+            Err(e) => return seed_error.set(Some(e)),
+        };
+        seed_error.set(None);
         match lab.reset(seed, config) {
             // The new run is on: the Settings drop-down gets out of the cluster view's way.
             Ok(()) => close_settings(),
@@ -389,7 +389,11 @@ fn Controls(seed: u64, node_count: usize) -> impl IntoView {
     };
     view! {
         <div class="controls" on:keydown=move |ev| if is_enter_in_text_box(&ev) { reset() }
-            on:change=move |_| edited.set(true)>
+            on:change=move |_| {
+                // An edit is checked at once, not only when Reset is pressed.
+                edited.set(true);
+                seed_error.set(read_form().err());
+            }>
             <button data-testid="play-toggle" class="primary"
                 title="Play or pause (space)"
                 on:click=move |_| lab.toggle_play()>

@@ -171,6 +171,15 @@ async fn dragging_a_clock_slider_previews_the_rate_and_release_applies_it() {
     host.remove();
 }
 
+/// Leaves the text box `id` after typing, as a user would: its change event (which bubbles).
+async fn leave(host: &HtmlElement, id: &str) {
+    let change = web_sys::Event::new("change").unwrap();
+    #[allow(deprecated)]
+    change.init_event_with_bubbles("change", true);
+    by_test_id(host, id).dispatch_event(&change).unwrap();
+    leptos::task::tick().await;
+}
+
 /// Picks `value` in the drop-down `id`, as a user's choice would (a change event) — after the
 /// page's pending effects have run, as they have by the time a person can click.
 async fn choose(host: &HtmlElement, id: &str, value: &str) {
@@ -260,11 +269,17 @@ async fn settings_apply_on_reset_and_bad_values_are_refused() {
     let settings = by_test_id(&host, "settings");
     settings.set_attribute("open", "").unwrap();
     set_input(&host, "setting-latency", "fast").await;
+    // Leaving the field (its change event) checks it at once, before any Reset.
+    leave(&host, "setting-latency").await;
+    assert!(text(&host, "seed-error").starts_with("latency:"), "{}", text(&host, "seed-error"));
+    assert_eq!(text(&host, "sim-time"), "1.000 s");
     click(&host, "reset-button").await;
     assert!(text(&host, "seed-error").starts_with("latency:"), "{}", text(&host, "seed-error"));
     assert_eq!(text(&host, "sim-time"), "1.000 s", "the current run is kept");
     assert!(settings.has_attribute("open"), "still open to mend the value");
     set_input(&host, "setting-latency", "40").await;
+    leave(&host, "setting-latency").await;
+    assert_eq!(text(&host, "seed-error"), "", "a mended value clears the error at once");
     click(&host, "reset-button").await;
     assert_eq!(text(&host, "seed-error"), "");
     assert_eq!(text(&host, "sim-time"), "0.000 s");
