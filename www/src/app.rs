@@ -513,6 +513,11 @@ fn TourPanel() -> impl IntoView {
                 </select>
                 <button data-testid="tour-start" on:click=move |_| start()>"Start tour"</button>
             </div>
+            // What the picked tour is about, before it starts (the menu shows short names).
+            {move || lab.tour_view.with(Option::is_none).then(|| {
+                let title = leaselab::scenario::builtin(&choice.get()).map(|s| s.title).unwrap_or_default();
+                view! { <p class="muted" data-testid="tour-preview">{title}</p> }
+            })}
             {move || lab.tour_view.get().map(|t| {
                 let last = t.applied == t.total;
                 let next_label = match (&t.predict, last, &t.results) {
