@@ -20,8 +20,9 @@ use serde::{Deserialize, Serialize};
 pub const FORMAT: u32 = 1;
 /// The URL fragment key: `…/#run=<base64url of the recording's JSON>`.
 pub const URL_KEY: &str = "run=";
-/// The longest run a recording may claim: replaying is synchronous, and an idle day already
-/// takes seconds in the page (a hand-edited link claiming a month froze it).
+/// The longest run a recording may claim. The page replays a long run a slice per frame
+/// ([`Replay`]), but an idle day already takes seconds, and a hand-edited link claiming a month
+/// would keep it replaying for minutes.
 pub const RUN_END_MAX: SimTime = SimTime(24 * 3_600_000_000);
 
 /// Everything needed to reproduce a run, and how to tell it was reproduced.
@@ -70,6 +71,11 @@ impl Recording {
     /// Replays the recording to its end and checks the trace hash. The timeline keeps the
     /// recording as its branch, so the result can be scrubbed and forked.
     pub fn replay(&self) -> Result<Timeline, String> {
+        self.start_replay()?.finish()
+    }
+
+    /// A replay of this recording, not yet run: advance it in slices, then finish it.
+    pub fn start_replay(&self) -> Result<Replay, String> {
         if self.format != FORMAT {
             return Err(format!("format {} is not supported (this Lease Lab reads format {FORMAT})", self.format));
         }
@@ -79,9 +85,12 @@ impl Recording {
                 self.end.0 as f64 / 3.6e9
             ));
         }
-        let mut timeline = Timeline::replaying(self.seed, self.config.clone(), self.commands.clone(), self.end)?;
-        timeline.seek(self.end)?;
-        let sim = timeline.sim();
+        let timeline = Timeline::replaying(self.seed, self.config.clone(), self.commands.clone(), self.end)?;
+        Ok(Replay { timeline, recording: self.clone(), file: None })
+    }
+
+    /// Checks that `sim`, replayed to the recording's end, reproduced the run.
+    fn check(&self, sim: &Sim) -> Result<(), String> {
         if let Some(why) = sim.replay_diverged() {
             return Err(format!("the run does not reproduce: {why} (was it edited?)"));
         }
@@ -95,7 +104,7 @@ impl Recording {
                 self.trace_hash
             ));
         }
-        Ok(timeline)
+        Ok(())
     }
 
     pub fn to_json(&self) -> String {
@@ -143,25 +152,71 @@ impl RunExport {
     /// Parses an export, replays its recording and checks that the history and trace in the
     /// file are the ones the replay produces; on success the replay's own export is returned.
     pub fn import(text: &str) -> Result<(RunExport, Timeline), String> {
+        let timeline = RunExport::start_import(text)?.finish()?;
+        Ok((RunExport::of(timeline.sim())?, timeline))
+    }
+
+    /// Parses an export into a replay of its recording, not yet run; finishing it also
+    /// checks the file's history and trace.
+    pub fn start_import(text: &str) -> Result<Replay, String> {
         let file: RunFile =
             serde_json::from_slice(text.as_bytes()).map_err(|e| format!("not a Lease Lab run file: {e}"))?;
-        let timeline = file.recording.replay()?;
-        let replayed = RunExport::of(timeline.sim())?;
-        if let Some(i) = first_difference(&file.history, &replayed.history) {
+        let mut replay = file.recording.start_replay()?;
+        replay.file = Some((file.history, file.trace));
+        Ok(replay)
+    }
+
+    /// Checks the history and trace a file carried against the replay's.
+    fn check_file(history: &[serde_json::Value], trace: &[serde_json::Value], sim: &Sim) -> Result<(), String> {
+        let replayed = RunExport::of(sim)?;
+        if let Some(i) = first_difference(history, &replayed.history) {
             return Err(match replayed.history.get(i) {
                 Some(op) => format!("the file's history differs from its replay at {} (was it edited?)", op.id),
                 None => "the file's history has more operations than its replay (was it edited?)".to_string(),
             });
         }
-        if let Some(i) = first_difference(&file.trace, &replayed.trace) {
+        if let Some(i) = first_difference(trace, &replayed.trace) {
             return Err(match replayed.trace.get(i) {
-                Some(event) if i < file.trace.len() => {
+                Some(event) if i < trace.len() => {
                     format!("the file's trace differs from its replay at event {} (was it edited?)", event.seq)
                 }
                 _ => "the file's trace has a different length than its replay (was it edited?)".to_string(),
             });
         }
-        Ok((replayed, timeline))
+        Ok(())
+    }
+}
+
+/// A shared or imported run being replayed. The page runs it a slice per animation frame (a
+/// long run replayed at once froze the page for seconds), then [`Replay::finish`] checks that
+/// it reproduced the run.
+pub struct Replay {
+    timeline: Timeline,
+    recording: Recording,
+    /// An imported file's history and trace, checked against the replay's at the end.
+    file: Option<(Vec<serde_json::Value>, Vec<serde_json::Value>)>,
+}
+
+impl Replay {
+    /// Runs at most `budget` more events; true once the run's end is reached.
+    pub fn advance(&mut self, budget: usize) -> bool {
+        self.timeline.advance(self.recording.end, budget)
+    }
+
+    /// How far the replay has got, and the run's end.
+    pub fn progress(&self) -> (SimTime, SimTime) {
+        (self.timeline.sim().now(), self.recording.end)
+    }
+
+    /// Runs what is left and checks the result: the timeline of the reproduced run, or why
+    /// the recording (or file) does not reproduce.
+    pub fn finish(mut self) -> Result<Timeline, String> {
+        self.advance(usize::MAX);
+        self.recording.check(self.timeline.sim())?;
+        if let Some((history, trace)) = &self.file {
+            RunExport::check_file(history, trace, self.timeline.sim())?;
+        }
+        Ok(self.timeline)
     }
 }
 
@@ -223,6 +278,29 @@ mod tests {
         let timeline = Recording::from_url_fragment(&format!("#{url}")).unwrap().replay().unwrap();
         assert_eq!(timeline.sim().trace_hash(), sim.trace_hash());
         assert_eq!(timeline.sim().now(), sim.now());
+    }
+
+    /// The page replays a slice per frame: the same run, whatever the slices.
+    #[test]
+    fn a_replay_run_in_slices_reproduces_the_run() {
+        let sim = run();
+        let mut replay = RunExport::start_import(&RunExport::of(&sim).unwrap().to_json_pretty()).unwrap();
+        let mut slices = 0;
+        while !replay.advance(10) {
+            slices += 1;
+            let (now, end) = replay.progress();
+            assert!(now <= end && end == sim.now());
+        }
+        assert!(slices > 10, "ran in {slices} slices");
+        let timeline = replay.finish().unwrap();
+        assert_eq!(timeline.sim().trace_hash(), sim.trace_hash());
+        assert_eq!(timeline.sim().history().len(), sim.history().len());
+        // An edited recording is caught at the end, whichever way it was run.
+        let mut rec = Recording::of(&sim).unwrap();
+        rec.trace_hash = "0".repeat(16);
+        let mut replay = rec.start_replay().unwrap();
+        while !replay.advance(1_000) {}
+        assert!(replay.finish().unwrap_err().contains("does not reproduce"));
     }
 
     #[test]

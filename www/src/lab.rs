@@ -7,7 +7,7 @@ use leaselab::event::Event;
 use leaselab::explain::explain_stale_read;
 use leaselab::history::OpRecord;
 use leaselab::scenario::{builtin, ScenarioRunner};
-use leaselab::share::{Recording, RunExport};
+use leaselab::share::{Recording, Replay, RunExport};
 use leaselab::spacetime::SpaceTime;
 use leaselab::timeline::Timeline;
 use leaselab::{ClusterConfig, Command, CommandError, OpId, SimTime, Snapshot};
@@ -20,6 +20,13 @@ pub const EVENTS_PER_FRAME_MAX: usize = 50_000;
 /// While playing, the simulation runs in slices of this many events and stops when the
 /// frame's time for it is up (so a frame never blocks for long on a slow machine either).
 const EVENTS_PER_SLICE: usize = 1_000;
+
+/// Events of a shared or imported run replayed at once when it is opened (≈0.1–0.3 s): a short
+/// run opens at once; a longer one goes on a slice per frame with its progress shown.
+const REPLAY_AT_ONCE_EVENTS: usize = 50_000;
+
+/// What a replay under way says when it opens, and when it fails.
+type ReplayWords = (&'static str, &'static str);
 /// Frames over which the page compares the simulated time it ran with what the speed asked.
 const SPEED_WINDOW_FRAMES: u64 = 30;
 
@@ -117,6 +124,8 @@ pub struct Lab {
     /// The node shown in the inspector.
     pub selected_node: RwSignal<Option<leaselab::NodeId>>,
     tour: StoredValue<Option<ScenarioRunner>, LocalStorage>,
+    /// A shared or imported run being replayed a slice per frame, and how to announce it.
+    pending_replay: StoredValue<Option<(Replay, ReplayWords)>, LocalStorage>,
     pub tour_view: RwSignal<Option<TourView>>,
     /// The audience's answer to the upcoming step's prediction question.
     pub tour_guess: RwSignal<Option<&'static str>>,
@@ -172,6 +181,7 @@ impl Lab {
             selected_op: RwSignal::new(None),
             selected_node: RwSignal::new(None),
             tour: StoredValue::new_local(None),
+            pending_replay: StoredValue::new_local(None),
             tour_view: RwSignal::new(None),
             tour_guess: RwSignal::new(None),
             tour_reveal: RwSignal::new(None),
@@ -383,16 +393,54 @@ impl Lab {
 
     /// Opens a shared run from a URL fragment. On failure the current run is untouched.
     pub fn open_fragment(&self, fragment: &str) -> Result<(), String> {
-        let timeline = Recording::from_url_fragment(fragment)?.replay()?;
-        self.install_timeline(timeline, "Opened the shared run");
-        Ok(())
+        let replay = Recording::from_url_fragment(fragment)?.start_replay()?;
+        self.begin_replay(replay, ("Opened the shared run", "Could not open the shared link, so this is a fresh run"))
     }
 
     /// Opens an exported run. On failure the current run is untouched.
     pub fn import_json(&self, text: &str) -> Result<(), String> {
-        let (_, timeline) = RunExport::import(text)?;
-        self.install_timeline(timeline, "Imported the run");
+        let replay = RunExport::start_import(text)?;
+        self.begin_replay(replay, ("Imported the run", "Import failed, the current run is unchanged"))
+    }
+
+    /// Replays a short run at once (its failure is returned); a longer one is left to
+    /// [`Lab::replay_frame`], and the present run pauses meanwhile.
+    fn begin_replay(&self, mut replay: Replay, words: ReplayWords) -> Result<(), String> {
+        if replay.advance(REPLAY_AT_ONCE_EVENTS) {
+            self.install_timeline(replay.finish()?, words.0);
+        } else {
+            self.playing.set(false);
+            self.pending_replay.set_value(Some((replay, words)));
+            self.replay_frame(&|| false);
+        }
         Ok(())
+    }
+
+    /// Runs a replay under way for this frame's time and shows how far it got; opens the run
+    /// when it is done. False when no replay is under way.
+    pub fn replay_frame(&self, more_time: &dyn Fn() -> bool) -> bool {
+        let Some((mut replay, words)) = self.pending_replay.try_update_value(Option::take).flatten() else {
+            return false;
+        };
+        let mut done = replay.advance(EVENTS_PER_SLICE);
+        while !done && more_time() {
+            done = replay.advance(EVENTS_PER_SLICE);
+        }
+        if done {
+            match replay.finish() {
+                Ok(timeline) => self.install_timeline(timeline, words.0),
+                Err(e) => self.set_timeline_note(Some(Err(format!("{}: {e}", words.1)))),
+            }
+        } else {
+            let (now, end) = replay.progress();
+            self.set_timeline_note(Some(Ok(format!(
+                "Replaying: {} of {}… (Reset cancels)",
+                crate::model::format_time(now),
+                crate::model::format_time(end)
+            ))));
+            self.pending_replay.set_value(Some((replay, words)));
+        }
+        true
     }
 
     fn install_timeline(&self, timeline: Timeline, what: &str) {
@@ -499,6 +547,8 @@ impl Lab {
     }
 
     fn install(&self, timeline: Timeline) {
+        // A new run (Reset, a tour, another link) cancels a replay under way.
+        self.pending_replay.set_value(None);
         self.timeline.set_value(timeline);
         self.set_timeline_note(None);
         self.selected_op.set(None);

@@ -812,3 +812,36 @@ fn the_page_says_when_the_simulation_cannot_keep_up() {
     lab.set_speed(leaselab_www::model::SPEEDS.len() - 1);
     assert_eq!(lab.behind.get_untracked(), None);
 }
+
+/// A long shared run is replayed a slice per frame with its progress shown (it froze the page
+/// for as long as it took), then opens as the same run; Reset cancels a replay under way.
+#[wasm_bindgen_test]
+fn a_long_shared_run_replays_a_slice_per_frame() {
+    use leaselab::Command;
+    use leaselab_www::lab::Lab;
+    let source = Lab::new(3, ClusterConfig { node_count: 5, ..ClusterConfig::default() });
+    source.command(Command::SetWorkload { ops_per_sec: 500 }).unwrap();
+    for _ in 0..60 {
+        source.advance_us(1_000_000);
+    }
+    let fragment = source.share_fragment().unwrap();
+    let want = source.snap.get_untracked().trace_hash;
+    let lab = Lab::new(1, ClusterConfig::default());
+    lab.open_fragment(&fragment).unwrap();
+    let note = lab.timeline_note.get_untracked().unwrap_or_default();
+    assert!(note.starts_with("Replaying: ") && note.ends_with(" of 60.000 s… (Reset cancels)"), "{note}");
+    let mut frames = 1;
+    while lab.replay_frame(&|| false) {
+        frames += 1;
+        assert!(frames < 100_000, "the replay never ends");
+    }
+    assert!(frames > 10, "replayed over {frames} frames");
+    let note = lab.timeline_note.get_untracked().unwrap_or_default();
+    assert!(note.starts_with("Opened the shared run"), "{note}");
+    assert_eq!(lab.snap.get_untracked().trace_hash, want, "the same run");
+    // Reset during a replay cancels it: the new run stays.
+    lab.open_fragment(&fragment).unwrap();
+    lab.reset(9, ClusterConfig::default()).unwrap();
+    assert!(!lab.replay_frame(&|| false), "no replay under way");
+    assert_eq!(lab.snap.get_untracked().seed, 9);
+}
