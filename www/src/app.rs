@@ -402,7 +402,7 @@ fn Controls(seed: u64, node_count: usize) -> impl IntoView {
                 on:click=move |_| lab.toggle_play()>
                 {move || if lab.playing.get() { "❚❚ Pause" } else { "▶ Play" }}
             </button>
-            <button data-testid="step-event" title="Handle the next event (the event log lists all it did)"
+            <button data-testid="step-event" title="Handle the next event"
                 on:click=move |_| lab.step_event()>"Step"</button>
             <button data-testid="advance-100ms" on:click=move |_| { lab.advance_us(100_000); }>"+100 ms"</button>
             <button data-testid="advance-1s" on:click=move |_| { lab.advance_us(1_000_000); }>"+1 s"</button>

@@ -27,6 +27,9 @@ const REPLAY_AT_ONCE_EVENTS: usize = 50_000;
 
 /// What a replay under way says when it opens, and when it fails.
 type ReplayWords = (&'static str, &'static str);
+
+/// How the status line begins once a shared link's run is open (the address keeps its link).
+pub const OPENED_LINK: &str = "Opened the shared run";
 /// Frames over which the page compares the simulated time it ran with what the speed asked.
 const SPEED_WINDOW_FRAMES: u64 = 30;
 
@@ -125,7 +128,7 @@ pub struct Lab {
     pub selected_node: RwSignal<Option<leaselab::NodeId>>,
     tour: StoredValue<Option<ScenarioRunner>, LocalStorage>,
     /// A shared or imported run being replayed a slice per frame, and how to announce it.
-    pending_replay: StoredValue<Option<(Replay, ReplayWords)>, LocalStorage>,
+    pending_replay: StoredValue<Option<(Replay, ReplayWords, (u64, SimTime))>, LocalStorage>,
     pub tour_view: RwSignal<Option<TourView>>,
     /// The audience's answer to the upcoming step's prediction question.
     pub tour_guess: RwSignal<Option<&'static str>>,
@@ -393,24 +396,29 @@ impl Lab {
 
     /// Opens a shared run from a URL fragment. On failure the current run is untouched.
     pub fn open_fragment(&self, fragment: &str) -> Result<(), String> {
-        let replay = Recording::from_url_fragment(fragment)?.start_replay()?;
-        self.begin_replay(replay, ("Opened the shared run", "Could not open the shared link, so this is a fresh run"))
+        let replay = Recording::from_url_fragment(fragment).and_then(|r| r.start_replay());
+        self.begin_replay(replay, (OPENED_LINK, "Could not open the shared link, so this is a fresh run"))
     }
 
     /// Opens an exported run. On failure the current run is untouched.
     pub fn import_json(&self, text: &str) -> Result<(), String> {
-        let replay = RunExport::start_import(text)?;
-        self.begin_replay(replay, ("Imported the run", "Import failed, the current run is unchanged"))
+        self.begin_replay(
+            RunExport::start_import(text),
+            ("Imported the run", "Import failed, the current run is unchanged"),
+        )
     }
 
     /// Replays a short run at once (its failure is returned); a longer one is left to
     /// [`Lab::replay_frame`], and the present run pauses meanwhile.
-    fn begin_replay(&self, mut replay: Replay, words: ReplayWords) -> Result<(), String> {
+    fn begin_replay(&self, replay: Result<Replay, String>, words: ReplayWords) -> Result<(), String> {
+        // Opening another run cancels a replay under way, whether or not this one opens.
+        self.pending_replay.set_value(None);
+        let mut replay = replay?;
         if replay.advance(REPLAY_AT_ONCE_EVENTS) {
             self.install_timeline(replay.finish()?, words.0);
         } else {
             self.playing.set(false);
-            self.pending_replay.set_value(Some((replay, words)));
+            self.pending_replay.set_value(Some((replay, words, self.run_mark())));
             self.replay_frame(&|| false);
         }
         Ok(())
@@ -419,9 +427,15 @@ impl Lab {
     /// Runs a replay under way for this frame's time and shows how far it got; opens the run
     /// when it is done. False when no replay is under way.
     pub fn replay_frame(&self, more_time: &dyn Fn() -> bool) -> bool {
-        let Some((mut replay, words)) = self.pending_replay.try_update_value(Option::take).flatten() else {
+        let Some((mut replay, words, mark)) = self.pending_replay.try_update_value(Option::take).flatten() else {
             return false;
         };
+        // Playing or changing the present run meanwhile (a command, a step, a scrub) means
+        // the user went on with it: the replay stops rather than replace what they did.
+        if self.playing.get_untracked() || self.run_mark() != mark {
+            self.set_timeline_note(Some(Err("Replay cancelled".into())));
+            return false;
+        }
         let mut done = replay.advance(EVENTS_PER_SLICE);
         while !done && more_time() {
             done = replay.advance(EVENTS_PER_SLICE);
@@ -434,13 +448,18 @@ impl Lab {
         } else {
             let (now, end) = replay.progress();
             self.set_timeline_note(Some(Ok(format!(
-                "Replaying: {} of {}… (Reset cancels)",
+                "Replaying: {} of {}…",
                 crate::model::format_time(now),
                 crate::model::format_time(end)
             ))));
-            self.pending_replay.set_value(Some((replay, words)));
+            self.pending_replay.set_value(Some((replay, words, mark)));
         }
         true
+    }
+
+    /// Where the present run is: any action on it moves this.
+    fn run_mark(&self) -> (u64, SimTime) {
+        self.timeline.with_value(|t| (t.sim().trace().len(), t.sim().now()))
     }
 
     fn install_timeline(&self, timeline: Timeline, what: &str) {

@@ -2,7 +2,7 @@
 //! checkpoint), go back to the live end, share the run as a link, export it as JSON and
 //! import one. Every failure is said in the status line and leaves the current run as it was.
 
-use crate::lab::Lab;
+use crate::lab::{Lab, OPENED_LINK};
 use crate::model::format_time;
 use leaselab::SimTime;
 use leptos::prelude::*;
@@ -13,11 +13,12 @@ pub fn TimelinePanel() -> impl IntoView {
     let lab = expect_context::<Lab>();
     let share_url = RwSignal::new(None::<String>);
     // A different run (reset, tour, import) makes the shared link and the address bar's `#run=`
-    // describe a run no longer on the page: drop both (not on the first run: it may be the
-    // link's own).
+    // describe a run no longer on the page: drop both (not on the first run, nor once a long
+    // link's replay opens: that is the link's own run).
     Effect::new(move |first: Option<()>| {
         lab.run_generation.track();
-        if first.is_some() {
+        let from_link = lab.timeline_note.with_untracked(|n| n.as_deref().is_some_and(|n| n.starts_with(OPENED_LINK)));
+        if first.is_some() && !from_link {
             share_url.set(None);
             if let Some(history) = web_sys::window().and_then(|w| w.history().ok()) {
                 // The page's address without its fragment (a query string stays).
