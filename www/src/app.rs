@@ -376,6 +376,7 @@ fn Controls(seed: u64, node_count: usize) -> impl IntoView {
         config.leader_lease.clock_drift_bound_ms = bound;
         config.leader_lease.enabled = lease_enabled.get_untracked();
         crate::model::check_timings(&config)?;
+        config.validate().map_err(|e| e.to_string())?;
         Ok((seed, config))
     };
     let reset = move || {
