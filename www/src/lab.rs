@@ -28,6 +28,9 @@ const REPLAY_AT_ONCE_EVENTS: usize = 50_000;
 /// What a replay under way says when it opens, and when it fails.
 type ReplayWords = (&'static str, &'static str);
 
+/// A replay under way: the replay, its words, and where the present run was when it began.
+type PendingReplay = (Replay, ReplayWords, (u64, SimTime));
+
 /// How the status line begins once a shared link's run is open (the address keeps its link).
 pub const OPENED_LINK: &str = "Opened the shared run";
 /// Frames over which the page compares the simulated time it ran with what the speed asked.
@@ -128,7 +131,7 @@ pub struct Lab {
     pub selected_node: RwSignal<Option<leaselab::NodeId>>,
     tour: StoredValue<Option<ScenarioRunner>, LocalStorage>,
     /// A shared or imported run being replayed a slice per frame, and how to announce it.
-    pending_replay: StoredValue<Option<(Replay, ReplayWords, (u64, SimTime))>, LocalStorage>,
+    pending_replay: StoredValue<Option<PendingReplay>, LocalStorage>,
     pub tour_view: RwSignal<Option<TourView>>,
     /// The audience's answer to the upcoming step's prediction question.
     pub tour_guess: RwSignal<Option<&'static str>>,
