@@ -513,15 +513,15 @@ fn TourPanel() -> impl IntoView {
             <h2>"Guided tours"</h2>
             <div class="row">
                 <select data-testid="tour-select" on:change=move |ev| choice.set(event_target_value(&ev))>
-                    {leaselab::scenario::BUILTIN.iter().map(|(name, _)| view! { <option value=*name>{*name}</option> }).collect_view()}
+                    // Each tour by its title, which says what it is about (the names are for files
+                    // and the command line).
+                    {leaselab::scenario::BUILTIN.iter().map(|(name, _)| {
+                        let title = leaselab::scenario::builtin(name).map_or(String::new(), |s| s.title);
+                        view! { <option value=*name>{title}</option> }
+                    }).collect_view()}
                 </select>
                 <button data-testid="tour-start" on:click=move |_| start()>"Start tour"</button>
             </div>
-            // What the picked tour is about, before it starts (the menu shows short names).
-            {move || lab.tour_view.with(Option::is_none).then(|| {
-                let title = leaselab::scenario::builtin(&choice.get()).map(|s| s.title).unwrap_or_default();
-                view! { <p class="muted" data-testid="tour-preview">{title}</p> }
-            })}
             {move || lab.tour_view.get().map(|t| {
                 let last = t.applied == t.total;
                 let next_label = match (&t.predict, last, &t.results) {

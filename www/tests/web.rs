@@ -678,15 +678,15 @@ fn every_builtin_tour_runs_in_the_browser_like_natively() {
 #[wasm_bindgen_test]
 async fn a_guided_tour_steps_forward_and_back_and_checks_its_expectations() {
     let (host, _handle) = mount(3);
-    assert_eq!(text(&host, "tour-preview"), "A healthy cluster: lease reads, forwarded reads, serializable reads");
+    // The menu names each tour by what it is about.
+    let picked = || {
+        let option = host.query_selector("[data-testid=\"tour-select\"] option:checked").unwrap();
+        option.and_then(|o| o.text_content()).unwrap_or_default()
+    };
+    assert_eq!(picked(), "A healthy cluster: lease reads, forwarded reads, serializable reads");
     choose(&host, "tour-select", "clock-drift-stale").await;
-    assert_eq!(
-        text(&host, "tour-preview"),
-        "A slow clock: the seed policy serves a stale read",
-        "says what it is about"
-    );
+    assert_eq!(picked(), "A slow clock: the seed policy serves a stale read");
     click(&host, "tour-start").await;
-    assert!(host.query_selector("[data-testid=\"tour-preview\"]").unwrap().is_none(), "the tour shows its own title");
     assert_eq!(text(&host, "tour-progress"), "step 0 of 16");
     click(&host, "tour-next").await;
     click(&host, "tour-next").await;
