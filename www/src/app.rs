@@ -487,12 +487,7 @@ fn PredictionResult(reveal: crate::lab::Reveal) -> impl IntoView {
                 QuestionKind::Stale => row.verdict.as_deref().map(|v| if v == "STALE" { "stale" } else { "not stale" }),
             }
         });
-        let text = match (actual, reveal.guess) {
-            (Some(a), Some(g)) if a == g => format!("✓ You predicted {g}: right."),
-            (Some(a), Some(g)) => format!("✗ You predicted {g}; it was {a}."),
-            (Some(a), None) => format!("Answer: {a}."),
-            (None, _) => format!("{} has not finished yet…", reveal.op),
-        };
+        let text = crate::model::prediction_text(reveal.op, reveal.guess, actual);
         view! { <p class="predict-result" data-testid="predict-result">{text}</p> }
     }
 }

@@ -528,8 +528,32 @@ pub fn format_time(t: SimTime) -> String {
     format!("{}.{:03} s", t.as_ms() / 1_000, t.as_ms() % 1_000)
 }
 
+/// A tour question's reveal: the audience's guess (if they gave one) against what `op` did
+/// (`None` while it is still in flight or unchecked: the guess stays in view meanwhile).
+pub fn prediction_text(op: leaselab::OpId, guess: Option<&str>, actual: Option<&str>) -> String {
+    match (actual, guess) {
+        (Some(a), Some(g)) if a == g => format!("✓ You predicted {g}: right."),
+        (Some(a), Some(g)) => format!("✗ You predicted {g}; it was {a}."),
+        (Some(a), None) => format!("Answer: {a}."),
+        (None, Some(g)) => format!("You predicted {g}; {op} has not finished yet…"),
+        (None, None) => format!("{op} has not finished yet…"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_prediction_is_judged_once_its_operation_is() {
+        use super::prediction_text;
+        use leaselab::OpId;
+        let op = OpId(7);
+        assert_eq!(prediction_text(op, Some("stale"), Some("stale")), "✓ You predicted stale: right.");
+        assert_eq!(prediction_text(op, Some("stale"), Some("not stale")), "✗ You predicted stale; it was not stale.");
+        assert_eq!(prediction_text(op, None, Some("forwarded")), "Answer: forwarded.");
+        assert_eq!(prediction_text(op, Some("ReadIndex"), None), "You predicted ReadIndex; op7 has not finished yet…");
+        assert_eq!(prediction_text(op, None, None), "op7 has not finished yet…");
+    }
+
     #[test]
     fn shortcuts_work_unless_typing_and_only_close_an_open_help() {
         use super::{shortcut_for, Shortcut};
