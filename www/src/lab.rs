@@ -387,13 +387,16 @@ impl Lab {
         self.refresh();
     }
 
-    /// The URL fragment that reproduces the run up to the present.
+    /// The URL fragment that reproduces the run up to the present. A replay under way is
+    /// finished first: the run being opened is the one to share (and export).
     pub fn share_fragment(&self) -> Result<String, String> {
+        self.replay_frame(&|| true);
         self.timeline.with_value(|t| Recording::of(t.sim()).map(|r| r.to_url_fragment()))
     }
 
     /// The run up to the present as a JSON document (config, commands, history, trace).
     pub fn export_json(&self) -> Result<String, String> {
+        self.replay_frame(&|| true);
         self.timeline.with_value(|t| RunExport::of(t.sim()).map(|e| e.to_json_pretty()))
     }
 

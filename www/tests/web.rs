@@ -854,4 +854,11 @@ fn a_long_shared_run_replays_a_slice_per_frame() {
     lab.open_fragment(&fragment).unwrap();
     assert!(lab.import_json("{}").unwrap_err().starts_with("not a Lease Lab run file"));
     assert!(!lab.replay_frame(&|| false), "the failed import cancelled the replay");
+    // Sharing or exporting during a replay finishes it first: what goes out is the run opened.
+    lab.open_fragment(&fragment).unwrap();
+    assert_eq!(lab.share_fragment().unwrap(), fragment);
+    assert_eq!(lab.snap.get_untracked().trace_hash, want);
+    lab.open_fragment(&fragment).unwrap();
+    assert!(lab.export_json().unwrap().contains(&format!("{want:016x}")), "the export names the opened run's hash");
+    assert!(!lab.replay_frame(&|| false), "nothing left to replay");
 }
