@@ -17,8 +17,8 @@ use crate::request::Request;
 use crate::storage::DiskStorage;
 use crate::time::LocalTime;
 use crate::types::{NodeId, OpId, Role};
-use raft::eraftpb::{Entry, EntryType, Message};
-use raft::{RawNode, StateRole};
+use raft::eraftpb::{Entry, EntryType, Message, MessageType};
+use raft::{RawNode, SnapshotStatus, StateRole};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::collections::BTreeMap;
@@ -455,6 +455,7 @@ impl Node {
             let mut ready = p.raw.ready();
             let mut immediate = ready.take_messages();
             immediate.sort_by_key(message_order);
+            let sent_from = out.messages.len();
             out.messages.append(&mut immediate);
             p.raw.recycle_messages(immediate);
 
@@ -488,6 +489,16 @@ impl Node {
             p.raw.recycle_messages(more);
             Self::apply_entries(&mut p.kv, light.take_committed_entries(), ctx, out);
             p.raw.advance_apply();
+            // The simulated transport takes a snapshot whole: report it sent, as etcd's
+            // rafthttp does once the stream is written. Unreported, raft-rs would keep that
+            // follower in its Snapshot state, sending it nothing, for good if the follower's
+            // answer was lost. A snapshot lost on the way is found by the next probe, which
+            // sends another.
+            for m in &out.messages[sent_from..] {
+                if m.get_msg_type() == MessageType::MsgSnapshot {
+                    p.raw.report_snapshot(m.to, SnapshotStatus::Finish);
+                }
+            }
         }
 
         let (role, term, leader) = {
@@ -798,7 +809,16 @@ impl Node {
         self.process.as_ref().map_or(0, |p| p.raw.raft.randomized_election_timeout())
     }
     /// The raft entry term at `index`, when this node still holds it.
+    /// The term of the entry at `index` in this node's log; `None` where it is not known:
+    /// compacted away (raft-rs answers 0 for those, which is no term), past the last index, or
+    /// the process is down.
     pub fn term_at(&self, index: u64) -> Option<u64> {
-        self.process.as_ref().and_then(|p| p.raw.raft.raft_log.term(index).ok())
+        let p = self.process.as_ref()?;
+        let log = &p.raw.raft.raft_log;
+        // The entry just before the first one is the snapshot's, whose term raft-rs keeps.
+        if index + 1 < log.first_index() || index > log.last_index() {
+            return None;
+        }
+        log.term(index).ok()
     }
 }
