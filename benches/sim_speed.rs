@@ -70,16 +70,6 @@ fn measured<T>(f: impl FnOnce() -> T) -> (T, usize, usize) {
 #[global_allocator]
 static ALLOC: Counting = Counting;
 
-/// One speed measurement (a [`SpeedSpec`]), as run in a child process. Prints "speed
-/// per_second" (messages/s for the bare loop, events/s for the simulation).
-fn speed_run(spec: &str) {
-    let spec = SpeedSpec::parse(spec).unwrap_or_else(|e| panic!("{e}"));
-    let t = Instant::now();
-    let (simulated_s, count) = spec.run();
-    let wall = t.elapsed().as_secs_f64();
-    println!("{} {}", simulated_s / wall, count as f64 / wall);
-}
-
 /// The browser's figures for the same specs, if `make bench` collected them first (the file
 /// named by `LEASELAB_BROWSER_SPEEDS`, holding the browser tests' output).
 fn browser_speeds() -> Vec<(SpeedSpec, f64)> {
@@ -95,13 +85,19 @@ fn browser_speeds() -> Vec<(SpeedSpec, f64)> {
     }
 }
 
-/// Runs [`speed_run`] in a fresh process of this same binary: each figure starts from a new
-/// heap, not one fragmented by the runs before it (which cost the later runs up to ≈25 %).
+/// Runs one speed measurement (a [`SpeedSpec`]) in a fresh process of the release
+/// `leaselab` binary (`leaselab speed SPEC`), which prints "speed per_second" (messages/s for
+/// the bare loop, events/s for the simulation). A fresh process: each figure starts from a new
+/// heap, not one fragmented by the runs before it (which cost the later runs up to ≈25 %). That
+/// binary: built with the release profile's `panic = "abort"`, as the page and the command line
+/// are, where this bench target always unwinds (Cargo's rule for benches).
 fn in_fresh_process(spec: &str) -> (f64, f64) {
-    let out = std::process::Command::new(std::env::current_exe().expect("own path"))
-        .env("LEASELAB_BENCH_RUN", spec)
-        .output()
-        .expect("the bench runs itself");
+    // target/release/deps/sim_speed-… → target/release/leaselab (make bench builds it first).
+    let exe = std::env::current_exe().expect("own path");
+    let cli = exe.parent().and_then(|deps| deps.parent()).expect("in target/release/deps").join("leaselab");
+    let out = std::process::Command::new(&cli).args(["speed", spec]).output().unwrap_or_else(|e| {
+        panic!("cannot run {}: {e} (`cargo build --release --bin leaselab` builds it; make bench does)", cli.display())
+    });
     let text = String::from_utf8_lossy(&out.stdout);
     let mut it = text.split_whitespace().map(|w| w.parse::<f64>().expect("a number"));
     match (it.next(), it.next()) {
@@ -111,9 +107,6 @@ fn in_fresh_process(spec: &str) -> (f64, f64) {
 }
 
 fn main() {
-    if let Ok(spec) = std::env::var("LEASELAB_BENCH_RUN") {
-        return speed_run(&spec);
-    }
     let browser = browser_speeds();
     println!("== speed in simulated seconds per wall second: the bare raft-rs loop (20,000 ticks of 10 ms, no");
     println!(
