@@ -38,11 +38,14 @@ build-release:
 smoke:
 	scripts/smoke.sh
 
-# Thousands of seeded swarm runs (release build), every fault kind, 1/3/5/7 nodes.
+# Thousands of seeded swarm runs (release build), every fault kind, 1/3/5/7 nodes; then at five
+# times the write rate, where logs compact every few seconds and lagging followers get snapshots.
 SWARM_SEEDS ?= 0..2500
+SWARM_HEAVY_SEEDS ?= 0..500
 swarm:
 	cargo build --release --bin leaselab
 	for n in 1 3 5 7; do ./target/release/leaselab swarm --seeds $(SWARM_SEEDS) --nodes $$n --faults all || exit 1; done
+	for n in 3 5 7; do ./target/release/leaselab swarm --seeds $(SWARM_HEAVY_SEEDS) --nodes $$n --faults all --writes-per-sec 100 || exit 1; done
 
 # Speed, memory and checker figures, natively and in headless Chromium. Prints numbers.
 # Each browser measurement runs alone on its own page (as each native figure runs in its own
