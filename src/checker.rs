@@ -64,7 +64,9 @@ impl Verdict {
             Verdict::Linearizable => "linearizable".into(),
             Verdict::Stale(_) => "STALE".into(),
             Verdict::Violation { .. } => "violation".into(),
-            Verdict::AllowedStaleness { lag } => format!("allowed staleness (lag {lag} rev)"),
+            Verdict::AllowedStaleness { lag } => {
+                format!("allowed staleness (lag {lag} revision{})", if *lag == 1 { "" } else { "s" })
+            }
             Verdict::NotChecked { reason } => format!("not checked: {reason}"),
         }
     }
@@ -494,6 +496,12 @@ fn search_all_ends(ops: &[CheckOp], start: Option<String>, ends: &mut BTreeSet<O
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_serializable_read_is_labelled_with_its_lag_in_revisions() {
+        assert_eq!(Verdict::AllowedStaleness { lag: 3 }.label(), "allowed staleness (lag 3 revisions)");
+        assert_eq!(Verdict::AllowedStaleness { lag: 1 }.label(), "allowed staleness (lag 1 revision)");
+    }
 
     fn w(id: u64, v: &str, invoke: u64, ret: u64) -> CheckOp {
         CheckOp { id: OpId(id), kind: CheckKind::Write(Some(v.into())), invoke, ret }

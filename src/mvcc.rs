@@ -303,7 +303,8 @@ pub enum CompareOp {
     Less,
 }
 
-/// A transaction guard on one key (a missing key has version/revisions 0, value "").
+/// A transaction guard on one key (a missing key has version/revisions 0; any value compare on
+/// it fails, as in etcd).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 pub struct Compare {
     pub key: String,
@@ -529,7 +530,12 @@ impl MvccStore {
     fn compare(&self, c: &Compare) -> bool {
         let kv = self.get(&c.key);
         let ord = match c.target {
-            CompareTarget::Value => kv.map_or(String::new(), |k| k.value).as_str().cmp(c.operand.as_str()),
+            // etcd's applyCompare: a value compare on a missing key always fails (gRPC cannot
+            // tell a missing value from an empty one), whatever the operator.
+            CompareTarget::Value => match kv {
+                Some(k) => k.value.as_str().cmp(c.operand.as_str()),
+                None => return false,
+            },
             target => {
                 let actual = kv.map_or(0, |k| match target {
                     CompareTarget::Version => k.version,

@@ -237,6 +237,12 @@ fn txn_compares_pick_the_branch() {
     let missing =
         Compare { key: "none".into(), target: CompareTarget::Version, op: CompareOp::Equal, operand: "0".into() };
     assert!(s.txn(&[missing], &[], &[]).unwrap().succeeded);
+    // ...but any value compare on it fails, even "not equal" and "equal to empty" (etcd's
+    // applyCompare: a missing value cannot be told from an empty one).
+    for (op, operand) in [(CompareOp::NotEqual, "1"), (CompareOp::Equal, ""), (CompareOp::Less, "1")] {
+        let c = Compare { key: "none".into(), target: CompareTarget::Value, op, operand: operand.into() };
+        assert!(!s.txn(&[c.clone()], &[], &[]).unwrap().succeeded, "{c:?}");
+    }
 }
 
 #[test]
