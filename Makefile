@@ -61,7 +61,7 @@ bench: setup
 	  CHROMEDRIVER=$(CHROMEDRIVER) WASM_BINDGEN_TEST_TIMEOUT=900 cargo test -p leaselab-www --target wasm32-unknown-unknown --release --features frame-times --test bench -- --nocapture $$t 2>&1 | grep -E "BENCH|panicked|test result" | tee -a $(BENCH_OUT) || exit 1; \
 	done
 	! grep -qE "panicked|FAILED" $(BENCH_OUT)
-	cargo build --release --bin leaselab
+	cargo build --release --example speed
 	LEASELAB_BROWSER_SPEEDS=$(BENCH_OUT) cargo bench --bench sim_speed
 
 # Stale-read rate against clock-fault size / drift bound for each leader lease policy

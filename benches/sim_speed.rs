@@ -85,18 +85,21 @@ fn browser_speeds() -> Vec<(SpeedSpec, f64)> {
     }
 }
 
-/// Runs one speed measurement (a [`SpeedSpec`]) in a fresh process of the release
-/// `leaselab` binary (`leaselab speed SPEC`), which prints "speed per_second" (messages/s for
-/// the bare loop, events/s for the simulation). A fresh process: each figure starts from a new
-/// heap, not one fragmented by the runs before it (which cost the later runs up to ≈25 %). That
-/// binary: built with the release profile's `panic = "abort"`, as the page and the command line
-/// are, where this bench target always unwinds (Cargo's rule for benches).
+/// Runs one speed measurement (a [`SpeedSpec`]) in a fresh process of the release `speed`
+/// example (`examples/speed.rs`), which prints "speed per_second" (messages/s for the bare
+/// loop, events/s for the simulation). A fresh process: each figure starts from a new heap, not
+/// one fragmented by the runs before it (which cost the later runs up to ≈25 %). That example:
+/// built with the release profile's `panic = "abort"`, as the page and the command line are,
+/// where this bench target always unwinds (Cargo's rule for benches).
 fn in_fresh_process(spec: &str) -> (f64, f64) {
-    // target/release/deps/sim_speed-… → target/release/leaselab (make bench builds it first).
+    // target/release/deps/sim_speed-… → target/release/examples/speed (make bench builds it).
     let exe = std::env::current_exe().expect("own path");
-    let cli = exe.parent().and_then(|deps| deps.parent()).expect("in target/release/deps").join("leaselab");
-    let out = std::process::Command::new(&cli).args(["speed", spec]).output().unwrap_or_else(|e| {
-        panic!("cannot run {}: {e} (`cargo build --release --bin leaselab` builds it; make bench does)", cli.display())
+    let speed = exe.parent().and_then(|deps| deps.parent()).expect("in target/release/deps").join("examples/speed");
+    let out = std::process::Command::new(&speed).arg(spec).output().unwrap_or_else(|e| {
+        panic!(
+            "cannot run {}: {e} (`cargo build --release --example speed` builds it; make bench does)",
+            speed.display()
+        )
     });
     let text = String::from_utf8_lossy(&out.stdout);
     let mut it = text.split_whitespace().map(|w| w.parse::<f64>().expect("a number"));

@@ -241,7 +241,7 @@ fn txn_compares_pick_the_branch() {
     // applyCompare: a missing value cannot be told from an empty one).
     for (op, operand) in [(CompareOp::NotEqual, "1"), (CompareOp::Equal, ""), (CompareOp::Less, "1")] {
         let c = Compare { key: "none".into(), target: CompareTarget::Value, op, operand: operand.into() };
-        assert!(!s.txn(&[c.clone()], &[], &[]).unwrap().succeeded, "{c:?}");
+        assert!(!s.txn(std::slice::from_ref(&c), &[], &[]).unwrap().succeeded, "{c:?}");
     }
 }
 

@@ -36,15 +36,12 @@ fn usage() -> String {
         [--faults none|all|partitions,loss,clocks,pauses,crashes] [--format text|json] [--trace]
   leaselab scenarios
   leaselab scenario NAME|FILE [--format json]
-  leaselab speed SPEC
   leaselab help
 
   run        print the event trace of one seeded run, one line per event (JSON lines with --format json)
   swarm      run seeds with every invariant checked after each step; prints how to replay a failure
   sweep      stale-read rate of each leader lease policy against clock-fault size
-  scenarios  list the guided tours; scenario runs one (or a scenario file) and checks its expectations
-  speed      time one bench workload (\"bare 5\", \"sim 5 100 eager\"): prints simulated s per wall s,
-             then messages (bare) or events (sim) per wall s; make bench runs each one this way"
+  scenarios  list the guided tours; scenario runs one (or a scenario file) and checks its expectations"
         .to_string()
 }
 
@@ -230,7 +227,6 @@ fn scenario_command() -> Option<ExitCode> {
     use leaselab::scenario::{builtin, parse, run, BUILTIN};
     let argv: Vec<String> = std::env::args().skip(1).collect();
     match argv.first().map(String::as_str) {
-        Some("speed") => Some(speed_command(argv.get(1).map(String::as_str))),
         Some("scenarios") => {
             for (name, _) in BUILTIN {
                 let s = builtin(name).expect("built-ins parse");
@@ -328,31 +324,6 @@ fn main() -> ExitCode {
             } else {
                 ExitCode::FAILURE
             }
-        }
-    }
-}
-
-/// `leaselab speed SPEC`: one timed run of a bench workload ([`leaselab::bench::SpeedSpec`]).
-/// The native bench runs each of its speed figures this way, in a fresh process of this
-/// binary: a release build with the release profile's `panic = "abort"`, which Cargo does not
-/// give bench targets (they always unwind) and which the simulation runs ≈7 % fewer
-/// instructions with. Reading the wall clock here is the command line's job, never the core's.
-fn speed_command(spec: Option<&str>) -> ExitCode {
-    let Some(text) = spec else {
-        eprintln!("usage: leaselab speed SPEC (\"bare 5\", \"sim 5 100 eager\")");
-        return ExitCode::from(2);
-    };
-    match leaselab::bench::SpeedSpec::parse(text) {
-        Ok(spec) => {
-            let start = std::time::Instant::now();
-            let (simulated_s, count) = spec.run();
-            let wall = start.elapsed().as_secs_f64();
-            println!("{} {}", simulated_s / wall, count as f64 / wall);
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("{e}");
-            ExitCode::from(2)
         }
     }
 }
