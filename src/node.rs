@@ -808,7 +808,6 @@ impl Node {
     pub fn election_timeout_ticks(&self) -> usize {
         self.process.as_ref().map_or(0, |p| p.raw.raft.randomized_election_timeout())
     }
-    /// The raft entry term at `index`, when this node still holds it.
     /// The term of the entry at `index` in this node's log; `None` where it is not known:
     /// compacted away (raft-rs answers 0 for those, which is no term), past the last index, or
     /// the process is down.
