@@ -493,7 +493,10 @@ impl Node {
             // rafthttp does once the stream is written. Unreported, raft-rs would keep that
             // follower in its Snapshot state, sending it nothing, for good if the follower's
             // answer was lost. A snapshot lost on the way is found by the next probe, which
-            // sends another.
+            // sends another. Reported at send, though, a rejected probe can also send one more
+            // while the first is still in flight (seed 76, 3 nodes, 100 writes/s: five within
+            // 10 ms); reporting when the simulator decides its fate (delivered or lost) would
+            // avoid that.
             for m in &out.messages[sent_from..] {
                 if m.get_msg_type() == MessageType::MsgSnapshot {
                     p.raw.report_snapshot(m.to, SnapshotStatus::Finish);
