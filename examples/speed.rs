@@ -9,6 +9,10 @@
 //! instructions with it. The wall clock is read here, outside the deterministic core.
 use std::process::ExitCode;
 
+/// The CLI's allocator (src/bin/leaselab.rs), so the bench times what users run.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let Some(text) = std::env::args().nth(1) else {
         eprintln!("usage: speed SPEC (\"bare 5\", \"sim 5 100 eager\")");

@@ -1,7 +1,9 @@
 //! Profiling harness: `cargo run --release --example write_speed [nodes] [writes/s] [seconds] [eager|lazy]`
 //! runs the benchmark's write workload once and prints its speed and allocation count (use it
-//! under `perf record`; the allocation count is exact, unlike timings on a shared machine).
-use std::alloc::{GlobalAlloc, Layout, System};
+//! under `perf record`; the allocation count is exact, unlike timings on a shared machine). It
+//! counts on top of the CLI's allocator (mimalloc), so its timings match the bench's.
+use mimalloc::MiMalloc;
+use std::alloc::{GlobalAlloc, Layout};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 struct Counting;
@@ -10,14 +12,14 @@ static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        System.alloc(layout)
+        MiMalloc.alloc(layout)
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        System.dealloc(ptr, layout)
+        MiMalloc.dealloc(ptr, layout)
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        System.realloc(ptr, layout, new_size)
+        MiMalloc.realloc(ptr, layout, new_size)
     }
 }
 

@@ -14,8 +14,10 @@ WASM_BINDGEN_VERSION=$(grep -A1 '^name = "wasm-bindgen"$' Cargo.lock | sed -n 's
 [ -n "$WASM_BINDGEN_VERSION" ] || { echo "no wasm-bindgen version in Cargo.lock" >&2; exit 1; }
 export PATH="$HOME/.cargo/bin:$PATH"
 
-# 1. Debian packages: headless browsers and their drivers.
+# 1. Debian packages: headless browsers and their drivers, and a C compiler (Rust links with
+# it; the native programs' allocator, mimalloc, is one C file built with it).
 need_apt=()
+have cc || need_apt+=(gcc)
 have chromium || need_apt+=(chromium)
 have chromedriver || need_apt+=(chromium-driver)
 have firefox-esr || have firefox || need_apt+=(firefox-esr)

@@ -20,6 +20,10 @@ use leaselab::swarm::{
 use leaselab::{Sim, SimTime};
 use std::process::ExitCode;
 
+/// The native allocator: see Cargo.toml (the simulation allocates per message and per write).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 struct Args {
     command: String,
     seeds: std::ops::Range<u64>,
