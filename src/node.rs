@@ -17,7 +17,7 @@ use crate::request::Request;
 use crate::storage::DiskStorage;
 use crate::time::LocalTime;
 use crate::types::{NodeId, OpId, Role};
-use raft::eraftpb::{Entry, EntryType, Message, MessageType};
+use raft::eraftpb::{Entry, EntryType, Message};
 use raft::{RawNode, SnapshotStatus, StateRole};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -336,6 +336,23 @@ impl Node {
         self.handle_ready(config, now, out);
     }
 
+    /// The network's word on a raft snapshot this node sent `follower`, given when the
+    /// simulator delivers or loses it (as etcd's transport reports once the stream is written
+    /// or has failed). Delivered, raft waits for the follower's answer; lost, it probes the
+    /// follower again after a heartbeat. Unreported, raft-rs would keep the follower in its
+    /// Snapshot state, sending it nothing, for good if the snapshot was lost; reported at send
+    /// (sessions 11–12), a rejected probe sent another while the first was in flight.
+    ///
+    /// This changes only raft's progress record of the follower and sends nothing, so it
+    /// needs no Ready cycle; like etcd's transport it reaches raft from outside the node's
+    /// loop, also while the process is paused. A crashed node has no raft to tell.
+    pub fn report_snapshot(&mut self, follower: NodeId, delivered: bool) {
+        if let Some(p) = &mut self.process {
+            let status = if delivered { SnapshotStatus::Finish } else { SnapshotStatus::Failure };
+            p.raw.report_snapshot(follower.0, status);
+        }
+    }
+
     /// Serves a client read (SPEC §6). Serializable reads and lease reads answer at once;
     /// the others start a ReadIndex and answer once the read index is applied locally.
     pub fn read(
@@ -455,7 +472,6 @@ impl Node {
             let mut ready = p.raw.ready();
             let mut immediate = ready.take_messages();
             immediate.sort_by_key(message_order);
-            let sent_from = out.messages.len();
             out.messages.append(&mut immediate);
             p.raw.recycle_messages(immediate);
 
@@ -489,19 +505,6 @@ impl Node {
             p.raw.recycle_messages(more);
             Self::apply_entries(&mut p.kv, light.take_committed_entries(), ctx, out);
             p.raw.advance_apply();
-            // The simulated transport takes a snapshot whole: report it sent, as etcd's
-            // rafthttp does once the stream is written. Unreported, raft-rs would keep that
-            // follower in its Snapshot state, sending it nothing, for good if the follower's
-            // answer was lost. A snapshot lost on the way is found by the next probe, which
-            // sends another. Reported at send, though, a rejected probe can also send one more
-            // while the first is still in flight (seed 76, 3 nodes, 100 writes/s: five within
-            // 10 ms); reporting when the simulator decides its fate (delivered or lost) would
-            // avoid that.
-            for m in &out.messages[sent_from..] {
-                if m.get_msg_type() == MessageType::MsgSnapshot {
-                    p.raw.report_snapshot(m.to, SnapshotStatus::Finish);
-                }
-            }
         }
 
         let (role, term, leader) = {

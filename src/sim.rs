@@ -20,7 +20,7 @@ use crate::snapshot::{
     KeyLeaseView, LinkView, MessageView, NodeView, Snapshot, SNAPSHOT_KEYS_MAX, SNAPSHOT_MESSAGES_MAX, SNAPSHOT_OPS_MAX,
 };
 use crate::time::{LocalTime, SimTime};
-use crate::types::{NodeId, OpId, Role};
+use crate::types::{MsgKind, NodeId, OpId, Role};
 use raft::eraftpb::Message;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -912,11 +912,17 @@ impl Sim {
         if let Some(reason) = lost {
             self.network.take(id);
             self.emit(Event::MessageDropped { id, from, to, kind, reason });
+            if kind == MsgKind::Snapshot {
+                self.nodes[from.index()].report_snapshot(to, false);
+            }
             return;
         }
         let paused = dest.paused;
         self.emit(Event::MessageDelivered { id, from, to, kind });
         let msg = self.network.take(id);
+        if kind == MsgKind::Snapshot {
+            self.nodes[from.index()].report_snapshot(to, true);
+        }
         if paused {
             self.enqueue_paused(to, Inbound::Message(msg));
         } else {
@@ -1123,6 +1129,9 @@ impl Sim {
             }
             Sent::Dropped { id, reason } => {
                 self.emit(Event::MessageDropped { id, from, to, kind, reason });
+                if kind == MsgKind::Snapshot {
+                    self.nodes[from.index()].report_snapshot(to, false);
+                }
             }
         }
     }

@@ -69,6 +69,54 @@ fn swarm_heavy_writes_snapshots_under_all_faults() {
     }
 }
 
+/// A leader reports each raft snapshot when the network delivers or loses it, so it never has
+/// two snapshots on their way to one follower in one term. Reported at send instead, a
+/// rejected probe sent another while the first was in flight (seed 76 sent five within 10 ms).
+#[test]
+fn a_leader_has_one_raft_snapshot_at_a_time_in_flight_to_a_follower() {
+    use leaselab::event::Event;
+    use leaselab::swarm::{cluster_config, random_schedule};
+    use leaselab::{MsgKind, SimTime};
+    use std::collections::BTreeMap;
+    let config = SwarmConfig { nodes: 3, faults: FaultMix::ALL, writes_per_sec: 100, ..SwarmConfig::default() };
+    let mut snapshots_sent = 0;
+    // Without the fix seed 17 fails first; about one seed in two sends a snapshot at all.
+    for seed in 0..80 {
+        let mut sim = leaselab::Sim::new(seed, cluster_config(&config)).expect("valid");
+        for (at, cmd) in random_schedule(seed, &config) {
+            sim.schedule(at, cmd).expect("valid");
+        }
+        // (from, to, term) -> the snapshot message on its way, by id.
+        let mut in_flight: BTreeMap<(u64, u64, u64), u64> = BTreeMap::new();
+        let mut seen = 0;
+        let end = SimTime::from_ms(1_000 + config.duration_ms);
+        while sim.next_due().is_some_and(|t| t <= end) {
+            sim.step();
+            for e in sim.events_since(seen) {
+                match e.event {
+                    Event::MessageSent { id, from, to, kind: MsgKind::Snapshot, term, .. } => {
+                        snapshots_sent += 1;
+                        if let Some(first) = in_flight.insert((from.0, to.0, term), id) {
+                            panic!(
+                                "seed={seed} at {}: {from} sent {to} snapshot m{id} while m{first} was in flight (term {term})\n  reproduce with: {}",
+                                e.at,
+                                run_swarm(seed, &config).replay_command(&config)
+                            );
+                        }
+                    }
+                    Event::MessageDelivered { id, kind: MsgKind::Snapshot, .. }
+                    | Event::MessageDropped { id, kind: MsgKind::Snapshot, .. } => {
+                        in_flight.retain(|_, m| *m != id);
+                    }
+                    _ => {}
+                }
+            }
+            seen = sim.trace().len();
+        }
+    }
+    assert!(snapshots_sent >= 20, "only {snapshots_sent} raft snapshots sent: the test would prove nothing");
+}
+
 #[test]
 fn swarm_single_node_with_clock_and_pause_faults() {
     sweep(1, 3_000..3_050, FaultMix::parse("clocks,pauses").unwrap());
