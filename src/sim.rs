@@ -909,24 +909,27 @@ impl Sim {
         let (from, to, kind, lost) = self.network.arriving(id);
         let dest = &self.nodes[to.index()];
         let lost = lost.or(dest.is_crashed().then_some(crate::event::DropReason::NodeDown));
+        let paused = dest.paused;
+        self.snapshot_fate(from, to, kind, lost.is_none());
         if let Some(reason) = lost {
             self.network.take(id);
             self.emit(Event::MessageDropped { id, from, to, kind, reason });
-            if kind == MsgKind::Snapshot {
-                self.nodes[from.index()].report_snapshot(to, false);
-            }
             return;
         }
-        let paused = dest.paused;
         self.emit(Event::MessageDelivered { id, from, to, kind });
         let msg = self.network.take(id);
-        if kind == MsgKind::Snapshot {
-            self.nodes[from.index()].report_snapshot(to, true);
-        }
         if paused {
             self.enqueue_paused(to, Inbound::Message(msg));
         } else {
             self.step_node(to, msg);
+        }
+    }
+
+    /// Once the network has decided a message's fate: a raft snapshot's sender hears of it
+    /// (`Node::report_snapshot`).
+    fn snapshot_fate(&mut self, from: NodeId, to: NodeId, kind: MsgKind, delivered: bool) {
+        if kind == MsgKind::Snapshot {
+            self.nodes[from.index()].report_snapshot(to, delivered);
         }
     }
 
@@ -1129,9 +1132,7 @@ impl Sim {
             }
             Sent::Dropped { id, reason } => {
                 self.emit(Event::MessageDropped { id, from, to, kind, reason });
-                if kind == MsgKind::Snapshot {
-                    self.nodes[from.index()].report_snapshot(to, false);
-                }
+                self.snapshot_fate(from, to, kind, false);
             }
         }
     }

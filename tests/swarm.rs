@@ -98,7 +98,7 @@ fn a_leader_has_one_raft_snapshot_at_a_time_in_flight_to_a_follower() {
                         snapshots_sent += 1;
                         if let Some(first) = in_flight.insert((from.0, to.0, term), id) {
                             panic!(
-                                "seed={seed} at {}: {from} sent {to} snapshot m{id} while m{first} was in flight (term {term})\n  reproduce with: {}",
+                                "seed={seed} at {}: {from} sent {to} snapshot m{id} while m{first} was in flight (term {term})\n  see the sends with: {} --trace",
                                 e.at,
                                 run_swarm(seed, &config).replay_command(&config)
                             );
