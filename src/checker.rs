@@ -43,8 +43,7 @@ pub enum Verdict {
     /// Part of a checked, linearizable component.
     Linearizable,
     /// Not linearizable: this read returned a value overwritten before it began.
-    /// Boxed: verdicts are shifted in their deque (see `Verdicts`), and a stale read is rare.
-    Stale(Box<StaleRead>),
+    Stale(StaleRead),
     /// Part of a component with no linearization, but no single read could be blamed.
     Violation { note: String },
     /// A serializable read: excluded, may lag by design.
@@ -117,12 +116,13 @@ impl Default for KeyState {
     }
 }
 
-/// Verdicts by operation id, in id order. Ids arrive nearly in order, so an insert is almost
-/// always a push at the back, and forgetting the oldest is a pop at the front. Not quite: one
-/// update checks key after key, so its verdicts arrive interleaved across the batch's ids and
-/// most inserts shift the batch's tail. The elements are kept small for that (a stale read's
-/// details are boxed): with them inline, a 20-minute run at 100 writes/s spent 65 % of its
-/// instructions shifting verdicts. (A `BTreeMap` avoids the shifts but costs the page ≈1 KB.)
+/// Verdicts by operation id, in id order; forgetting the oldest is a pop at the front.
+///
+/// Known cost (issue #3): one update checks key after key, so its verdicts arrive interleaved
+/// across the batch's ids and most inserts shift the batch's tail; once the history is full
+/// (≈8 simulated minutes at 100 writes/s) this is 65 % of a long run's instructions. Boxing a
+/// stale read's details (27.3 G → 18.1 G instructions for 20 minutes) cost the page 117 bytes
+/// and a `BTreeMap` (11.3 G) 976 bytes, both over its budget: the fix needs bytes found first.
 #[derive(Clone, Debug, Default)]
 struct Verdicts(VecDeque<(OpId, Verdict)>);
 
@@ -394,7 +394,7 @@ impl Checker {
         for (i, op) in ops.iter().enumerate() {
             if let CheckKind::Read(value) = &op.kind {
                 if let Some(stale) = self.explain_stale(key, op, value) {
-                    self.verdicts.insert(op.id, Verdict::Stale(Box::new(stale.clone())));
+                    self.verdicts.insert(op.id, Verdict::Stale(stale.clone()));
                     self.stale.push(stale);
                     blamed[i] = true;
                 }
