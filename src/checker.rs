@@ -527,7 +527,6 @@ mod tests {
         c.verdicts.0.into_iter().collect()
     }
 
-    /// Feeds `key`'s operations as one batch and checks them.
     #[test]
     fn verdicts_arriving_key_by_key_are_kept_in_id_order_and_the_oldest_forgotten_first() {
         // One update checks key after key: key A's ops are the odd ids, key B's the even ones.
@@ -551,6 +550,7 @@ mod tests {
         assert_eq!(c.violations(), 2, "the forgotten violation of op 1 still counts");
     }
 
+    /// Feeds `key`'s operations as one batch and checks them.
     fn feed(c: &mut Checker, key: &str, ops: Vec<CheckOp>) {
         let state = c.keys.entry(key.into()).or_default();
         for op in &ops {
