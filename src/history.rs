@@ -273,6 +273,12 @@ impl History {
         self.ops.iter().map(|r| &**r)
     }
 
+    /// The records from operation `id` on (all of them if `id` is already forgotten).
+    pub fn iter_from(&self, id: OpId) -> impl Iterator<Item = &OpRecord> {
+        let skip = id.0.saturating_sub(self.first_id).min(self.ops.len() as u64);
+        self.ops.range(skip as usize..).map(|r| &**r)
+    }
+
     pub fn len(&self) -> usize {
         self.ops.len()
     }
@@ -292,5 +298,24 @@ impl History {
 
     pub fn is_empty(&self) -> bool {
         self.ops.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iter_from_starts_at_the_id_or_at_the_oldest_record_kept() {
+        let mut h = History::new();
+        for _ in 0..10 {
+            h.invoke(SimTime(0), NodeId(1), OpKind::Delete { key: "k".into() });
+        }
+        h.forget_oldest(3);
+        let ids = |from: u64| h.iter_from(OpId(from)).map(|r| r.id.0).collect::<Vec<_>>();
+        assert_eq!(ids(6), [6, 7, 8, 9, 10]);
+        assert_eq!(ids(1), [4, 5, 6, 7, 8, 9, 10], "forgotten ids start at the oldest kept");
+        assert_eq!(ids(11), Vec::<u64>::new());
+        assert_eq!(ids(u64::MAX), Vec::<u64>::new());
     }
 }
