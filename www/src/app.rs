@@ -769,6 +769,12 @@ fn NodeTable() -> impl IntoView {
     let act = move |c: Command| {
         let _ = lab.command(c);
     };
+    // How far the −Δ / +Δ buttons step a clock (SPEC §4), typed in ms below the table.
+    let jump_text = RwSignal::new("500".to_string());
+    let jump = move |node: NodeId, sign: i64| match crate::model::parse_jump_us(&jump_text.get_untracked()) {
+        Ok(us) => act(Command::JumpClock { node, delta_us: sign * us }),
+        Err(e) => lab.error.set(Some(e)),
+    };
     view! {
         <div class="panel">
             <h2>"Nodes" <span class="leader-summary" data-testid="leader-summary">{move || lab.panel_snap.with(|s| match s.leader {
@@ -830,10 +836,10 @@ fn NodeTable() -> impl IntoView {
                                         }
                                     } />
                                 <span class="rate-label" data-testid=format!("rate-label-{}", id.0)>{crate::model::rate_label(rate_ppm)}</span>
-                                <button data-testid=format!("jump-back-{}", id.0) title="step this clock back 500 ms"
-                                    on:click=move |_| act(Command::JumpClock { node: id, delta_us: -500_000 })>"−½s"</button>
-                                <button data-testid=format!("jump-fwd-{}", id.0) title="step this clock forward 500 ms"
-                                    on:click=move |_| act(Command::JumpClock { node: id, delta_us: 500_000 })>"+½s"</button>
+                                <button data-testid=format!("jump-back-{}", id.0) title="step this clock back by Δ (set below the table)"
+                                    on:click=move |_| jump(id, -1)>"−Δ"</button>
+                                <button data-testid=format!("jump-fwd-{}", id.0) title="step this clock forward by Δ (set below the table)"
+                                    on:click=move |_| jump(id, 1)>"+Δ"</button>
                             </td>
                             <td class="actions">
                                 <button data-testid=format!("pause-{}", id.0) disabled=crashed
@@ -852,6 +858,8 @@ fn NodeTable() -> impl IntoView {
                 </tbody>
             </table>
             <div class="row">
+                <label title="How far the −Δ and +Δ buttons step a node's clock">"clock jump Δ "
+                    {text_box(jump_text, "jump-input".into(), "tiny", None)}" ms"</label>
                 <button data-testid="heal-all" on:click=move |_| act(Command::HealAll)>"Heal all links"</button>
                 <button data-testid="partition-apply" disabled=move || lab.partition_pick.with(|p| p.is_empty())
                     title="Cut every link between the picked nodes and the others (this replaces any earlier partition and cut links)"

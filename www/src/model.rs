@@ -504,6 +504,18 @@ pub fn parse_ttl_ms(text: &str) -> Result<i64, String> {
     }
 }
 
+/// Parses the clock jump Δ typed in milliseconds (fractions allowed) into microseconds: more
+/// than 0 and at most an hour (the simulation's own limit, `CLOCK_JUMP_US_MAX`).
+pub fn parse_jump_us(text: &str) -> Result<i64, String> {
+    let t = text.trim();
+    match t.parse::<f64>() {
+        Ok(ms) if ms >= 0.001 && ms * 1_000.0 <= leaselab::command::CLOCK_JUMP_US_MAX as f64 => {
+            Ok((ms * 1_000.0).round() as i64)
+        }
+        _ => Err(format!("“{t}” is not a clock jump: use milliseconds, 0.001 to 3600000")),
+    }
+}
+
 /// Parses a seed typed by a user: decimal or 0x-prefixed hex.
 pub fn parse_seed(text: &str) -> Result<u64, String> {
     let t = text.trim();
@@ -727,6 +739,16 @@ mod tests {
         assert_eq!(parse_ttl_ms("1.5"), Ok(1_500));
         assert!(parse_ttl_ms("0").is_err());
         assert!(parse_ttl_ms("soon").unwrap_err().contains("not a TTL"));
+    }
+
+    #[test]
+    fn clock_jumps_parse_in_milliseconds_up_to_an_hour() {
+        assert_eq!(parse_jump_us(" 500 "), Ok(500_000));
+        assert_eq!(parse_jump_us("0.25"), Ok(250));
+        assert_eq!(parse_jump_us("3600000"), Ok(leaselab::command::CLOCK_JUMP_US_MAX));
+        for bad in ["0", "-5", "3600001", "NaN", "inf", "soon", ""] {
+            assert!(parse_jump_us(bad).unwrap_err().contains("not a clock jump"), "{bad:?}");
+        }
     }
 
     #[test]

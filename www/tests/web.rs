@@ -171,6 +171,28 @@ async fn dragging_a_clock_slider_previews_the_rate_and_release_applies_it() {
     host.remove();
 }
 
+/// The ±Δ buttons step a clock by the Δ typed below the node table; a bad Δ is refused with a
+/// message and steps nothing.
+#[wasm_bindgen_test]
+async fn clock_jumps_step_by_the_typed_delta_and_a_bad_one_is_refused() {
+    let (host, _handle) = mount(3);
+    let clock = |host: &HtmlElement| text(host, "node-clock-2");
+    assert_eq!(clock(&host), "0.0s");
+    set_input(&host, "jump-input", "2500").await;
+    click(&host, "jump-fwd-2").await;
+    assert_eq!(clock(&host), "2.5s", "stepped forward by the typed 2.5 s");
+    set_input(&host, "jump-input", "1000").await;
+    click(&host, "jump-back-2").await;
+    assert_eq!(clock(&host), "1.5s");
+    set_input(&host, "jump-input", "soon").await;
+    click(&host, "jump-fwd-2").await;
+    assert!(text(&host, "command-error").contains("“soon” is not a clock jump"), "{}", text(&host, "command-error"));
+    assert_eq!(clock(&host), "1.5s", "a refused jump changes nothing");
+    let log = text(&host, "event-log");
+    assert!(log.contains("n2 clock jumps +2500 ms") && log.contains("n2 clock jumps -1000 ms"), "{log}");
+    host.remove();
+}
+
 /// Leaves the text box `id` after typing, as a user would: its change event (which bubbles).
 async fn leave(host: &HtmlElement, id: &str) {
     let change = web_sys::Event::new("change").unwrap();
