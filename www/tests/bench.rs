@@ -89,6 +89,28 @@ fn scrubbing_a_simulated_hour() {
     );
 }
 
+/// The browser side of the hour's memory figure: the wasm linear memory a simulated hour of 5
+/// nodes at 100 writes/s leaves (it only grows: the most the page's heap ever needed, plus what
+/// the test harness holds), in a fresh page.
+#[wasm_bindgen_test]
+fn memory_of_a_simulated_hour() {
+    use wasm_bindgen::JsCast;
+    let memory_mb = || {
+        let memory: js_sys::WebAssembly::Memory = wasm_bindgen::memory().unchecked_into();
+        memory.buffer().unchecked_into::<js_sys::ArrayBuffer>().byte_length() as f64 / 1e6
+    };
+    let before = memory_mb();
+    let t = now_ms();
+    let sim = leaselab::bench::write_workload(5, 100, 3_600);
+    let wall_s = (now_ms() - t) / 1e3;
+    console_log!(
+        "BENCH browser memory hour=1 nodes=5 writes_per_s=100 wasm_memory_mb={:.1} before_mb={before:.1} ops={} speed_x={:.0}",
+        memory_mb(),
+        sim.history().len(),
+        3_600.0 / wall_s
+    );
+}
+
 /// One speed figure of `make bench` ([`leaselab::bench::SpeedSpec`]) alone on a fresh page, as
 /// the native bench runs each in a fresh process: `make bench` runs each of these tests in its
 /// own page (a heap other runs have aged is slower). A first run warms the engine up: a fresh
