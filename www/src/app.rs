@@ -1099,7 +1099,7 @@ fn OpLog() -> impl IntoView {
             <h2>"Operations"
                 <span class="checker-summary" data-testid="checker-summary"
                     class:bad=move || lab.checker_summary.with(|c| c.stale > 0)>{move || lab.checker_summary.with(|c| {
-                    format!("checker: {} ops checked, {} stale", c.checked, c.stale)
+                    format!("checker: {} checked, {} stale", crate::model::plural(c.checked as usize, "op"), c.stale)
                 })}</span>
             </h2>
             {move || lab.checker_summary.with(|c| c.last_stale.clone()).map(|(text, op)| view! {
