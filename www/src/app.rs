@@ -379,6 +379,15 @@ fn Controls(seed: u64, node_count: usize) -> impl IntoView {
         config.validate().map_err(|e| e.to_string())?;
         Ok((seed, config))
     };
+    // Settings' network boxes applied to every link now, without a Reset (SPEC §3): a command
+    // like any fault, so it is recorded and replayed. The whole form must be valid, as for Reset.
+    let apply_network_now = move |_| {
+        let result = read_form().map(|(_, config)| Command::SetNetwork { link: config.network });
+        seed_error.set(result.as_ref().err().cloned());
+        if let Ok(command) = result {
+            let _ = lab.command(command);
+        }
+    };
     let reset = move || {
         let (seed, config) = match read_form() {
             Ok(form) => form,
@@ -463,7 +472,9 @@ fn Controls(seed: u64, node_count: usize) -> impl IntoView {
                         "commit broadcast "
                         {enum_box(commit_broadcast, "setting-commit-broadcast", &CommitBroadcast::ALL, CommitBroadcast::label)}
                     </label>
-                    <span class="muted">"Applied by Reset."</span>
+                    <button data-testid="network-now" title="Set latency, jitter, loss and duplicates on every link now, without a Reset"
+                        on:click=apply_network_now>"Network: apply now"</button>
+                    <span class="muted">"The rest is applied by Reset."</span>
                 </div>
             </details>
             <button data-testid="reset-button" on:click=move |_| reset()>"Reset"</button>

@@ -193,6 +193,32 @@ async fn clock_jumps_step_by_the_typed_delta_and_a_bad_one_is_refused() {
     host.remove();
 }
 
+/// Settings' network boxes apply to every link now, without a Reset (the other settings wait
+/// for it); a bad box is refused next to the controls and changes nothing.
+#[wasm_bindgen_test]
+async fn the_network_settings_apply_now_to_every_link() {
+    let (host, _handle) = mount(3);
+    click(&host, "advance-1s").await;
+    set_input(&host, "setting-latency", "40").await;
+    set_input(&host, "setting-loss", "101").await;
+    click(&host, "network-now").await;
+    assert!(text(&host, "seed-error").starts_with("loss: “101” is not valid"), "{}", text(&host, "seed-error"));
+    assert!(!text(&host, "event-log").contains("all links"), "a refused change changes nothing");
+    set_input(&host, "setting-loss", "100").await;
+    set_input(&host, "setting-tick", "20").await;
+    click(&host, "network-now").await;
+    assert_eq!(text(&host, "seed-error"), "");
+    let log = text(&host, "event-log");
+    assert!(log.contains("all links: latency 40000±5000 µs, drop 1000000 ppm, dup 0 ppm"), "{log}");
+    assert_eq!(text(&host, "sim-time"), "1.000 s", "the run goes on: no Reset");
+    // Every message is lost now: the space-time diagram draws the second's messages as drops.
+    click(&host, "advance-1s").await;
+    leptos::task::tick().await;
+    let dropped = by_test_id(&host, "spacetime-dropped").get_attribute("d").unwrap_or_default();
+    assert!(dropped.matches('M').count() > 5, "few drops drawn: {dropped}");
+    host.remove();
+}
+
 /// Leaves the text box `id` after typing, as a user would: its change event (which bubbles).
 async fn leave(host: &HtmlElement, id: &str) {
     let change = web_sys::Event::new("change").unwrap();
