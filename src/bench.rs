@@ -289,7 +289,7 @@ pub fn read_workload_with(config: ClusterConfig, ops_per_sec: u32, seconds: u64)
 /// Runs the checker over a finished simulation's whole history; returns ops checked.
 pub fn check_history(sim: &Sim) -> (u64, usize) {
     let mut checker = Checker::new();
-    checker.update(sim.history(), sim.now(), true);
+    checker.update(sim.history());
     (checker.checked_ops(), checker.violations())
 }
 

@@ -18,15 +18,27 @@ pub fn explain_stale_read(sim: &Sim, stale: &StaleRead) -> String {
         None => "its transaction's raft entry",
         Some(t) => t.path.map_or("?", ReadPath::label),
     };
+    let missed = match stale.seen_by {
+        None => format!(
+            "{} ({}={}) was acknowledged at {}",
+            stale.missed,
+            stale.key,
+            show(&stale.missed_value),
+            stale.missed_done_at
+        ),
+        Some(earlier) => format!(
+            "{earlier} had already returned {}={} (written by {}) at {}",
+            stale.key,
+            show(&stale.missed_value),
+            stale.missed,
+            stale.missed_done_at
+        ),
+    };
     let mut text = format!(
-        "{} at {node} returned {}={} via {path}, but {} ({}={}) was acknowledged at {} — before the read began at {}.",
+        "{} at {node} returned {}={} via {path}, but {missed} — before the read began at {}.",
         stale.read,
         stale.key,
         show(&stale.returned),
-        stale.missed,
-        stale.key,
-        show(&stale.missed_value),
-        stale.missed_done_at,
         stale.read_invoked_at
     );
     let steps = trace.map_or(&[][..], |t| &t.steps[..]);

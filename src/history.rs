@@ -2,6 +2,7 @@
 //! invoked and completed (true time), and how it ended. Checkers read it from outside.
 
 use crate::event::OpOutcome;
+use crate::kv::{RangeSpan, RegisterRead};
 use crate::read::{ReadMode, ReadPath, ReadStep, ReadTrace, ReadValue, READ_TRACE_MESSAGES_MAX};
 use crate::time::{LocalTime, SimTime};
 use crate::types::{NodeId, OpId};
@@ -117,10 +118,34 @@ pub struct OpRecord {
     /// What a transaction did, in words: the branch that ran and what its gets returned.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result: Option<String>,
-    /// A transaction's single-key gets as register reads (key, value), for the checker;
-    /// `None` for other operations and for transactions without such gets.
+    /// Store revision after the entry's first apply (the write's place in etcd's order);
+    /// `None` until it applies or if it changed nothing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub txn_reads: Option<Vec<(String, Option<String>)>>,
+    pub revision: Option<u64>,
+    /// What a transaction's reads of the current state saw, for the checkers; `None` for other
+    /// operations and for transactions without such reads.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub txn_reads: Option<Box<TxnReads>>,
+}
+
+/// A transaction's reads of the current state (see [`crate::kv::TxnOutcome::reads`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TxnReads {
+    pub reads: Vec<RegisterRead>,
+    pub ranges: Vec<RangeSpan>,
+}
+
+/// A write's first apply anywhere in the cluster, as [`History::set_applied`] records it.
+pub struct AppliedWrite {
+    /// Raft index of the entry that carried it.
+    pub index: u64,
+    /// True time of the apply.
+    pub at: SimTime,
+    /// Store revision after it.
+    pub revision: u64,
+    /// The per-key register writes it made (empty: it changed nothing).
+    pub effects: Vec<(String, Option<String>)>,
+    pub result: Option<crate::kv::TxnOutcome>,
 }
 
 /// Records are shared (`Rc`) so that cloning a history — every time-travel checkpoint does —
@@ -159,6 +184,7 @@ impl History {
             read: None,
             trace: read.then(Box::default),
             result: None,
+            revision: None,
             txn_reads: None,
         }));
         id
@@ -185,21 +211,20 @@ impl History {
     }
 
     /// Records that the write's entry `index` was applied at `now` (first time counts).
-    pub fn set_applied(
-        &mut self,
-        id: OpId,
-        index: u64,
-        now: SimTime,
-        effects: Vec<(String, Option<String>)>,
-        result: Option<crate::kv::TxnOutcome>,
-    ) {
+    pub fn set_applied(&mut self, id: OpId, applied: AppliedWrite) {
         if let Some(op) = self.get_mut(id) {
-            op.index.get_or_insert(index);
-            op.applied_at.get_or_insert(now);
-            op.effects.get_or_insert(effects);
-            if let (None, Some(outcome)) = (&op.result, result) {
+            if op.applied_at.is_some() {
+                return;
+            }
+            op.index = Some(applied.index);
+            op.applied_at = Some(applied.at);
+            op.revision = (!applied.effects.is_empty()).then_some(applied.revision);
+            op.effects = Some(applied.effects);
+            if let (None, Some(outcome)) = (&op.result, applied.result) {
                 op.result = Some(outcome.text);
-                op.txn_reads = Some(outcome.reads).filter(|r| !r.is_empty());
+                if !outcome.reads.is_empty() || !outcome.ranges.is_empty() {
+                    op.txn_reads = Some(Box::new(TxnReads { reads: outcome.reads, ranges: outcome.ranges }));
+                }
             }
         }
     }
@@ -228,6 +253,7 @@ impl History {
             op.completed_at = Some(now);
             op.index = Some(index);
             op.applied_at = Some(now);
+            op.revision = Some(revision);
             op.effects = Some(effects);
         }
     }

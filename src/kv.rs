@@ -82,22 +82,77 @@ pub struct TxnOutcome {
     /// In words: the branch that ran and what its gets returned (etcd's `succeeded` and
     /// responses).
     pub text: String,
-    /// Its gets of one key at the current revision, as register reads (key, value) for the
-    /// linearizability checker. Range, counting and historical gets are not register reads.
-    pub reads: Vec<(String, Option<String>)>,
+    /// What its reads of the current state saw, key by key, for the linearizability checkers:
+    /// a single-key get is one register read; a range read is a register read of every key it
+    /// returned, plus a [`RangeSpan`] for the keys it found absent. Counting and historical
+    /// reads (at an explicit revision) do not read the current state and are left out.
+    pub reads: Vec<RegisterRead>,
+    /// The ranges among its reads (see [`TxnOutcome::reads`]).
+    pub ranges: Vec<RangeSpan>,
 }
 
-/// The register reads among a transaction's operations (see [`TxnOutcome::reads`]).
-fn txn_register_reads(ops: &[TxnOp], results: &[TxnOpResult]) -> Vec<(String, Option<String>)> {
-    ops.iter()
-        .zip(results)
-        .filter_map(|(op, res)| match (op, res) {
-            (TxnOp::Range(r), TxnOpResult::Range(got)) if r.end.is_empty() && r.rev == 0 && !r.count_only => {
-                Some((r.key.clone(), got.kvs.first().map(|kv| kv.value.clone())))
-            }
-            _ => None,
-        })
-        .collect()
+/// One key as a read saw it: its value (`None`: absent), the revision of the write that set it
+/// (0 when absent) and the store revision the read was served at.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RegisterRead {
+    pub key: String,
+    pub value: Option<String>,
+    pub mod_revision: u64,
+    pub revision: u64,
+}
+
+/// A range read's extent: every key in `[key, end)` (the store's range conventions) that it
+/// did not return was absent at `revision` — up to `through` when a limit cut the answer short.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RangeSpan {
+    pub key: String,
+    pub end: String,
+    pub revision: u64,
+    /// The last key returned when the limit truncated the answer: keys after it are unknown.
+    pub through: Option<String>,
+}
+
+impl RangeSpan {
+    /// Whether the range read vouches for `k`: inside the range and not past a truncation.
+    pub fn covers(&self, k: &str) -> bool {
+        let inside = if self.end.is_empty() {
+            k == self.key
+        } else if self.end == "\0" {
+            k >= self.key.as_str()
+        } else {
+            k >= self.key.as_str() && k < self.end.as_str()
+        };
+        inside && self.through.as_deref().is_none_or(|t| k <= t)
+    }
+}
+
+/// The reads of the current state among a transaction's operations (see [`TxnOutcome::reads`]).
+fn txn_register_reads(ops: &[TxnOp], results: &[TxnOpResult]) -> (Vec<RegisterRead>, Vec<RangeSpan>) {
+    let mut reads = Vec::new();
+    let mut ranges = Vec::new();
+    for (op, res) in ops.iter().zip(results) {
+        let (TxnOp::Range(r), TxnOpResult::Range(got)) = (op, res) else { continue };
+        if r.rev != 0 || r.count_only {
+            continue;
+        }
+        let revision = got.rev;
+        for kv in &got.kvs {
+            reads.push(RegisterRead {
+                key: kv.key.clone(),
+                value: Some(kv.value.clone()),
+                mod_revision: kv.mod_revision,
+                revision,
+            });
+        }
+        let truncated = got.kvs.len() < got.count;
+        ranges.push(RangeSpan {
+            key: r.key.clone(),
+            end: r.end.clone(),
+            revision,
+            through: if truncated { got.kvs.last().map(|kv| kv.key.clone()) } else { None },
+        });
+    }
+    (reads, ranges)
 }
 
 /// A transaction's outcome in words: "then ran: get x → 5; put y" (else: "else ran: …").
@@ -274,10 +329,9 @@ impl KvStore {
                 Ok(txn) => {
                     let ops = if txn.succeeded { success } else { failure };
                     if ctx.record_effects {
-                        *result = Some(TxnOutcome {
-                            text: txn_result_text(txn.succeeded, ops, &txn.results),
-                            reads: txn_register_reads(ops, &txn.results),
-                        });
+                        let (reads, ranges) = txn_register_reads(ops, &txn.results);
+                        *result =
+                            Some(TxnOutcome { text: txn_result_text(txn.succeeded, ops, &txn.results), reads, ranges });
                     }
                     let mut effects = Vec::new();
                     for (op, res) in ops.iter().zip(&txn.results) {
@@ -465,8 +519,21 @@ mod tests {
         let txn = Request::Txn { compares: vec![], success: vec![get("x"), get("nope"), range], failure: vec![] };
         let outcome = kv.apply(txn.clone(), CTX).result.expect("a txn");
         assert_eq!(outcome.text, "then ran: get x → 5; get nope → (absent); range from a → 1 key");
-        // The checker's register reads: the single-key gets, not the range.
-        assert_eq!(outcome.reads, vec![("x".to_string(), Some("5".to_string())), ("nope".to_string(), None)]);
+        // The checkers' register reads: x from the get and again from the range, both at
+        // revision 2 where x was written; "nope" is vouched absent by its get's span.
+        let x = RegisterRead { key: "x".into(), value: Some("5".into()), mod_revision: 2, revision: 2 };
+        assert_eq!(outcome.reads, vec![x.clone(), x]);
+        let spans: Vec<(&str, &str)> = outcome.ranges.iter().map(|r| (r.key.as_str(), r.end.as_str())).collect();
+        assert_eq!(spans, [("x", ""), ("nope", ""), ("a", "z")]);
+        assert!(outcome.ranges[1].covers("nope") && !outcome.ranges[1].covers("x"));
+        assert!(outcome.ranges[2].covers("b") && !outcome.ranges[2].covers("z"));
+        // A limit vouches only for the keys up to the last one returned.
+        kv.apply(Request::Put { key: "y".into(), value: "6".into() }, CTX);
+        let limited = TxnOp::Range(RangeRequest { key: "a".into(), end: "z".into(), limit: 1, ..RangeRequest::default() });
+        let limited = Request::Txn { compares: vec![], success: vec![limited], failure: vec![] };
+        let outcome = kv.apply(limited, CTX).result.expect("a txn");
+        assert_eq!(outcome.ranges[0].through.as_deref(), Some("x"));
+        assert!(outcome.ranges[0].covers("w") && !outcome.ranges[0].covers("xa"));
         let quiet = ApplyContext { record_effects: false, ..CTX };
         assert_eq!(kv.apply(txn, quiet).result, None, "only the apply that records effects says it");
         let put = kv.apply(Request::Put { key: "y".into(), value: "1".into() }, CTX);

@@ -330,7 +330,7 @@ impl ScenarioRunner {
         let end = self.scenario.end_ms.max(self.scenario.steps.last().map_or(0, |s| s.at_ms));
         sim.run_until(SimTime::from_ms(end).max(sim.now()));
         let mut checker = Checker::new();
-        checker.update(sim.history(), sim.now(), true);
+        checker.update(sim.history());
         let expectations = self.scenario.expect.iter().map(|e| check(e, sim, &checker, &self.ops)).collect();
         let stale_reads = checker.stale_reads().iter().map(|s| explain_stale_read(sim, s)).collect();
         ScenarioReport {

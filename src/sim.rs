@@ -11,7 +11,7 @@ use crate::command::Command;
 use crate::config::ClusterConfig;
 use crate::error::{CommandError, ConfigError};
 use crate::event::{Event, OpOutcome, Trace, TracedEvent};
-use crate::history::{History, OpKind, OpRecord};
+use crate::history::{AppliedWrite, History, OpKind, OpRecord};
 use crate::network::{Network, Sent};
 use crate::node::{Node, NodeOutput};
 use crate::read::{parse_context, Context, ReadMode, ReadPath};
@@ -711,7 +711,7 @@ impl Sim {
     /// batch, the checker judges whatever it can of it.
     fn make_room_in_history(&mut self) {
         if self.history.is_full() {
-            self.checker.update(&self.history, self.now, false);
+            self.checker.update(&self.history);
             self.history.forget_oldest(HISTORY_FORGET_BATCH);
         }
     }
@@ -719,7 +719,7 @@ impl Sim {
     /// Brings the linearizability checker up to the present (it runs incrementally: only
     /// operations finished since the last call are new to it).
     pub fn check(&mut self) -> &Checker {
-        self.checker.update(&self.history, self.now, false);
+        self.checker.update(&self.history);
         &self.checker
     }
 
@@ -1033,7 +1033,14 @@ impl Sim {
                 continue;
             }
             if first_apply {
-                self.history.set_applied(applied.op, applied.index, self.now, applied.effects, applied.result);
+                let write = AppliedWrite {
+                    index: applied.index,
+                    at: self.now,
+                    revision: applied.revision,
+                    effects: applied.effects,
+                    result: applied.result,
+                };
+                self.history.set_applied(applied.op, write);
             }
             if self.history.get(applied.op).is_some_and(|r| r.node == node) {
                 self.complete(applied.op, outcome);

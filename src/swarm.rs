@@ -394,7 +394,7 @@ pub fn run_swarm_keeping_sim(seed: u64, config: &SwarmConfig) -> (SwarmReport, S
             checks.observe_state(&sim);
         }
         if steps.is_multiple_of(CHECKER_EVERY_STEPS) {
-            checker.update(sim.history(), sim.now(), false);
+            checker.update(sim.history());
         }
     }
     // Heal: links, network behaviour, clocks' rates, pauses and crashes.
@@ -418,7 +418,7 @@ pub fn run_swarm_keeping_sim(seed: u64, config: &SwarmConfig) -> (SwarmReport, S
     sim.run_until(settle_until);
     checks.observe_state(&sim);
     checks.check_acknowledged_writes(&sim, true);
-    checker.update(sim.history(), sim.now(), true);
+    checker.update(sim.history());
 
     let mut report = SwarmReport {
         seed,

@@ -113,10 +113,13 @@ fn a_transactions_gets_are_checked_as_reads() {
     let op = sim.apply(txn).unwrap().unwrap();
     sim.run_for_ms(300);
     let record = sim.history().get(op).unwrap().clone();
-    assert_eq!(record.txn_reads, Some(vec![("a".to_string(), Some("1".to_string())), ("none".to_string(), None)]));
+    let reads = record.txn_reads.as_deref().expect("the gets are recorded");
+    let seen: Vec<(&str, Option<&str>)> = reads.reads.iter().map(|r| (r.key.as_str(), r.value.as_deref())).collect();
+    assert_eq!(seen, [("a", Some("1"))]);
+    assert!(reads.ranges[1].covers("none"), "the absent key is vouched for by its get's span");
     let checker = sim.check();
     assert_eq!(checker.verdict(op), Some(&Verdict::Linearizable), "it read what was there");
-    assert_eq!(checker.checked_ops(), 3, "the put and both gets");
+    assert_eq!(checker.checked_ops(), 3, "the put, the get of a, and the get of the absent none");
     // Were a get stale, its explanation names where it ran (it has no read trace).
     let stale = leaselab::checker::StaleRead {
         read: op,
@@ -126,6 +129,7 @@ fn a_transactions_gets_are_checked_as_reads() {
         missed_value: Some("1".into()),
         missed_done_at: record.invoked_at,
         read_invoked_at: record.invoked_at,
+        seen_by: None,
     };
     let text = leaselab::explain::explain_stale_read(&sim, &stale);
     assert!(text.contains("returned a=(absent) via its transaction's raft entry"), "{text}");

@@ -1,0 +1,579 @@
+//! The model checker: is there an order of the operations, respecting real time, in which a
+//! register with compare-and-set gives every answer that was seen? For histories that carry
+//! no revisions — Jepsen's logs of etcd, and this simulator's own histories with the
+//! revisions stripped (to check the revision checker).
+//!
+//! The search is Lowe's just-in-time linearization as Porcupine implements it (Wing & Gong
+//! 1993; Lowe 2017; Horn & Kroening's P-compositionality): the history is split per key (a
+//! register per key is linearizable exactly when each key is), the call and return events of
+//! one key sit in a linked list in time order, and a depth-first search linearizes the
+//! earliest call it can, lifting it and its return out of the list, and backtracks when it
+//! reaches a return whose operation is not yet placed. A cache of (set of operations placed,
+//! register value) — the set hashed incrementally (Zobrist) — keeps it from exploring the same
+//! situation twice, which is what makes it fast on real histories.
+//!
+//! An operation of unknown outcome (a timeout, Jepsen's `:info`) may take effect at any time
+//! after its invocation, or never: its return is put after every other event. One that can
+//! change nothing (a read whose answer was lost) is dropped; so is an unknown write of a value
+//! nothing else ever mentions, when no operation on the key observes a value by inequality
+//! (a failed compare-and-set): no answer can depend on it, and dropping it spares the search
+//! both of its branches.
+//!
+//! It never passes off a search it did not finish: past [`Limits`] the answer is
+//! [`Outcome::Unknown`], with why.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// A register's content: a value, or absent (`None`).
+pub type Value = Option<String>;
+
+/// A condition an operation observed about the register at its linearization point.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Cond {
+    /// The register held this (a read's answer; a successful compare-and-set's compare).
+    Eq(Value),
+    /// The register did not hold this (a compare-and-set that answered false).
+    Ne(Value),
+}
+
+/// What an operation did to the register at its linearization point.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Effect {
+    Keep,
+    Set(Value),
+    /// A compare-and-set whose answer is unknown: sets `to` only if the register held `from`.
+    SetIf { from: Value, to: Value },
+}
+
+/// One client operation on one key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Operation {
+    /// The caller's name for it (an operation id, a line number).
+    pub id: u64,
+    /// Who issued it (a Jepsen process, a node).
+    pub client: u64,
+    pub key: String,
+    pub conds: Vec<Cond>,
+    pub effect: Effect,
+    pub invoke: u64,
+    /// `None`: outcome unknown — it may take effect any time after `invoke`, or never.
+    pub ret: Option<u64>,
+}
+
+impl Operation {
+    /// A read that returned `value`.
+    pub fn read(id: u64, key: &str, value: Value, invoke: u64, ret: u64) -> Operation {
+        Operation::new(id, key, vec![Cond::Eq(value)], Effect::Keep, invoke, Some(ret))
+    }
+    /// A write of `value` (`ret` None: outcome unknown).
+    pub fn write(id: u64, key: &str, value: Value, invoke: u64, ret: Option<u64>) -> Operation {
+        Operation::new(id, key, vec![], Effect::Set(value), invoke, ret)
+    }
+    fn new(id: u64, key: &str, conds: Vec<Cond>, effect: Effect, invoke: u64, ret: Option<u64>) -> Operation {
+        Operation { id, client: 0, key: key.to_string(), conds, effect, invoke, ret }
+    }
+
+    /// In words, as a counterexample lists it: "read → 3", "cas 3→0 ok", "write 4 (outcome unknown)".
+    pub fn describe(&self) -> String {
+        let show = |v: &Value| v.clone().unwrap_or_else(|| "nil".into());
+        let mut text = match (&self.conds[..], &self.effect) {
+            ([Cond::Eq(v)], Effect::Keep) => format!("read → {}", show(v)),
+            ([Cond::Ne(v)], Effect::Keep) => format!("cas from {} → failed", show(v)),
+            ([], Effect::Set(v)) => format!("write {}", show(v)),
+            ([Cond::Eq(a)], Effect::Set(b)) => format!("cas {}→{} ok", show(a), show(b)),
+            (_, Effect::SetIf { from, to }) => format!("cas {}→{}", show(from), show(to)),
+            (conds, effect) => format!("{conds:?} then {effect:?}"),
+        };
+        if !self.key.is_empty() {
+            text = format!("{}: {text}", self.key);
+        }
+        match self.ret {
+            Some(ret) => format!("{text} [{}, {ret}]", self.invoke),
+            None => format!("{text} [{}, outcome unknown]", self.invoke),
+        }
+    }
+}
+
+/// How far the search may go before it answers [`Outcome::Unknown`].
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Search steps per key.
+    pub steps_max: u64,
+    /// Bytes the cache of visited situations may hold per key.
+    pub cache_bytes_max: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { steps_max: 200_000_000, cache_bytes_max: 1 << 30 }
+    }
+}
+
+/// The checker's answer for a history or one key of it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Linearizable,
+    NotLinearizable(Counterexample),
+    /// The search stopped at a limit: no verdict (and never a pass).
+    Unknown {
+        reason: String,
+    },
+}
+
+/// Where the search got stuck: the longest order it found and the operation that could not
+/// be placed after it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Counterexample {
+    pub key: String,
+    /// Operations of the key, and how many the longest order found placed.
+    pub total: usize,
+    pub placed: usize,
+    /// The register's content after that order.
+    pub value: Value,
+    /// The operation whose return came with no order able to place it (index into the
+    /// checked slice), and the others still unplaced that overlapped it.
+    pub stuck: usize,
+    pub overlapping: Vec<usize>,
+}
+
+impl Counterexample {
+    /// The counterexample in words, naming operations as `ops` describes them.
+    pub fn describe(&self, ops: &[Operation]) -> String {
+        let show = |v: &Value| v.clone().unwrap_or_else(|| "nil".into());
+        let mut text = format!(
+            "key {:?}: not linearizable. The longest order found places {} of {} operations and leaves {}; \
+             then no order can place #{} {} before it returned",
+            self.key,
+            self.placed,
+            self.total,
+            show(&self.value),
+            ops[self.stuck].id,
+            ops[self.stuck].describe()
+        );
+        if !self.overlapping.is_empty() {
+            text.push_str(", whatever it does with the operations overlapping it:");
+            for &i in &self.overlapping {
+                text.push_str(&format!("\n  #{} {}", ops[i].id, ops[i].describe()));
+            }
+        }
+        text
+    }
+}
+
+/// One key's verdict.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyReport {
+    pub key: String,
+    pub ops: usize,
+    pub outcome: Outcome,
+    pub steps: u64,
+}
+
+/// The verdict on a whole history, key by key.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Report {
+    pub keys: Vec<KeyReport>,
+}
+
+impl Report {
+    /// The history's verdict: not linearizable if any key is not, else unknown if any key is
+    /// unknown, else linearizable.
+    pub fn outcome(&self) -> &Outcome {
+        let bad = self.keys.iter().find(|k| matches!(k.outcome, Outcome::NotLinearizable(_)));
+        let unknown = self.keys.iter().find(|k| matches!(k.outcome, Outcome::Unknown { .. }));
+        bad.or(unknown).map_or(&Outcome::Linearizable, |k| &k.outcome)
+    }
+    pub fn steps(&self) -> u64 {
+        self.keys.iter().map(|k| k.steps).sum()
+    }
+    pub fn key(&self, key: &str) -> Option<&KeyReport> {
+        self.keys.iter().find(|k| k.key == key)
+    }
+}
+
+/// Checks `ops` (any order; keys independent). Counterexample indices refer to `ops`.
+pub fn check(ops: &[Operation], limits: Limits) -> Report {
+    let mut by_key: std::collections::BTreeMap<&str, Vec<usize>> = std::collections::BTreeMap::new();
+    for (i, op) in ops.iter().enumerate() {
+        by_key.entry(op.key.as_str()).or_default().push(i);
+    }
+    let keys = by_key
+        .into_iter()
+        .map(|(key, idx)| {
+            let (outcome, steps) = check_key(key, ops, &idx, limits);
+            KeyReport { key: key.to_string(), ops: idx.len(), outcome, steps }
+        })
+        .collect();
+    Report { keys }
+}
+
+/// An operation ready for the search: values interned, the step it takes.
+#[derive(Clone, Debug)]
+struct Op {
+    /// Index into the caller's slice.
+    index: usize,
+    eq: Vec<u32>,
+    ne: Vec<u32>,
+    effect: Step,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Step {
+    Keep,
+    Set(u32),
+    SetIf(u32, u32),
+}
+
+impl Op {
+    fn apply(&self, state: u32) -> Option<u32> {
+        if self.eq.iter().any(|v| *v != state) || self.ne.contains(&state) {
+            return None;
+        }
+        Some(match self.effect {
+            Step::Keep => state,
+            Step::Set(v) => v,
+            Step::SetIf(from, to) => {
+                if state == from {
+                    to
+                } else {
+                    state
+                }
+            }
+        })
+    }
+}
+
+/// The operations of one key worth searching over (see the module docs on what is dropped).
+fn searched<'a>(ops: &'a [Operation], idx: &[usize]) -> Vec<(usize, &'a Operation)> {
+    let key_ops: Vec<(usize, &Operation)> = idx.iter().map(|&i| (i, &ops[i])).collect();
+    let any_ne = key_ops.iter().any(|(_, o)| o.conds.iter().any(|c| matches!(c, Cond::Ne(_))));
+    let mentioned = |v: &Value| {
+        key_ops.iter().any(|(_, o)| {
+            o.conds.iter().any(|c| matches!(c, Cond::Eq(x) if x == v))
+                || matches!(&o.effect, Effect::SetIf { from, .. } if from == v)
+        })
+    };
+    key_ops
+        .iter()
+        .copied()
+        .filter(|(_, o)| match (&o.effect, o.ret) {
+            (Effect::Keep, None) => false,
+            (Effect::Set(v), None) => any_ne || mentioned(v),
+            _ => true,
+        })
+        .collect()
+}
+
+/// A hasher for keys that are already well mixed (Zobrist sums).
+#[derive(Default)]
+struct PassThrough(u64);
+
+impl Hasher for PassThrough {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+type Cache = HashMap<u64, Vec<(u32, Box<[u64]>)>, BuildHasherDefault<PassThrough>>;
+
+/// SplitMix64: the Zobrist keys (fixed, so the search is the same on every run).
+fn zobrist(n: usize) -> Vec<u64> {
+    let mut x = 0x5EED_0F_7AB1E5u64;
+    (0..n)
+        .map(|_| {
+            x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = x;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^ (z >> 31)
+        })
+        .collect()
+}
+
+const NIL: usize = usize::MAX;
+
+/// The search over one key (see the module docs).
+fn check_key(key: &str, all: &[Operation], idx: &[usize], limits: Limits) -> (Outcome, u64) {
+    let kept = searched(all, idx);
+    let n = kept.len();
+    if n == 0 {
+        return (Outcome::Linearizable, 0);
+    }
+    // Intern values: 0 is absent.
+    let mut values: Vec<Value> = vec![None];
+    let mut intern = |v: &Value| -> u32 {
+        match values.iter().position(|x| x == v) {
+            Some(i) => i as u32,
+            None => {
+                values.push(v.clone());
+                (values.len() - 1) as u32
+            }
+        }
+    };
+    let ops: Vec<Op> = kept
+        .iter()
+        .map(|(i, o)| {
+            let mut eq = Vec::new();
+            let mut ne = Vec::new();
+            for c in &o.conds {
+                match c {
+                    Cond::Eq(v) => eq.push(intern(v)),
+                    Cond::Ne(v) => ne.push(intern(v)),
+                }
+            }
+            let effect = match &o.effect {
+                Effect::Keep => Step::Keep,
+                Effect::Set(v) => Step::Set(intern(v)),
+                Effect::SetIf { from, to } => Step::SetIf(intern(from), intern(to)),
+            };
+            Op { index: *i, eq, ne, effect }
+        })
+        .collect();
+
+    // Events 1..=2n in time order (calls before returns at equal times: equal means
+    // overlapping); 0 is the head sentinel and 2n+1 the tail.
+    let mut events: Vec<(u64, bool, usize)> = Vec::with_capacity(2 * n);
+    for (j, (_, o)) in kept.iter().enumerate() {
+        events.push((o.invoke, false, j));
+        events.push((o.ret.unwrap_or(u64::MAX), true, j));
+    }
+    events.sort_by_key(|&(t, is_ret, j)| (t, is_ret, kept[j].1.invoke, j));
+    let tail = 2 * n + 1;
+    let mut next: Vec<usize> = (1..=tail).chain([NIL]).collect();
+    let mut prev: Vec<usize> = [NIL].into_iter().chain(0..tail).collect();
+    let mut is_call = vec![false; tail + 1];
+    let mut op_of = vec![0usize; tail + 1];
+    let mut ret_of = vec![0usize; n];
+    for (pos, &(_, is_ret, j)) in events.iter().enumerate() {
+        let e = pos + 1;
+        is_call[e] = !is_ret;
+        op_of[e] = j;
+        if is_ret {
+            ret_of[j] = e;
+        }
+    }
+    
+    let lift = |next: &mut Vec<usize>, prev: &mut Vec<usize>, e: usize, r: usize| {
+        for x in [e, r] {
+            next[prev[x]] = next[x];
+            prev[next[x]] = prev[x];
+        }
+    };
+    let unlift = |next: &mut Vec<usize>, prev: &mut Vec<usize>, e: usize, r: usize| {
+        for x in [r, e] {
+            next[prev[x]] = x;
+            prev[next[x]] = x;
+        }
+    };
+
+    let words = n.div_ceil(64);
+    let z = zobrist(n);
+    let mut placed = vec![0u64; words];
+    let mut hash = 0u64;
+    let mut cache: Cache = HashMap::default();
+    let mut cache_bytes = 0usize;
+    let mut stack: Vec<(usize, u32)> = Vec::new();
+    let mut state = 0u32;
+    let mut steps = 0u64;
+    // The deepest point a return stopped the search: (placed count, stuck op, value, set).
+    let mut best: Option<(usize, usize, u32, Vec<u64>)> = None;
+    let mut entry = next[0];
+    while next[0] != tail {
+        steps += 1;
+        if steps > limits.steps_max {
+            let reason = format!("the search over key {key:?} ({n} operations) passed {} steps", limits.steps_max);
+            return (Outcome::Unknown { reason }, steps);
+        }
+        if is_call[entry] {
+            let j = op_of[entry];
+            if let Some(new_state) = ops[j].apply(state) {
+                placed[j / 64] |= 1 << (j % 64);
+                hash ^= z[j];
+                let slot = cache.entry(hash ^ u64::from(new_state).wrapping_mul(0x9E37_79B9_7F4A_7C15)).or_default();
+                let seen = slot.iter().any(|(s, set)| *s == new_state && set[..] == placed[..]);
+                if !seen {
+                    slot.push((new_state, placed.clone().into_boxed_slice()));
+                    cache_bytes += words * 8 + 24;
+                    if cache_bytes > limits.cache_bytes_max {
+                        let reason =
+                            format!("the search over key {key:?} ({n} operations) needed more than {cache_bytes} bytes");
+                        return (Outcome::Unknown { reason }, steps);
+                    }
+                    stack.push((entry, state));
+                    state = new_state;
+                    lift(&mut next, &mut prev, entry, ret_of[j]);
+                    entry = next[0];
+                    continue;
+                }
+                placed[j / 64] &= !(1 << (j % 64));
+                hash ^= z[j];
+            }
+            entry = next[entry];
+        } else {
+            // A return whose operation is not placed: this branch is dead.
+            if best.as_ref().is_none_or(|b| stack.len() > b.0) {
+                best = Some((stack.len(), op_of[entry], state, placed.clone()));
+            }
+            let Some((call, previous)) = stack.pop() else {
+                let (count, stuck, value, set) = best.expect("set before the first backtrack");
+                let stuck_ret = kept[stuck].1.ret.unwrap_or(u64::MAX);
+                let overlapping = (0..n)
+                    .filter(|&j| j != stuck && set[j / 64] >> (j % 64) & 1 == 0 && kept[j].1.invoke <= stuck_ret)
+                    .take(12)
+                    .map(|j| ops[j].index)
+                    .collect();
+                let example = Counterexample {
+                    key: key.to_string(),
+                    total: n,
+                    placed: count,
+                    value: values[value as usize].clone(),
+                    stuck: ops[stuck].index,
+                    overlapping,
+                };
+                return (Outcome::NotLinearizable(example), steps);
+            };
+            let j = op_of[call];
+            placed[j / 64] &= !(1 << (j % 64));
+            hash ^= z[j];
+            state = previous;
+            unlift(&mut next, &mut prev, call, ret_of[j]);
+            entry = next[call];
+        }
+    }
+    (Outcome::Linearizable, steps)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &str) -> Value {
+        Some(v.to_string())
+    }
+    fn w(id: u64, v: &str, invoke: u64, ret: u64) -> Operation {
+        Operation::write(id, "k", s(v), invoke, Some(ret))
+    }
+    fn r(id: u64, v: Option<&str>, invoke: u64, ret: u64) -> Operation {
+        Operation::read(id, "k", v.map(Into::into), invoke, ret)
+    }
+    fn cas(id: u64, from: &str, to: &str, ok: bool, invoke: u64, ret: u64) -> Operation {
+        let (conds, effect) =
+            if ok { (vec![Cond::Eq(s(from))], Effect::Set(s(to))) } else { (vec![Cond::Ne(s(from))], Effect::Keep) };
+        Operation { id, client: 0, key: "k".into(), conds, effect, invoke, ret: Some(ret) }
+    }
+    fn outcome(ops: &[Operation]) -> Outcome {
+        check(ops, Limits::default()).outcome().clone()
+    }
+    fn linearizable(ops: &[Operation]) -> bool {
+        match outcome(ops) {
+            Outcome::Linearizable => true,
+            Outcome::NotLinearizable(_) => false,
+            Outcome::Unknown { reason } => panic!("unknown: {reason}"),
+        }
+    }
+
+    #[test]
+    fn sequential_reads_of_the_latest_write_are_linearizable() {
+        assert!(linearizable(&[w(1, "a", 0, 10), r(2, Some("a"), 20, 30), w(3, "b", 40, 50), r(4, Some("b"), 60, 70)]));
+    }
+
+    #[test]
+    fn a_read_concurrent_with_a_write_may_see_either_value() {
+        assert!(linearizable(&[w(1, "a", 0, 10), w(2, "b", 20, 40), r(3, Some("a"), 25, 30)]));
+        assert!(linearizable(&[w(1, "a", 0, 10), w(2, "b", 20, 40), r(3, Some("b"), 25, 30)]));
+    }
+
+    #[test]
+    fn a_read_that_misses_a_finished_write_is_not_linearizable_and_is_named() {
+        let ops = [w(1, "a", 0, 10), w(2, "b", 20, 30), r(3, Some("a"), 40, 50)];
+        match outcome(&ops) {
+            Outcome::NotLinearizable(c) => {
+                assert_eq!((c.stuck, c.placed, c.value.clone()), (2, 2, s("b")), "{c:?}");
+                assert!(c.describe(&ops).contains("#3 k: read → a [40, 50]"), "{}", c.describe(&ops));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn reads_going_back_in_time_are_not_linearizable() {
+        assert!(linearizable(&[w(1, "a", 0, 100), w(2, "b", 0, 10), r(3, Some("b"), 20, 30), r(4, Some("a"), 40, 50)]));
+        assert!(!linearizable(&[w(1, "a", 0, 100), w(2, "b", 0, 10), r(3, Some("a"), 20, 30), r(4, Some("b"), 40, 50)]));
+    }
+
+    #[test]
+    fn two_concurrent_successful_cas_from_the_same_value_are_not_linearizable() {
+        // Porcupine rejects this: only one of cas 0→1 and cas 0→2 can find 0.
+        let ops = [w(1, "0", 0, 5), cas(2, "0", "1", true, 10, 20), cas(3, "0", "2", true, 10, 20)];
+        assert!(!linearizable(&ops));
+        let ops = [w(1, "0", 0, 5), cas(2, "0", "1", true, 10, 20), cas(3, "0", "2", false, 10, 20)];
+        assert!(linearizable(&ops), "one succeeds, the other finds 1 and fails");
+    }
+
+    #[test]
+    fn an_unknown_write_may_take_effect_late_or_never() {
+        let unknown = Operation::write(2, "k", s("b"), 20, None);
+        // Seen long after it was invoked.
+        assert!(linearizable(&[w(1, "a", 0, 10), unknown.clone(), r(3, Some("a"), 30, 40), r(4, Some("b"), 60_000_000, 60_000_010)]));
+        // Never seen.
+        assert!(linearizable(&[w(1, "a", 0, 10), unknown.clone(), r(3, Some("a"), 30, 40)]));
+        // But not before it was invoked.
+        assert!(!linearizable(&[w(1, "a", 0, 10), r(3, Some("b"), 12, 15), unknown]));
+    }
+
+    #[test]
+    fn an_unknown_write_nobody_could_see_is_dropped_from_the_search() {
+        let ops = [w(1, "a", 0, 10), Operation::write(2, "k", s("zzz"), 5, None), r(3, Some("a"), 20, 30)];
+        assert_eq!(searched(&ops, &[0, 1, 2]).len(), 2);
+        let mut with_failed_cas = ops.to_vec();
+        with_failed_cas.push(cas(4, "a", "c", false, 40, 50));
+        assert_eq!(searched(&with_failed_cas, &[0, 1, 2, 3]).len(), 4, "a failed cas could have seen it");
+        // And it does: landing after the read, it explains why the cas did not find a.
+        assert!(linearizable(&with_failed_cas));
+        with_failed_cas.remove(1);
+        assert!(!linearizable(&with_failed_cas), "without it the register held a when the cas failed to find a");
+    }
+
+    #[test]
+    fn keys_are_independent() {
+        let mut ops = vec![w(1, "a", 0, 10), r(2, Some("a"), 20, 30)];
+        ops.push(Operation::write(3, "j", s("x"), 0, Some(10)));
+        ops.push(Operation::read(4, "j", None, 20, 30));
+        let report = check(&ops, Limits::default());
+        assert_eq!(report.key("k").map(|k| &k.outcome), Some(&Outcome::Linearizable));
+        assert!(matches!(report.key("j").map(|k| &k.outcome), Some(Outcome::NotLinearizable(_))));
+        assert!(matches!(report.outcome(), Outcome::NotLinearizable(_)));
+    }
+
+    #[test]
+    fn a_search_past_its_limit_is_unknown_never_a_pass() {
+        // Many overlapping writes and a read nobody can explain: exhausting every order
+        // takes far more than 50 steps.
+        let mut ops: Vec<Operation> = (0..12).map(|i| w(i, &i.to_string(), 0, 100)).collect();
+        ops.push(r(99, Some("nope"), 0, 100));
+        let tight = Limits { steps_max: 50, cache_bytes_max: 1 << 20 };
+        assert!(matches!(check(&ops, tight).outcome(), Outcome::Unknown { .. }));
+        assert!(matches!(check(&ops, Limits::default()).outcome(), Outcome::NotLinearizable(_)));
+    }
+
+    #[test]
+    fn a_long_sequential_history_is_checked_quickly() {
+        let mut ops = Vec::new();
+        for i in 0..5_000u64 {
+            ops.push(w(2 * i, &i.to_string(), 100 * i, 100 * i + 10));
+            ops.push(r(2 * i + 1, Some(&i.to_string()), 100 * i + 20, 100 * i + 30));
+        }
+        let report = check(&ops, Limits::default());
+        assert_eq!(report.outcome(), &Outcome::Linearizable);
+        assert!(report.steps() < 100_000, "{} steps", report.steps());
+    }
+}

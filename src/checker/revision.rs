@@ -1,0 +1,790 @@
+//! The revision checker: linearizability from etcd's revisions, with no search.
+//!
+//! etcd orders every write by its revision, and every answer says where in that order it
+//! stands: a write's revision, a read's header revision and the mod revision of each key it
+//! returned. Per key, that puts every operation at a **place** in one total order: a write at
+//! its revision W, a read just after the write it read from (its source s: the key's mod
+//! revision, or for an absent key the newest delete at or below the header revision). A
+//! history is linearizable exactly when (a) each read's value is the one its source wrote and
+//! (b) real time never runs against the places: if `a` returned before `b` was invoked, `a`'s
+//! place is not after `b`'s. (Sorting by place, reads of one place by answer time, then gives a
+//! linearization: this is the register case with a known reads-from relation and a known write
+//! order, decidable without backtracking — Gibbons & Korach 1997; etcd's robustness tests and
+//! Jepsen's Elle use revisions the same way.)
+//!
+//! (b) is checked as operations finish: for each operation `b`, the furthest place among the
+//! operations that had finished before `b` began must not lie beyond `b`'s own. Which rule
+//! broke says what went wrong:
+//! - a write acknowledged before a read began is beyond the read's source: a **stale read**;
+//! - an earlier read saw a newer write than a later read: the later read went back in time
+//!   (also stale: it missed what the earlier read had already shown the world);
+//! - a read saw a write that was invoked only after the read returned: a read from the future;
+//! - a write acknowledged before another began got the higher revision.
+//!
+//! Only what the client saw matters: a write's end is its acknowledgement to the client, not
+//! its first apply (a read overlapping an unacknowledged write may see either state). A write
+//! whose outcome is unknown has no end, so it never precedes anything; it takes its place at
+//! the revision it applied at, however late that is (there is no grace period), and one that
+//! never applied takes no part. Serializable reads are excluded (allowed staleness).
+//!
+//! Memory is bounded: per key the newest [`WRITES_KEPT_PER_KEY`] writes and
+//! [`FINISHED_KEPT_PER_KEY`] finished reads and writes are kept; each kept entry carries the
+//! furthest place of everything finished before it, so forgetting old entries loses no rule.
+
+use super::{StaleRead, Verdict};
+use crate::event::OpOutcome;
+use crate::history::{History, OpKind, OpRecord};
+use crate::read::ReadMode;
+use crate::time::SimTime;
+use crate::types::OpId;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+/// Writes remembered per key, by revision (a read's source is looked up here).
+pub const WRITES_KEPT_PER_KEY: usize = 4_096;
+/// Finished reads and acknowledged writes remembered per key, by answer time.
+pub const FINISHED_KEPT_PER_KEY: usize = 4_096;
+/// Writes of unknown outcome that have not applied, watched for a late apply.
+const UNRESOLVED_KEPT_MAX: usize = 4_096;
+/// Verdicts kept for the newest operations (the page shows a few hundred rows); older ones are
+/// folded into [`Checker::violations`]' count, so a clone (every time-travel checkpoint makes
+/// one) stays small however long the run.
+pub const VERDICTS_KEPT: usize = 10_000;
+
+/// A place in one key's order: a write at its revision comes just before the reads that saw
+/// it (`after_write`), and those come before the next write.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+struct Place {
+    revision: u64,
+    after_write: bool,
+}
+
+impl Place {
+    fn write(revision: u64) -> Place {
+        Place { revision, after_write: false }
+    }
+    fn read(source: u64) -> Place {
+        Place { revision: source, after_write: true }
+    }
+}
+
+#[derive(Clone, Debug)]
+struct WriteInfo {
+    op: OpId,
+    value: Option<String>,
+}
+
+/// One finished operation on a key, and the furthest place reached by it and everything
+/// that finished before it.
+#[derive(Clone, Copy, Debug)]
+struct Finish {
+    at: u64,
+    place: Place,
+    op: OpId,
+    furthest: (Place, OpId, u64),
+}
+
+/// Finished operations of one key in answer-time order (see [`Finish`]).
+#[derive(Clone, Debug, Default)]
+struct Finished {
+    entries: VecDeque<Finish>,
+}
+
+impl Finished {
+    fn insert(&mut self, at: u64, place: Place, op: OpId) {
+        // Answers arrive almost in time order: the position is nearly always the end.
+        let pos = self.entries.partition_point(|f| f.at <= at);
+        self.entries.insert(pos, Finish { at, place, op, furthest: (place, op, at) });
+        for i in pos..self.entries.len() {
+            let mut furthest = (self.entries[i].place, self.entries[i].op, self.entries[i].at);
+            if i > 0 && self.entries[i - 1].furthest.0 > furthest.0 {
+                furthest = self.entries[i - 1].furthest;
+            }
+            self.entries[i].furthest = furthest;
+        }
+        while self.entries.len() > FINISHED_KEPT_PER_KEY {
+            self.entries.pop_front();
+        }
+    }
+
+    /// The furthest place among operations that finished strictly before `t`: (place, op,
+    /// when it finished).
+    fn furthest_before(&self, t: u64) -> Option<(Place, OpId, u64)> {
+        let pos = self.entries.partition_point(|f| f.at < t);
+        pos.checked_sub(1).map(|i| self.entries[i].furthest)
+    }
+}
+
+/// Everything the checker knows of one key.
+#[derive(Clone, Debug, Default)]
+struct KeyLog {
+    writes: BTreeMap<u64, WriteInfo>,
+    /// Highest revision forgotten from `writes`.
+    forgotten_through: u64,
+    acked_writes: Finished,
+    reads: Finished,
+    /// Violations found on this key (the cross-check compares keys).
+    violations: usize,
+}
+
+impl KeyLog {
+    fn remember_write(&mut self, revision: u64, info: WriteInfo) {
+        self.writes.entry(revision).or_insert(info);
+        while self.writes.len() > WRITES_KEPT_PER_KEY {
+            if let Some((rev, _)) = self.writes.pop_first() {
+                self.forgotten_through = self.forgotten_through.max(rev);
+            }
+        }
+    }
+}
+
+/// A read of one key as the checker judges it.
+struct KeyRead {
+    key: String,
+    value: Option<String>,
+    mod_revision: u64,
+    revision: u64,
+}
+
+/// Verdicts for the newest [`VERDICTS_KEPT`] operation ids: slot `i` holds op `first + i`'s
+/// verdict, empty while the op is undecided. Operation ids are dense, so a slot per id wastes
+/// little, and judging costs O(1) wherever the id falls (one update judges key after key, so
+/// verdicts arrive interleaved across a batch's ids).
+#[derive(Clone, Debug, Default)]
+struct Verdicts {
+    first: u64,
+    slots: VecDeque<Option<Verdict>>,
+    /// Violations among verdicts no longer kept.
+    forgotten_violations: usize,
+}
+
+impl Verdicts {
+    fn get(&self, op: &OpId) -> Option<&Verdict> {
+        self.slots.get(op.0.checked_sub(self.first)? as usize)?.as_ref()
+    }
+    /// The slot of `op`, made if there is none yet; `None` if `op` is already forgotten. Ids
+    /// may arrive out of order (a checker started over a long run's history sees op 310,000
+    /// decided before op 309,990), so the window grows at the front too until it is full. A
+    /// newer id moves the window on at once, never past its size, so the deque's capacity
+    /// stays that of the window.
+    fn slot(&mut self, op: OpId) -> Option<&mut Option<Verdict>> {
+        if self.slots.is_empty() {
+            self.first = op.0;
+        }
+        while op.0 < self.first && self.slots.len() < VERDICTS_KEPT {
+            self.first -= 1;
+            self.slots.push_front(None);
+        }
+        while op.0 >= self.first + self.slots.len() as u64 {
+            self.slots.push_back(None);
+            self.forget_oldest();
+        }
+        self.slots.get_mut(op.0.checked_sub(self.first)? as usize)
+    }
+    /// Records `verdict` unless `op` already has a violation: an operation is judged per key
+    /// it touched, and a violation on any key is its verdict.
+    fn judge(&mut self, op: OpId, verdict: Verdict) {
+        match self.slot(op) {
+            Some(slot) if slot.as_ref().is_some_and(Verdict::is_violation) => {}
+            Some(slot) => *slot = Some(verdict),
+            // Judged after it was forgotten.
+            None => self.forgotten_violations += usize::from(verdict.is_violation()),
+        }
+    }
+    fn forget_oldest(&mut self) {
+        while self.slots.len() > VERDICTS_KEPT {
+            self.first += 1;
+            if self.slots.pop_front().flatten().is_some_and(|v| v.is_violation()) {
+                self.forgotten_violations += 1;
+            }
+        }
+    }
+    fn violations(&self) -> usize {
+        self.forgotten_violations + self.slots.iter().flatten().filter(|v| v.is_violation()).count()
+    }
+}
+
+/// The live checker of the simulator's history (see the module docs).
+#[derive(Clone, Debug, Default)]
+pub struct Checker {
+    keys: BTreeMap<String, KeyLog>,
+    verdicts: Verdicts,
+    stale: Vec<StaleRead>,
+    /// Every op with id below this has been judged for good.
+    cursor: u64,
+    /// Ops at or past `cursor` already judged for good.
+    done_ahead: BTreeSet<OpId>,
+    /// Writes placed in the order (applied) whose answer has not come yet.
+    placed: BTreeSet<OpId>,
+    /// Writes of unknown outcome not applied so far: a late apply places them.
+    unresolved: BTreeSet<OpId>,
+    checked_ops: u64,
+}
+
+impl Checker {
+    pub fn new() -> Checker {
+        Checker { cursor: 1, ..Default::default() }
+    }
+
+    pub fn verdict(&self, op: OpId) -> Option<&Verdict> {
+        self.verdicts.get(&op)
+    }
+
+    /// Every stale read found so far, in the order found.
+    pub fn stale_reads(&self) -> &[StaleRead] {
+        &self.stale
+    }
+
+    /// Operations judged not linearizable (stale reads and other violations), each counted once.
+    pub fn violations(&self) -> usize {
+        self.verdicts.violations()
+    }
+
+    /// Keys on which a violation was found, with how many.
+    pub fn violations_by_key(&self) -> impl Iterator<Item = (&str, usize)> {
+        self.keys.iter().filter(|(_, k)| k.violations > 0).map(|(key, k)| (key.as_str(), k.violations))
+    }
+
+    /// Operations checked so far (reads judged and writes placed in the order).
+    pub fn checked_ops(&self) -> u64 {
+        self.checked_ops
+    }
+
+    /// Judges every operation that finished (or applied) since the last call.
+    pub fn update(&mut self, history: &History) {
+        // Writes first: a read may return a write with a higher id (invoked after the read,
+        // applied before it was served), and its source must be known when it is judged.
+        let late: Vec<OpId> = self.unresolved.iter().copied().collect();
+        let late = late.iter().filter_map(|id| history.get(*id));
+        for r in late.chain(history.iter_from(OpId(self.cursor))) {
+            self.remember_writes(r);
+        }
+        for id in late_ids(&self.unresolved) {
+            match history.get(id) {
+                Some(r) if r.revision.is_some() => {
+                    self.unresolved.remove(&id);
+                    self.place_write(r);
+                    self.verdicts.judge(id, Verdict::Linearizable);
+                }
+                Some(_) => {}
+                None => {
+                    self.unresolved.remove(&id);
+                }
+            }
+        }
+        let mut new_cursor: Option<u64> = None;
+        for r in history.iter_from(OpId(self.cursor)) {
+            if self.done_ahead.contains(&r.id) {
+                continue;
+            }
+            if self.judge(r) {
+                self.done_ahead.insert(r.id);
+            } else {
+                new_cursor.get_or_insert(r.id.0);
+            }
+        }
+        let target = new_cursor.unwrap_or(u64::MAX);
+        while self.cursor < target && self.done_ahead.remove(&OpId(self.cursor)) {
+            self.cursor += 1;
+        }
+        // A history that forgot records the cursor still points at moves the cursor on.
+        if let Some(first) = history.iter().next() {
+            while self.cursor < first.id.0 {
+                self.done_ahead.remove(&OpId(self.cursor));
+                self.placed.remove(&OpId(self.cursor));
+                self.cursor += 1;
+            }
+        }
+    }
+
+    /// Registers the register writes of an applied operation at its revision.
+    fn remember_writes(&mut self, r: &OpRecord) {
+        let (Some(revision), Some(effects)) = (r.revision, &r.effects) else { return };
+        for (key, value) in last_effect_per_key(effects) {
+            let info = WriteInfo { op: r.id, value: value.clone() };
+            self.keys.entry(key.to_string()).or_default().remember_write(revision, info);
+        }
+    }
+
+    /// Judges `r` if it can be: true when its verdict is final.
+    fn judge(&mut self, r: &OpRecord) -> bool {
+        let id = r.id;
+        match (&r.kind, &r.outcome) {
+            (OpKind::Read { .. }, OpOutcome::Pending) => false,
+            (_, OpOutcome::Pending) => {
+                // A write still waiting for its answer takes its place once applied.
+                if r.revision.is_some() && self.placed.insert(id) {
+                    self.place_write(r);
+                    self.verdicts.judge(id, Verdict::Linearizable);
+                }
+                false
+            }
+            (OpKind::Read { mode: ReadMode::Serializable, .. }, OpOutcome::Ok { .. }) => {
+                let lag = r.trace.as_ref().and_then(|t| t.revision_lag).unwrap_or(0);
+                self.verdicts.judge(id, Verdict::AllowedStaleness { lag });
+                true
+            }
+            (OpKind::Read { key, .. }, OpOutcome::Ok { .. }) => {
+                let Some(seen) = r.read.as_deref() else {
+                    self.verdicts.judge(id, Verdict::NotChecked { reason: "no value recorded".into() });
+                    return true;
+                };
+                let read = KeyRead {
+                    key: key.clone(),
+                    value: seen.value.clone(),
+                    mod_revision: seen.mod_revision,
+                    revision: seen.revision,
+                };
+                let ret = r.completed_at.map_or(r.invoked_at.0, |t| t.0);
+                self.judge_read(id, read, r.invoked_at.0, ret);
+                true
+            }
+            (_, OpOutcome::Failed { reason }) => {
+                self.verdicts.judge(id, Verdict::NotChecked { reason: format!("failed: {reason}") });
+                true
+            }
+            (OpKind::Read { .. }, OpOutcome::Indeterminate { reason }) => {
+                self.verdicts.judge(id, Verdict::NotChecked { reason: reason.clone() });
+                true
+            }
+            (_, OpOutcome::Indeterminate { .. }) => {
+                if r.revision.is_none() {
+                    if r.applied_at.is_some() {
+                        self.verdicts.judge(id, Verdict::NotChecked { reason: "changed no key".into() });
+                    } else {
+                        // It may still apply: watch for that, and judge it then.
+                        self.verdicts.judge(
+                            id,
+                            Verdict::NotChecked { reason: "outcome unknown and not applied (so far)".into() },
+                        );
+                        self.unresolved.insert(id);
+                        while self.unresolved.len() > UNRESOLVED_KEPT_MAX {
+                            self.unresolved.pop_first();
+                        }
+                    }
+                } else if !self.placed.remove(&id) {
+                    self.place_write(r);
+                    self.verdicts.judge(id, Verdict::Linearizable);
+                }
+                true
+            }
+            (_, OpOutcome::Ok { .. }) => {
+                let ret = r.completed_at.map_or(r.invoked_at.0, |t| t.0);
+                let mut judged = false;
+                if let Some(revision) = r.revision {
+                    if !self.placed.remove(&id) {
+                        self.place_write(r);
+                    }
+                    for (key, _) in last_effect_per_key(r.effects.as_deref().unwrap_or_default()) {
+                        self.keys.entry(key.to_string()).or_default().acked_writes.insert(
+                            ret,
+                            Place::write(revision),
+                            id,
+                        );
+                    }
+                    self.verdicts.judge(id, Verdict::Linearizable);
+                    judged = true;
+                }
+                if let Some(txn) = r.txn_reads.as_deref() {
+                    let known: Vec<String> = self.keys.keys().cloned().collect();
+                    for read in txn_key_reads(txn, &known) {
+                        self.judge_read(id, read, r.invoked_at.0, ret);
+                    }
+                    judged = true;
+                }
+                if !judged {
+                    self.verdicts.judge(id, Verdict::NotChecked { reason: "changed no key".into() });
+                }
+                true
+            }
+        }
+    }
+
+    /// Puts an applied write at its revision on each key it wrote, checking real time against
+    /// what had finished before it was invoked.
+    fn place_write(&mut self, r: &OpRecord) {
+        let Some(revision) = r.revision else { return };
+        self.checked_ops += 1;
+        let invoke = r.invoked_at.0;
+        for (key, _) in last_effect_per_key(r.effects.as_deref().unwrap_or_default()) {
+            let log = self.keys.entry(key.to_string()).or_default();
+            if let Some((place, read, _)) = log.reads.furthest_before(invoke) {
+                if place >= Place::read(revision) {
+                    // That read saw this write's revision (or a later one) before it was sent.
+                    log.violations += 1;
+                    let note = format!(
+                        "read from the future: it saw {key} at revision {}, but {} (revision {revision}) was invoked only after it returned",
+                        place.revision, r.id
+                    );
+                    self.verdicts.judge(read, Verdict::Violation { note });
+                }
+            }
+            if let Some((place, write, _)) = log.acked_writes.furthest_before(invoke) {
+                if place > Place::write(revision) {
+                    log.violations += 1;
+                    let note = format!(
+                        "{write} was acknowledged at revision {} before this write began, yet this one got revision {revision}",
+                        place.revision
+                    );
+                    self.verdicts.judge(r.id, Verdict::Violation { note });
+                }
+            }
+        }
+    }
+
+    /// Judges one key of a read: its value against the write order, then real time.
+    fn judge_read(&mut self, id: OpId, read: KeyRead, invoke: u64, ret: u64) {
+        self.checked_ops += 1;
+        let log = self.keys.entry(read.key.clone()).or_default();
+        let (source, mismatch) = source_of(log, &read);
+        let verdict = if let Some(note) = mismatch {
+            Verdict::Violation { note }
+        } else if let Some(stale) = stale_against(log, &read, source, id, invoke) {
+            self.stale.push(stale.clone());
+            Verdict::Stale(stale)
+        } else {
+            Verdict::Linearizable
+        };
+        if verdict.is_violation() {
+            log.violations += 1;
+        }
+        log.reads.insert(ret, Place::read(source), id);
+        self.verdicts.judge(id, verdict);
+    }
+}
+
+/// The ids of writes awaiting a late apply (copied: judging changes the set).
+fn late_ids(unresolved: &BTreeSet<OpId>) -> Vec<OpId> {
+    unresolved.iter().copied().collect()
+}
+
+/// An operation's final write to each key (a transaction may write a key twice).
+fn last_effect_per_key(effects: &[(String, Option<String>)]) -> BTreeMap<&str, &Option<String>> {
+    effects.iter().map(|(k, v)| (k.as_str(), v)).collect()
+}
+
+/// A transaction's reads, key by key: what its gets and ranges returned, and every key the
+/// checker knows that a range vouched absent.
+fn txn_key_reads(txn: &crate::history::TxnReads, known: &[String]) -> Vec<KeyRead> {
+    let mut reads: Vec<KeyRead> = txn
+        .reads
+        .iter()
+        .map(|r| KeyRead {
+            key: r.key.clone(),
+            value: r.value.clone(),
+            mod_revision: r.mod_revision,
+            revision: r.revision,
+        })
+        .collect();
+    for span in &txn.ranges {
+        for key in known {
+            let returned = txn.reads.iter().any(|r| r.revision == span.revision && r.key == *key);
+            if span.covers(key) && !returned {
+                reads.push(KeyRead { key: key.clone(), value: None, mod_revision: 0, revision: span.revision });
+            }
+        }
+    }
+    reads
+}
+
+/// The revision of the write a read saw on its key, and why its value cannot be right, if it
+/// cannot.
+fn source_of(log: &KeyLog, read: &KeyRead) -> (u64, Option<String>) {
+    let latest = log.writes.range(..=read.revision).next_back();
+    let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "(absent)".into());
+    match &read.value {
+        Some(value) => {
+            let source = read.mod_revision;
+            match log.writes.get(&source) {
+                Some(w) if w.value.as_ref() != Some(value) => (
+                    source,
+                    Some(format!(
+                        "returned {}={value} from revision {source}, but {} wrote {} there",
+                        read.key,
+                        w.op,
+                        show(&w.value)
+                    )),
+                ),
+                None if source > log.forgotten_through => (
+                    source,
+                    Some(format!("returned {}={value} from revision {source}, where no write of it is known", read.key)),
+                ),
+                _ => match latest {
+                    Some((rev, w)) if *rev > source => (
+                        source,
+                        Some(format!(
+                            "returned {}={value} from revision {source}, but {} wrote {} at revision {rev}, before the read's revision {}",
+                            read.key,
+                            w.op,
+                            show(&w.value),
+                            read.revision
+                        )),
+                    ),
+                    _ => (source, None),
+                },
+            }
+        }
+        None => match latest {
+            Some((rev, w)) if w.value.is_some() => (
+                *rev,
+                Some(format!(
+                    "returned {} absent at revision {}, but {} wrote {} at revision {rev}",
+                    read.key,
+                    read.revision,
+                    w.op,
+                    show(&w.value)
+                )),
+            ),
+            Some((rev, _)) => (*rev, None),
+            None => (0, None),
+        },
+    }
+}
+
+/// Whether a read whose source is `source` went back behind something that had finished
+/// before it began: an acknowledged write, or what an earlier read had already returned.
+fn stale_against(log: &KeyLog, read: &KeyRead, source: u64, id: OpId, invoke: u64) -> Option<StaleRead> {
+    let base = |missed: OpId, missed_value: Option<String>, at: u64, seen_by: Option<OpId>| StaleRead {
+        read: id,
+        key: read.key.to_string(),
+        returned: read.value.clone(),
+        missed,
+        missed_value,
+        missed_done_at: SimTime(at),
+        read_invoked_at: SimTime(invoke),
+        seen_by,
+    };
+    if let Some((place, write, at)) = log.acked_writes.furthest_before(invoke) {
+        if place > Place::read(source) {
+            let value = log.writes.get(&place.revision).and_then(|w| w.value.clone());
+            return Some(base(write, value, at, None));
+        }
+    }
+    if let Some((place, earlier, at)) = log.reads.furthest_before(invoke) {
+        if place > Place::read(source) {
+            let (write, value) = log.writes.get(&place.revision).map_or((OpId(0), None), |w| (w.op, w.value.clone()));
+            return Some(base(write, value, at, Some(earlier)));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::read::ReadValue;
+    use crate::types::NodeId;
+
+    /// A hand-made history: each call adds one operation with its times and revisions.
+    struct Script {
+        h: History,
+    }
+
+    impl Script {
+        fn new() -> Script {
+            Script { h: History::new() }
+        }
+        /// A put acknowledged at `ret` (None: outcome unknown), applied at `rev` (None: never).
+        fn put(&mut self, key: &str, value: &str, invoke: u64, ret: Option<u64>, rev: Option<u64>) -> OpId {
+            let id = self.h.invoke(SimTime(invoke), NodeId(1), OpKind::Put { key: key.into(), value: value.into() });
+            if let Some(rev) = rev {
+                let effects = vec![(key.to_string(), Some(value.to_string()))];
+                let at = SimTime(ret.unwrap_or(invoke));
+                let write = crate::history::AppliedWrite { index: rev, at, revision: rev, effects, result: None };
+                self.h.set_applied(id, write);
+            }
+            match ret {
+                Some(t) => self.h.complete(id, SimTime(t), OpOutcome::Ok { revision: rev.unwrap_or(0) }),
+                None => self.h.complete(id, SimTime(invoke + 1), OpOutcome::Indeterminate { reason: "timeout".into() }),
+            };
+            id
+        }
+        /// A linearizable read of `key` answered at `ret` from revision `rev`, returning
+        /// `value` written at `mod_rev`.
+        fn read(&mut self, key: &str, value: Option<&str>, mod_rev: u64, rev: u64, invoke: u64, ret: u64) -> OpId {
+            let kind = OpKind::Read { key: key.into(), mode: ReadMode::Linearizable };
+            let id = self.h.invoke(SimTime(invoke), NodeId(1), kind);
+            let seen = ReadValue { value: value.map(Into::into), mod_revision: mod_rev, revision: rev };
+            self.h.read_finished(id, crate::read::ReadPath::LeaseRead, None, 0, Some(seen), None);
+            self.h.complete(id, SimTime(ret), OpOutcome::Ok { revision: rev });
+            id
+        }
+        fn check(&self) -> Checker {
+            let mut c = Checker::new();
+            c.update(&self.h);
+            c
+        }
+    }
+
+    fn verdict(c: &Checker, op: OpId) -> Verdict {
+        c.verdict(op).cloned().unwrap_or(Verdict::NotChecked { reason: "no verdict".into() })
+    }
+
+    #[test]
+    fn sequential_reads_of_the_latest_write_are_linearizable() {
+        let mut s = Script::new();
+        s.put("k", "a", 0, Some(10), Some(2));
+        let r1 = s.read("k", Some("a"), 2, 2, 20, 30);
+        s.put("k", "b", 40, Some(50), Some(3));
+        let r2 = s.read("k", Some("b"), 3, 3, 60, 70);
+        let c = s.check();
+        assert_eq!((verdict(&c, r1), verdict(&c, r2)), (Verdict::Linearizable, Verdict::Linearizable));
+        assert_eq!(c.violations(), 0);
+        assert_eq!(c.checked_ops(), 4);
+    }
+
+    #[test]
+    fn a_read_that_misses_an_acknowledged_write_is_stale_and_names_it() {
+        let mut s = Script::new();
+        s.put("k", "a", 0, Some(10), Some(2));
+        let b = s.put("k", "b", 20, Some(30), Some(3));
+        let r = s.read("k", Some("a"), 2, 2, 40, 50);
+        let c = s.check();
+        match verdict(&c, r) {
+            Verdict::Stale(st) => {
+                assert_eq!((st.missed, st.missed_value.as_deref(), st.returned.as_deref()), (b, Some("b"), Some("a")));
+                assert_eq!((st.missed_done_at, st.seen_by), (SimTime(30), None));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(c.violations(), 1, "one stale read is one violation, not its whole group");
+    }
+
+    #[test]
+    fn a_read_overlapping_an_unacknowledged_write_may_see_the_old_value() {
+        // The write applied at 5 ms but was acknowledged to its client (through a follower)
+        // only at 59 ms: reads invoked in between overlap it and may return the old value.
+        let mut s = Script::new();
+        s.put("x", "1", 0, Some(1), Some(2));
+        let h = &mut s.h;
+        let w = h.invoke(SimTime(2), NodeId(2), OpKind::Put { key: "x".into(), value: "2".into() });
+        let effects = vec![("x".to_string(), Some("2".to_string()))];
+        h.set_applied(
+            w,
+            crate::history::AppliedWrite { index: 3, at: SimTime(5), revision: 3, effects, result: None },
+        );
+        let reads: Vec<OpId> = [10, 30, 55].iter().map(|t| s.read("x", Some("1"), 2, 2, *t, t + 2)).collect();
+        s.h.complete(w, SimTime(59), OpOutcome::Ok { revision: 3 });
+        let after = s.read("x", Some("1"), 2, 2, 60, 62);
+        let c = s.check();
+        for r in reads {
+            assert_eq!(verdict(&c, r), Verdict::Linearizable, "{r} overlaps the write");
+        }
+        assert!(matches!(verdict(&c, after), Verdict::Stale(_)), "invoked after the acknowledgement");
+    }
+
+    #[test]
+    fn a_read_going_back_behind_an_earlier_read_is_stale() {
+        // The write of b is never acknowledged, but a read already returned it: a later read
+        // of the older a went back in time.
+        let mut s = Script::new();
+        s.put("k", "a", 0, Some(10), Some(2));
+        let b = s.put("k", "b", 20, None, Some(3));
+        let r1 = s.read("k", Some("b"), 3, 3, 30, 40);
+        let r2 = s.read("k", Some("a"), 2, 2, 50, 60);
+        let c = s.check();
+        assert_eq!(verdict(&c, r1), Verdict::Linearizable);
+        match verdict(&c, r2) {
+            Verdict::Stale(st) => assert_eq!((st.missed, st.seen_by), (b, Some(r1))),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_write_that_commits_after_a_minute_is_judged_by_its_revision() {
+        // Unknown outcome (timed out), applied 60 s later; a read then returns it.
+        let mut s = Script::new();
+        s.put("k", "a", 0, Some(10), Some(2));
+        let late = s.h.invoke(SimTime(20), NodeId(1), OpKind::Put { key: "k".into(), value: "b".into() });
+        s.h.complete(late, SimTime(5_000), OpOutcome::Indeterminate { reason: "timeout".into() });
+        let mut c = Checker::new();
+        c.update(&s.h);
+        assert!(matches!(verdict(&c, late), Verdict::NotChecked { .. }));
+        let effects = vec![("k".to_string(), Some("b".to_string()))];
+        let write = crate::history::AppliedWrite { index: 3, at: SimTime(60_000_020), revision: 3, effects, result: None };
+        s.h.set_applied(late, write);
+        let r = s.read("k", Some("b"), 3, 3, 60_000_100, 60_000_200);
+        c.update(&s.h);
+        assert_eq!(verdict(&c, r), Verdict::Linearizable);
+        assert_eq!(verdict(&c, late), Verdict::Linearizable, "placed once it applied");
+        assert_eq!(c.violations(), 0);
+    }
+
+    #[test]
+    fn a_read_from_the_future_is_a_violation() {
+        let mut s = Script::new();
+        let r = s.read("k", Some("a"), 2, 2, 0, 10);
+        s.put("k", "a", 20, Some(30), Some(2));
+        let c = s.check();
+        assert!(matches!(verdict(&c, r), Verdict::Violation { .. }), "{:?}", verdict(&c, r));
+    }
+
+    #[test]
+    fn a_value_the_revision_did_not_write_is_a_violation() {
+        let mut s = Script::new();
+        s.put("k", "a", 0, Some(10), Some(2));
+        let r = s.read("k", Some("zzz"), 2, 2, 20, 30);
+        let absent = s.read("k", None, 0, 2, 40, 50);
+        let c = s.check();
+        assert!(matches!(verdict(&c, r), Verdict::Violation { .. }));
+        assert!(matches!(verdict(&c, absent), Verdict::Violation { .. }));
+    }
+
+    #[test]
+    fn a_read_of_the_initial_absence_is_fine_until_a_write_is_acknowledged() {
+        let mut s = Script::new();
+        let r1 = s.read("k", None, 0, 1, 0, 5);
+        s.put("k", "a", 10, Some(20), Some(2));
+        let r2 = s.read("k", None, 0, 1, 30, 40);
+        let c = s.check();
+        assert_eq!(verdict(&c, r1), Verdict::Linearizable);
+        assert!(matches!(verdict(&c, r2), Verdict::Stale(_)));
+    }
+
+    #[test]
+    fn a_read_of_another_key_at_an_older_revision_is_not_stale() {
+        // Per key: a write to j does not make an older snapshot of k stale.
+        let mut s = Script::new();
+        s.put("k", "a", 0, Some(10), Some(2));
+        s.put("j", "x", 20, Some(30), Some(3));
+        let r = s.read("k", Some("a"), 2, 2, 40, 50);
+        assert_eq!(verdict(&s.check(), r), Verdict::Linearizable);
+    }
+
+    #[test]
+    fn finished_entries_remember_the_furthest_place_before_them() {
+        let mut f = Finished::default();
+        f.insert(30, Place::write(5), OpId(1));
+        f.insert(10, Place::write(2), OpId(2));
+        f.insert(20, Place::write(9), OpId(3));
+        assert_eq!(f.furthest_before(10), None);
+        assert_eq!(f.furthest_before(11).map(|x| x.1), Some(OpId(2)));
+        assert_eq!(f.furthest_before(31).map(|x| x.1), Some(OpId(3)), "out-of-order insert updates later entries");
+        for i in 0..(FINISHED_KEPT_PER_KEY as u64 + 10) {
+            f.insert(100 + i, Place::write(1), OpId(10 + i));
+        }
+        assert_eq!(f.entries.len(), FINISHED_KEPT_PER_KEY);
+        assert_eq!(f.furthest_before(u64::MAX).map(|x| x.0), Some(Place::write(9)), "forgotten entries still count");
+    }
+
+    #[test]
+    fn verdicts_arriving_out_of_id_order_are_kept_and_the_oldest_forgotten_first() {
+        let mut v = Verdicts::default();
+        let n = VERDICTS_KEPT as u64 + 100;
+        v.judge(OpId(1), Verdict::Violation { note: "x".into() });
+        v.judge(OpId(1), Verdict::Linearizable); // a violation on any key stays
+        assert!(v.get(&OpId(1)).is_some_and(Verdict::is_violation));
+        for first in [1, 2] {
+            for id in (first..=n).step_by(2) {
+                v.judge(OpId(id), Verdict::Linearizable);
+                assert!(v.slots.len() <= VERDICTS_KEPT, "the window moves, never grows past its size");
+            }
+        }
+        assert!(v.slots.capacity() < 2 * VERDICTS_KEPT);
+        assert_eq!(v.get(&OpId(100)), None);
+        assert_eq!(v.get(&OpId(101)), Some(&Verdict::Linearizable));
+        assert_eq!(v.violations(), 1, "the forgotten violation of op 1 still counts");
+        v.judge(OpId(50), Verdict::Violation { note: "z".into() });
+        assert_eq!(v.get(&OpId(50)), None, "a forgotten op stays forgotten");
+        assert_eq!(v.violations(), 2, "but its late violation counts");
+    }
+}
