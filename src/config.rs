@@ -231,7 +231,9 @@ impl ClusterConfig {
         if self.leader_lease.policy == LeaderLeasePolicy::RaftLeaseBased && !self.check_quorum {
             return Err(ConfigError::new(
                 "check_quorum",
-                "raft-rs LeaseBased reads require check_quorum (raft refuses the config otherwise)".into(),
+                "check_quorum is off: raft-rs LeaseBased reads trust check_quorum alone (a leader cut off from \
+                 its quorum would never step down), so raft-rs refuses this config"
+                    .into(),
             ));
         }
         self.network.validate()

@@ -8,9 +8,19 @@
 //! * [`LeaderLeasePolicy::SeedRenewAtAck`] — the seed's: renew to `now + duration` whenever,
 //!   after a Ready, a quorum of peers is `recent_active`. Subtly unsafe: `now` is when the ack
 //!   was *processed*, not when the acknowledged heartbeat was *sent*, so a pause or delay
-//!   between the two stretches the lease past the followers' promise.
+//!   between the two stretches the lease past the followers' promise. And raft-rs marks a peer
+//!   `recent_active` on *any* append or heartbeat response, rejections included, so a
+//!   brand-new leader gets a lease before it has committed an entry of its term — while its
+//!   commit index may still miss writes the previous leader committed and acknowledged.
 //! * [`LeaderLeasePolicy::SendTimeAnchored`] — safe: the lease starts when the heartbeat round
 //!   that a quorum acknowledged was sent (raft thesis §6.4.1, TiKV `next_expired_time(send_ts)`).
+//!   That round is a ReadIndex, which raft-rs answers only once the leader has committed an
+//!   entry of its term.
+//!
+//! Every clock-based policy rests on the followers' promise that `check_quorum` makes ("I
+//! heard from a leader, so I ignore vote requests for an election timeout"): with it off the
+//! smart config disables leases ([`smart_config`]); and a lease read is served only once
+//! everything committed is applied ([`LeaseRead`]).
 //! * [`LeaderLeasePolicy::RaftLeaseBased`] — raft-rs's own `ReadOnlyOption::LeaseBased`: no
 //!   clock at all, the leader trusts `check_quorum` (known to allow two leaders for up to an
 //!   election timeout, etcd-io/raft#166).
@@ -21,7 +31,11 @@ use std::fmt;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum LeaderLeasePolicy {
+    /// Renew at the time a quorum is seen `recent_active` (unsafe under pauses and delays; and
+    /// since raft-rs marks a peer recent_active on any append or heartbeat response, rejections
+    /// included, a brand-new leader holds a lease before it has committed an entry of its term).
     SeedRenewAtAck,
+    /// Anchor the lease at the send time of a ReadIndex round a quorum acknowledged.
     SendTimeAnchored,
     RaftLeaseBased,
 }
@@ -73,15 +87,40 @@ pub struct LeaderLeaseStats {
     pub duration_us: i64,
 }
 
-/// The smart config: the user's switch plus what is known of the cluster size decide whether
-/// leases are used, with a reason a person can read.
-pub fn smart_config(user_enabled: bool, cluster_size: Option<usize>) -> (bool, String) {
+/// The smart config: the user's switch, raft's `check_quorum` and what is known of the cluster
+/// size decide whether leases are used, with a reason a person can read.
+///
+/// A clock-based leader lease needs `check_quorum`: it is what makes a follower that heard
+/// from the leader ignore vote requests for an election timeout (the promise the lease counts
+/// on) and what makes a leader cut off from its quorum step down. A single node has no one to
+/// promise anything, so it needs neither.
+pub fn smart_config(user_enabled: bool, check_quorum: bool, cluster_size: Option<usize>) -> (bool, String) {
     match (user_enabled, cluster_size) {
         (false, _) => (false, "Disabled by configuration".to_string()),
         (true, None) | (true, Some(0)) => (false, "Unknown cluster size, disabled for safety".to_string()),
         (true, Some(1)) => (true, "Single-node cluster detected, enabled with special handling".to_string()),
+        (true, Some(_)) if !check_quorum => (false, CHECK_QUORUM_OFF.to_string()),
         (true, Some(n)) => (true, format!("{n}-node cluster, enabled (quorum {})", n / 2 + 1)),
     }
+}
+
+/// The smart config's reason when `check_quorum` is off.
+pub const CHECK_QUORUM_OFF: &str = "check_quorum is off: followers vote at any time and a leader cut off from its \
+     quorum never steps down, so a leader lease cannot be trusted; disabled";
+
+/// What a leader does with a linearizable read under a clock-based leader lease
+/// ([`LeaderLeaseManager::read_decision`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LeaseRead {
+    /// The lease is valid and everything committed is applied: answer from the local store.
+    Serve,
+    /// The lease is valid but the store lags the commit index: the commit index is the read
+    /// index, and the read waits for its apply (no round trip). Answering at once could miss
+    /// a write that is committed, and acknowledged by a node that applied it, but not yet
+    /// applied here.
+    WaitForApply { applied: u64, commit: u64 },
+    /// No valid lease: ask a quorum (ReadIndex).
+    NoLease,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -96,8 +135,8 @@ pub struct LeaderLeaseManager {
 }
 
 impl LeaderLeaseManager {
-    pub fn new(user_enabled: bool, cluster_size: Option<usize>, timing: LeaderLeaseTiming) -> Self {
-        let (enabled, config_reason) = smart_config(user_enabled, cluster_size);
+    pub fn new(user_enabled: bool, check_quorum: bool, cluster_size: Option<usize>, timing: LeaderLeaseTiming) -> Self {
+        let (enabled, config_reason) = smart_config(user_enabled, check_quorum, cluster_size);
         LeaderLeaseManager {
             enabled,
             config_reason,
@@ -163,6 +202,18 @@ impl LeaderLeaseManager {
         self.enabled && self.is_leader && self.expire_at.is_some_and(|e| now < e)
     }
 
+    /// Whether a linearizable read may be answered from the local store at `now`: only with a
+    /// valid lease, and only once the applied index has reached the commit index.
+    pub fn read_decision(&self, now: LocalTime, applied: u64, commit: u64) -> LeaseRead {
+        if !self.has_valid_lease(now) {
+            LeaseRead::NoLease
+        } else if applied < commit {
+            LeaseRead::WaitForApply { applied, commit }
+        } else {
+            LeaseRead::Serve
+        }
+    }
+
     pub fn expire_at(&self) -> Option<LocalTime> {
         self.expire_at
     }
@@ -207,7 +258,7 @@ mod tests {
     };
 
     fn leader(cluster: usize) -> LeaderLeaseManager {
-        let mut m = LeaderLeaseManager::new(true, Some(cluster), SEED_TIMING);
+        let mut m = LeaderLeaseManager::new(true, true, Some(cluster), SEED_TIMING);
         m.on_become_leader();
         m
     }
@@ -249,19 +300,19 @@ mod tests {
 
     #[test]
     fn disabled_means_no_lease_with_the_reason() {
-        let mut m = LeaderLeaseManager::new(false, Some(3), SEED_TIMING);
+        let mut m = LeaderLeaseManager::new(false, true, Some(3), SEED_TIMING);
         m.on_become_leader();
         assert!(!m.renew_lease(3, 3, LocalTime(0)));
         assert!(!m.has_valid_lease(LocalTime(0)));
-        assert_eq!(smart_config(true, None).1, "Unknown cluster size, disabled for safety");
-        assert!(!smart_config(true, Some(0)).0);
+        assert_eq!(smart_config(true, true, None).1, "Unknown cluster size, disabled for safety");
+        assert!(!smart_config(true, true, Some(0)).0);
     }
 
     #[test]
     fn a_non_positive_duration_is_refused_with_its_reason() {
         for (bound_us, shown) in [(300_000, "= 0 ms is not positive"), (400_000, "= -100 ms is not positive")] {
             let timing = LeaderLeaseTiming { clock_drift_bound_us: bound_us, ..SEED_TIMING };
-            let mut m = LeaderLeaseManager::new(true, Some(3), timing);
+            let mut m = LeaderLeaseManager::new(true, true, Some(3), timing);
             m.on_become_leader();
             assert!(!m.renew_lease(3, 3, LocalTime(0)));
             let reason = m.stats(LocalTime(0)).last_reason;
@@ -284,5 +335,30 @@ mod tests {
         m.renew_anchored(2, 3, LocalTime(500_000));
         m.renew_anchored(2, 3, LocalTime(100_000));
         assert_eq!(m.expire_at(), Some(LocalTime(700_000)));
+    }
+
+    #[test]
+    fn without_check_quorum_no_lease_is_granted_and_the_reason_says_why() {
+        let (enabled, reason) = smart_config(true, false, Some(3));
+        assert!(!enabled);
+        assert!(reason.starts_with("check_quorum is off") && reason.ends_with("disabled"), "{reason}");
+        let mut m = LeaderLeaseManager::new(true, false, Some(3), SEED_TIMING);
+        m.on_become_leader();
+        assert!(!m.renew_lease(3, 3, LocalTime(0)));
+        assert_eq!(m.stats(LocalTime(0)).last_reason, format!("refused: {CHECK_QUORUM_OFF}"));
+        assert!(!m.has_valid_lease(LocalTime(1)));
+        // A single node promises no one anything: check_quorum does not matter there.
+        assert!(smart_config(true, false, Some(1)).0);
+    }
+
+    #[test]
+    fn a_lease_read_is_served_only_once_the_commit_index_is_applied() {
+        let mut m = leader(3);
+        assert_eq!(m.read_decision(LocalTime(0), 5, 5), LeaseRead::NoLease, "no lease yet");
+        m.renew_anchored(2, 3, LocalTime(0));
+        assert_eq!(m.read_decision(LocalTime(1), 5, 5), LeaseRead::Serve);
+        assert_eq!(m.read_decision(LocalTime(1), 6, 5), LeaseRead::Serve, "applied past commit");
+        assert_eq!(m.read_decision(LocalTime(1), 4, 5), LeaseRead::WaitForApply { applied: 4, commit: 5 });
+        assert_eq!(m.read_decision(LocalTime(200_000), 4, 5), LeaseRead::NoLease, "expired: lag no longer matters");
     }
 }

@@ -9,7 +9,7 @@
 use crate::clock::NodeClock;
 use crate::config::{ClusterConfig, CommitBroadcast};
 use crate::kv::{ApplyContext, KvStore};
-use crate::leader_lease::{LeaderLeaseManager, LeaderLeasePolicy, LeaderLeaseStats, LeaderLeaseTiming};
+use crate::leader_lease::{LeaderLeaseManager, LeaderLeasePolicy, LeaderLeaseStats, LeaderLeaseTiming, LeaseRead};
 use crate::lessor::TimeToLive;
 use crate::read::{parse_context, read_context, renewal_context, Context, ReadMode, ReadPath, ReadValue};
 use crate::request::Proposal;
@@ -238,7 +238,8 @@ impl Node {
             clock_drift_bound_us: i64::from(config.leader_lease.clock_drift_bound_ms) * 1_000,
         };
         let voters = raw.raft.prs().conf().voters().ids().len();
-        let leader_lease = LeaderLeaseManager::new(config.leader_lease.enabled, Some(voters), timing);
+        let leader_lease =
+            LeaderLeaseManager::new(config.leader_lease.enabled, config.check_quorum, Some(voters), timing);
         self.process = Some(Process {
             raw,
             kv,
@@ -388,7 +389,9 @@ impl Node {
             ReadPath::RaftLeaseBased
         } else {
             let stats = p.leader_lease.stats(now);
-            if p.leader_lease.has_valid_lease(now) {
+            let (applied, commit) = (p.kv.applied(), p.raw.raft.raft_log.committed);
+            let decision = p.leader_lease.read_decision(now, applied, commit);
+            if decision != LeaseRead::NoLease {
                 let expire = stats.expire_at.expect("valid lease has an expiry");
                 out.read_notes.push((
                     op,
@@ -397,8 +400,28 @@ impl Node {
                         (expire.0 - now.0) as f64 / 1_000.0
                     ),
                 ));
-                Self::answer_now(&p.kv, op, key, ReadPath::LeaseRead, out);
-                return;
+            }
+            match decision {
+                LeaseRead::Serve => {
+                    Self::answer_now(&p.kv, op, key, ReadPath::LeaseRead, out);
+                    return;
+                }
+                LeaseRead::WaitForApply { applied, commit } => {
+                    // The commit index is the read index: wait for its apply, no round trip.
+                    out.read_notes.push((op, format!("applied {applied} < commit {commit}: wait for the apply")));
+                    out.reads_started.push((op, ReadPath::LeaseRead));
+                    let pending = PendingRead {
+                        key: key.to_string(),
+                        path: ReadPath::LeaseRead,
+                        ctx: Vec::new(),
+                        index: Some(commit),
+                        issued_at: now,
+                        retries: 0,
+                    };
+                    p.reads.insert(op, pending);
+                    return;
+                }
+                LeaseRead::NoLease => {}
             }
             let why = match stats.expire_at {
                 _ if !stats.enabled => format!("leader leases disabled ({})", stats.config_reason),
