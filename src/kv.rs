@@ -299,7 +299,18 @@ impl KvStore {
                 (vec![], None)
             }
             Request::Delete { key } => match self.mvcc.delete_range(key, "") {
-                // A delete of a missing key is still a register write of "absent".
+                Ok((0, revision)) => {
+                    // Nothing to delete: etcd makes no revision, so it is no write in the
+                    // order — it is an observation that the key was absent at `revision`.
+                    if ctx.record_effects {
+                        *result = Some(TxnOutcome {
+                            text: format!("deleted nothing: {key} was absent"),
+                            reads: vec![],
+                            ranges: vec![RangeSpan { key: key.clone(), end: String::new(), revision, through: None }],
+                        });
+                    }
+                    (vec![], None)
+                }
                 Ok(_) => {
                     self.lessor.detach(key);
                     (vec![(key.clone(), None)], None)
@@ -529,7 +540,8 @@ mod tests {
         assert!(outcome.ranges[2].covers("b") && !outcome.ranges[2].covers("z"));
         // A limit vouches only for the keys up to the last one returned.
         kv.apply(Request::Put { key: "y".into(), value: "6".into() }, CTX);
-        let limited = TxnOp::Range(RangeRequest { key: "a".into(), end: "z".into(), limit: 1, ..RangeRequest::default() });
+        let limited =
+            TxnOp::Range(RangeRequest { key: "a".into(), end: "z".into(), limit: 1, ..RangeRequest::default() });
         let limited = Request::Txn { compares: vec![], success: vec![limited], failure: vec![] };
         let outcome = kv.apply(limited, CTX).result.expect("a txn");
         assert_eq!(outcome.ranges[0].through.as_deref(), Some("x"));

@@ -24,6 +24,7 @@ pub mod error;
 pub mod event;
 pub mod explain;
 pub mod history;
+pub mod hunt;
 pub mod invariants;
 pub mod kv;
 pub mod leader_lease;

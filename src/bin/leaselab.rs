@@ -5,6 +5,9 @@
 //! leaselab swarm --seed N | --seeds A..B  [--nodes N] [--duration-ms N] [--writes-per-sec N] [--faults MIX]
 //!                [--policy seed|safe|lease-based] [--commit-broadcast eager|lazy] [--trace]
 //! leaselab sweep --seeds A..B [--nodes N]
+//! leaselab hunt  --seed N | --seeds A..B  [--nodes N] [--policy seed|safe|lease-based] [--episodes N]
+//! leaselab check FILE [--format json]
+//! leaselab merge REPORT...
 //! leaselab scenarios
 //! leaselab scenario NAME|FILE [--format json]
 //! ```
@@ -12,10 +15,16 @@
 //! `swarm` runs seeds with invariant checks and prints a summary, and the replay command of
 //! every failing seed. `sweep` prints the linearizability-violation rate of each leader
 //! lease policy against the size of clock faults relative to the drift bound. MIX is `none`, `all`, or a comma list of
-//! `partitions,loss,clocks,pauses,crashes`.
+//! `partitions,loss,clocks,pauses,crashes`. `hunt` aims faults at leader lease rounds and
+//! prints the shortest replay of any stale read. `swarm` and `hunt` take `--shard K/N` (run
+//! every N-th seed, starting with the K-th, K = 1..N) and `--report FILE` (a JSON summary);
+//! `merge` adds such summaries into one. `check` runs the model checker on a history file
+//! (Jepsen log, Jepsen EDN maps or JSON lines) and exits 0, 1 or 2: linearizable, not, unknown.
 
+use leaselab::hunt::{run_hunt, HuntConfig};
 use leaselab::swarm::{
-    cluster_config, parse_commit_broadcast, parse_policy, random_schedule, run_swarm_keeping_sim, FaultMix, SwarmConfig,
+    cluster_config, parse_commit_broadcast, parse_policy, policy_name, random_schedule, run_swarm_keeping_sim,
+    FaultMix, SwarmConfig,
 };
 use leaselab::{Sim, SimTime};
 use std::process::ExitCode;
@@ -27,9 +36,46 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 struct Args {
     command: String,
     seeds: std::ops::Range<u64>,
+    /// Run only seeds `start + (k-1) + i·n`: (k, n), 1-based.
+    shard: (u64, u64),
     config: SwarmConfig,
+    episodes: u32,
     json: bool,
     trace: bool,
+    report: Option<String>,
+    /// `hunt`: fail unless a stale read is found (for the policies known to allow them).
+    expect_stale: bool,
+}
+
+impl Args {
+    /// The seeds this shard runs.
+    fn shard_seeds(&self) -> impl Iterator<Item = u64> + '_ {
+        let (k, n) = self.shard;
+        self.seeds.clone().filter(move |s| (s - self.seeds.start) % n == k - 1)
+    }
+}
+
+/// What a swarm or hunt run found, in a form shards can merge ([`merge`]).
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+struct Summary {
+    command: String,
+    seeds: u64,
+    failed: u64,
+    linearizable_reads: u64,
+    stale: u64,
+    /// Replay commands of failing seeds (for a hunt: of seeds with a stale read), shortest
+    /// run first.
+    failures: Vec<(u64, String)>,
+}
+
+impl Summary {
+    fn write(&self, path: &Option<String>) -> Result<(), String> {
+        match path {
+            None => Ok(()),
+            Some(p) => std::fs::write(p, serde_json::to_string_pretty(self).expect("serializes"))
+                .map_err(|e| format!("{p}: {e}")),
+        }
+    }
 }
 
 fn usage() -> String {
@@ -38,6 +84,11 @@ fn usage() -> String {
         [--writes-per-sec N] [--reads-per-sec N] [--policy seed|safe|lease-based]
         [--commit-broadcast eager|lazy] [--clock-error-ms N]
         [--faults none|all|partitions,loss,clocks,pauses,crashes] [--format text|json] [--trace]
+        [--shard K/N] [--report FILE]
+  leaselab hunt [--seed N | --seeds A..B] [--nodes 1-7] [--policy seed|safe|lease-based] [--episodes N]
+        [--shard K/N] [--report FILE] [--expect-stale]
+  leaselab merge REPORT...
+  leaselab check FILE [--format json]
   leaselab scenarios
   leaselab scenario NAME|FILE [--format json]
   leaselab help
@@ -45,6 +96,9 @@ fn usage() -> String {
   run        print the event trace of one seeded run, one line per event (JSON lines with --format json)
   swarm      run seeds with every invariant checked after each step; prints how to replay a failure
   sweep      stale-read rate of each leader lease policy against clock-fault size
+  hunt       faults aimed at leader lease rounds (clocks within the bound); prints the shortest stale read's replay
+  merge      add the --report summaries of shards into one (exit 1 if any shard failed)
+  check      model-check a history (Jepsen log or EDN maps, or JSON lines): exit 0 linearizable, 1 not, 2 unknown
   scenarios  list the guided tours; scenario runs one (or a scenario file) and checks its expectations"
         .to_string()
 }
@@ -56,13 +110,27 @@ fn parse_args() -> Result<Option<Args>, String> {
     if matches!(command.as_str(), "help" | "--help" | "-h") {
         return Ok(None);
     }
-    if !matches!(command.as_str(), "run" | "swarm" | "sweep") {
+    if !matches!(command.as_str(), "run" | "swarm" | "sweep" | "hunt") {
         return Err(format!("unknown command {command:?}\n{}", usage()));
     }
-    let mut args = Args { command, seeds: 0..1, config: SwarmConfig::default(), json: false, trace: false };
+    let mut args = Args {
+        command,
+        seeds: 0..1,
+        shard: (1, 1),
+        config: SwarmConfig::default(),
+        episodes: HuntConfig::default().episodes,
+        json: false,
+        trace: false,
+        report: None,
+        expect_stale: false,
+    };
     while let Some(flag) = it.next() {
         if flag == "--trace" {
             args.trace = true;
+            continue;
+        }
+        if flag == "--expect-stale" {
+            args.expect_stale = true;
             continue;
         }
         if flag == "--help" || flag == "-h" {
@@ -89,6 +157,16 @@ fn parse_args() -> Result<Option<Args>, String> {
             "--policy" => args.config.policy = parse_policy(&value)?,
             "--commit-broadcast" => args.config.commit_broadcast = parse_commit_broadcast(&value)?,
             "--clock-error-ms" => args.config.clock_error_ms_max = Some(num(&value)?),
+            "--episodes" => args.episodes = num(&value)? as u32,
+            "--report" => args.report = Some(value),
+            "--shard" => {
+                let parsed =
+                    value.split_once('/').and_then(|(k, n)| Some((k.parse::<u64>().ok()?, n.parse::<u64>().ok()?)));
+                match parsed {
+                    Some((k, n)) if k >= 1 && k <= n => args.shard = (k, n),
+                    _ => return Err(format!("--shard {value}: use K/N with 1 ≤ K ≤ N (e.g. 2/8)")),
+                }
+            }
             "--faults" => args.config.faults = FaultMix::parse(&value)?,
             "--format" => {
                 args.json = match value.as_str() {
@@ -137,8 +215,9 @@ fn run(args: &Args) {
 fn swarm(args: &Args) -> bool {
     let mut failed = 0;
     let (mut reads, mut stale) = (0usize, 0usize);
-    let total = args.seeds.end - args.seeds.start;
-    for seed in args.seeds.clone() {
+    let total = args.shard_seeds().count() as u64;
+    let mut summary = Summary { command: "swarm".into(), seeds: total, ..Summary::default() };
+    for seed in args.shard_seeds() {
         let (report, sim) = run_swarm_keeping_sim(seed, &args.config);
         if args.trace {
             for e in sim.events_since(0) {
@@ -170,11 +249,165 @@ fn swarm(args: &Args) -> bool {
                 println!("  {v}");
             }
             println!("  reproduce with: {}", report.replay_command(&args.config));
+            summary.failures.push((report.steps, report.replay_command(&args.config)));
         }
     }
     println!("linearizable reads {reads}, flagged by the checker {stale}");
     println!("{} passed, {failed} failed", total - failed);
+    summary.failed = failed;
+    summary.linearizable_reads = reads as u64;
+    summary.stale = stale as u64;
+    if let Err(e) = summary.write(&args.report) {
+        eprintln!("{e}");
+        return false;
+    }
     failed == 0
+}
+
+/// Hunts each seed; prints the shortest stale read found and its replay. Fails on a stale
+/// read under the safe policy, or any checker failure.
+fn hunt(args: &Args) -> bool {
+    let config = HuntConfig { nodes: args.config.nodes, policy: args.config.policy, episodes: args.episodes };
+    let mut summary = Summary { command: "hunt".into(), ..Summary::default() };
+    let mut shortest: Option<(u64, String, String)> = None;
+    for seed in args.shard_seeds() {
+        let (report, _) = run_hunt(seed, &config);
+        summary.seeds += 1;
+        summary.linearizable_reads += report.linearizable_reads as u64;
+        summary.stale += report.stale as u64;
+        if args.seeds.end - args.seeds.start == 1 || args.trace {
+            println!("seed {seed}: {} linearizable reads, {} stale; attacks:", report.linearizable_reads, report.stale);
+            for a in &report.attacks {
+                println!("  {a}");
+            }
+            if let Some(s) = &report.first_stale {
+                println!("  stale: {s}");
+            }
+        }
+        if !report.checker_failures.is_empty() {
+            summary.failed += 1;
+            println!("FAIL seed={seed}");
+            for f in &report.checker_failures {
+                println!("  {f}");
+            }
+            println!("  reproduce with: {}", report.replay_command(&config));
+        }
+        if report.stale > 0 {
+            let replay = report.replay_command(&config);
+            summary.failures.push((report.duration_ms, replay.clone()));
+            if shortest.as_ref().is_none_or(|(d, _, _)| report.duration_ms < *d) {
+                shortest = Some((report.duration_ms, replay, report.first_stale.clone().unwrap_or_default()));
+            }
+        }
+    }
+    summary.failures.sort();
+    let with_stale = summary.failures.len();
+    println!(
+        "hunt, policy {}: {} seeds, {} linearizable reads, {} stale reads in {with_stale} seeds",
+        policy_name(config.policy),
+        summary.seeds,
+        summary.linearizable_reads,
+        summary.stale
+    );
+    if let Some((ms, replay, why)) = &shortest {
+        println!("shortest ({ms} ms): {replay}\n  {why}");
+    }
+    let safe_failed = config.policy == leaselab::LeaderLeasePolicy::SendTimeAnchored && summary.stale > 0;
+    if safe_failed {
+        println!("FAIL: the safe policy served a stale read with clocks within the bound");
+        summary.failed += 1;
+    }
+    if args.expect_stale && summary.stale == 0 {
+        println!("FAIL: expected the hunt to find a stale read under {}", policy_name(config.policy));
+        summary.failed += 1;
+    }
+    if let Err(e) = summary.write(&args.report) {
+        eprintln!("{e}");
+        return false;
+    }
+    summary.failed == 0
+}
+
+/// `leaselab merge REPORT...`: adds shard summaries into one.
+fn merge(paths: &[String]) -> ExitCode {
+    let mut total = Summary::default();
+    for p in paths {
+        let part: Summary = match std::fs::read_to_string(p)
+            .map_err(|e| e.to_string())
+            .and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string()))
+        {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("{p}: {e}");
+                return ExitCode::from(2);
+            }
+        };
+        if !total.command.is_empty() && total.command != part.command {
+            eprintln!("{p}: a {} report cannot merge with {} reports", part.command, total.command);
+            return ExitCode::from(2);
+        }
+        total.command = part.command;
+        total.seeds += part.seeds;
+        total.failed += part.failed;
+        total.linearizable_reads += part.linearizable_reads;
+        total.stale += part.stale;
+        total.failures.extend(part.failures);
+    }
+    total.failures.sort();
+    println!("{}", serde_json::to_string_pretty(&total).expect("serializes"));
+    if total.failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// `leaselab check FILE [--format json]`: the model checker on an outside history.
+fn check_command(argv: &[String]) -> ExitCode {
+    use leaselab::checker::{external, model};
+    let Some(path) = argv.get(1) else {
+        eprintln!("usage: leaselab check FILE [--format json]");
+        return ExitCode::from(2);
+    };
+    let json = argv.windows(2).any(|w| w[0] == "--format" && w[1] == "json");
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("{path}: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let ops = match external::parse(&text) {
+        Ok(ops) => ops,
+        Err(e) => {
+            eprintln!("{path}: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let started = std::time::Instant::now();
+    let report = model::check(&ops, model::Limits::default());
+    let ms = started.elapsed().as_secs_f64() * 1e3;
+    let (word, code, detail) = match report.outcome() {
+        model::Outcome::Linearizable => ("linearizable", 0, String::new()),
+        model::Outcome::NotLinearizable(c) => ("not linearizable", 1, c.describe(&ops)),
+        model::Outcome::Unknown { reason } => ("unknown", 2, reason.clone()),
+    };
+    if json {
+        let out = serde_json::json!({ "file": path, "verdict": word, "operations": ops.len(),
+            "keys": report.keys.len(), "steps": report.steps(), "ms": ms, "detail": detail });
+        println!("{out}");
+    } else {
+        println!(
+            "{path}: {word} ({} operations, {} keys, {} search steps, {ms:.1} ms)",
+            ops.len(),
+            report.keys.len(),
+            report.steps()
+        );
+        if !detail.is_empty() {
+            println!("{detail}");
+        }
+    }
+    ExitCode::from(code)
 }
 
 /// Violation rate of linearizable reads against clock error / drift bound, per policy.
@@ -299,6 +532,16 @@ fn main() -> ExitCode {
     if let Some(code) = scenario_command() {
         return code;
     }
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    match argv.first().map(String::as_str) {
+        Some("check") => return check_command(&argv),
+        Some("merge") if argv.len() > 1 => return merge(&argv[1..]),
+        Some("merge") => {
+            eprintln!("usage: leaselab merge REPORT...");
+            return ExitCode::from(2);
+        }
+        _ => {}
+    }
     let args = match parse_args() {
         Ok(Some(a)) => a,
         Ok(None) => {
@@ -314,6 +557,13 @@ fn main() -> ExitCode {
         "run" => {
             run(&args);
             ExitCode::SUCCESS
+        }
+        "hunt" => {
+            if hunt(&args) {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
         }
         "sweep" => {
             if sweep(&args) {

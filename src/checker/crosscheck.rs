@@ -109,10 +109,8 @@ fn model_freedom(ops: &[Operation], key: &str) -> Option<String> {
 /// The history as the model checker sees it (see the module docs).
 pub fn model_operations(history: &History) -> Vec<Operation> {
     let mut ops = Vec::new();
-    let known_keys: BTreeSet<&str> = history
-        .iter()
-        .flat_map(|r| r.effects.iter().flatten().map(|(k, _)| k.as_str()).chain(read_key(r)))
-        .collect();
+    let known_keys: BTreeSet<&str> =
+        history.iter().flat_map(|r| r.effects.iter().flatten().map(|(k, _)| k.as_str()).chain(read_key(r))).collect();
     for r in history.iter() {
         ops.extend(operations_of(r, &known_keys));
     }

@@ -105,7 +105,8 @@ fn pair(lines: Vec<(usize, Line)>) -> Result<Vec<Operation>, ParseError> {
         let time = line.time.unwrap_or(at as u64);
         if line.kind == Kind::Invoke {
             if let Some((earlier, _, _)) = open.get(&line.process) {
-                let message = format!("process {} invokes again while its invocation on line {earlier} is open", line.process);
+                let message =
+                    format!("process {} invokes again while its invocation on line {earlier} is open", line.process);
                 return Err(ParseError { line: number, message });
             }
             open.insert(line.process, (number, line, time));
@@ -116,20 +117,27 @@ fn pair(lines: Vec<(usize, Line)>) -> Result<Vec<Operation>, ParseError> {
             return Err(ParseError { line: number, message });
         };
         if invoke.f != line.f {
-            let message = format!("process {} invoked {:?} on line {invoked_on} but completes {:?}", line.process, invoke.f, line.f);
+            let message = format!(
+                "process {} invoked {:?} on line {invoked_on} but completes {:?}",
+                line.process, invoke.f, line.f
+            );
             return Err(ParseError { line: number, message });
         }
         let ret = match line.kind {
             Kind::Info => None,
             _ => Some(time),
         };
-        if let Some(op) = operation(invoked_on as u64, &invoke, &line, invoke_time, ret).map_err(|message| ParseError { line: number, message })? {
+        if let Some(op) = operation(invoked_on as u64, &invoke, &line, invoke_time, ret)
+            .map_err(|message| ParseError { line: number, message })?
+        {
             ops.push(op);
         }
     }
     for (_, (invoked_on, invoke, invoke_time)) in open {
         let unknown = Line { kind: Kind::Info, ..invoke.clone() };
-        if let Some(op) = operation(invoked_on as u64, &invoke, &unknown, invoke_time, None).map_err(|message| ParseError { line: invoked_on, message })? {
+        if let Some(op) = operation(invoked_on as u64, &invoke, &unknown, invoke_time, None)
+            .map_err(|message| ParseError { line: invoked_on, message })?
+        {
             ops.push(op);
         }
     }
@@ -216,7 +224,14 @@ fn jepsen_log_line(raw: &str) -> Result<Option<Line>, String> {
     };
     let Ok(process) = process.parse::<u64>() else { return Ok(None) }; // :nemesis
     let value: Vec<&str> = words.collect();
-    Ok(Some(Line { process, kind: kind_of(kind)?, f: f_of(f)?, key: String::new(), value: arg_of(&value.join(" ")), time: None }))
+    Ok(Some(Line {
+        process,
+        kind: kind_of(kind)?,
+        f: f_of(f)?,
+        key: String::new(),
+        value: arg_of(&value.join(" ")),
+        time: None,
+    }))
 }
 
 /// `{:process 0, :type :invoke, :f :read, :value nil}`.
@@ -316,7 +331,8 @@ mod tests {
 
     #[test]
     fn edn_maps_and_json_lines_give_the_same_operations() {
-        let edn = "{:process 0, :type :invoke, :f :cas, :value [0 1]}\n{:process 0, :type :ok, :f :cas, :value [0 1]}\n\
+        let edn =
+            "{:process 0, :type :invoke, :f :cas, :value [0 1]}\n{:process 0, :type :ok, :f :cas, :value [0 1]}\n\
                    {:process 1, :type :invoke, :f :read, :value nil}\n{:process 1, :type :ok, :f :read, :value 1}";
         let json = "{\"process\": 0, \"type\": \"invoke\", \"f\": \"cas\", \"value\": [0, 1]}\n\
                     {\"process\": 0, \"type\": \"ok\", \"f\": \"cas\", \"value\": [0, 1]}\n\

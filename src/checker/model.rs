@@ -43,7 +43,10 @@ pub enum Effect {
     Keep,
     Set(Value),
     /// A compare-and-set whose answer is unknown: sets `to` only if the register held `from`.
-    SetIf { from: Value, to: Value },
+    SetIf {
+        from: Value,
+        to: Value,
+    },
 }
 
 /// One client operation on one key.
@@ -301,6 +304,49 @@ fn zobrist(n: usize) -> Vec<u64> {
 
 const NIL: usize = usize::MAX;
 
+/// Per value, how many unplaced operations still need the register to hold it (their `Eq`
+/// conditions) and how many could still write it. Once the register leaves a value that is
+/// still needed and nothing left can write it again, no completion of the order exists: the
+/// search prunes that branch at once instead of discovering it return by return. (Without
+/// this, a burst of writes queued behind an election, with reads of the value before them,
+/// sends the search through every subset of the burst.)
+struct Demand {
+    needed: Vec<u32>,
+    writable: Vec<u32>,
+}
+
+impl Demand {
+    fn new(ops: &[Op], values: usize) -> Demand {
+        let mut d = Demand { needed: vec![0; values], writable: vec![0; values] };
+        for op in ops {
+            d.count(op, 1);
+        }
+        d
+    }
+    fn count(&mut self, op: &Op, by: i32) {
+        for v in &op.eq {
+            self.needed[*v as usize] = self.needed[*v as usize].wrapping_add_signed(by);
+        }
+        if let Step::Set(v) | Step::SetIf(_, v) = op.effect {
+            self.writable[v as usize] = self.writable[v as usize].wrapping_add_signed(by);
+        }
+    }
+    /// `op` is placed (or dropped).
+    fn take(&mut self, op: &Op) {
+        self.count(op, -1)
+    }
+    /// `op` is unplaced again.
+    fn give_back(&mut self, op: &Op) {
+        self.count(op, 1)
+    }
+    /// Whether taking `op`, moving the register from `before` to `after`, left a value needed
+    /// that can no longer be had.
+    fn strands(&self, op: &Op, before: u32, after: u32) -> bool {
+        let stranded = |v: u32| v != after && self.needed[v as usize] > 0 && self.writable[v as usize] == 0;
+        stranded(before) || matches!(op.effect, Step::Set(v) | Step::SetIf(_, v) if stranded(v))
+    }
+}
+
 /// The search over one key (see the module docs).
 fn check_key(key: &str, all: &[Operation], idx: &[usize], limits: Limits) -> (Outcome, u64) {
     let kept = searched(all, idx);
@@ -339,12 +385,27 @@ fn check_key(key: &str, all: &[Operation], idx: &[usize], limits: Limits) -> (Ou
         })
         .collect();
 
+    // An unknown write whose value someone observed either happened before the last of
+    // those observations returned, or may as well never have happened (nothing after it could
+    // tell it happened: no failed compare-and-set is about). So it gets a deadline there, where
+    // the search may drop it, instead of staying open to the end of the history.
+    let any_ne = ops.iter().any(|o| !o.ne.is_empty());
+    let deadline = |j: usize| -> Option<u64> {
+        let Step::Set(v) = ops[j].effect else { return None };
+        if any_ne || kept[j].1.ret.is_some() {
+            return None;
+        }
+        let mentions = (0..n)
+            .filter(|&m| m != j && (ops[m].eq.contains(&v) || matches!(ops[m].effect, Step::SetIf(f, _) if f == v)));
+        mentions.map(|m| kept[m].1.ret).try_fold(kept[j].1.invoke, |latest, ret| ret.map(|r| latest.max(r)))
+    };
+    let optional: Vec<bool> = (0..n).map(|j| deadline(j).is_some()).collect();
     // Events 1..=2n in time order (calls before returns at equal times: equal means
     // overlapping); 0 is the head sentinel and 2n+1 the tail.
     let mut events: Vec<(u64, bool, usize)> = Vec::with_capacity(2 * n);
     for (j, (_, o)) in kept.iter().enumerate() {
         events.push((o.invoke, false, j));
-        events.push((o.ret.unwrap_or(u64::MAX), true, j));
+        events.push((deadline(j).or(o.ret).unwrap_or(u64::MAX), true, j));
     }
     events.sort_by_key(|&(t, is_ret, j)| (t, is_ret, kept[j].1.invoke, j));
     let tail = 2 * n + 1;
@@ -353,15 +414,18 @@ fn check_key(key: &str, all: &[Operation], idx: &[usize], limits: Limits) -> (Ou
     let mut is_call = vec![false; tail + 1];
     let mut op_of = vec![0usize; tail + 1];
     let mut ret_of = vec![0usize; n];
+    let mut call_of = vec![0usize; n];
     for (pos, &(_, is_ret, j)) in events.iter().enumerate() {
         let e = pos + 1;
         is_call[e] = !is_ret;
         op_of[e] = j;
         if is_ret {
             ret_of[j] = e;
+        } else {
+            call_of[j] = e;
         }
     }
-    
+
     let lift = |next: &mut Vec<usize>, prev: &mut Vec<usize>, e: usize, r: usize| {
         for x in [e, r] {
             next[prev[x]] = next[x];
@@ -381,11 +445,13 @@ fn check_key(key: &str, all: &[Operation], idx: &[usize], limits: Limits) -> (Ou
     let mut hash = 0u64;
     let mut cache: Cache = HashMap::default();
     let mut cache_bytes = 0usize;
-    let mut stack: Vec<(usize, u32)> = Vec::new();
+    // (call event, value before, whether it was a drop rather than a placement)
+    let mut stack: Vec<(usize, u32, bool)> = Vec::new();
     let mut state = 0u32;
     let mut steps = 0u64;
     // The deepest point a return stopped the search: (placed count, stuck op, value, set).
     let mut best: Option<(usize, usize, u32, Vec<u64>)> = None;
+    let mut demand = Demand::new(&ops, values.len());
     let mut entry = next[0];
     while next[0] != tail {
         steps += 1;
@@ -398,32 +464,57 @@ fn check_key(key: &str, all: &[Operation], idx: &[usize], limits: Limits) -> (Ou
             if let Some(new_state) = ops[j].apply(state) {
                 placed[j / 64] |= 1 << (j % 64);
                 hash ^= z[j];
+                demand.take(&ops[j]);
                 let slot = cache.entry(hash ^ u64::from(new_state).wrapping_mul(0x9E37_79B9_7F4A_7C15)).or_default();
-                let seen = slot.iter().any(|(s, set)| *s == new_state && set[..] == placed[..]);
+                let seen = demand.strands(&ops[j], state, new_state)
+                    || slot.iter().any(|(s, set)| *s == new_state && set[..] == placed[..]);
                 if !seen {
                     slot.push((new_state, placed.clone().into_boxed_slice()));
                     cache_bytes += words * 8 + 24;
                     if cache_bytes > limits.cache_bytes_max {
-                        let reason =
-                            format!("the search over key {key:?} ({n} operations) needed more than {cache_bytes} bytes");
+                        let reason = format!(
+                            "the search over key {key:?} ({n} operations) needed more than {cache_bytes} bytes"
+                        );
                         return (Outcome::Unknown { reason }, steps);
                     }
-                    stack.push((entry, state));
+                    stack.push((entry, state, false));
                     state = new_state;
                     lift(&mut next, &mut prev, entry, ret_of[j]);
                     entry = next[0];
                     continue;
                 }
+                demand.give_back(&ops[j]);
                 placed[j / 64] &= !(1 << (j % 64));
                 hash ^= z[j];
             }
             entry = next[entry];
         } else {
+            let j = op_of[entry];
+            if optional[j] {
+                // Past its deadline: the unknown write may be dropped (placed as a no-op).
+                placed[j / 64] |= 1 << (j % 64);
+                hash ^= z[j];
+                demand.take(&ops[j]);
+                let slot = cache.entry(hash ^ u64::from(state).wrapping_mul(0x9E37_79B9_7F4A_7C15)).or_default();
+                if !demand.strands(&ops[j], state, state)
+                    && !slot.iter().any(|(s, set)| *s == state && set[..] == placed[..])
+                {
+                    slot.push((state, placed.clone().into_boxed_slice()));
+                    cache_bytes += words * 8 + 24;
+                    stack.push((call_of[j], state, true));
+                    lift(&mut next, &mut prev, call_of[j], entry);
+                    entry = next[0];
+                    continue;
+                }
+                demand.give_back(&ops[j]);
+                placed[j / 64] &= !(1 << (j % 64));
+                hash ^= z[j];
+            }
             // A return whose operation is not placed: this branch is dead.
             if best.as_ref().is_none_or(|b| stack.len() > b.0) {
                 best = Some((stack.len(), op_of[entry], state, placed.clone()));
             }
-            let Some((call, previous)) = stack.pop() else {
+            let Some((call, previous, dropped)) = stack.pop() else {
                 let (count, stuck, value, set) = best.expect("set before the first backtrack");
                 let stuck_ret = kept[stuck].1.ret.unwrap_or(u64::MAX);
                 let overlapping = (0..n)
@@ -442,11 +533,15 @@ fn check_key(key: &str, all: &[Operation], idx: &[usize], limits: Limits) -> (Ou
                 return (Outcome::NotLinearizable(example), steps);
             };
             let j = op_of[call];
+            demand.give_back(&ops[j]);
             placed[j / 64] &= !(1 << (j % 64));
             hash ^= z[j];
             state = previous;
             unlift(&mut next, &mut prev, call, ret_of[j]);
-            entry = next[call];
+            // After undoing a drop, the search stands at the deadline again (and the drop is
+            // in the cache, so it backtracks further); after undoing a placement, it tries
+            // the next call.
+            entry = if dropped { ret_of[j] } else { next[call] };
         }
     }
     (Outcome::Linearizable, steps)
@@ -507,7 +602,12 @@ mod tests {
     #[test]
     fn reads_going_back_in_time_are_not_linearizable() {
         assert!(linearizable(&[w(1, "a", 0, 100), w(2, "b", 0, 10), r(3, Some("b"), 20, 30), r(4, Some("a"), 40, 50)]));
-        assert!(!linearizable(&[w(1, "a", 0, 100), w(2, "b", 0, 10), r(3, Some("a"), 20, 30), r(4, Some("b"), 40, 50)]));
+        assert!(!linearizable(&[
+            w(1, "a", 0, 100),
+            w(2, "b", 0, 10),
+            r(3, Some("a"), 20, 30),
+            r(4, Some("b"), 40, 50)
+        ]));
     }
 
     #[test]
@@ -523,7 +623,12 @@ mod tests {
     fn an_unknown_write_may_take_effect_late_or_never() {
         let unknown = Operation::write(2, "k", s("b"), 20, None);
         // Seen long after it was invoked.
-        assert!(linearizable(&[w(1, "a", 0, 10), unknown.clone(), r(3, Some("a"), 30, 40), r(4, Some("b"), 60_000_000, 60_000_010)]));
+        assert!(linearizable(&[
+            w(1, "a", 0, 10),
+            unknown.clone(),
+            r(3, Some("a"), 30, 40),
+            r(4, Some("b"), 60_000_000, 60_000_010)
+        ]));
         // Never seen.
         assert!(linearizable(&[w(1, "a", 0, 10), unknown.clone(), r(3, Some("a"), 30, 40)]));
         // But not before it was invoked.

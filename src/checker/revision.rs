@@ -658,10 +658,7 @@ mod tests {
         let h = &mut s.h;
         let w = h.invoke(SimTime(2), NodeId(2), OpKind::Put { key: "x".into(), value: "2".into() });
         let effects = vec![("x".to_string(), Some("2".to_string()))];
-        h.set_applied(
-            w,
-            crate::history::AppliedWrite { index: 3, at: SimTime(5), revision: 3, effects, result: None },
-        );
+        h.set_applied(w, crate::history::AppliedWrite { index: 3, at: SimTime(5), revision: 3, effects, result: None });
         let reads: Vec<OpId> = [10, 30, 55].iter().map(|t| s.read("x", Some("1"), 2, 2, *t, t + 2)).collect();
         s.h.complete(w, SimTime(59), OpOutcome::Ok { revision: 3 });
         let after = s.read("x", Some("1"), 2, 2, 60, 62);
@@ -700,7 +697,8 @@ mod tests {
         c.update(&s.h);
         assert!(matches!(verdict(&c, late), Verdict::NotChecked { .. }));
         let effects = vec![("k".to_string(), Some("b".to_string()))];
-        let write = crate::history::AppliedWrite { index: 3, at: SimTime(60_000_020), revision: 3, effects, result: None };
+        let write =
+            crate::history::AppliedWrite { index: 3, at: SimTime(60_000_020), revision: 3, effects, result: None };
         s.h.set_applied(late, write);
         let r = s.read("k", Some("b"), 3, 3, 60_000_100, 60_000_200);
         c.update(&s.h);
