@@ -130,6 +130,15 @@ pub struct ClusterConfig {
     pub check_quorum: bool,
     /// raft `pre_vote`.
     pub pre_vote: bool,
+    /// A restarted node grants no vote and no pre-vote until one election timeout (raft ticks
+    /// of its own clock) has passed since it started (default on). Before its crash it may have
+    /// acknowledged a leader's heartbeat, and under `check_quorum` that ack is a promise: "I
+    /// heard from a leader, so I ignore vote requests for an election timeout" — the promise
+    /// a leader lease rests on (raft thesis §6.4.1). raft-rs keeps it only in memory (a
+    /// restarted follower knows no leader), so without this wait a crash and restart breaks
+    /// it: a new leader is elected while the old one still serves lease reads. Applies only
+    /// with `check_quorum`, the setting that makes the promise.
+    pub restart_vote_wait: bool,
     /// How followers learn that entries committed.
     pub commit_broadcast: CommitBroadcast,
     /// The default behaviour of every link.
@@ -154,6 +163,7 @@ impl Default for ClusterConfig {
             check_quorum: true,
             // etcd's default: a node cut off with a stale log cannot disrupt the cluster.
             pre_vote: true,
+            restart_vote_wait: true,
             commit_broadcast: CommitBroadcast::default(),
             network: LinkConfig::default(),
             client_timeout_ms: 3_000,

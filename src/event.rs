@@ -118,6 +118,16 @@ pub enum Event {
         node: NodeId,
         keys: Vec<String>,
     },
+    /// A restarted node ignored a vote or pre-vote request: it grants none until it has ticked
+    /// one election timeout since its restart (`ClusterConfig::restart_vote_wait`);
+    /// `ticks_left` of that wait remain.
+    /// Kept last: a variant's place is part of the trace hash.
+    VoteWithheld {
+        node: NodeId,
+        from: NodeId,
+        kind: MsgKind,
+        ticks_left: u64,
+    },
 }
 
 /// An event with its place in the trace.
@@ -184,6 +194,11 @@ impl fmt::Display for TracedEvent {
             Event::NodeResumed { node, queued } => {
                 write!(f, "resume   {node} ({queued} queued inputs)")
             }
+            Event::VoteWithheld { node, from, kind, ticks_left } => write!(
+                f,
+                "withhold {node} ignores {kind:?} from {from}: restarted, it may have promised a leader not to vote; \
+                 votes in {ticks_left} ticks"
+            ),
         }
     }
 }

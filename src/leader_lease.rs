@@ -19,8 +19,9 @@
 //!
 //! Every clock-based policy rests on the followers' promise that `check_quorum` makes ("I
 //! heard from a leader, so I ignore vote requests for an election timeout"): with it off the
-//! smart config disables leases ([`smart_config`]); and a lease read is served only once
-//! everything committed is applied ([`LeaseRead`]).
+//! smart config disables leases ([`smart_config`]); a restarted node keeps the promise by
+//! waiting an election timeout before it votes (`ClusterConfig::restart_vote_wait`); and a
+//! lease read is served only once everything committed is applied ([`LeaseRead`]).
 //! * [`LeaderLeasePolicy::RaftLeaseBased`] — raft-rs's own `ReadOnlyOption::LeaseBased`: no
 //!   clock at all, the leader trusts `check_quorum` (known to allow two leaders for up to an
 //!   election timeout, etcd-io/raft#166).

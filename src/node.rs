@@ -16,8 +16,8 @@ use crate::request::Proposal;
 use crate::request::Request;
 use crate::storage::DiskStorage;
 use crate::time::LocalTime;
-use crate::types::{NodeId, OpId, Role};
-use raft::eraftpb::{Entry, EntryType, Message};
+use crate::types::{MsgKind, NodeId, OpId, Role};
+use raft::eraftpb::{Entry, EntryType, Message, MessageType};
 use raft::{RawNode, SnapshotStatus, StateRole};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -58,6 +58,9 @@ pub struct NodeOutput {
     /// Reads that started waiting, with the path chosen (shown while they wait).
     pub reads_started: Vec<(OpId, ReadPath)>,
     pub reads_done: Vec<ReadDone>,
+    /// Vote and pre-vote requests a restarted node ignored while it waits out the promise it
+    /// may have made before its crash: sender, kind, and the raft ticks the wait has left.
+    pub votes_withheld: Vec<(NodeId, MsgKind, u64)>,
 }
 
 /// A read that finished at this node.
@@ -112,6 +115,9 @@ struct Process {
     next_expiry_scan: LocalTime,
     next_checkpoint: LocalTime,
     next_auto_compact: LocalTime,
+    /// The restarted process ignores vote and pre-vote requests until it has ticked one
+    /// election timeout (`ClusterConfig::restart_vote_wait`).
+    withholds_votes: bool,
 }
 
 pub struct Node {
@@ -254,6 +260,7 @@ impl Node {
             next_expiry_scan: LocalTime(i64::MIN),
             next_checkpoint: LocalTime(i64::MIN),
             next_auto_compact: LocalTime(i64::MIN),
+            withholds_votes: false,
         });
     }
 
@@ -268,9 +275,23 @@ impl Node {
     }
 
     /// Recovers from disk. Committed entries past the snapshot are re-applied by raft.
+    ///
+    /// With `restart_vote_wait` (and `check_quorum`) the process then grants no vote and no
+    /// pre-vote for one election timeout: `election_ticks` raft ticks of its own clock, the
+    /// measure raft-rs keeps the promise in (so a clock jump, which re-arms the ticker
+    /// instead of firing it, does not shorten the wait). Just before the crash it may have
+    /// acknowledged a leader's heartbeat, promising (check_quorum's rule) to ignore vote
+    /// requests for an election timeout, and that leader may hold a leader lease counted on
+    /// the promise; raft-rs forgets it with the rest of its memory. Waiting keeps the promise
+    /// without knowing it was made. Persisting the promise instead would cost a disk write per
+    /// heartbeat received (every heartbeat renews it) and restoring it into raft-rs's
+    /// volatile leader and election timer, which its API does not offer; the wait costs a
+    /// restarted node at most one election timeout before it may vote, which delays an
+    /// election only if a restart coincides with the loss of the leader.
     pub fn restart(&mut self, config: &ClusterConfig, now: LocalTime, out: &mut NodeOutput) -> u64 {
         assert!(self.process.is_none());
         self.boot(config);
+        self.process().withholds_votes = config.restart_vote_wait && config.check_quorum;
         self.handle_ready(config, now, out);
         self.applied()
     }
@@ -331,10 +352,30 @@ impl Node {
     }
 
     pub fn step(&mut self, msg: Message, config: &ClusterConfig, now: LocalTime, out: &mut NodeOutput) {
+        let p = self.process();
+        if p.withholds_votes {
+            let wait = u64::from(config.election_ticks);
+            if p.ticks >= wait {
+                p.withholds_votes = false;
+            } else if Self::withheld_vote_request(&p.raw.raft, &msg) {
+                // Ignored, as raft-rs ignores a vote request while it is in its leader's lease:
+                // no answer, no term change. The candidate asks again after its timeout.
+                out.votes_withheld.push((NodeId(msg.from), MsgKind::from(msg.get_msg_type()), wait - p.ticks));
+                return;
+            }
+        }
         // Errors here are raft refusing a message (e.g. from an unknown peer); the message is
         // simply ignored, as a real transport would.
         let _ = self.process().raw.step(msg);
         self.handle_ready(config, now, out);
+    }
+
+    /// The requests raft-rs itself ignores while in its leader's lease (`Raft::step`): a vote
+    /// or pre-vote of a higher term that is not a leadership transfer.
+    fn withheld_vote_request(raft: &raft::Raft<DiskStorage>, msg: &Message) -> bool {
+        matches!(msg.get_msg_type(), MessageType::MsgRequestVote | MessageType::MsgRequestPreVote)
+            && msg.term > raft.term
+            && msg.context != raft::CAMPAIGN_TRANSFER
     }
 
     /// The network's word on a raft snapshot this node sent `follower`, given when the

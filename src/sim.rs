@@ -1101,6 +1101,9 @@ impl Sim {
         if let Some(through) = out.compacted_through.take() {
             self.emit(Event::LogCompacted { node, through });
         }
+        for (from, kind, ticks_left) in out.votes_withheld.drain(..) {
+            self.emit(Event::VoteWithheld { node, from, kind, ticks_left });
+        }
         for msg in out.messages.drain(..) {
             self.send(msg);
         }
