@@ -87,3 +87,64 @@ fn scenarios_lists_the_tours_and_scenario_runs_one() {
     assert!(o.status.success(), "the built-in tour {first} meets its expectations: {}", stdout(&o));
     assert!(stdout(&o).contains("## expectations"), "{}", stdout(&o));
 }
+
+/// `check` answers with its exit code: 0 linearizable, 1 not (with the counterexample), 2 for
+/// a file it cannot read — as a batch script needs.
+#[test]
+fn check_model_checks_a_history_file_and_exits_0_1_or_2() {
+    let dir = std::env::temp_dir().join(format!("leaselab-cli-check-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let write = |name: &str, text: &str| {
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        p.to_string_lossy().into_owned()
+    };
+    let ok = write(
+        "ok.jsonl",
+        "{\"process\": 0, \"type\": \"invoke\", \"f\": \"write\", \"value\": 1}\n\
+         {\"process\": 0, \"type\": \"ok\", \"f\": \"write\", \"value\": 1}\n\
+         {\"process\": 1, \"type\": \"invoke\", \"f\": \"read\"}\n\
+         {\"process\": 1, \"type\": \"ok\", \"f\": \"read\", \"value\": 1}\n",
+    );
+    let stale = write(
+        "stale.edn",
+        "{:process 0, :type :invoke, :f :write, :value 1}\n{:process 0, :type :ok, :f :write, :value 1}\n\
+         {:process 0, :type :invoke, :f :write, :value 2}\n{:process 0, :type :ok, :f :write, :value 2}\n\
+         {:process 1, :type :invoke, :f :read, :value nil}\n{:process 1, :type :ok, :f :read, :value 1}\n",
+    );
+    let broken = write("broken.jsonl", "{\"process\": 0, \"type\": \"ok\", \"f\": \"read\", \"value\": 1}\n");
+    let o = leaselab(&["check", &ok]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert!(stdout(&o).contains("linearizable"));
+    let o = leaselab(&["check", &stale]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(stdout(&o).contains("no order can place") && stdout(&o).contains("read → 1"), "{}", stdout(&o));
+    let o = leaselab(&["check", &broken]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("line 1") && stderr(&o).contains("never invoked"), "{}", stderr(&o));
+    let o = leaselab(&["check", &dir.join("missing").to_string_lossy()]);
+    assert_eq!(o.status.code(), Some(2));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Shards split a seed range, and their reports merge into one.
+#[test]
+fn swarm_shards_report_and_merge() {
+    let dir = std::env::temp_dir().join(format!("leaselab-cli-shard-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut reports = Vec::new();
+    for k in 1..=2 {
+        let report = dir.join(format!("s{k}.json")).to_string_lossy().into_owned();
+        let shard = format!("{k}/2");
+        let o =
+            leaselab(&["swarm", "--seeds", "0..3", "--shard", &shard, "--duration-ms", "1500", "--report", &report]);
+        assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+        reports.push(report);
+    }
+    let o = leaselab(&["merge", &reports[0], &reports[1]]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("\"seeds\": 3"), "shards 1/2 and 2/2 of 0..3 run 2 + 1 seeds: {}", stdout(&o));
+    let o = leaselab(&["swarm", "--shard", "3/2"]);
+    assert_eq!(o.status.code(), Some(2));
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -155,7 +155,9 @@ impl Counterexample {
             ops[self.stuck].describe()
         );
         if !self.overlapping.is_empty() {
-            text.push_str(", whatever it does with the operations overlapping it:");
+            text.push_str(
+                ", given the operations still open then (overlapping it, or needing a value no later write gives):",
+            );
             for &i in &self.overlapping {
                 text.push_str(&format!("\n  #{} {}", ops[i].id, ops[i].describe()));
             }
@@ -450,7 +452,7 @@ fn check_key(key: &str, all: &[Operation], idx: &[usize], limits: Limits) -> (Ou
     let mut state = 0u32;
     let mut steps = 0u64;
     // The deepest point a return stopped the search: (placed count, stuck op, value, set).
-    let mut best: Option<(usize, usize, u32, Vec<u64>)> = None;
+    let mut best: Option<(usize, usize, u32, Vec<u64>, Vec<usize>)> = None;
     let mut demand = Demand::new(&ops, values.len());
     let mut entry = next[0];
     while next[0] != tail {
@@ -512,13 +514,19 @@ fn check_key(key: &str, all: &[Operation], idx: &[usize], limits: Limits) -> (Ou
             }
             // A return whose operation is not placed: this branch is dead.
             if best.as_ref().is_none_or(|b| stack.len() > b.0) {
-                best = Some((stack.len(), op_of[entry], state, placed.clone()));
+                // Unplaced ops that need a value nothing left can write: what blocked it.
+                let stranded: Vec<usize> = (0..n)
+                    .filter(|&m| placed[m / 64] >> (m % 64) & 1 == 0)
+                    .filter(|&m| ops[m].eq.iter().any(|v| demand.writable[*v as usize] == 0))
+                    .collect();
+                best = Some((stack.len(), op_of[entry], state, placed.clone(), stranded));
             }
             let Some((call, previous, dropped)) = stack.pop() else {
-                let (count, stuck, value, set) = best.expect("set before the first backtrack");
+                let (count, stuck, value, set, stranded) = best.expect("set before the first backtrack");
                 let stuck_ret = kept[stuck].1.ret.unwrap_or(u64::MAX);
                 let overlapping = (0..n)
-                    .filter(|&j| j != stuck && set[j / 64] >> (j % 64) & 1 == 0 && kept[j].1.invoke <= stuck_ret)
+                    .filter(|&j| j != stuck && set[j / 64] >> (j % 64) & 1 == 0)
+                    .filter(|&j| kept[j].1.invoke <= stuck_ret || stranded.contains(&j))
                     .take(12)
                     .map(|j| ops[j].index)
                     .collect();
@@ -592,7 +600,13 @@ mod tests {
         let ops = [w(1, "a", 0, 10), w(2, "b", 20, 30), r(3, Some("a"), 40, 50)];
         match outcome(&ops) {
             Outcome::NotLinearizable(c) => {
-                assert_eq!((c.stuck, c.placed, c.value.clone()), (2, 2, s("b")), "{c:?}");
+                // Placing b would leave the read of a with nothing to read: the search is stuck
+                // after the first write, at b's return, and names the read that blocks it.
+                assert_eq!(
+                    (c.stuck, c.placed, c.value.clone(), c.overlapping.clone()),
+                    (1, 1, s("a"), vec![2]),
+                    "{c:?}"
+                );
                 assert!(c.describe(&ops).contains("#3 k: read → a [40, 50]"), "{}", c.describe(&ops));
             }
             other => panic!("{other:?}"),
