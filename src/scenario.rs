@@ -405,7 +405,7 @@ fn check(e: &Expectation, sim: &Sim, checker: &Checker, ops: &[OpId]) -> Expecta
 
 /// The built-in guided tours, in teaching order: (name, JSON text from `scenarios/`, minified
 /// by `build.rs`).
-pub const BUILTIN: [(&str, &str); 12] = [
+pub const BUILTIN: [(&str, &str); 13] = [
     ("healthy-lease-read", include_str!(concat!(env!("OUT_DIR"), "/scenarios/healthy-lease-read.json"))),
     ("single-node", include_str!(concat!(env!("OUT_DIR"), "/scenarios/single-node.json"))),
     ("leader-isolated", include_str!(concat!(env!("OUT_DIR"), "/scenarios/leader-isolated.json"))),
@@ -424,6 +424,7 @@ pub const BUILTIN: [(&str, &str); 12] = [
         include_str!(concat!(env!("OUT_DIR"), "/scenarios/key-lease-churn-checkpoints.json")),
     ),
     ("mvcc-compaction", include_str!(concat!(env!("OUT_DIR"), "/scenarios/mvcc-compaction.json"))),
+    ("restart-vote-stale", include_str!(concat!(env!("OUT_DIR"), "/scenarios/restart-vote-stale.json"))),
 ];
 
 /// A built-in tour by name.
