@@ -135,6 +135,27 @@ pub struct TxnReads {
     pub ranges: Vec<RangeSpan>,
 }
 
+impl TxnReads {
+    /// Key by key, what the reads saw: every value returned, and every key of `known` that a
+    /// range vouched absent (a key never written can only be absent, so others are left out).
+    pub fn key_reads<'a>(&self, known: impl IntoIterator<Item = &'a str>) -> Vec<RegisterRead> {
+        let mut reads = self.reads.clone();
+        for key in known {
+            for span in self.ranges.iter().filter(|s| s.covers(key)) {
+                if !self.reads.iter().any(|r| r.revision == span.revision && r.key == key) {
+                    reads.push(RegisterRead {
+                        key: key.to_string(),
+                        value: None,
+                        mod_revision: 0,
+                        revision: span.revision,
+                    });
+                }
+            }
+        }
+        reads
+    }
+}
+
 /// A write's first apply anywhere in the cluster, as [`History::set_applied`] records it.
 pub struct AppliedWrite {
     /// Raft index of the entry that carried it.

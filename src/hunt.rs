@@ -167,7 +167,6 @@ fn heal(sim: &mut Sim, n: u64) {
 pub fn run_hunt(seed: u64, config: &HuntConfig) -> (HuntReport, Sim) {
     let cluster = hunt_cluster(config);
     let bound_ms = cluster.leader_lease.clock_drift_bound_ms.max(1) as u64;
-    let lease_ms = 200u64.max(bound_ms + 1);
     let mut sim = Sim::new(seed, cluster).expect("hunt configs are valid");
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x4855_4E54_5354_414C);
     let n = config.nodes as u64;
@@ -215,7 +214,7 @@ pub fn run_hunt(seed: u64, config: &HuntConfig) -> (HuntReport, Sim) {
             }
             2 => {
                 // The slowest rate whose error over one leader lease is at most the bound.
-                let rate = (lease_ms * 1_000_000 / (lease_ms + bound_ms)) as u32;
+                let rate = crate::swarm::rate_bounds_ppm(bound_ms).0;
                 let _ = sim.apply(Command::SetClockRate { node: leader, rate_ppm: rate });
                 let ms = rng.gen_range(0..400);
                 run_with_load(&mut sim, &mut rng, &mut load, leader, n, ms);

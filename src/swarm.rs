@@ -96,6 +96,22 @@ impl Default for SwarmConfig {
     }
 }
 
+/// The leader lease duration the bounded clock faults are measured against (the default
+/// timings' 200 ms).
+const LEASE_MS: u64 = 200;
+
+/// The clock rates (ppm) whose error over one leader lease D is at most `error_ms` = E:
+/// D/(D+E) ≤ rate ≤ D/(D−E), kept within the page's 0.1×–10×.
+pub fn rate_bounds_ppm(error_ms: u64) -> (u32, u32) {
+    let slow = (LEASE_MS * 1_000_000 / (LEASE_MS + error_ms)) as u32;
+    let fast = if error_ms >= LEASE_MS {
+        10_000_000
+    } else {
+        (LEASE_MS * 1_000_000 / (LEASE_MS - error_ms)).min(10_000_000) as u32
+    };
+    (slow.max(100_000), fast)
+}
+
 /// Draws the timed command script of one swarm run. Uses its own RNG stream (derived from the
 /// seed) so the schedule does not depend on what the cluster does.
 pub fn random_schedule(seed: u64, config: &SwarmConfig) -> Vec<(SimTime, Command)> {
@@ -160,20 +176,10 @@ pub fn random_schedule(seed: u64, config: &SwarmConfig) -> Vec<(SimTime, Command
         }
     }
 
-    // Bounded clock faults: a jump or pause of at most E ms, or a rate whose error over one
-    // lease duration D (200 ms by default) is at most E: D/(D+E) ≤ rate ≤ D/(D−E).
-    let lease_ms = 200u64;
+    // Bounded clock faults: a jump or pause of at most E ms, or a rate within [`rate_bounds_ppm`].
     let bounded = config.clock_error_ms_max;
     let jump_max_us = bounded.map_or(2_000_000, |e| e as i64 * 1_000);
-    let (rate_min, rate_max) = match bounded {
-        None => (500_000u32, 2_000_000u32),
-        Some(e) => {
-            let slow = (lease_ms * 1_000_000 / (lease_ms + e)) as u32;
-            let fast =
-                if e >= lease_ms { 10_000_000 } else { (lease_ms * 1_000_000 / (lease_ms - e)).min(10_000_000) as u32 };
-            (slow.max(100_000), fast)
-        }
-    };
+    let (rate_min, rate_max) = bounded.map_or((500_000, 2_000_000), rate_bounds_ppm);
     let pause_max_ms = bounded.unwrap_or(3_000).max(1);
 
     // Faults at random intervals. Each kind is undone later so the cluster keeps moving.

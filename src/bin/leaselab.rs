@@ -384,9 +384,7 @@ fn check_command(argv: &[String]) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let started = std::time::Instant::now();
     let report = model::check(&ops, model::Limits::default());
-    let ms = started.elapsed().as_secs_f64() * 1e3;
     let (word, code, detail) = match report.outcome() {
         model::Outcome::Linearizable => ("linearizable", 0, String::new()),
         model::Outcome::NotLinearizable(c) => ("not linearizable", 1, c.describe(&ops)),
@@ -394,11 +392,11 @@ fn check_command(argv: &[String]) -> ExitCode {
     };
     if json {
         let out = serde_json::json!({ "file": path, "verdict": word, "operations": ops.len(),
-            "keys": report.keys.len(), "steps": report.steps(), "ms": ms, "detail": detail });
+            "keys": report.keys.len(), "steps": report.steps(), "detail": detail });
         println!("{out}");
     } else {
         println!(
-            "{path}: {word} ({} operations, {} keys, {} search steps, {ms:.1} ms)",
+            "{path}: {word} ({} operations, {} keys, {} search steps)",
             ops.len(),
             report.keys.len(),
             report.steps()

@@ -95,12 +95,17 @@ fn model_freedom(ops: &[Operation], key: &str) -> Option<String> {
             }
         }
     }
-    for (i, a) in writes.iter().enumerate() {
-        for b in &writes[i + 1..] {
-            let (a_ret, b_ret) = (a.ret.unwrap_or(u64::MAX), b.ret.unwrap_or(u64::MAX));
-            if a.invoke <= b_ret && b.invoke <= a_ret {
-                return Some(format!("writes #{} and #{} overlapped", a.id, b.id));
-            }
+    // Sorted by invocation, a write overlaps an earlier one exactly when it was invoked before
+    // the latest answer so far (all writes here have answers: unknown ones returned above).
+    let mut by_invoke: Vec<&&Operation> = writes.iter().collect();
+    by_invoke.sort_by_key(|w| w.invoke);
+    let mut latest: Option<&Operation> = None;
+    for w in by_invoke {
+        if let Some(l) = latest.filter(|l| w.invoke <= l.ret.unwrap_or(u64::MAX)) {
+            return Some(format!("writes #{} and #{} overlapped", l.id, w.id));
+        }
+        if latest.is_none_or(|l| w.ret > l.ret) {
+            latest = Some(w);
         }
     }
     None
@@ -146,26 +151,19 @@ fn operations_of(r: &OpRecord, known_keys: &BTreeSet<&str>) -> Vec<Operation> {
         (OpKind::Read { .. }, _) | (_, OpOutcome::Failed { .. }) | (_, OpOutcome::Pending) => vec![],
         (_, OpOutcome::Ok { .. }) => {
             let ret = r.completed_at.map(|t| t.0);
-            let mut per_key: BTreeMap<&str, (Vec<Cond>, Effect)> = BTreeMap::new();
+            let mut per_key: BTreeMap<String, (Vec<Cond>, Effect)> = BTreeMap::new();
             for (key, value) in r.effects.iter().flatten() {
-                per_key.entry(key).or_insert((vec![], Effect::Keep)).1 = Effect::Set(value.clone());
+                per_key.entry(key.clone()).or_insert((vec![], Effect::Keep)).1 = Effect::Set(value.clone());
             }
             if let Some(txn) = r.txn_reads.as_deref() {
-                // Reads of the state before the transaction's own write (at its revision,
-                // a read saw its own write).
+                // Reads of the state before the transaction's own write (at its revision, a
+                // read saw its own write).
                 let before = |rev: u64| r.revision.is_none_or(|w| rev < w);
-                for read in txn.reads.iter().filter(|x| before(x.revision)) {
-                    per_key.entry(&read.key).or_insert((vec![], Effect::Keep)).0.push(Cond::Eq(read.value.clone()));
-                }
-                for span in txn.ranges.iter().filter(|s| before(s.revision)) {
-                    for key in known_keys.iter().filter(|k| span.covers(k)) {
-                        if !txn.reads.iter().any(|x| x.revision == span.revision && x.key == *key) {
-                            per_key.entry(key).or_insert((vec![], Effect::Keep)).0.push(Cond::Eq(None));
-                        }
-                    }
+                for read in txn.key_reads(known_keys.iter().copied()).into_iter().filter(|x| before(x.revision)) {
+                    per_key.entry(read.key).or_insert((vec![], Effect::Keep)).0.push(Cond::Eq(read.value));
                 }
             }
-            per_key.into_iter().map(|(key, (conds, effect))| op(key, conds, effect, ret)).collect()
+            per_key.into_iter().map(|(key, (conds, effect))| op(&key, conds, effect, ret)).collect()
         }
         (kind, OpOutcome::Indeterminate { .. }) => match kind {
             // What the client sent is known whether or not it applied.

@@ -137,13 +137,8 @@ impl KeyLog {
     }
 }
 
-/// A read of one key as the checker judges it.
-struct KeyRead {
-    key: String,
-    value: Option<String>,
-    mod_revision: u64,
-    revision: u64,
-}
+/// A read of one key as the checker judges it: the store's own record of it.
+type KeyRead = crate::kv::RegisterRead;
 
 /// Verdicts for the newest [`VERDICTS_KEPT`] operation ids: slot `i` holds op `first + i`'s
 /// verdict, empty while the op is undecided. Operation ids are dense, so a slot per id wastes
@@ -254,11 +249,10 @@ impl Checker {
         // Writes first: a read may return a write with a higher id (invoked after the read,
         // applied before it was served), and its source must be known when it is judged.
         let late: Vec<OpId> = self.unresolved.iter().copied().collect();
-        let late = late.iter().filter_map(|id| history.get(*id));
-        for r in late.chain(history.iter_from(OpId(self.cursor))) {
+        for r in late.iter().filter_map(|id| history.get(*id)).chain(history.iter_from(OpId(self.cursor))) {
             self.remember_writes(r);
         }
-        for id in late_ids(&self.unresolved) {
+        for id in late {
             match history.get(id) {
                 Some(r) if r.revision.is_some() => {
                     self.unresolved.remove(&id);
@@ -385,8 +379,7 @@ impl Checker {
                     judged = true;
                 }
                 if let Some(txn) = r.txn_reads.as_deref() {
-                    let known: Vec<String> = self.keys.keys().cloned().collect();
-                    for read in txn_key_reads(txn, &known) {
+                    for read in txn.key_reads(self.keys.keys().map(String::as_str)) {
                         self.judge_read(id, read, r.invoked_at.0, ret);
                     }
                     judged = true;
@@ -452,38 +445,9 @@ impl Checker {
     }
 }
 
-/// The ids of writes awaiting a late apply (copied: judging changes the set).
-fn late_ids(unresolved: &BTreeSet<OpId>) -> Vec<OpId> {
-    unresolved.iter().copied().collect()
-}
-
 /// An operation's final write to each key (a transaction may write a key twice).
 fn last_effect_per_key(effects: &[(String, Option<String>)]) -> BTreeMap<&str, &Option<String>> {
     effects.iter().map(|(k, v)| (k.as_str(), v)).collect()
-}
-
-/// A transaction's reads, key by key: what its gets and ranges returned, and every key the
-/// checker knows that a range vouched absent.
-fn txn_key_reads(txn: &crate::history::TxnReads, known: &[String]) -> Vec<KeyRead> {
-    let mut reads: Vec<KeyRead> = txn
-        .reads
-        .iter()
-        .map(|r| KeyRead {
-            key: r.key.clone(),
-            value: r.value.clone(),
-            mod_revision: r.mod_revision,
-            revision: r.revision,
-        })
-        .collect();
-    for span in &txn.ranges {
-        for key in known {
-            let returned = txn.reads.iter().any(|r| r.revision == span.revision && r.key == *key);
-            if span.covers(key) && !returned {
-                reads.push(KeyRead { key: key.clone(), value: None, mod_revision: 0, revision: span.revision });
-            }
-        }
-    }
-    reads
 }
 
 /// The revision of the write a read saw on its key, and why its value cannot be right, if it
