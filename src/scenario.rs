@@ -331,7 +331,9 @@ impl ScenarioRunner {
         sim.run_until(SimTime::from_ms(end).max(sim.now()));
         let mut checker = Checker::new();
         checker.update(sim.history());
-        let expectations = self.scenario.expect.iter().map(|e| check(e, sim, &checker, &self.ops)).collect();
+        let mut expectations: Vec<ExpectationResult> =
+            self.scenario.expect.iter().map(|e| check(e, sim, &checker, &self.ops)).collect();
+        expectations.push(checkers_agree(sim));
         let stale_reads = checker.stale_reads().iter().map(|s| explain_stale_read(sim, s)).collect();
         ScenarioReport {
             name: self.scenario.name.clone(),
@@ -341,6 +343,27 @@ impl ScenarioRunner {
             stale_reads,
             trace_hash: sim.trace_hash(),
         }
+    }
+}
+
+/// Every tour's implicit last expectation: the revision checker and the model checker (which
+/// sees values only) agree on its history, and neither is left without a verdict.
+fn checkers_agree(sim: &Sim) -> ExpectationResult {
+    let cross = crate::checker::crosscheck::cross_check(sim.history());
+    let model = match cross.model.outcome() {
+        crate::checker::model::Outcome::Linearizable => "linearizable",
+        crate::checker::model::Outcome::NotLinearizable(_) => "not linearizable",
+        crate::checker::model::Outcome::Unknown { .. } => "unknown",
+    };
+    let mut detail = format!("revisions: {} violation(s); values only: {model}", cross.revision.violations());
+    for note in cross.disagreements.iter().chain(&cross.unknown).chain(&cross.explained) {
+        detail.push_str("; ");
+        detail.push_str(note);
+    }
+    ExpectationResult {
+        description: "both linearizability checkers agree and decide".into(),
+        passed: cross.agrees(),
+        detail,
     }
 }
 

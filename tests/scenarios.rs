@@ -172,7 +172,16 @@ fn tour_checks_name_the_operations_the_log_shows() {
     let third = report.ops[2];
     assert!(!own.is_empty() && third.0 != 3, "the interleaved reads moved the tour's read 3 to {third}");
     let names: Vec<&str> = report.expectations.iter().map(|e| e.description.as_str()).collect();
-    assert_eq!(names, [format!("read {third} takes ReadIndex"), format!("read {third} is not stale")]);
+    // The tour's own checks, then the one every tour ends with.
+    assert_eq!(
+        names,
+        [
+            format!("read {third} takes ReadIndex"),
+            format!("read {third} is not stale"),
+            "both linearizability checkers agree and decide".to_string()
+        ]
+    );
+    assert!(report.expectations[2].passed, "{}", report.expectations[2].detail);
     let stale_check = &report.expectations[1];
     assert!(stale_check.passed, "{}", stale_check.detail);
     assert_eq!(stale_check.detail, "it failed with “leader changed”: no value, so nothing stale");
