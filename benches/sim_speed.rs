@@ -3,7 +3,8 @@
 //! * the bare raft-rs loop (TOOLCHAIN.md's reference) and the full simulation, as messages/s
 //!   and simulated seconds per wall second, and the simulation's overhead relative to the loop;
 //! * peak heap of a simulated hour of 5 nodes at 100 writes/s;
-//! * the linearizability checker on a 10,000-operation history;
+//! * both linearizability checkers on a 10,000-operation history, and the model checker on
+//!   Porcupine's Jepsen etcd histories when the shared corpus is present;
 //! * mean virtual latency of each read path on a 5-node cluster.
 
 use leaselab::bench::{
@@ -107,6 +108,31 @@ fn in_fresh_process(spec: &str) -> (f64, f64) {
         (Some(speed), Some(rate)) if out.status.success() => (speed, rate),
         _ => panic!("bench run {spec:?} failed: {}", String::from_utf8_lossy(&out.stderr)),
     }
+}
+
+/// The model checker on Porcupine's 102 Jepsen etcd histories, when the workspace's shared
+/// corpus is present: total time, against Porcupine's own 1.29 s on the project's machine.
+fn model_check_corpus() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/porcupine-etcd/jepsen");
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        println!("  model checker, Porcupine's Jepsen etcd histories: skipped (corpus not present)");
+        return;
+    };
+    let mut texts: Vec<String> = entries.flatten().filter_map(|e| std::fs::read_to_string(e.path()).ok()).collect();
+    texts.retain(|t| !t.trim().is_empty());
+    let histories: Vec<_> =
+        texts.iter().map(|t| leaselab::checker::external::parse(t).expect("corpus parses")).collect();
+    let t = Instant::now();
+    let mut linearizable = 0;
+    for ops in &histories {
+        let report = leaselab::checker::model::check(ops, leaselab::checker::model::Limits::default());
+        linearizable += usize::from(*report.outcome() == leaselab::checker::model::Outcome::Linearizable);
+    }
+    println!(
+        "  model checker, Porcupine's {} Jepsen etcd histories: {linearizable} linearizable, {:.1} ms in all (parsed beforehand)",
+        histories.len(),
+        t.elapsed().as_secs_f64() * 1e3
+    );
 }
 
 fn main() {
@@ -224,6 +250,19 @@ fn main() {
         sim.history().len(),
         t.elapsed().as_secs_f64() * 1e3
     );
+
+    // The model checker on the same history, its revisions stripped (as the cross-check runs it).
+    let ops = leaselab::checker::crosscheck::model_operations(sim.history());
+    let t = Instant::now();
+    let report = leaselab::checker::model::check(&ops, leaselab::checker::model::Limits::default());
+    println!(
+        "  model checker, same history: {} operations, {}, {} search steps, {:.1} ms",
+        ops.len(),
+        report.outcome().label(),
+        report.steps(),
+        t.elapsed().as_secs_f64() * 1e3
+    );
+    model_check_corpus();
 
     println!("== read paths, 5 nodes, 100 ops/s (mean virtual latency, mean messages)");
     let mut by_path: BTreeMap<&'static str, (u64, u64, u64)> = BTreeMap::new();

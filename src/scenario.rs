@@ -350,11 +350,7 @@ impl ScenarioRunner {
 /// sees values only) agree on its history, and neither is left without a verdict.
 fn checkers_agree(sim: &Sim) -> ExpectationResult {
     let cross = crate::checker::crosscheck::cross_check(sim.history());
-    let model = match cross.model.outcome() {
-        crate::checker::model::Outcome::Linearizable => "linearizable",
-        crate::checker::model::Outcome::NotLinearizable(_) => "not linearizable",
-        crate::checker::model::Outcome::Unknown { .. } => "unknown",
-    };
+    let model = cross.model.outcome().label();
     let mut detail = format!("revisions: {} violation(s); values only: {model}", cross.revision.violations());
     for note in cross.disagreements.iter().chain(&cross.unknown).chain(&cross.explained) {
         detail.push_str("; ");

@@ -385,10 +385,11 @@ fn check_command(argv: &[String]) -> ExitCode {
         }
     };
     let report = model::check(&ops, model::Limits::default());
-    let (word, code, detail) = match report.outcome() {
-        model::Outcome::Linearizable => ("linearizable", 0, String::new()),
-        model::Outcome::NotLinearizable(c) => ("not linearizable", 1, c.describe(&ops)),
-        model::Outcome::Unknown { reason } => ("unknown", 2, reason.clone()),
+    let word = report.outcome().label();
+    let (code, detail) = match report.outcome() {
+        model::Outcome::Linearizable => (0, String::new()),
+        model::Outcome::NotLinearizable(c) => (1, c.describe(&ops)),
+        model::Outcome::Unknown { reason } => (2, reason.clone()),
     };
     if json {
         let out = serde_json::json!({ "file": path, "verdict": word, "operations": ops.len(),
