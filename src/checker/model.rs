@@ -3,21 +3,31 @@
 //! no revisions — Jepsen's logs of etcd, and this simulator's own histories with the
 //! revisions stripped (to check the revision checker).
 //!
-//! The search is Lowe's just-in-time linearization as Porcupine implements it (Wing & Gong
-//! 1993; Lowe 2017; Horn & Kroening's P-compositionality): the history is split per key (a
-//! register per key is linearizable exactly when each key is), the call and return events of
-//! one key sit in a linked list in time order, and a depth-first search linearizes the
-//! earliest call it can, lifting it and its return out of the list, and backtracks when it
-//! reaches a return whose operation is not yet placed. A cache of (set of operations placed,
+//! The search is the just-in-time linearization of Wing & Gong (1993) and Lowe (2017), as
+//! Porcupine implements it, with Horn & Kroening's P-compositionality: the history is split
+//! per key (a register per key is linearizable exactly when each key is), and a depth-first
+//! search builds an order one operation at a time. At each point the candidates are the
+//! unplaced operations invoked before the earliest unplaced one is due (its return); if none
+//! of them leads anywhere, the search backtracks. A cache of (set of operations placed,
 //! register value) — the set hashed incrementally (Zobrist) — keeps it from exploring the same
-//! situation twice, which is what makes it fast on real histories.
+//! situation twice. Four reductions keep real histories small, none of which changes the
+//! answer (each is argued where it is made):
+//! - candidates are tried earliest-due first, and an enabled read is placed at once, with no
+//!   alternative;
+//! - a branch stops as soon as the register leaves a value an unplaced read still needs and
+//!   nothing left can write it again;
+//! - values no operation ever tests are one value to the search, and of candidates that do
+//!   the same thing only the one due first is tried (a burst of writes queued behind an
+//!   election no longer means every subset of the burst);
+//! - an unknown write is offered only right before an observer of its value, and dropped at
+//!   the last observer's return.
 //!
 //! An operation of unknown outcome (a timeout, Jepsen's `:info`) may take effect at any time
-//! after its invocation, or never: its return is put after every other event. One that can
-//! change nothing (a read whose answer was lost) is dropped; so is an unknown write of a value
-//! nothing else ever mentions, when no operation on the key observes a value by inequality
-//! (a failed compare-and-set): no answer can depend on it, and dropping it spares the search
-//! both of its branches.
+//! after its invocation, or never. One that can change nothing (a read whose answer was lost)
+//! is dropped; so is an unknown write of a value nothing else ever mentions, when no operation
+//! on the key observes a value by inequality (a failed compare-and-set): no answer can depend
+//! on it. With such an inequality on the key, unknown writes stay open to the end, as in
+//! Porcupine.
 //!
 //! It never passes off a search it did not finish: past [`Limits`] the answer is
 //! [`Outcome::Unknown`], with why.
