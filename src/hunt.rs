@@ -14,8 +14,9 @@
 //! - **pause**: L pauses for up to the bound right after a round, then is cut off;
 //! - **quick succession**: cut off each new leader as soon as it is elected, three times.
 //!
-//! Throughout, a client reads at the old leader every few milliseconds, another reads at a
-//! random node, and writes go to the newest leader, so that a stale read has something to
+//! Throughout, a client reads at the old leader every few milliseconds (at every event while
+//! the hunt waits for an acknowledgement, the moment a stale read is likeliest), another
+//! reads at a random node, and writes go to the newest leader, so that a stale read has something to
 //! miss. Clock faults stay within the drift bound as the swarm's bounded mode defines it: a
 //! jump or pause of at most the bound, a rate whose error over one leader lease is at most
 //! the bound. Each episode ends by healing everything and letting the cluster settle.
@@ -65,8 +66,9 @@ pub struct HuntReport {
     /// Model-checker verdicts missing or disagreeing with the revisions (never expected).
     pub checker_failures: Vec<String>,
     pub trace_hash: u64,
-    /// True time of the run's end, in milliseconds.
-    pub duration_ms: u64,
+    /// True time the first stale read was invoked, in milliseconds (how far a replay must
+    /// run to show it).
+    pub first_stale_ms: Option<u64>,
 }
 
 /// The cluster a hunt simulates.
@@ -276,7 +278,7 @@ pub fn run_hunt(seed: u64, config: &HuntConfig) -> (HuntReport, Sim) {
     report.checker_failures.extend(cross.unknown.iter().map(|u| format!("model checker gave no verdict: {u}")));
     report.checker_failures.extend(cross.disagreements.iter().map(|d| format!("the checkers disagree: {d}")));
     report.trace_hash = sim.trace_hash();
-    report.duration_ms = sim.now().0 / 1_000;
+    report.first_stale_ms = checker.stale_reads().first().map(|s| s.read_invoked_at.0 / 1_000);
     (report, sim)
 }
 

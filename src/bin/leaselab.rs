@@ -63,8 +63,8 @@ struct Summary {
     failed: u64,
     linearizable_reads: u64,
     stale: u64,
-    /// Replay commands of failing seeds (for a hunt: of seeds with a stale read), shortest
-    /// run first.
+    /// Replay commands of failing seeds (for a hunt: of seeds with a stale read), each after
+    /// how far it must run — a swarm's steps, a hunt's first stale read in ms — nearest first.
     failures: Vec<(u64, String)>,
 }
 
@@ -294,9 +294,10 @@ fn hunt(args: &Args) -> bool {
         }
         if report.stale > 0 {
             let replay = report.replay_command(&config);
-            summary.failures.push((report.duration_ms, replay.clone()));
-            if shortest.as_ref().is_none_or(|(d, _, _)| report.duration_ms < *d) {
-                shortest = Some((report.duration_ms, replay, report.first_stale.clone().unwrap_or_default()));
+            let at = report.first_stale_ms.unwrap_or(u64::MAX);
+            summary.failures.push((at, replay.clone()));
+            if shortest.as_ref().is_none_or(|(d, _, _)| at < *d) {
+                shortest = Some((at, replay, report.first_stale.clone().unwrap_or_default()));
             }
         }
     }
@@ -310,7 +311,7 @@ fn hunt(args: &Args) -> bool {
         summary.stale
     );
     if let Some((ms, replay, why)) = &shortest {
-        println!("shortest ({ms} ms): {replay}\n  {why}");
+        println!("shortest (first stale read at {ms} ms): {replay}\n  {why}");
     }
     let safe_failed = config.policy == leaselab::LeaderLeasePolicy::SendTimeAnchored && summary.stale > 0;
     if safe_failed {
