@@ -32,7 +32,7 @@ pub enum SpeedSpec {
 pub const SPEED_RUNS: usize = 3;
 
 /// Every speed figure `make bench` reports, in its order: the bare loop and the full
-/// simulation at 3, 5 and 7 nodes and 0, 100 and 1,000 writes/s (issue #3's grid), and the
+/// simulation at 3, 5 and 7 nodes and 0, 100 and 1,000 writes/s, and the
 /// target workload under TiKV's lazy commit broadcast.
 pub const SPEED_SPECS: [&str; 13] = [
     "bare 3",

@@ -1,4 +1,4 @@
-//! Per-node clocks (SPEC §4): `local = offset + rate × true_time`, with scripted steps.
+//! Per-node clocks: `local = offset + rate × true_time`, with scripted steps.
 //!
 //! A clock is a line anchored at one point: `(anchor_true, anchor_local)` and a slope
 //! `rate_ppm` (parts per million of true time; 1,000,000 is a perfect clock). Changing the rate

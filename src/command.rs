@@ -1,5 +1,5 @@
 //! Everything the outside world (page, CLI, scenarios, tests) can ask of the simulation.
-//! The page changes the simulation only through these (SPEC: command in, events out).
+//! The page changes the simulation only through these (commands in, events out).
 
 use crate::clock::{RATE_MAX_PPM, RATE_MIN_PPM};
 use crate::config::{ClusterConfig, LinkConfig};
@@ -34,7 +34,7 @@ pub enum Command {
         node: NodeId,
         key: String,
     },
-    /// Read `key` at `node` (SPEC §6).
+    /// Read `key` at `node`.
     Read {
         node: NodeId,
         key: String,
@@ -82,7 +82,7 @@ pub enum Command {
         id: u64,
     },
 
-    // ---- network faults (SPEC §3) ----
+    // ---- network faults ----
     /// Cut every link between nodes of different groups (both ways) and heal the rest. Nodes
     /// named in no group form one more group together.
     Partition {
@@ -123,7 +123,7 @@ pub enum Command {
         ops_per_sec: u32,
     },
 
-    // ---- clocks and processes (SPEC §4) ----
+    // ---- clocks and processes ----
     /// Step `node`'s clock by `delta_us` (negative: backwards).
     JumpClock {
         node: NodeId,

@@ -6,7 +6,7 @@ use crate::error::ConfigError;
 use crate::leader_lease::LeaderLeasePolicy;
 use serde::{Deserialize, Serialize};
 
-/// The most nodes a cluster may have (SPEC §10: 1–7). Every per-node table is bounded by it.
+/// The most nodes a cluster may have (1–7). Every per-node table is bounded by it.
 pub const NODES_MAX: usize = 7;
 
 /// How every directed link behaves unless a command changes that one link.
@@ -80,7 +80,7 @@ impl CommitBroadcast {
     }
 }
 
-/// Lessor (key lease) settings (SPEC §7).
+/// Lessor (key lease) settings.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct LessorConfig {
@@ -96,7 +96,7 @@ impl Default for LessorConfig {
     }
 }
 
-/// Leader lease settings (SPEC §5).
+/// Leader lease settings.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct LeaderLeaseConfig {

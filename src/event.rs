@@ -1,5 +1,5 @@
 //! What the simulation reports: a totally ordered trace of [`Event`]s, each stamped with true
-//! time, and a running hash of that trace (the determinism fingerprint, SPEC §2).
+//! time, and a running hash of that trace (the determinism fingerprint).
 //!
 //! The hash uses [`StableHasher`] (an FxHash-style multiply-rotate over 64-bit words that
 //! widens `usize`/`isize` to 64 bits), so the same trace hashes identically on x86_64 and on

@@ -1,4 +1,4 @@
-//! Turns a checker finding into a sentence a student can follow (SPEC §9): the stale read,
+//! Turns a checker finding into a sentence a student can follow: the stale read,
 //! the write it missed, and the cause — the serving node's clock and policy, what it believed
 //! about its leader lease, and who had become leader meanwhile.
 

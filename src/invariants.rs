@@ -1,4 +1,4 @@
-//! Safety checkers that observe the cluster from outside (SPEC §2, issue "simulation core"):
+//! Safety checkers that observe the cluster from outside:
 //! they read nodes' persisted logs and state machines but never change anything.
 //!
 //! * **Election safety** — at most one leader per term.

@@ -1,4 +1,4 @@
-//! The leader lease manager (SPEC §5): lets a leader serve linearizable reads from its own
+//! The leader lease manager: lets a leader serve linearizable reads from its own
 //! state, with no network round trip, while it holds a lease a quorum granted it.
 //!
 //! It keeps the seed design's interface and semantics — `renew_lease(acks, total)`, validity

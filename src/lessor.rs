@@ -1,4 +1,4 @@
-//! The lessor (SPEC §7; etcd `server/lease/lessor.go`): key leases with a TTL, keys attached
+//! The lessor (etcd `server/lease/lessor.go`): key leases with a TTL, keys attached
 //! to them, expiry on the leader ("primary") only, and checkpoints of the remaining TTL.
 //!
 //! What is replicated (granted TTL, checkpointed remaining TTL, attached keys) lives in the

@@ -1,4 +1,4 @@
-//! An in-memory MVCC store with etcd's semantics (SPEC §8; etcd `server/storage/mvcc`):
+//! An in-memory MVCC store with etcd's semantics (etcd `server/storage/mvcc`):
 //! revisions `{main, sub}`, a key index of generations and tombstones, ranges at a revision,
 //! transactions, compaction and watch-from-revision.
 //!

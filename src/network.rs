@@ -1,4 +1,4 @@
-//! The simulated network (SPEC §3): one state per directed link — latency, jitter, loss,
+//! The simulated network: one state per directed link — latency, jitter, loss,
 //! duplication and whether it is cut — and the set of messages in flight.
 //!
 //! The network never decides *when* things happen on its own; the simulator asks it to send a

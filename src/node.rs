@@ -157,7 +157,7 @@ fn discard_logger() -> slog::Logger {
 }
 
 /// Sort key for outgoing messages: raft-rs iterates FxHash maps whose order differs between
-/// 64-bit native and wasm32, so every batch is sorted before it reaches the network (SPEC §2).
+/// 64-bit native and wasm32, so every batch is sorted before it reaches the network.
 fn message_order(m: &Message) -> (u64, i32, u64, u64) {
     (m.to, m.get_msg_type() as i32, m.term, m.index)
 }
@@ -296,7 +296,7 @@ impl Node {
         self.applied()
     }
 
-    /// Replaces raft-rs's `thread_rng` draw with one from the seeded stream (SPEC §2).
+    /// Replaces raft-rs's `thread_rng` draw with one from the seeded stream.
     fn redraw_election_timeout(rng: &mut ChaCha8Rng, raw: &mut RawNode<DiskStorage>, config: &ClusterConfig) {
         let min = u64::from(config.election_ticks);
         // Drawn as u64: rand samples `usize` differently on 32- and 64-bit targets.
@@ -383,7 +383,7 @@ impl Node {
     /// or has failed). Delivered, raft waits for the follower's answer; lost, it probes the
     /// follower again after a heartbeat. Unreported, raft-rs would keep the follower in its
     /// Snapshot state, sending it nothing, for good if the snapshot was lost; reported at send
-    /// (sessions 11–12), a rejected probe sent another while the first was in flight.
+    /// (as it once was), a rejected probe sent another while the first was in flight.
     ///
     /// This changes only raft's progress record of the follower and sends nothing, so it
     /// needs no Ready cycle; like etcd's transport it reaches raft from outside the node's
@@ -395,7 +395,7 @@ impl Node {
         }
     }
 
-    /// Serves a client read (SPEC §6). Serializable reads and lease reads answer at once;
+    /// Serves a client read. Serializable reads and lease reads answer at once;
     /// the others start a ReadIndex and answer once the read index is applied locally.
     pub fn read(
         &mut self,
@@ -701,7 +701,7 @@ impl Node {
         }
     }
 
-    /// The primary's lessor loops (SPEC §7): every 500 ms of local time revoke expired key
+    /// The primary's lessor loops: every 500 ms of local time revoke expired key
     /// leases through raft (rate-limited, retried after 3 s); every checkpoint interval
     /// propose the remaining TTLs.
     fn lessor_timers(p: &mut Process, config: &ClusterConfig, now: LocalTime) {
@@ -745,7 +745,7 @@ impl Node {
         let _ = p.raw.propose(vec![], proposal.encode());
     }
 
-    /// Keep-alive (SPEC §7): only the primary renews; with checkpointing on and a checkpointed
+    /// Keep-alive: only the primary renews; with checkpointing on and a checkpointed
     /// remaining TTL set, it first proposes a checkpoint resetting it to 0. Returns the TTL.
     pub fn key_lease_keep_alive(
         &mut self,

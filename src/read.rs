@@ -1,4 +1,4 @@
-//! Reads (SPEC §6): the paths a read can take, what each decision was based on, and the
+//! Reads: the paths a read can take, what each decision was based on, and the
 //! values a read returns.
 
 use crate::time::{LocalTime, SimTime};
@@ -13,7 +13,7 @@ pub enum ReadMode {
     Serializable,
 }
 
-/// The path a read took (SPEC §6). Shown as a badge on every read.
+/// The path a read took. Shown as a badge on every read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum ReadPath {
     /// Leader with a valid leader lease on its local clock: answered locally, no messages.

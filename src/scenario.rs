@@ -1,4 +1,4 @@
-//! Guided scenarios (issue "Guided scenarios"): a file format holding a seed, a cluster
+//! Guided scenarios: a file format holding a seed, a cluster
 //! configuration, timed steps with narration and commands, and expectations that a run must
 //! meet; a runner; and the built-in tours.
 //!

@@ -1,4 +1,4 @@
-//! Sharing a run (SPEC §1): as a URL or as a JSON file.
+//! Sharing a run: as a URL or as a JSON file.
 //!
 //! A run is reproduced by its seed, config and command log ([`Recording`]). The recording
 //! also carries the trace hash at its end, so an edited URL or file that still parses is

@@ -1,4 +1,4 @@
-//! The discrete-event simulator (SPEC §2): one seeded RNG, one priority queue of due work
+//! The discrete-event simulator: one seeded RNG, one priority queue of due work
 //! ordered by `(true time, sequence)`, nodes, network, client history and trace.
 //!
 //! **Architecture invariant:** the simulator never reads wall-clock time or unseeded
@@ -82,7 +82,7 @@ pub struct LoggedCommand {
     pub command: Command,
 }
 
-/// True time during which a leader believed it could answer reads locally (SPEC §5): its
+/// True time during which a leader believed it could answer reads locally: its
 /// leader lease valid on its own clock, or under raft-rs LeaseBased simply being leader. The
 /// space-time diagram shades where such a belief outlives the election of a newer leader.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -175,7 +175,7 @@ impl Sim {
         let nodes: Vec<Node> = voters
             .iter()
             .map(|&id| {
-                // Each node's election timeouts come from its own seeded stream (SPEC §2).
+                // Each node's election timeouts come from its own seeded stream.
                 let election_seed = rng.gen::<u64>();
                 Node::new(NodeId(id), voters.clone(), &config, election_seed, NodeClock::new(0, RATE_PERFECT_PPM))
             })

@@ -1,4 +1,4 @@
-//! The space-time diagram's data (SPEC §10): true time down, one column per node. Built from
+//! The space-time diagram's data: true time down, one column per node. Built from
 //! the retained trace, the history and the local-read spans as plain data; the page only
 //! draws it.
 //!

@@ -1,4 +1,4 @@
-//! A node's "disk": the raft state that survives a crash (SPEC §4) — hard state, conf state,
+//! A node's "disk": the raft state that survives a crash — hard state, conf state,
 //! log entries and the latest raft snapshot (whose data is the serialized state machine).
 //!
 //! raft-rs's own `MemStorage` keeps no snapshot data and cannot compact away every entry, so

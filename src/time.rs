@@ -1,4 +1,4 @@
-//! Virtual time. The simulation never reads a wall clock (SPEC §2): all time is one of two kinds.
+//! Virtual time. The simulation never reads a wall clock: all time is one of two kinds.
 //!
 //! * [`SimTime`] — *true* time, the simulator's global timeline, in microseconds since start.
 //!   Only the simulator and the checkers see it; nodes never do.

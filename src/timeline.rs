@@ -1,4 +1,4 @@
-//! Time travel (SPEC §1–§2): scrub back to any earlier true time, then fork.
+//! Time travel: scrub back to any earlier true time, then fork.
 //!
 //! A run is its seed, its config and its command log, so any earlier state can be rebuilt by
 //! replaying. Replaying an hour from zero takes seconds, so the timeline keeps *checkpoints*:

@@ -1,5 +1,5 @@
 //! The rules the safe leader lease policy (send-time anchored) rests on, each shown by the run
-//! that breaks without it (SPEC §5):
+//! that breaks without it:
 //!
 //! * a restarted node keeps the promise it may have made before its crash (no vote for an
 //!   election timeout, `ClusterConfig::restart_vote_wait`);

@@ -1,4 +1,4 @@
-//! Key leases through raft (SPEC §7), as etcd's lessor tests describe them, plus the bug
+//! Key leases through raft, as etcd's lessor tests describe them, plus the bug
 //! checkpoints fix: without them, frequent leader changes reset TTLs so key leases never expire.
 
 use leaselab::event::Event;

@@ -1,4 +1,4 @@
-//! Read-path scenarios (SPEC §5, §6, §9): each reads like a script — set up, act, expect the
+//! Read-path scenarios: each reads like a script — set up, act, expect the
 //! path, the values behind it and the checker's verdict.
 
 use leaselab::checker::{Checker, Verdict};
@@ -166,7 +166,7 @@ fn a_read_arriving_before_the_new_leader_commits_in_its_term_is_retried() {
     }
 }
 
-/// The drift scenario of the issue: leader clock at `rate_ppm`, leader partitioned away, the
+/// The drift scenario: leader clock at `rate_ppm`, leader partitioned away, the
 /// majority elects a new leader which commits a write; then a client keeps reading at the old
 /// leader every 10 ms. Returns the reads and their verdicts.
 fn drift_scenario(seed: u64, policy: LeaderLeasePolicy, rate_ppm: u32) -> (Sim, Vec<(OpId, Option<Verdict>)>) {

@@ -57,7 +57,7 @@ fn tour_trace_hashes_are_pinned() {
     assert_eq!(actual, std::fs::read_to_string(GOLDEN_PATH).unwrap(), "re-pin with LEASELAB_BLESS=1 if intended");
 }
 
-/// Sharing (SPEC §1): every tour's run, shared as a URL and as a JSON file, replays to the
+/// Sharing: every tour's run, shared as a URL and as a JSON file, replays to the
 /// identical trace hash and history.
 #[test]
 fn every_tour_round_trips_through_a_url_and_a_file() {

@@ -128,7 +128,7 @@ fn a_swarm_run_replays_to_the_same_trace() {
     assert_eq!(run_swarm(42, &config), run_swarm(42, &config));
 }
 
-/// SPEC §5: with the safe policy, clock faults within the drift bound (jumps, pauses, and rate
+/// With the safe policy, clock faults within the drift bound (jumps, pauses, and rate
 /// errors of at most 100 ms over a lease) and partitions never yield a stale read. `make
 /// sweep` runs the full 100,000-read version and prints the table for every policy.
 #[test]

@@ -379,7 +379,7 @@ fn Controls(seed: u64, node_count: usize) -> impl IntoView {
         config.validate().map_err(|e| e.to_string())?;
         Ok((seed, config))
     };
-    // Settings' network boxes applied to every link now, without a Reset (SPEC §3): a command
+    // Settings' network boxes applied to every link now, without a Reset: a command
     // like any fault, so it is recorded and replayed. The whole form must be valid, as for Reset.
     let apply_network_now = move |_| {
         let result = read_form().map(|(_, config)| Command::SetNetwork { link: config.network });
@@ -780,7 +780,7 @@ fn NodeTable() -> impl IntoView {
     let act = move |c: Command| {
         let _ = lab.command(c);
     };
-    // How far the −Δ / +Δ buttons step a clock (SPEC §4), typed in ms below the table.
+    // How far the −Δ / +Δ buttons step a clock, typed in ms below the table.
     let jump_text = RwSignal::new("500".to_string());
     let jump = move |node: NodeId, sign: i64| match crate::model::parse_jump_us(&jump_text.get_untracked()) {
         Ok(us) => act(Command::JumpClock { node, delta_us: sign * us }),
