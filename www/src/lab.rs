@@ -167,6 +167,8 @@ pub struct Lab {
     /// What the last time-travel or sharing action did (forks, imports), for the status line,
     /// and whether that was a failure (shown as an error). Set both with `set_timeline_note`.
     pub timeline_note: RwSignal<Option<String>>,
+    /// An outside history opened with Import, judged by the model checker (the run goes on).
+    pub judged_history: RwSignal<Option<crate::model::JudgedHistory>>,
     pub timeline_note_failed: RwSignal<bool>,
     pub playing: RwSignal<bool>,
     pub speed_index: RwSignal<usize>,
@@ -206,6 +208,7 @@ impl Lab {
             spacetime_window_us: StoredValue::new(SPACETIME_WINDOW_DEFAULT_US),
             run_generation: RwSignal::new(0),
             timeline_note: RwSignal::new(None),
+            judged_history: RwSignal::new(None),
             timeline_note_failed: RwSignal::new(false),
             playing: RwSignal::new(true),
             speed_index: RwSignal::new(crate::model::DEFAULT_SPEED_INDEX),
@@ -404,6 +407,21 @@ impl Lab {
     pub fn open_fragment(&self, fragment: &str) -> Result<(), String> {
         let replay = Recording::from_url_fragment(fragment).and_then(|r| r.start_replay());
         self.begin_replay(replay, (OPENED_LINK, "Could not open the shared link, so this is a fresh run"))
+    }
+
+    /// Opens a file: a history from outside (a Jepsen log, EDN maps or JSON lines) is judged
+    /// by the model checker and shown beside the run; anything else is opened as an exported
+    /// run ([`Lab::import_json`]).
+    pub fn import_file(&self, text: &str) -> Result<(), String> {
+        match crate::model::judge_history(text) {
+            Some(judged) => {
+                let note = format!("Checked the imported history — {}", judged.verdict);
+                self.judged_history.set(Some(judged));
+                self.set_timeline_note(Some(Ok(note)));
+                Ok(())
+            }
+            None => self.import_json(text),
+        }
     }
 
     /// Opens an exported run. On failure the current run is untouched.

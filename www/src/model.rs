@@ -553,6 +553,28 @@ pub fn prediction_text(op: leaselab::OpId, guess: Option<&str>, actual: Option<&
 }
 
 #[cfg(test)]
+mod judged_history_tests {
+    use super::*;
+
+    #[test]
+    fn an_outside_history_is_judged_and_its_counterexample_marked() {
+        let stale = "{:process 0, :type :invoke, :f :write, :value 1}\n{:process 0, :type :ok, :f :write, :value 1}\n\
+                     {:process 0, :type :invoke, :f :write, :value 2}\n{:process 0, :type :ok, :f :write, :value 2}\n\
+                     {:process 1, :type :invoke, :f :read, :value nil}\n{:process 1, :type :ok, :f :read, :value 1}";
+        let judged = judge_history(stale).expect("a history");
+        assert_eq!(judged.verdict, "not linearizable: 3 operations on 1 key");
+        assert!(!judged.linearizable && judged.detail.contains("no order can place"));
+        assert!(judged.ops.iter().any(|(text, named)| *named && text.contains("read → 1")), "{:?}", judged.ops);
+        let fine = "{\"process\": 0, \"type\": \"invoke\", \"f\": \"write\", \"value\": 1}\n\
+                    {\"process\": 0, \"type\": \"ok\", \"f\": \"write\", \"value\": 1}";
+        assert_eq!(judge_history(fine).map(|j| j.linearizable), Some(true));
+        // A run exported by the page is not a history: it goes to the run importer.
+        assert_eq!(judge_history("{\n  \"version\": 1\n}"), None);
+        assert_eq!(judge_history("{}"), None);
+    }
+}
+
+#[cfg(test)]
 mod tests {
     #[test]
     fn a_prediction_is_judged_once_its_operation_is() {
@@ -765,4 +787,44 @@ mod tests {
         assert!(parse_seed("abc").unwrap_err().contains("not a seed"));
         assert!(parse_seed("-1").is_err());
     }
+}
+
+/// An outside history (a Jepsen log or EDN maps, or JSON lines) judged by the model checker,
+/// as the page shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JudgedHistory {
+    /// "linearizable", "not linearizable" or "unknown", and what was checked.
+    pub verdict: String,
+    pub linearizable: bool,
+    /// The counterexample or the reason there is no verdict (empty when linearizable).
+    pub detail: String,
+    /// Each operation in words, and whether the counterexample names it.
+    pub ops: Vec<(String, bool)>,
+}
+
+/// Operations listed on the page (the verdict covers them all).
+pub const JUDGED_OPS_SHOWN_MAX: usize = 200;
+
+/// Judges `text` if it is a history from outside; `None` if it is not one (it may be a run).
+pub fn judge_history(text: &str) -> Option<JudgedHistory> {
+    use leaselab::checker::{external, model};
+    let ops = external::parse(text).ok()?;
+    let report = model::check(&ops, model::Limits::default());
+    let outcome = report.outcome();
+    let (detail, named): (String, Vec<usize>) = match outcome {
+        model::Outcome::Linearizable => (String::new(), vec![]),
+        model::Outcome::NotLinearizable(c) => {
+            (c.describe(&ops), std::iter::once(c.stuck).chain(c.overlapping.iter().copied()).collect())
+        }
+        model::Outcome::Unknown { reason } => (reason.clone(), vec![]),
+    };
+    let verdict =
+        format!("{}: {} on {}", outcome.label(), plural(ops.len(), "operation"), plural(report.keys.len(), "key"));
+    let shown = ops.iter().enumerate().take(JUDGED_OPS_SHOWN_MAX);
+    Some(JudgedHistory {
+        verdict,
+        linearizable: *outcome == model::Outcome::Linearizable,
+        detail,
+        ops: shown.map(|(i, o)| (format!("#{} {}", o.id, o.describe()), named.contains(&i))).collect(),
+    })
 }

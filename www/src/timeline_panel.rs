@@ -63,7 +63,7 @@ pub fn TimelinePanel() -> impl IntoView {
         leptos::task::spawn_local(async move {
             let text = wasm_bindgen_futures::JsFuture::from(file.text()).await;
             let result = match text.ok().and_then(|t| t.as_string()) {
-                Some(text) => lab.import_json(&text),
+                Some(text) => lab.import_file(&text),
                 None => Err("the file could not be read as text".to_string()),
             };
             if let Err(e) = result {
@@ -92,9 +92,9 @@ pub fn TimelinePanel() -> impl IntoView {
             <span class="sep"></span>
             <button data-testid="share-button" on:click=share title="A link that reproduces this run">"Share link"</button>
             <button data-testid="export-button" on:click=export title="Download the run as JSON">"Export JSON"</button>
-            <label class="file-button" title="Open a run exported as JSON">
-                "Import JSON"
-                <input type="file" accept=".json,application/json" data-testid="import-input" on:change=import />
+            <label class="file-button" title="Open a run exported as JSON, or check a history (Jepsen log or EDN, JSON lines)">
+                "Import"
+                <input type="file" accept=".json,.jsonl,.log,.edn,.txt,application/json,text/plain" data-testid="import-input" on:change=import />
             </label>
             {move || share_url.get().map(|url| view! {
                 <input class="share-url" data-testid="share-url" readonly prop:value=url
@@ -103,6 +103,21 @@ pub fn TimelinePanel() -> impl IntoView {
             <span class="muted mono" data-testid="trace-hash" title="Fingerprint of every event so far: equal hashes, equal runs">
                 {move || format!("trace {:016x}", lab.snap.with(|s| s.trace_hash))}
             </span>
+            {move || lab.judged_history.get().map(|h| view! {
+                <section class="judged-history" data-testid="judged-history">
+                    <p>
+                        <strong class:bad=!h.linearizable data-testid="judged-verdict">{h.verdict.clone()}</strong>
+                        " "
+                        <button data-testid="judged-close" on:click=move |_| lab.judged_history.set(None)>"Close"</button>
+                    </p>
+                    <pre class="judged-detail" data-testid="judged-detail">{h.detail.clone()}</pre>
+                    <ol class="judged-ops mono">
+                        {h.ops.into_iter().map(|(text, named)| view! {
+                            <li class:named=named>{if named { "✗ " } else { "" }}{text}</li>
+                        }).collect_view()}
+                    </ol>
+                </section>
+            })}
             // A failure reads as one (red), other notes as the muted status they are.
             <p class="timeline-note" data-testid="timeline-note"
                 class:failure=move || lab.timeline_note_failed.get()>

@@ -909,3 +909,45 @@ fn a_long_shared_run_replays_a_slice_per_frame() {
     assert!(lab.export_json().unwrap().contains(&format!("{want:016x}")), "the export names the opened run's hash");
     assert!(!lab.replay_frame(&|| false), "nothing left to replay");
 }
+
+/// Import takes a history from outside too: the model checker judges it and the page shows the
+/// verdict, the counterexample and the operations it names; the current run is left alone.
+#[wasm_bindgen_test]
+async fn an_imported_history_is_judged_and_its_counterexample_shown() {
+    use leaselab_www::lab::Lab;
+    let lab = Lab::new(1, ClusterConfig::default());
+    lab.advance_us(2_000_000);
+    let hash = lab.snap.get_untracked().trace_hash;
+    let stale = "{\"process\": 0, \"type\": \"invoke\", \"f\": \"write\", \"value\": 1}\n\
+                 {\"process\": 0, \"type\": \"ok\", \"f\": \"write\", \"value\": 1}\n\
+                 {\"process\": 0, \"type\": \"invoke\", \"f\": \"write\", \"value\": 2}\n\
+                 {\"process\": 0, \"type\": \"ok\", \"f\": \"write\", \"value\": 2}\n\
+                 {\"process\": 1, \"type\": \"invoke\", \"f\": \"read\"}\n\
+                 {\"process\": 1, \"type\": \"ok\", \"f\": \"read\", \"value\": 1}";
+    lab.import_file(stale).unwrap();
+    let judged = lab.judged_history.get_untracked().expect("judged");
+    assert_eq!(judged.verdict, "not linearizable: 3 operations on 1 key");
+    assert_eq!(lab.snap.get_untracked().trace_hash, hash, "the run is untouched");
+    assert!(lab.timeline_note.get_untracked().unwrap_or_default().contains("not linearizable"));
+    // A run file still opens as a run, and a file that is neither is refused as before.
+    assert!(lab.import_file("{}").unwrap_err().starts_with("not a Lease Lab run file"));
+
+    // On the page: the panel with the verdict, the counterexample and the named read.
+    let doc = document();
+    let host: HtmlElement = doc.create_element("div").unwrap().unchecked_into();
+    doc.body().unwrap().append_child(&host).unwrap();
+    let page_lab = Lab::new(1, ClusterConfig::default());
+    let _handle = leptos::mount::mount_to(host.clone(), move || {
+        leptos::prelude::provide_context(page_lab);
+        view! { <leaselab_www::timeline_panel::TimelinePanel /> }
+    });
+    page_lab.import_file(stale).unwrap();
+    leptos::task::tick().await;
+    assert_eq!(text(&host, "judged-verdict"), "not linearizable: 3 operations on 1 key");
+    assert!(text(&host, "judged-detail").contains("no order can place"), "{}", text(&host, "judged-detail"));
+    let panel = text(&host, "judged-history");
+    assert!(panel.contains("✗ #") && panel.contains("read → 1"), "{panel}");
+    click(&host, "judged-close").await;
+    assert!(host.query_selector("[data-testid=\"judged-history\"]").unwrap().is_none());
+    host.remove();
+}
