@@ -398,9 +398,11 @@ fn check_command(argv: &[String]) -> ExitCode {
         println!("{out}");
     } else {
         println!(
-            "{path}: {word} ({} operations, {} keys, {} search steps)",
+            "{path}: {word} ({} operation{}, {} key{}, {} search steps)",
             ops.len(),
+            if ops.len() == 1 { "" } else { "s" },
             report.keys.len(),
+            if report.keys.len() == 1 { "" } else { "s" },
             report.steps()
         );
         if !detail.is_empty() {

@@ -165,10 +165,10 @@ impl Counterexample {
     /// The counterexample in words, naming operations as `ops` describes them.
     pub fn describe(&self, ops: &[Operation]) -> String {
         let show = |v: &Value| v.clone().unwrap_or_else(|| "nil".into());
+        let register = if self.key.is_empty() { "the register".to_string() } else { format!("key {:?}", self.key) };
         let mut text = format!(
-            "key {:?}: not linearizable. The longest order found places {} of {} operations and leaves {}; \
+            "{register}: not linearizable. The longest order found places {} of {} operations and leaves {}; \
              then no order can place #{} {} before it returned",
-            self.key,
             self.placed,
             self.total,
             show(&self.value),
