@@ -49,14 +49,14 @@ swarm:
 	$(MAKE) hunt
 
 # Faults aimed at leader lease rounds, clocks within the drift bound: the safe policy must
-# serve no stale read in HUNT_SEEDS seeds; the seed policy and raft-rs LeaseBased must be
+# serve no stale read in HUNT_SEEDS seeds; the renew-at-ack policy and raft-rs LeaseBased must be
 # caught serving one within a few hundred.
 HUNT_SEEDS ?= 0..10000
 HUNT_UNSAFE_SEEDS ?= 0..300
 hunt:
 	cargo build --release --bin leaselab
 	./target/release/leaselab hunt --seeds $(HUNT_SEEDS) --policy safe
-	./target/release/leaselab hunt --seeds $(HUNT_UNSAFE_SEEDS) --policy seed --expect-stale
+	./target/release/leaselab hunt --seeds $(HUNT_UNSAFE_SEEDS) --policy renew-at-ack --expect-stale
 	./target/release/leaselab hunt --seeds $(HUNT_UNSAFE_SEEDS) --policy lease-based --expect-stale
 
 # Speed, memory and checker figures, natively and in headless Chromium. Prints numbers.

@@ -76,7 +76,7 @@ async function staleReadJourney() {
   const { browser, page, errors } = await fresh();
   try {
     for (let seed = 1; seed <= 12; seed++) {
-      await resetWith(page, { seed, policy: 'SeedRenewAtAck' });
+      await resetWith(page, { seed, policy: 'RenewAtAck' });
       const old = await untilLeader(page);
       await page.fill('[data-testid="write-value"]', '1'); // x=1, then x=2 at the new leader
       await click(page, 'write-button');
@@ -104,7 +104,7 @@ async function staleReadJourney() {
       console.log(`journey stale read: ok (seed ${seed}: ${summary.trim()})`);
       return;
     }
-    throw new Error('no stale read flagged over 12 seeds with the seed policy and a 0.8× leader clock');
+    throw new Error('no stale read flagged over 12 seeds with the renew-at-ack policy and a 0.8× leader clock');
   } finally { await browser.close(); }
 }
 

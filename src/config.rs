@@ -1,5 +1,5 @@
 //! Cluster configuration: everything a run depends on besides the seed and the command log.
-//! Defaults are the seed design's (and etcd's): 100 ms raft tick, election timeout 10 ticks
+//! Defaults are etcd's: 100 ms raft tick, election timeout 10 ticks
 //! (1 s), heartbeat every tick, network latency 10 ms ± 5 ms.
 
 use crate::error::ConfigError;

@@ -54,7 +54,7 @@ pub fn explain_stale_read(sim: &Sim, stale: &StaleRead) -> String {
         text.push_str(&format!(" Meanwhile {who} had become leader of term {term} at {at}."));
     }
     let config = sim.config();
-    let clock = &sim.node(node).clock;
+    let clock = sim.clock(node);
     text.push_str(&format!(
         " Configured drift bound {} ms, policy \"{}\"; {node} clock now {:.2}× (offset {:+.1} ms).",
         config.leader_lease.clock_drift_bound_ms,

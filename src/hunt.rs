@@ -21,7 +21,7 @@
 //! jump or pause of at most the bound, a rate whose error over one leader lease is at most
 //! the bound. Each episode ends by healing everything and letting the cluster settle.
 //!
-//! Under the safe policy a hunt must find nothing; under the seed's renew-at-ack policy and
+//! Under the safe policy a hunt must find nothing; under the renew-at-ack policy and
 //! raft-rs's LeaseBased it finds the stale reads they allow.
 
 use crate::checker::crosscheck::cross_check;
@@ -159,7 +159,7 @@ fn heal(sim: &mut Sim, n: u64) {
         let _ = sim.apply(Command::SetClockRate { node, rate_ppm: 1_000_000 });
         if sim.node(node).is_crashed() {
             let _ = sim.apply(Command::Restart { node });
-        } else if sim.node(node).paused {
+        } else if sim.machine(node).paused {
             let _ = sim.apply(Command::Resume { node });
         }
     }

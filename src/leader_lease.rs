@@ -1,11 +1,11 @@
 //! The leader lease manager: lets a leader serve linearizable reads from its own
 //! state, with no network round trip, while it holds a lease a quorum granted it.
 //!
-//! It keeps the seed design's interface and semantics — `renew_lease(acks, total)`, validity
-//! judged on the node's *local* clock, revoke on stepping down, stats, a "smart config" — and
-//! adds the three [`LeaderLeasePolicy`]s the page compares:
+//! Its interface: `renew_lease(acks, total)`, validity judged on the node's *local* clock,
+//! revoke on stepping down, stats, and a "smart config" that refuses unsafe settings. It
+//! offers the three [`LeaderLeasePolicy`]s the page compares:
 //!
-//! * [`LeaderLeasePolicy::SeedRenewAtAck`] — the seed's: renew to `now + duration` whenever,
+//! * [`LeaderLeasePolicy::RenewAtAck`] — renew to `now + duration` whenever,
 //!   after a Ready, a quorum of peers is `recent_active`. Subtly unsafe: `now` is when the ack
 //!   was *processed*, not when the acknowledged heartbeat was *sent*, so a pause or delay
 //!   between the two stretches the lease past the followers' promise. And raft-rs marks a peer
@@ -35,7 +35,8 @@ pub enum LeaderLeasePolicy {
     /// Renew at the time a quorum is seen `recent_active` (unsafe under pauses and delays; and
     /// since raft-rs marks a peer recent_active on any append or heartbeat response, rejections
     /// included, a brand-new leader holds a lease before it has committed an entry of its term).
-    SeedRenewAtAck,
+    #[serde(alias = "SeedRenewAtAck")]
+    RenewAtAck,
     /// Anchor the lease at the send time of a ReadIndex round a quorum acknowledged.
     SendTimeAnchored,
     RaftLeaseBased,
@@ -43,10 +44,10 @@ pub enum LeaderLeasePolicy {
 
 impl LeaderLeasePolicy {
     pub const ALL: [LeaderLeasePolicy; 3] =
-        [LeaderLeasePolicy::SeedRenewAtAck, LeaderLeasePolicy::SendTimeAnchored, LeaderLeasePolicy::RaftLeaseBased];
+        [LeaderLeasePolicy::RenewAtAck, LeaderLeasePolicy::SendTimeAnchored, LeaderLeasePolicy::RaftLeaseBased];
     pub fn label(self) -> &'static str {
         match self {
-            LeaderLeasePolicy::SeedRenewAtAck => "seed: renew at ack time",
+            LeaderLeasePolicy::RenewAtAck => "renew at ack time",
             LeaderLeasePolicy::SendTimeAnchored => "safe: anchored at send time",
             LeaderLeasePolicy::RaftLeaseBased => "raft-rs LeaseBased (no clock)",
         }
@@ -153,13 +154,13 @@ impl LeaderLeaseManager {
         self.timing.duration_us()
     }
 
-    /// The seed's renewal: on success the lease runs until `now + duration`.
+    /// The renew-at-ack renewal: on success the lease runs until `now + duration`.
     pub fn renew_lease(&mut self, received_acks: usize, total_nodes: usize, now: LocalTime) -> bool {
         self.renew_anchored(received_acks, total_nodes, now)
     }
 
     /// Renews with the lease starting at `anchor` (the send time of the acknowledged round for
-    /// the safe policy; `now` for the seed's). Never shortens a lease already held.
+    /// the safe policy; `now` for renew-at-ack). Never shortens a lease already held.
     pub fn renew_anchored(&mut self, received_acks: usize, total_nodes: usize, anchor: LocalTime) -> bool {
         if !self.enabled {
             self.last_reason = format!("refused: {}", self.config_reason);

@@ -339,7 +339,7 @@ pub fn cluster_config(config: &SwarmConfig) -> ClusterConfig {
 
 pub fn policy_name(p: LeaderLeasePolicy) -> &'static str {
     match p {
-        LeaderLeasePolicy::SeedRenewAtAck => "seed",
+        LeaderLeasePolicy::RenewAtAck => "renew-at-ack",
         LeaderLeasePolicy::SendTimeAnchored => "safe",
         LeaderLeasePolicy::RaftLeaseBased => "lease-based",
     }
@@ -347,7 +347,7 @@ pub fn policy_name(p: LeaderLeasePolicy) -> &'static str {
 
 pub fn parse_policy(text: &str) -> Result<LeaderLeasePolicy, String> {
     match text {
-        "seed" => Ok(LeaderLeasePolicy::SeedRenewAtAck),
+        "renew-at-ack" => Ok(LeaderLeasePolicy::RenewAtAck),
         "safe" => Ok(LeaderLeasePolicy::SendTimeAnchored),
         "lease-based" => Ok(LeaderLeasePolicy::RaftLeaseBased),
         other => Err(format!("unknown policy {other:?}: use seed, safe or lease-based")),
@@ -416,7 +416,7 @@ pub fn run_swarm_keeping_sim(seed: u64, config: &SwarmConfig) -> (SwarmReport, S
         let _ = sim.apply(Command::SetClockRate { node, rate_ppm: 1_000_000 });
         if sim.node(node).is_crashed() {
             let _ = sim.apply(Command::Restart { node });
-        } else if sim.node(node).paused {
+        } else if sim.machine(node).paused {
             let _ = sim.apply(Command::Resume { node });
         }
     }

@@ -65,7 +65,7 @@ fn an_unrenewed_key_lease_expires_on_the_leader_and_its_keys_vanish_everywhere()
     run(&mut sim, Command::LeaseGrant { node: leader, id: 1, ttl_ms: 3_000 });
     run(&mut sim, Command::PutWithLease { node: leader, key: "eph".into(), value: "1".into(), lease: 1 });
     let follower = sim.nodes().iter().find(|n| n.id != leader).unwrap().id;
-    let now = |sim: &Sim, n: NodeId| sim.node(n).clock.local_at(sim.now());
+    let now = |sim: &Sim, n: NodeId| sim.local_time(n);
     assert_eq!(sim.node(follower).key_lease_time_to_live(1, now(&sim, follower)).unwrap().remaining_ms, None);
     let ttl = sim.node(leader).key_lease_time_to_live(1, now(&sim, leader)).unwrap();
     assert_eq!(ttl.granted_ttl_ms, 3_000);

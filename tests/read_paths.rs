@@ -94,7 +94,7 @@ fn a_follower_forwards_the_read_index_and_answers_from_its_own_store() {
 #[test]
 fn a_single_node_cluster_renews_its_lease_and_serves_lease_reads() {
     let (mut sim, leader) = settled(4, cluster(1, LeaderLeasePolicy::SendTimeAnchored));
-    let stats = sim.node(leader).leader_lease_stats(sim.node(leader).clock.local_at(sim.now())).unwrap();
+    let stats = sim.node(leader).leader_lease_stats(sim.local_time(leader)).unwrap();
     assert!(stats.renew_count > 0 && stats.valid, "{stats:?}");
     let op = read(&mut sim, leader, "x", ReadMode::Linearizable);
     assert_eq!(path(&sim, op), ReadPath::LeaseRead);
@@ -102,8 +102,8 @@ fn a_single_node_cluster_renews_its_lease_and_serves_lease_reads() {
 }
 
 #[test]
-fn the_seed_policy_also_renews_on_a_single_node() {
-    let (mut sim, leader) = settled(4, cluster(1, LeaderLeasePolicy::SeedRenewAtAck));
+fn the_renew_at_ack_policy_also_renews_on_a_single_node() {
+    let (mut sim, leader) = settled(4, cluster(1, LeaderLeasePolicy::RenewAtAck));
     let op = read(&mut sim, leader, "x", ReadMode::Linearizable);
     assert_eq!(path(&sim, op), ReadPath::LeaseRead);
 }
@@ -205,12 +205,12 @@ fn stale_reads(verdicts: &[(OpId, Option<Verdict>)]) -> Vec<OpId> {
 }
 
 #[test]
-fn drift_beyond_the_bound_gives_a_stale_lease_read_under_the_seed_policy() {
+fn drift_beyond_the_bound_gives_a_stale_lease_read_under_the_renew_at_ack_policy() {
     // The window depends on where the isolation falls in the old leader's check-quorum cycle
     // and on the followers' randomized timeouts, so look over a few seeds.
     let mut seen = 0;
     for seed in 20..30 {
-        let (sim, verdicts) = drift_scenario(seed, LeaderLeasePolicy::SeedRenewAtAck, 800_000);
+        let (sim, verdicts) = drift_scenario(seed, LeaderLeasePolicy::RenewAtAck, 800_000);
         for op in stale_reads(&verdicts) {
             seen += 1;
             assert_eq!(path(&sim, op), ReadPath::LeaseRead, "seed {seed}");
@@ -221,7 +221,7 @@ fn drift_beyond_the_bound_gives_a_stale_lease_read_under_the_seed_policy() {
             }
         }
     }
-    assert!(seen > 0, "the seed policy never served a stale lease read over 10 seeds");
+    assert!(seen > 0, "the renew-at-ack policy never served a stale lease read over 10 seeds");
 }
 
 #[test]
@@ -266,8 +266,8 @@ fn pause_scenario(policy: LeaderLeasePolicy) -> (Sim, OpId, Option<Verdict>) {
 }
 
 #[test]
-fn a_pause_longer_than_the_bound_gives_a_stale_read_under_the_seed_policy() {
-    let (sim, op, verdict) = pause_scenario(LeaderLeasePolicy::SeedRenewAtAck);
+fn a_pause_longer_than_the_bound_gives_a_stale_read_under_the_renew_at_ack_policy() {
+    let (sim, op, verdict) = pause_scenario(LeaderLeasePolicy::RenewAtAck);
     assert_eq!(path(&sim, op), ReadPath::LeaseRead);
     assert!(matches!(verdict, Some(Verdict::Stale(_))), "{verdict:?}");
 }

@@ -159,14 +159,14 @@ fn the_safe_policy_serves_no_stale_read_with_clock_faults_within_the_bound() {
     assert!(reads > 15_000, "only {reads} linearizable reads answered");
 }
 
-/// The other side of the bound: pauses and clock faults far beyond it make the seed's
+/// The other side of the bound: pauses and clock faults far beyond it make the
 /// renew-at-ack policy serve stale reads, and the checker catches them.
 #[test]
-fn the_seed_policy_serves_stale_reads_when_faults_exceed_the_bound() {
+fn the_renew_at_ack_policy_serves_stale_reads_when_faults_exceed_the_bound() {
     let config = SwarmConfig {
         nodes: 3,
         reads_per_sec: 50,
-        policy: leaselab::LeaderLeasePolicy::SeedRenewAtAck,
+        policy: leaselab::LeaderLeasePolicy::RenewAtAck,
         faults: FaultMix::parse("partitions,clocks,pauses").unwrap(),
         ..SwarmConfig::default()
     };

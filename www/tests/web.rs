@@ -732,7 +732,7 @@ async fn a_guided_tour_steps_forward_and_back_and_checks_its_expectations() {
     };
     assert_eq!(picked(), "A healthy cluster: lease reads, forwarded reads, serializable reads");
     choose(&host, "tour-select", "clock-drift-stale").await;
-    assert_eq!(picked(), "A slow clock: the seed policy serves a stale read");
+    assert_eq!(picked(), "A slow clock: the renew-at-ack policy serves a stale read");
     click(&host, "tour-start").await;
     assert_eq!(text(&host, "tour-progress"), "step 0 of 16");
     click(&host, "tour-next").await;

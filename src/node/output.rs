@@ -1,0 +1,55 @@
+//! What one call into a node produced, for the simulator to turn into network sends,
+//! history updates and trace events.
+
+use crate::read::{ReadPath, ReadValue};
+use crate::types::{MsgKind, NodeId, OpId, Role};
+use raft::eraftpb::Message;
+/// An entry applied on this node that answers a client operation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AppliedOp {
+    pub op: OpId,
+    pub index: u64,
+    pub revision: u64,
+    /// Per-key register writes the entry made (see [`crate::kv::Applied`]).
+    pub effects: Vec<(String, Option<String>)>,
+    /// The store refused the request; nothing changed.
+    pub error: Option<String>,
+    /// What a transaction did (see [`crate::kv::Applied::result`]).
+    pub result: Option<crate::kv::TxnOutcome>,
+}
+
+/// What one call into a node produced. The simulator drains it after every call.
+#[derive(Clone, Debug, Default)]
+pub struct NodeOutput {
+    /// The one input, kept here by the simulator: the highest raft index some node has
+    /// applied. The history holds the effects of every entry up to it (from its first
+    /// apply), so applying those entries again elsewhere builds none.
+    pub effects_recorded_through: u64,
+    /// Messages to put on the network, already in a deterministic order.
+    pub messages: Vec<Message>,
+    pub applied_ops: Vec<AppliedOp>,
+    pub role_change: Option<(Role, u64, NodeId)>,
+    pub commit_advanced: Option<u64>,
+    pub snapshot_installed: Option<(u64, u64)>,
+    pub compacted_through: Option<u64>,
+    /// Key leases revoked by entries applied here, with the keys deleted.
+    pub key_leases_revoked: Vec<(u64, Vec<String>)>,
+    /// Steps of pending reads, in order (the simulator stamps them with true time).
+    pub read_notes: Vec<(OpId, String)>,
+    /// Reads that started waiting, with the path chosen (shown while they wait).
+    pub reads_started: Vec<(OpId, ReadPath)>,
+    pub reads_done: Vec<ReadDone>,
+    /// Vote and pre-vote requests a restarted node ignored while it waits out the promise it
+    /// may have made before its crash: sender, kind, and the raft ticks the wait has left.
+    pub votes_withheld: Vec<(NodeId, MsgKind, u64)>,
+}
+
+/// A read that finished at this node.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReadDone {
+    pub op: OpId,
+    pub path: ReadPath,
+    pub read_index: Option<u64>,
+    pub retries: u32,
+    pub result: Result<ReadValue, String>,
+}

@@ -1,0 +1,203 @@
+//! The read paths at one node: serializable, lease read, ReadIndex at the leader or
+//! forwarded from a follower, and the single voter's own commit index; reads waiting for
+//! their read index and then for the apply.
+
+use super::{Node, NodeOutput, Process, ReadDone};
+use crate::config::ClusterConfig;
+use crate::kv::KvStore;
+use crate::leader_lease::{LeaderLeasePolicy, LeaseRead};
+use crate::read::{parse_context, read_context, Context, ReadMode, ReadPath, ReadValue};
+use crate::time::LocalTime;
+use crate::types::OpId;
+use raft::StateRole;
+/// ReadIndex requests raft-rs dropped are re-issued this often (etcd: 500 ms).
+const READ_RETRY_US: i64 = 500_000;
+
+/// A linearizable read waiting for its read index, then for the apply.
+#[derive(Clone, Debug)]
+pub(super) struct PendingRead {
+    pub key: String,
+    pub path: ReadPath,
+    pub ctx: Vec<u8>,
+    pub index: Option<u64>,
+    pub issued_at: LocalTime,
+    pub retries: u32,
+}
+
+/// The note a follower adds when it forwards a read.
+struct ForwardPathNote;
+
+impl ForwardPathNote {
+    fn note(p: &Process, op: OpId, out: &mut NodeOutput) {
+        let leader = p.raw.raft.leader_id;
+        let text = if leader == 0 {
+            "follower with no known leader: raft drops the ReadIndex; retry every 500 ms".to_string()
+        } else {
+            format!("follower: forward ReadIndex to leader n{leader}, then wait for the local apply")
+        };
+        out.read_notes.push((op, text));
+    }
+}
+
+impl Node {
+    /// Re-issues the ReadIndex requests raft may have dropped (no leader yet, or a leader
+    /// that has not committed in its term).
+    pub(super) fn retry_dropped_reads(p: &mut Process, now: LocalTime, out: &mut NodeOutput) {
+        let due: Vec<OpId> = p
+            .reads
+            .iter()
+            .filter(|(_, r)| r.index.is_none() && now.0 - r.issued_at.0 >= READ_RETRY_US)
+            .map(|(op, _)| *op)
+            .collect();
+        for op in due {
+            Self::reissue(p, op, now, "500 ms without a read index", out);
+        }
+    }
+
+    /// Serves a client read. Serializable reads and lease reads answer at once;
+    /// the others start a ReadIndex and answer once the read index is applied locally.
+    pub fn read(
+        &mut self,
+        op: OpId,
+        key: &str,
+        mode: ReadMode,
+        config: &ClusterConfig,
+        now: LocalTime,
+        out: &mut NodeOutput,
+    ) {
+        let p = self.process.as_mut().expect("callers check the node is running");
+        if mode == ReadMode::Serializable {
+            out.read_notes.push((
+                op,
+                format!(
+                    "serializable: answer from the local applied state (applied {}, revision {})",
+                    p.kv.applied(),
+                    p.kv.revision()
+                ),
+            ));
+            Self::answer_now(&p.kv, op, key, ReadPath::Serializable, out);
+            return;
+        }
+        let policy = config.leader_lease.policy;
+        let is_leader = p.raw.raft.state == StateRole::Leader;
+        let singleton = p.raw.raft.prs().is_singleton();
+        let path = if !is_leader {
+            ForwardPathNote::note(p, op, out);
+            ReadPath::ForwardedReadIndex
+        } else if policy == LeaderLeasePolicy::RaftLeaseBased {
+            out.read_notes.push((op, "leader, raft-rs LeaseBased: raft answers with its commit index and checks no clock (it trusts check_quorum)".into()));
+            ReadPath::RaftLeaseBased
+        } else {
+            let stats = p.leader_lease.stats(now);
+            let (applied, commit) = (p.kv.applied(), p.raw.raft.raft_log.committed);
+            let decision = p.leader_lease.read_decision(now, applied, commit);
+            if decision != LeaseRead::NoLease {
+                let expire = stats.expire_at.expect("valid lease has an expiry");
+                out.read_notes.push((
+                    op,
+                    format!(
+                        "leader lease valid on the local clock: expires at local {expire}, now local {now} ({} ms left)",
+                        (expire.0 - now.0) as f64 / 1_000.0
+                    ),
+                ));
+            }
+            match decision {
+                LeaseRead::Serve => {
+                    Self::answer_now(&p.kv, op, key, ReadPath::LeaseRead, out);
+                    return;
+                }
+                LeaseRead::WaitForApply { applied, commit } => {
+                    // The commit index is the read index: wait for its apply, no round trip.
+                    out.read_notes.push((op, format!("applied {applied} < commit {commit}: wait for the apply")));
+                    out.reads_started.push((op, ReadPath::LeaseRead));
+                    let pending = PendingRead {
+                        key: key.to_string(),
+                        path: ReadPath::LeaseRead,
+                        ctx: Vec::new(),
+                        index: Some(commit),
+                        issued_at: now,
+                        retries: 0,
+                    };
+                    p.reads.insert(op, pending);
+                    return;
+                }
+                LeaseRead::NoLease => {}
+            }
+            let why = match stats.expire_at {
+                _ if !stats.enabled => format!("leader leases disabled ({})", stats.config_reason),
+                Some(e) => format!("leader lease expired at local {e}, now local {now}"),
+                None => format!("no leader lease yet ({})", stats.last_reason),
+            };
+            if singleton {
+                out.read_notes.push((op, format!("{why}; single voter: the commit index is the read index")));
+                ReadPath::SingleVoter
+            } else {
+                out.read_notes.push((op, format!("{why}: fall back to ReadIndex (heartbeat round to a quorum)")));
+                ReadPath::ReadIndex
+            }
+        };
+        let ctx = read_context(op);
+        out.reads_started.push((op, path));
+        p.reads.insert(
+            op,
+            PendingRead { key: key.to_string(), path, ctx: ctx.clone(), index: None, issued_at: now, retries: 0 },
+        );
+        p.raw.read_index(ctx);
+        self.handle_ready(config, now, out);
+    }
+
+    /// Answers a read from the local store at once (serializable and lease reads).
+    pub(super) fn answer_now(kv: &KvStore, op: OpId, key: &str, path: ReadPath, out: &mut NodeOutput) {
+        let value = Self::read_value(kv, key);
+        out.reads_done.push(ReadDone { op, path, read_index: None, retries: 0, result: Ok(value) });
+    }
+
+    pub(super) fn read_value(kv: &KvStore, key: &str) -> ReadValue {
+        let (value, mod_revision) = match kv.get_with_revision(key) {
+            Some((v, r)) => (Some(v.to_string()), r),
+            None => (None, 0),
+        };
+        ReadValue { value, mod_revision, revision: kv.revision() }
+    }
+
+    /// Forgets a pending read whose client gave up (timed out).
+    pub fn abandon_read(&mut self, op: OpId) {
+        if let Some(p) = self.process.as_mut() {
+            p.reads.remove(&op);
+        }
+    }
+
+    pub(super) fn reissue(p: &mut Process, op: OpId, now: LocalTime, why: &str, out: &mut NodeOutput) {
+        let leader = p.raw.raft.leader_id;
+        let r = p.reads.get_mut(&op).expect("pending");
+        r.retries += 1;
+        r.issued_at = now;
+        let ctx = r.ctx.clone();
+        let whom = if leader == 0 { "no leader known yet".to_string() } else { format!("leader n{leader}") };
+        out.read_notes.push((op, format!("retry #{} ({why}); {whom}", r.retries)));
+        p.raw.read_index(ctx);
+    }
+
+    pub(super) fn on_read_state(p: &mut Process, config: &ClusterConfig, index: u64, ctx: &[u8], out: &mut NodeOutput) {
+        match parse_context(ctx) {
+            Some(Context::Renewal(sent_at)) if config.leader_lease.policy == LeaderLeasePolicy::SendTimeAnchored => {
+                // A quorum acknowledged the round sent at `sent_at`: the lease starts then.
+                let total = p.raw.raft.prs().conf().voters().ids().len();
+                p.leader_lease.renew_anchored(total / 2 + 1, total, sent_at);
+            }
+            Some(Context::Renewal(_)) => {}
+            Some(Context::Read(op)) => {
+                if let Some(r) = p.reads.get_mut(&op) {
+                    if r.index.is_none() {
+                        r.index = Some(index);
+                        out.read_notes.push((
+                            op,
+                            format!("read index {index} confirmed by a quorum; applied is {}", p.kv.applied()),
+                        ));
+                    }
+                }
+            }
+            None => {}
+        }
+    }
+}

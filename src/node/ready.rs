@@ -1,0 +1,247 @@
+//! The raft-rs Ready cycle, exactly as the raft-rs docs prescribe it (send, persist, apply,
+//! advance), and what follows each pass: role changes, the term's first commit, leader
+//! lease renewal under the renew-at-ack policy, reads whose index is applied, log compaction.
+
+use super::Process;
+use super::{AppliedOp, Node, NodeOutput, ReadDone};
+use crate::config::{ClusterConfig, CommitBroadcast};
+use crate::kv::{ApplyContext, KvStore};
+use crate::leader_lease::LeaderLeasePolicy;
+use crate::request::Proposal;
+use crate::storage::DiskStorage;
+use crate::time::LocalTime;
+use crate::types::{NodeId, OpId, Role};
+use raft::eraftpb::{Entry, EntryType, Message};
+
+/// Sort key for outgoing messages: raft-rs iterates FxHash maps whose order differs between
+/// 64-bit native and wasm32, so every batch is sorted before it reaches the network.
+fn message_order(m: &Message) -> (u64, i32, u64, u64) {
+    (m.to, m.get_msg_type() as i32, m.term, m.index)
+}
+
+impl Node {
+    /// One pass of the raft-rs Ready cycle (send, persist, apply, advance), then what the
+    /// node makes of its new state.
+    pub(super) fn handle_ready(&mut self, config: &ClusterConfig, now: LocalTime, out: &mut NodeOutput) {
+        let disk = self.disk.clone();
+        let p = self.process.as_mut().expect("running");
+        Self::drain_ready(p, &disk, config, now, out);
+        let (role, term, leader) = {
+            let r = &p.raw.raft;
+            (Role::from(r.state), r.term, NodeId(r.leader_id))
+        };
+        if (role, term) != (p.role, p.term) {
+            // raft-rs reset its timeout (become_* → reset) to the minimum: draw it from our seed.
+            Self::redraw_election_timeout(&mut self.election_rng, &mut p.raw, config);
+        }
+        Self::note_role_change(p, now, (role, term, leader), out);
+        if role == Role::Leader {
+            Self::note_first_commit_of_term(p, config, now, out);
+            Self::promote_lessor_when_caught_up(p, config, now);
+            if config.leader_lease.policy == LeaderLeasePolicy::RenewAtAck {
+                Self::renew_at_ack(p, now);
+            }
+        }
+        Self::answer_applied_reads(p, out);
+        let commit = p.raw.raft.raft_log.committed;
+        if commit != p.commit {
+            p.commit = commit;
+            out.commit_advanced = Some(commit);
+        }
+        let applied = p.kv.applied();
+        if applied >= disk.snapshot_index() + u64::from(config.log_compaction_entries) {
+            disk.compact(applied, p.kv.clone());
+            out.compacted_through = Some(applied);
+        }
+    }
+
+    /// The Ready cycle proper, as the raft-rs docs prescribe it: send, persist, apply, advance.
+    fn drain_ready(p: &mut Process, disk: &DiskStorage, config: &ClusterConfig, now: LocalTime, out: &mut NodeOutput) {
+        let ctx = ApplyContext { now, min_ttl_ms: config.key_lease_min_ttl_ms(), record_effects: true };
+        // Bounded: raft produces at most a couple of Readies per input.
+        for _ in 0..8 {
+            if !p.raw.has_ready() {
+                break;
+            }
+            let mut ready = p.raw.ready();
+            let mut immediate = ready.take_messages();
+            immediate.sort_by_key(message_order);
+            out.messages.append(&mut immediate);
+            p.raw.recycle_messages(immediate);
+
+            if !ready.snapshot().is_empty() {
+                let snap = ready.snapshot().clone();
+                let meta = snap.get_metadata();
+                out.snapshot_installed = Some((meta.index, meta.term));
+                p.kv = KvStore::decode(&snap.data);
+                disk.apply_snapshot(snap);
+            }
+            Self::apply_entries(&mut p.kv, ready.take_committed_entries(), ctx, out);
+            for rs in ready.take_read_states() {
+                Self::on_read_state(p, config, rs.index, &rs.request_ctx, out);
+            }
+            disk.append(ready.entries());
+            if let Some(hs) = ready.hs() {
+                disk.set_hard_state(hs.clone());
+            }
+            let mut persisted = ready.take_persisted_messages();
+            persisted.sort_by_key(message_order);
+            out.messages.append(&mut persisted);
+            p.raw.recycle_messages(persisted);
+
+            let mut light = p.raw.advance(ready);
+            if let Some(commit) = light.commit_index() {
+                disk.set_commit(commit);
+            }
+            let mut more = light.take_messages();
+            more.sort_by_key(message_order);
+            out.messages.append(&mut more);
+            p.raw.recycle_messages(more);
+            Self::apply_entries(&mut p.kv, light.take_committed_entries(), ctx, out);
+            p.raw.advance_apply();
+        }
+    }
+
+    /// A new role, term or leader: the leader lease and the lessor follow the role, and reads
+    /// waiting for a read index cannot trust an answer across a leader change.
+    fn note_role_change(
+        p: &mut Process,
+        now: LocalTime,
+        (role, term, leader): (Role, u64, NodeId),
+        out: &mut NodeOutput,
+    ) {
+        if (role, term) != (p.role, p.term) {
+            // A new term starts with eager commit broadcasts (see CommitBroadcast::Lazy).
+            p.raw.skip_bcast_commit(false);
+            if role == Role::Leader {
+                p.leader_lease.on_become_leader();
+            } else if p.role == Role::Leader {
+                p.leader_lease.on_become_follower();
+                p.kv.lessor_mut().demote();
+            }
+            p.committed_in_term = false;
+        }
+        if (role, term, leader) == (p.role, p.term, p.leader) {
+            return;
+        }
+        // A read waiting for its read index cannot trust an answer across a leader change:
+        // abort it as etcd does ("leader changed"). Reads issued while no leader was known
+        // keep waiting for the new one.
+        if p.leader != NodeId::NONE && (leader != p.leader || term != p.term) {
+            let aborted: Vec<OpId> = p.reads.iter().filter(|(_, r)| r.index.is_none()).map(|(op, _)| *op).collect();
+            for op in aborted {
+                let r = p.reads.remove(&op).expect("listed");
+                out.read_notes
+                    .push((op, format!("leader changed ({} → {leader}, term {term}): read aborted", p.leader)));
+                out.reads_done.push(ReadDone {
+                    op,
+                    path: r.path,
+                    read_index: None,
+                    retries: r.retries,
+                    result: Err("leader changed".into()),
+                });
+            }
+        } else if p.leader == NodeId::NONE && leader != NodeId::NONE {
+            let waiting: Vec<OpId> = p.reads.iter().filter(|(_, r)| r.index.is_none()).map(|(op, _)| *op).collect();
+            for op in waiting {
+                Self::reissue(p, op, now, &format!("learned leader {leader}"), out);
+            }
+        }
+        p.role = role;
+        p.term = term;
+        p.leader = leader;
+        out.role_change = Some((role, term, leader));
+    }
+
+    /// The leader's first commit of its term: raft-rs now accepts ReadIndex.
+    fn note_first_commit_of_term(p: &mut Process, config: &ClusterConfig, now: LocalTime, out: &mut NodeOutput) {
+        if p.committed_in_term {
+            return;
+        }
+        let committed = p.raw.raft.raft_log.committed;
+        if p.raw.raft.raft_log.term(committed).ok() == Some(p.raw.raft.term) {
+            // The term's first commit: raft-rs now accepts ReadIndex; retry at once.
+            p.committed_in_term = true;
+            // Its broadcast went out; from here on followers may learn commits lazily.
+            p.raw.skip_bcast_commit(config.commit_broadcast == CommitBroadcast::Lazy);
+            let waiting: Vec<OpId> = p.reads.iter().filter(|(_, r)| r.index.is_none()).map(|(op, _)| *op).collect();
+            for op in waiting {
+                Self::reissue(p, op, now, "the leader committed its first entry of the term", out);
+            }
+        }
+    }
+
+    /// Promotes the lessor once the leader has applied its term's first entry.
+    fn promote_lessor_when_caught_up(p: &mut Process, config: &ClusterConfig, now: LocalTime) {
+        if !p.committed_in_term || p.kv.lessor().is_primary() || p.kv.applied() < p.raw.raft.raft_log.committed {
+            return;
+        }
+        // Promote after applying the term's first entry: every key lease gets
+        // now + election timeout + (checkpointed remaining, else full TTL).
+        p.kv.lessor_mut().promote(now, config.election_timeout_ms() as i64);
+        p.next_expiry_scan = now;
+        p.next_checkpoint = now.plus_us(i64::from(config.lessor.checkpoint_interval_ms) * 1_000);
+    }
+
+    /// The renew-at-ack policy's renewal: itself plus every peer raft-rs considers recently
+    /// active.
+    fn renew_at_ack(p: &mut Process, now: LocalTime) {
+        let me = p.raw.raft.id;
+        let prs = p.raw.raft.prs();
+        let total = prs.conf().voters().ids().len();
+        let acks = 1 + prs.iter().filter(|(id, pr)| **id != me && pr.recent_active).count();
+        p.leader_lease.renew_lease(acks, total, now);
+    }
+
+    /// Answers the reads whose read index is now applied.
+    fn answer_applied_reads(p: &mut Process, out: &mut NodeOutput) {
+        let ready_reads: Vec<OpId> =
+            p.reads.iter().filter(|(_, r)| r.index.is_some_and(|i| i <= p.kv.applied())).map(|(op, _)| *op).collect();
+        for op in ready_reads {
+            let r = p.reads.remove(&op).expect("listed");
+            let index = r.index.expect("filtered");
+            out.read_notes
+                .push((op, format!("applied {} ≥ read index {index}: answer from the local store", p.kv.applied())));
+            let value = Self::read_value(&p.kv, &r.key);
+            out.reads_done.push(ReadDone {
+                op,
+                path: r.path,
+                read_index: Some(index),
+                retries: r.retries,
+                result: Ok(value),
+            });
+        }
+    }
+
+    pub(super) fn apply_entries(kv: &mut KvStore, entries: Vec<Entry>, ctx: ApplyContext, out: &mut NodeOutput) {
+        for entry in entries {
+            if entry.index <= kv.applied() {
+                // Already reflected in a snapshot installed in this same Ready.
+                continue;
+            }
+            kv.advance_applied(entry.index);
+            if entry.get_entry_type() != EntryType::EntryNormal {
+                continue;
+            }
+            if let Some(proposal) = Proposal::decode(&entry.data) {
+                if !kv.first_apply_of(proposal.op.0) {
+                    // A duplicated proposal's second copy: applied once already.
+                    continue;
+                }
+                let ctx = ApplyContext { record_effects: entry.index > out.effects_recorded_through, ..ctx };
+                let applied = kv.apply(proposal.request, ctx);
+                if let Some(revoked) = applied.revoked {
+                    out.key_leases_revoked.push(revoked);
+                }
+                out.applied_ops.push(AppliedOp {
+                    op: proposal.op,
+                    index: entry.index,
+                    revision: applied.revision,
+                    effects: applied.effects,
+                    error: applied.error,
+                    result: applied.result,
+                });
+            }
+        }
+    }
+}

@@ -1,0 +1,207 @@
+//! Client operations: how a client's request reaches a node (or finds it down or paused),
+//! its deadline, and how it ends in the history.
+
+use super::agenda::Due;
+use super::workload::WorkloadOp;
+use super::world::Inbound;
+use super::Sim;
+use crate::command::Command;
+use crate::event::OpOutcome;
+use crate::history::OpKind;
+use crate::read::ReadMode;
+use crate::request::{Proposal, Request};
+use crate::types::{NodeId, OpId};
+
+impl Sim {
+    /// Starts the client operation `command` (one for which [`Command::is_client_op`]).
+    pub(super) fn execute_client(&mut self, command: Command) -> OpId {
+        match command {
+            Command::Put { node, key, value } => {
+                let kind = OpKind::Put { key: key.clone(), value: value.clone() };
+                self.invoke_write(node, kind, Request::Put { key, value })
+            }
+            Command::Delete { node, key } => {
+                let kind = OpKind::Delete { key: key.clone() };
+                self.invoke_write(node, kind, Request::Delete { key })
+            }
+            Command::Read { node, key, mode } => self.invoke_read(node, key, mode),
+            Command::DeleteRange { node, key, end } => {
+                let kind = OpKind::DeleteRange { key: key.clone(), end: end.clone() };
+                self.invoke_write(node, kind, Request::DeleteRange { key, end })
+            }
+            Command::Txn { node, compares, success, failure } => {
+                let request = Request::Txn { compares, success, failure };
+                let kind = OpKind::Txn { summary: request.summary() };
+                self.invoke_write(node, kind, request)
+            }
+            Command::Compact { node, revision } => {
+                self.invoke_write(node, OpKind::Compact { revision }, Request::Compact { revision })
+            }
+            Command::PutWithLease { node, key, value, lease } => {
+                let kind = OpKind::PutWithLease { key: key.clone(), value: value.clone(), lease };
+                self.invoke_write(node, kind, Request::PutWithLease { key, value, lease })
+            }
+            Command::LeaseGrant { node, id, ttl_ms } => {
+                self.invoke_write(node, OpKind::LeaseGrant { id, ttl_ms }, Request::LeaseGrant { id, ttl_ms })
+            }
+            Command::LeaseRevoke { node, id } => {
+                self.invoke_write(node, OpKind::LeaseRevoke { id }, Request::LeaseRevoke { id })
+            }
+            Command::LeaseKeepAlive { node, id } => self.keep_alive(node, id),
+            other => unreachable!("{} is not a client operation", other.summary()),
+        }
+    }
+
+    /// The client's deadline for `op`, one client timeout from now.
+    fn set_deadline(&mut self, op: OpId) {
+        let deadline = self.now.plus_us(u64::from(self.config.client_timeout_ms) * 1_000);
+        self.agenda.push(deadline, Due::OpTimeout(op));
+    }
+
+    fn invoke_write(&mut self, node: NodeId, kind: OpKind, request: Request) -> OpId {
+        let op = self.recorder.invoke(self.now, node, kind);
+        self.set_deadline(op);
+        let proposal = Proposal { op, request };
+        if self.node(node).is_crashed() {
+            self.complete(op, OpOutcome::Failed { reason: format!("{node} is down: connection refused") });
+        } else if self.machine(node).paused {
+            self.world.machines[node.index()].enqueue(Inbound::Propose(proposal));
+        } else {
+            self.propose(node, proposal);
+        }
+        op
+    }
+
+    fn invoke_read(&mut self, node: NodeId, key: String, mode: ReadMode) -> OpId {
+        let op = self.recorder.invoke(self.now, node, OpKind::Read { key: key.clone(), mode });
+        self.set_deadline(op);
+        if self.node(node).is_crashed() {
+            self.complete(op, OpOutcome::Failed { reason: format!("{node} is down: connection refused") });
+        } else if self.machine(node).paused {
+            let local = self.local(node);
+            let note = format!("{node} is paused: the request waits in its inbox");
+            self.recorder.history.read_step(op, self.now, local, note);
+            self.world.machines[node.index()].enqueue(Inbound::Read { op, key, mode });
+        } else {
+            self.read(node, op, key, mode);
+        }
+        op
+    }
+
+    /// Keep-alives are answered by the node at once (the leader's lessor, on its clock).
+    fn keep_alive(&mut self, node: NodeId, id: u64) -> OpId {
+        let op = self.recorder.invoke(self.now, node, OpKind::LeaseKeepAlive { id });
+        let outcome = if self.node(node).is_crashed() {
+            OpOutcome::Failed { reason: format!("{node} is down: connection refused") }
+        } else if self.machine(node).paused {
+            OpOutcome::Failed { reason: format!("{node} is paused: no answer") }
+        } else {
+            let local = self.local(node);
+            let world = &mut self.world;
+            let result = world.nodes[node.index()].key_lease_keep_alive(
+                id,
+                &self.config,
+                local,
+                world.out.get_or_insert_default(),
+            );
+            self.flush_output(node);
+            match result {
+                Ok(_) => {
+                    let revision = self.node(node).kv().map_or(0, |kv| kv.revision());
+                    OpOutcome::Ok { revision }
+                }
+                Err(reason) => OpOutcome::Failed { reason },
+            }
+        };
+        self.complete(op, outcome);
+        op
+    }
+
+    pub(super) fn read(&mut self, node: NodeId, op: OpId, key: String, mode: ReadMode) {
+        let local = self.local(node);
+        let world = &mut self.world;
+        world.nodes[node.index()].read(op, &key, mode, &self.config, local, world.out.get_or_insert_default());
+        self.flush_output(node);
+    }
+
+    pub(super) fn propose(&mut self, node: NodeId, proposal: Proposal) {
+        let op = proposal.op;
+        let local = self.local(node);
+        let world = &mut self.world;
+        let result =
+            world.nodes[node.index()].propose(&proposal, &self.config, local, world.out.get_or_insert_default());
+        self.flush_output(node);
+        if let Err(e) = result {
+            let reason = match e {
+                raft::Error::ProposalDropped => {
+                    format!("{node} knows no leader: raft dropped the proposal")
+                }
+                // raft-rs refuses a proposal only by dropping it; anything else would be a
+                // storage failure, which the simulated disk never has (and raft-rs's error
+                // texts would cost the page's wasm for nothing).
+                _ => "raft refused the proposal".to_string(),
+            };
+            self.complete(op, OpOutcome::Failed { reason });
+        }
+    }
+
+    pub(super) fn complete(&mut self, op: OpId, outcome: OpOutcome) {
+        self.recorder.complete(self.now, op, outcome);
+    }
+
+    /// Ends every operation pending at `node`: reads certainly failed (they change nothing);
+    /// writes may or may not have taken effect.
+    pub(super) fn fail_pending_at(&mut self, node: NodeId, reason: &str) {
+        let pending: Vec<(OpId, bool)> = self
+            .recorder
+            .history
+            .iter()
+            .filter(|r| r.node == node && r.outcome == OpOutcome::Pending)
+            .map(|r| (r.id, r.kind.is_read()))
+            .collect();
+        for (op, is_read) in pending {
+            let reason = reason.to_string();
+            let outcome = if is_read { OpOutcome::Failed { reason } } else { OpOutcome::Indeterminate { reason } };
+            self.complete(op, outcome);
+        }
+    }
+
+    /// The client gave up waiting for `op`.
+    pub(super) fn time_out(&mut self, op: OpId) {
+        let Some(record) = self.recorder.history.get(op) else {
+            return;
+        };
+        if record.outcome != OpOutcome::Pending {
+            return;
+        }
+        let node = record.node;
+        if record.kind.is_read() {
+            if !self.node(node).is_crashed() {
+                self.world.nodes[node.index()].abandon_read(op);
+            }
+            let local = self.local(node);
+            self.recorder.history.read_step(op, self.now, local, "client timeout: no answer".into());
+            self.complete(op, OpOutcome::Failed { reason: "read timed out".into() });
+        } else {
+            self.complete(op, OpOutcome::Indeterminate { reason: "timed out waiting for the answer".into() });
+        }
+    }
+
+    /// Issues one background operation and schedules the next.
+    pub(super) fn workload_op(&mut self, generation: u64) {
+        let Some(gap_us) = self.workload.due(generation) else {
+            return;
+        };
+        self.agenda.push(self.now.plus_us(gap_us), Due::Workload(generation));
+        let leader = self.leader();
+        match self.workload.draw(&mut self.world.rng, self.world.nodes.len(), leader) {
+            WorkloadOp::Put { node, key, value } => {
+                let kind = OpKind::Put { key: key.clone(), value: value.clone() };
+                self.invoke_write(node, kind, Request::Put { key, value });
+            }
+            WorkloadOp::Read { node, key, mode } => {
+                self.invoke_read(node, key, mode);
+            }
+        }
+    }
+}

@@ -1,0 +1,233 @@
+//! Driving the nodes: their ticks on their own clocks, message deliveries, and turning what
+//! a node produced into network sends, history updates and trace events.
+
+use super::agenda::Due;
+use super::world::Inbound;
+use super::Sim;
+use crate::event::{DropReason, Event, OpOutcome};
+use crate::history::AppliedWrite;
+use crate::network::Sent;
+use crate::read::{parse_context, Context, ReadPath};
+use crate::time::LocalTime;
+use crate::types::{MsgKind, NodeId, OpId, Role};
+use raft::eraftpb::Message;
+
+impl Sim {
+    pub(super) fn schedule_tick(&mut self, node: NodeId, target: LocalTime) {
+        let machine = &mut self.world.machines[node.index()];
+        machine.tick_generation += 1;
+        machine.next_tick_local = target;
+        let generation = machine.tick_generation;
+        let at = machine.clock.true_time_reaching(self.now, target);
+        self.agenda.push(at, Due::Tick { node, generation });
+    }
+
+    /// Schedules the next tick one tick after the node's current local reading.
+    pub(super) fn rearm_tick(&mut self, node: NodeId) {
+        let local = self.local(node);
+        let tick = self.tick_us();
+        self.schedule_tick(node, local.plus_us(tick));
+    }
+
+    pub(super) fn tick(&mut self, node: NodeId, generation: u64) {
+        let machine = self.machine(node);
+        if machine.tick_generation != generation || machine.paused || self.node(node).is_crashed() {
+            return;
+        }
+        let local = self.local(node);
+        let world = &mut self.world;
+        world.nodes[node.index()].tick(&self.config, local, world.out.get_or_insert_default());
+        self.flush_output(node);
+        let next = self.machine(node).next_tick_local.plus_us(self.tick_us());
+        self.schedule_tick(node, next);
+    }
+
+    pub(super) fn deliver(&mut self, id: u64) {
+        let (from, to, kind, lost) = self.world.network.arriving(id);
+        let lost = lost.or(self.node(to).is_crashed().then_some(DropReason::NodeDown));
+        let paused = self.machine(to).paused;
+        self.snapshot_fate(from, to, kind, lost.is_none());
+        if let Some(reason) = lost {
+            self.world.network.take(id);
+            self.emit(Event::MessageDropped { id, from, to, kind, reason });
+            return;
+        }
+        self.emit(Event::MessageDelivered { id, from, to, kind });
+        let msg = self.world.network.take(id);
+        if paused {
+            self.world.machines[to.index()].enqueue(Inbound::Message(msg));
+        } else {
+            self.step_node(to, msg);
+        }
+    }
+
+    /// Once the network has decided a message's fate: a raft snapshot's sender hears of it
+    /// (`Node::report_snapshot`).
+    fn snapshot_fate(&mut self, from: NodeId, to: NodeId, kind: MsgKind, delivered: bool) {
+        if kind == MsgKind::Snapshot {
+            self.world.nodes[from.index()].report_snapshot(to, delivered);
+        }
+    }
+
+    fn step_node(&mut self, node: NodeId, msg: Message) {
+        let local = self.local(node);
+        let world = &mut self.world;
+        world.nodes[node.index()].step(msg, &self.config, local, world.out.get_or_insert_default());
+        self.flush_output(node);
+    }
+
+    pub(super) fn handle_inbound(&mut self, node: NodeId, input: Inbound) {
+        match input {
+            Inbound::Message(msg) => self.step_node(node, msg),
+            Inbound::Propose(proposal) => self.propose(node, proposal),
+            Inbound::Read { op, key, mode } => self.read(node, op, key, mode),
+        }
+    }
+
+    pub(super) fn track_local_reads(&mut self, node: NodeId) {
+        let (n, m) = (&self.world.nodes[node.index()], &self.world.machines[node.index()]);
+        self.recorder.track_local_reads(self.now, n, &m.clock, self.config.leader_lease.policy);
+    }
+
+    /// Turns what a node produced into network sends, history updates and events.
+    pub(super) fn flush_output(&mut self, node: NodeId) {
+        self.track_local_reads(node);
+        let Some(mut out) = self.world.out.take() else {
+            return;
+        };
+        let now = self.now;
+        if let Some((role, term, leader)) = out.role_change.take() {
+            self.emit(Event::RoleChanged { node, role, term, leader });
+            self.recorder.end_tenure(now, node);
+            if role == Role::Leader {
+                self.recorder.start_tenure(now, node, term);
+            }
+        }
+        if let Some((index, term)) = out.snapshot_installed.take() {
+            self.emit(Event::SnapshotInstalled { node, index, term });
+        }
+        for applied in out.applied_ops.drain(..) {
+            // Only an entry's first apply anywhere has something to record; later ones may
+            // still answer their client (the node it was sent to).
+            let first_apply = applied.index > out.effects_recorded_through;
+            out.effects_recorded_through = out.effects_recorded_through.max(applied.index);
+            let outcome = match &applied.error {
+                None => OpOutcome::Ok { revision: applied.revision },
+                Some(reason) => OpOutcome::Failed { reason: reason.clone() },
+            };
+            if applied.op == OpId(0) {
+                // The node's own proposal (a key lease expiry's revoke).
+                self.recorder.record_internal(now, node, applied.index, applied.revision, applied.effects);
+                continue;
+            }
+            let history = &mut self.recorder.history;
+            if first_apply {
+                let write = AppliedWrite {
+                    index: applied.index,
+                    at: now,
+                    revision: applied.revision,
+                    effects: applied.effects,
+                    result: applied.result,
+                };
+                history.set_applied(applied.op, write);
+            }
+            if history.get(applied.op).is_some_and(|r| r.node == node) {
+                self.complete(applied.op, outcome);
+            }
+        }
+        if !out.read_notes.is_empty() {
+            let local = self.local(node);
+            for (op, text) in out.read_notes.drain(..) {
+                self.recorder.history.read_step(op, now, local, text);
+            }
+        }
+        for (op, path) in out.reads_started.drain(..) {
+            self.recorder.history.read_path(op, path);
+        }
+        for done in out.reads_done.drain(..) {
+            let lag = match (&done.result, done.path) {
+                (Ok(v), ReadPath::Serializable) => {
+                    let leader_revision =
+                        self.leader().and_then(|l| self.node(l).kv().map(|kv| kv.revision())).unwrap_or(v.revision);
+                    Some(leader_revision.saturating_sub(v.revision))
+                }
+                _ => None,
+            };
+            if matches!(done.path, ReadPath::LeaseRead | ReadPath::RaftLeaseBased) && done.result.is_ok() {
+                // The simulator's omniscient footnote: what the serving node could not know.
+                let clock = self.clock(node);
+                let newest = self
+                    .leader()
+                    .filter(|l| *l != node)
+                    .map_or(String::new(), |l| format!("; newest leader is {l} (term {})", self.node(l).term()));
+                let text = format!(
+                    "simulator: served at true {now}; {node} clock {:.2}× with offset {:+.1} ms{newest}",
+                    f64::from(clock.rate_ppm()) / 1e6,
+                    clock.offset_at(now) as f64 / 1_000.0
+                );
+                let local = self.local(node);
+                self.recorder.history.read_step(done.op, now, local, text);
+            }
+            let value = done.result.as_ref().ok().cloned();
+            self.recorder.history.read_finished(done.op, done.path, done.read_index, done.retries, value, lag);
+            let outcome = match done.result {
+                Ok(v) => OpOutcome::Ok { revision: v.revision },
+                Err(reason) => OpOutcome::Failed { reason },
+            };
+            self.complete(done.op, outcome);
+        }
+        if let Some(commit) = out.commit_advanced.take() {
+            self.emit(Event::CommitAdvanced { node, commit });
+        }
+        for (id, keys) in out.key_leases_revoked.drain(..) {
+            self.recorder.key_lease_revoked(now, id, node, keys);
+        }
+        if let Some(through) = out.compacted_through.take() {
+            self.emit(Event::LogCompacted { node, through });
+        }
+        for (from, kind, ticks_left) in out.votes_withheld.drain(..) {
+            self.emit(Event::VoteWithheld { node, from, kind, ticks_left });
+        }
+        for msg in out.messages.drain(..) {
+            self.send(msg);
+        }
+        self.world.out = Some(out);
+    }
+
+    /// The client read a message works for, if it carries a read's ReadIndex context.
+    fn read_of(msg: &Message) -> Option<OpId> {
+        let ctx: &[u8] =
+            if !msg.context.is_empty() { &msg.context } else { msg.entries.first().map_or(&[][..], |e| &e.data[..]) };
+        match parse_context(ctx) {
+            Some(Context::Read(op)) => Some(op),
+            _ => None,
+        }
+    }
+
+    fn send(&mut self, msg: Message) {
+        let (from, to, term) = (NodeId(msg.from), NodeId(msg.to), msg.term);
+        let kind = msg.get_msg_type().into();
+        let read = Self::read_of(&msg);
+        let sent = self.world.network.send(self.now, &mut self.world.rng, msg);
+        if let Some(op) = read {
+            let id = match &sent {
+                Sent::Queued { id, .. } | Sent::Dropped { id, .. } => *id,
+            };
+            self.recorder.history.read_message(op, id);
+        }
+        match sent {
+            Sent::Queued { id, deliver_at, copy } => {
+                self.emit(Event::MessageSent { id, from, to, kind, term, deliver_at });
+                self.agenda.push(deliver_at, Due::Deliver(id));
+                if let Some((copy, copy_at)) = copy {
+                    self.emit(Event::MessageDuplicated { id, copy, deliver_at: copy_at });
+                    self.agenda.push(copy_at, Due::Deliver(copy));
+                }
+            }
+            Sent::Dropped { id, reason } => {
+                self.emit(Event::MessageDropped { id, from, to, kind, reason });
+                self.snapshot_fate(from, to, kind, false);
+            }
+        }
+    }
+}
