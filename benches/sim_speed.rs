@@ -213,7 +213,7 @@ fn main() {
         let (store, _, held) = measured(|| {
             let mut store = MvccStore::default();
             for i in 0..keys {
-                store.put(&format!("key{i:08}"), "value-of-16-byte", 0).expect("valid");
+                store.put(&format!("key{i:08}"), "value-of-16-byte", None).expect("valid");
             }
             store
         });

@@ -3,6 +3,7 @@
 //! core still never reads a clock.
 
 use crate::checker::Checker;
+use crate::client_op::ClientOp;
 use crate::command::Command;
 use crate::config::{ClusterConfig, CommitBroadcast};
 use crate::read::ReadMode;
@@ -208,7 +209,10 @@ pub fn write_workload_with(config: ClusterConfig, writes_per_sec: u32, seconds: 
     let mut i = 0u64;
     while sim.now() < end {
         let node = sim.leader().unwrap_or(NodeId(1 + i % nodes as u64));
-        let cmd = Command::Put { node, key: format!("k{}", i % 64), value: i.to_string() };
+        let cmd = Command::Client {
+            node,
+            op: ClientOp::Put { key: format!("k{}", i % 64), value: i.to_string(), key_lease: None },
+        };
         sim.apply(cmd).expect("valid");
         let next = SimTime(sim.now().0 + gap);
         sim.run_until(next);
@@ -228,7 +232,10 @@ pub fn timeline_workload(nodes: usize, writes_per_sec: u32, seconds: u64) -> Tim
     while timeline.sim().now() < end {
         if writes_per_sec > 0 {
             let node = timeline.sim().leader().unwrap_or(NodeId(1 + i % nodes as u64));
-            let cmd = Command::Put { node, key: format!("k{}", i % 64), value: i.to_string() };
+            let cmd = Command::Client {
+                node,
+                op: ClientOp::Put { key: format!("k{}", i % 64), value: i.to_string(), key_lease: None },
+            };
             timeline.apply(cmd).expect("valid");
         }
         let next = SimTime(timeline.sim().now().0 + gap).min(end);
@@ -274,9 +281,9 @@ pub fn read_workload_with(config: ClusterConfig, ops_per_sec: u32, seconds: u64)
         let node = NodeId(1 + i % nodes as u64);
         let key = format!("k{}", i % 16);
         let cmd = match i % 4 {
-            0 => Command::Put { node, key, value: i.to_string() },
-            3 => Command::Read { node, key, mode: ReadMode::Serializable },
-            _ => Command::Read { node, key, mode: ReadMode::Linearizable },
+            0 => Command::Client { node, op: ClientOp::Put { key, value: i.to_string(), key_lease: None } },
+            3 => Command::Client { node, op: ClientOp::Read { key, mode: ReadMode::Serializable } },
+            _ => Command::Client { node, op: ClientOp::Read { key, mode: ReadMode::Linearizable } },
         };
         sim.apply(cmd).expect("valid");
         sim.run_until(SimTime(sim.now().0 + gap));

@@ -1,12 +1,11 @@
 //! Everything the outside world (page, CLI, scenarios, tests) can ask of the simulation.
 //! The page changes the simulation only through these (commands in, events out).
 
+use crate::client_op::ClientOp;
 use crate::clock::{RATE_MAX_PPM, RATE_MIN_PPM};
 use crate::config::{ClusterConfig, LinkConfig};
 use crate::error::{CommandError, ConfigError};
-use crate::mvcc::{Compare, TxnOp};
 use crate::read::ReadMode;
-use crate::request::{KEY_BYTES_MAX, VALUE_BYTES_MAX};
 use crate::types::NodeId;
 use serde::de::{DeserializeOwned, Error as _};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -18,68 +17,16 @@ pub const CLOCK_JUMP_US_MAX: i64 = 3_600_000_000;
 /// Most background client operations per simulated second.
 pub const WORKLOAD_OPS_MAX: u32 = 1_000;
 
-/// Written by serde's derive (`{"Put": {"node": 1, …}}`, `"HealAll"`); read back by the
-/// hand-written [`Command::from_value`] below.
+/// Written by serde's derive (`"HealAll"`, `{"Partition": {"groups": …}}`,
+/// `{"Client": {"node": 1, "op": {"Put": {…}}}}`); read back by [`Command::from_value`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub enum Command {
     // ---- client operations ----
-    /// Write `key = value` through raft, sent to `node` (a follower forwards it).
-    Put {
+    /// A client's request sent to `node` (a follower forwards writes to the leader). In
+    /// files it is written flat: `{"Put": {"node": 1, "key": "x", "value": "1"}}`.
+    Client {
         node: NodeId,
-        key: String,
-        value: String,
-    },
-    /// Delete `key` through raft, sent to `node`.
-    Delete {
-        node: NodeId,
-        key: String,
-    },
-    /// Read `key` at `node`.
-    Read {
-        node: NodeId,
-        key: String,
-        mode: ReadMode,
-    },
-    /// Delete every key in `[key, end)` through raft (`end` empty: just `key`; `"\0"`: all ≥ `key`).
-    DeleteRange {
-        node: NodeId,
-        key: String,
-        end: String,
-    },
-    /// An etcd transaction through raft: if every compare holds run `success`, else `failure`.
-    Txn {
-        node: NodeId,
-        compares: Vec<Compare>,
-        success: Vec<TxnOp>,
-        failure: Vec<TxnOp>,
-    },
-    /// Compact the MVCC history up to `revision` through raft.
-    Compact {
-        node: NodeId,
-        revision: u64,
-    },
-    /// Put with a key lease: the key is deleted when the key lease expires or is revoked.
-    PutWithLease {
-        node: NodeId,
-        key: String,
-        value: String,
-        lease: u64,
-    },
-    /// Grant key lease `id` with a TTL (through raft; raised to the minimum TTL).
-    LeaseGrant {
-        node: NodeId,
-        id: u64,
-        ttl_ms: i64,
-    },
-    /// Revoke key lease `id`, deleting its keys (through raft).
-    LeaseRevoke {
-        node: NodeId,
-        id: u64,
-    },
-    /// Keep key lease `id` alive (only the leader serves it).
-    LeaseKeepAlive {
-        node: NodeId,
-        id: u64,
+        op: ClientOp,
     },
 
     // ---- network faults ----
@@ -152,8 +99,8 @@ pub enum Command {
 }
 
 /// Read through a JSON value rather than serde's derive, whose visitors for two dozen struct
-/// variants were the page's largest function (31 KB of wasm). Same format; unknown fields are
-/// ignored as the derive did; errors name the command and field (serde_json adds the line).
+/// variants were the page's largest function (31 KB of wasm). Errors name the command and
+/// field (serde_json adds the line); an unknown field is refused by name.
 impl<'de> Deserialize<'de> for Command {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Command, D::Error> {
         Command::from_value(Value::deserialize(d)?).map_err(D::Error::custom)
@@ -171,10 +118,34 @@ impl Fields {
         let value = self.map.remove(field).ok_or_else(|| format!("{}: missing field `{field}`", self.command))?;
         serde_json::from_value(value).map_err(|e| format!("{}.{field}: {e}", self.command))
     }
+
+    /// Refuses whatever field is left over.
+    fn done(self, command: Command) -> Result<Command, String> {
+        match self.map.keys().next() {
+            Some(field) => Err(format!("{}: unknown field `{field}`", self.command)),
+            None => Ok(command),
+        }
+    }
 }
 
+/// Names client operations had in files written before key leases were named as such.
+const OLD_CLIENT_OP_NAMES: [(&str, &str); 4] = [
+    ("PutWithLease", "Put"),
+    ("LeaseGrant", "KeyLeaseGrant"),
+    ("LeaseRevoke", "KeyLeaseRevoke"),
+    ("LeaseKeepAlive", "KeyLeaseKeepAlive"),
+];
+
+/// The client operations' names, as their variants spell them.
+const CLIENT_OP_NAMES: [&str; 9] =
+    ["Put", "Delete", "DeleteRange", "Txn", "Compact", "KeyLeaseGrant", "KeyLeaseRevoke", "KeyLeaseKeepAlive", "Read"];
+
 impl Command {
-    /// Reads `"HealAll"` (or `{"HealAll": null}`) or `{"Put": {"node": 1, "key": "x", "value": "1"}}`.
+    /// Reads `"HealAll"` (or `{"HealAll": null}`), `{"Partition": {"groups": [[1], [2, 3]]}}`,
+    /// or a client operation: `{"Client": {"node": 1, "op": {"Put": {"key": "x", "value": "1"}}}}`
+    /// as written, or flat with its node as tour files write it:
+    /// `{"Put": {"node": 1, "key": "x", "value": "1"}}`. Older files' names
+    /// (`PutWithLease`, `LeaseGrant`, …) are read too.
     pub fn from_value(value: Value) -> Result<Command, String> {
         let (command, map) = match value {
             Value::String(name) => (name, Map::new()),
@@ -187,27 +158,23 @@ impl Command {
             _ => return Err("a command is a name or an object like {\"Put\": {…}}".into()),
         };
         let mut f = Fields { command, map };
-        Ok(match f.command.as_str() {
-            "Put" => Command::Put { node: f.take("node")?, key: f.take("key")?, value: f.take("value")? },
-            "Delete" => Command::Delete { node: f.take("node")?, key: f.take("key")? },
-            "Read" => Command::Read { node: f.take("node")?, key: f.take("key")?, mode: f.take("mode")? },
-            "DeleteRange" => Command::DeleteRange { node: f.take("node")?, key: f.take("key")?, end: f.take("end")? },
-            "Txn" => Command::Txn {
-                node: f.take("node")?,
-                compares: f.take("compares")?,
-                success: f.take("success")?,
-                failure: f.take("failure")?,
-            },
-            "Compact" => Command::Compact { node: f.take("node")?, revision: f.take("revision")? },
-            "PutWithLease" => Command::PutWithLease {
-                node: f.take("node")?,
-                key: f.take("key")?,
-                value: f.take("value")?,
-                lease: f.take("lease")?,
-            },
-            "LeaseGrant" => Command::LeaseGrant { node: f.take("node")?, id: f.take("id")?, ttl_ms: f.take("ttl_ms")? },
-            "LeaseRevoke" => Command::LeaseRevoke { node: f.take("node")?, id: f.take("id")? },
-            "LeaseKeepAlive" => Command::LeaseKeepAlive { node: f.take("node")?, id: f.take("id")? },
+        let name = OLD_CLIENT_OP_NAMES
+            .iter()
+            .find(|(old, _)| *old == f.command)
+            .map_or(f.command.clone(), |(_, new)| new.to_string());
+        let name = name.as_str();
+        if CLIENT_OP_NAMES.contains(&name) {
+            let node = f.take("node")?;
+            let mut fields = std::mem::take(&mut f.map);
+            if let Some(id) = fields.remove("lease") {
+                fields.insert("key_lease".into(), id);
+            }
+            let op = Value::Object(Map::from_iter([(name.to_string(), Value::Object(fields))]));
+            let op = serde_json::from_value(op).map_err(|e| format!("{}: {e}", f.command))?;
+            return Ok(Command::Client { node, op });
+        }
+        let command = match name {
+            "Client" => Command::Client { node: f.take("node")?, op: f.take("op")? },
             "Partition" => Command::Partition { groups: f.take("groups")? },
             "Isolate" => Command::Isolate { node: f.take("node")? },
             "CutLink" => Command::CutLink { from: f.take("from")?, to: f.take("to")? },
@@ -223,41 +190,29 @@ impl Command {
             "Crash" => Command::Crash { node: f.take("node")? },
             "Restart" => Command::Restart { node: f.take("node")? },
             other => return Err(format!("unknown command `{other}`")),
-        })
+        };
+        f.done(command)
     }
-}
 
-/// "1 compare", "2 compares", "0 ops".
-pub(crate) fn counted(n: usize, noun: &str) -> String {
-    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
-}
+    /// A client operation sent to `node`.
+    pub fn client(node: NodeId, op: ClientOp) -> Command {
+        Command::Client { node, op }
+    }
 
-impl Command {
+    /// A put of `key = value` at `node`.
+    pub fn put(node: NodeId, key: &str, value: &str) -> Command {
+        Command::client(node, ClientOp::Put { key: key.into(), value: value.into(), key_lease: None })
+    }
+
+    /// A read of `key` at `node`.
+    pub fn read(node: NodeId, key: &str, mode: ReadMode) -> Command {
+        Command::client(node, ClientOp::Read { key: key.into(), mode })
+    }
+
     /// A one-line description for the trace and the page.
     pub fn summary(&self) -> String {
         match self {
-            Command::Put { node, key, value } => format!("put {key}={value} at {node}"),
-            Command::Delete { node, key } => format!("delete {key} at {node}"),
-            Command::Read { node, key, mode: ReadMode::Linearizable } => format!("read {key} at {node}"),
-            Command::DeleteRange { node, key, end } => format!("delete range [{key}, {end:?}) at {node}"),
-            Command::Txn { node, compares, success, failure } => format!(
-                "txn at {node}: {}, then {}, else {}",
-                counted(compares.len(), "compare"),
-                counted(success.len(), "op"),
-                counted(failure.len(), "op")
-            ),
-            Command::Compact { node, revision } => format!("compact {revision} at {node}"),
-            Command::PutWithLease { node, key, value, lease } => {
-                format!("put {key}={value} with lease {lease} at {node}")
-            }
-            Command::LeaseGrant { node, id, ttl_ms } => {
-                format!("grant lease {id} ttl {} s at {node}", *ttl_ms as f64 / 1_000.0)
-            }
-            Command::LeaseRevoke { node, id } => format!("revoke lease {id} at {node}"),
-            Command::LeaseKeepAlive { node, id } => format!("keep-alive lease {id} at {node}"),
-            Command::Read { node, key, mode: ReadMode::Serializable } => {
-                format!("serializable read {key} at {node}")
-            }
+            Command::Client { node, op } => format!("{} at {node}", op.summary()),
             Command::Partition { groups } => {
                 let gs: Vec<String> =
                     groups.iter().map(|g| g.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(",")).collect();
@@ -292,35 +247,14 @@ impl Command {
 
     /// Whether the command is a client operation (it gets an operation id when applied).
     pub fn is_client_op(&self) -> bool {
-        matches!(
-            self,
-            Command::Put { .. }
-                | Command::Delete { .. }
-                | Command::Read { .. }
-                | Command::DeleteRange { .. }
-                | Command::Txn { .. }
-                | Command::Compact { .. }
-                | Command::PutWithLease { .. }
-                | Command::LeaseGrant { .. }
-                | Command::LeaseRevoke { .. }
-                | Command::LeaseKeepAlive { .. }
-        )
+        matches!(self, Command::Client { .. })
     }
 
     /// The command with node id 0 (scenario shorthand for "the step's target") replaced by
     /// `node`, for every command that names one node.
     pub fn with_default_node(mut self, node: NodeId) -> Command {
         let slot = match &mut self {
-            Command::Put { node, .. }
-            | Command::Delete { node, .. }
-            | Command::Read { node, .. }
-            | Command::DeleteRange { node, .. }
-            | Command::Txn { node, .. }
-            | Command::Compact { node, .. }
-            | Command::PutWithLease { node, .. }
-            | Command::LeaseGrant { node, .. }
-            | Command::LeaseRevoke { node, .. }
-            | Command::LeaseKeepAlive { node, .. }
+            Command::Client { node, .. }
             | Command::Isolate { node }
             | Command::JumpClock { node, .. }
             | Command::SetClockRate { node, .. }
@@ -350,70 +284,9 @@ impl Command {
         };
         let invalid = |field: &str, message: String| Err(CommandError::Invalid(ConfigError::new(field, message)));
         match self {
-            Command::Put { node, key, value } => {
+            Command::Client { node, op } => {
                 node_ok(node)?;
-                validate_key(key)?;
-                validate_value(value)?;
-                Ok(())
-            }
-            Command::Delete { node, key }
-            | Command::Read { node, key, .. }
-            | Command::DeleteRange { node, key, .. } => {
-                node_ok(node)?;
-                validate_key(key)
-            }
-            Command::Txn { node, compares, success, failure } => {
-                node_ok(node)?;
-                for c in compares {
-                    validate_key(&c.key)?;
-                }
-                for op in success.iter().chain(failure) {
-                    match op {
-                        TxnOp::Put { key, value, .. } => {
-                            validate_key(key)?;
-                            validate_value(value)?;
-                        }
-                        TxnOp::DeleteRange { key, .. } => validate_key(key)?,
-                        TxnOp::Range(r) => validate_key(&r.key)?,
-                    }
-                }
-                if compares.len() + success.len() + failure.len() > 128 {
-                    return invalid("txn", "a transaction has at most 128 compares and operations".into());
-                }
-                Ok(())
-            }
-            Command::Compact { node, revision } => {
-                node_ok(node)?;
-                if *revision == 0 {
-                    return invalid("revision", "compaction needs a revision ≥ 1".into());
-                }
-                Ok(())
-            }
-            Command::PutWithLease { node, key, value, lease } => {
-                node_ok(node)?;
-                validate_key(key)?;
-                validate_value(value)?;
-                if *lease == 0 {
-                    return invalid("lease", "lease id 0 means \"no lease\": use a plain put".into());
-                }
-                Ok(())
-            }
-            Command::LeaseGrant { node, id, ttl_ms } => {
-                node_ok(node)?;
-                if *id == 0 {
-                    return invalid("id", "lease id 0 is reserved for \"no lease\"".into());
-                }
-                if *ttl_ms <= 0 || *ttl_ms > crate::lessor::KEY_LEASE_TTL_MS_MAX {
-                    return invalid("ttl_ms", format!("{ttl_ms} ms: a TTL is positive and at most 9,000,000,000 s"));
-                }
-                Ok(())
-            }
-            Command::LeaseRevoke { node, id } | Command::LeaseKeepAlive { node, id } => {
-                node_ok(node)?;
-                if *id == 0 {
-                    return invalid("id", "lease id 0 is reserved for \"no lease\"".into());
-                }
-                Ok(())
+                op.validate()
             }
             Command::Partition { groups } => {
                 let mut seen = vec![false; config.node_count];
@@ -477,69 +350,41 @@ impl Command {
     }
 }
 
-pub fn validate_value(value: &str) -> Result<(), CommandError> {
-    if value.len() > VALUE_BYTES_MAX {
-        return Err(CommandError::Invalid(ConfigError::new(
-            "value",
-            format!("{} bytes is more than the {VALUE_BYTES_MAX}-byte limit", value.len()),
-        )));
-    }
-    Ok(())
-}
-
-pub fn validate_key(key: &str) -> Result<(), CommandError> {
-    if key.is_empty() {
-        return Err(CommandError::Invalid(ConfigError::new("key", "a key must not be empty".into())));
-    }
-    if key.len() > KEY_BYTES_MAX {
-        return Err(CommandError::Invalid(ConfigError::new(
-            "key",
-            format!("{} bytes is more than the {KEY_BYTES_MAX}-byte limit", key.len()),
-        )));
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mvcc::{CompareOp, CompareTarget};
+    use crate::mvcc::{Compare, CompareOp, CompareTarget, TxnOp};
+    use crate::types::KeyLeaseId;
 
     #[test]
-    fn a_transaction_summary_counts_in_words() {
-        let put = |k: &str| TxnOp::Put { key: k.into(), value: "1".into(), lease: 0 };
-        let txn = Command::Txn {
-            node: NodeId(2),
-            compares: vec![Compare {
-                key: "x".into(),
-                target: CompareTarget::Version,
-                op: CompareOp::Equal,
-                operand: "0".into(),
-            }],
-            success: vec![put("x"), put("y")],
-            failure: vec![],
-        };
-        assert_eq!(txn.summary(), "txn at n2: 1 compare, then 2 ops, else 0 ops");
+    fn a_client_operation_is_summed_up_with_its_node() {
+        let put = |k: &str| TxnOp::Put { key: k.into(), value: "1".into(), key_lease: None };
+        let compare =
+            Compare { key: "x".into(), target: CompareTarget::Version, op: CompareOp::Equal, operand: "0".into() };
+        let txn = ClientOp::Txn { compares: vec![compare], success: vec![put("x"), put("y")], failure: vec![] };
+        assert_eq!(Command::client(NodeId(2), txn).summary(), "txn (1 compare, then 2 ops, else 0 ops) at n2");
     }
 
     /// One of every command, with every field set off its default.
-    fn every_command() -> Vec<Command> {
+    pub(crate) fn every_command() -> Vec<Command> {
         let n = NodeId(2);
         let k = || "k".to_string();
+        let id = KeyLeaseId::new(8).unwrap();
         let link = LinkConfig { latency_us: 7, jitter_us: 3, drop_ppm: 5, duplicate_ppm: 9 };
         let compare = Compare { key: k(), target: CompareTarget::Version, op: CompareOp::Equal, operand: "0".into() };
-        let put = TxnOp::Put { key: k(), value: "1".into(), lease: 4 };
+        let put = TxnOp::Put { key: k(), value: "1".into(), key_lease: KeyLeaseId::new(4) };
+        let client = |op| Command::client(n, op);
         vec![
-            Command::Put { node: n, key: k(), value: "v".into() },
-            Command::Delete { node: n, key: k() },
-            Command::Read { node: n, key: k(), mode: ReadMode::Serializable },
-            Command::DeleteRange { node: n, key: k(), end: "z".into() },
-            Command::Txn { node: n, compares: vec![compare], success: vec![put.clone()], failure: vec![put] },
-            Command::Compact { node: n, revision: 3 },
-            Command::PutWithLease { node: n, key: k(), value: "v".into(), lease: 8 },
-            Command::LeaseGrant { node: n, id: 8, ttl_ms: 5_000 },
-            Command::LeaseRevoke { node: n, id: 8 },
-            Command::LeaseKeepAlive { node: n, id: 8 },
+            Command::put(n, "k", "v"),
+            client(ClientOp::Delete { key: k() }),
+            Command::read(n, "k", ReadMode::Serializable),
+            client(ClientOp::DeleteRange { key: k(), end: "z".into() }),
+            client(ClientOp::Txn { compares: vec![compare], success: vec![put.clone()], failure: vec![put] }),
+            client(ClientOp::Compact { revision: 3 }),
+            client(ClientOp::Put { key: k(), value: "v".into(), key_lease: Some(id) }),
+            client(ClientOp::KeyLeaseGrant { id, ttl_ms: 5_000 }),
+            client(ClientOp::KeyLeaseRevoke { id }),
+            client(ClientOp::KeyLeaseKeepAlive { id }),
             Command::Partition { groups: vec![vec![NodeId(1)], vec![NodeId(2), NodeId(3)]] },
             Command::Isolate { node: n },
             Command::CutLink { from: n, to: NodeId(3) },
@@ -567,17 +412,52 @@ mod tests {
     }
 
     #[test]
+    fn tour_files_write_client_operations_flat_and_older_names_still_read() {
+        let read = |text: &str| serde_json::from_str::<Command>(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+        let id = KeyLeaseId::new(8).unwrap();
+        assert_eq!(read(r#"{"Put": {"node": 1, "key": "x", "value": "1"}}"#), Command::put(NodeId(1), "x", "1"));
+        let with = ClientOp::Put { key: "x".into(), value: "1".into(), key_lease: Some(id) };
+        assert_eq!(
+            read(r#"{"Put": {"node": 1, "key": "x", "value": "1", "key_lease": 8}}"#),
+            Command::client(NodeId(1), with.clone())
+        );
+        // Written before key leases were named as such.
+        assert_eq!(
+            read(r#"{"PutWithLease": {"node": 1, "key": "x", "value": "1", "lease": 8}}"#),
+            Command::client(NodeId(1), with)
+        );
+        let grant = ClientOp::KeyLeaseGrant { id, ttl_ms: 5_000 };
+        assert_eq!(read(r#"{"LeaseGrant": {"node": 2, "id": 8, "ttl_ms": 5000}}"#), Command::client(NodeId(2), grant));
+        assert_eq!(
+            read(r#"{"LeaseKeepAlive": {"node": 2, "id": 8}}"#),
+            Command::client(NodeId(2), ClientOp::KeyLeaseKeepAlive { id })
+        );
+        let txn = r#"{"Txn": {"node": 1, "compares": [], "success": [{"Put": {"key": "k", "value": "v", "lease": 0}}], "failure": []}}"#;
+        let plain = TxnOp::Put { key: "k".into(), value: "v".into(), key_lease: None };
+        assert_eq!(
+            read(txn),
+            Command::client(NodeId(1), ClientOp::Txn { compares: vec![], success: vec![plain], failure: vec![] })
+        );
+    }
+
+    #[test]
     fn a_malformed_command_names_what_is_wrong() {
         let err = |text: &str| serde_json::from_str::<Command>(text).unwrap_err().to_string();
-        assert!(err(r#"{"Put": {"node": 1, "key": "x"}}"#).contains("Put: missing field `value`"));
+        assert!(
+            err(r#"{"Put": {"node": 1, "key": "x"}}"#).contains("Put: missing field `value`"),
+            "{}",
+            err(r#"{"Put": {"node": 1, "key": "x"}}"#)
+        );
         assert!(err(r#"{"Crash": {"node": "one"}}"#).contains("Crash.node: invalid type"));
         assert!(err(r#"{"Explode": {}}"#).contains("unknown command `Explode`"));
         assert!(err(r#"{"Put": 3}"#).contains("should be an object"));
         assert!(err("[1]").contains("a command is a name or an object"));
         let e = serde_json::from_str::<Vec<Command>>("[\"HealAll\",\n {\"Nope\": null}]").unwrap_err().to_string();
         assert!(e.contains("unknown command `Nope`") && e.contains("line 2"), "{e}");
-        // Unknown fields are ignored, as the derived reader did.
-        let ok: Command = serde_json::from_str(r#"{"Pause": {"node": 3, "note": "x"}}"#).unwrap();
-        assert_eq!(ok, Command::Pause { node: NodeId(3) });
+        // A misspelt or extra field is refused by name rather than ignored.
+        assert!(err(r#"{"Pause": {"node": 3, "note": "x"}}"#).contains("Pause: unknown field `note`"));
+        let e = err(r#"{"Put": {"node": 1, "key": "x", "value": "1", "valeu": "2"}}"#);
+        assert!(e.contains("unknown field `valeu`"), "{e}");
+        assert!(err(r#"{"KeyLeaseRevoke": {"node": 1, "id": 0}}"#).contains("key lease id 0"));
     }
 }

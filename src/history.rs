@@ -1,9 +1,10 @@
 //! The client-side record of every operation: what was asked, at which node, when it was
 //! invoked and completed (true time), and how it ended. Checkers read it from outside.
 
+use crate::client_op::ClientOp;
 use crate::event::OpOutcome;
 use crate::kv::{RangeSpan, RegisterRead};
-use crate::read::{ReadMode, ReadPath, ReadStep, ReadTrace, ReadValue, READ_TRACE_MESSAGES_MAX};
+use crate::read::{ReadPath, ReadStep, ReadTrace, ReadValue, READ_TRACE_MESSAGES_MAX};
 use crate::time::{LocalTime, SimTime};
 use crate::types::{NodeId, OpId};
 use serde::{Deserialize, Serialize};
@@ -13,84 +14,48 @@ use std::rc::Rc;
 /// Operations kept in memory; older ones are forgotten (a bound on a long run's memory).
 pub const HISTORY_RETAINED_MAX: usize = 50_000;
 
+/// What an operation in the history was: a client's request, or a change the cluster made on
+/// its own (the leader revoking an expired key lease, recorded at the entry's first apply so
+/// the checker knows those keys were deleted).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum OpKind {
-    /// A put; `lease` is the key lease it attaches the key to (0: none).
-    Put {
-        key: String,
-        value: String,
-    },
-    PutWithLease {
-        key: String,
-        value: String,
-        lease: u64,
-    },
-    LeaseGrant {
-        id: u64,
-        ttl_ms: i64,
-    },
-    LeaseRevoke {
-        id: u64,
-    },
-    LeaseKeepAlive {
-        id: u64,
-    },
-    /// A change the cluster made on its own: the leader revoking an expired key lease.
-    Internal {
-        index: u64,
-    },
-    Delete {
-        key: String,
-    },
-    Read {
-        key: String,
-        mode: ReadMode,
-    },
-    /// Writes whose keys are known only once applied: a range delete or a transaction.
-    DeleteRange {
-        key: String,
-        end: String,
-    },
-    Txn {
-        summary: String,
-    },
-    Compact {
-        revision: u64,
-    },
+    Client(ClientOp),
+    KeyLeaseExpiry { index: u64 },
 }
 
 impl OpKind {
+    /// The client's request, if a client asked.
+    pub fn client(&self) -> Option<&ClientOp> {
+        match self {
+            OpKind::Client(op) => Some(op),
+            OpKind::KeyLeaseExpiry { .. } => None,
+        }
+    }
+
     /// The registers (keys) the operation may touch, when known before it is applied.
     pub fn register_keys(&self) -> Option<Vec<&str>> {
         match self {
-            OpKind::Put { key, .. } | OpKind::Delete { key } | OpKind::Read { key, .. } => Some(vec![key]),
-            OpKind::Compact { .. } | OpKind::LeaseGrant { .. } | OpKind::LeaseKeepAlive { .. } => Some(vec![]),
-            OpKind::PutWithLease { key, .. } => Some(vec![key]),
-            // A revoke deletes whatever keys are attached when it applies.
-            OpKind::LeaseRevoke { .. } => None,
-            OpKind::Internal { .. } => Some(vec![]),
-            OpKind::DeleteRange { .. } | OpKind::Txn { .. } => None,
+            OpKind::Client(op) => op.register_keys(),
+            OpKind::KeyLeaseExpiry { .. } => Some(vec![]),
         }
     }
 
     pub fn is_read(&self) -> bool {
-        matches!(self, OpKind::Read { .. })
+        self.client().is_some_and(ClientOp::is_read)
+    }
+
+    /// The key a read reads.
+    pub fn read_key(&self) -> Option<&str> {
+        match self {
+            OpKind::Client(ClientOp::Read { key, .. }) => Some(key),
+            _ => None,
+        }
     }
 
     pub fn summary(&self) -> String {
         match self {
-            OpKind::Put { key, value } => format!("put {key}={value}"),
-            OpKind::Delete { key } => format!("delete {key}"),
-            OpKind::Read { key, mode: ReadMode::Linearizable } => format!("read {key}"),
-            OpKind::Read { key, mode: ReadMode::Serializable } => format!("serializable read {key}"),
-            OpKind::DeleteRange { key, end } => format!("delete range [{key}, {end:?})"),
-            OpKind::Txn { summary } => summary.clone(),
-            OpKind::Compact { revision } => format!("compact {revision}"),
-            OpKind::PutWithLease { key, value, lease } => format!("put {key}={value} with lease {lease}"),
-            OpKind::LeaseGrant { id, ttl_ms } => format!("grant lease {id} (ttl {} s)", *ttl_ms as f64 / 1_000.0),
-            OpKind::LeaseRevoke { id } => format!("revoke lease {id}"),
-            OpKind::LeaseKeepAlive { id } => format!("keep-alive lease {id}"),
-            OpKind::Internal { index } => format!("key lease expired: revoke (entry {index})"),
+            OpKind::Client(op) => op.summary(),
+            OpKind::KeyLeaseExpiry { index } => format!("key lease expired: revoke (entry {index})"),
         }
     }
 }
@@ -268,7 +233,7 @@ impl History {
         revision: u64,
         effects: Vec<(String, Option<String>)>,
     ) {
-        let id = self.invoke(now, node, OpKind::Internal { index });
+        let id = self.invoke(now, node, OpKind::KeyLeaseExpiry { index });
         if let Some(op) = self.get_mut(id) {
             op.outcome = OpOutcome::Ok { revision };
             op.completed_at = Some(now);
@@ -356,7 +321,7 @@ mod tests {
     fn iter_from_starts_at_the_id_or_at_the_oldest_record_kept() {
         let mut h = History::new();
         for _ in 0..10 {
-            h.invoke(SimTime(0), NodeId(1), OpKind::Delete { key: "k".into() });
+            h.invoke(SimTime(0), NodeId(1), OpKind::Client(ClientOp::Delete { key: "k".into() }));
         }
         h.forget_oldest(3);
         let ids = |from: u64| h.iter_from(OpId(from)).map(|r| r.id.0).collect::<Vec<_>>();

@@ -26,6 +26,7 @@
 
 use crate::checker::crosscheck::cross_check;
 use crate::checker::Checker;
+use crate::client_op::ClientOp;
 use crate::command::Command;
 use crate::config::ClusterConfig;
 use crate::event::Event;
@@ -87,15 +88,22 @@ struct Load {
 impl Load {
     fn drive(&mut self, sim: &mut Sim, rng: &mut ChaCha8Rng, old_leader: NodeId, n: u64) {
         let key = format!("k{}", rng.gen_range(0..2u32));
-        let _ = sim.apply(Command::Read { node: old_leader, key: key.clone(), mode: ReadMode::Linearizable });
+        let _ = sim.apply(Command::Client {
+            node: old_leader,
+            op: ClientOp::Read { key: key.clone(), mode: ReadMode::Linearizable },
+        });
         if rng.gen_ratio(1, 3) {
             let node = NodeId(rng.gen_range(1..=n));
-            let _ = sim.apply(Command::Read { node, key: key.clone(), mode: ReadMode::Linearizable });
+            let _ = sim
+                .apply(Command::Client { node, op: ClientOp::Read { key: key.clone(), mode: ReadMode::Linearizable } });
         }
         if sim.now().0 >= self.next_write {
             self.value += 1;
             let node = sim.leader().filter(|_| rng.gen_ratio(3, 4)).unwrap_or(NodeId(rng.gen_range(1..=n)));
-            let _ = sim.apply(Command::Put { node, key, value: self.value.to_string() });
+            let _ = sim.apply(Command::Client {
+                node,
+                op: ClientOp::Put { key, value: self.value.to_string(), key_lease: None },
+            });
             self.next_write = sim.now().0 + rng.gen_range(5_000..25_000);
         }
     }
@@ -271,7 +279,9 @@ pub fn run_hunt(seed: u64, config: &HuntConfig) -> (HuntReport, Sim) {
     report.linearizable_reads = sim
         .history()
         .iter()
-        .filter(|r| matches!(r.kind, crate::history::OpKind::Read { mode: ReadMode::Linearizable, .. }))
+        .filter(|r| {
+            matches!(r.kind, crate::history::OpKind::Client(ClientOp::Read { mode: ReadMode::Linearizable, .. }))
+        })
         .filter(|r| matches!(r.outcome, crate::event::OpOutcome::Ok { .. }))
         .count();
     let cross = cross_check(sim.history());

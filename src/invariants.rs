@@ -175,7 +175,7 @@ impl Invariants {
             .history()
             .iter()
             // The cluster's own proposals (key lease expiries) carry no client op id.
-            .filter(|r| matches!(r.outcome, OpOutcome::Ok { .. }) && !matches!(r.kind, OpKind::Internal { .. }))
+            .filter(|r| matches!(r.outcome, OpOutcome::Ok { .. }) && !matches!(r.kind, OpKind::KeyLeaseExpiry { .. }))
             .filter_map(|r| r.index.map(|i| (r.id, i)))
             .collect();
         for (op, index) in acknowledged {

@@ -2,6 +2,7 @@
 //! applied so far. Every node applies the same entries in the same order, so every node's
 //! store is identical at equal applied indexes (checked by the swarm).
 
+use crate::client_op::ClientOp;
 use crate::error::must;
 use crate::lessor::{Lessor, LessorError};
 use crate::mvcc::{MvccStore, TxnOp, TxnOpResult};
@@ -236,15 +237,18 @@ impl KvStore {
         let mut revoked = None;
         let mut result = None;
         let (mut effects, error) = match request {
-            Request::Put { key, value } => match MvccStore::validate_put(&key, &value) {
-                Err(e) => (vec![], Some(e.to_string())),
-                Ok(()) => {
-                    self.lessor.detach(&key);
-                    let effects = if ctx.record_effects { vec![(key.clone(), Some(value.clone()))] } else { vec![] };
-                    self.mvcc.put_valid(key, value, 0);
-                    (effects, None)
+            Request::Client(ClientOp::Put { key, value, key_lease: None }) => {
+                match MvccStore::validate_put(&key, &value) {
+                    Err(e) => (vec![], Some(e.to_string())),
+                    Ok(()) => {
+                        self.lessor.detach(&key);
+                        let effects =
+                            if ctx.record_effects { vec![(key.clone(), Some(value.clone()))] } else { vec![] };
+                        self.mvcc.put_valid(key, value, None);
+                        (effects, None)
+                    }
                 }
-            },
+            }
             ref request => self.apply_ref(request, ctx, &mut revoked, &mut result),
         };
         if !ctx.record_effects {
@@ -262,43 +266,54 @@ impl KvStore {
         revoked: &mut Option<(u64, Vec<String>)>,
         result: &mut Option<TxnOutcome>,
     ) -> (Vec<(String, Option<String>)>, Option<String>) {
-        match request {
-            Request::Put { .. } => unreachable!("applied by value in `apply`"),
-            Request::PutWithLease { key, value, lease } => {
-                if self.lessor.get(*lease).is_none() {
-                    (vec![], Some(LessorError::NotFound { id: *lease }.to_string()))
+        let op = match request {
+            Request::KeyLeaseCheckpoint { checkpoints } => {
+                for (id, remaining) in checkpoints {
+                    self.lessor.checkpoint(*id, *remaining);
+                }
+                return (vec![], None);
+            }
+            Request::Client(op) => op,
+        };
+        match op {
+            ClientOp::Put { key, value, key_lease: None } => match self.mvcc.put(key, value, None) {
+                Ok(_) => {
+                    self.lessor.detach(key);
+                    (vec![(key.clone(), Some(value.clone()))], None)
+                }
+                Err(e) => (vec![], Some(e.to_string())),
+            },
+            ClientOp::Put { key, value, key_lease: Some(id) } => {
+                if self.lessor.get(id.get()).is_none() {
+                    (vec![], Some(LessorError::NotFound { id: id.get() }.to_string()))
                 } else {
-                    match self.mvcc.put(key, value, *lease) {
+                    match self.mvcc.put(key, value, Some(*id)) {
                         Ok(_) => {
-                            must(self.lessor.attach(key, *lease), "checked above");
+                            must(self.lessor.attach(key, id.get()), "checked above");
                             (vec![(key.clone(), Some(value.clone()))], None)
                         }
                         Err(e) => (vec![], Some(e.to_string())),
                     }
                 }
             }
-            Request::LeaseGrant { id, ttl_ms } => match self.lessor.grant(*id, *ttl_ms, ctx.min_ttl_ms, ctx.now) {
-                Ok(_) => (vec![], None),
-                Err(e) => (vec![], Some(e.to_string())),
-            },
-            Request::LeaseRevoke { id } => match self.lessor.revoke(*id) {
+            ClientOp::KeyLeaseGrant { id, ttl_ms } => {
+                match self.lessor.grant(id.get(), *ttl_ms, ctx.min_ttl_ms, ctx.now) {
+                    Ok(_) => (vec![], None),
+                    Err(e) => (vec![], Some(e.to_string())),
+                }
+            }
+            ClientOp::KeyLeaseRevoke { id } => match self.lessor.revoke(id.get()) {
                 Ok(keys) => {
                     // Every attached key, in key order, deleted in one transaction.
                     let ops: Vec<TxnOp> =
                         keys.iter().map(|k| TxnOp::DeleteRange { key: k.clone(), end: String::new() }).collect();
                     must(self.mvcc.txn(&[], &ops, &[]), "deleting existing keys cannot fail");
-                    *revoked = Some((*id, keys.clone()));
+                    *revoked = Some((id.get(), keys.clone()));
                     (keys.into_iter().map(|k| (k, None)).collect(), None)
                 }
                 Err(e) => (vec![], Some(e.to_string())),
             },
-            Request::LeaseCheckpoint { checkpoints } => {
-                for (id, remaining) in checkpoints {
-                    self.lessor.checkpoint(*id, *remaining);
-                }
-                (vec![], None)
-            }
-            Request::Delete { key } => match self.mvcc.delete_range(key, "") {
+            ClientOp::Delete { key } => match self.mvcc.delete_range(key, "") {
                 Ok((0, revision)) => {
                     // Nothing to delete: etcd makes no revision, so it is no write in the
                     // order — it is an observation that the key was absent at `revision`.
@@ -317,7 +332,7 @@ impl KvStore {
                 }
                 Err(e) => (vec![], Some(e.to_string())),
             },
-            Request::DeleteRange { key, end } => {
+            ClientOp::DeleteRange { key, end } => {
                 let op = TxnOp::DeleteRange { key: key.clone(), end: end.clone() };
                 match self.mvcc.txn(&[], &[op], &[]) {
                     Ok(r) => match r.results.into_iter().next() {
@@ -332,11 +347,11 @@ impl KvStore {
                     Err(e) => (vec![], Some(e.to_string())),
                 }
             }
-            Request::Txn { success, failure, .. } if self.missing_lease(success, failure).is_some() => {
-                let id = self.missing_lease(success, failure).expect("guard");
+            ClientOp::Txn { success, failure, .. } if self.missing_key_lease(success, failure).is_some() => {
+                let id = self.missing_key_lease(success, failure).expect("guard");
                 (vec![], Some(LessorError::NotFound { id }.to_string()))
             }
-            Request::Txn { compares, success, failure } => match self.mvcc.txn(compares, success, failure) {
+            ClientOp::Txn { compares, success, failure } => match self.mvcc.txn(compares, success, failure) {
                 Ok(txn) => {
                     let ops = if txn.succeeded { success } else { failure };
                     if ctx.record_effects {
@@ -347,11 +362,10 @@ impl KvStore {
                     let mut effects = Vec::new();
                     for (op, res) in ops.iter().zip(&txn.results) {
                         match (op, res) {
-                            (TxnOp::Put { key, value, lease }, _) => {
-                                if *lease == 0 {
-                                    self.lessor.detach(key);
-                                } else {
-                                    must(self.lessor.attach(key, *lease), "checked by the guard");
+                            (TxnOp::Put { key, value, key_lease }, _) => {
+                                match key_lease {
+                                    None => self.lessor.detach(key),
+                                    Some(id) => must(self.lessor.attach(key, id.get()), "checked by the guard"),
                                 }
                                 effects.push((key.clone(), Some(value.clone())));
                             }
@@ -368,17 +382,21 @@ impl KvStore {
                 }
                 Err(e) => (vec![], Some(e.to_string())),
             },
-            Request::Compact { revision } => match self.mvcc.compact(*revision) {
+            ClientOp::Compact { revision } => match self.mvcc.compact(*revision) {
                 Ok(()) => (vec![], None),
                 Err(e) => (vec![], Some(e.to_string())),
             },
+            // Answered by a node without a raft entry: never proposed.
+            ClientOp::Read { .. } | ClientOp::KeyLeaseKeepAlive { .. } => {
+                (vec![], Some(format!("{} is not a state change", op.summary())))
+            }
         }
     }
 
     /// A key lease a transaction's puts name that does not exist (etcd refuses the txn).
-    fn missing_lease(&self, success: &[TxnOp], failure: &[TxnOp]) -> Option<u64> {
+    fn missing_key_lease(&self, success: &[TxnOp], failure: &[TxnOp]) -> Option<u64> {
         success.iter().chain(failure).find_map(|op| match op {
-            TxnOp::Put { lease, .. } if *lease != 0 && self.lessor.get(*lease).is_none() => Some(*lease),
+            TxnOp::Put { key_lease: Some(id), .. } if self.lessor.get(id.get()).is_none() => Some(id.get()),
             _ => None,
         })
     }
@@ -414,6 +432,7 @@ impl KvStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::types::KeyLeaseId;
 
     const CTX: ApplyContext = ApplyContext { now: LocalTime(0), min_ttl_ms: 1_500, record_effects: true };
 
@@ -421,10 +440,10 @@ mod tests {
     fn revisions_start_at_one_and_bump_only_on_change() {
         let mut kv = KvStore::default();
         assert_eq!(kv.revision(), 1);
-        let put = Request::Put { key: "a".into(), value: "1".into() };
+        let put = Request::Client(ClientOp::Put { key: "a".into(), value: "1".into(), key_lease: None });
         assert_eq!(kv.apply(put, CTX).revision, 2);
-        assert_eq!(kv.apply(Request::Delete { key: "zz".into() }, CTX).revision, 2);
-        assert_eq!(kv.apply(Request::Delete { key: "a".into() }, CTX).revision, 3);
+        assert_eq!(kv.apply(Request::Client(ClientOp::Delete { key: "zz".into() }), CTX).revision, 2);
+        assert_eq!(kv.apply(Request::Client(ClientOp::Delete { key: "a".into() }), CTX).revision, 3);
         let restored = KvStore::decode(&kv.encode());
         assert_eq!(restored, kv);
     }
@@ -432,13 +451,13 @@ mod tests {
     #[test]
     fn a_replica_that_records_no_effects_ends_in_the_same_state() {
         let requests = [
-            Request::LeaseGrant { id: 7, ttl_ms: 10_000 },
-            Request::Put { key: "a".into(), value: "1".into() },
-            Request::PutWithLease { key: "b".into(), value: "2".into(), lease: 7 },
-            Request::Put { key: "b".into(), value: "3".into() },
-            Request::Put { key: String::new(), value: "refused".into() },
-            Request::Delete { key: "a".into() },
-            Request::LeaseRevoke { id: 7 },
+            Request::Client(ClientOp::KeyLeaseGrant { id: KeyLeaseId::of(7), ttl_ms: 10_000 }),
+            Request::Client(ClientOp::Put { key: "a".into(), value: "1".into(), key_lease: None }),
+            Request::Client(ClientOp::Put { key: "b".into(), value: "2".into(), key_lease: Some(KeyLeaseId::of(7)) }),
+            Request::Client(ClientOp::Put { key: "b".into(), value: "3".into(), key_lease: None }),
+            Request::Client(ClientOp::Put { key: String::new(), value: "refused".into(), key_lease: None }),
+            Request::Client(ClientOp::Delete { key: "a".into() }),
+            Request::Client(ClientOp::KeyLeaseRevoke { id: KeyLeaseId::of(7) }),
         ];
         let (mut first, mut other) = (KvStore::default(), KvStore::default());
         let quiet = ApplyContext { record_effects: false, ..CTX };
@@ -448,7 +467,7 @@ mod tests {
             assert_eq!((a.revision, &a.error, &a.revoked), (b.revision, &b.error, &b.revoked));
         }
         assert_eq!(first, other);
-        assert_eq!(first.mvcc().get("b").map(|kv| (kv.value, kv.lease)), Some(("3".to_string(), 0)));
+        assert_eq!(first.mvcc().get("b").map(|kv| (kv.value, kv.key_lease)), Some(("3".to_string(), None)));
     }
 
     /// Snapshot data carries the replicated state (MVCC history, key leases and their keys,
@@ -456,11 +475,14 @@ mod tests {
     #[test]
     fn snapshot_data_keeps_the_replicated_state_only() {
         let mut kv = KvStore::default();
-        kv.apply(Request::LeaseGrant { id: 7, ttl_ms: 5_000 }, CTX);
-        kv.apply(Request::PutWithLease { key: "k".into(), value: "v".into(), lease: 7 }, CTX);
-        kv.apply(Request::Put { key: "p".into(), value: "1".into() }, CTX);
-        kv.apply(Request::LeaseCheckpoint { checkpoints: vec![(7, 3_000)] }, CTX);
-        kv.apply(Request::Delete { key: "p".into() }, CTX);
+        kv.apply(Request::Client(ClientOp::KeyLeaseGrant { id: KeyLeaseId::of(7), ttl_ms: 5_000 }), CTX);
+        kv.apply(
+            Request::Client(ClientOp::Put { key: "k".into(), value: "v".into(), key_lease: Some(KeyLeaseId::of(7)) }),
+            CTX,
+        );
+        kv.apply(Request::Client(ClientOp::Put { key: "p".into(), value: "1".into(), key_lease: None }), CTX);
+        kv.apply(Request::KeyLeaseCheckpoint { checkpoints: vec![(7, 3_000)] }, CTX);
+        kv.apply(Request::Client(ClientOp::Delete { key: "p".into() }), CTX);
         kv.advance_applied(12);
         assert!(kv.first_apply_of(5));
         kv.lessor_mut().promote(LocalTime(1_000), 0);
@@ -490,9 +512,9 @@ mod tests {
     #[test]
     fn a_refused_request_reports_its_error_and_changes_nothing() {
         let mut kv = KvStore::default();
-        kv.apply(Request::Put { key: "a".into(), value: "1".into() }, CTX);
+        kv.apply(Request::Client(ClientOp::Put { key: "a".into(), value: "1".into(), key_lease: None }), CTX);
         let before = kv.clone();
-        let r = kv.apply(Request::Compact { revision: 9 }, CTX);
+        let r = kv.apply(Request::Client(ClientOp::Compact { revision: 9 }), CTX);
         assert_eq!(r.error.as_deref(), Some("mvcc: required revision 9 is a future revision (current 2)"));
         assert_eq!(kv, before);
     }
@@ -501,16 +523,18 @@ mod tests {
     fn txn_effects_follow_the_branch_taken() {
         use crate::mvcc::{Compare, CompareOp, CompareTarget};
         let mut kv = KvStore::default();
-        kv.apply(Request::Put { key: "a".into(), value: "1".into() }, CTX);
-        let txn = |expect: &str| Request::Txn {
-            compares: vec![Compare {
-                key: "a".into(),
-                target: CompareTarget::Value,
-                op: CompareOp::Equal,
-                operand: expect.into(),
-            }],
-            success: vec![TxnOp::Put { key: "a".into(), value: "then".into(), lease: 0 }],
-            failure: vec![TxnOp::Put { key: "b".into(), value: "else".into(), lease: 0 }],
+        kv.apply(Request::Client(ClientOp::Put { key: "a".into(), value: "1".into(), key_lease: None }), CTX);
+        let txn = |expect: &str| {
+            Request::Client(ClientOp::Txn {
+                compares: vec![Compare {
+                    key: "a".into(),
+                    target: CompareTarget::Value,
+                    op: CompareOp::Equal,
+                    operand: expect.into(),
+                }],
+                success: vec![TxnOp::Put { key: "a".into(), value: "then".into(), key_lease: None }],
+                failure: vec![TxnOp::Put { key: "b".into(), value: "else".into(), key_lease: None }],
+            })
         };
         let then = kv.apply(txn("1"), CTX);
         assert_eq!(then.effects, vec![("a".to_string(), Some("then".to_string()))]);
@@ -524,10 +548,14 @@ mod tests {
     fn a_txn_says_what_its_gets_returned() {
         use crate::mvcc::RangeRequest;
         let mut kv = KvStore::default();
-        kv.apply(Request::Put { key: "x".into(), value: "5".into() }, CTX);
+        kv.apply(Request::Client(ClientOp::Put { key: "x".into(), value: "5".into(), key_lease: None }), CTX);
         let get = |key: &str| TxnOp::Range(RangeRequest { key: key.into(), ..RangeRequest::default() });
         let range = TxnOp::Range(RangeRequest { key: "a".into(), end: "z".into(), ..RangeRequest::default() });
-        let txn = Request::Txn { compares: vec![], success: vec![get("x"), get("nope"), range], failure: vec![] };
+        let txn = Request::Client(ClientOp::Txn {
+            compares: vec![],
+            success: vec![get("x"), get("nope"), range],
+            failure: vec![],
+        });
         let outcome = kv.apply(txn.clone(), CTX).result.expect("a txn");
         assert_eq!(outcome.text, "then ran: get x → 5; get nope → (absent); range from a → 1 key");
         // The checkers' register reads: x from the get and again from the range, both at
@@ -539,16 +567,16 @@ mod tests {
         assert!(outcome.ranges[1].covers("nope") && !outcome.ranges[1].covers("x"));
         assert!(outcome.ranges[2].covers("b") && !outcome.ranges[2].covers("z"));
         // A limit vouches only for the keys up to the last one returned.
-        kv.apply(Request::Put { key: "y".into(), value: "6".into() }, CTX);
+        kv.apply(Request::Client(ClientOp::Put { key: "y".into(), value: "6".into(), key_lease: None }), CTX);
         let limited =
             TxnOp::Range(RangeRequest { key: "a".into(), end: "z".into(), limit: 1, ..RangeRequest::default() });
-        let limited = Request::Txn { compares: vec![], success: vec![limited], failure: vec![] };
+        let limited = Request::Client(ClientOp::Txn { compares: vec![], success: vec![limited], failure: vec![] });
         let outcome = kv.apply(limited, CTX).result.expect("a txn");
         assert_eq!(outcome.ranges[0].through.as_deref(), Some("x"));
         assert!(outcome.ranges[0].covers("w") && !outcome.ranges[0].covers("xa"));
         let quiet = ApplyContext { record_effects: false, ..CTX };
         assert_eq!(kv.apply(txn, quiet).result, None, "only the apply that records effects says it");
-        let put = kv.apply(Request::Put { key: "y".into(), value: "1".into() }, CTX);
+        let put = kv.apply(Request::Client(ClientOp::Put { key: "y".into(), value: "1".into(), key_lease: None }), CTX);
         assert_eq!(put.result, None, "not a transaction");
     }
 }

@@ -37,13 +37,13 @@ pub enum LessorError {
 impl fmt::Display for LessorError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            LessorError::ZeroId => write!(f, "lease: id 0 is reserved for \"no lease\""),
-            LessorError::Exists { id } => write!(f, "lease: lease {id} already exists"),
-            LessorError::NotFound { id } => write!(f, "lease: lease {id} not found"),
+            LessorError::ZeroId => write!(f, "key lease id 0 is reserved for \"no key lease\""),
+            LessorError::Exists { id } => write!(f, "key lease {id} already exists"),
+            LessorError::NotFound { id } => write!(f, "key lease {id} not found"),
             LessorError::TtlTooLarge { ttl_ms } => {
-                write!(f, "lease: TTL {} s is too large (max {} s)", ttl_ms / 1_000, KEY_LEASE_TTL_MS_MAX / 1_000)
+                write!(f, "key lease TTL {} s is too large (max {} s)", ttl_ms / 1_000, KEY_LEASE_TTL_MS_MAX / 1_000)
             }
-            LessorError::NotPrimary => write!(f, "lease: not the primary lessor (only the leader renews key leases)"),
+            LessorError::NotPrimary => write!(f, "not the primary lessor (only the leader renews key leases)"),
         }
     }
 }

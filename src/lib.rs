@@ -10,13 +10,14 @@
 //! let mut sim = Sim::new(42, ClusterConfig::default()).unwrap();
 //! sim.run_for_ms(3_000);
 //! let leader = sim.leader().expect("three healthy nodes elect a leader within 3 s");
-//! sim.apply(Command::Put { node: leader, key: "x".into(), value: "1".into() }).unwrap();
+//! sim.apply(Command::put(leader, "x", "1")).unwrap();
 //! sim.run_for_ms(500);
 //! assert!(sim.nodes().iter().all(|n| n.kv().unwrap().get("x").as_deref() == Some("1")));
 //! ```
 
 pub mod bench;
 pub mod checker;
+pub mod client_op;
 pub mod clock;
 pub mod command;
 pub mod config;
@@ -46,6 +47,7 @@ pub mod time;
 pub mod timeline;
 pub mod types;
 
+pub use client_op::ClientOp;
 pub use command::Command;
 pub use config::{ClusterConfig, CommitBroadcast, LeaderLeaseConfig, LessorConfig, LinkConfig, NODES_MAX};
 pub use error::{CommandError, ConfigError};
@@ -55,4 +57,4 @@ pub use read::{ReadMode, ReadPath};
 pub use sim::{LeaderTenure, LocalReadSpan, LoggedCommand, Sim};
 pub use snapshot::Snapshot;
 pub use time::{LocalTime, SimTime};
-pub use types::{MsgKind, NodeId, OpId, Role};
+pub use types::{KeyLeaseId, MsgKind, NodeId, OpId, Role};

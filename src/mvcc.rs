@@ -9,6 +9,7 @@
 //! * `range(key, end)`: empty `end` means the single key; `end == "\0"` means every key ≥ `key`;
 //!   otherwise the half-open `[key, end)`. `rev == 0` is the current revision.
 
+use crate::types::KeyLeaseId;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
@@ -230,8 +231,8 @@ pub struct KeyValue {
     pub create_revision: u64,
     pub mod_revision: u64,
     pub version: u64,
-    /// Key lease id, 0 for none.
-    pub lease: u64,
+    /// The key lease the key is attached to (etcd's `lease`, where 0 is none).
+    pub key_lease: Option<KeyLeaseId>,
 }
 
 /// What is stored at one revision: a value, or a tombstone. Values are shared (`Rc`): a
@@ -317,8 +318,17 @@ pub struct Compare {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 pub enum TxnOp {
     Range(RangeRequest),
-    Put { key: String, value: String, lease: u64 },
-    DeleteRange { key: String, end: String },
+    Put {
+        key: String,
+        value: String,
+        /// Older files wrote `"lease": 0` for none.
+        #[serde(default, alias = "lease", deserialize_with = "crate::types::key_lease_or_zero")]
+        key_lease: Option<KeyLeaseId>,
+    },
+    DeleteRange {
+        key: String,
+        end: String,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -344,7 +354,7 @@ pub enum WatchEvent {
 }
 
 /// Values are at most this many bytes.
-pub const MVCC_VALUE_BYTES_MAX: usize = 4_096;
+pub const VALUE_BYTES_MAX: usize = 4_096;
 
 #[derive(Clone, Debug, PartialEq, Eq, bincode::Encode, bincode::Decode)]
 pub struct MvccStore {
@@ -392,14 +402,14 @@ impl TxnWriter<'_> {
     }
 
     /// Writes `key` and returns what it held before (a transaction reports it).
-    fn put(&mut self, key: &str, value: &str, lease: u64) -> Option<KeyValue> {
+    fn put(&mut self, key: &str, value: &str, key_lease: Option<KeyLeaseId>) -> Option<KeyValue> {
         let prev = self.store.get_kv(key, self.main);
-        self.write(key.to_string(), value.to_string(), lease);
+        self.write(key.to_string(), value.to_string(), key_lease);
         prev
     }
 
     /// Writes `key` at the next sub-revision (the stored value owns the strings).
-    fn write(&mut self, key: String, value: String, lease: u64) {
+    fn write(&mut self, key: String, value: String, key_lease: Option<KeyLeaseId>) {
         let rev = self.rev();
         // One index lookup: the key's index knows its live generation's creation and version
         // (what the stored value at its last revision also says).
@@ -412,7 +422,7 @@ impl TxnWriter<'_> {
             Err(_) => (rev.main, 1),
         };
         ki.put(rev);
-        let kv = KeyValue { key, value, create_revision, mod_revision: rev.main, version, lease };
+        let kv = KeyValue { key, value, create_revision, mod_revision: rev.main, version, key_lease };
         self.store.revs.push(rev, Stored::Put(Rc::new(kv)));
     }
 
@@ -495,25 +505,25 @@ impl MvccStore {
         if key.is_empty() {
             return Err(MvccError::EmptyKey);
         }
-        if value.len() > MVCC_VALUE_BYTES_MAX {
-            return Err(MvccError::ValueTooLarge { bytes: value.len(), max: MVCC_VALUE_BYTES_MAX });
+        if value.len() > VALUE_BYTES_MAX {
+            return Err(MvccError::ValueTooLarge { bytes: value.len(), max: VALUE_BYTES_MAX });
         }
         Ok(())
     }
 
     /// Writes `key = value`; returns the new revision.
     /// A transaction of one put (the hot path of every write, so without building one).
-    pub fn put(&mut self, key: &str, value: &str, lease: u64) -> Result<u64, MvccError> {
+    pub fn put(&mut self, key: &str, value: &str, key_lease: Option<KeyLeaseId>) -> Result<u64, MvccError> {
         Self::validate_put(key, value)?;
-        Ok(self.put_valid(key.to_string(), value.to_string(), lease))
+        Ok(self.put_valid(key.to_string(), value.to_string(), key_lease))
     }
 
     /// [`MvccStore::put`] of a pair [`MvccStore::validate_put`] accepted, taking the strings
     /// it stores (a replica applying a decoded entry has them already; copying would be waste).
-    pub fn put_valid(&mut self, key: String, value: String, lease: u64) -> u64 {
+    pub fn put_valid(&mut self, key: String, value: String, key_lease: Option<KeyLeaseId>) -> u64 {
         debug_assert!(Self::validate_put(&key, &value).is_ok());
         let main = self.current + 1;
-        TxnWriter { store: self, main, sub: 0 }.write(key, value, lease);
+        TxnWriter { store: self, main, sub: 0 }.write(key, value, key_lease);
         self.current = main;
         main
     }
@@ -597,7 +607,7 @@ impl MvccStore {
                     res.rev = if w.sub > 0 { main } else { saved };
                     TxnOpResult::Range(res)
                 }
-                TxnOp::Put { key, value, lease } => TxnOpResult::Put { prev: w.put(key, value, *lease) },
+                TxnOp::Put { key, value, key_lease } => TxnOpResult::Put { prev: w.put(key, value, *key_lease) },
                 TxnOp::DeleteRange { key, end } => {
                     let keys = w.delete_range(key, end);
                     TxnOpResult::DeleteRange { deleted: keys.len(), keys }
@@ -676,7 +686,7 @@ mod tests {
             create_revision: rev,
             mod_revision: rev,
             version: 1,
-            lease: 0,
+            key_lease: None,
         }))
     }
 

@@ -5,7 +5,9 @@ use crate::time::{LocalTime, SimTime};
 use crate::types::OpId;
 use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, bincode::Encode, bincode::Decode,
+)]
 pub enum ReadMode {
     /// Must reflect every write acknowledged before the read began.
     Linearizable,

@@ -2,6 +2,7 @@
 //! `tests/golden/trace_hashes.txt`. The native tests and the browser tests both replay them
 //! and compare against the same pinned hashes, which proves native and wasm32 runs identical.
 
+use crate::client_op::ClientOp;
 use crate::clock::RATE_PERFECT_PPM;
 use crate::command::Command;
 use crate::config::ClusterConfig;
@@ -21,25 +22,34 @@ pub fn reference_run(nodes: usize, seed: u64) -> Sim {
     let n = |i: u64| NodeId(1 + i % nodes as u64);
     sim.run_for_ms(3_000);
     for i in 0..10u64 {
-        let cmd = Command::Put { node: n(i), key: format!("k{}", i % 3), value: i.to_string() };
+        let cmd = Command::Client {
+            node: n(i),
+            op: ClientOp::Put { key: format!("k{}", i % 3), value: i.to_string(), key_lease: None },
+        };
         sim.apply(cmd).expect("valid");
         sim.run_for_ms(40);
     }
     let script = [
         Command::Isolate { node: n(0) },
         Command::SetClockRate { node: n(1), rate_ppm: 1_100_000 },
-        Command::Put { node: n(1), key: "during".into(), value: "partition".into() },
+        Command::Client {
+            node: n(1),
+            op: ClientOp::Put { key: "during".into(), value: "partition".into(), key_lease: None },
+        },
         Command::HealAll,
         Command::CutLink { from: n(2), to: n(0) },
         Command::JumpClock { node: n(2), delta_us: -250_000 },
-        Command::Read { node: n(0), key: "k1".into(), mode: ReadMode::Linearizable },
-        Command::Read { node: n(1), key: "k2".into(), mode: ReadMode::Linearizable },
-        Command::Read { node: n(2), key: "k0".into(), mode: ReadMode::Serializable },
+        Command::Client { node: n(0), op: ClientOp::Read { key: "k1".into(), mode: ReadMode::Linearizable } },
+        Command::Client { node: n(1), op: ClientOp::Read { key: "k2".into(), mode: ReadMode::Linearizable } },
+        Command::Client { node: n(2), op: ClientOp::Read { key: "k0".into(), mode: ReadMode::Serializable } },
         Command::Pause { node: n(1) },
-        Command::Read { node: n(1), key: "k1".into(), mode: ReadMode::Linearizable },
+        Command::Client { node: n(1), op: ClientOp::Read { key: "k1".into(), mode: ReadMode::Linearizable } },
         Command::Resume { node: n(1) },
         Command::Crash { node: n(2) },
-        Command::Put { node: n(0), key: "after".into(), value: "crash".into() },
+        Command::Client {
+            node: n(0),
+            op: ClientOp::Put { key: "after".into(), value: "crash".into(), key_lease: None },
+        },
         Command::Restart { node: n(2) },
         Command::SetClockRate { node: n(1), rate_ppm: RATE_PERFECT_PPM },
         Command::HealAll,

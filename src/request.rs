@@ -1,49 +1,20 @@
 //! What travels through raft: a [`Proposal`] is one log entry's payload — the client
 //! operation it answers and the state-machine [`Request`] to apply on every node.
 
+use crate::client_op::ClientOp;
 use crate::error::must;
-use crate::mvcc::{Compare, TxnOp};
 use crate::types::OpId;
 use serde::{Deserialize, Serialize};
 
-/// A state change, applied in log order on every node (etcd's `InternalRaftRequest`).
+/// A state change, applied in log order on every node (etcd's `InternalRaftRequest`): a
+/// client's write, or the primary lessor's checkpoint of remaining TTLs. The cluster's own
+/// writes (an expired key lease's revoke, the auto-compactor's compaction) are client
+/// operations proposed by the leader itself.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 pub enum Request {
-    Put {
-        key: String,
-        value: String,
-    },
-    Delete {
-        key: String,
-    },
-    /// Delete `[key, end)` (empty `end`: just `key`; `"\0"`: every key ≥ `key`).
-    DeleteRange {
-        key: String,
-        end: String,
-    },
-    Txn {
-        compares: Vec<Compare>,
-        success: Vec<TxnOp>,
-        failure: Vec<TxnOp>,
-    },
-    Compact {
-        revision: u64,
-    },
-    /// A put that attaches the key to key lease `lease` (etcd `Put` with `lease`).
-    PutWithLease {
-        key: String,
-        value: String,
-        lease: u64,
-    },
-    LeaseGrant {
-        id: u64,
-        ttl_ms: i64,
-    },
-    LeaseRevoke {
-        id: u64,
-    },
+    Client(ClientOp),
     /// The primary's checkpoints of remaining TTLs: (key lease id, remaining ms).
-    LeaseCheckpoint {
+    KeyLeaseCheckpoint {
         checkpoints: Vec<(u64, i64)>,
     },
 }
@@ -51,24 +22,10 @@ pub enum Request {
 impl Request {
     pub fn summary(&self) -> String {
         match self {
-            Request::Put { key, value } => format!("put {key}={value}"),
-            Request::Delete { key } => format!("delete {key}"),
-            Request::DeleteRange { key, end } => format!("delete [{key}, {end:?})"),
-            Request::Txn { compares, success, failure } => {
-                // In words, as the command's summary says it ("1 compare, then 2 ops").
-                use crate::command::counted;
-                format!(
-                    "txn ({}, then {}, else {})",
-                    counted(compares.len(), "compare"),
-                    counted(success.len(), "op"),
-                    counted(failure.len(), "op")
-                )
+            Request::Client(op) => op.summary(),
+            Request::KeyLeaseCheckpoint { checkpoints } => {
+                format!("checkpoint {}", crate::client_op::counted(checkpoints.len(), "key lease"))
             }
-            Request::Compact { revision } => format!("compact {revision}"),
-            Request::PutWithLease { key, value, lease } => format!("put {key}={value} with lease {lease}"),
-            Request::LeaseGrant { id, ttl_ms } => format!("grant lease {id} ttl {} s", *ttl_ms as f64 / 1_000.0),
-            Request::LeaseRevoke { id } => format!("revoke lease {id}"),
-            Request::LeaseCheckpoint { checkpoints } => format!("checkpoint {} leases", checkpoints.len()),
         }
     }
 }
@@ -88,12 +45,12 @@ impl Proposal {
         let mut out = Vec::with_capacity(32);
         out.extend_from_slice(&self.op.0.to_le_bytes());
         match &self.request {
-            Request::Put { key, value } => {
+            Request::Client(ClientOp::Put { key, value, key_lease: None }) => {
                 out.push(1);
                 put_str(&mut out, key);
                 put_str(&mut out, value);
             }
-            Request::Delete { key } => {
+            Request::Client(ClientOp::Delete { key }) => {
                 out.push(2);
                 put_str(&mut out, key);
             }
@@ -114,8 +71,8 @@ impl Proposal {
         let mut r = Reader { data, at: 0 };
         let op = OpId(u64::from_le_bytes(r.array()));
         let request = match r.take(1)[0] {
-            1 => Request::Put { key: r.string(), value: r.string() },
-            2 => Request::Delete { key: r.string() },
+            1 => Request::Client(ClientOp::Put { key: r.string(), value: r.string(), key_lease: None }),
+            2 => Request::Client(ClientOp::Delete { key: r.string() }),
             3 => bincode_decode(&data[r.at..], "an entry's request"),
             tag => panic!("entry with unknown request tag {tag}: every entry is one we encoded"),
         };
@@ -167,32 +124,33 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// Keys are at most this long (bytes).
-pub const KEY_BYTES_MAX: usize = 256;
-/// Values are at most this long (bytes).
-pub const VALUE_BYTES_MAX: usize = 4_096;
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mvcc::{Compare, CompareOp, CompareTarget, RangeRequest, TxnOp};
+    use crate::read::ReadMode;
+    use crate::types::KeyLeaseId;
+    use proptest::prelude::*;
+
+    fn client(op: ClientOp) -> Request {
+        Request::Client(op)
+    }
 
     #[test]
-    fn a_transaction_request_counts_in_words_like_its_command() {
-        let txn = Request::Txn { compares: vec![], success: vec![], failure: vec![] };
+    fn a_request_is_summed_up_as_its_client_operation() {
+        let txn = client(ClientOp::Txn { compares: vec![], success: vec![], failure: vec![] });
         assert_eq!(txn.summary(), "txn (0 compares, then 0 ops, else 0 ops)");
-        let get = TxnOp::Range(crate::mvcc::RangeRequest { key: "x".into(), ..Default::default() });
-        let txn = Request::Txn { compares: vec![], success: vec![get], failure: vec![] };
-        assert_eq!(txn.summary(), "txn (0 compares, then 1 op, else 0 ops)");
+        assert_eq!(Request::KeyLeaseCheckpoint { checkpoints: vec![(1, 5)] }.summary(), "checkpoint 1 key lease");
     }
 
     #[test]
     fn proposals_round_trip() {
         for request in [
-            Request::Put { key: "k".into(), value: "välue".into() },
-            Request::Put { key: "k".into(), value: String::new() },
-            Request::Delete { key: "a/b".into() },
-            Request::Compact { revision: 7 },
-            Request::DeleteRange { key: "a".into(), end: "\0".into() },
+            client(ClientOp::Put { key: "k".into(), value: "välue".into(), key_lease: None }),
+            client(ClientOp::Put { key: "k".into(), value: String::new(), key_lease: KeyLeaseId::new(4) }),
+            client(ClientOp::Delete { key: "a/b".into() }),
+            client(ClientOp::Compact { revision: 7 }),
+            client(ClientOp::DeleteRange { key: "a".into(), end: "\0".into() }),
         ] {
             let p = Proposal { op: OpId(u64::MAX - 3), request };
             assert_eq!(Proposal::decode(&p.encode()), Some(p));
@@ -200,11 +158,16 @@ mod tests {
         assert_eq!(Proposal::decode(&[]), None);
     }
 
-    use crate::mvcc::{Compare, CompareOp, CompareTarget, RangeRequest, TxnOp};
-    use proptest::prelude::*;
-
     fn text() -> impl Strategy<Value = String> {
         prop_oneof![Just(String::new()), Just("\0".to_string()), "[a-zé/\\-\\x00]{0,6}"]
+    }
+
+    fn key_lease() -> impl Strategy<Value = Option<KeyLeaseId>> {
+        any::<u64>().prop_map(KeyLeaseId::new)
+    }
+
+    fn id() -> impl Strategy<Value = KeyLeaseId> {
+        (1..u64::MAX).prop_map(|n| KeyLeaseId::new(n).unwrap())
     }
 
     fn txn_op() -> impl Strategy<Value = TxnOp> {
@@ -214,7 +177,7 @@ mod tests {
                     TxnOp::Range(RangeRequest { key, end, rev, limit, count_only })
                 }
             ),
-            (text(), text(), any::<u64>()).prop_map(|(key, value, lease)| TxnOp::Put { key, value, lease }),
+            (text(), text(), key_lease()).prop_map(|(key, value, key_lease)| TxnOp::Put { key, value, key_lease }),
             (text(), text()).prop_map(|(key, end)| TxnOp::DeleteRange { key, end }),
         ]
     }
@@ -237,21 +200,29 @@ mod tests {
 
     fn request() -> impl Strategy<Value = Request> {
         prop_oneof![
-            (text(), text()).prop_map(|(key, value)| Request::Put { key, value }),
-            text().prop_map(|key| Request::Delete { key }),
-            (text(), text()).prop_map(|(key, end)| Request::DeleteRange { key, end }),
+            (text(), text(), key_lease()).prop_map(|(key, value, key_lease)| client(ClientOp::Put {
+                key,
+                value,
+                key_lease
+            })),
+            text().prop_map(|key| client(ClientOp::Delete { key })),
+            (text(), text()).prop_map(|(key, end)| client(ClientOp::DeleteRange { key, end })),
             (
                 prop::collection::vec(compare(), 0..3),
                 prop::collection::vec(txn_op(), 0..3),
                 prop::collection::vec(txn_op(), 0..3)
             )
-                .prop_map(|(compares, success, failure)| Request::Txn { compares, success, failure }),
-            any::<u64>().prop_map(|revision| Request::Compact { revision }),
-            (text(), text(), any::<u64>()).prop_map(|(key, value, lease)| Request::PutWithLease { key, value, lease }),
-            (any::<u64>(), any::<i64>()).prop_map(|(id, ttl_ms)| Request::LeaseGrant { id, ttl_ms }),
-            any::<u64>().prop_map(|id| Request::LeaseRevoke { id }),
+                .prop_map(|(compares, success, failure)| client(ClientOp::Txn {
+                    compares,
+                    success,
+                    failure
+                })),
+            any::<u64>().prop_map(|revision| client(ClientOp::Compact { revision })),
+            (id(), any::<i64>()).prop_map(|(id, ttl_ms)| client(ClientOp::KeyLeaseGrant { id, ttl_ms })),
+            id().prop_map(|id| client(ClientOp::KeyLeaseRevoke { id })),
+            text().prop_map(|key| client(ClientOp::Read { key, mode: ReadMode::Serializable })),
             prop::collection::vec((any::<u64>(), any::<i64>()), 0..4)
-                .prop_map(|checkpoints| Request::LeaseCheckpoint { checkpoints }),
+                .prop_map(|checkpoints| Request::KeyLeaseCheckpoint { checkpoints }),
         ]
     }
 

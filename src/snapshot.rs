@@ -129,14 +129,19 @@ pub struct Snapshot {
 
 #[cfg(test)]
 mod log_tail_tests {
-    use crate::{ClusterConfig, Command, NodeId, Sim};
+    use crate::{ClientOp, ClusterConfig, Command, NodeId, Sim};
 
     #[test]
     fn the_log_tail_names_no_ops_and_client_writes_in_order() {
         let mut sim = Sim::new(1, ClusterConfig::default()).unwrap();
         sim.run_for_ms(3_000);
         let leader = sim.leader().unwrap();
-        let op = sim.apply(Command::Put { node: leader, key: "x".into(), value: "7".into() }).unwrap();
+        let op = sim
+            .apply(Command::Client {
+                node: leader,
+                op: ClientOp::Put { key: "x".into(), value: "7".into(), key_lease: None },
+            })
+            .unwrap();
         sim.run_for_ms(500);
         let tail = sim.log_tail(NodeId(1), 5);
         assert!(tail.windows(2).all(|w| w[0].index + 1 == w[1].index));

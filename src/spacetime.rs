@@ -208,6 +208,7 @@ pub fn build_at(sim: &Sim, to: SimTime, window_us: u64, max_arrows: usize) -> Sp
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::client_op::ClientOp;
     use crate::command::Command;
     use crate::config::ClusterConfig;
     use crate::leader_lease::LeaderLeasePolicy;
@@ -222,7 +223,11 @@ mod tests {
     #[test]
     fn a_healthy_cluster_has_one_leader_column_messages_and_no_stale_window() {
         let (mut sim, leader) = elected(1, ClusterConfig::default());
-        sim.apply(Command::Put { node: leader, key: "k".into(), value: "v".into() }).unwrap();
+        sim.apply(Command::Client {
+            node: leader,
+            op: ClientOp::Put { key: "k".into(), value: "v".into(), key_lease: None },
+        })
+        .unwrap();
         sim.run_for_ms(500);
         let d = build(&sim, 2_000_000, 10_000);
         assert_eq!(d.from, SimTime::from_ms(1_500));
@@ -273,7 +278,7 @@ mod tests {
         assert!(d.stale_windows.is_empty(), "{:?}", d.stale_windows);
         let belief = d.local_reads.iter().rfind(|s| s.node == old).expect("the old leader had a lease");
         let elected = sim.leader_changes().last().unwrap().0;
-        assert!(belief.until <= elected, "lease until {} vs new leader at {elected}", belief.until);
+        assert!(belief.until <= elected, "leader lease until {} vs new leader at {elected}", belief.until);
     }
 
     #[test]
@@ -315,6 +320,7 @@ mod tests {
 #[cfg(test)]
 mod focus_tests {
     use super::*;
+    use crate::client_op::ClientOp;
     use crate::command::Command;
     use crate::config::ClusterConfig;
 
@@ -325,7 +331,11 @@ mod focus_tests {
         let mut sim = Sim::new(5, ClusterConfig::default()).unwrap();
         sim.run_for_ms(2_500);
         let leader = sim.leader().unwrap();
-        sim.apply(Command::Put { node: leader, key: "k".into(), value: "v".into() }).unwrap();
+        sim.apply(Command::Client {
+            node: leader,
+            op: ClientOp::Put { key: "k".into(), value: "v".into(), key_lease: None },
+        })
+        .unwrap();
         sim.run_for_ms(5);
         let then = build(&sim, 2_000_000, 10_000);
         sim.run_for_ms(1);

@@ -209,6 +209,7 @@ impl raft::Storage for DiskStorage {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::client_op::ClientOp;
     use raft::Storage;
 
     fn entry(index: u64, term: u64) -> Entry {
@@ -224,7 +225,10 @@ mod tests {
         assert_eq!(disk.term(3).unwrap(), 2);
         let mut image = KvStore::default();
         let ctx = crate::kv::ApplyContext { now: crate::time::LocalTime(0), min_ttl_ms: 1_500, record_effects: false };
-        image.apply(crate::request::Request::Put { key: "k".into(), value: "v".into() }, ctx);
+        image.apply(
+            crate::request::Request::Client(ClientOp::Put { key: "k".into(), value: "v".into(), key_lease: None }),
+            ctx,
+        );
         disk.compact(3, image.clone());
         assert_eq!(disk.first_index().unwrap(), 4);
         assert_eq!(disk.term(3).unwrap(), 2, "term of the snapshot index stays known");

@@ -6,6 +6,7 @@
 
 use crate::checker::crosscheck::cross_check;
 use crate::checker::Checker;
+use crate::client_op::ClientOp;
 use crate::command::Command;
 use crate::config::{ClusterConfig, CommitBroadcast, LinkConfig};
 use crate::invariants::Invariants;
@@ -14,6 +15,7 @@ use crate::mvcc::{Compare, CompareOp, CompareTarget, TxnOp};
 use crate::read::ReadMode;
 use crate::sim::Sim;
 use crate::time::SimTime;
+use crate::types::KeyLeaseId;
 use crate::types::NodeId;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -131,33 +133,54 @@ pub fn random_schedule(seed: u64, config: &SwarmConfig) -> Vec<(SimTime, Command
             let key = format!("k{}", rng.gen_range(0..8u32));
             let target = node(&mut rng);
             let cmd = match rng.gen_range(0..40u32) {
-                0..=3 => Command::Delete { node: target, key },
-                4 => Command::DeleteRange { node: target, key: "k6".into(), end: "k8".into() },
-                5 => Command::Compact { node: target, revision: rng.gen_range(1..=(i + 2)) },
-                8 => Command::LeaseGrant { node: target, id: rng.gen_range(1..=4), ttl_ms: rng.gen_range(500..8_000) },
-                9 => Command::PutWithLease { node: target, key, value: format!("{i}l"), lease: rng.gen_range(1..=4) },
-                10 => Command::LeaseKeepAlive { node: target, id: rng.gen_range(1..=4) },
-                11 => Command::LeaseRevoke { node: target, id: rng.gen_range(1..=4) },
+                0..=3 => Command::Client { node: target, op: ClientOp::Delete { key } },
+                4 => Command::Client { node: target, op: ClientOp::DeleteRange { key: "k6".into(), end: "k8".into() } },
+                5 => Command::Client { node: target, op: ClientOp::Compact { revision: rng.gen_range(1..=(i + 2)) } },
+                8 => Command::Client {
+                    node: target,
+                    op: ClientOp::KeyLeaseGrant {
+                        id: KeyLeaseId::of(rng.gen_range(1..=4)),
+                        ttl_ms: rng.gen_range(500..8_000),
+                    },
+                },
+                9 => Command::Client {
+                    node: target,
+                    op: ClientOp::Put {
+                        key,
+                        value: format!("{i}l"),
+                        key_lease: Some(KeyLeaseId::of(rng.gen_range(1..=4))),
+                    },
+                },
+                10 => Command::Client {
+                    node: target,
+                    op: ClientOp::KeyLeaseKeepAlive { id: KeyLeaseId::of(rng.gen_range(1..=4)) },
+                },
+                11 => Command::Client {
+                    node: target,
+                    op: ClientOp::KeyLeaseRevoke { id: KeyLeaseId::of(rng.gen_range(1..=4)) },
+                },
                 6 | 7 => {
                     // Compare-and-set: if the key still holds the value we last wrote, swap it;
                     // else read what it holds (etcd's CAS idiom; the checker checks that get).
                     let expected = rng.gen_range(0..=i).to_string();
-                    Command::Txn {
+                    Command::Client {
                         node: target,
-                        compares: vec![Compare {
-                            key: key.clone(),
-                            target: CompareTarget::Value,
-                            op: CompareOp::Equal,
-                            operand: expected,
-                        }],
-                        success: vec![TxnOp::Put { key: key.clone(), value: format!("{i}cas"), lease: 0 }],
-                        failure: vec![
-                            TxnOp::Range(crate::mvcc::RangeRequest { key: key.clone(), ..Default::default() }),
-                            TxnOp::Put { key: "k7".into(), value: format!("{i}else"), lease: 0 },
-                        ],
+                        op: ClientOp::Txn {
+                            compares: vec![Compare {
+                                key: key.clone(),
+                                target: CompareTarget::Value,
+                                op: CompareOp::Equal,
+                                operand: expected,
+                            }],
+                            success: vec![TxnOp::Put { key: key.clone(), value: format!("{i}cas"), key_lease: None }],
+                            failure: vec![
+                                TxnOp::Range(crate::mvcc::RangeRequest { key: key.clone(), ..Default::default() }),
+                                TxnOp::Put { key: "k7".into(), value: format!("{i}else"), key_lease: None },
+                            ],
+                        },
                     }
                 }
-                _ => Command::Put { node: target, key, value: i.to_string() },
+                _ => Command::Client { node: target, op: ClientOp::Put { key, value: i.to_string(), key_lease: None } },
             };
             script.push((t, cmd));
             t = t.plus_us(gap_us);
@@ -171,7 +194,7 @@ pub fn random_schedule(seed: u64, config: &SwarmConfig) -> Vec<(SimTime, Command
         while t < end {
             let key = format!("k{}", rng.gen_range(0..8u32));
             let mode = if rng.gen_ratio(1, 10) { ReadMode::Serializable } else { ReadMode::Linearizable };
-            script.push((t, Command::Read { node: node(&mut rng), key, mode }));
+            script.push((t, Command::Client { node: node(&mut rng), op: ClientOp::Read { key, mode } }));
             t = t.plus_us(gap_us);
         }
     }
@@ -478,13 +501,13 @@ pub fn run_swarm_keeping_sim(seed: u64, config: &SwarmConfig) -> (SwarmReport, S
     for r in sim.history().iter() {
         use crate::event::OpOutcome;
         match (&r.kind, &r.outcome) {
-            (crate::history::OpKind::Read { mode, .. }, OpOutcome::Ok { .. }) => {
+            (crate::history::OpKind::Client(ClientOp::Read { mode, .. }), OpOutcome::Ok { .. }) => {
                 report.reads_ok += 1;
                 if *mode == ReadMode::Linearizable {
                     report.linearizable_reads += 1;
                 }
             }
-            (crate::history::OpKind::Read { .. }, _) => {}
+            (crate::history::OpKind::Client(ClientOp::Read { .. }), _) => {}
             (_, OpOutcome::Ok { .. }) => report.writes_ok += 1,
             (_, OpOutcome::Failed { .. }) => report.writes_failed += 1,
             _ => report.writes_unknown += 1,

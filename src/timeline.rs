@@ -256,11 +256,15 @@ impl Timeline {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::client_op::ClientOp;
     use crate::read::ReadMode;
     use crate::types::NodeId;
 
     fn put(node: u64, key: &str, value: &str) -> Command {
-        Command::Put { node: NodeId(node), key: key.into(), value: value.into() }
+        Command::Client {
+            node: NodeId(node),
+            op: ClientOp::Put { key: key.into(), value: value.into(), key_lease: None },
+        }
     }
 
     fn busy_timeline(seconds: u64) -> Timeline {
@@ -270,7 +274,11 @@ mod tests {
             let leader = t.sim().leader().map_or(1, |l| l.0);
             t.apply(put(leader, "k", &format!("v{s}"))).unwrap();
             if s % 3 == 0 {
-                t.apply(Command::Read { node: NodeId(1), key: "k".into(), mode: ReadMode::Linearizable }).unwrap();
+                t.apply(Command::Client {
+                    node: NodeId(1),
+                    op: ClientOp::Read { key: "k".into(), mode: ReadMode::Linearizable },
+                })
+                .unwrap();
             }
         }
         t.seek(SimTime::from_ms((seconds + 1) * 1_000)).unwrap();

@@ -1,4 +1,4 @@
-//! Small shared vocabulary: node and operation ids, roles, message kinds.
+//! Small shared vocabulary: node, operation and key lease ids, roles, message kinds.
 
 use raft::eraftpb::MessageType;
 use raft::StateRole;
@@ -37,6 +37,49 @@ impl fmt::Display for OpId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "op{}", self.0)
     }
+}
+
+/// A key lease id (etcd's `LeaseID`). Never 0: etcd's wire format uses 0 for "no key lease",
+/// which here is `Option::<KeyLeaseId>::None`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, bincode::Encode, bincode::Decode)]
+#[serde(transparent)]
+pub struct KeyLeaseId(u64);
+
+impl KeyLeaseId {
+    /// `None` for 0, which is no key lease id.
+    pub fn new(id: u64) -> Option<KeyLeaseId> {
+        (id != 0).then_some(KeyLeaseId(id))
+    }
+    pub fn get(self) -> u64 {
+        self.0
+    }
+    /// A key lease id written out as a literal, as tests and examples do.
+    ///
+    /// # Panics
+    /// On 0, which is no key lease id ([`KeyLeaseId::new`] says so without panicking).
+    pub const fn of(id: u64) -> KeyLeaseId {
+        assert!(id != 0, "key lease id 0 means no key lease");
+        KeyLeaseId(id)
+    }
+}
+
+impl fmt::Display for KeyLeaseId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// Read as a number; 0 is refused with the reason.
+impl<'de> Deserialize<'de> for KeyLeaseId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<KeyLeaseId, D::Error> {
+        KeyLeaseId::new(u64::deserialize(d)?)
+            .ok_or_else(|| serde::de::Error::custom("key lease id 0 means \"no key lease\"; ids start at 1"))
+    }
+}
+
+/// Reads an optional key lease id where older files wrote 0 for none (etcd's wire format).
+pub fn key_lease_or_zero<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<KeyLeaseId>, D::Error> {
+    Ok(Option::<u64>::deserialize(d)?.and_then(KeyLeaseId::new))
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

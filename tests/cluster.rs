@@ -1,5 +1,6 @@
 //! Scenario tests of the foundation: elections, replication, determinism.
 
+use leaselab::ClientOp;
 use leaselab::{ClusterConfig, Command, NodeId, OpOutcome, Role, Sim, SimTime};
 
 fn config(nodes: usize) -> ClusterConfig {
@@ -37,7 +38,13 @@ fn a_write_commits_and_applies_on_every_node() {
         let mut sim = Sim::new(7, config(nodes)).unwrap();
         sim.run_for_ms(4_000);
         let leader = sim.leader().expect("leader");
-        let op = sim.apply(Command::Put { node: leader, key: "k".into(), value: "v".into() }).unwrap().unwrap();
+        let op = sim
+            .apply(Command::Client {
+                node: leader,
+                op: ClientOp::Put { key: "k".into(), value: "v".into(), key_lease: None },
+            })
+            .unwrap()
+            .unwrap();
         sim.run_for_ms(1_000);
         let record = sim.history().get(op).unwrap();
         assert!(matches!(record.outcome, OpOutcome::Ok { revision: 2 }), "{record:?}");
@@ -60,7 +67,13 @@ fn settled_with_a_follower() -> (Sim, NodeId, NodeId) {
 #[test]
 fn a_write_sent_to_a_follower_is_forwarded_and_answered_by_that_follower() {
     let (mut sim, _, follower) = settled_with_a_follower();
-    let op = sim.apply(Command::Put { node: follower, key: "f".into(), value: "1".into() }).unwrap().unwrap();
+    let op = sim
+        .apply(Command::Client {
+            node: follower,
+            op: ClientOp::Put { key: "f".into(), value: "1".into(), key_lease: None },
+        })
+        .unwrap()
+        .unwrap();
     sim.run_for_ms(1_000);
     assert!(matches!(sim.history().get(op).unwrap().outcome, OpOutcome::Ok { .. }));
 }
@@ -75,7 +88,13 @@ fn a_duplicated_forwarded_proposal_commits_twice_and_applies_once() {
     sim.apply(Command::SetLink { from: follower, to: leader, link: always_twice }).unwrap();
     let (applied, revision) = (sim.node(leader).applied(), sim.node(leader).kv().unwrap().revision());
     let mark = sim.trace().len();
-    let op = sim.apply(Command::Put { node: follower, key: "d".into(), value: "1".into() }).unwrap().unwrap();
+    let op = sim
+        .apply(Command::Client {
+            node: follower,
+            op: ClientOp::Put { key: "d".into(), value: "1".into(), key_lease: None },
+        })
+        .unwrap()
+        .unwrap();
     sim.run_for_ms(1_000);
     let proposals_delivered = sim
         .events_since(mark)
@@ -106,7 +125,11 @@ fn scripted_run(seed: u64, nodes: usize) -> u64 {
     sim.run_for_ms(3_000);
     for i in 0..20u64 {
         let node = NodeId(1 + i % nodes as u64);
-        sim.apply(Command::Put { node, key: format!("k{}", i % 4), value: i.to_string() }).unwrap();
+        sim.apply(Command::Client {
+            node,
+            op: ClientOp::Put { key: format!("k{}", i % 4), value: i.to_string(), key_lease: None },
+        })
+        .unwrap();
         sim.run_for_ms(50);
     }
     sim.run_for_ms(2_000);
@@ -131,7 +154,11 @@ fn a_follower_that_fell_behind_compaction_catches_up_by_raft_snapshot() {
     let lagging = sim.nodes().iter().find(|n| n.id != leader).unwrap().id;
     sim.apply(Command::Crash { node: lagging }).unwrap();
     for i in 0..200u64 {
-        sim.apply(Command::Put { node: leader, key: format!("k{}", i % 10), value: i.to_string() }).unwrap();
+        sim.apply(Command::Client {
+            node: leader,
+            op: ClientOp::Put { key: format!("k{}", i % 10), value: i.to_string(), key_lease: None },
+        })
+        .unwrap();
         sim.run_for_ms(10);
     }
     sim.run_for_ms(500);
@@ -191,7 +218,11 @@ fn lazy_commit_broadcast_sends_fewer_messages_and_followers_catch_up() {
         let mark = sim.trace().len();
         let mut behind = 0;
         for i in 0..40u64 {
-            sim.apply(Command::Put { node: leader, key: format!("k{}", i % 4), value: i.to_string() }).unwrap();
+            sim.apply(Command::Client {
+                node: leader,
+                op: ClientOp::Put { key: format!("k{}", i % 4), value: i.to_string(), key_lease: None },
+            })
+            .unwrap();
             // 40 ms: the leader has committed and applied this write (a quorum round trip).
             sim.run_for_ms(40);
             let applied = sim.node(leader).applied();

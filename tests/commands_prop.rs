@@ -1,6 +1,7 @@
 //! Property test over random command sequences (valid and invalid mixed): the simulation
 //! never panics, and a refused command leaves it exactly as it was.
 
+use leaselab::ClientOp;
 use leaselab::{ClusterConfig, Command, LinkConfig, NodeId, ReadMode, Sim};
 use proptest::prelude::*;
 
@@ -26,12 +27,12 @@ fn key() -> impl Strategy<Value = String> {
 
 fn command() -> impl Strategy<Value = Command> {
     prop_oneof![
-        (node(), key(), "[0-9]{0,3}").prop_map(|(node, key, value)| Command::Put { node, key, value }),
-        (node(), key()).prop_map(|(node, key)| Command::Delete { node, key }),
-        (node(), key(), any::<bool>()).prop_map(|(node, key, lin)| Command::Read {
+        (node(), key(), "[0-9]{0,3}")
+            .prop_map(|(node, key, value)| Command::Client { node, op: ClientOp::Put { key, value, key_lease: None } }),
+        (node(), key()).prop_map(|(node, key)| Command::Client { node, op: ClientOp::Delete { key } }),
+        (node(), key(), any::<bool>()).prop_map(|(node, key, lin)| Command::Client {
             node,
-            key,
-            mode: if lin { ReadMode::Linearizable } else { ReadMode::Serializable }
+            op: ClientOp::Read { key, mode: if lin { ReadMode::Linearizable } else { ReadMode::Serializable } }
         }),
         prop::collection::vec(prop::collection::vec(node(), 0..4), 0..3)
             .prop_map(|groups| Command::Partition { groups }),

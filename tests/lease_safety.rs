@@ -6,6 +6,7 @@
 //! * without `check_quorum` there is no promise at all, so the smart config grants no lease.
 
 use leaselab::event::Event;
+use leaselab::ClientOp;
 use leaselab::{ClusterConfig, Command, NodeId, OpId, ReadMode, ReadPath, Sim, SimTime};
 
 const N1: NodeId = NodeId(1);
@@ -17,7 +18,9 @@ fn run_to(sim: &mut Sim, ms: u64) {
 }
 
 fn read_at(sim: &mut Sim, node: NodeId) -> OpId {
-    sim.apply(Command::Read { node, key: "x".into(), mode: ReadMode::Linearizable }).unwrap().unwrap()
+    sim.apply(Command::Client { node, op: ClientOp::Read { key: "x".into(), mode: ReadMode::Linearizable } })
+        .unwrap()
+        .unwrap()
 }
 
 fn path(sim: &Sim, op: OpId) -> Option<ReadPath> {
@@ -49,7 +52,8 @@ fn restart_after_ack_with(restart_vote_wait: bool, jump_us: Option<i64>) -> (Sim
     let mut sim = Sim::new(10, config).unwrap();
     run_to(&mut sim, 3_000);
     assert_eq!(sim.leader(), Some(N1));
-    sim.apply(Command::Put { node: N1, key: "x".into(), value: "1".into() }).unwrap();
+    sim.apply(Command::Client { node: N1, op: ClientOp::Put { key: "x".into(), value: "1".into(), key_lease: None } })
+        .unwrap();
     run_to(&mut sim, 3_200);
     sim.apply(Command::CutLink { from: N1, to: N3 }).unwrap();
     sim.apply(Command::CutLink { from: N3, to: N1 }).unwrap();
@@ -68,7 +72,11 @@ fn restart_after_ack_with(restart_vote_wait: bool, jump_us: Option<i64>) -> (Sim
         run_to(&mut sim, ms);
         if let (None, Some(node)) = (new_leader, sim.leader().filter(|l| *l != N1)) {
             new_leader = Some((node, ms));
-            sim.apply(Command::Put { node, key: "x".into(), value: "2".into() }).unwrap();
+            sim.apply(Command::Client {
+                node,
+                op: ClientOp::Put { key: "x".into(), value: "2".into(), key_lease: None },
+            })
+            .unwrap();
         }
         if (4_560..=4_700).contains(&ms) && ms % 10 == 0 {
             reads.push(read_at(&mut sim, N1));
@@ -120,7 +128,8 @@ fn without_check_quorum_no_leader_lease_is_granted_so_the_old_leader_serves_no_s
     assert_eq!(leader, N1);
     let stats = sim.node(N1).leader_lease_stats(sim.local_time(N1)).unwrap();
     assert!(!stats.enabled && stats.config_reason.starts_with("check_quorum is off"), "{stats:?}");
-    sim.apply(Command::Put { node: N1, key: "x".into(), value: "1".into() }).unwrap();
+    sim.apply(Command::Client { node: N1, op: ClientOp::Put { key: "x".into(), value: "1".into(), key_lease: None } })
+        .unwrap();
     run_to(&mut sim, 3_200);
     sim.apply(Command::CutLink { from: N1, to: N3 }).unwrap();
     sim.apply(Command::CutLink { from: N3, to: N1 }).unwrap();
@@ -129,7 +138,11 @@ fn without_check_quorum_no_leader_lease_is_granted_so_the_old_leader_serves_no_s
         run_to(&mut sim, ms);
         if !wrote && sim.node(N3).is_leader() {
             wrote = true;
-            sim.apply(Command::Put { node: N3, key: "x".into(), value: "2".into() }).unwrap();
+            sim.apply(Command::Client {
+                node: N3,
+                op: ClientOp::Put { key: "x".into(), value: "2".into(), key_lease: None },
+            })
+            .unwrap();
         }
         if ms % 5 == 0 && sim.node(N1).is_leader() {
             two_leaders |= sim.node(N3).is_leader();

@@ -3,6 +3,8 @@
 
 use leaselab::event::Event;
 use leaselab::history::OpKind;
+use leaselab::ClientOp;
+use leaselab::KeyLeaseId;
 use leaselab::{ClusterConfig, Command, NodeId, OpId, OpOutcome, Sim, SimTime};
 
 fn cluster(checkpointing: bool) -> (Sim, NodeId) {
@@ -31,39 +33,78 @@ fn failed(outcome: OpOutcome) -> String {
 #[test]
 fn grant_attach_and_revoke_through_raft() {
     let (mut sim, leader) = cluster(true);
-    assert!(matches!(run(&mut sim, Command::LeaseGrant { node: leader, id: 7, ttl_ms: 100 }), OpOutcome::Ok { .. }));
+    assert!(matches!(
+        run(
+            &mut sim,
+            Command::Client { node: leader, op: ClientOp::KeyLeaseGrant { id: KeyLeaseId::of(7), ttl_ms: 100 } }
+        ),
+        OpOutcome::Ok { .. }
+    ));
     for n in sim.nodes() {
         assert_eq!(n.kv().unwrap().lessor().get(7).unwrap().ttl_ms, 1_500, "raised to ceil(1.5 × election timeout)");
     }
-    assert!(
-        failed(run(&mut sim, Command::LeaseGrant { node: leader, id: 7, ttl_ms: 5_000 })).contains("already exists")
-    );
-    let unknown = Command::PutWithLease { node: leader, key: "k".into(), value: "v".into(), lease: 9 };
-    assert_eq!(failed(run(&mut sim, unknown)), "lease: lease 9 not found");
+    assert!(failed(run(
+        &mut sim,
+        Command::Client { node: leader, op: ClientOp::KeyLeaseGrant { id: KeyLeaseId::of(7), ttl_ms: 5_000 } }
+    ))
+    .contains("already exists"));
+    let unknown = Command::Client {
+        node: leader,
+        op: ClientOp::Put { key: "k".into(), value: "v".into(), key_lease: Some(KeyLeaseId::of(9)) },
+    };
+    assert_eq!(failed(run(&mut sim, unknown)), "key lease 9 not found");
     for key in ["b", "a"] {
-        let put = Command::PutWithLease { node: leader, key: key.into(), value: "v".into(), lease: 7 };
+        let put = Command::Client {
+            node: leader,
+            op: ClientOp::Put { key: key.into(), value: "v".into(), key_lease: Some(KeyLeaseId::of(7)) },
+        };
         assert!(matches!(run(&mut sim, put), OpOutcome::Ok { .. }));
     }
     // A plain put detaches, a delete detaches.
-    run(&mut sim, Command::PutWithLease { node: leader, key: "c".into(), value: "v".into(), lease: 7 });
-    run(&mut sim, Command::Put { node: leader, key: "c".into(), value: "plain".into() });
+    run(
+        &mut sim,
+        Command::Client {
+            node: leader,
+            op: ClientOp::Put { key: "c".into(), value: "v".into(), key_lease: Some(KeyLeaseId::of(7)) },
+        },
+    );
+    run(
+        &mut sim,
+        Command::Client { node: leader, op: ClientOp::Put { key: "c".into(), value: "plain".into(), key_lease: None } },
+    );
     let revision_before = sim.node(leader).kv().unwrap().revision();
-    assert!(matches!(run(&mut sim, Command::LeaseRevoke { node: leader, id: 7 }), OpOutcome::Ok { .. }));
+    assert!(matches!(
+        run(&mut sim, Command::Client { node: leader, op: ClientOp::KeyLeaseRevoke { id: KeyLeaseId::of(7) } }),
+        OpOutcome::Ok { .. }
+    ));
     for n in sim.nodes() {
         let kv = n.kv().unwrap();
         assert_eq!(kv.entries(10), vec![("c".to_string(), "plain".to_string())], "{}", n.id);
         assert_eq!(kv.revision(), revision_before + 1, "both deletes in one transaction");
         assert!(kv.lessor().get(7).is_none());
     }
-    assert!(failed(run(&mut sim, Command::LeaseRevoke { node: leader, id: 7 })).contains("not found"));
+    assert!(failed(run(
+        &mut sim,
+        Command::Client { node: leader, op: ClientOp::KeyLeaseRevoke { id: KeyLeaseId::of(7) } }
+    ))
+    .contains("not found"));
 }
 
 #[test]
 fn an_unrenewed_key_lease_expires_on_the_leader_and_its_keys_vanish_everywhere() {
     let (mut sim, leader) = cluster(true);
     let granted_at = sim.now();
-    run(&mut sim, Command::LeaseGrant { node: leader, id: 1, ttl_ms: 3_000 });
-    run(&mut sim, Command::PutWithLease { node: leader, key: "eph".into(), value: "1".into(), lease: 1 });
+    run(
+        &mut sim,
+        Command::Client { node: leader, op: ClientOp::KeyLeaseGrant { id: KeyLeaseId::of(1), ttl_ms: 3_000 } },
+    );
+    run(
+        &mut sim,
+        Command::Client {
+            node: leader,
+            op: ClientOp::Put { key: "eph".into(), value: "1".into(), key_lease: Some(KeyLeaseId::of(1)) },
+        },
+    );
     let follower = sim.nodes().iter().find(|n| n.id != leader).unwrap().id;
     let now = |sim: &Sim, n: NodeId| sim.local_time(n);
     assert_eq!(sim.node(follower).key_lease_time_to_live(1, now(&sim, follower)).unwrap().remaining_ms, None);
@@ -82,7 +123,7 @@ fn an_unrenewed_key_lease_expires_on_the_leader_and_its_keys_vanish_everywhere()
         .events_since(0)
         .any(|e| matches!(&e.event, Event::KeyLeaseRevoked { id: 1, keys, .. } if keys == &["eph".to_string()])));
     // The history shows the expiry's revoke as a completed write at the revision it made.
-    let expiry = sim.history().iter().find(|r| matches!(r.kind, OpKind::Internal { .. })).expect("recorded");
+    let expiry = sim.history().iter().find(|r| matches!(r.kind, OpKind::KeyLeaseExpiry { .. })).expect("recorded");
     let revision = sim.node(leader).kv().unwrap().revision();
     assert_eq!(expiry.outcome, OpOutcome::Ok { revision }, "the delete of eph is the latest revision");
 }
@@ -90,16 +131,29 @@ fn an_unrenewed_key_lease_expires_on_the_leader_and_its_keys_vanish_everywhere()
 #[test]
 fn keep_alive_is_served_by_the_leader_only_and_refreshes_the_ttl() {
     let (mut sim, leader) = cluster(true);
-    run(&mut sim, Command::LeaseGrant { node: leader, id: 1, ttl_ms: 2_000 });
+    run(
+        &mut sim,
+        Command::Client { node: leader, op: ClientOp::KeyLeaseGrant { id: KeyLeaseId::of(1), ttl_ms: 2_000 } },
+    );
     let follower = sim.nodes().iter().find(|n| n.id != leader).unwrap().id;
-    let reason = failed(run(&mut sim, Command::LeaseKeepAlive { node: follower, id: 1 }));
+    let reason = failed(run(
+        &mut sim,
+        Command::Client { node: follower, op: ClientOp::KeyLeaseKeepAlive { id: KeyLeaseId::of(1) } },
+    ));
     assert_eq!(reason, format!("not the leader: keep-alives go to the leader ({leader})"));
     for _ in 0..6 {
-        assert!(matches!(run(&mut sim, Command::LeaseKeepAlive { node: leader, id: 1 }), OpOutcome::Ok { .. }));
+        assert!(matches!(
+            run(&mut sim, Command::Client { node: leader, op: ClientOp::KeyLeaseKeepAlive { id: KeyLeaseId::of(1) } }),
+            OpOutcome::Ok { .. }
+        ));
         sim.run_for_ms(800);
     }
     assert!(sim.key_lease_revoked_at(1).is_none(), "kept alive for 6 s with a 2 s TTL");
-    assert!(failed(run(&mut sim, Command::LeaseKeepAlive { node: leader, id: 99 })).contains("not found"));
+    assert!(failed(run(
+        &mut sim,
+        Command::Client { node: leader, op: ClientOp::KeyLeaseKeepAlive { id: KeyLeaseId::of(99) } }
+    ))
+    .contains("not found"));
 }
 
 /// Moves leadership away from the current leader: isolate it until another node leads, heal.
@@ -124,7 +178,10 @@ fn change_leader(sim: &mut Sim) -> f64 {
 fn churn(checkpointing: bool, seconds: u64) -> (Option<f64>, Vec<f64>) {
     let (mut sim, leader) = cluster(checkpointing);
     let granted_at = sim.now();
-    run(&mut sim, Command::LeaseGrant { node: leader, id: 1, ttl_ms: 6_000 });
+    run(
+        &mut sim,
+        Command::Client { node: leader, op: ClientOp::KeyLeaseGrant { id: KeyLeaseId::of(1), ttl_ms: 6_000 } },
+    );
     let mut gaps = Vec::new();
     while sim.now() < granted_at.plus_us(seconds * 1_000_000) && sim.key_lease_revoked_at(1).is_none() {
         sim.run_for_ms(4_000);
@@ -165,7 +222,10 @@ fn key_lease_expiry_follows_the_leaders_local_clock() {
             sim.apply(c).unwrap();
         }
         let start = sim.now();
-        run(&mut sim, Command::LeaseGrant { node: leader, id: 1, ttl_ms: 4_000 });
+        run(
+            &mut sim,
+            Command::Client { node: leader, op: ClientOp::KeyLeaseGrant { id: KeyLeaseId::of(1), ttl_ms: 4_000 } },
+        );
         sim.run_for_ms(12_000);
         sim.key_lease_revoked_at(1).map(|t| t.saturating_sub(start) as f64 / 1e6).expect("expires")
     };

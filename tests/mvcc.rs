@@ -122,7 +122,7 @@ fn tombstone_of_a_missing_key_is_refused() {
 fn store_with(keys: &[(&str, &str)]) -> MvccStore {
     let mut s = MvccStore::default();
     for (k, v) in keys {
-        s.put(k, v, 0).unwrap();
+        s.put(k, v, None).unwrap();
     }
     s
 }
@@ -136,10 +136,10 @@ fn range(s: &MvccStore, key: &str, end: &str, rev: u64, limit: usize) -> Result<
 fn revisions_start_at_one_and_the_first_write_is_two() {
     let mut s = MvccStore::default();
     assert_eq!(s.current_revision(), 1);
-    assert_eq!(s.put("foo", "bar", 0).unwrap(), 2);
+    assert_eq!(s.put("foo", "bar", None).unwrap(), 2);
     let kv = s.get("foo").unwrap();
     assert_eq!((kv.create_revision, kv.mod_revision, kv.version), (2, 2, 1));
-    assert_eq!(s.put("foo", "baz", 0).unwrap(), 3);
+    assert_eq!(s.put("foo", "baz", None).unwrap(), 3);
     let kv = s.get("foo").unwrap();
     assert_eq!((kv.create_revision, kv.mod_revision, kv.version), (2, 3, 2));
 }
@@ -190,7 +190,7 @@ fn delete_returns_the_count_and_bumps_only_when_something_changed() {
 fn delete_then_put_restarts_version_and_create_revision() {
     let mut s = store_with(&[("foo", "a"), ("foo", "b")]);
     s.delete_range("foo", "").unwrap();
-    s.put("foo", "c", 0).unwrap();
+    s.put("foo", "c", None).unwrap();
     let kv = s.get("foo").unwrap();
     assert_eq!((kv.create_revision, kv.mod_revision, kv.version), (5, 5, 1));
 }
@@ -199,9 +199,9 @@ fn delete_then_put_restarts_version_and_create_revision() {
 fn a_txn_shares_the_main_revision_and_counts_sub_revisions() {
     let mut s = MvccStore::default();
     let ops = [
-        TxnOp::Put { key: "a".into(), value: "1".into(), lease: 0 },
-        TxnOp::Put { key: "b".into(), value: "2".into(), lease: 0 },
-        TxnOp::Put { key: "a".into(), value: "3".into(), lease: 0 },
+        TxnOp::Put { key: "a".into(), value: "1".into(), key_lease: None },
+        TxnOp::Put { key: "b".into(), value: "2".into(), key_lease: None },
+        TxnOp::Put { key: "a".into(), value: "3".into(), key_lease: None },
     ];
     let r = s.txn(&[], &ops, &[]).unwrap();
     assert!(r.succeeded);
@@ -219,7 +219,7 @@ fn a_txn_shares_the_main_revision_and_counts_sub_revisions() {
 fn txn_compares_pick_the_branch() {
     let mut s = store_with(&[("k", "v")]);
     let cmp = |target, op, operand: &str| Compare { key: "k".into(), target, op, operand: operand.into() };
-    let put = |v: &str| vec![TxnOp::Put { key: "out".into(), value: v.into(), lease: 0 }];
+    let put = |v: &str| vec![TxnOp::Put { key: "out".into(), value: v.into(), key_lease: None }];
     let cases = [
         (cmp(CompareTarget::Value, CompareOp::Equal, "v"), true),
         (cmp(CompareTarget::Value, CompareOp::Greater, "a"), true),
@@ -262,7 +262,7 @@ fn compaction_boundaries() {
 fn compaction_forgets_keys_deleted_before_it() {
     let mut s = store_with(&[("gone", "1")]);
     s.delete_range("gone", "").unwrap();
-    s.put("other", "1", 0).unwrap();
+    s.put("other", "1", None).unwrap();
     s.compact(4).unwrap();
     assert!(s.key_index("gone").is_none());
     assert_eq!(range(&s, "gone", "", 0, 0).unwrap().1, 0);
@@ -272,7 +272,7 @@ fn compaction_forgets_keys_deleted_before_it() {
 fn watch_from_a_revision_sees_puts_and_deletes_in_order() {
     let mut s = store_with(&[("a", "1"), ("b", "1")]);
     s.delete_range("a", "").unwrap();
-    s.put("a", "2", 0).unwrap();
+    s.put("a", "2", None).unwrap();
     let events = s.watch_since("a", "\0", 3).unwrap();
     let kinds: Vec<String> = events
         .iter()
@@ -291,12 +291,12 @@ fn watch_from_a_revision_sees_puts_and_deletes_in_order() {
 fn bad_input_is_refused_and_changes_nothing() {
     let mut s = store_with(&[("k", "v")]);
     let before = s.clone();
-    assert_eq!(s.put("", "v", 0), Err(MvccError::EmptyKey));
-    let big = "x".repeat(MVCC_VALUE_BYTES_MAX + 1);
-    assert!(matches!(s.put("k", &big, 0), Err(MvccError::ValueTooLarge { .. })));
+    assert_eq!(s.put("", "v", None), Err(MvccError::EmptyKey));
+    let big = "x".repeat(VALUE_BYTES_MAX + 1);
+    assert!(matches!(s.put("k", &big, None), Err(MvccError::ValueTooLarge { .. })));
     let ops = [
-        TxnOp::Put { key: "ok".into(), value: "1".into(), lease: 0 },
-        TxnOp::Put { key: String::new(), value: "1".into(), lease: 0 },
+        TxnOp::Put { key: "ok".into(), value: "1".into(), key_lease: None },
+        TxnOp::Put { key: String::new(), value: "1".into(), key_lease: None },
     ];
     assert_eq!(s.txn(&[], &ops, &[]), Err(MvccError::EmptyKey), "a txn is all or nothing");
     assert_eq!(s, before);

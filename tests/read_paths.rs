@@ -3,6 +3,7 @@
 
 use leaselab::checker::{Checker, Verdict};
 use leaselab::history::OpRecord;
+use leaselab::ClientOp;
 use leaselab::{ClusterConfig, Command, LeaderLeasePolicy, NodeId, OpId, OpOutcome, ReadMode, ReadPath, Sim};
 
 fn cluster(nodes: usize, policy: LeaderLeasePolicy) -> ClusterConfig {
@@ -22,11 +23,13 @@ fn settled(seed: u64, config: ClusterConfig) -> (Sim, NodeId) {
 }
 
 fn put(sim: &mut Sim, node: NodeId, key: &str, value: &str) -> OpId {
-    sim.apply(Command::Put { node, key: key.into(), value: value.into() }).unwrap().unwrap()
+    sim.apply(Command::Client { node, op: ClientOp::Put { key: key.into(), value: value.into(), key_lease: None } })
+        .unwrap()
+        .unwrap()
 }
 
 fn read(sim: &mut Sim, node: NodeId, key: &str, mode: ReadMode) -> OpId {
-    sim.apply(Command::Read { node, key: key.into(), mode }).unwrap().unwrap()
+    sim.apply(Command::Client { node, op: ClientOp::Read { key: key.into(), mode } }).unwrap().unwrap()
 }
 
 fn record(sim: &Sim, op: OpId) -> &OpRecord {

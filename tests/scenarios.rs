@@ -2,6 +2,7 @@
 //! format rejects malformed files with the line and field.
 
 use leaselab::scenario::{builtin, parse, run, BUILTIN};
+use leaselab::ClientOp;
 
 #[test]
 fn every_builtin_tour_meets_its_expectations() {
@@ -165,7 +166,8 @@ fn tour_checks_name_the_operations_the_log_shows() {
     let (mut runner, mut sim) = ScenarioRunner::start(builtin("pause-safe").unwrap());
     let mut own = Vec::new();
     while runner.step(&mut sim) {
-        let read = Command::Read { node: NodeId(2), key: "y".into(), mode: ReadMode::Serializable };
+        let read =
+            Command::Client { node: NodeId(2), op: ClientOp::Read { key: "y".into(), mode: ReadMode::Serializable } };
         own.extend(sim.apply(read).unwrap());
     }
     let report = runner.finish(&mut sim);

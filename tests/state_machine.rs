@@ -2,6 +2,7 @@
 //! refused requests fail with the store's error on the node that was asked, and change nothing.
 
 use leaselab::mvcc::{Compare, CompareOp, CompareTarget, TxnOp};
+use leaselab::ClientOp;
 use leaselab::{ClusterConfig, Command, NodeId, OpId, OpOutcome, Sim};
 
 fn cluster() -> (Sim, NodeId) {
@@ -18,26 +19,28 @@ fn run(sim: &mut Sim, cmd: Command) -> OpOutcome {
 }
 
 fn put(node: NodeId, key: &str, value: &str) -> Command {
-    Command::Put { node, key: key.into(), value: value.into() }
+    Command::Client { node, op: ClientOp::Put { key: key.into(), value: value.into(), key_lease: None } }
 }
 
 #[test]
 fn a_transaction_commits_atomically_on_every_node() {
     let (mut sim, leader) = cluster();
     run(&mut sim, put(leader, "a", "1"));
-    let cas = |expect: &str, new: &str| Command::Txn {
+    let cas = |expect: &str, new: &str| Command::Client {
         node: leader,
-        compares: vec![Compare {
-            key: "a".into(),
-            target: CompareTarget::Value,
-            op: CompareOp::Equal,
-            operand: expect.into(),
-        }],
-        success: vec![
-            TxnOp::Put { key: "a".into(), value: new.into(), lease: 0 },
-            TxnOp::Put { key: "b".into(), value: new.into(), lease: 0 },
-        ],
-        failure: vec![],
+        op: ClientOp::Txn {
+            compares: vec![Compare {
+                key: "a".into(),
+                target: CompareTarget::Value,
+                op: CompareOp::Equal,
+                operand: expect.into(),
+            }],
+            success: vec![
+                TxnOp::Put { key: "a".into(), value: new.into(), key_lease: None },
+                TxnOp::Put { key: "b".into(), value: new.into(), key_lease: None },
+            ],
+            failure: vec![],
+        },
     };
     assert_eq!(run(&mut sim, cas("1", "2")), OpOutcome::Ok { revision: 3 }, "both puts share revision 3");
     assert_eq!(run(&mut sim, cas("1", "9")), OpOutcome::Ok { revision: 3 }, "compare failed: nothing changed");
@@ -59,12 +62,15 @@ fn compaction_goes_through_raft_and_its_errors_reach_the_client() {
     for i in 0..4 {
         run(&mut sim, put(leader, "k", &i.to_string()));
     }
-    assert_eq!(run(&mut sim, Command::Compact { node: leader, revision: 3 }), OpOutcome::Ok { revision: 5 });
-    match run(&mut sim, Command::Compact { node: leader, revision: 9 }) {
+    assert_eq!(
+        run(&mut sim, Command::Client { node: leader, op: ClientOp::Compact { revision: 3 } }),
+        OpOutcome::Ok { revision: 5 }
+    );
+    match run(&mut sim, Command::Client { node: leader, op: ClientOp::Compact { revision: 9 } }) {
         OpOutcome::Failed { reason } => assert!(reason.contains("future revision"), "{reason}"),
         other => panic!("{other:?}"),
     }
-    match run(&mut sim, Command::Compact { node: leader, revision: 2 }) {
+    match run(&mut sim, Command::Client { node: leader, op: ClientOp::Compact { revision: 2 } }) {
         OpOutcome::Failed { reason } => assert!(reason.contains("compacted"), "{reason}"),
         other => panic!("{other:?}"),
     }
@@ -79,7 +85,7 @@ fn a_range_delete_removes_the_keys_on_every_node() {
     for k in ["a1", "a2", "b1"] {
         run(&mut sim, put(leader, k, "x"));
     }
-    run(&mut sim, Command::DeleteRange { node: leader, key: "a".into(), end: "b".into() });
+    run(&mut sim, Command::Client { node: leader, op: ClientOp::DeleteRange { key: "a".into(), end: "b".into() } });
     for n in sim.nodes() {
         assert_eq!(n.kv().unwrap().entries(10), vec![("b1".to_string(), "x".to_string())]);
     }
@@ -92,8 +98,8 @@ fn bad_requests_are_refused_before_raft_and_change_nothing() {
     for bad in [
         put(leader, "", "v"),
         put(leader, "k", &"v".repeat(5_000)),
-        Command::Compact { node: leader, revision: 0 },
-        Command::DeleteRange { node: leader, key: String::new(), end: "z".into() },
+        Command::Client { node: leader, op: ClientOp::Compact { revision: 0 } },
+        Command::Client { node: leader, op: ClientOp::DeleteRange { key: String::new(), end: "z".into() } },
     ] {
         let e = sim.apply(bad).unwrap_err();
         assert!(!e.to_string().is_empty());
@@ -109,7 +115,10 @@ fn a_transactions_gets_are_checked_as_reads() {
     let (mut sim, leader) = cluster();
     run(&mut sim, put(leader, "a", "1"));
     let get = |key: &str| TxnOp::Range(RangeRequest { key: key.into(), ..RangeRequest::default() });
-    let txn = Command::Txn { node: leader, compares: vec![], success: vec![get("a"), get("none")], failure: vec![] };
+    let txn = Command::Client {
+        node: leader,
+        op: ClientOp::Txn { compares: vec![], success: vec![get("a"), get("none")], failure: vec![] },
+    };
     let op = sim.apply(txn).unwrap().unwrap();
     sim.run_for_ms(300);
     let record = sim.history().get(op).unwrap().clone();

@@ -19,6 +19,7 @@
 
 use super::model::{self, Cond, Effect, Limits, Operation, Outcome};
 use super::revision::Checker;
+use crate::client_op::ClientOp;
 use crate::event::OpOutcome;
 use crate::history::{History, OpKind, OpRecord};
 use crate::read::ReadMode;
@@ -124,7 +125,7 @@ pub fn model_operations(history: &History) -> Vec<Operation> {
 
 fn read_key(r: &OpRecord) -> Option<&str> {
     match &r.kind {
-        OpKind::Read { key, .. } => Some(key),
+        OpKind::Client(ClientOp::Read { key, .. }) => Some(key),
         _ => None,
     }
 }
@@ -143,12 +144,12 @@ fn operations_of(r: &OpRecord, known_keys: &BTreeSet<&str>) -> Vec<Operation> {
         ret,
     };
     match (&r.kind, &r.outcome) {
-        (OpKind::Read { mode: ReadMode::Linearizable, key }, OpOutcome::Ok { .. }) => {
+        (OpKind::Client(ClientOp::Read { mode: ReadMode::Linearizable, key }), OpOutcome::Ok { .. }) => {
             let value = r.read.as_ref().and_then(|v| v.value.clone());
             let ret = r.completed_at.map(|t| t.0);
             vec![op(key, vec![Cond::Eq(value)], Effect::Keep, ret)]
         }
-        (OpKind::Read { .. }, _) | (_, OpOutcome::Failed { .. }) | (_, OpOutcome::Pending) => vec![],
+        (OpKind::Client(ClientOp::Read { .. }), _) | (_, OpOutcome::Failed { .. }) | (_, OpOutcome::Pending) => vec![],
         (_, OpOutcome::Ok { .. }) => {
             let ret = r.completed_at.map(|t| t.0);
             let mut per_key: BTreeMap<String, (Vec<Cond>, Effect)> = BTreeMap::new();
@@ -167,10 +168,10 @@ fn operations_of(r: &OpRecord, known_keys: &BTreeSet<&str>) -> Vec<Operation> {
         }
         (kind, OpOutcome::Indeterminate { .. }) => match kind {
             // What the client sent is known whether or not it applied.
-            OpKind::Put { key, value } | OpKind::PutWithLease { key, value, .. } => {
+            OpKind::Client(ClientOp::Put { key, value, .. }) => {
                 vec![op(key, vec![], Effect::Set(Some(value.clone())), None)]
             }
-            OpKind::Delete { key } => vec![op(key, vec![], Effect::Set(None), None)],
+            OpKind::Client(ClientOp::Delete { key }) => vec![op(key, vec![], Effect::Set(None), None)],
             _ => r
                 .effects
                 .iter()
@@ -190,13 +191,21 @@ mod tests {
     use crate::types::NodeId;
 
     fn put(h: &mut History, key: &str, value: &str, invoke: u64, ret: u64, rev: u64) {
-        let id = h.invoke(SimTime(invoke), NodeId(1), OpKind::Put { key: key.into(), value: value.into() });
+        let id = h.invoke(
+            SimTime(invoke),
+            NodeId(1),
+            OpKind::Client(ClientOp::Put { key: key.into(), value: value.into(), key_lease: None }),
+        );
         let effects = vec![(key.to_string(), Some(value.to_string()))];
         h.set_applied(id, AppliedWrite { index: rev, at: SimTime(ret), revision: rev, effects, result: None });
         h.complete(id, SimTime(ret), OpOutcome::Ok { revision: rev });
     }
     fn read(h: &mut History, key: &str, value: &str, rev: u64, invoke: u64, ret: u64) {
-        let id = h.invoke(SimTime(invoke), NodeId(2), OpKind::Read { key: key.into(), mode: ReadMode::Linearizable });
+        let id = h.invoke(
+            SimTime(invoke),
+            NodeId(2),
+            OpKind::Client(ClientOp::Read { key: key.into(), mode: ReadMode::Linearizable }),
+        );
         let seen = ReadValue { value: Some(value.into()), mod_revision: rev, revision: rev };
         h.read_finished(id, ReadPath::LeaseRead, None, 0, Some(seen), None);
         h.complete(id, SimTime(ret), OpOutcome::Ok { revision: rev });

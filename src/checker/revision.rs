@@ -32,6 +32,7 @@
 //! furthest place of everything finished before it, so forgetting old entries loses no rule.
 
 use super::{StaleRead, Verdict};
+use crate::client_op::ClientOp;
 use crate::event::OpOutcome;
 use crate::history::{History, OpKind, OpRecord};
 use crate::read::ReadMode;
@@ -303,7 +304,7 @@ impl Checker {
     fn judge(&mut self, r: &OpRecord) -> bool {
         let id = r.id;
         match (&r.kind, &r.outcome) {
-            (OpKind::Read { .. }, OpOutcome::Pending) => false,
+            (OpKind::Client(ClientOp::Read { .. }), OpOutcome::Pending) => false,
             (_, OpOutcome::Pending) => {
                 // A write still waiting for its answer takes its place once applied.
                 if r.revision.is_some() && self.placed.insert(id) {
@@ -312,12 +313,12 @@ impl Checker {
                 }
                 false
             }
-            (OpKind::Read { mode: ReadMode::Serializable, .. }, OpOutcome::Ok { .. }) => {
+            (OpKind::Client(ClientOp::Read { mode: ReadMode::Serializable, .. }), OpOutcome::Ok { .. }) => {
                 let lag = r.trace.as_ref().and_then(|t| t.revision_lag).unwrap_or(0);
                 self.verdicts.judge(id, Verdict::AllowedStaleness { lag });
                 true
             }
-            (OpKind::Read { key, .. }, OpOutcome::Ok { .. }) => {
+            (OpKind::Client(ClientOp::Read { key, .. }), OpOutcome::Ok { .. }) => {
                 let Some(seen) = r.read.as_deref() else {
                     self.verdicts.judge(id, Verdict::NotChecked { reason: "no value recorded".into() });
                     return true;
@@ -336,7 +337,7 @@ impl Checker {
                 self.verdicts.judge(id, Verdict::NotChecked { reason: format!("failed: {reason}") });
                 true
             }
-            (OpKind::Read { .. }, OpOutcome::Indeterminate { reason }) => {
+            (OpKind::Client(ClientOp::Read { .. }), OpOutcome::Indeterminate { reason }) => {
                 self.verdicts.judge(id, Verdict::NotChecked { reason: reason.clone() });
                 true
             }
@@ -549,7 +550,11 @@ mod tests {
         }
         /// A put acknowledged at `ret` (None: outcome unknown), applied at `rev` (None: never).
         fn put(&mut self, key: &str, value: &str, invoke: u64, ret: Option<u64>, rev: Option<u64>) -> OpId {
-            let id = self.h.invoke(SimTime(invoke), NodeId(1), OpKind::Put { key: key.into(), value: value.into() });
+            let id = self.h.invoke(
+                SimTime(invoke),
+                NodeId(1),
+                OpKind::Client(ClientOp::Put { key: key.into(), value: value.into(), key_lease: None }),
+            );
             if let Some(rev) = rev {
                 let effects = vec![(key.to_string(), Some(value.to_string()))];
                 let at = SimTime(ret.unwrap_or(invoke));
@@ -565,7 +570,7 @@ mod tests {
         /// A linearizable read of `key` answered at `ret` from revision `rev`, returning
         /// `value` written at `mod_rev`.
         fn read(&mut self, key: &str, value: Option<&str>, mod_rev: u64, rev: u64, invoke: u64, ret: u64) -> OpId {
-            let kind = OpKind::Read { key: key.into(), mode: ReadMode::Linearizable };
+            let kind = OpKind::Client(ClientOp::Read { key: key.into(), mode: ReadMode::Linearizable });
             let id = self.h.invoke(SimTime(invoke), NodeId(1), kind);
             let seen = ReadValue { value: value.map(Into::into), mod_revision: mod_rev, revision: rev };
             self.h.read_finished(id, crate::read::ReadPath::LeaseRead, None, 0, Some(seen), None);
@@ -620,7 +625,11 @@ mod tests {
         let mut s = Script::new();
         s.put("x", "1", 0, Some(1), Some(2));
         let h = &mut s.h;
-        let w = h.invoke(SimTime(2), NodeId(2), OpKind::Put { key: "x".into(), value: "2".into() });
+        let w = h.invoke(
+            SimTime(2),
+            NodeId(2),
+            OpKind::Client(ClientOp::Put { key: "x".into(), value: "2".into(), key_lease: None }),
+        );
         let effects = vec![("x".to_string(), Some("2".to_string()))];
         h.set_applied(w, crate::history::AppliedWrite { index: 3, at: SimTime(5), revision: 3, effects, result: None });
         let reads: Vec<OpId> = [10, 30, 55].iter().map(|t| s.read("x", Some("1"), 2, 2, *t, t + 2)).collect();
@@ -655,7 +664,11 @@ mod tests {
         // Unknown outcome (timed out), applied 60 s later; a read then returns it.
         let mut s = Script::new();
         s.put("k", "a", 0, Some(10), Some(2));
-        let late = s.h.invoke(SimTime(20), NodeId(1), OpKind::Put { key: "k".into(), value: "b".into() });
+        let late = s.h.invoke(
+            SimTime(20),
+            NodeId(1),
+            OpKind::Client(ClientOp::Put { key: "k".into(), value: "b".into(), key_lease: None }),
+        );
         s.h.complete(late, SimTime(5_000), OpOutcome::Indeterminate { reason: "timeout".into() });
         let mut c = Checker::new();
         c.update(&s.h);

@@ -3,10 +3,12 @@
 //! keep-alives it answers.
 
 use super::{Node, NodeOutput, Process};
+use crate::client_op::ClientOp;
 use crate::config::ClusterConfig;
 use crate::lessor::TimeToLive;
 use crate::request::{Proposal, Request};
 use crate::time::LocalTime;
+use crate::types::KeyLeaseId;
 use crate::types::OpId;
 /// The primary scans for expired key leases this often (etcd: 500 ms).
 const EXPIRY_SCAN_US: i64 = 500_000;
@@ -25,15 +27,17 @@ impl Node {
         }
         if now >= p.next_expiry_scan {
             p.next_expiry_scan = now.plus_us(EXPIRY_SCAN_US);
-            for id in p.kv.lessor_mut().expired(now, REVOKES_PER_SCAN_MAX, REVOKE_RETRY_MS) {
-                Self::propose_internal(p, Request::LeaseRevoke { id });
+            let expired = p.kv.lessor_mut().expired(now, REVOKES_PER_SCAN_MAX, REVOKE_RETRY_MS);
+            // The lessor holds no key lease 0, so every id converts.
+            for id in expired.into_iter().filter_map(KeyLeaseId::new) {
+                Self::propose_internal(p, Request::Client(ClientOp::KeyLeaseRevoke { id }));
             }
         }
         if config.lessor.checkpointing && now >= p.next_checkpoint {
             p.next_checkpoint = now.plus_us(i64::from(config.lessor.checkpoint_interval_ms) * 1_000);
             let checkpoints = p.kv.lessor().checkpoints(now);
             if !checkpoints.is_empty() {
-                Self::propose_internal(p, Request::LeaseCheckpoint { checkpoints });
+                Self::propose_internal(p, Request::KeyLeaseCheckpoint { checkpoints });
             }
         }
     }
@@ -49,17 +53,17 @@ impl Node {
     /// remaining TTL set, it first proposes a checkpoint resetting it to 0. Returns the TTL.
     pub fn key_lease_keep_alive(
         &mut self,
-        id: u64,
+        id: KeyLeaseId,
         config: &ClusterConfig,
         now: LocalTime,
         out: &mut NodeOutput,
     ) -> Result<i64, String> {
         let p = self.process.as_mut().expect("callers check the node is running");
         let leader = p.raw.raft.leader_id;
-        match p.kv.lessor_mut().renew(id, now, config.lessor.checkpointing) {
+        match p.kv.lessor_mut().renew(id.get(), now, config.lessor.checkpointing) {
             Ok((ttl, reset)) => {
                 if reset {
-                    Self::propose_internal(p, Request::LeaseCheckpoint { checkpoints: vec![(id, 0)] });
+                    Self::propose_internal(p, Request::KeyLeaseCheckpoint { checkpoints: vec![(id.get(), 0)] });
                     self.handle_ready(config, now, out);
                 }
                 Ok(ttl)

@@ -10,6 +10,7 @@
 //! simulator's RNG. Its clock, pause state and tick schedule belong to the machine it runs on
 //! (`sim::Machine`).
 
+use crate::client_op::ClientOp;
 use crate::config::ClusterConfig;
 use crate::kv::KvStore;
 use crate::leader_lease::{LeaderLeaseManager, LeaderLeasePolicy, LeaderLeaseStats, LeaderLeaseTiming};
@@ -298,7 +299,7 @@ impl Node {
         p.next_auto_compact = now.plus_us(AUTO_COMPACT_US);
         let (current, compacted) = (p.kv.revision(), p.kv.compacted_revision());
         if current > compacted + retention {
-            Self::propose_internal(p, Request::Compact { revision: current - retention });
+            Self::propose_internal(p, Request::Client(ClientOp::Compact { revision: current - retention }));
         }
     }
 
@@ -411,7 +412,10 @@ mod tests {
         let (mut node, config, now, mut out) = single_voter();
         assert!(node.is_leader(), "a lone voter wins its own election within two election timeouts");
         assert_eq!(out.role_change.map(|(role, ..)| role), Some(Role::Leader));
-        let put = Proposal { op: OpId(9), request: Request::Put { key: "k".into(), value: "v".into() } };
+        let put = Proposal {
+            op: OpId(9),
+            request: Request::Client(ClientOp::Put { key: "k".into(), value: "v".into(), key_lease: None }),
+        };
         node.propose(&put, &config, now, &mut out).unwrap();
         assert_eq!(node.kv().unwrap().get("k").as_deref(), Some("v"));
         assert!(out.applied_ops.iter().any(|a| a.op == OpId(9) && a.error.is_none()));
@@ -425,7 +429,10 @@ mod tests {
     #[test]
     fn a_crash_loses_the_process_and_a_restart_recovers_from_disk() {
         let (mut node, config, now, mut out) = single_voter();
-        let put = Proposal { op: OpId(3), request: Request::Put { key: "k".into(), value: "v".into() } };
+        let put = Proposal {
+            op: OpId(3),
+            request: Request::Client(ClientOp::Put { key: "k".into(), value: "v".into(), key_lease: None }),
+        };
         node.propose(&put, &config, now, &mut out).unwrap();
         let term = node.term();
         node.crash();

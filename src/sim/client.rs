@@ -5,50 +5,25 @@ use super::agenda::Due;
 use super::workload::WorkloadOp;
 use super::world::Inbound;
 use super::Sim;
+use crate::client_op::ClientOp;
 use crate::command::Command;
 use crate::event::OpOutcome;
 use crate::history::OpKind;
 use crate::read::ReadMode;
 use crate::request::{Proposal, Request};
+use crate::types::KeyLeaseId;
 use crate::types::{NodeId, OpId};
 
 impl Sim {
     /// Starts the client operation `command` (one for which [`Command::is_client_op`]).
     pub(super) fn execute_client(&mut self, command: Command) -> OpId {
-        match command {
-            Command::Put { node, key, value } => {
-                let kind = OpKind::Put { key: key.clone(), value: value.clone() };
-                self.invoke_write(node, kind, Request::Put { key, value })
-            }
-            Command::Delete { node, key } => {
-                let kind = OpKind::Delete { key: key.clone() };
-                self.invoke_write(node, kind, Request::Delete { key })
-            }
-            Command::Read { node, key, mode } => self.invoke_read(node, key, mode),
-            Command::DeleteRange { node, key, end } => {
-                let kind = OpKind::DeleteRange { key: key.clone(), end: end.clone() };
-                self.invoke_write(node, kind, Request::DeleteRange { key, end })
-            }
-            Command::Txn { node, compares, success, failure } => {
-                let request = Request::Txn { compares, success, failure };
-                let kind = OpKind::Txn { summary: request.summary() };
-                self.invoke_write(node, kind, request)
-            }
-            Command::Compact { node, revision } => {
-                self.invoke_write(node, OpKind::Compact { revision }, Request::Compact { revision })
-            }
-            Command::PutWithLease { node, key, value, lease } => {
-                let kind = OpKind::PutWithLease { key: key.clone(), value: value.clone(), lease };
-                self.invoke_write(node, kind, Request::PutWithLease { key, value, lease })
-            }
-            Command::LeaseGrant { node, id, ttl_ms } => {
-                self.invoke_write(node, OpKind::LeaseGrant { id, ttl_ms }, Request::LeaseGrant { id, ttl_ms })
-            }
-            Command::LeaseRevoke { node, id } => {
-                self.invoke_write(node, OpKind::LeaseRevoke { id }, Request::LeaseRevoke { id })
-            }
-            Command::LeaseKeepAlive { node, id } => self.keep_alive(node, id),
-            other => unreachable!("{} is not a client operation", other.summary()),
+        let Command::Client { node, op } = command else {
+            unreachable!("{} is not a client operation", command.summary())
+        };
+        match op {
+            ClientOp::Read { key, mode } => self.invoke_read(node, key, mode),
+            ClientOp::KeyLeaseKeepAlive { id } => self.keep_alive(node, id),
+            write => self.invoke_write(node, write),
         }
     }
 
@@ -58,10 +33,11 @@ impl Sim {
         self.agenda.push(deadline, Due::OpTimeout(op));
     }
 
-    fn invoke_write(&mut self, node: NodeId, kind: OpKind, request: Request) -> OpId {
-        let op = self.recorder.invoke(self.now, node, kind);
+    /// Starts a write: it goes through raft (a follower forwards it to the leader).
+    fn invoke_write(&mut self, node: NodeId, write: ClientOp) -> OpId {
+        let op = self.recorder.invoke(self.now, node, OpKind::Client(write.clone()));
         self.set_deadline(op);
-        let proposal = Proposal { op, request };
+        let proposal = Proposal { op, request: Request::Client(write) };
         if self.node(node).is_crashed() {
             self.complete(op, OpOutcome::Failed { reason: format!("{node} is down: connection refused") });
         } else if self.machine(node).paused {
@@ -73,7 +49,7 @@ impl Sim {
     }
 
     fn invoke_read(&mut self, node: NodeId, key: String, mode: ReadMode) -> OpId {
-        let op = self.recorder.invoke(self.now, node, OpKind::Read { key: key.clone(), mode });
+        let op = self.recorder.invoke(self.now, node, OpKind::Client(ClientOp::Read { key: key.clone(), mode }));
         self.set_deadline(op);
         if self.node(node).is_crashed() {
             self.complete(op, OpOutcome::Failed { reason: format!("{node} is down: connection refused") });
@@ -89,8 +65,8 @@ impl Sim {
     }
 
     /// Keep-alives are answered by the node at once (the leader's lessor, on its clock).
-    fn keep_alive(&mut self, node: NodeId, id: u64) -> OpId {
-        let op = self.recorder.invoke(self.now, node, OpKind::LeaseKeepAlive { id });
+    fn keep_alive(&mut self, node: NodeId, id: KeyLeaseId) -> OpId {
+        let op = self.recorder.invoke(self.now, node, OpKind::Client(ClientOp::KeyLeaseKeepAlive { id }));
         let outcome = if self.node(node).is_crashed() {
             OpOutcome::Failed { reason: format!("{node} is down: connection refused") }
         } else if self.machine(node).paused {
@@ -196,8 +172,7 @@ impl Sim {
         let leader = self.leader();
         match self.workload.draw(&mut self.world.rng, self.world.nodes.len(), leader) {
             WorkloadOp::Put { node, key, value } => {
-                let kind = OpKind::Put { key: key.clone(), value: value.clone() };
-                self.invoke_write(node, kind, Request::Put { key, value });
+                self.invoke_write(node, ClientOp::Put { key, value, key_lease: None });
             }
             WorkloadOp::Read { node, key, mode } => {
                 self.invoke_read(node, key, mode);

@@ -209,11 +209,12 @@ impl Recorder {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::client_op::ClientOp;
 
     #[test]
     fn an_operation_completes_once_and_reports_it_once() {
         let mut r = Recorder::new(3);
-        let op = r.invoke(SimTime(1), NodeId(2), OpKind::Delete { key: "k".into() });
+        let op = r.invoke(SimTime(1), NodeId(2), OpKind::Client(ClientOp::Delete { key: "k".into() }));
         r.complete(SimTime(5), op, OpOutcome::Ok { revision: 3 });
         r.complete(SimTime(9), op, OpOutcome::Failed { reason: "late answer".into() });
         assert_eq!(r.history.get(op).unwrap().outcome, OpOutcome::Ok { revision: 3 });

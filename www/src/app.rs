@@ -5,6 +5,7 @@ use crate::model::{
     format_time, message_class, message_position, node_class, parse_seed, ring_position, role_label, simulated_us,
     SPEEDS, VIEW_SIZE,
 };
+use leaselab::ClientOp;
 use leaselab::{ClusterConfig, Command, CommitBroadcast, LeaderLeasePolicy, NodeId, OpOutcome, ReadMode, NODES_MAX};
 use leptos::prelude::*;
 use std::cell::Cell;
@@ -945,9 +946,11 @@ fn ClientPanel() -> impl IntoView {
     let send = move |what: Op| {
         let (k, v) = (key.get_untracked(), value.get_untracked());
         send_cmd(Box::new(move |node| match what {
-            Op::Put => Command::Put { node, key: k.clone(), value: v.clone() },
-            Op::Delete => Command::Delete { node, key: k.clone() },
-            Op::Read(mode) => Command::Read { node, key: k.clone(), mode },
+            Op::Put => {
+                Command::Client { node, op: ClientOp::Put { key: k.clone(), value: v.clone(), key_lease: None } }
+            }
+            Op::Delete => Command::Client { node, op: ClientOp::Delete { key: k.clone() } },
+            Op::Read(mode) => Command::Client { node, op: ClientOp::Read { key: k.clone(), mode } },
         }))
     };
     // One signal per field of the transaction form, so each box is a plain `text_box`.
@@ -978,36 +981,36 @@ fn ClientPanel() -> impl IntoView {
         else_value: else_value.get_untracked(),
     };
     let send_txn = move || match crate::model::build_txn(&txn_form()) {
-        Ok((compares, success, failure)) => send_cmd(Box::new(move |node| Command::Txn {
+        Ok((compares, success, failure)) => send_cmd(Box::new(move |node| Command::Client {
             node,
-            compares: compares.clone(),
-            success: success.clone(),
-            failure: failure.clone(),
+            op: ClientOp::Txn { compares: compares.clone(), success: success.clone(), failure: failure.clone() },
         })),
         Err(e) => say(e),
     };
     let compact = move || match compact_rev.get_untracked().trim().parse::<u64>() {
-        Ok(revision) => send_cmd(Box::new(move |node| Command::Compact { node, revision })),
+        Ok(revision) => send_cmd(Box::new(move |node| Command::Client { node, op: ClientOp::Compact { revision } })),
         Err(_) => say("a revision is a whole number up to 18446744073709551615".into()),
     };
     let with_lease = move |action: u8| {
-        let Ok(id) = lease_id.get_untracked().trim().parse::<u64>() else {
-            return say("a key lease id is a whole number from 1 to 18446744073709551615".into());
+        let id = match crate::model::parse_key_lease_id(&lease_id.get_untracked()) {
+            Ok(id) => id,
+            Err(e) => return say(e),
         };
         match action {
             0 => match crate::model::parse_ttl_ms(&lease_ttl.get_untracked()) {
-                Ok(ttl_ms) => send_cmd(Box::new(move |node| Command::LeaseGrant { node, id, ttl_ms })),
+                Ok(ttl_ms) => send_cmd(Box::new(move |node| Command::Client {
+                    node,
+                    op: ClientOp::KeyLeaseGrant { id: id, ttl_ms },
+                })),
                 Err(e) => say(e),
             },
-            1 => send_cmd(Box::new(move |node| Command::LeaseKeepAlive { node, id })),
-            2 => send_cmd(Box::new(move |node| Command::LeaseRevoke { node, id })),
+            1 => send_cmd(Box::new(move |node| Command::Client { node, op: ClientOp::KeyLeaseKeepAlive { id: id } })),
+            2 => send_cmd(Box::new(move |node| Command::Client { node, op: ClientOp::KeyLeaseRevoke { id: id } })),
             _ => {
                 let (k, v) = (key.get_untracked(), value.get_untracked());
-                send_cmd(Box::new(move |node| Command::PutWithLease {
+                send_cmd(Box::new(move |node| Command::Client {
                     node,
-                    key: k.clone(),
-                    value: v.clone(),
-                    lease: id,
+                    op: ClientOp::Put { key: k.clone(), value: v.clone(), key_lease: Some(id) },
                 }))
             }
         }
@@ -1222,7 +1225,7 @@ fn Inspector() -> impl IntoView {
                         <tbody>{n.keys.iter().map(|kv| view! {
                             <tr><td>{kv.key.clone()}</td><td>{kv.value.clone()}</td><td>{kv.create_revision}</td>
                                 <td>{kv.mod_revision}</td><td>{kv.version}</td>
-                                <td>{if kv.lease == 0 { "—".to_string() } else { kv.lease.to_string() }}</td></tr>
+                                <td>{kv.key_lease.map_or_else(|| "—".to_string(), |id| id.to_string())}</td></tr>
                         }).collect_view()}</tbody>
                     </table>
                 </div>

@@ -1,6 +1,6 @@
 //! Page logic that needs no DOM: layout geometry, time scaling, labels. Tested natively.
 
-use leaselab::command::{validate_key, validate_value};
+use leaselab::client_op::{validate_key, validate_value};
 use leaselab::leader_lease::LeaderLeaseStats;
 use leaselab::mvcc::{Compare, CompareOp, CompareTarget, RangeRequest, TxnOp};
 use leaselab::{ClusterConfig, LocalTime, MsgKind, NodeId, ReadPath, Role, SimTime};
@@ -328,7 +328,7 @@ pub fn build_txn(f: &TxnForm) -> Result<TxnParts, String> {
         Ok(vec![match kind {
             "put" => {
                 validate_value(value).map_err(|e| format!("{which}: {e}"))?;
-                TxnOp::Put { key: key.to_string(), value: value.to_string(), lease: 0 }
+                TxnOp::Put { key: key.to_string(), value: value.to_string(), key_lease: None }
             }
             "delete" => TxnOp::DeleteRange { key: key.to_string(), end: String::new() },
             "get" => TxnOp::Range(RangeRequest { key: key.to_string(), ..RangeRequest::default() }),
@@ -516,6 +516,15 @@ pub fn parse_jump_us(text: &str) -> Result<i64, String> {
     }
 }
 
+/// Parses a key lease id typed by a user: a whole number from 1 (0 is etcd's "no key lease").
+pub fn parse_key_lease_id(text: &str) -> Result<leaselab::KeyLeaseId, String> {
+    text.trim()
+        .parse::<u64>()
+        .ok()
+        .and_then(leaselab::KeyLeaseId::new)
+        .ok_or_else(|| format!("{:?}: a key lease id is a whole number from 1 to 18446744073709551615", text.trim()))
+}
+
 /// Parses a seed typed by a user: decimal or 0x-prefixed hex.
 pub fn parse_seed(text: &str) -> Result<u64, String> {
     let t = text.trim();
@@ -577,6 +586,14 @@ mod judged_history_tests {
 #[cfg(test)]
 mod tests {
     #[test]
+    fn a_key_lease_id_is_a_whole_number_from_one() {
+        use super::parse_key_lease_id;
+        assert_eq!(parse_key_lease_id(" 7 ").map(leaselab::KeyLeaseId::get), Ok(7));
+        assert!(parse_key_lease_id("0").unwrap_err().contains("from 1"));
+        assert!(parse_key_lease_id("-3").is_err() && parse_key_lease_id("x").is_err());
+    }
+
+    #[test]
     fn a_prediction_is_judged_once_its_operation_is() {
         use super::prediction_text;
         use leaselab::OpId;
@@ -622,7 +639,7 @@ mod tests {
         let form = TxnForm::example();
         let (compares, success, failure) = build_txn(&form).unwrap();
         assert_eq!(compares[0].target, CompareTarget::Value);
-        assert_eq!(success, vec![TxnOp::Put { key: "x".into(), value: "2".into(), lease: 0 }]);
+        assert_eq!(success, vec![TxnOp::Put { key: "x".into(), value: "2".into(), key_lease: None }]);
         assert!(matches!(&failure[..], [TxnOp::Range(r)] if r.key == "x"));
         let numeric = TxnForm { target: "version".into(), operand: "one".into(), ..form.clone() };
         assert!(build_txn(&numeric).unwrap_err().contains("whole number"));

@@ -1,0 +1,242 @@
+//! What a client asks of the cluster: one type for the operations on the page, in commands
+//! and scenario files, in raft entries and in the history, with one summary for all of them.
+
+use crate::error::{CommandError, ConfigError};
+use crate::lessor::KEY_LEASE_TTL_MS_MAX;
+use crate::mvcc::{Compare, TxnOp, VALUE_BYTES_MAX};
+use crate::read::ReadMode;
+use crate::types::{key_lease_or_zero, KeyLeaseId};
+use serde::{Deserialize, Serialize};
+
+/// Keys are at most this long (bytes).
+pub const KEY_BYTES_MAX: usize = 256;
+
+/// The most compares and operations one transaction may hold.
+pub const TXN_PARTS_MAX: usize = 128;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
+#[serde(deny_unknown_fields)]
+pub enum ClientOp {
+    /// Write `key = value`; with a key lease, the key is deleted when the key lease expires
+    /// or is revoked (etcd `Put` with `lease`). Without one, a put detaches the key from any
+    /// key lease it had, as etcd's does.
+    Put {
+        key: String,
+        value: String,
+        #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "key_lease_or_zero")]
+        key_lease: Option<KeyLeaseId>,
+    },
+    Delete {
+        key: String,
+    },
+    /// Delete every key in `[key, end)` (`end` empty: just `key`; `"\0"`: every key ≥ `key`).
+    DeleteRange {
+        key: String,
+        end: String,
+    },
+    /// An etcd transaction: if every compare holds run `success`, else `failure`.
+    Txn {
+        compares: Vec<Compare>,
+        success: Vec<TxnOp>,
+        failure: Vec<TxnOp>,
+    },
+    /// Compact the MVCC history up to `revision`.
+    Compact {
+        revision: u64,
+    },
+    /// Grant key lease `id` with a TTL (raised to the minimum TTL).
+    KeyLeaseGrant {
+        id: KeyLeaseId,
+        ttl_ms: i64,
+    },
+    /// Revoke key lease `id`, deleting its keys.
+    KeyLeaseRevoke {
+        id: KeyLeaseId,
+    },
+    /// Keep key lease `id` alive (the leader's lessor answers; no raft entry).
+    KeyLeaseKeepAlive {
+        id: KeyLeaseId,
+    },
+    /// Read `key` (linearizable or serializable; no raft entry).
+    Read {
+        key: String,
+        mode: ReadMode,
+    },
+}
+
+/// "1 compare", "2 compares", "0 ops".
+pub(crate) fn counted(n: usize, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
+}
+
+impl ClientOp {
+    /// A one-line description for the operation log, the trace and the raft log view.
+    pub fn summary(&self) -> String {
+        match self {
+            ClientOp::Put { key, value, key_lease: None } => format!("put {key}={value}"),
+            ClientOp::Put { key, value, key_lease: Some(id) } => format!("put {key}={value} with key lease {id}"),
+            ClientOp::Delete { key } => format!("delete {key}"),
+            ClientOp::DeleteRange { key, end } => format!("delete range [{key}, {end:?})"),
+            ClientOp::Txn { compares, success, failure } => format!(
+                "txn ({}, then {}, else {})",
+                counted(compares.len(), "compare"),
+                counted(success.len(), "op"),
+                counted(failure.len(), "op")
+            ),
+            ClientOp::Compact { revision } => format!("compact {revision}"),
+            ClientOp::KeyLeaseGrant { id, ttl_ms } => {
+                format!("grant key lease {id} (ttl {} s)", *ttl_ms as f64 / 1_000.0)
+            }
+            ClientOp::KeyLeaseRevoke { id } => format!("revoke key lease {id}"),
+            ClientOp::KeyLeaseKeepAlive { id } => format!("keep-alive key lease {id}"),
+            ClientOp::Read { key, mode: ReadMode::Linearizable } => format!("read {key}"),
+            ClientOp::Read { key, mode: ReadMode::Serializable } => format!("serializable read {key}"),
+        }
+    }
+
+    pub fn is_read(&self) -> bool {
+        matches!(self, ClientOp::Read { .. })
+    }
+
+    /// Whether the operation is a state change that goes through the raft log (reads and
+    /// keep-alives are answered by a node without one).
+    pub fn is_write(&self) -> bool {
+        !matches!(self, ClientOp::Read { .. } | ClientOp::KeyLeaseKeepAlive { .. })
+    }
+
+    /// The registers (keys) the operation may touch, when known before it is applied.
+    pub fn register_keys(&self) -> Option<Vec<&str>> {
+        match self {
+            ClientOp::Put { key, .. } | ClientOp::Delete { key } | ClientOp::Read { key, .. } => Some(vec![key]),
+            ClientOp::Compact { .. } | ClientOp::KeyLeaseGrant { .. } | ClientOp::KeyLeaseKeepAlive { .. } => {
+                Some(vec![])
+            }
+            // A revoke deletes whatever keys are attached when it applies; a range delete or a
+            // transaction, whatever keys exist then.
+            ClientOp::KeyLeaseRevoke { .. } | ClientOp::DeleteRange { .. } | ClientOp::Txn { .. } => None,
+        }
+    }
+
+    /// Checks what the operation alone can be refused for (keys, values, sizes, TTLs); what
+    /// depends on the cluster's state is decided when it applies.
+    pub fn validate(&self) -> Result<(), CommandError> {
+        let invalid = |field: &str, message: String| Err(CommandError::Invalid(ConfigError::new(field, message)));
+        match self {
+            ClientOp::Put { key, value, .. } => {
+                validate_key(key)?;
+                validate_value(value)
+            }
+            ClientOp::Delete { key } | ClientOp::Read { key, .. } | ClientOp::DeleteRange { key, .. } => {
+                validate_key(key)
+            }
+            ClientOp::Txn { compares, success, failure } => {
+                for c in compares {
+                    validate_key(&c.key)?;
+                }
+                for op in success.iter().chain(failure) {
+                    match op {
+                        TxnOp::Put { key, value, .. } => {
+                            validate_key(key)?;
+                            validate_value(value)?;
+                        }
+                        TxnOp::DeleteRange { key, .. } => validate_key(key)?,
+                        TxnOp::Range(r) => validate_key(&r.key)?,
+                    }
+                }
+                if compares.len() + success.len() + failure.len() > TXN_PARTS_MAX {
+                    return invalid(
+                        "txn",
+                        format!("a transaction has at most {TXN_PARTS_MAX} compares and operations"),
+                    );
+                }
+                Ok(())
+            }
+            ClientOp::Compact { revision: 0 } => invalid("revision", "compaction needs a revision ≥ 1".into()),
+            ClientOp::Compact { .. } => Ok(()),
+            ClientOp::KeyLeaseGrant { ttl_ms, .. } if *ttl_ms <= 0 || *ttl_ms > KEY_LEASE_TTL_MS_MAX => {
+                invalid("ttl_ms", format!("{ttl_ms} ms: a key lease TTL is positive and at most 9,000,000,000 s"))
+            }
+            ClientOp::KeyLeaseGrant { .. } | ClientOp::KeyLeaseRevoke { .. } | ClientOp::KeyLeaseKeepAlive { .. } => {
+                Ok(())
+            }
+        }
+    }
+}
+
+pub fn validate_value(value: &str) -> Result<(), CommandError> {
+    if value.len() > VALUE_BYTES_MAX {
+        return Err(CommandError::Invalid(ConfigError::new(
+            "value",
+            format!("{} bytes is more than the {VALUE_BYTES_MAX}-byte limit", value.len()),
+        )));
+    }
+    Ok(())
+}
+
+pub fn validate_key(key: &str) -> Result<(), CommandError> {
+    if key.is_empty() {
+        return Err(CommandError::Invalid(ConfigError::new("key", "a key must not be empty".into())));
+    }
+    if key.len() > KEY_BYTES_MAX {
+        return Err(CommandError::Invalid(ConfigError::new(
+            "key",
+            format!("{} bytes is more than the {KEY_BYTES_MAX}-byte limit", key.len()),
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mvcc::{CompareOp, CompareTarget, RangeRequest};
+
+    fn id(n: u64) -> KeyLeaseId {
+        KeyLeaseId::new(n).unwrap()
+    }
+
+    #[test]
+    fn summaries_name_key_leases_as_key_leases() {
+        let put = ClientOp::Put { key: "k".into(), value: "v".into(), key_lease: Some(id(8)) };
+        assert_eq!(put.summary(), "put k=v with key lease 8");
+        assert_eq!(ClientOp::KeyLeaseGrant { id: id(8), ttl_ms: 5_000 }.summary(), "grant key lease 8 (ttl 5 s)");
+        assert_eq!(ClientOp::KeyLeaseRevoke { id: id(8) }.summary(), "revoke key lease 8");
+        assert_eq!(ClientOp::KeyLeaseKeepAlive { id: id(8) }.summary(), "keep-alive key lease 8");
+        let get = TxnOp::Range(RangeRequest { key: "x".into(), ..Default::default() });
+        let compare =
+            Compare { key: "x".into(), target: CompareTarget::Version, op: CompareOp::Equal, operand: "0".into() };
+        let txn = ClientOp::Txn { compares: vec![compare], success: vec![get], failure: vec![] };
+        assert_eq!(txn.summary(), "txn (1 compare, then 1 op, else 0 ops)");
+    }
+
+    #[test]
+    fn a_put_reads_key_lease_zero_from_older_files_as_none() {
+        let old: ClientOp = serde_json::from_str(r#"{"Put": {"key": "k", "value": "v", "key_lease": 0}}"#).unwrap();
+        assert_eq!(old, ClientOp::Put { key: "k".into(), value: "v".into(), key_lease: None });
+        let plain = ClientOp::Put { key: "k".into(), value: "v".into(), key_lease: None };
+        assert_eq!(serde_json::to_string(&plain).unwrap(), r#"{"Put":{"key":"k","value":"v"}}"#);
+        let e = serde_json::from_str::<ClientOp>(r#"{"KeyLeaseRevoke": {"id": 0}}"#).unwrap_err().to_string();
+        assert!(e.contains("key lease id 0 means \"no key lease\""), "{e}");
+    }
+
+    #[test]
+    fn what_an_operation_alone_is_refused_for() {
+        let err = |op: ClientOp| op.validate().unwrap_err().to_string();
+        assert!(err(ClientOp::Read { key: String::new(), mode: ReadMode::Linearizable }).contains("must not be empty"));
+        assert!(err(ClientOp::Compact { revision: 0 }).contains("revision ≥ 1"));
+        assert!(err(ClientOp::KeyLeaseGrant { id: id(1), ttl_ms: 0 }).contains("key lease TTL is positive"));
+        let big = "x".repeat(VALUE_BYTES_MAX + 1);
+        assert!(err(ClientOp::Put { key: "k".into(), value: big, key_lease: None }).contains("4096-byte limit"));
+        let many = vec![TxnOp::DeleteRange { key: "k".into(), end: String::new() }; TXN_PARTS_MAX + 1];
+        assert!(err(ClientOp::Txn { compares: vec![], success: many, failure: vec![] }).contains("at most 128"));
+        assert!(ClientOp::KeyLeaseKeepAlive { id: id(3) }.validate().is_ok());
+    }
+
+    #[test]
+    fn reads_and_keep_alives_are_not_writes() {
+        assert!(!ClientOp::Read { key: "k".into(), mode: ReadMode::Serializable }.is_write());
+        assert!(!ClientOp::KeyLeaseKeepAlive { id: id(2) }.is_write());
+        assert!(ClientOp::KeyLeaseRevoke { id: id(2) }.is_write());
+        assert!(ClientOp::Compact { revision: 3 }.is_write());
+    }
+}
