@@ -11,7 +11,7 @@ pub const NODES_MAX: usize = 7;
 
 /// How every directed link behaves unless a command changes that one link.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct LinkConfig {
     /// One-way base latency in microseconds.
     pub latency_us: u32,
@@ -82,7 +82,7 @@ impl CommitBroadcast {
 
 /// Lessor (key lease) settings.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct LessorConfig {
     /// Whether the primary checkpoints remaining TTLs through raft.
     pub checkpointing: bool,
@@ -98,7 +98,7 @@ impl Default for LessorConfig {
 
 /// Leader lease settings.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct LeaderLeaseConfig {
     /// The user's switch (the smart config may still disable leases, e.g. unknown size).
     pub enabled: bool,
@@ -114,7 +114,7 @@ impl Default for LeaderLeaseConfig {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct ClusterConfig {
     /// Number of voters, 1..=7.
     pub node_count: usize,

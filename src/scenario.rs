@@ -66,6 +66,10 @@ pub struct Step {
     pub wait_for_new_leader: bool,
     #[serde(default)]
     pub commands: Vec<Command>,
+    /// The step's commands are meant to be refused (a tour showing what the cluster turns
+    /// away); without this, a refused command fails the scenario.
+    #[serde(default)]
+    pub expect_refused: bool,
 }
 
 /// What a run must show. Operation numbers count the scenario's client operations from 1.
@@ -138,8 +142,26 @@ pub fn parse(text: &str) -> Result<Scenario, String> {
     Ok(scenario)
 }
 
+/// The longest a scenario may run, in simulated ms: as long as the page replays a run.
+pub const SCENARIO_MS_MAX: u64 = 24 * 3_600_000;
+
 fn validate(s: &Scenario) -> Result<(), String> {
     s.config.validate().map_err(|e| format!("scenario {:?}: config: {e}", s.name))?;
+    let too_long =
+        |what: String| Err(format!("scenario {:?}: {what}, past the 24 h (86,400,000 ms) a scenario may run", s.name));
+    if s.end_ms > SCENARIO_MS_MAX {
+        return too_long(format!("end_ms is {} ms", s.end_ms));
+    }
+    let mut planned = 0u64;
+    for (i, step) in s.steps.iter().enumerate() {
+        planned = match step.after_previous_ms {
+            Some(delay) => planned.saturating_add(delay),
+            None => step.at_ms,
+        };
+        if planned > SCENARIO_MS_MAX {
+            return too_long(format!("step {} runs at {planned} ms", i + 1));
+        }
+    }
     let mut last = 0;
     for (i, step) in s.steps.iter().enumerate() {
         if step.after_previous_ms.is_some() {
@@ -170,7 +192,7 @@ pub struct ScenarioReport {
     pub name: String,
     /// Operation ids in issue order (scenario operation n is `ops[n - 1]`).
     pub ops: Vec<OpId>,
-    /// Command refusals, as (step, text).
+    /// Command refusals, as (step number from 1, "command: reason").
     pub refused: Vec<(usize, String)>,
     pub expectations: Vec<ExpectationResult>,
     pub stale_reads: Vec<String>,
@@ -277,6 +299,11 @@ impl ScenarioRunner {
         })
     }
 
+    /// Commands refused so far, as (step number from 1, "command: refused: reason").
+    pub fn refused(&self) -> &[(usize, String)] {
+        &self.refused
+    }
+
     /// The id of the scenario's operation number `n` (1-based), once issued.
     pub fn op_id(&self, n: usize) -> Option<OpId> {
         self.ops.get(n.wrapping_sub(1)).copied()
@@ -314,10 +341,11 @@ impl ScenarioRunner {
                 Some(n) => command.clone().with_default_node(n),
                 None => command.clone(),
             };
+            let summary = command.summary();
             match sim.apply(command) {
                 Ok(Some(op)) => self.ops.push(op),
                 Ok(None) => {}
-                Err(e) => self.refused.push((self.next, e.to_string())),
+                Err(e) => self.refused.push((self.next, format!("{summary}: refused: {e}"))),
             }
         }
         self.applied_at = sim.now();
@@ -333,6 +361,9 @@ impl ScenarioRunner {
         checker.update(sim.history());
         let mut expectations: Vec<ExpectationResult> =
             self.scenario.expect.iter().map(|e| check(e, sim, &checker, &self.ops)).collect();
+        if let Some(refusals) = self.refusals_as_expected() {
+            expectations.push(refusals);
+        }
         expectations.push(checkers_agree(sim));
         let stale_reads = checker.stale_reads().iter().map(|s| explain_stale_read(sim, s)).collect();
         ScenarioReport {
@@ -343,6 +374,36 @@ impl ScenarioRunner {
             stale_reads,
             trace_hash: sim.trace_hash(),
         }
+    }
+}
+
+impl ScenarioRunner {
+    /// The implicit expectation that commands are refused exactly in the steps that say they
+    /// will be; `None` for a scenario where nothing was refused and nothing is meant to be.
+    fn refusals_as_expected(&self) -> Option<ExpectationResult> {
+        let steps = &self.scenario.steps[..self.next];
+        let refused_in = |n: usize| self.refused.iter().any(|(step, _)| *step == n);
+        let mut wrong: Vec<String> = self
+            .refused
+            .iter()
+            .filter(|(step, _)| !steps[step - 1].expect_refused)
+            .map(|(step, text)| format!("step {step}: {text}"))
+            .collect();
+        wrong.extend(
+            (1..=steps.len())
+                .filter(|&n| steps[n - 1].expect_refused && !refused_in(n))
+                .map(|n| format!("step {n} was meant to be refused but everything in it was accepted")),
+        );
+        if self.refused.is_empty() && wrong.is_empty() {
+            return None;
+        }
+        let detail =
+            if wrong.is_empty() { format!("{} refused as meant", self.refused.len()) } else { wrong.join("; ") };
+        Some(ExpectationResult {
+            description: "commands are refused only where a step says they will be".into(),
+            passed: wrong.is_empty(),
+            detail,
+        })
     }
 }
 

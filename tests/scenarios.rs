@@ -190,3 +190,45 @@ fn tour_checks_name_the_operations_the_log_shows() {
     // Without ids (a scenario not yet run) the scenario's own numbering is used.
     assert_eq!(builtin("pause-safe").unwrap().expect[0].describe(), "read 3 takes ReadIndex");
 }
+
+/// A hand-written tour file says what is wrong with it rather than running as if it were
+/// empty: a misspelt config field, a refused command, a run of years.
+#[test]
+fn a_tour_file_says_what_is_wrong_with_it() {
+    let e = parse(r#"{"name":"x","title":"t","seed":1,"config":{"election_tick":0},"steps":[]}"#).unwrap_err();
+    assert!(e.contains("unknown field `election_tick`"), "{e}");
+    let e = parse(r#"{"name":"x","title":"t","seed":1,"steps":[],"end_ms":99999999999}"#).unwrap_err();
+    assert!(e.contains("end_ms is 99999999999 ms, past the 24 h"), "{e}");
+    let e =
+        parse(r#"{"name":"x","title":"t","seed":1,"steps":[{"at_ms":5,"narration":"","after_previous_ms":90000000}]}"#)
+            .unwrap_err();
+    assert!(e.contains("step 1 runs at 90000000 ms"), "{e}");
+
+    let refusing = r#"{"name":"x","title":"t","seed":1,"steps":[
+        {"at_ms":2000,"narration":"an empty key","target":"leader","commands":[{"Put":{"node":0,"key":"","value":"1"}}]},
+        {"at_ms":2100,"narration":"a stopped clock","commands":[{"SetClockRate":{"node":1,"rate_ppm":0}}]}]}"#;
+    let (report, sim) = leaselab::scenario::run(&parse(refusing).unwrap());
+    assert!(!report.passed(), "refused commands fail the scenario");
+    assert_eq!(report.refused.len(), 2);
+    assert_eq!(report.refused[0].0, 1);
+    assert!(
+        report.refused[0].1.contains("refused") && report.refused[0].1.contains("key must not be empty"),
+        "{:?}",
+        report.refused
+    );
+    assert!(report.refused[1].1.contains("clock rate must be between"), "{:?}", report.refused);
+    let failed = report.expectations.iter().find(|e| !e.passed).unwrap();
+    assert!(failed.detail.contains("step 1: put =1") && failed.detail.contains("step 2: "), "{}", failed.detail);
+    assert!(sim.history().iter().next().is_none(), "nothing was invoked");
+
+    // A step that says its commands will be refused passes when they are, fails when not.
+    let meant =
+        refusing.replace("\"narration\":\"an empty key\",", "\"narration\":\"an empty key\",\"expect_refused\":true,");
+    let meant = meant
+        .replace("\"narration\":\"a stopped clock\",", "\"narration\":\"a stopped clock\",\"expect_refused\":true,");
+    assert!(leaselab::scenario::run(&parse(&meant).unwrap()).0.passed());
+    let accepted = meant.replace("\"key\":\"\"", "\"key\":\"k\"");
+    let (report, _) = leaselab::scenario::run(&parse(&accepted).unwrap());
+    let failed = report.expectations.iter().find(|e| !e.passed).expect("an accepted step meant to be refused fails");
+    assert!(failed.detail.contains("step 1 was meant to be refused"), "{}", failed.detail);
+}

@@ -518,6 +518,9 @@ fn scenario_command() -> Option<ExitCode> {
                 for s in &report.stale_reads {
                     println!("STALE: {s}");
                 }
+                for (step, text) in &report.refused {
+                    println!("step {step}: {text}");
+                }
                 println!("## expectations");
                 for e in &report.expectations {
                     println!("{} {} ({})", if e.passed { "ok  " } else { "FAIL" }, e.description, e.detail);
