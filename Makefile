@@ -6,7 +6,7 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 CHROMEDRIVER ?= $(shell command -v chromedriver 2>/dev/null || echo /usr/bin/chromedriver)
 GECKODRIVER ?= $(shell command -v geckodriver 2>/dev/null || echo $(HOME)/.cargo/bin/geckodriver)
 
-.PHONY: setup serve test test-native test-chromium test-firefox build-release smoke bench swarm sweep hunt
+.PHONY: setup serve test lint test-native test-chromium test-firefox build-release smoke bench swarm sweep hunt
 
 setup:
 	@scripts/setup.sh
@@ -15,8 +15,15 @@ serve: setup
 	@echo "Lease Lab: open http://127.0.0.1:8080/ (Ctrl-C to stop)"
 	trunk serve
 
-test: setup test-native test-chromium test-firefox build-release smoke
+test: setup lint test-native test-chromium test-firefox build-release smoke
 	@echo "make test: all suites passed"
+
+# rustfmt, then clippy with every lint of the workspace's [workspace.lints] an error, natively
+# and for the page's wasm target.
+lint:
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets -- -D warnings
+	cargo clippy -p leaselab-www --target wasm32-unknown-unknown --all-targets -- -D warnings
 
 test-native:
 	cargo test --workspace

@@ -27,9 +27,12 @@ static COUNTING: AtomicBool = AtomicBool::new(false);
 static LIVE: AtomicIsize = AtomicIsize::new(0);
 static PEAK: AtomicIsize = AtomicIsize::new(0);
 
+// SAFETY: every call is passed on unchanged to the system allocator; the accounting touches
+// only atomics.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let p = System.alloc(layout);
+        // SAFETY: the caller's contract for `layout` is the system allocator's.
+        let p = unsafe { System.alloc(layout) };
         if !p.is_null() && COUNTING.load(Ordering::Relaxed) {
             let size = layout.size() as isize;
             let live = LIVE.fetch_add(size, Ordering::Relaxed) + size;
@@ -38,7 +41,8 @@ unsafe impl GlobalAlloc for Counting {
         p
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        System.dealloc(ptr, layout);
+        // SAFETY: `ptr` came from `alloc`/`realloc` above, that is from `System`, with `layout`.
+        unsafe { System.dealloc(ptr, layout) };
         if COUNTING.load(Ordering::Relaxed) {
             LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
         }
@@ -46,7 +50,8 @@ unsafe impl GlobalAlloc for Counting {
     // The default would allocate, copy and free: growing vectors in place is the allocator's
     // job, and the speed figures should include the real one.
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let p = System.realloc(ptr, layout, new_size);
+        // SAFETY: as for `dealloc`; the caller's contract for `new_size` is the system's.
+        let p = unsafe { System.realloc(ptr, layout, new_size) };
         if !p.is_null() && COUNTING.load(Ordering::Relaxed) {
             let grown = new_size as isize - layout.size() as isize;
             let live = LIVE.fetch_add(grown, Ordering::Relaxed) + grown;

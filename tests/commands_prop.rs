@@ -1,8 +1,9 @@
-//! Property test over random command sequences (valid and invalid mixed): the simulation
-//! never panics, and a refused command leaves it exactly as it was.
+//! Property test over random command sequences of every kind (valid and invalid mixed): the
+//! simulation never panics, and a refused command leaves it exactly as it was.
 
+use leaselab::mvcc::{Compare, CompareOp, CompareTarget, RangeRequest, TxnOp};
 use leaselab::ClientOp;
-use leaselab::{ClusterConfig, Command, LinkConfig, NodeId, ReadMode, Sim};
+use leaselab::{ClusterConfig, Command, KeyLeaseId, LinkConfig, NodeId, ReadMode, Sim};
 use proptest::prelude::*;
 
 fn node() -> impl Strategy<Value = NodeId> {
@@ -25,8 +26,50 @@ fn key() -> impl Strategy<Value = String> {
     prop_oneof![Just(String::new()), "[a-c]{1,2}", Just("k".repeat(300))]
 }
 
+/// Key lease ids 1–3 (some granted, some not).
+fn key_lease() -> impl Strategy<Value = KeyLeaseId> {
+    (1u64..4).prop_map(KeyLeaseId::of)
+}
+
+fn txn_op() -> impl Strategy<Value = TxnOp> {
+    prop_oneof![
+        key().prop_map(|key| TxnOp::Range(RangeRequest { key, ..RangeRequest::default() })),
+        (key(), "[0-9]{0,2}", proptest::option::of(key_lease()))
+            .prop_map(|(key, value, key_lease)| TxnOp::Put { key, value, key_lease }),
+        (key(), prop_oneof![Just(String::new()), Just("\0".to_string()), "[a-c]"])
+            .prop_map(|(key, end)| TxnOp::DeleteRange { key, end }),
+    ]
+}
+
+fn txn() -> impl Strategy<Value = ClientOp> {
+    let compare = (key(), "[0-9]{0,2}").prop_map(|(key, operand)| Compare {
+        key,
+        target: CompareTarget::Version,
+        op: CompareOp::Greater,
+        operand,
+    });
+    (prop::collection::vec(compare, 0..3), prop::collection::vec(txn_op(), 0..4), prop::collection::vec(txn_op(), 0..4))
+        .prop_map(|(compares, success, failure)| ClientOp::Txn { compares, success, failure })
+}
+
+/// Client operations of every kind, key lease ones included.
+fn client_op() -> impl Strategy<Value = ClientOp> {
+    prop_oneof![
+        (key(), prop_oneof![Just(String::new()), Just("\0".to_string()), "[a-c]{1,2}"])
+            .prop_map(|(key, end)| ClientOp::DeleteRange { key, end }),
+        txn(),
+        (0u64..20).prop_map(|revision| ClientOp::Compact { revision }),
+        (key_lease(), -1_000i64..20_000).prop_map(|(id, ttl_ms)| ClientOp::KeyLeaseGrant { id, ttl_ms }),
+        key_lease().prop_map(|id| ClientOp::KeyLeaseRevoke { id }),
+        key_lease().prop_map(|id| ClientOp::KeyLeaseKeepAlive { id }),
+        (key(), key_lease()).prop_map(|(key, id)| ClientOp::Put { key, value: "v".into(), key_lease: Some(id) }),
+    ]
+}
+
 fn command() -> impl Strategy<Value = Command> {
     prop_oneof![
+        (node(), client_op()).prop_map(|(node, op)| Command::Client { node, op }),
+        (0u32..1_200).prop_map(|ops_per_sec| Command::SetWorkload { ops_per_sec }),
         (node(), key(), "[0-9]{0,3}")
             .prop_map(|(node, key, value)| Command::Client { node, op: ClientOp::Put { key, value, key_lease: None } }),
         (node(), key()).prop_map(|(node, key)| Command::Client { node, op: ClientOp::Delete { key } }),

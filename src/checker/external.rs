@@ -3,7 +3,7 @@
 //!
 //! Three shapes are read, told apart by their first line:
 //!
-//! - **Jepsen log lines**: `INFO  jepsen.util - 3	:invoke	:cas	[3 0]` (process, type, f,
+//! - **Jepsen log lines**: `INFO  jepsen.util - 3\t:invoke\t:cas\t[3 0]` (process, type, f,
 //!   value; tabs or spaces).
 //! - **Jepsen history maps** (EDN): `{:process 0, :type :invoke, :f :read, :value nil}`.
 //! - **JSON lines**: `{"process": 0, "type": "invoke", "f": "write", "value": 3, "key": "x"}`;
@@ -215,7 +215,7 @@ fn arg_of(text: &str) -> Arg {
     }
 }
 
-/// `INFO  jepsen.util - 3	:invoke	:cas	[3 0]`; other log lines (the nemesis) are skipped.
+/// `INFO  jepsen.util - 3\t:invoke\t:cas\t[3 0]` (tab-separated); other log lines (the nemesis) are skipped.
 fn jepsen_log_line(raw: &str) -> Result<Option<Line>, String> {
     let Some((_, rest)) = raw.split_once(" - ") else { return Ok(None) };
     let mut words = rest.split_whitespace();

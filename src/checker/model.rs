@@ -313,7 +313,7 @@ type Cache = HashMap<u64, Vec<(u32, Box<[u64]>)>, BuildHasherDefault<PassThrough
 
 /// SplitMix64: the Zobrist keys (fixed, so the search is the same on every run).
 fn zobrist(n: usize) -> Vec<u64> {
-    let mut x = 0x5EED_0F_7AB1E5u64;
+    let mut x = 0x5EED_0F7A_B1E5_u64;
     (0..n)
         .map(|_| {
             x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
@@ -526,8 +526,12 @@ struct Search<'a> {
     steps: u64,
     /// The deepest dead end: (placed count, the operation due, value, placed set, operations
     /// needing a value nothing left writes).
-    best: Option<(usize, usize, u32, Vec<u64>, Vec<usize>)>,
+    best: Option<DeadEnd>,
 }
+
+/// A dead end of the search: (placed count, the operation due, value, placed set, operations
+/// needing a value nothing left writes).
+type DeadEnd = (usize, usize, u32, Vec<u64>, Vec<usize>);
 
 impl<'a> Search<'a> {
     fn new(ops: &'a [Op], invoke: Vec<u64>, due: Vec<u64>, optional: Vec<bool>, values: usize) -> Search<'a> {

@@ -118,6 +118,11 @@ pub struct TimelineView {
     pub in_past: bool,
 }
 
+/// The [`Lab`] the page provides (every panel takes it from context).
+pub(crate) fn lab() -> Lab {
+    expect_context::<Lab>()
+}
+
 #[derive(Clone, Copy)]
 pub struct Lab {
     timeline: StoredValue<Timeline, LocalStorage>,

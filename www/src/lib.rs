@@ -5,14 +5,16 @@
 //! its [`leaselab::Snapshot`].
 
 pub mod app;
+mod frames;
+mod keys;
 pub mod lab;
 pub mod model;
-pub mod spacetime_view;
-pub mod timeline_panel;
+pub mod panels;
+mod widgets;
 
-#[cfg(feature = "frame-times")]
-pub use app::frame_times::{clear_frame_times, frame_times_ms};
 pub use app::{App, StartOptions};
+#[cfg(feature = "frame-times")]
+pub use frames::frame_times::{clear_frame_times, frame_times_ms};
 
 /// The page's allocator (and the browser tests' and bench's, which link this crate): talc
 /// instead of Rust's default dlmalloc for wasm. A write costs ≈47 small allocations across

@@ -939,7 +939,7 @@ async fn an_imported_history_is_judged_and_its_counterexample_shown() {
     let page_lab = Lab::new(1, ClusterConfig::default());
     let _handle = leptos::mount::mount_to(host.clone(), move || {
         leptos::prelude::provide_context(page_lab);
-        view! { <leaselab_www::timeline_panel::TimelinePanel /> }
+        view! { <leaselab_www::panels::TimelinePanel /> }
     });
     page_lab.import_file(stale).unwrap();
     leptos::task::tick().await;

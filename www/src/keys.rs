@@ -1,0 +1,49 @@
+//! Keyboard shortcuts (space play/pause, `s`/`.` next event, `n` +100 ms, `+`/`-` speed,
+//! `?` help).
+
+use crate::lab::Lab;
+use leptos::prelude::*;
+
+/// Keyboard shortcuts, ignored while the user types in a field (a slider or a clicked button
+/// does not count: most of the page is buttons).
+pub(crate) fn on_key(lab: Lab, ev: web_sys::KeyboardEvent) {
+    use crate::model::{shortcut_for, Shortcut};
+    let target = ev.target().and_then(|t| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(t).ok());
+    let typing = target.as_ref().is_some_and(|el| match el.tag_name().as_str() {
+        "INPUT" => el.get_attribute("type").is_none_or(|t| t != "range" && t != "checkbox"),
+        tag => matches!(tag, "SELECT" | "TEXTAREA"),
+    });
+    // Space on a control reached with the keyboard (Tab: it shows a focus ring) activates
+    // that control, as everywhere else; after a mouse click it stays play / pause.
+    let keyboard_focus =
+        target.as_ref().is_some_and(|el| el.tag_name() != "BODY" && el.matches(":focus-visible").unwrap_or(false));
+    if ev.key() == " " && keyboard_focus {
+        return;
+    }
+    let Some(action) = shortcut_for(&ev.key(), typing, lab.help_open.get_untracked()) else { return };
+    ev.prevent_default();
+    // A focused button would also take the key (space clicks it on release): the shortcut wins.
+    if let Some(el) = target.filter(|el| el.tag_name() != "BODY") {
+        el.blur().ok();
+    }
+    match action {
+        Shortcut::TogglePlay => lab.toggle_play(),
+        Shortcut::Step => lab.step_event(),
+        Shortcut::Advance100Ms => {
+            lab.advance_us(100_000);
+        }
+        Shortcut::Faster => lab.set_speed(lab.speed_index.get_untracked() + 1),
+        Shortcut::Slower => lab.set_speed(lab.speed_index.get_untracked().saturating_sub(1)),
+        Shortcut::ToggleHelp => lab.help_open.update(|h| *h = !*h),
+        Shortcut::CloseHelp => lab.help_open.set(false),
+    }
+}
+
+/// Enter in a text box of the controls applies them (Reset), as a form would.
+pub(crate) fn is_enter_in_text_box(ev: &web_sys::KeyboardEvent) -> bool {
+    ev.key() == "Enter"
+        && ev
+            .target()
+            .and_then(|t| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlInputElement>(t).ok())
+            .is_some_and(|input| input.type_() == "text")
+}

@@ -1,0 +1,78 @@
+//! The inspector: one node's raft state, newest log entries, leader lease, key leases and
+//! MVCC keys.
+
+use crate::lab::lab;
+use crate::model::role_label;
+use leptos::prelude::*;
+
+/// The node inspector: raft state, leader lease, lessor key leases with TTL bars, MVCC keys.
+/// Raft log entries the inspector lists.
+pub(crate) const INSPECTOR_LOG_ENTRIES: usize = 10;
+
+#[component]
+pub(crate) fn Inspector() -> impl IntoView {
+    let lab = lab();
+    move || {
+        let id = lab.selected_node.get()?;
+        lab.panel_snap.with(|s| {
+            let n = s.nodes.iter().find(|n| n.id == id)?.clone();
+            let log = lab.log_tail(id, INSPECTOR_LOG_ENTRIES);
+            Some(view! {
+                <div class="panel inspector" data-testid="inspector">
+                    <h2>{format!("Inspector — {}", n.id)}
+                        <button class="linklike" data-testid="inspector-close" on:click=move |_| lab.selected_node.set(None)>"close"</button></h2>
+                    <p class="mono" data-testid="inspector-raft">{format!(
+                        "{} · term {} · leader {} · log [{}..{}] · commit {} · applied {} · election timeout {} ticks",
+                        role_label(n.role, n.paused), n.term, n.leader, n.first_index, n.last_index, n.commit, n.applied,
+                        n.election_timeout_ticks)}</p>
+                    {n.leader_lease.as_ref().map(|l| view! {
+                        <p class="muted" data-testid="inspector-lease">{format!(
+                            "leader lease: {} · renewed {} times · {} · duration {} ms",
+                            l.config_reason, l.renew_count, l.last_reason, l.duration_us / 1_000)}</p>
+                    })}
+                    <h3>{format!("Raft log (newest {}; {} compacted away before index {})", log.len(),
+                        if n.first_index > 1 { "older entries" } else { "nothing" }, n.first_index)}</h3>
+                    <table class="ops raftlog" data-testid="inspector-log">
+                        <thead><tr><th>"index"</th><th>"term"</th><th>"entry"</th><th>"state"</th></tr></thead>
+                        <tbody>{log.into_iter().map(|e| {
+                            let state = if e.index <= n.applied { "applied" } else if e.index <= n.commit { "committed" } else { "uncommitted" };
+                            let marks = format!("{}{}", if e.index == n.commit { "◀ commit " } else { "" }, if e.index == n.applied { "◀ applied" } else { "" });
+                            view! {
+                                <tr class=state data-testid=format!("log-entry-{}", e.index)>
+                                    <td>{e.index}</td><td>{e.term}</td>
+                                    <td>{e.summary}{e.op.map(|op| format!(" ({op})"))}</td>
+                                    <td>{state}" "<b>{marks}</b></td>
+                                </tr>
+                            }
+                        }).collect_view()}</tbody>
+                    </table>
+                    <h3>{format!("Key leases ({})", if n.lessor_primary { "primary: expiries on this clock" } else { "held forever: not primary" })}</h3>
+                    <table class="ops" data-testid="inspector-key-leases">
+                        <thead><tr><th>"id"</th><th>"TTL"</th><th>"remaining"</th><th>"checkpoint"</th><th>"keys"</th></tr></thead>
+                        <tbody>{n.key_leases.iter().map(|l| {
+                            let frac = l.remaining_ms.map_or(1.0, |r| (r as f64 / l.ttl_ms.max(1) as f64).clamp(0.0, 1.0));
+                            view! {
+                                <tr>
+                                    <td>{l.id}</td><td>{format!("{:.1} s", l.ttl_ms as f64 / 1e3)}</td>
+                                    <td><span class="ttlbar"><span style=format!("width:{:.0}%", frac * 100.0)></span></span>
+                                        {l.remaining_ms.map_or("forever".to_string(), |r| format!(" {:.1} s", r as f64 / 1e3))}</td>
+                                    <td>{if l.checkpoint_ms > 0 { format!("{:.1} s", l.checkpoint_ms as f64 / 1e3) } else { "—".into() }}</td>
+                                    <td>{l.keys.join(", ")}</td>
+                                </tr>
+                            }
+                        }).collect_view()}</tbody>
+                    </table>
+                    <h3>{format!("MVCC: revision {}, compacted {}, {} keys", n.revision, n.compacted_revision, n.key_count)}</h3>
+                    <table class="ops" data-testid="inspector-keys">
+                        <thead><tr><th>"key"</th><th>"value"</th><th>"create"</th><th>"mod"</th><th>"version"</th><th>"key lease"</th></tr></thead>
+                        <tbody>{n.keys.iter().map(|kv| view! {
+                            <tr><td>{kv.key.clone()}</td><td>{kv.value.clone()}</td><td>{kv.create_revision}</td>
+                                <td>{kv.mod_revision}</td><td>{kv.version}</td>
+                                <td>{kv.key_lease.map_or_else(|| "—".to_string(), |id| id.to_string())}</td></tr>
+                        }).collect_view()}</tbody>
+                    </table>
+                </div>
+            })
+        })
+    }
+}

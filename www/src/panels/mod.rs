@@ -1,0 +1,28 @@
+//! The page's panels, one file each. Components hold view code only; what to show and what to
+//! send is decided in plain Rust (`crate::model`, `crate::lab`) and tested natively.
+
+mod client;
+mod cluster_view;
+mod controls;
+mod event_log;
+mod help;
+mod inspector;
+mod node_table;
+mod op_log;
+mod read_trace;
+pub mod spacetime;
+mod timeline;
+mod tours;
+
+pub(crate) use client::ClientPanel;
+pub(crate) use cluster_view::{ClusterView, Legend};
+pub(crate) use controls::{close_settings, Controls};
+pub(crate) use event_log::EventLog;
+pub(crate) use help::HelpOverlay;
+pub(crate) use inspector::Inspector;
+pub(crate) use node_table::NodeTable;
+pub(crate) use op_log::OpLog;
+pub(crate) use read_trace::ReadTracePanel;
+pub use spacetime::SpaceTimeView;
+pub use timeline::TimelinePanel;
+pub(crate) use tours::TourPanel;
