@@ -34,8 +34,11 @@ fn key_lease() -> impl Strategy<Value = KeyLeaseId> {
 fn txn_op() -> impl Strategy<Value = TxnOp> {
     prop_oneof![
         key().prop_map(|key| TxnOp::Range(RangeRequest { key, ..RangeRequest::default() })),
-        (key(), "[0-9]{0,2}", proptest::option::of(key_lease()))
-            .prop_map(|(key, value, key_lease)| TxnOp::Put { key, value, key_lease }),
+        (key(), "[0-9]{0,2}", proptest::option::of(key_lease())).prop_map(|(key, value, key_lease)| TxnOp::Put {
+            key,
+            value,
+            key_lease
+        }),
         (key(), prop_oneof![Just(String::new()), Just("\0".to_string()), "[a-c]"])
             .prop_map(|(key, end)| TxnOp::DeleteRange { key, end }),
     ]
