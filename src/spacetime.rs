@@ -276,7 +276,8 @@ mod tests {
         assert!(sim.leader().is_some_and(|l| l != old));
         let d = build(&sim, 4_000_000, 100_000);
         assert!(d.stale_windows.is_empty(), "{:?}", d.stale_windows);
-        let belief = d.local_reads.iter().rfind(|s| s.node == old).expect("the old leader had a lease");
+        let belief =
+            d.local_reads.iter().rfind(|s| s.node == old).expect("the old leader believed in its leader lease");
         let elected = sim.leader_changes().last().unwrap().0;
         assert!(belief.until <= elected, "leader lease until {} vs new leader at {elected}", belief.until);
     }

@@ -373,7 +373,7 @@ pub fn parse_policy(text: &str) -> Result<LeaderLeasePolicy, String> {
         "renew-at-ack" => Ok(LeaderLeasePolicy::RenewAtAck),
         "safe" => Ok(LeaderLeasePolicy::SendTimeAnchored),
         "lease-based" => Ok(LeaderLeasePolicy::RaftLeaseBased),
-        other => Err(format!("unknown policy {other:?}: use seed, safe or lease-based")),
+        other => Err(format!("unknown policy {other:?}: use renew-at-ack, safe or lease-based")),
     }
 }
 

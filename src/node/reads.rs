@@ -92,7 +92,7 @@ impl Node {
             let (applied, commit) = (p.kv.applied(), p.raw.raft.raft_log.committed);
             let decision = p.leader_lease.read_decision(now, applied, commit);
             if decision != LeaseRead::NoLease {
-                let expire = stats.expire_at.expect("valid lease has an expiry");
+                let expire = stats.expire_at.expect("a valid leader lease has an expiry");
                 out.read_notes.push((
                     op,
                     format!(

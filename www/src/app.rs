@@ -42,7 +42,7 @@ impl Default for StartOptions {
 pub fn App(#[prop(optional)] options: Option<StartOptions>) -> impl IntoView {
     let options = options.unwrap_or_default();
     let lab = Lab::new(options.seed, options.config.clone());
-    lab.playing.set(options.autoplay);
+    lab.playback.playing.set(options.autoplay);
     if let Some(fragment) = &options.shared_fragment {
         if let Err(e) = lab.open_fragment(fragment) {
             lab.set_timeline_note(Some(Err(format!("Could not open the shared link, so this is a fresh run: {e}"))));
@@ -53,12 +53,12 @@ pub fn App(#[prop(optional)] options: Option<StartOptions>) -> impl IntoView {
         let _ = lab.command(command);
     }
     if let Some(i) = options.speed_index {
-        lab.speed_index.set(i.min(SPEEDS.len() - 1));
+        lab.playback.speed_index.set(i.min(SPEEDS.len() - 1));
     }
-    provide_context(lab);
+    lab.provide();
     // Selecting an operation may move the space-time diagram to its moment.
     Effect::new(move |_| {
-        lab.selected_op.track();
+        lab.selection.op.track();
         lab.refresh_diagram();
     });
     run_frames(lab, Rc::new(Cell::new(wall_ms())));

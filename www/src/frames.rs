@@ -24,7 +24,7 @@ pub(crate) fn run_frames(lab: Lab, last: Rc<Cell<f64>>) {
         let dt = now - last.replace(now);
         // A shared or imported run being replayed has the frame's time; the present waits.
         let replaying = lab.replay_frame(&|| wall_ms() - now < SIMULATION_MS_PER_FRAME);
-        let alive = match (lab.playing.try_get_untracked(), lab.speed_index.try_get_untracked()) {
+        let alive = match (lab.playback.playing.try_get_untracked(), lab.playback.speed_index.try_get_untracked()) {
             _ if replaying => true,
             (Some(true), Some(i)) => {
                 lab.advance_frame_us(simulated_us(dt, SPEEDS[i].0), &|| wall_ms() - now < SIMULATION_MS_PER_FRAME)

@@ -32,8 +32,8 @@ pub(crate) fn on_key(lab: Lab, ev: web_sys::KeyboardEvent) {
         Shortcut::Advance100Ms => {
             lab.advance_us(100_000);
         }
-        Shortcut::Faster => lab.set_speed(lab.speed_index.get_untracked() + 1),
-        Shortcut::Slower => lab.set_speed(lab.speed_index.get_untracked().saturating_sub(1)),
+        Shortcut::Faster => lab.set_speed(lab.playback.speed_index.get_untracked() + 1),
+        Shortcut::Slower => lab.set_speed(lab.playback.speed_index.get_untracked().saturating_sub(1)),
         Shortcut::ToggleHelp => lab.help_open.update(|h| *h = !*h),
         Shortcut::CloseHelp => lab.help_open.set(false),
     }

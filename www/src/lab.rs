@@ -40,8 +40,8 @@ const SPEED_WINDOW_FRAMES: u64 = 30;
 #[derive(Clone, Debug, PartialEq)]
 pub struct OpRow {
     pub record: OpRecord,
-    /// Short verdict label; `None` while not yet checked.
-    pub verdict: Option<String>,
+    /// The checker's verdict; `None` while not yet checked.
+    pub verdict: Option<Verdict>,
     /// For a stale read: the full explanation.
     pub explanation: Option<String>,
 }
@@ -123,6 +123,55 @@ pub(crate) fn lab() -> Lab {
     expect_context::<Lab>()
 }
 
+impl Lab {
+    /// Provides the lab and each of its parts as contexts.
+    pub fn provide(self) {
+        provide_context(self);
+        provide_context(self.selection);
+        provide_context(self.playback);
+        provide_context(self.tour);
+    }
+}
+
+/// What the user picked.
+#[derive(Clone, Copy)]
+pub struct Selection {
+    /// The operation whose trace is shown.
+    pub op: RwSignal<Option<OpId>>,
+    /// The node shown in the inspector.
+    pub node: RwSignal<Option<leaselab::NodeId>>,
+    /// Nodes picked (shift-click or the table's checkboxes) to partition from the rest.
+    pub partition_pick: RwSignal<Vec<leaselab::NodeId>>,
+}
+
+/// Play, pause and speed.
+#[derive(Clone, Copy)]
+pub struct Playback {
+    pub playing: RwSignal<bool>,
+    /// Index into [`crate::model::SPEEDS`].
+    pub speed_index: RwSignal<usize>,
+    /// The speed achieved ("≈44×") while playing slower than the chosen one (the simulation
+    /// cannot keep up).
+    pub behind: RwSignal<Option<String>>,
+    /// Simulated µs asked for and run in the current [`SPEED_WINDOW_FRAMES`] window.
+    asked_us: StoredValue<u64>,
+    ran_us: StoredValue<u64>,
+}
+
+/// The guided tour on show.
+#[derive(Clone, Copy)]
+pub struct TourState {
+    runner: StoredValue<Option<ScenarioRunner>, LocalStorage>,
+    pub view: RwSignal<Option<TourView>>,
+    /// The audience's answer to the upcoming step's prediction question.
+    pub guess: RwSignal<Option<&'static str>>,
+    /// The last answered prediction, to check against what happened.
+    pub reveal: RwSignal<Option<Reveal>>,
+}
+
+/// The simulation handle: the run (its timeline), what the page shows of it, and the other
+/// states by concern ([`Selection`], [`Playback`], [`TourState`]), each also provided as a
+/// context of its own.
 #[derive(Clone, Copy)]
 pub struct Lab {
     timeline: StoredValue<Timeline, LocalStorage>,
@@ -130,21 +179,15 @@ pub struct Lab {
     checked_at: StoredValue<u64>,
     pub ops: RwSignal<Vec<OpRow>>,
     pub checker_summary: RwSignal<CheckerSummary>,
-    /// The operation whose trace is shown.
-    pub selected_op: RwSignal<Option<OpId>>,
-    /// The node shown in the inspector.
-    pub selected_node: RwSignal<Option<leaselab::NodeId>>,
-    tour: StoredValue<Option<ScenarioRunner>, LocalStorage>,
+    /// What the user picked (its own context, for the panels that need only that).
+    pub selection: Selection,
+    /// Play, pause and speed (its own context).
+    pub playback: Playback,
+    /// The guided tour on show, if any (its own context).
+    pub tour: TourState,
     /// A shared or imported run being replayed a slice per frame, and how to announce it.
     pending_replay: StoredValue<Option<PendingReplay>, LocalStorage>,
-    pub tour_view: RwSignal<Option<TourView>>,
-    /// The audience's answer to the upcoming step's prediction question.
-    pub tour_guess: RwSignal<Option<&'static str>>,
-    /// The last answered prediction, to check against what happened.
-    pub tour_reveal: RwSignal<Option<Reveal>>,
     pub help_open: RwSignal<bool>,
-    /// Nodes picked (shift-click or the table's checkboxes) to partition from the rest.
-    pub partition_pick: RwSignal<Vec<leaselab::NodeId>>,
     log_cursor: StoredValue<u64>,
     /// Events from this trace position on are all logged, message traffic included: a Step
     /// shows everything it did (`u64::MAX`: none).
@@ -156,12 +199,6 @@ pub struct Lab {
     /// at 60 Hz costs more than a frame and nobody reads them that fast.
     pub panel_snap: RwSignal<Snapshot>,
     frames: StoredValue<u64>,
-    /// Simulated µs asked for and run in the current [`SPEED_WINDOW_FRAMES`] window.
-    asked_us: StoredValue<u64>,
-    ran_us: StoredValue<u64>,
-    /// The speed achieved ("≈44×") while playing slower than the chosen one (the simulation
-    /// cannot keep up).
-    pub behind: RwSignal<Option<String>>,
     pub timeline_view: RwSignal<TimelineView>,
     /// The space-time diagram of the last `spacetime_window_us` before the present.
     pub spacetime: RwSignal<SpaceTime>,
@@ -175,8 +212,6 @@ pub struct Lab {
     /// An outside history opened with Import, judged by the model checker (the run goes on).
     pub judged_history: RwSignal<Option<crate::model::JudgedHistory>>,
     pub timeline_note_failed: RwSignal<bool>,
-    pub playing: RwSignal<bool>,
-    pub speed_index: RwSignal<usize>,
     pub log: RwSignal<Vec<String>>,
     /// The last refusal of a command, shown next to the controls.
     pub error: RwSignal<Option<String>>,
@@ -191,22 +226,30 @@ impl Lab {
             checked_at: StoredValue::new(u64::MAX),
             ops: RwSignal::new(Vec::new()),
             checker_summary: RwSignal::new(CheckerSummary::default()),
-            selected_op: RwSignal::new(None),
-            selected_node: RwSignal::new(None),
-            tour: StoredValue::new_local(None),
+            selection: Selection {
+                op: RwSignal::new(None),
+                node: RwSignal::new(None),
+                partition_pick: RwSignal::new(Vec::new()),
+            },
+            playback: Playback {
+                playing: RwSignal::new(true),
+                speed_index: RwSignal::new(crate::model::DEFAULT_SPEED_INDEX),
+                behind: RwSignal::new(None),
+                asked_us: StoredValue::new(0),
+                ran_us: StoredValue::new(0),
+            },
+            tour: TourState {
+                runner: StoredValue::new_local(None),
+                view: RwSignal::new(None),
+                guess: RwSignal::new(None),
+                reveal: RwSignal::new(None),
+            },
             pending_replay: StoredValue::new_local(None),
-            tour_view: RwSignal::new(None),
-            tour_guess: RwSignal::new(None),
-            tour_reveal: RwSignal::new(None),
             help_open: RwSignal::new(false),
-            partition_pick: RwSignal::new(Vec::new()),
             log_cursor: StoredValue::new(0),
             log_all_from: StoredValue::new(u64::MAX),
             panel_snap: RwSignal::new(snap.clone()),
             frames: StoredValue::new(0),
-            asked_us: StoredValue::new(0),
-            ran_us: StoredValue::new(0),
-            behind: RwSignal::new(None),
             snap: RwSignal::new(snap),
             timeline_view: RwSignal::new(TimelineView::default()),
             spacetime: RwSignal::new(SpaceTime::default()),
@@ -215,8 +258,6 @@ impl Lab {
             timeline_note: RwSignal::new(None),
             judged_history: RwSignal::new(None),
             timeline_note_failed: RwSignal::new(false),
-            playing: RwSignal::new(true),
-            speed_index: RwSignal::new(crate::model::DEFAULT_SPEED_INDEX),
             log: RwSignal::new(Vec::new()),
             error: RwSignal::new(None),
         }
@@ -286,10 +327,10 @@ impl Lab {
     /// Chooses speed `i` of [`crate::model::SPEEDS`]; what the page achieved at the old one
     /// no longer says anything.
     pub fn set_speed(&self, i: usize) {
-        self.speed_index.set(i.min(crate::model::SPEEDS.len() - 1));
-        self.behind.set(None);
-        self.asked_us.set_value(0);
-        self.ran_us.set_value(0);
+        self.playback.speed_index.set(i.min(crate::model::SPEEDS.len() - 1));
+        self.playback.behind.set(None);
+        self.playback.asked_us.set_value(0);
+        self.playback.ran_us.set_value(0);
     }
 
     /// Heals every link to and from `node` (the isolate button's other half).
@@ -305,10 +346,10 @@ impl Lab {
     /// Play ⇄ pause. Pausing republishes every panel: while playing, the tables and the
     /// checker refresh only every few frames, and a paused page must show one moment.
     pub fn toggle_play(&self) {
-        let playing = !self.playing.get_untracked();
-        self.playing.set(playing);
+        let playing = !self.playback.playing.get_untracked();
+        self.playback.playing.set(playing);
         if !playing {
-            self.behind.set(None);
+            self.playback.behind.set(None);
             self.refresh();
         }
     }
@@ -335,7 +376,7 @@ impl Lab {
     }
 
     pub fn toggle_pick(&self, node: leaselab::NodeId) {
-        self.partition_pick.update(|p| match p.iter().position(|n| *n == node) {
+        self.selection.partition_pick.update(|p| match p.iter().position(|n| *n == node) {
             Some(i) => {
                 p.remove(i);
             }
@@ -348,7 +389,7 @@ impl Lab {
 
     /// Partitions the picked nodes from the rest (then clears the pick).
     pub fn partition_picked(&self) {
-        let picked = self.partition_pick.get_untracked();
+        let picked = self.selection.partition_pick.get_untracked();
         if picked.is_empty() {
             return;
         }
@@ -358,7 +399,7 @@ impl Lab {
                 .set(Some("Pick some of the nodes, not all: a partition needs nodes on both sides".into()));
         }
         if self.command(Command::Partition { groups: vec![picked] }).is_ok() {
-            self.partition_pick.set(Vec::new());
+            self.selection.partition_pick.set(Vec::new());
         }
     }
 
@@ -373,7 +414,8 @@ impl Lab {
     fn build_diagram(&self, sim: &leaselab::Sim, window: u64) -> SpaceTime {
         let now = sim.now();
         let focus = self
-            .selected_op
+            .selection
+            .op
             .get_untracked()
             .and_then(|op| sim.history().get(op))
             .map(|r| r.completed_at.unwrap_or(r.invoked_at))
@@ -420,7 +462,7 @@ impl Lab {
     pub fn import_file(&self, text: &str) -> Result<(), String> {
         match crate::model::judge_history(text) {
             Some(judged) => {
-                let note = format!("Checked the imported history — {}", judged.verdict);
+                let note = format!("Checked the imported history — {}", judged.headline());
                 self.judged_history.set(Some(judged));
                 self.set_timeline_note(Some(Ok(note)));
                 Ok(())
@@ -446,7 +488,7 @@ impl Lab {
         if replay.advance(REPLAY_AT_ONCE_EVENTS) {
             self.install_timeline(replay.finish()?, words.0);
         } else {
-            self.playing.set(false);
+            self.playback.playing.set(false);
             self.pending_replay.set_value(Some((replay, words, self.run_mark())));
             self.replay_frame(&|| false);
         }
@@ -461,7 +503,7 @@ impl Lab {
         };
         // Playing or changing the present run meanwhile (a command, a step, a scrub) means
         // the user went on with it: the replay stops rather than replace what they did.
-        if self.playing.get_untracked() || self.run_mark() != mark {
+        if self.playback.playing.get_untracked() || self.run_mark() != mark {
             self.set_timeline_note(Some(Err("Replay cancelled".into())));
             return false;
         }
@@ -500,7 +542,7 @@ impl Lab {
             timeline.sim().trace_hash()
         );
         self.exit_tour();
-        self.playing.set(false);
+        self.playback.playing.set(false);
         self.install(timeline);
         self.set_timeline_note(Some(Ok(note)));
     }
@@ -518,8 +560,8 @@ impl Lab {
         let scenario = builtin(name)?;
         let (runner, sim) = ScenarioRunner::start(scenario);
         self.install(Timeline::from_sim(sim));
-        self.tour.set_value(Some(runner));
-        self.playing.set(false);
+        self.tour.runner.set_value(Some(runner));
+        self.playback.playing.set(false);
         self.clear_prediction();
         self.publish_tour(None);
         Ok(())
@@ -527,7 +569,7 @@ impl Lab {
 
     /// Runs the tour's next step; after the last one, runs to the end and checks expectations.
     pub fn tour_next(&self) {
-        let Some(mut runner) = self.tour.get_value() else { return };
+        let Some(mut runner) = self.tour.runner.get_value() else { return };
         let question = runner.upcoming_question();
         let mut results = None;
         self.timeline.update_value(|t| {
@@ -549,11 +591,11 @@ impl Lab {
         // A step that asked a question reveals the answer; a step without one keeps the last
         // reveal on show (its operation may finish only now).
         if let Some(q) = question {
-            let guess = self.tour_guess.get_untracked();
-            self.tour_reveal.set(runner.op_id(q.op).map(|op| Reveal { op, kind: q.kind, guess }));
+            let guess = self.tour.guess.get_untracked();
+            self.tour.reveal.set(runner.op_id(q.op).map(|op| Reveal { op, kind: q.kind, guess }));
         }
-        self.tour_guess.set(None);
-        self.tour.set_value(Some(runner));
+        self.tour.guess.set(None);
+        self.tour.runner.set_value(Some(runner));
         self.refresh();
         self.publish_tour(results);
     }
@@ -561,7 +603,7 @@ impl Lab {
     /// Goes one step back: replays the tour from its seed up to the previous step (runs are
     /// deterministic, so this is exactly the earlier state).
     pub fn tour_back(&self) {
-        let Some(current) = self.tour.get_value() else { return };
+        let Some(current) = self.tour.runner.get_value() else { return };
         let target = current.next.saturating_sub(1);
         let (mut runner, sim) = ScenarioRunner::start(current.scenario);
         let mut timeline = Timeline::from_sim(sim);
@@ -569,20 +611,20 @@ impl Lab {
             timeline.drive(|sim| runner.step(sim));
         }
         self.install(timeline);
-        self.tour.set_value(Some(runner));
+        self.tour.runner.set_value(Some(runner));
         self.clear_prediction();
         self.publish_tour(None);
     }
 
     pub fn exit_tour(&self) {
-        self.tour.set_value(None);
-        self.tour_view.set(None);
+        self.tour.runner.set_value(None);
+        self.tour.view.set(None);
         self.clear_prediction();
     }
 
     fn clear_prediction(&self) {
-        self.tour_guess.set(None);
-        self.tour_reveal.set(None);
+        self.tour.guess.set(None);
+        self.tour.reveal.set(None);
     }
 
     /// Forgets what the views derived incrementally (the checker's rows, event log lines); the
@@ -599,8 +641,8 @@ impl Lab {
         self.pending_replay.set_value(None);
         self.timeline.set_value(timeline);
         self.set_timeline_note(None);
-        self.selected_op.set(None);
-        self.partition_pick.set(Vec::new());
+        self.selection.op.set(None);
+        self.selection.partition_pick.set(Vec::new());
         self.error.set(None);
         self.reset_views();
         self.refresh();
@@ -608,7 +650,7 @@ impl Lab {
     }
 
     fn publish_tour(&self, results: Option<Vec<(String, bool, String)>>) {
-        let view = self.tour.with_value(|t| {
+        let view = self.tour.runner.with_value(|t| {
             t.as_ref().map(|r| {
                 let steps = &r.scenario.steps;
                 TourView {
@@ -632,7 +674,7 @@ impl Lab {
                 }
             })
         });
-        self.tour_view.set(view);
+        self.tour.view.set(view);
     }
 
     /// Advances by `us` for one animation frame, while `more_time` allows: the tables
@@ -643,20 +685,20 @@ impl Lab {
         if let Some(ran) = ran {
             let frame = self.frames.get_value() + 1;
             self.frames.set_value(frame);
-            self.asked_us.update_value(|a| *a += us);
-            self.ran_us.update_value(|r| *r += ran);
+            self.playback.asked_us.update_value(|a| *a += us);
+            self.playback.ran_us.update_value(|r| *r += ran);
             if frame.is_multiple_of(SPEED_WINDOW_FRAMES) {
-                let (asked, ran) = (self.asked_us.get_value(), self.ran_us.get_value());
-                let speed = crate::model::SPEEDS[self.speed_index.get_untracked()].0;
+                let (asked, ran) = (self.playback.asked_us.get_value(), self.playback.ran_us.get_value());
+                let speed = crate::model::SPEEDS[self.playback.speed_index.get_untracked()].0;
                 // Falls behind below 95 % (frames differ in length); catches up only at 99 %,
                 // so a load near the machine's limit does not flip the note every second.
-                let was_behind = self.behind.with_untracked(Option::is_some);
+                let was_behind = self.playback.behind.with_untracked(Option::is_some);
                 let behind = if was_behind { ran * 100 < asked * 99 } else { ran * 20 < asked * 19 };
                 let achieved =
                     behind.then(|| format!("≈{}", crate::model::speed_label(speed * ran as f64 / asked as f64)));
-                self.behind.set(achieved);
-                self.asked_us.set_value(0);
-                self.ran_us.set_value(0);
+                self.playback.behind.set(achieved);
+                self.playback.asked_us.set_value(0);
+                self.playback.ran_us.set_value(0);
             }
             // The tables and the checker's rows take turns, so no frame carries both.
             // The space-time diagram redraws every other frame (30 Hz is smooth for a plot
@@ -747,7 +789,7 @@ impl Lab {
                         Some(Verdict::Violation { note }) => Some(note.clone()),
                         _ => None,
                     };
-                    let verdict = verdict.map(Verdict::label);
+                    let verdict = verdict.cloned();
                     OpRow { record: r.clone(), verdict, explanation }
                 })
                 .collect();

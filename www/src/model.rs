@@ -197,7 +197,7 @@ pub fn outcome_class(outcome: &leaselab::OpOutcome) -> &'static str {
 /// CSS class of a read-path badge.
 pub fn path_class(path: ReadPath) -> &'static str {
     match path {
-        ReadPath::LeaseRead => "lease",
+        ReadPath::LeaseRead => "lease-read",
         ReadPath::RaftLeaseBased => "leasebased",
         ReadPath::ReadIndex | ReadPath::SingleVoter => "readindex",
         ReadPath::ForwardedReadIndex => "forwarded",
@@ -206,7 +206,7 @@ pub fn path_class(path: ReadPath) -> &'static str {
 }
 
 /// Fraction of the leader lease left at local time `now` (0..=1).
-pub fn lease_fraction_left(now: LocalTime, expire: LocalTime, duration_us: i64) -> f64 {
+pub fn leader_lease_fraction_left(now: LocalTime, expire: LocalTime, duration_us: i64) -> f64 {
     if duration_us <= 0 {
         return 0.0;
     }
@@ -214,15 +214,15 @@ pub fn lease_fraction_left(now: LocalTime, expire: LocalTime, duration_us: i64) 
 }
 
 /// The node table's leader-lease cell.
-pub fn lease_label(role: Option<Role>, now: LocalTime, stats: Option<&LeaderLeaseStats>) -> String {
+pub fn leader_lease_label(role: Option<Role>, now: LocalTime, stats: Option<&LeaderLeaseStats>) -> String {
     match (role, stats) {
         (None, _) | (_, None) => "—".to_string(),
         (Some(Role::Leader), Some(s)) if !s.enabled => "disabled".to_string(),
         (Some(Role::Leader), Some(s)) => match s.expire_at {
             Some(e) if now < e => format!("valid, {:.0} ms left", (e.0 - now.0) as f64 / 1_000.0),
             Some(_) => "expired".to_string(),
-            // A drift bound as long as the lease leaves none to grant: say so, not "yet".
-            None if s.duration_us <= 0 => "none: bound ≥ lease".to_string(),
+            // A drift bound as long as the leader lease leaves none to grant: say so, not "yet".
+            None if s.duration_us <= 0 => "none: bound ≥ leader lease".to_string(),
             None => "none yet".to_string(),
         },
         _ => "—".to_string(),
@@ -571,12 +571,13 @@ mod judged_history_tests {
                      {:process 0, :type :invoke, :f :write, :value 2}\n{:process 0, :type :ok, :f :write, :value 2}\n\
                      {:process 1, :type :invoke, :f :read, :value nil}\n{:process 1, :type :ok, :f :read, :value 1}";
         let judged = judge_history(stale).expect("a history");
-        assert_eq!(judged.verdict, "not linearizable: 3 operations on 1 key");
-        assert!(!judged.linearizable && judged.detail.contains("no order can place"));
+        assert_eq!(judged.verdict, JudgedVerdict::NotLinearizable);
+        assert_eq!(judged.headline(), "not linearizable: 3 operations on 1 key");
+        assert!(judged.detail.contains("no order can place"));
         assert!(judged.ops.iter().any(|(text, named)| *named && text.contains("read → 1")), "{:?}", judged.ops);
         let fine = "{\"process\": 0, \"type\": \"invoke\", \"f\": \"write\", \"value\": 1}\n\
                     {\"process\": 0, \"type\": \"ok\", \"f\": \"write\", \"value\": 1}";
-        assert_eq!(judge_history(fine).map(|j| j.linearizable), Some(true));
+        assert_eq!(judge_history(fine).map(|j| j.verdict), Some(JudgedVerdict::Linearizable));
         // A run exported by the page is not a history: it goes to the run importer.
         assert_eq!(judge_history("{\n  \"version\": 1\n}"), None);
         assert_eq!(judge_history("{}"), None);
@@ -743,8 +744,8 @@ mod tests {
 
     #[test]
     fn lease_ring_and_label_follow_the_local_clock() {
-        assert_eq!(lease_fraction_left(LocalTime(0), LocalTime(100_000), 200_000), 0.5);
-        assert_eq!(lease_fraction_left(LocalTime(300_000), LocalTime(100_000), 200_000), 0.0);
+        assert_eq!(leader_lease_fraction_left(LocalTime(0), LocalTime(100_000), 200_000), 0.5);
+        assert_eq!(leader_lease_fraction_left(LocalTime(300_000), LocalTime(100_000), 200_000), 0.0);
         let stats = LeaderLeaseStats {
             enabled: true,
             config_reason: String::new(),
@@ -754,13 +755,13 @@ mod tests {
             last_reason: String::new(),
             duration_us: 200_000,
         };
-        assert_eq!(lease_label(Some(Role::Leader), LocalTime(100_000), Some(&stats)), "valid, 50 ms left");
-        assert_eq!(lease_label(Some(Role::Leader), LocalTime(150_000), Some(&stats)), "expired");
-        assert_eq!(lease_label(Some(Role::Follower), LocalTime(0), Some(&stats)), "—");
+        assert_eq!(leader_lease_label(Some(Role::Leader), LocalTime(100_000), Some(&stats)), "valid, 50 ms left");
+        assert_eq!(leader_lease_label(Some(Role::Leader), LocalTime(150_000), Some(&stats)), "expired");
+        assert_eq!(leader_lease_label(Some(Role::Follower), LocalTime(0), Some(&stats)), "—");
         let fresh = LeaderLeaseStats { expire_at: None, ..stats };
-        assert_eq!(lease_label(Some(Role::Leader), LocalTime(0), Some(&fresh)), "none yet");
+        assert_eq!(leader_lease_label(Some(Role::Leader), LocalTime(0), Some(&fresh)), "none yet");
         let no_room = LeaderLeaseStats { duration_us: 0, ..fresh };
-        assert_eq!(lease_label(Some(Role::Leader), LocalTime(0), Some(&no_room)), "none: bound ≥ lease");
+        assert_eq!(leader_lease_label(Some(Role::Leader), LocalTime(0), Some(&no_room)), "none: bound ≥ leader lease");
     }
 
     #[test]
@@ -810,13 +811,39 @@ mod tests {
 /// as the page shows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct JudgedHistory {
-    /// "linearizable", "not linearizable" or "unknown", and what was checked.
-    pub verdict: String,
-    pub linearizable: bool,
+    pub verdict: JudgedVerdict,
+    /// What was checked: "3 operations on 1 key".
+    pub checked: String,
     /// The counterexample or the reason there is no verdict (empty when linearizable).
     pub detail: String,
     /// Each operation in words, and whether the counterexample names it.
     pub ops: Vec<(String, bool)>,
+}
+
+/// The model checker's answer on an outside history.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JudgedVerdict {
+    Linearizable,
+    NotLinearizable,
+    /// The search stopped at a limit: no verdict.
+    Unknown,
+}
+
+impl JudgedVerdict {
+    pub fn label(self) -> &'static str {
+        match self {
+            JudgedVerdict::Linearizable => "linearizable",
+            JudgedVerdict::NotLinearizable => "not linearizable",
+            JudgedVerdict::Unknown => "unknown",
+        }
+    }
+}
+
+impl JudgedHistory {
+    /// The verdict and what it covers, as the panel heads it.
+    pub fn headline(&self) -> String {
+        format!("{}: {}", self.verdict.label(), self.checked)
+    }
 }
 
 /// Operations listed on the page (the verdict covers them all).
@@ -828,19 +855,20 @@ pub fn judge_history(text: &str) -> Option<JudgedHistory> {
     let ops = external::parse(text).ok()?;
     let report = model::check(&ops, model::Limits::default());
     let outcome = report.outcome();
-    let (detail, named): (String, Vec<usize>) = match outcome {
-        model::Outcome::Linearizable => (String::new(), vec![]),
-        model::Outcome::NotLinearizable(c) => {
-            (c.describe(&ops), std::iter::once(c.stuck).chain(c.overlapping.iter().copied()).collect())
-        }
-        model::Outcome::Unknown { reason } => (reason.clone(), vec![]),
+    let (verdict, detail, named): (JudgedVerdict, String, Vec<usize>) = match outcome {
+        model::Outcome::Linearizable => (JudgedVerdict::Linearizable, String::new(), vec![]),
+        model::Outcome::NotLinearizable(c) => (
+            JudgedVerdict::NotLinearizable,
+            c.describe(&ops),
+            std::iter::once(c.stuck).chain(c.overlapping.iter().copied()).collect(),
+        ),
+        model::Outcome::Unknown { reason } => (JudgedVerdict::Unknown, reason.clone(), vec![]),
     };
-    let verdict =
-        format!("{}: {} on {}", outcome.label(), plural(ops.len(), "operation"), plural(report.keys.len(), "key"));
+    let checked = format!("{} on {}", plural(ops.len(), "operation"), plural(report.keys.len(), "key"));
     let shown = ops.iter().enumerate().take(JUDGED_OPS_SHOWN_MAX);
     Some(JudgedHistory {
         verdict,
-        linearizable: *outcome == model::Outcome::Linearizable,
+        checked,
         detail,
         ops: shown.map(|(i, o)| (format!("#{} {}", o.id, o.describe()), named.contains(&i))).collect(),
     })

@@ -134,8 +134,8 @@ async fn the_client_panel_reports_its_latest_outcome_in_one_place() {
     click(&host, "write-button").await;
     assert_eq!(text(&host, "write-status"), "invalid key: a key must not be empty");
     assert_eq!(text(&host, "command-error"), "", "the cluster panel does not repeat a client refusal");
-    set_input(&host, "lease-ttl", "0").await;
-    click(&host, "lease-grant").await;
+    set_input(&host, "key-lease-ttl", "0").await;
+    click(&host, "key-lease-grant").await;
     assert!(text(&host, "write-status").contains("is not a TTL"), "{}", text(&host, "write-status"));
     set_input(&host, "write-key", "x").await;
     click(&host, "write-button").await;
@@ -683,9 +683,9 @@ async fn key_leases_are_granted_attached_and_shown_in_the_inspector() {
     for _ in 0..4 {
         click(&host, "advance-1s").await;
     }
-    click(&host, "lease-grant").await;
+    click(&host, "key-lease-grant").await;
     click(&host, "advance-100ms").await;
-    click(&host, "put-with-lease").await;
+    click(&host, "put-with-key-lease").await;
     click(&host, "advance-100ms").await;
     click(&host, "node-row-1").await;
     let leases = text(&host, "inspector-key-leases");
@@ -693,13 +693,13 @@ async fn key_leases_are_granted_attached_and_shown_in_the_inspector() {
     let keys = text(&host, "inspector-keys");
     assert!(keys.contains('x'), "{keys}");
     // Bad input is explained and loses nothing.
-    let ttl: web_sys::HtmlInputElement = by_test_id(&host, "lease-ttl").unchecked_into();
+    let ttl: web_sys::HtmlInputElement = by_test_id(&host, "key-lease-ttl").unchecked_into();
     ttl.set_value("soon");
     ttl.dispatch_event(&web_sys::Event::new("input").unwrap()).unwrap();
-    let id: web_sys::HtmlInputElement = by_test_id(&host, "lease-id").unchecked_into();
+    let id: web_sys::HtmlInputElement = by_test_id(&host, "key-lease-id").unchecked_into();
     id.set_value("2");
     id.dispatch_event(&web_sys::Event::new("input").unwrap()).unwrap();
-    click(&host, "lease-grant").await;
+    click(&host, "key-lease-grant").await;
     assert!(text(&host, "write-status").contains("not a TTL"));
     assert!(text(&host, "inspector-key-leases").contains("5.0 s"), "the existing key lease is still there");
     host.remove();
@@ -841,7 +841,7 @@ fn the_page_says_when_the_simulation_cannot_keep_up() {
     for _ in 0..30 {
         assert!(lab.advance_frame_us(1_000_000, &|| false));
     }
-    let behind = lab.behind.get_untracked().expect("fell behind");
+    let behind = lab.playback.behind.get_untracked().expect("fell behind");
     assert!(behind.starts_with('≈') && behind.ends_with('×'), "{behind}");
     let speed: f64 = behind.trim_start_matches('≈').trim_end_matches('×').parse().unwrap();
     assert!(speed > 0.0, "{behind}");
@@ -850,14 +850,14 @@ fn the_page_says_when_the_simulation_cannot_keep_up() {
     for _ in 0..30 {
         assert!(lab.advance_frame_us(1_000, &|| true));
     }
-    assert_eq!(lab.behind.get_untracked(), None);
+    assert_eq!(lab.playback.behind.get_untracked(), None);
     // A new speed starts a new measurement: the old one's figure goes at once.
     for _ in 0..30 {
         assert!(lab.advance_frame_us(1_000_000, &|| false));
     }
-    assert!(lab.behind.get_untracked().is_some());
+    assert!(lab.playback.behind.get_untracked().is_some());
     lab.set_speed(leaselab_www::model::SPEEDS.len() - 1);
-    assert_eq!(lab.behind.get_untracked(), None);
+    assert_eq!(lab.playback.behind.get_untracked(), None);
 }
 
 /// A long shared run is replayed a slice per frame with its progress shown (it froze the page
@@ -926,7 +926,7 @@ async fn an_imported_history_is_judged_and_its_counterexample_shown() {
                  {\"process\": 1, \"type\": \"ok\", \"f\": \"read\", \"value\": 1}";
     lab.import_file(stale).unwrap();
     let judged = lab.judged_history.get_untracked().expect("judged");
-    assert_eq!(judged.verdict, "not linearizable: 3 operations on 1 key");
+    assert_eq!(judged.headline(), "not linearizable: 3 operations on 1 key");
     assert_eq!(lab.snap.get_untracked().trace_hash, hash, "the run is untouched");
     assert!(lab.timeline_note.get_untracked().unwrap_or_default().contains("not linearizable"));
     // A run file still opens as a run, and a file that is neither is refused as before.

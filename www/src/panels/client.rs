@@ -1,8 +1,9 @@
 //! The client panel: puts, deletes, reads, transactions, compaction and key leases, sent to
 //! the leader or a chosen node.
 
+use super::txn_form::TxnFormPanel;
 use crate::lab::lab;
-use crate::widgets::{choice_box, text_box};
+use crate::widgets::text_box;
 use leaselab::{ClientOp, Command, NodeId, ReadMode};
 use leptos::prelude::*;
 
@@ -47,8 +48,8 @@ pub(crate) fn ClientPanel() -> impl IntoView {
         Read(ReadMode),
     }
     let compact_rev = RwSignal::new("2".to_string());
-    let lease_id = RwSignal::new("1".to_string());
-    let lease_ttl = RwSignal::new("5".to_string());
+    let key_lease_id = RwSignal::new("1".to_string());
+    let key_lease_ttl = RwSignal::new("5".to_string());
     // Sends a command built for the chosen node; bad input is explained, nothing is lost.
     let send_cmd = move |build: Box<dyn Fn(NodeId) -> Command>| {
         let Some(node) = target_node() else {
@@ -71,51 +72,19 @@ pub(crate) fn ClientPanel() -> impl IntoView {
             Op::Read(mode) => Command::Client { node, op: ClientOp::Read { key: k.clone(), mode } },
         }))
     };
-    // One signal per field of the transaction form, so each box is a plain `text_box`.
-    let example = crate::model::TxnForm::example();
-    let [if_key, if_target, if_op, if_operand, then_kind, then_key, then_value, else_kind, else_key, else_value] = [
-        example.key,
-        example.target,
-        example.op,
-        example.operand,
-        example.then_kind,
-        example.then_key,
-        example.then_value,
-        example.else_kind,
-        example.else_key,
-        example.else_value,
-    ]
-    .map(RwSignal::new);
-    let txn_form = move || crate::model::TxnForm {
-        key: if_key.get_untracked(),
-        target: if_target.get_untracked(),
-        op: if_op.get_untracked(),
-        operand: if_operand.get_untracked(),
-        then_kind: then_kind.get_untracked(),
-        then_key: then_key.get_untracked(),
-        then_value: then_value.get_untracked(),
-        else_kind: else_kind.get_untracked(),
-        else_key: else_key.get_untracked(),
-        else_value: else_value.get_untracked(),
-    };
-    let send_txn = move || match crate::model::build_txn(&txn_form()) {
-        Ok((compares, success, failure)) => send_cmd(Box::new(move |node| Command::Client {
-            node,
-            op: ClientOp::Txn { compares: compares.clone(), success: success.clone(), failure: failure.clone() },
-        })),
-        Err(e) => say(e),
-    };
+    let send_op = Callback::new(move |op: ClientOp| send_cmd(Box::new(move |node| Command::client(node, op.clone()))));
+    let say_cb = Callback::new(say);
     let compact = move || match compact_rev.get_untracked().trim().parse::<u64>() {
         Ok(revision) => send_cmd(Box::new(move |node| Command::Client { node, op: ClientOp::Compact { revision } })),
         Err(_) => say("a revision is a whole number up to 18446744073709551615".into()),
     };
-    let with_lease = move |action: u8| {
-        let id = match crate::model::parse_key_lease_id(&lease_id.get_untracked()) {
+    let with_key_lease = move |action: u8| {
+        let id = match crate::model::parse_key_lease_id(&key_lease_id.get_untracked()) {
             Ok(id) => id,
             Err(e) => return say(e),
         };
         match action {
-            0 => match crate::model::parse_ttl_ms(&lease_ttl.get_untracked()) {
+            0 => match crate::model::parse_ttl_ms(&key_lease_ttl.get_untracked()) {
                 Ok(ttl_ms) => {
                     send_cmd(Box::new(move |node| Command::Client { node, op: ClientOp::KeyLeaseGrant { id, ttl_ms } }))
                 }
@@ -173,42 +142,18 @@ pub(crate) fn ClientPanel() -> impl IntoView {
                     </select>
                 </label>
             </div>
-            <details class="txn" data-testid="txn-builder">
-                <summary>"Transaction (if … then … else …)"</summary>
-                <div class="row">
-                    "if "
-                    {text_box(if_key, "txn-key".into(), "short", Some("compare key"))}
-                    {choice_box(if_target, "txn-target", "compare target", &[("value", "value"), ("version", "version"), ("create", "create"), ("mod", "mod")])}
-                    {choice_box(if_op, "txn-op", "comparison", &[("=", "="), ("!=", "!="), (">", ">"), ("<", "<")])}
-                    {text_box(if_operand, "txn-operand".into(), "tiny", Some("compare with"))}
-                </div>
-                <div class="row">
-                    "then "
-                    {choice_box(then_kind, "txn-then-kind", "then operation", &[("put", "put"), ("delete", "delete"), ("get", "get")])}
-                    {text_box(then_key, "txn-then-key".into(), "short", Some("then key"))}
-                    <span class:hidden=move || then_kind.get() != "put">"= "
-                        {text_box(then_value, "txn-then-value".into(), "short", Some("then value"))}</span>
-                </div>
-                <div class="row">
-                    "else "
-                    {choice_box(else_kind, "txn-else-kind", "else operation", &[("get", "get"), ("put", "put"), ("delete", "delete"), ("", "nothing")])}
-                    {text_box(else_key, "txn-else-key".into(), "short", Some("else key"))}
-                    <span class:hidden=move || else_kind.get() != "put">"= "
-                        {text_box(else_value, "txn-else-value".into(), "short", Some("else value"))}</span>
-                    <button data-testid="txn-button" on:click=move |_| send_txn()>"Send txn"</button>
-                </div>
-            </details>
+            <TxnFormPanel send=send_op say=say_cb />
             <div class="row">
                 <label>"compact to rev " {text_box(compact_rev, "compact-rev".into(), "tiny", None)}</label>
                 <button data-testid="compact-button" on:click=move |_| compact()>"Compact"</button>
             </div>
             <div class="row">
-                <label>"key lease " {text_box(lease_id, "lease-id".into(), "tiny", None)}</label>
-                <label>"TTL " {text_box(lease_ttl, "lease-ttl".into(), "tiny", None)}" s"</label>
-                <button data-testid="lease-grant" on:click=move |_| with_lease(0)>"Grant"</button>
-                <button data-testid="lease-keepalive" on:click=move |_| with_lease(1)>"Keep-alive"</button>
-                <button data-testid="lease-revoke" on:click=move |_| with_lease(2)>"Revoke"</button>
-                <button data-testid="put-with-lease" on:click=move |_| with_lease(3)>"Put with lease"</button>
+                <label>"key lease " {text_box(key_lease_id, "key-lease-id".into(), "tiny", None)}</label>
+                <label>"TTL " {text_box(key_lease_ttl, "key-lease-ttl".into(), "tiny", None)}" s"</label>
+                <button data-testid="key-lease-grant" on:click=move |_| with_key_lease(0)>"Grant"</button>
+                <button data-testid="key-lease-keepalive" on:click=move |_| with_key_lease(1)>"Keep-alive"</button>
+                <button data-testid="key-lease-revoke" on:click=move |_| with_key_lease(2)>"Revoke"</button>
+                <button data-testid="put-with-key-lease" on:click=move |_| with_key_lease(3)>"Put with key lease"</button>
             </div>
             // Scrubbed back to before it was said, the line would name an operation not yet sent.
             <div class="status" data-testid="write-status">

@@ -21,7 +21,7 @@ pub(crate) struct NodeFace {
 pub(crate) fn ClusterView() -> impl IntoView {
     let lab = lab();
     let links = Memo::new(move |_| lab.snap.with(|s| (s.nodes.len(), s.links.clone())));
-    // What a node's circle shows; the clock and lease parts change every frame, these rarely.
+    // What a node's circle shows; the clock and leader lease parts change every frame, these rarely.
     let nodes = Memo::new(move |_| {
         lab.snap.with(|s| {
             s.nodes
@@ -72,7 +72,7 @@ pub(crate) fn ClusterView() -> impl IntoView {
             })}
             // Messages in flight; those of the selected read are ringed.
             {move || {
-                let selected: Vec<u64> = lab.selected_op.get().and_then(|op| lab.ops.with(|rows| {
+                let selected: Vec<u64> = lab.selection.op.get().and_then(|op| lab.ops.with(|rows| {
                     rows.iter().find(|r| r.record.id == op).and_then(|r| r.record.trace.as_ref().map(|t| t.messages.clone()))
                 })).unwrap_or_default();
                 // One path of round dots per kind: a handful of DOM updates per frame however
@@ -109,11 +109,11 @@ pub(crate) fn ClusterView() -> impl IntoView {
                     let stats = node.leader_lease.as_ref()?;
                     let expire = stats.expire_at?;
                     if node.role != Some(leaselab::Role::Leader) || stats.duration_us <= 0 { return None; }
-                    let left = crate::model::lease_fraction_left(node.local_time, expire, stats.duration_us);
+                    let left = crate::model::leader_lease_fraction_left(node.local_time, expire, stats.duration_us);
                     let (x, y) = ring_position(node.id.index(), n);
                     let circumference = std::f64::consts::TAU * 42.0;
                     Some(view! {
-                        <circle class="lease-ring" data-testid=format!("lease-ring-{}", node.id.0) cx=x cy=y r="42"
+                        <circle class="leader-lease-ring" data-testid=format!("leader-lease-ring-{}", node.id.0) cx=x cy=y r="42"
                             stroke-dasharray=format!("{:.1} {:.1}", circumference * left, circumference)
                             transform=format!("rotate(-90 {x} {y})") />
                     })
@@ -157,9 +157,9 @@ pub(crate) fn ClusterView() -> impl IntoView {
                     view! {
                         <g class=node_class(node.role, node.paused)
                             data-testid=format!("node-{}", node.id.0) data-role=label
-                            class:picked=lab.partition_pick.with(|p| p.contains(&node.id))
+                            class:picked=lab.selection.partition_pick.with(|p| p.contains(&node.id))
                             on:click={let id = node.id; move |ev: leptos::ev::MouseEvent| {
-                                if ev.shift_key() { lab.toggle_pick(id) } else { lab.selected_node.set(Some(id)) }
+                                if ev.shift_key() { lab.toggle_pick(id) } else { lab.selection.node.set(Some(id)) }
                             }}>
                             <circle cx=x cy=y r="34" />
                             <text x=x y=y - 8.0 class="node-name">{node.id.to_string()}</text>

@@ -2,14 +2,64 @@
 //! policy, settings, Reset).
 
 use crate::keys::is_enter_in_text_box;
-use crate::lab::lab;
+use crate::lab::{lab, Playback};
 use crate::model::{format_time, parse_seed, SPEEDS};
 use crate::widgets::{enum_box, text_box};
 use leaselab::{ClusterConfig, Command, CommitBroadcast, LeaderLeasePolicy, NODES_MAX};
 use leptos::prelude::*;
 
+/// The toolbar: playback, then the run form.
 #[component]
 pub(crate) fn Controls(seed: u64, node_count: usize) -> impl IntoView {
+    view! {
+        <div class="controls">
+            <PlaybackControls />
+            <span class="sep"></span>
+            <RunForm seed node_count />
+        </div>
+    }
+}
+
+/// Play, pause, step, advance and speed, and the simulated time.
+#[component]
+fn PlaybackControls() -> impl IntoView {
+    let lab = lab();
+    let playback = expect_context::<Playback>();
+    view! {
+            <button data-testid="play-toggle" class="primary"
+                title="Play or pause (space)"
+                on:click=move |_| lab.toggle_play()>
+                {move || if playback.playing.get() { "❚❚ Pause" } else { "▶ Play" }}
+            </button>
+            <button data-testid="step-event" title="Handle the next event"
+                on:click=move |_| lab.step_event()>"Step"</button>
+            <button data-testid="advance-100ms" on:click=move |_| { lab.advance_us(100_000); }>"+100 ms"</button>
+            <button data-testid="advance-1s" on:click=move |_| { lab.advance_us(1_000_000); }>"+1 s"</button>
+            <label>"Speed "
+                <select data-testid="speed-select"
+                    on:change=move |ev| {
+                        ev.stop_propagation();
+                        if let Ok(i) = event_target_value(&ev).parse::<usize>() {
+                            lab.set_speed(i);
+                        }
+                    }
+                    prop:value=move || playback.speed_index.get().to_string()>
+                    {SPEEDS.iter().enumerate().map(|(i, (_, label))| view! {
+                        <option value=i.to_string()>{*label}</option>
+                    }).collect_view()}
+                </select>
+            </label>
+            // A fixed slot beside the speed, so the toolbar does not move when it fills.
+            <span class="behind" data-testid="speed-behind"
+                title="The speed the simulation reaches: it cannot keep up with the chosen one on this machine">{move || playback.behind.get()}</span>
+            <span class="clock" data-testid="sim-time">{move || format_time(lab.snap.with(|s| s.now))}</span>
+    }
+}
+
+/// The run form: seed, size, leader lease policy and settings, applied by Reset (edits are
+/// checked as they are made).
+#[component]
+fn RunForm(seed: u64, node_count: usize) -> impl IntoView {
     let lab = lab();
     let seed_text = RwSignal::new(seed.to_string());
     let nodes = RwSignal::new(node_count);
@@ -17,7 +67,7 @@ pub(crate) fn Controls(seed: u64, node_count: usize) -> impl IntoView {
     let initial = lab.snap.with_untracked(|s| s.config.leader_lease.clone());
     let policy = RwSignal::new(initial.policy);
     let bound_text = RwSignal::new(initial.clock_drift_bound_ms.to_string());
-    let lease_enabled = RwSignal::new(initial.enabled);
+    let leader_lease_enabled = RwSignal::new(initial.enabled);
     // An array of signals is Copy, so the closures below can share it.
     let setting_texts: [RwSignal<String>; crate::model::NUMBER_SETTINGS.len()] = std::array::from_fn(|i| {
         RwSignal::new(lab.snap.with_untracked(|snap| (crate::model::NUMBER_SETTINGS[i].show)(&snap.config)))
@@ -36,7 +86,7 @@ pub(crate) fn Controls(seed: u64, node_count: usize) -> impl IntoView {
         nodes.set(config.node_count);
         policy.set(config.leader_lease.policy);
         bound_text.set(config.leader_lease.clock_drift_bound_ms.to_string());
-        lease_enabled.set(config.leader_lease.enabled);
+        leader_lease_enabled.set(config.leader_lease.enabled);
         for (setting, text) in crate::model::NUMBER_SETTINGS.iter().zip(setting_texts) {
             text.set((setting.show)(&config));
         }
@@ -60,7 +110,7 @@ pub(crate) fn Controls(seed: u64, node_count: usize) -> impl IntoView {
         config.commit_broadcast = commit_broadcast.get_untracked();
         config.leader_lease.policy = policy.get_untracked();
         config.leader_lease.clock_drift_bound_ms = bound;
-        config.leader_lease.enabled = lease_enabled.get_untracked();
+        config.leader_lease.enabled = leader_lease_enabled.get_untracked();
         crate::model::check_timings(&config)?;
         config.validate().map_err(|e| e.to_string())?;
         Ok((seed, config))
@@ -87,40 +137,12 @@ pub(crate) fn Controls(seed: u64, node_count: usize) -> impl IntoView {
         }
     };
     view! {
-        <div class="controls" on:keydown=move |ev| if is_enter_in_text_box(&ev) { reset() }
+        <span class="run-form" on:keydown=move |ev| if is_enter_in_text_box(&ev) { reset() }
             on:change=move |_| {
                 // An edit is checked at once, not only when Reset is pressed.
                 edited.set(true);
                 seed_error.set(read_form().err());
             }>
-            <button data-testid="play-toggle" class="primary"
-                title="Play or pause (space)"
-                on:click=move |_| lab.toggle_play()>
-                {move || if lab.playing.get() { "❚❚ Pause" } else { "▶ Play" }}
-            </button>
-            <button data-testid="step-event" title="Handle the next event"
-                on:click=move |_| lab.step_event()>"Step"</button>
-            <button data-testid="advance-100ms" on:click=move |_| { lab.advance_us(100_000); }>"+100 ms"</button>
-            <button data-testid="advance-1s" on:click=move |_| { lab.advance_us(1_000_000); }>"+1 s"</button>
-            <label>"Speed "
-                <select data-testid="speed-select"
-                    on:change=move |ev| {
-                        ev.stop_propagation();
-                        if let Ok(i) = event_target_value(&ev).parse::<usize>() {
-                            lab.set_speed(i);
-                        }
-                    }
-                    prop:value=move || lab.speed_index.get().to_string()>
-                    {SPEEDS.iter().enumerate().map(|(i, (_, label))| view! {
-                        <option value=i.to_string()>{*label}</option>
-                    }).collect_view()}
-                </select>
-            </label>
-            // A fixed slot beside the speed, so the toolbar does not move when it fills.
-            <span class="behind" data-testid="speed-behind"
-                title="The speed the simulation reaches: it cannot keep up with the chosen one on this machine">{move || lab.behind.get()}</span>
-            <span class="clock" data-testid="sim-time">{move || format_time(lab.snap.with(|s| s.now))}</span>
-            <span class="sep"></span>
             <label>"Seed " {text_box(seed_text, "seed-input".into(), "seed", None)}</label>
             <label>"Nodes "
                 <select data-testid="node-count-select" title="Cluster size (applies on Reset)"
@@ -136,11 +158,11 @@ pub(crate) fn Controls(seed: u64, node_count: usize) -> impl IntoView {
             <label title="How the leader decides its lease is valid (applies on Reset)">"Leader lease "
                 {enum_box(policy, "policy-select", &LeaderLeasePolicy::ALL, LeaderLeasePolicy::label)}
             </label>
-            <label title="Assumed bound on clock drift, subtracted from the lease (applies on Reset)">"drift bound "
+            <label title="Assumed bound on clock drift, subtracted from the leader lease (applies on Reset)">"drift bound "
                 {text_box(bound_text, "bound-input".into(), "tiny", None)}" ms"
             </label>
-            <label><input data-testid="lease-enabled" type="checkbox" prop:checked=move || lease_enabled.get()
-                on:change=move |ev| lease_enabled.set(event_target_checked(&ev)) />" leases on"</label>
+            <label><input data-testid="leader-lease-enabled" type="checkbox" prop:checked=move || leader_lease_enabled.get()
+                on:change=move |ev| leader_lease_enabled.set(event_target_checked(&ev)) />" leader leases on"</label>
             <details class="settings" data-testid="settings">
                 <summary title="Timings, network and key lease checkpoints (apply on Reset)">"Settings"</summary>
                 <div class="settings-grid">
@@ -166,7 +188,7 @@ pub(crate) fn Controls(seed: u64, node_count: usize) -> impl IntoView {
             <button data-testid="reset-button" on:click=move |_| reset()>"Reset"</button>
             <span class="muted" data-testid="settings-pending">{move || edited.get().then(|| "edited: Reset applies".to_string())}</span>
             <span class="error" data-testid="seed-error">{move || seed_error.get()}</span>
-        </div>
+        </span>
     }
 }
 

@@ -16,8 +16,8 @@ pub(crate) fn HelpOverlay() -> impl IntoView {
                         <h2>"Lease Lab" <button class="linklike" data-testid="help-close" on:click=move |_| lab.help_open.set(false)>"close"</button></h2>
                         <p>"Every node is a real raft-rs node with its own clock. A linearizable read takes one of these paths:"</p>
                         <ul>
-                            <li><span class="badge lease">"lease read"</span>" the leader holds a valid leader lease on its own clock: it answers locally, no messages."</li>
-                            <li><span class="badge readindex">"ReadIndex"</span>" the leader has no valid lease: one heartbeat round to a quorum confirms it still leads, then it answers once applied."</li>
+                            <li><span class="badge lease-read">"lease read"</span>" the leader holds a valid leader lease on its own clock: it answers locally, no messages."</li>
+                            <li><span class="badge readindex">"ReadIndex"</span>" the leader has no valid leader lease: one heartbeat round to a quorum confirms it still leads, then it answers once applied."</li>
                             <li><span class="badge forwarded">"forwarded"</span>" a follower asks the leader for a read index, waits to apply up to it, answers from its own store."</li>
                             <li><span class="badge leasebased">"LeaseBased"</span>" raft-rs trusts check_quorum and checks no clock at all."</li>
                             <li><span class="badge serializable">"serializable"</span>" local state at once: may be stale, and that is allowed."</li>

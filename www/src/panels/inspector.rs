@@ -13,20 +13,20 @@ pub(crate) const INSPECTOR_LOG_ENTRIES: usize = 10;
 pub(crate) fn Inspector() -> impl IntoView {
     let lab = lab();
     move || {
-        let id = lab.selected_node.get()?;
+        let id = lab.selection.node.get()?;
         lab.panel_snap.with(|s| {
             let n = s.nodes.iter().find(|n| n.id == id)?.clone();
             let log = lab.log_tail(id, INSPECTOR_LOG_ENTRIES);
             Some(view! {
                 <div class="panel inspector" data-testid="inspector">
                     <h2>{format!("Inspector — {}", n.id)}
-                        <button class="linklike" data-testid="inspector-close" on:click=move |_| lab.selected_node.set(None)>"close"</button></h2>
+                        <button class="linklike" data-testid="inspector-close" on:click=move |_| lab.selection.node.set(None)>"close"</button></h2>
                     <p class="mono" data-testid="inspector-raft">{format!(
                         "{} · term {} · leader {} · log [{}..{}] · commit {} · applied {} · election timeout {} ticks",
                         role_label(n.role, n.paused), n.term, n.leader, n.first_index, n.last_index, n.commit, n.applied,
                         n.election_timeout_ticks)}</p>
                     {n.leader_lease.as_ref().map(|l| view! {
-                        <p class="muted" data-testid="inspector-lease">{format!(
+                        <p class="muted" data-testid="inspector-leader-lease">{format!(
                             "leader lease: {} · renewed {} times · {} · duration {} ms",
                             l.config_reason, l.renew_count, l.last_reason, l.duration_us / 1_000)}</p>
                     })}

@@ -13,6 +13,7 @@ mod read_trace;
 pub mod spacetime;
 mod timeline;
 mod tours;
+mod txn_form;
 
 pub(crate) use client::ClientPanel;
 pub(crate) use cluster_view::{ClusterView, Legend};

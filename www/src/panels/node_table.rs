@@ -46,16 +46,16 @@ pub(crate) fn NodeTable() -> impl IntoView {
                 </tr></thead>
                 <tbody>
                 // Rows are rebuilt only when a node's buttons change (crash, pause, rate); the
-                // cells that move (role, indexes, lease, clock) update in place.
+                // cells that move (role, indexes, leader lease, clock) update in place.
                 {move || rows.get().into_iter().map(|(id, crashed, paused, rate_ppm, isolated)| {
                     let cell = move |f: fn(&leaselab::snapshot::NodeView) -> String| {
                         move || lab.panel_snap.with(|s| s.nodes.get(id.index()).map(f).unwrap_or_default())
                     };
                     view! {
-                        <tr data-testid=format!("node-row-{}", id.0) on:click=move |_| lab.selected_node.set(Some(id))>
+                        <tr data-testid=format!("node-row-{}", id.0) on:click=move |_| lab.selection.node.set(Some(id))>
                             <td><label class="pick" title="Pick for a partition (or shift-click the node)">
                                 <input type="checkbox" data-testid=format!("pick-{}", id.0)
-                                    prop:checked=move || lab.partition_pick.with(|p| p.contains(&id))
+                                    prop:checked=move || lab.selection.partition_pick.with(|p| p.contains(&id))
                                     on:click=|ev| ev.stop_propagation()
                                     on:change=move |_| lab.toggle_pick(id) />
                                 {id.to_string()}</label></td>
@@ -64,9 +64,9 @@ pub(crate) fn NodeTable() -> impl IntoView {
                             <td data-testid=format!("node-term-{}", id.0)>{cell(|n| n.term.to_string())}</td>
                             <td data-testid=format!("node-commit-{}", id.0)>{cell(|n| n.commit.to_string())}</td>
                             <td data-testid=format!("node-applied-{}", id.0)>{cell(|n| n.applied.to_string())}</td>
-                            <td class="mono" data-testid=format!("node-lease-{}", id.0)
+                            <td class="mono" data-testid=format!("node-leader-lease-{}", id.0)
                                 title=cell(|n| n.leader_lease.as_ref().map(|l| format!("{} — {}", l.config_reason, l.last_reason)).unwrap_or_default())>
-                                {cell(|n| crate::model::lease_label(n.role, n.local_time, n.leader_lease.as_ref()))}</td>
+                                {cell(|n| crate::model::leader_lease_label(n.role, n.local_time, n.leader_lease.as_ref()))}</td>
                             <td class="mono clockcell">
                                 <span data-testid=format!("node-clock-{}", id.0)>{cell(|n| format!("{:.1}s", n.local_time.as_ms_f64() / 1000.0))}</span>
                                 <input type="range" class="rate" data-testid=format!("rate-{}", id.0) disabled=crashed
@@ -118,10 +118,10 @@ pub(crate) fn NodeTable() -> impl IntoView {
                 <label title="How far the −Δ and +Δ buttons step a node's clock">"clock jump Δ "
                     {text_box(jump_text, "jump-input".into(), "tiny", None)}" ms"</label>
                 <button data-testid="heal-all" on:click=move |_| act(Command::HealAll)>"Heal all links"</button>
-                <button data-testid="partition-apply" disabled=move || lab.partition_pick.with(|p| p.is_empty())
+                <button data-testid="partition-apply" disabled=move || lab.selection.partition_pick.with(|p| p.is_empty())
                     title="Cut every link between the picked nodes and the others (this replaces any earlier partition and cut links)"
                     on:click=move |_| lab.partition_picked()>
-                    {move || lab.partition_pick.with(|p| if p.is_empty() {
+                    {move || lab.selection.partition_pick.with(|p| if p.is_empty() {
                         "Partition: pick nodes".to_string()
                     } else {
                         format!("Partition {{{}}} | rest", p.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(", "))

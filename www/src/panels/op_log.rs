@@ -2,6 +2,7 @@
 
 use super::ReadTracePanel;
 use crate::lab::lab;
+use leaselab::checker::Verdict;
 use leaselab::OpOutcome;
 use leptos::prelude::*;
 
@@ -19,7 +20,7 @@ pub(crate) fn OpLog() -> impl IntoView {
             {move || lab.checker_summary.with(|c| c.last_stale.clone()).map(|(text, op)| view! {
                 <div class="stale-box" data-testid="stale-explanation"><b>"Stale read caught. "</b>{text}" "
                     // Its row may have scrolled out of the log: this selects it all the same.
-                    <button class="linklike" data-testid="stale-show" on:click=move |_| lab.selected_op.set(Some(op))>"show it"</button>
+                    <button class="linklike" data-testid="stale-show" on:click=move |_| lab.selection.op.set(Some(op))>"show it"</button>
                 </div>
             })}
             <table class="ops" data-testid="op-log">
@@ -41,12 +42,12 @@ pub(crate) fn OpLog() -> impl IntoView {
                     let path = op.trace.as_ref().and_then(|t| t.path);
                     let badge = path.map(|p| view! { <span class=format!("badge {}", crate::model::path_class(p))>{p.label()}</span> });
                     let latency = op.completed_at.map(|c| format!("{:.1} ms", c.saturating_sub(op.invoked_at) as f64 / 1000.0)).unwrap_or_default();
-                    let verdict = row.verdict.clone().unwrap_or_default();
-                    let vclass = if verdict == "STALE" || verdict == "violation" { "verdict bad" } else { "verdict" };
-                    let selected = move || lab.selected_op.get() == Some(id);
+                    let vclass = if row.verdict.as_ref().is_some_and(Verdict::is_violation) { "verdict bad" } else { "verdict" };
+                    let verdict = row.verdict.as_ref().map(Verdict::label).unwrap_or_default();
+                    let selected = move || lab.selection.op.get() == Some(id);
                     view! {
                         <tr data-testid=format!("op-{}", id.0) class=class class:selected=selected
-                            on:click=move |_| lab.selected_op.update(|s| *s = if *s == Some(id) { None } else { Some(id) })>
+                            on:click=move |_| lab.selection.op.update(|s| *s = if *s == Some(id) { None } else { Some(id) })>
                             <td>{id.to_string()}</td><td>{op.node.to_string()}</td>
                             <td>{op.kind.summary()}</td>
                             <td data-testid=format!("op-path-{}", id.0)>{badge}</td>

@@ -8,7 +8,7 @@ use leptos::prelude::*;
 pub(crate) fn ReadTracePanel() -> impl IntoView {
     let lab = lab();
     move || {
-        let op = lab.selected_op.get()?;
+        let op = lab.selection.op.get()?;
         lab.ops.with(|rows| {
             let row = rows.iter().find(|r| r.record.id == op)?;
             let trace = row.record.trace.clone();

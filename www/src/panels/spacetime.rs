@@ -144,7 +144,7 @@ pub fn SpaceTimeView() -> impl IntoView {
                     let k = WIDTH / rect.width();
                     let (x, y) = ((f64::from(ev.client_x()) - rect.left()) * k, (f64::from(ev.client_y()) - rect.top()) * k);
                     if let Some(op) = diagram.with_untracked(|d| op_at(d, x, y)) {
-                        lab.selected_op.set(Some(op));
+                        lab.selection.op.set(Some(op));
                     }
                 }
                 role="img" aria-label="Space-time diagram: one column per node, true time downwards">
@@ -209,7 +209,7 @@ pub fn SpaceTimeView() -> impl IntoView {
                 })}
                 // Messages: one path per kind, arrival dots, drops, and the selected read's.
                 {move || {
-                    let highlight: Vec<u64> = lab.selected_op.get().and_then(|op| lab.ops.with(|rows| {
+                    let highlight: Vec<u64> = lab.selection.op.get().and_then(|op| lab.ops.with(|rows| {
                         rows.iter().find(|r| r.record.id == op).and_then(|r| r.record.trace.as_ref().map(|t| t.messages.clone()))
                     })).unwrap_or_default();
                     diagram.with(|d| {
@@ -264,9 +264,12 @@ pub fn SpaceTimeView() -> impl IntoView {
                 // Client operations: bars left of their node's column, one path per kind (a
                 // click on the diagram selects the nearest bar).
                 {move || {
-                    let selected = lab.selected_op.get();
+                    let selected = lab.selection.op.get();
                     let stale: Vec<leaselab::OpId> = lab.ops.with(|rows| {
-                        rows.iter().filter(|r| r.verdict.as_deref() == Some("STALE")).map(|r| r.record.id).collect()
+                        rows.iter()
+                            .filter(|r| matches!(r.verdict, Some(leaselab::checker::Verdict::Stale(_))))
+                            .map(|r| r.record.id)
+                            .collect()
                     });
                     diagram.with(|d| {
                         let s = Scale::of(d);
@@ -296,7 +299,7 @@ pub fn SpaceTimeView() -> impl IntoView {
                 past.then(|| view! {
                     <p class="small focus-note" data-testid="spacetime-focus">
                         {format!("Showing up to {}, around the selected operation; the present is {}. ", format_time(to), format_time(now))}
-                        <button class="linklike" data-testid="spacetime-live" on:click=move |_| lab.selected_op.set(None)>"back to the present"</button>
+                        <button class="linklike" data-testid="spacetime-live" on:click=move |_| lab.selection.op.set(None)>"back to the present"</button>
                     </p>
                 })
             }}

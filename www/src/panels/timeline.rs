@@ -3,7 +3,7 @@
 //! import one. Every failure is said in the status line and leaves the current run as it was.
 
 use crate::lab::{Lab, OPENED_LINK};
-use crate::model::format_time;
+use crate::model::{format_time, JudgedVerdict};
 use leaselab::SimTime;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
@@ -32,7 +32,7 @@ pub fn TimelinePanel() -> impl IntoView {
     let horizon_ms = move || view.with(|v| v.horizon.as_ms());
     let scrub = move |ev: leptos::ev::Event| {
         if let Ok(ms) = event_target_value(&ev).parse::<u64>() {
-            lab.playing.set(false);
+            lab.playback.playing.set(false);
             lab.seek(SimTime::from_ms(ms));
         }
     };
@@ -106,7 +106,7 @@ pub fn TimelinePanel() -> impl IntoView {
             {move || lab.judged_history.get().map(|h| view! {
                 <section class="judged-history" data-testid="judged-history">
                     <p>
-                        <strong class:bad=!h.linearizable data-testid="judged-verdict">{h.verdict.clone()}</strong>
+                        <strong class:bad=h.verdict != JudgedVerdict::Linearizable data-testid="judged-verdict">{h.headline()}</strong>
                         " "
                         <button data-testid="judged-close" on:click=move |_| lab.judged_history.set(None)>"Close"</button>
                     </p>

@@ -14,7 +14,13 @@ pub(crate) fn PredictionResult(reveal: crate::lab::Reveal) -> impl IntoView {
             let row = rows.iter().find(|r| r.record.id == reveal.op)?;
             match reveal.kind {
                 QuestionKind::Path => row.record.trace.as_ref().and_then(|t| t.path).map(|p| p.label()),
-                QuestionKind::Stale => row.verdict.as_deref().map(|v| if v == "STALE" { "stale" } else { "not stale" }),
+                QuestionKind::Stale => row.verdict.as_ref().map(|v| {
+                    if matches!(v, leaselab::checker::Verdict::Stale(_)) {
+                        "stale"
+                    } else {
+                        "not stale"
+                    }
+                }),
             }
         });
         let text = crate::model::prediction_text(reveal.op, reveal.guess, actual);
@@ -47,7 +53,7 @@ pub(crate) fn TourPanel() -> impl IntoView {
                 </select>
                 <button data-testid="tour-start" on:click=move |_| start()>"Start tour"</button>
             </div>
-            {move || lab.tour_view.get().map(|t| {
+            {move || lab.tour.view.get().map(|t| {
                 let last = t.applied == t.total;
                 let next_label = match (&t.predict, last, &t.results) {
                     (_, true, Some(_)) => "Done",
@@ -60,7 +66,7 @@ pub(crate) fn TourPanel() -> impl IntoView {
                         <p><b>{t.title.clone()}</b>" "<span class="muted" data-testid="tour-progress">{format!("step {} of {}", t.applied, t.total)}</span></p>
                         {t.narration.clone().map(|n| view! { <p class="narration" data-testid="tour-narration">{n}</p> })}
                         {t.upcoming.clone().filter(|_| !last).map(|n| view! { <p class="muted">"Next: "{n}</p> })}
-                        {move || lab.tour_reveal.get().map(|r| view! { <PredictionResult reveal=r /> })}
+                        {move || lab.tour.reveal.get().map(|r| view! { <PredictionResult reveal=r /> })}
                         {t.predict.clone().filter(|_| !last).map(|q| view! {
                             <p class="predict" data-testid="tour-predict">"Predict: "{q}</p>
                         })}
@@ -70,8 +76,8 @@ pub(crate) fn TourPanel() -> impl IntoView {
                                     let c: &'static str = c;
                                     view! {
                                         <button data-testid=format!("predict-choice-{i}")
-                                            class:chosen=move || lab.tour_guess.get() == Some(c)
-                                            on:click=move |_| lab.tour_guess.set(Some(c))>{c}</button>
+                                            class:chosen=move || lab.tour.guess.get() == Some(c)
+                                            on:click=move |_| lab.tour.guess.set(Some(c))>{c}</button>
                                     }
                                 }).collect_view()}
                             </div>
