@@ -98,8 +98,9 @@ pub enum Command {
     },
 }
 
-/// Read through a JSON value rather than serde's derive, whose visitors for two dozen struct
-/// variants were the page's largest function (31 KB of wasm). Errors name the command and
+/// Read through a JSON value rather than serde's derive, whose visitors for a score of struct
+/// variants would be one of the page's largest functions (they once cost 31 KB of wasm), and
+/// so that a client operation can also be written flat with its node. Errors name the command and
 /// field (serde_json adds the line); an unknown field is refused by name.
 impl<'de> Deserialize<'de> for Command {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Command, D::Error> {

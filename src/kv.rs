@@ -5,7 +5,7 @@
 use crate::client_op::ClientOp;
 use crate::error::must;
 use crate::lessor::{Lessor, LessorError};
-use crate::mvcc::{MvccStore, TxnOp, TxnOpResult};
+use crate::mvcc::{Compare, MvccStore, TxnOp, TxnOpResult};
 use crate::request::Request;
 use crate::time::LocalTime;
 
@@ -351,37 +351,7 @@ impl KvStore {
                 let id = self.missing_key_lease(success, failure).expect("guard");
                 (vec![], Some(LessorError::NotFound { id }.to_string()))
             }
-            ClientOp::Txn { compares, success, failure } => match self.mvcc.txn(compares, success, failure) {
-                Ok(txn) => {
-                    let ops = if txn.succeeded { success } else { failure };
-                    if ctx.record_effects {
-                        let (reads, ranges) = txn_register_reads(ops, &txn.results);
-                        *result =
-                            Some(TxnOutcome { text: txn_result_text(txn.succeeded, ops, &txn.results), reads, ranges });
-                    }
-                    let mut effects = Vec::new();
-                    for (op, res) in ops.iter().zip(&txn.results) {
-                        match (op, res) {
-                            (TxnOp::Put { key, value, key_lease }, _) => {
-                                match key_lease {
-                                    None => self.lessor.detach(key),
-                                    Some(id) => must(self.lessor.attach(key, id.get()), "checked by the guard"),
-                                }
-                                effects.push((key.clone(), Some(value.clone())));
-                            }
-                            (TxnOp::DeleteRange { .. }, TxnOpResult::DeleteRange { keys, .. }) => {
-                                for k in keys {
-                                    self.lessor.detach(k);
-                                }
-                                effects.extend(keys.iter().map(|k| (k.clone(), None)));
-                            }
-                            _ => {}
-                        }
-                    }
-                    (effects, None)
-                }
-                Err(e) => (vec![], Some(e.to_string())),
-            },
+            ClientOp::Txn { compares, success, failure } => self.apply_txn(compares, success, failure, ctx, result),
             ClientOp::Compact { revision } => match self.mvcc.compact(*revision) {
                 Ok(()) => (vec![], None),
                 Err(e) => (vec![], Some(e.to_string())),
@@ -390,6 +360,49 @@ impl KvStore {
             ClientOp::Read { .. } | ClientOp::KeyLeaseKeepAlive { .. } => {
                 (vec![], Some(format!("{} is not a state change", op.summary())))
             }
+        }
+    }
+
+    /// An etcd transaction whose key leases all exist: its compares pick the branch, whose
+    /// puts attach or detach their keys and whose deletes detach theirs.
+    fn apply_txn(
+        &mut self,
+        compares: &[Compare],
+        success: &[TxnOp],
+        failure: &[TxnOp],
+        ctx: ApplyContext,
+        result: &mut Option<TxnOutcome>,
+    ) -> (Vec<(String, Option<String>)>, Option<String>) {
+        match self.mvcc.txn(compares, success, failure) {
+            Ok(txn) => {
+                let ops = if txn.succeeded { success } else { failure };
+                if ctx.record_effects {
+                    let (reads, ranges) = txn_register_reads(ops, &txn.results);
+                    *result =
+                        Some(TxnOutcome { text: txn_result_text(txn.succeeded, ops, &txn.results), reads, ranges });
+                }
+                let mut effects = Vec::new();
+                for (op, res) in ops.iter().zip(&txn.results) {
+                    match (op, res) {
+                        (TxnOp::Put { key, value, key_lease }, _) => {
+                            match key_lease {
+                                None => self.lessor.detach(key),
+                                Some(id) => must(self.lessor.attach(key, id.get()), "checked by the guard"),
+                            }
+                            effects.push((key.clone(), Some(value.clone())));
+                        }
+                        (TxnOp::DeleteRange { .. }, TxnOpResult::DeleteRange { keys, .. }) => {
+                            for k in keys {
+                                self.lessor.detach(k);
+                            }
+                            effects.extend(keys.iter().map(|k| (k.clone(), None)));
+                        }
+                        _ => {}
+                    }
+                }
+                (effects, None)
+            }
+            Err(e) => (vec![], Some(e.to_string())),
         }
     }
 

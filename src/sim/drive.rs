@@ -7,6 +7,7 @@ use super::Sim;
 use crate::event::{DropReason, Event, OpOutcome};
 use crate::history::AppliedWrite;
 use crate::network::Sent;
+use crate::node::NodeOutput;
 use crate::read::{parse_context, Context, ReadPath};
 use crate::time::LocalTime;
 use crate::types::{MsgKind, NodeId, OpId, Role};
@@ -106,6 +107,39 @@ impl Sim {
         if let Some((index, term)) = out.snapshot_installed.take() {
             self.emit(Event::SnapshotInstalled { node, index, term });
         }
+        self.record_applied(node, &mut out);
+        if !out.read_notes.is_empty() {
+            let local = self.local(node);
+            for (op, text) in out.read_notes.drain(..) {
+                self.recorder.history.read_step(op, now, local, text);
+            }
+        }
+        for (op, path) in out.reads_started.drain(..) {
+            self.recorder.history.read_path(op, path);
+        }
+        self.record_reads_done(node, &mut out);
+        if let Some(commit) = out.commit_advanced.take() {
+            self.emit(Event::CommitAdvanced { node, commit });
+        }
+        for (id, keys) in out.key_leases_revoked.drain(..) {
+            self.recorder.key_lease_revoked(now, id, node, keys);
+        }
+        if let Some(through) = out.compacted_through.take() {
+            self.emit(Event::LogCompacted { node, through });
+        }
+        for (from, kind, ticks_left) in out.votes_withheld.drain(..) {
+            self.emit(Event::VoteWithheld { node, from, kind, ticks_left });
+        }
+        for msg in out.messages.drain(..) {
+            self.send(msg);
+        }
+        self.world.out = Some(out);
+    }
+
+    /// Entries applied at `node`: their effects go into the history at their first apply
+    /// anywhere, and the node they were sent to answers their client.
+    fn record_applied(&mut self, node: NodeId, out: &mut NodeOutput) {
+        let now = self.now;
         for applied in out.applied_ops.drain(..) {
             // Only an entry's first apply anywhere has something to record; later ones may
             // still answer their client (the node it was sent to).
@@ -135,15 +169,11 @@ impl Sim {
                 self.complete(applied.op, outcome);
             }
         }
-        if !out.read_notes.is_empty() {
-            let local = self.local(node);
-            for (op, text) in out.read_notes.drain(..) {
-                self.recorder.history.read_step(op, now, local, text);
-            }
-        }
-        for (op, path) in out.reads_started.drain(..) {
-            self.recorder.history.read_path(op, path);
-        }
+    }
+
+    /// Reads that finished at `node`: their value, path and outcome go into the history.
+    fn record_reads_done(&mut self, node: NodeId, out: &mut NodeOutput) {
+        let now = self.now;
         for done in out.reads_done.drain(..) {
             let lag = match (&done.result, done.path) {
                 (Ok(v), ReadPath::Serializable) => {
@@ -176,22 +206,6 @@ impl Sim {
             };
             self.complete(done.op, outcome);
         }
-        if let Some(commit) = out.commit_advanced.take() {
-            self.emit(Event::CommitAdvanced { node, commit });
-        }
-        for (id, keys) in out.key_leases_revoked.drain(..) {
-            self.recorder.key_lease_revoked(now, id, node, keys);
-        }
-        if let Some(through) = out.compacted_through.take() {
-            self.emit(Event::LogCompacted { node, through });
-        }
-        for (from, kind, ticks_left) in out.votes_withheld.drain(..) {
-            self.emit(Event::VoteWithheld { node, from, kind, ticks_left });
-        }
-        for msg in out.messages.drain(..) {
-            self.send(msg);
-        }
-        self.world.out = Some(out);
     }
 
     /// The client read a message works for, if it carries a read's ReadIndex context.

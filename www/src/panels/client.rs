@@ -1,6 +1,7 @@
 //! The client panel: puts, deletes, reads, transactions, compaction and key leases, sent to
 //! the leader or a chosen node.
 
+use super::key_lease_form::KeyLeaseForm;
 use super::txn_form::TxnFormPanel;
 use crate::lab::lab;
 use crate::widgets::text_box;
@@ -48,8 +49,6 @@ pub(crate) fn ClientPanel() -> impl IntoView {
         Read(ReadMode),
     }
     let compact_rev = RwSignal::new("2".to_string());
-    let key_lease_id = RwSignal::new("1".to_string());
-    let key_lease_ttl = RwSignal::new("5".to_string());
     // Sends a command built for the chosen node; bad input is explained, nothing is lost.
     let send_cmd = move |build: Box<dyn Fn(NodeId) -> Command>| {
         let Some(node) = target_node() else {
@@ -77,29 +76,6 @@ pub(crate) fn ClientPanel() -> impl IntoView {
     let compact = move || match compact_rev.get_untracked().trim().parse::<u64>() {
         Ok(revision) => send_cmd(Box::new(move |node| Command::Client { node, op: ClientOp::Compact { revision } })),
         Err(_) => say("a revision is a whole number up to 18446744073709551615".into()),
-    };
-    let with_key_lease = move |action: u8| {
-        let id = match crate::model::parse_key_lease_id(&key_lease_id.get_untracked()) {
-            Ok(id) => id,
-            Err(e) => return say(e),
-        };
-        match action {
-            0 => match crate::model::parse_ttl_ms(&key_lease_ttl.get_untracked()) {
-                Ok(ttl_ms) => {
-                    send_cmd(Box::new(move |node| Command::Client { node, op: ClientOp::KeyLeaseGrant { id, ttl_ms } }))
-                }
-                Err(e) => say(e),
-            },
-            1 => send_cmd(Box::new(move |node| Command::Client { node, op: ClientOp::KeyLeaseKeepAlive { id } })),
-            2 => send_cmd(Box::new(move |node| Command::Client { node, op: ClientOp::KeyLeaseRevoke { id } })),
-            _ => {
-                let (k, v) = (key.get_untracked(), value.get_untracked());
-                send_cmd(Box::new(move |node| Command::Client {
-                    node,
-                    op: ClientOp::Put { key: k.clone(), value: v.clone(), key_lease: Some(id) },
-                }))
-            }
-        }
     };
     view! {
         <div class="panel client">
@@ -147,14 +123,7 @@ pub(crate) fn ClientPanel() -> impl IntoView {
                 <label>"compact to rev " {text_box(compact_rev, "compact-rev".into(), "tiny", None)}</label>
                 <button data-testid="compact-button" on:click=move |_| compact()>"Compact"</button>
             </div>
-            <div class="row">
-                <label>"key lease " {text_box(key_lease_id, "key-lease-id".into(), "tiny", None)}</label>
-                <label>"TTL " {text_box(key_lease_ttl, "key-lease-ttl".into(), "tiny", None)}" s"</label>
-                <button data-testid="key-lease-grant" on:click=move |_| with_key_lease(0)>"Grant"</button>
-                <button data-testid="key-lease-keepalive" on:click=move |_| with_key_lease(1)>"Keep-alive"</button>
-                <button data-testid="key-lease-revoke" on:click=move |_| with_key_lease(2)>"Revoke"</button>
-                <button data-testid="put-with-key-lease" on:click=move |_| with_key_lease(3)>"Put with key lease"</button>
-            </div>
+            <KeyLeaseForm key value send=send_op say=say_cb />
             // Scrubbed back to before it was said, the line would name an operation not yet sent.
             <div class="status" data-testid="write-status">
                 {move || {

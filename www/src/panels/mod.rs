@@ -7,6 +7,7 @@ mod controls;
 mod event_log;
 mod help;
 mod inspector;
+mod key_lease_form;
 mod node_table;
 mod op_log;
 mod read_trace;
