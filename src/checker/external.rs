@@ -271,9 +271,15 @@ fn edn_line(raw: &str) -> Result<Option<Line>, String> {
     }))
 }
 
+/// The fields a JSON line may have: ours, and Jepsen's `index` and `error`, read and ignored.
+const JSON_LINE_FIELDS: [&str; 8] = ["process", "type", "f", "key", "value", "time", "index", "error"];
+
 /// `{"process": 0, "type": "invoke", "f": "write", "value": 3}`.
 fn json_line(raw: &str) -> Result<Option<Line>, String> {
     let v: serde_json::Value = serde_json::from_str(raw).map_err(|e| format!("not JSON: {e}"))?;
+    if let Some(unknown) = v.as_object().and_then(|o| o.keys().find(|k| !JSON_LINE_FIELDS.contains(&k.as_str()))) {
+        return Err(format!("unknown field \"{unknown}\" (a line has {})", JSON_LINE_FIELDS[..6].join(", ")));
+    }
     let text = |k: &str| v.get(k).and_then(|x| x.as_str()).ok_or(format!("missing \"{k}\""));
     let process = v.get("process").and_then(|p| p.as_u64()).ok_or("missing \"process\" (a number)")?;
     let scalar = |x: &serde_json::Value| -> Value {
@@ -362,5 +368,11 @@ mod tests {
         assert!(err.message.contains("frob"), "{err}");
         assert!(parse("").is_err());
         assert!(parse("{\"process\": 0, \"type\": \"invoke\", \"f\": \"read\"}\n{nope").unwrap_err().line == 2);
+        // A misspelt field is named, not ignored; Jepsen's own `index` and `error` are read.
+        let err = parse("{\"process\": 0, \"type\": \"invoke\", \"f\": \"read\", \"kye\": \"x\"}").unwrap_err();
+        assert!(err.message.contains("unknown field \"kye\""), "{err}");
+        let jepsen = "{\"index\": 0, \"process\": 0, \"type\": \"invoke\", \"f\": \"write\", \"value\": 1}\n\
+                      {\"index\": 1, \"process\": 0, \"type\": \"fail\", \"f\": \"write\", \"value\": 1, \"error\": \"x\"}";
+        assert!(parse(jepsen).is_ok());
     }
 }
