@@ -151,7 +151,8 @@ impl ClientOp {
                 }
                 Ok(())
             }
-            ClientOp::Compact { revision: 0 } => invalid("revision", "compaction needs a revision ≥ 1".into()),
+            // Any revision: the store refuses one at or below its last compaction, or in the
+            // future, when the compaction applies (a fresh store's first compact(0) succeeds).
             ClientOp::Compact { .. } => Ok(()),
             ClientOp::KeyLeaseGrant { ttl_ms, .. } if *ttl_ms <= 0 || *ttl_ms > KEY_LEASE_TTL_MS_MAX => {
                 invalid("ttl_ms", format!("{ttl_ms} ms: a key lease TTL is positive and at most 9,000,000,000 s"))
@@ -223,7 +224,7 @@ mod tests {
     fn what_an_operation_alone_is_refused_for() {
         let err = |op: ClientOp| op.validate().unwrap_err().to_string();
         assert!(err(ClientOp::Read { key: String::new(), mode: ReadMode::Linearizable }).contains("must not be empty"));
-        assert!(err(ClientOp::Compact { revision: 0 }).contains("revision ≥ 1"));
+        assert!(ClientOp::Compact { revision: 0 }.validate().is_ok(), "the store decides, as etcd's does");
         assert!(err(ClientOp::KeyLeaseGrant { id: id(1), ttl_ms: 0 }).contains("key lease TTL is positive"));
         let big = "x".repeat(VALUE_BYTES_MAX + 1);
         assert!(err(ClientOp::Put { key: "k".into(), value: big, key_lease: None }).contains("4096-byte limit"));

@@ -192,31 +192,26 @@ impl KeyIndex {
         out
     }
 
-    /// Drops history up to `at`: keeps, per generation, the newest revision ≤ `at` (the value
-    /// a read at `at` sees) and everything after; drops a generation whose tombstone ≤ `at`.
-    /// Returns the revisions still needed at or before `at` (to keep in the backend).
+    /// Drops history up to `at`, as etcd's `keyIndex.compact` does (v3.5.16 and later, 3.6):
+    /// every generation whose tombstone is below `at` goes; in the first generation left, the
+    /// newest revision ≤ `at` (the value, or the tombstone, a read or watch at `at` sees) and
+    /// everything after it stay. A tombstone exactly at `at` is therefore kept (etcd PR 18274;
+    /// earlier releases dropped it). Returns the revisions kept at or before `at`, which the
+    /// backend must keep too.
     pub fn compact(&mut self, at: u64) -> Vec<Revision> {
-        let mut keep = Vec::new();
         let mut gi = 0;
         while gi + 1 < self.generations.len() {
             let tomb = self.generations[gi].revs.last().expect("closed generations are non-empty").main;
-            if tomb > at {
+            if tomb >= at {
                 break;
             }
             gi += 1;
         }
-        let last_gen = self.generations.len() - 1;
+        let mut keep = Vec::new();
         let g = &mut self.generations[gi];
-        if !g.is_empty() {
-            if let Some(n) = g.revs.iter().rposition(|r| r.main <= at) {
-                keep.push(g.revs[n]);
-                g.revs.drain(..n);
-                if g.revs.len() == 1 && gi != last_gen {
-                    // Only the tombstone is left: the key is gone as of `at`.
-                    keep.clear();
-                    gi += 1;
-                }
-            }
+        if let Some(n) = g.revs.iter().rposition(|r| r.main <= at) {
+            keep.push(g.revs[n]);
+            g.revs.drain(..n);
         }
         self.generations.drain(..gi);
         keep
@@ -361,12 +356,14 @@ pub struct MvccStore {
     index: BTreeMap<String, KeyIndex>,
     revs: Backend,
     current: u64,
-    compacted: u64,
+    /// The compaction revision; `None` before the first compaction (etcd's −1, so that the
+    /// first compact(0) of a fresh store succeeds).
+    compacted: Option<u64>,
 }
 
 impl Default for MvccStore {
     fn default() -> Self {
-        MvccStore { index: BTreeMap::new(), revs: Backend::default(), current: 1, compacted: 0 }
+        MvccStore { index: BTreeMap::new(), revs: Backend::default(), current: 1, compacted: None }
     }
 }
 
@@ -445,8 +442,9 @@ impl MvccStore {
     pub fn current_revision(&self) -> u64 {
         self.current
     }
+    /// The compaction revision (0 before the first compaction).
     pub fn compacted_revision(&self) -> u64 {
-        self.compacted
+        self.compacted.unwrap_or(0)
     }
 
     /// Live keys at the current revision.
@@ -484,7 +482,9 @@ impl MvccStore {
         let rev = match req.rev {
             0 => self.current,
             r if r > self.current => return Err(MvccError::FutureRev { requested: r, current: self.current }),
-            r if r < self.compacted => return Err(MvccError::Compacted { requested: r, compacted: self.compacted }),
+            r if self.compacted.is_some_and(|c| r < c) => {
+                return Err(MvccError::Compacted { requested: r, compacted: self.compacted_revision() })
+            }
             r => r,
         };
         let mut kvs = Vec::new();
@@ -579,8 +579,8 @@ impl MvccStore {
                     if r.rev > self.current {
                         return Err(MvccError::FutureRev { requested: r.rev, current: self.current });
                     }
-                    if r.rev != 0 && r.rev < self.compacted {
-                        return Err(MvccError::Compacted { requested: r.rev, compacted: self.compacted });
+                    if r.rev != 0 && self.compacted.is_some_and(|c| r.rev < c) {
+                        return Err(MvccError::Compacted { requested: r.rev, compacted: self.compacted_revision() });
                     }
                 }
                 _ => {}
@@ -624,8 +624,9 @@ impl MvccStore {
 
     /// Forgets every revision older than `rev` except what a read at `rev` still needs.
     pub fn compact(&mut self, rev: u64) -> Result<(), MvccError> {
-        if rev <= self.compacted {
-            return Err(MvccError::Compacted { requested: rev, compacted: self.compacted });
+        // etcd's updateCompactRev: a revision at or below the last compaction is refused.
+        if self.compacted.is_some_and(|c| rev <= c) {
+            return Err(MvccError::Compacted { requested: rev, compacted: self.compacted_revision() });
         }
         if rev > self.current {
             return Err(MvccError::FutureRev { requested: rev, current: self.current });
@@ -637,15 +638,17 @@ impl MvccStore {
         });
         keep.sort();
         self.revs.retain_before(Revision::new(rev + 1, 0), &keep);
-        self.compacted = rev;
+        self.compacted = Some(rev);
         Ok(())
     }
 
     /// Changes to keys in range since `start_rev` (inclusive), oldest first (etcd watch
-    /// with a start revision). `start_rev` at or below the compaction is an error.
+    /// with a start revision). As etcd's watcher group decides (`minRev < compactRev`), only a
+    /// start *below* the compaction revision is an error: a watch from the compaction revision
+    /// itself gets what is kept at it (a tombstone there included).
     pub fn watch_since(&self, key: &str, end: &str, start_rev: u64) -> Result<Vec<(Revision, WatchEvent)>, MvccError> {
-        if start_rev != 0 && start_rev <= self.compacted {
-            return Err(MvccError::Compacted { requested: start_rev, compacted: self.compacted });
+        if start_rev != 0 && self.compacted.is_some_and(|c| start_rev < c) {
+            return Err(MvccError::Compacted { requested: start_rev, compacted: self.compacted_revision() });
         }
         let start = start_rev.max(1);
         let mut events = Vec::new();

@@ -63,46 +63,67 @@ fn key_index_since_lists_one_revision_per_main() {
     }
 }
 
-#[test]
-fn key_index_compaction_keeps_what_reads_at_or_after_it_need() {
-    // (compact at, generations' revisions after, revisions kept for reads at that point)
-    let g = |revs: &[(u64, u64)]| revs.iter().map(|&(m, s)| rev(m, s)).collect::<Vec<_>>();
-    let table: Vec<(u64, Vec<Vec<Revision>>, Vec<Revision>)> = vec![
-        (
-            1,
-            vec![g(&[(2, 0), (4, 0), (6, 0)]), g(&[(8, 0), (10, 0), (12, 0)]), g(&[(14, 0), (14, 1), (16, 0)]), vec![]],
-            vec![],
-        ),
-        (
-            2,
-            vec![g(&[(2, 0), (4, 0), (6, 0)]), g(&[(8, 0), (10, 0), (12, 0)]), g(&[(14, 0), (14, 1), (16, 0)]), vec![]],
-            g(&[(2, 0)]),
-        ),
-        (
-            4,
-            vec![g(&[(4, 0), (6, 0)]), g(&[(8, 0), (10, 0), (12, 0)]), g(&[(14, 0), (14, 1), (16, 0)]), vec![]],
-            g(&[(4, 0)]),
-        ),
-        (
-            5,
-            vec![g(&[(4, 0), (6, 0)]), g(&[(8, 0), (10, 0), (12, 0)]), g(&[(14, 0), (14, 1), (16, 0)]), vec![]],
-            g(&[(4, 0)]),
-        ),
-        (6, vec![g(&[(8, 0), (10, 0), (12, 0)]), g(&[(14, 0), (14, 1), (16, 0)]), vec![]], vec![]),
-        (8, vec![g(&[(8, 0), (10, 0), (12, 0)]), g(&[(14, 0), (14, 1), (16, 0)]), vec![]], g(&[(8, 0)])),
-        (11, vec![g(&[(10, 0), (12, 0)]), g(&[(14, 0), (14, 1), (16, 0)]), vec![]], g(&[(10, 0)])),
-        (12, vec![g(&[(14, 0), (14, 1), (16, 0)]), vec![]], vec![]),
-        (14, vec![g(&[(14, 1), (16, 0)]), vec![]], g(&[(14, 1)])),
-        (15, vec![g(&[(14, 1), (16, 0)]), vec![]], g(&[(14, 1)])),
-        (16, vec![vec![]], vec![]),
-    ];
-    for (at, want_gens, want_keep) in table {
-        let mut ki = fixture();
-        let keep = ki.compact(at);
-        let gens: Vec<Vec<Revision>> = ki.generations.iter().map(|g| g.revs.clone()).collect();
-        assert_eq!(gens, want_gens, "generations after compact({at})");
-        assert_eq!(keep, want_keep, "kept revisions after compact({at})");
+/// etcd's current key index fixture (`newTestKeyIndex` in key_index_test.go): like
+/// [`fixture`] but the third generation's second write is at 15.1.
+fn etcd_fixture() -> KeyIndex {
+    let mut ki = KeyIndex::default();
+    for (r, tomb) in [(2, false), (4, false), (6, true), (8, false), (10, false), (12, true)] {
+        if tomb {
+            ki.tombstone(rev(r, 0)).unwrap();
+        } else {
+            ki.put(rev(r, 0));
+        }
     }
+    ki.put(rev(14, 0));
+    ki.put(rev(15, 1));
+    ki.tombstone(rev(16, 0)).unwrap();
+    ki
+}
+
+/// etcd's `TestKeyIndexCompactAndKeep` (v3.5.16+, 3.6): the generations left and the revisions
+/// kept after compacting at every revision 1–17, compacting one key index step by step and a
+/// fresh one at each revision. A tombstone at the compaction revision is kept (compact(6)
+/// leaves `[6]` with 6 kept), so a watch from the compaction revision still sees the delete.
+#[test]
+fn key_index_compaction_follows_etcd_at_every_revision() {
+    let g = |revs: &[(u64, u64)]| revs.iter().map(|&(m, s)| rev(m, s)).collect::<Vec<_>>();
+    let (g1, g2, g3) = (g(&[(2, 0), (4, 0), (6, 0)]), g(&[(8, 0), (10, 0), (12, 0)]), g(&[(14, 0), (15, 1), (16, 0)]));
+    let table: Vec<(u64, Vec<Vec<Revision>>, Vec<Revision>)> = vec![
+        (1, vec![g1.clone(), g2.clone(), g3.clone(), vec![]], vec![]),
+        (2, vec![g1.clone(), g2.clone(), g3.clone(), vec![]], g(&[(2, 0)])),
+        (3, vec![g1.clone(), g2.clone(), g3.clone(), vec![]], g(&[(2, 0)])),
+        (4, vec![g(&[(4, 0), (6, 0)]), g2.clone(), g3.clone(), vec![]], g(&[(4, 0)])),
+        (5, vec![g(&[(4, 0), (6, 0)]), g2.clone(), g3.clone(), vec![]], g(&[(4, 0)])),
+        (6, vec![g(&[(6, 0)]), g2.clone(), g3.clone(), vec![]], g(&[(6, 0)])),
+        (7, vec![g2.clone(), g3.clone(), vec![]], vec![]),
+        (8, vec![g2.clone(), g3.clone(), vec![]], g(&[(8, 0)])),
+        (9, vec![g2.clone(), g3.clone(), vec![]], g(&[(8, 0)])),
+        (10, vec![g(&[(10, 0), (12, 0)]), g3.clone(), vec![]], g(&[(10, 0)])),
+        (11, vec![g(&[(10, 0), (12, 0)]), g3.clone(), vec![]], g(&[(10, 0)])),
+        (12, vec![g(&[(12, 0)]), g3.clone(), vec![]], g(&[(12, 0)])),
+        (13, vec![g3.clone(), vec![]], vec![]),
+        (14, vec![g3.clone(), vec![]], g(&[(14, 0)])),
+        (15, vec![g(&[(15, 1), (16, 0)]), vec![]], g(&[(15, 1)])),
+        (16, vec![g(&[(16, 0)]), vec![]], g(&[(16, 0)])),
+        (17, vec![vec![]], vec![]),
+    ];
+    let gens = |ki: &KeyIndex| ki.generations.iter().map(|g| g.revs.clone()).collect::<Vec<_>>();
+    let mut stepwise = etcd_fixture();
+    for (at, want_gens, want_keep) in &table {
+        let keep = stepwise.compact(*at);
+        assert_eq!(&gens(&stepwise), want_gens, "generations after successive compactions up to {at}");
+        assert_eq!(&keep, want_keep, "kept after successive compactions up to {at}");
+        let mut once = etcd_fixture();
+        let keep = once.compact(*at);
+        assert_eq!(&gens(&once), want_gens, "generations after compact({at})");
+        assert_eq!(&keep, want_keep, "kept after compact({at})");
+    }
+    // etcd's TestKeyIndexCompactOnFurtherRev: past the last write the newest value stays.
+    let mut ki = KeyIndex::default();
+    ki.put(rev(1, 0));
+    ki.put(rev(2, 0));
+    assert_eq!(ki.compact(3), vec![rev(2, 0)]);
+    assert_eq!(gens(&ki), vec![vec![rev(2, 0)]]);
     // Created revision and version survive compaction: a read at 5 still sees version 2.
     let mut ki = fixture();
     ki.compact(4);
@@ -283,8 +304,24 @@ fn watch_from_a_revision_sees_puts_and_deletes_in_order() {
         .collect();
     assert_eq!(kinds, vec!["3.0 put b=1", "4.0 delete a", "5.0 put a=2"]);
     s.compact(4).unwrap();
-    assert_eq!(s.watch_since("a", "\0", 4), Err(MvccError::Compacted { requested: 4, compacted: 4 }));
+    // etcd's watcher group refuses only a start below the compaction revision (`minRev <
+    // compactRev`); from the compaction revision itself the delete kept there is delivered.
+    assert_eq!(s.watch_since("a", "\0", 3), Err(MvccError::Compacted { requested: 3, compacted: 4 }));
+    let from_compaction: Vec<u64> = s.watch_since("a", "\0", 4).unwrap().iter().map(|(r, _)| r.main).collect();
+    assert_eq!(from_compaction, vec![4, 5], "the delete at the compaction revision, then the put");
     assert_eq!(s.watch_since("a", "\0", 5).unwrap().len(), 1);
+}
+
+/// etcd's compaction revision starts at −1 (kvstore.go), so a fresh store's first compact(0)
+/// succeeds and a second one is refused as already compacted; a compaction in the future is
+/// refused (`ErrFutureRev`).
+#[test]
+fn compact_zero_on_a_fresh_store_succeeds_once() {
+    let mut s = MvccStore::default();
+    assert_eq!(s.compact(0), Ok(()));
+    assert_eq!(s.compact(0), Err(MvccError::Compacted { requested: 0, compacted: 0 }));
+    assert_eq!(s.compact(2), Err(MvccError::FutureRev { requested: 2, current: 1 }));
+    assert_eq!(s.compact(1), Ok(()), "the current revision may be compacted");
 }
 
 #[test]

@@ -98,13 +98,30 @@ fn bad_requests_are_refused_before_raft_and_change_nothing() {
     for bad in [
         put(leader, "", "v"),
         put(leader, "k", &"v".repeat(5_000)),
-        Command::Client { node: leader, op: ClientOp::Compact { revision: 0 } },
         Command::Client { node: leader, op: ClientOp::DeleteRange { key: String::new(), end: "z".into() } },
     ] {
         let e = sim.apply(bad).unwrap_err();
         assert!(!e.to_string().is_empty());
     }
     assert_eq!(sim.snapshot(), before);
+}
+
+/// etcd decides a compaction's revision when it applies (kvstore's `updateCompactRev`): a
+/// fresh cluster's compact(0) succeeds, the same again fails as already compacted, one in the
+/// future fails with `ErrFutureRev`, and every failure names the revisions.
+#[test]
+fn compaction_revisions_are_judged_when_they_apply() {
+    let (mut sim, leader) = cluster();
+    let mut compact = |revision: u64| {
+        let op = sim.apply(Command::Client { node: leader, op: ClientOp::Compact { revision } }).unwrap().unwrap();
+        sim.run_for_ms(300);
+        sim.history().get(op).unwrap().outcome.clone()
+    };
+    assert!(matches!(compact(0), OpOutcome::Ok { .. }));
+    let OpOutcome::Failed { reason } = compact(0) else { panic!("compact(0) twice") };
+    assert!(reason.contains("required revision 0 has been compacted"), "{reason}");
+    let OpOutcome::Failed { reason } = compact(1_000) else { panic!("a compaction in the future") };
+    assert!(reason.contains("1000"), "{reason}");
 }
 
 /// A transaction's gets are reads the checker checks, like any linearizable read.
