@@ -181,6 +181,11 @@ impl ClusterConfig {
         u64::from(self.tick_ms) * u64::from(self.election_ticks)
     }
     /// etcd's minimum key lease TTL: `ceil(1.5 × election timeout)`.
+    /// The key lease checkpoint interval, `None` when checkpointing is off.
+    pub fn key_lease_checkpoint_interval_ms(&self) -> Option<i64> {
+        self.lessor.checkpointing.then_some(i64::from(self.lessor.checkpoint_interval_ms))
+    }
+
     pub fn key_lease_min_ttl_ms(&self) -> i64 {
         (self.election_timeout_ms() as i64 * 3 + 1) / 2
     }

@@ -54,6 +54,9 @@ impl AppliedOps {
 pub struct ApplyContext {
     pub now: LocalTime,
     pub min_ttl_ms: i64,
+    /// The checkpoint interval when key lease checkpointing is on (the primary schedules
+    /// checkpoints as grants and checkpoints apply).
+    pub checkpoint_interval_ms: Option<i64>,
     /// Build [`Applied::effects`]. The history records an entry's effects once, from its
     /// first apply anywhere in the cluster; every other replica skips building them (a put
     /// then moves its strings into the store instead of copying them).
@@ -269,7 +272,7 @@ impl KvStore {
         let op = match request {
             Request::KeyLeaseCheckpoint { checkpoints } => {
                 for (id, remaining) in checkpoints {
-                    self.lessor.checkpoint(*id, *remaining);
+                    self.lessor.checkpoint(*id, *remaining, ctx.now, ctx.checkpoint_interval_ms);
                 }
                 return (vec![], None);
             }
@@ -297,7 +300,7 @@ impl KvStore {
                 }
             }
             ClientOp::KeyLeaseGrant { id, ttl_ms } => {
-                match self.lessor.grant(id.get(), *ttl_ms, ctx.min_ttl_ms, ctx.now) {
+                match self.lessor.grant(id.get(), *ttl_ms, ctx.min_ttl_ms, ctx.now, ctx.checkpoint_interval_ms) {
                     Ok(_) => (vec![], None),
                     Err(e) => (vec![], Some(e.to_string())),
                 }
@@ -447,7 +450,12 @@ mod tests {
     use super::*;
     use crate::types::KeyLeaseId;
 
-    const CTX: ApplyContext = ApplyContext { now: LocalTime(0), min_ttl_ms: 1_500, record_effects: true };
+    const CTX: ApplyContext = ApplyContext {
+        now: LocalTime(0),
+        min_ttl_ms: 1_500,
+        checkpoint_interval_ms: Some(5_000),
+        record_effects: true,
+    };
 
     #[test]
     fn revisions_start_at_one_and_bump_only_on_change() {
@@ -498,7 +506,7 @@ mod tests {
         kv.apply(Request::Client(ClientOp::Delete { key: "p".into() }), CTX);
         kv.advance_applied(12);
         assert!(kv.first_apply_of(5));
-        kv.lessor_mut().promote(LocalTime(1_000), 0);
+        kv.lessor_mut().promote(LocalTime(1_000), 0, None);
         assert!(kv.lessor().is_primary());
         let restored = KvStore::decode(&kv.encode());
         assert!(!restored.lessor().is_primary(), "volatile: a restored store is not the primary");

@@ -81,7 +81,15 @@ pub struct Lessor {
     primary: bool,
     /// Volatile: when the primary last proposed revoking an expired key lease (retry later).
     revoke_proposed: BTreeMap<u64, LocalTime>,
+    /// Volatile: the primary's scheduled checkpoints, (due on its clock, order scheduled) →
+    /// key lease id; a key lease may be scheduled more than once, as in etcd's heap.
+    checkpoint_due: BTreeMap<(LocalTime, u64), u64>,
+    checkpoints_scheduled: u64,
 }
+
+/// etcd's `leaseRevokeRate`: expired key leases revoked per second at most. Promote spreads
+/// expiries when at least this many key leases exist.
+pub const KEY_LEASE_REVOKE_RATE: usize = 1_000;
 
 /// A snapshot holds the replicated part only (key leases and their keys); the volatile
 /// expiries and the primary flag start empty.
@@ -121,7 +129,15 @@ impl Lessor {
     }
 
     /// Applies a replicated grant. `min_ttl_ms` is `ceil(1.5 × election timeout)`.
-    pub fn grant(&mut self, id: u64, ttl_ms: i64, min_ttl_ms: i64, now: LocalTime) -> Result<i64, LessorError> {
+    /// `checkpoint_interval_ms` is `None` when checkpointing is off.
+    pub fn grant(
+        &mut self,
+        id: u64,
+        ttl_ms: i64,
+        min_ttl_ms: i64,
+        now: LocalTime,
+        checkpoint_interval_ms: Option<i64>,
+    ) -> Result<i64, LessorError> {
         if id == 0 {
             return Err(LessorError::ZeroId);
         }
@@ -135,8 +151,23 @@ impl Lessor {
         self.leases.insert(id, KeyLease { id, ttl_ms, remaining_ms: 0, keys: BTreeSet::new() });
         if self.primary {
             self.expiry.insert(id, now.plus_us(ttl_ms * 1_000));
+            self.schedule_checkpoint(id, now, checkpoint_interval_ms);
         }
         Ok(ttl_ms)
+    }
+
+    /// etcd's `scheduleCheckpointIfNeeded`: a key lease is checkpointed one interval from now
+    /// if its remaining TTL (the checkpointed one, else the full TTL) is longer than the
+    /// interval in whole seconds. Shorter ones would expire before a checkpoint could matter.
+    fn schedule_checkpoint(&mut self, id: u64, now: LocalTime, interval_ms: Option<i64>) {
+        let (Some(interval_ms), Some(l)) = (interval_ms, self.leases.get(&id)) else {
+            return;
+        };
+        let remaining_ms = if l.remaining_ms > 0 { l.remaining_ms } else { l.ttl_ms };
+        if remaining_ms > interval_ms / 1_000 * 1_000 {
+            self.checkpoints_scheduled += 1;
+            self.checkpoint_due.insert((now.plus_us(interval_ms * 1_000), self.checkpoints_scheduled), id);
+        }
     }
 
     /// Applies a replicated revoke: returns the attached keys, in key order, to delete in one
@@ -151,10 +182,14 @@ impl Lessor {
         Ok(lease.keys.into_iter().collect())
     }
 
-    /// Applies a replicated checkpoint (on every node).
-    pub fn checkpoint(&mut self, id: u64, remaining_ms: i64) {
+    /// Applies a replicated checkpoint (on every node); the primary schedules the key lease's
+    /// next one (etcd's `Checkpoint`).
+    pub fn checkpoint(&mut self, id: u64, remaining_ms: i64, now: LocalTime, interval_ms: Option<i64>) {
         if let Some(l) = self.leases.get_mut(&id) {
             l.remaining_ms = remaining_ms;
+            if self.primary {
+                self.schedule_checkpoint(id, now, interval_ms);
+            }
         }
     }
 
@@ -204,22 +239,62 @@ impl Lessor {
         Ok(TimeToLive { id, granted_ttl_ms: l.ttl_ms, remaining_ms, keys: l.keys.iter().cloned().collect() })
     }
 
-    /// Becoming primary: every expiry = now + extend + (checkpointed remaining, else full TTL).
-    pub fn promote(&mut self, now: LocalTime, extend_ms: i64) {
+    /// Becoming primary (etcd's `Promote`): every expiry = now + extend + (checkpointed
+    /// remaining, else full TTL), and each key lease is scheduled for a checkpoint. With at
+    /// least [`KEY_LEASE_REVOKE_RATE`] key leases, expiries that pile up are spread so that no
+    /// second sees more than three quarters of the revoke rate expire: a new leader does not
+    /// face a storm of revokes at once.
+    pub fn promote(&mut self, now: LocalTime, extend_ms: i64, checkpoint_interval_ms: Option<i64>) {
         self.primary = true;
         self.expiry.clear();
         self.revoke_proposed.clear();
-        for l in self.leases.values() {
+        self.checkpoint_due.clear();
+        let ids: Vec<u64> = self.leases.keys().copied().collect();
+        for &id in &ids {
+            let l = &self.leases[&id];
             let remaining = if l.remaining_ms > 0 { l.remaining_ms } else { l.ttl_ms };
-            self.expiry.insert(l.id, now.plus_us((extend_ms + remaining) * 1_000));
+            self.expiry.insert(id, now.plus_us((extend_ms + remaining) * 1_000));
+            self.schedule_checkpoint(id, now, checkpoint_interval_ms);
+        }
+        if ids.len() < KEY_LEASE_REVOKE_RATE {
+            return;
+        }
+        // etcd's loop, in µs of the primary's clock: windows of one second from the earliest
+        // expiry; past the target count in a window, each expiry moves later in proportion.
+        let mut by_expiry: Vec<(i64, u64)> = ids.iter().map(|id| (self.expiry[id].0 - now.0, *id)).collect();
+        by_expiry.sort();
+        const SECOND_US: i64 = 1_000_000;
+        let target = (3 * KEY_LEASE_REVOKE_RATE / 4) as i64;
+        let mut base = by_expiry[0].0;
+        let mut next = base + SECOND_US;
+        let mut expires: i64 = 0;
+        for (remaining, id) in by_expiry {
+            if remaining > next {
+                base = remaining;
+                next = base + SECOND_US;
+                expires = 1;
+                continue;
+            }
+            expires += 1;
+            if expires <= target {
+                continue;
+            }
+            // A key lease n seconds past the base window is moved by only what it still lacks.
+            let delay = SECOND_US * expires / target - (remaining - base);
+            next = base + delay;
+            let l = &self.leases[&id];
+            let ttl = if l.remaining_ms > 0 { l.remaining_ms } else { l.ttl_ms };
+            self.expiry.insert(id, now.plus_us(delay + (extend_ms + ttl) * 1_000));
+            self.schedule_checkpoint(id, now, checkpoint_interval_ms);
         }
     }
 
-    /// Losing leadership: every key lease is held "forever" again.
+    /// Losing leadership: every key lease is held "forever" again, nothing is scheduled.
     pub fn demote(&mut self) {
         self.primary = false;
         self.expiry.clear();
         self.revoke_proposed.clear();
+        self.checkpoint_due.clear();
     }
 
     /// Expired key leases to revoke now: at most `limit` (rate limit), skipping those whose
@@ -244,12 +319,33 @@ impl Lessor {
         due.into_iter().map(|(_, id)| id).collect()
     }
 
-    /// Checkpoints to propose: (id, remaining ms) of every key lease with time left.
-    pub fn checkpoints(&self, now: LocalTime) -> Vec<(u64, i64)> {
-        if !self.primary {
-            return vec![];
+    /// Checkpoints due now, at most `limit` (etcd's `findDueScheduledCheckpoints`): (id,
+    /// remaining ms, in whole seconds rounded up as etcd's are) for each scheduled key lease
+    /// still alive whose remaining time has dropped below its TTL.
+    pub fn due_checkpoints(&mut self, now: LocalTime, limit: usize) -> Vec<(u64, i64)> {
+        let mut due = Vec::new();
+        while due.len() < limit {
+            let Some((&(at, seq), &id)) = self.checkpoint_due.first_key_value() else { break };
+            if at > now {
+                break;
+            }
+            self.checkpoint_due.remove(&(at, seq));
+            let (Some(l), Some(expiry)) = (self.leases.get(&id), self.expiry.get(&id)) else { continue };
+            if now >= *expiry {
+                continue;
+            }
+            let remaining_ms = (expiry.0 - now.0 + 999_999) / 1_000_000 * 1_000;
+            if remaining_ms >= l.ttl_ms {
+                continue;
+            }
+            due.push((id, remaining_ms));
         }
-        self.expiry.iter().filter(|(_, e)| **e > now).map(|(id, e)| (*id, (e.0 - now.0) / 1_000)).collect()
+        due
+    }
+
+    /// Checkpoints scheduled and not yet due, (due on the primary's clock, id), soonest first.
+    pub fn scheduled_checkpoints(&self) -> impl Iterator<Item = (LocalTime, u64)> + '_ {
+        self.checkpoint_due.iter().map(|(&(at, _), &id)| (at, id))
     }
 }
 
@@ -261,18 +357,18 @@ mod tests {
 
     fn primary() -> Lessor {
         let mut l = Lessor::default();
-        l.promote(LocalTime(0), 0);
+        l.promote(LocalTime(0), 0, None);
         l
     }
 
     #[test]
     fn grant_raises_short_ttls_and_refuses_bad_ones() {
         let mut l = primary();
-        assert_eq!(l.grant(1, 100, MIN_TTL, LocalTime(0)), Ok(MIN_TTL), "raised to the minimum");
-        assert_eq!(l.grant(1, 5_000, MIN_TTL, LocalTime(0)), Err(LessorError::Exists { id: 1 }));
-        assert_eq!(l.grant(0, 5_000, MIN_TTL, LocalTime(0)), Err(LessorError::ZeroId));
+        assert_eq!(l.grant(1, 100, MIN_TTL, LocalTime(0), None), Ok(MIN_TTL), "raised to the minimum");
+        assert_eq!(l.grant(1, 5_000, MIN_TTL, LocalTime(0), None), Err(LessorError::Exists { id: 1 }));
+        assert_eq!(l.grant(0, 5_000, MIN_TTL, LocalTime(0), None), Err(LessorError::ZeroId));
         assert!(matches!(
-            l.grant(2, KEY_LEASE_TTL_MS_MAX + 1, MIN_TTL, LocalTime(0)),
+            l.grant(2, KEY_LEASE_TTL_MS_MAX + 1, MIN_TTL, LocalTime(0), None),
             Err(LessorError::TtlTooLarge { .. })
         ));
         assert_eq!(l.expiry(1), Some(LocalTime(1_500_000)));
@@ -281,7 +377,7 @@ mod tests {
     #[test]
     fn revoke_returns_attached_keys_in_order() {
         let mut l = primary();
-        l.grant(7, 5_000, MIN_TTL, LocalTime(0)).unwrap();
+        l.grant(7, 5_000, MIN_TTL, LocalTime(0), None).unwrap();
         for k in ["b", "a", "c"] {
             l.attach(k, 7).unwrap();
         }
@@ -294,11 +390,11 @@ mod tests {
     #[test]
     fn keep_alive_refreshes_and_only_the_primary_serves_it() {
         let mut l = primary();
-        l.grant(1, 5_000, MIN_TTL, LocalTime(0)).unwrap();
+        l.grant(1, 5_000, MIN_TTL, LocalTime(0), None).unwrap();
         assert_eq!(l.renew(1, LocalTime(4_000_000), true), Ok((5_000, false)));
         assert_eq!(l.expiry(1), Some(LocalTime(9_000_000)));
         let mut follower = Lessor::default();
-        follower.grant(1, 5_000, MIN_TTL, LocalTime(0)).unwrap();
+        follower.grant(1, 5_000, MIN_TTL, LocalTime(0), None).unwrap();
         assert_eq!(follower.renew(1, LocalTime(0), true), Err(LessorError::NotPrimary));
         assert_eq!(follower.expiry(1), None, "followers hold key leases forever");
         assert!(follower.expired(LocalTime(i64::MAX / 2), 10, 3_000).is_empty());
@@ -307,8 +403,8 @@ mod tests {
     #[test]
     fn keep_alive_after_a_checkpoint_asks_for_a_reset() {
         let mut l = primary();
-        l.grant(1, 5_000, MIN_TTL, LocalTime(0)).unwrap();
-        l.checkpoint(1, 2_000);
+        l.grant(1, 5_000, MIN_TTL, LocalTime(0), None).unwrap();
+        l.checkpoint(1, 2_000, LocalTime(0), None);
         assert_eq!(l.renew(1, LocalTime(0), true), Ok((5_000, true)));
         assert_eq!(l.renew(1, LocalTime(0), false), Ok((5_000, false)), "checkpointing off: no reset");
     }
@@ -316,10 +412,10 @@ mod tests {
     #[test]
     fn promote_uses_the_checkpointed_remaining_ttl() {
         let mut l = Lessor::default();
-        l.grant(1, 10_000, MIN_TTL, LocalTime(0)).unwrap();
-        l.grant(2, 10_000, MIN_TTL, LocalTime(0)).unwrap();
-        l.checkpoint(1, 3_000);
-        l.promote(LocalTime(100_000_000), 1_000);
+        l.grant(1, 10_000, MIN_TTL, LocalTime(0), None).unwrap();
+        l.grant(2, 10_000, MIN_TTL, LocalTime(0), None).unwrap();
+        l.checkpoint(1, 3_000, LocalTime(0), None);
+        l.promote(LocalTime(100_000_000), 1_000, None);
         assert_eq!(l.expiry(1), Some(LocalTime(104_000_000)), "now + election timeout + checkpointed 3 s");
         assert_eq!(l.expiry(2), Some(LocalTime(111_000_000)), "no checkpoint: full TTL");
         l.demote();
@@ -330,7 +426,7 @@ mod tests {
     fn expired_key_leases_are_rate_limited_and_retried() {
         let mut l = primary();
         for id in 1..=5 {
-            l.grant(id, 2_000, MIN_TTL, LocalTime(0)).unwrap();
+            l.grant(id, 2_000, MIN_TTL, LocalTime(0), None).unwrap();
         }
         assert_eq!(l.expired(LocalTime(1_000_000), 10, 3_000), Vec::<u64>::new());
         assert_eq!(l.expired(LocalTime(2_000_000), 3, 3_000), vec![1, 2, 3]);
@@ -341,11 +437,79 @@ mod tests {
     #[test]
     fn time_to_live_reports_remaining_on_the_primary() {
         let mut l = primary();
-        l.grant(1, 5_000, MIN_TTL, LocalTime(0)).unwrap();
+        l.grant(1, 5_000, MIN_TTL, LocalTime(0), None).unwrap();
         l.attach("k", 1).unwrap();
         let t = l.time_to_live(1, LocalTime(1_000_000)).unwrap();
         assert_eq!((t.granted_ttl_ms, t.remaining_ms, t.keys), (5_000, Some(4_000), vec!["k".to_string()]));
         l.demote();
         assert_eq!(l.time_to_live(1, LocalTime(0)).unwrap().remaining_ms, None);
+    }
+
+    /// etcd's `scheduleCheckpointIfNeeded` and `findDueScheduledCheckpoints`: only a key lease
+    /// whose remaining TTL is longer than the interval is scheduled, one interval ahead; when
+    /// due, its remaining time is checkpointed in whole seconds rounded up, unless it has not
+    /// dropped below the TTL (renewed meanwhile).
+    #[test]
+    fn checkpoints_are_scheduled_per_key_lease_as_etcd_does() {
+        let interval = Some(5_000);
+        let mut l = primary();
+        l.grant(1, 3_000, MIN_TTL, LocalTime(0), interval).unwrap(); // shorter than the interval
+        l.grant(2, 10_000, MIN_TTL, LocalTime(0), interval).unwrap();
+        l.grant(3, 10_000, MIN_TTL, LocalTime(0), interval).unwrap();
+        let scheduled: Vec<(i64, u64)> = l.scheduled_checkpoints().map(|(at, id)| (at.0, id)).collect();
+        assert_eq!(scheduled, vec![(5_000_000, 2), (5_000_000, 3)], "key lease 1 (3 s ≤ 5 s) is never checkpointed");
+        assert_eq!(l.due_checkpoints(LocalTime(4_999_999), 10), vec![], "not due yet");
+        // Key lease 3 was renewed at 4.5 s: at 5 s it has 9.5 s left, rounded up 10 s = its TTL.
+        l.renew(3, LocalTime(4_500_000), true).unwrap();
+        assert_eq!(l.due_checkpoints(LocalTime(5_000_000), 10), vec![(2, 5_000)]);
+        assert_eq!(l.due_checkpoints(LocalTime(5_400_000), 10), vec![], "each schedule fires once");
+        // Applied on the primary, a checkpoint schedules the next one only if the checkpointed
+        // remaining TTL is still longer than the interval: 5 s is not.
+        l.checkpoint(2, 5_000, LocalTime(5_400_000), interval);
+        assert_eq!(l.scheduled_checkpoints().count(), 0);
+        // A keep-alive's reset (remaining 0: the full TTL again) is.
+        l.checkpoint(2, 0, LocalTime(5_400_000), interval);
+        assert_eq!(l.scheduled_checkpoints().map(|(at, id)| (at.0, id)).collect::<Vec<_>>(), vec![(10_400_000, 2)]);
+        // Off: nothing is scheduled; demoted: nothing stays scheduled.
+        let mut off = primary();
+        off.grant(9, 60_000, MIN_TTL, LocalTime(0), None).unwrap();
+        assert_eq!(off.scheduled_checkpoints().count(), 0);
+        l.demote();
+        assert_eq!(l.scheduled_checkpoints().count(), 0);
+        assert_eq!(l.due_checkpoints(LocalTime(20_000_000), 10), vec![]);
+    }
+
+    /// etcd's `Promote` with at least `leaseRevokeRate` key leases: expiries that pile up in one
+    /// second are spread so that about three quarters of the revoke rate expire per second, and
+    /// each spread key lease is scheduled for a checkpoint too.
+    #[test]
+    fn promote_spreads_a_pile_of_expiries() {
+        let mut follower = Lessor::default();
+        let n = 2 * KEY_LEASE_REVOKE_RATE as u64;
+        for id in 1..=n {
+            follower.grant(id, 10_000, MIN_TTL, LocalTime(0), None).unwrap();
+        }
+        follower.promote(LocalTime(0), 1_000, Some(5_000));
+        let mut expiries: Vec<i64> = (1..=n).map(|id| follower.expiry(id).unwrap().0).collect();
+        expiries.sort();
+        let target = 3 * KEY_LEASE_REVOKE_RATE / 4;
+        assert!(expiries[..target].iter().all(|e| *e == 11_000_000), "the first three quarters keep their expiry");
+        assert!(expiries[target] > 11_000_000, "the next is moved later");
+        let last = *expiries.last().unwrap();
+        assert_eq!(last, 11_000_000 + 1_000_000 * n as i64 / target as i64, "the last moved by n / target seconds");
+        // No one-second window from the first expiry on holds more than the target, plus the
+        // one that opened it.
+        for start in (11_000_000..last).step_by(250_000) {
+            let in_window = expiries.iter().filter(|e| (start..start + 1_000_000).contains(*e)).count();
+            assert!(in_window <= target + 1, "{in_window} key leases expire in [{start}, +1 s)");
+        }
+        assert_eq!(follower.scheduled_checkpoints().count(), n as usize + (n as usize - target));
+        // Fewer than the revoke rate: nothing moves.
+        let mut few = Lessor::default();
+        for id in 1..=10 {
+            few.grant(id, 10_000, MIN_TTL, LocalTime(0), None).unwrap();
+        }
+        few.promote(LocalTime(0), 1_000, None);
+        assert!((1..=10).all(|id| few.expiry(id) == Some(LocalTime(11_000_000))));
     }
 }

@@ -224,7 +224,12 @@ mod tests {
         assert_eq!(disk.last_index().unwrap(), 4);
         assert_eq!(disk.term(3).unwrap(), 2);
         let mut image = KvStore::default();
-        let ctx = crate::kv::ApplyContext { now: crate::time::LocalTime(0), min_ttl_ms: 1_500, record_effects: false };
+        let ctx = crate::kv::ApplyContext {
+            now: crate::time::LocalTime(0),
+            min_ttl_ms: 1_500,
+            checkpoint_interval_ms: None,
+            record_effects: false,
+        };
         image.apply(
             crate::request::Request::Client(ClientOp::Put { key: "k".into(), value: "v".into(), key_lease: None }),
             ctx,

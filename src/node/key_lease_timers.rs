@@ -16,28 +16,36 @@ const EXPIRY_SCAN_US: i64 = 500_000;
 const REVOKES_PER_SCAN_MAX: usize = 500;
 /// A revoke proposed but not yet applied is proposed again after this long (etcd: 3 s).
 const REVOKE_RETRY_MS: i64 = 3_000;
+/// Checkpoints per proposal at most (etcd's `maxLeaseCheckpointBatchSize`).
+const CHECKPOINT_BATCH_MAX: usize = 1_000;
 
 impl Node {
-    /// The primary's lessor loops: every 500 ms of local time revoke expired key
-    /// leases through raft (rate-limited, retried after 3 s); every checkpoint interval
-    /// propose the remaining TTLs.
+    /// The primary's lessor loop (etcd's `runLoop`): every 500 ms of local time, revoke expired
+    /// key leases through raft (rate-limited, retried after 3 s) and propose the checkpoints
+    /// that have fallen due, in batches of at most 1,000.
     pub(super) fn lessor_timers(p: &mut Process, config: &ClusterConfig, now: LocalTime) {
         if !p.kv.lessor().is_primary() {
             return;
         }
-        if now >= p.next_expiry_scan {
-            p.next_expiry_scan = now.plus_us(EXPIRY_SCAN_US);
-            let expired = p.kv.lessor_mut().expired(now, REVOKES_PER_SCAN_MAX, REVOKE_RETRY_MS);
-            // The lessor holds no key lease 0, so every id converts.
-            for id in expired.into_iter().filter_map(KeyLeaseId::new) {
-                Self::propose_internal(p, Request::Client(ClientOp::KeyLeaseRevoke { id }));
-            }
+        if now < p.next_expiry_scan {
+            return;
         }
-        if config.lessor.checkpointing && now >= p.next_checkpoint {
-            p.next_checkpoint = now.plus_us(i64::from(config.lessor.checkpoint_interval_ms) * 1_000);
-            let checkpoints = p.kv.lessor().checkpoints(now);
-            if !checkpoints.is_empty() {
-                Self::propose_internal(p, Request::KeyLeaseCheckpoint { checkpoints });
+        p.next_expiry_scan = now.plus_us(EXPIRY_SCAN_US);
+        let expired = p.kv.lessor_mut().expired(now, REVOKES_PER_SCAN_MAX, REVOKE_RETRY_MS);
+        // The lessor holds no key lease 0, so every id converts.
+        for id in expired.into_iter().filter_map(KeyLeaseId::new) {
+            Self::propose_internal(p, Request::Client(ClientOp::KeyLeaseRevoke { id }));
+        }
+        if config.lessor.checkpointing {
+            loop {
+                let checkpoints = p.kv.lessor_mut().due_checkpoints(now, CHECKPOINT_BATCH_MAX);
+                let full = checkpoints.len() == CHECKPOINT_BATCH_MAX;
+                if !checkpoints.is_empty() {
+                    Self::propose_internal(p, Request::KeyLeaseCheckpoint { checkpoints });
+                }
+                if !full {
+                    break;
+                }
             }
         }
     }

@@ -54,7 +54,6 @@ struct Process {
     ticks: u64,
     /// Local time of the lessor's next expiry scan and next checkpoint round (primary only).
     next_expiry_scan: LocalTime,
-    next_checkpoint: LocalTime,
     next_auto_compact: LocalTime,
     /// The restarted process ignores vote and pre-vote requests until it has ticked one
     /// election timeout (`ClusterConfig::restart_vote_wait`).
@@ -159,7 +158,6 @@ impl Node {
             committed_in_term: false,
             ticks: 0,
             next_expiry_scan: LocalTime(i64::MIN),
-            next_checkpoint: LocalTime(i64::MIN),
             next_auto_compact: LocalTime(i64::MIN),
             withholds_votes: false,
         });

@@ -57,7 +57,12 @@ impl Node {
 
     /// The Ready cycle proper, as the raft-rs docs prescribe it: send, persist, apply, advance.
     fn drain_ready(p: &mut Process, disk: &DiskStorage, config: &ClusterConfig, now: LocalTime, out: &mut NodeOutput) {
-        let ctx = ApplyContext { now, min_ttl_ms: config.key_lease_min_ttl_ms(), record_effects: true };
+        let ctx = ApplyContext {
+            now,
+            min_ttl_ms: config.key_lease_min_ttl_ms(),
+            checkpoint_interval_ms: config.key_lease_checkpoint_interval_ms(),
+            record_effects: true,
+        };
         // Bounded: raft produces at most a couple of Readies per input.
         for _ in 0..8 {
             if !p.raw.has_ready() {
@@ -178,9 +183,9 @@ impl Node {
         }
         // Promote after applying the term's first entry: every key lease gets
         // now + election timeout + (checkpointed remaining, else full TTL).
-        p.kv.lessor_mut().promote(now, config.election_timeout_ms() as i64);
+        let interval = config.key_lease_checkpoint_interval_ms();
+        p.kv.lessor_mut().promote(now, config.election_timeout_ms() as i64, interval);
         p.next_expiry_scan = now;
-        p.next_checkpoint = now.plus_us(i64::from(config.lessor.checkpoint_interval_ms) * 1_000);
     }
 
     /// The renew-at-ack policy's renewal: itself plus every peer raft-rs considers recently
