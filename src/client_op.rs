@@ -2,7 +2,7 @@
 //! and scenario files, in raft entries and in the history, with one summary for all of them.
 
 use crate::error::{CommandError, ConfigError};
-use crate::lessor::KEY_LEASE_TTL_MS_MAX;
+use crate::lessor::KEY_LEASE_TTL_MAX_S;
 use crate::mvcc::{Compare, TxnOp, VALUE_BYTES_MAX};
 use crate::read::ReadMode;
 use crate::types::{key_lease_or_zero, KeyLeaseId};
@@ -44,10 +44,14 @@ pub enum ClientOp {
     Compact {
         revision: u64,
     },
-    /// Grant key lease `id` with a TTL (raised to the minimum TTL).
+    /// Grant a key lease with a TTL in whole seconds, as etcd's `LeaseGrant` takes it (raised
+    /// to the minimum TTL). Without an id (or with id 0, as etcd's API writes it), the node the
+    /// request reaches assigns one, as etcd's server does.
     KeyLeaseGrant {
-        id: KeyLeaseId,
-        ttl_ms: i64,
+        #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "key_lease_or_zero")]
+        id: Option<KeyLeaseId>,
+        /// Seconds.
+        ttl: i64,
     },
     /// Revoke key lease `id`, deleting its keys.
     KeyLeaseRevoke {
@@ -84,9 +88,8 @@ impl ClientOp {
                 counted(failure.len(), "op")
             ),
             ClientOp::Compact { revision } => format!("compact {revision}"),
-            ClientOp::KeyLeaseGrant { id, ttl_ms } => {
-                format!("grant key lease {id} (ttl {} s)", *ttl_ms as f64 / 1_000.0)
-            }
+            ClientOp::KeyLeaseGrant { id: Some(id), ttl } => format!("grant key lease {id} (ttl {ttl} s)"),
+            ClientOp::KeyLeaseGrant { id: None, ttl } => format!("grant a key lease (ttl {ttl} s)"),
             ClientOp::KeyLeaseRevoke { id } => format!("revoke key lease {id}"),
             ClientOp::KeyLeaseKeepAlive { id } => format!("keep-alive key lease {id}"),
             ClientOp::Read { key, mode: ReadMode::Linearizable } => format!("read {key}"),
@@ -154,8 +157,10 @@ impl ClientOp {
             // Any revision: the store refuses one at or below its last compaction, or in the
             // future, when the compaction applies (a fresh store's first compact(0) succeeds).
             ClientOp::Compact { .. } => Ok(()),
-            ClientOp::KeyLeaseGrant { ttl_ms, .. } if *ttl_ms <= 0 || *ttl_ms > KEY_LEASE_TTL_MS_MAX => {
-                invalid("ttl_ms", format!("{ttl_ms} ms: a key lease TTL is positive and at most 9,000,000,000 s"))
+            // etcd raises a TTL below the minimum (0 or negative included) and refuses one
+            // above its maximum.
+            ClientOp::KeyLeaseGrant { ttl, .. } if *ttl > KEY_LEASE_TTL_MAX_S => {
+                invalid("ttl", format!("{ttl} s: a key lease TTL is at most 9,000,000,000 s"))
             }
             ClientOp::KeyLeaseGrant { .. } | ClientOp::KeyLeaseRevoke { .. } | ClientOp::KeyLeaseKeepAlive { .. } => {
                 Ok(())
@@ -200,7 +205,8 @@ mod tests {
     fn summaries_name_key_leases_as_key_leases() {
         let put = ClientOp::Put { key: "k".into(), value: "v".into(), key_lease: Some(id(8)) };
         assert_eq!(put.summary(), "put k=v with key lease 8");
-        assert_eq!(ClientOp::KeyLeaseGrant { id: id(8), ttl_ms: 5_000 }.summary(), "grant key lease 8 (ttl 5 s)");
+        assert_eq!(ClientOp::KeyLeaseGrant { id: Some(id(8)), ttl: 5 }.summary(), "grant key lease 8 (ttl 5 s)");
+        assert_eq!(ClientOp::KeyLeaseGrant { id: None, ttl: 5 }.summary(), "grant a key lease (ttl 5 s)");
         assert_eq!(ClientOp::KeyLeaseRevoke { id: id(8) }.summary(), "revoke key lease 8");
         assert_eq!(ClientOp::KeyLeaseKeepAlive { id: id(8) }.summary(), "keep-alive key lease 8");
         let get = TxnOp::Range(RangeRequest { key: "x".into(), ..Default::default() });
@@ -225,7 +231,13 @@ mod tests {
         let err = |op: ClientOp| op.validate().unwrap_err().to_string();
         assert!(err(ClientOp::Read { key: String::new(), mode: ReadMode::Linearizable }).contains("must not be empty"));
         assert!(ClientOp::Compact { revision: 0 }.validate().is_ok(), "the store decides, as etcd's does");
-        assert!(err(ClientOp::KeyLeaseGrant { id: id(1), ttl_ms: 0 }).contains("key lease TTL is positive"));
+        assert!(
+            err(ClientOp::KeyLeaseGrant { id: Some(id(1)), ttl: 9_000_000_001 }).contains("at most 9,000,000,000 s")
+        );
+        assert!(
+            ClientOp::KeyLeaseGrant { id: None, ttl: 0 }.validate().is_ok(),
+            "raised to the minimum when it applies"
+        );
         let big = "x".repeat(VALUE_BYTES_MAX + 1);
         assert!(err(ClientOp::Put { key: "k".into(), value: big, key_lease: None }).contains("4096-byte limit"));
         let many = vec![TxnOp::DeleteRange { key: "k".into(), end: String::new() }; TXN_PARTS_MAX + 1];

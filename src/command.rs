@@ -170,6 +170,11 @@ impl Command {
             if let Some(id) = fields.remove("lease") {
                 fields.insert("key_lease".into(), id);
             }
+            // Older files gave a grant's TTL in milliseconds; etcd's unit is whole seconds.
+            if let Some(ms) = fields.remove("ttl_ms") {
+                let ms: i64 = serde_json::from_value(ms).map_err(|e| format!("{}.ttl_ms: {e}", f.command))?;
+                fields.insert("ttl".into(), Value::from((ms + 999).div_euclid(1_000)));
+            }
             let op = Value::Object(Map::from_iter([(name.to_string(), Value::Object(fields))]));
             let op = serde_json::from_value(op).map_err(|e| format!("{}: {e}", f.command))?;
             return Ok(Command::Client { node, op });
@@ -383,7 +388,8 @@ mod tests {
             client(ClientOp::Txn { compares: vec![compare], success: vec![put.clone()], failure: vec![put] }),
             client(ClientOp::Compact { revision: 3 }),
             client(ClientOp::Put { key: k(), value: "v".into(), key_lease: Some(id) }),
-            client(ClientOp::KeyLeaseGrant { id, ttl_ms: 5_000 }),
+            client(ClientOp::KeyLeaseGrant { id: Some(id), ttl: 5 }),
+            client(ClientOp::KeyLeaseGrant { id: None, ttl: 0 }),
             client(ClientOp::KeyLeaseRevoke { id }),
             client(ClientOp::KeyLeaseKeepAlive { id }),
             Command::Partition { groups: vec![vec![NodeId(1)], vec![NodeId(2), NodeId(3)]] },
@@ -427,8 +433,15 @@ mod tests {
             read(r#"{"PutWithLease": {"node": 1, "key": "x", "value": "1", "lease": 8}}"#),
             Command::client(NodeId(1), with)
         );
-        let grant = ClientOp::KeyLeaseGrant { id, ttl_ms: 5_000 };
+        let grant = ClientOp::KeyLeaseGrant { id: Some(id), ttl: 5 };
         assert_eq!(read(r#"{"LeaseGrant": {"node": 2, "id": 8, "ttl_ms": 5000}}"#), Command::client(NodeId(2), grant));
+        // Older files' milliseconds round up to etcd's whole seconds; id 0 asks for an id.
+        let auto = ClientOp::KeyLeaseGrant { id: None, ttl: 2 };
+        assert_eq!(
+            read(r#"{"LeaseGrant": {"node": 2, "id": 0, "ttl_ms": 1500}}"#),
+            Command::client(NodeId(2), auto.clone())
+        );
+        assert_eq!(read(r#"{"KeyLeaseGrant": {"node": 2, "ttl": 2}}"#), Command::client(NodeId(2), auto));
         assert_eq!(
             read(r#"{"LeaseKeepAlive": {"node": 2, "id": 8}}"#),
             Command::client(NodeId(2), ClientOp::KeyLeaseKeepAlive { id })

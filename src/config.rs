@@ -180,14 +180,17 @@ impl ClusterConfig {
     pub fn election_timeout_ms(&self) -> u64 {
         u64::from(self.tick_ms) * u64::from(self.election_ticks)
     }
-    /// etcd's minimum key lease TTL: `ceil(1.5 × election timeout)`.
     /// The key lease checkpoint interval, `None` when checkpointing is off.
     pub fn key_lease_checkpoint_interval_ms(&self) -> Option<i64> {
         self.lessor.checkpointing.then_some(i64::from(self.lessor.checkpoint_interval_ms))
     }
 
+    /// The shortest key lease TTL, as etcd's server sets it: `ceil(1.5 × election timeout)` in
+    /// whole seconds (`(3 × election ticks / 2) × tick`, rounded up to a second): 2 s at the
+    /// default 1 s election timeout.
     pub fn key_lease_min_ttl_ms(&self) -> i64 {
-        (self.election_timeout_ms() as i64 * 3 + 1) / 2
+        let min_ms = i64::from(3 * self.election_ticks / 2) * i64::from(self.tick_ms);
+        (min_ms + 999) / 1_000 * 1_000
     }
     /// The heartbeat interval in local milliseconds.
     pub fn heartbeat_interval_ms(&self) -> u64 {

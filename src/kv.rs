@@ -299,8 +299,17 @@ impl KvStore {
                     }
                 }
             }
-            ClientOp::KeyLeaseGrant { id, ttl_ms } => {
-                match self.lessor.grant(id.get(), *ttl_ms, ctx.min_ttl_ms, ctx.now, ctx.checkpoint_interval_ms) {
+            // The node the request reached assigned an id before proposing it; an entry without
+            // one is refused as etcd's lessor refuses id 0 (lease not found).
+            ClientOp::KeyLeaseGrant { id: None, .. } => (vec![], Some(LessorError::NotFound { id: 0 }.to_string())),
+            ClientOp::KeyLeaseGrant { id: Some(id), ttl } => {
+                match self.lessor.grant(
+                    id.get(),
+                    ttl.saturating_mul(1_000),
+                    ctx.min_ttl_ms,
+                    ctx.now,
+                    ctx.checkpoint_interval_ms,
+                ) {
                     Ok(_) => (vec![], None),
                     Err(e) => (vec![], Some(e.to_string())),
                 }
@@ -472,7 +481,7 @@ mod tests {
     #[test]
     fn a_replica_that_records_no_effects_ends_in_the_same_state() {
         let requests = [
-            Request::Client(ClientOp::KeyLeaseGrant { id: KeyLeaseId::of(7), ttl_ms: 10_000 }),
+            Request::Client(ClientOp::KeyLeaseGrant { id: Some(KeyLeaseId::of(7)), ttl: 10 }),
             Request::Client(ClientOp::Put { key: "a".into(), value: "1".into(), key_lease: None }),
             Request::Client(ClientOp::Put { key: "b".into(), value: "2".into(), key_lease: Some(KeyLeaseId::of(7)) }),
             Request::Client(ClientOp::Put { key: "b".into(), value: "3".into(), key_lease: None }),
@@ -496,7 +505,7 @@ mod tests {
     #[test]
     fn snapshot_data_keeps_the_replicated_state_only() {
         let mut kv = KvStore::default();
-        kv.apply(Request::Client(ClientOp::KeyLeaseGrant { id: KeyLeaseId::of(7), ttl_ms: 5_000 }), CTX);
+        kv.apply(Request::Client(ClientOp::KeyLeaseGrant { id: Some(KeyLeaseId::of(7)), ttl: 5 }), CTX);
         kv.apply(
             Request::Client(ClientOp::Put { key: "k".into(), value: "v".into(), key_lease: Some(KeyLeaseId::of(7)) }),
             CTX,

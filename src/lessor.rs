@@ -16,6 +16,8 @@ use std::fmt;
 
 /// etcd's largest TTL: 9,000,000,000 s.
 pub const KEY_LEASE_TTL_MS_MAX: i64 = 9_000_000_000_000;
+/// The same in seconds, the unit of etcd's API (`MaxLeaseTTL`).
+pub const KEY_LEASE_TTL_MAX_S: i64 = KEY_LEASE_TTL_MS_MAX / 1_000;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum LessorError {

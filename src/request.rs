@@ -218,7 +218,8 @@ mod tests {
                     failure
                 })),
             any::<u64>().prop_map(|revision| client(ClientOp::Compact { revision })),
-            (id(), any::<i64>()).prop_map(|(id, ttl_ms)| client(ClientOp::KeyLeaseGrant { id, ttl_ms })),
+            (proptest::option::of(id()), any::<i64>())
+                .prop_map(|(id, ttl)| client(ClientOp::KeyLeaseGrant { id, ttl })),
             id().prop_map(|id| client(ClientOp::KeyLeaseRevoke { id })),
             text().prop_map(|key| client(ClientOp::Read { key, mode: ReadMode::Serializable })),
             prop::collection::vec((any::<u64>(), any::<i64>()), 0..4)

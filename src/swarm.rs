@@ -139,8 +139,9 @@ pub fn random_schedule(seed: u64, config: &SwarmConfig) -> Vec<(SimTime, Command
                 8 => Command::Client {
                     node: target,
                     op: ClientOp::KeyLeaseGrant {
-                        id: KeyLeaseId::of(rng.gen_range(1..=4)),
-                        ttl_ms: rng.gen_range(500..8_000),
+                        // Some grants ask the node to assign the id (etcd's id 0).
+                        id: KeyLeaseId::new(rng.gen_range(0..=4)),
+                        ttl: rng.gen_range(0..8),
                     },
                 },
                 9 => Command::Client {

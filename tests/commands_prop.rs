@@ -62,7 +62,7 @@ fn client_op() -> impl Strategy<Value = ClientOp> {
             .prop_map(|(key, end)| ClientOp::DeleteRange { key, end }),
         txn(),
         (0u64..20).prop_map(|revision| ClientOp::Compact { revision }),
-        (key_lease(), -1_000i64..20_000).prop_map(|(id, ttl_ms)| ClientOp::KeyLeaseGrant { id, ttl_ms }),
+        (proptest::option::of(key_lease()), -2i64..20).prop_map(|(id, ttl)| ClientOp::KeyLeaseGrant { id, ttl }),
         key_lease().prop_map(|id| ClientOp::KeyLeaseRevoke { id }),
         key_lease().prop_map(|id| ClientOp::KeyLeaseKeepAlive { id }),
         (key(), key_lease()).prop_map(|(key, id)| ClientOp::Put { key, value: "v".into(), key_lease: Some(id) }),

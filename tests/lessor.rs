@@ -36,16 +36,20 @@ fn grant_attach_and_revoke_through_raft() {
     assert!(matches!(
         run(
             &mut sim,
-            Command::Client { node: leader, op: ClientOp::KeyLeaseGrant { id: KeyLeaseId::of(7), ttl_ms: 100 } }
+            Command::Client { node: leader, op: ClientOp::KeyLeaseGrant { id: Some(KeyLeaseId::of(7)), ttl: 1 } }
         ),
         OpOutcome::Ok { .. }
     ));
     for n in sim.nodes() {
-        assert_eq!(n.kv().unwrap().lessor().get(7).unwrap().ttl_ms, 1_500, "raised to ceil(1.5 × election timeout)");
+        assert_eq!(
+            n.kv().unwrap().lessor().get(7).unwrap().ttl_ms,
+            2_000,
+            "raised to ceil(1.5 × election timeout) in whole seconds"
+        );
     }
     assert!(failed(run(
         &mut sim,
-        Command::Client { node: leader, op: ClientOp::KeyLeaseGrant { id: KeyLeaseId::of(7), ttl_ms: 5_000 } }
+        Command::Client { node: leader, op: ClientOp::KeyLeaseGrant { id: Some(KeyLeaseId::of(7)), ttl: 5 } }
     ))
     .contains("already exists"));
     let unknown = Command::Client {
@@ -96,7 +100,7 @@ fn an_unrenewed_key_lease_expires_on_the_leader_and_its_keys_vanish_everywhere()
     let granted_at = sim.now();
     run(
         &mut sim,
-        Command::Client { node: leader, op: ClientOp::KeyLeaseGrant { id: KeyLeaseId::of(1), ttl_ms: 3_000 } },
+        Command::Client { node: leader, op: ClientOp::KeyLeaseGrant { id: Some(KeyLeaseId::of(1)), ttl: 3 } },
     );
     run(
         &mut sim,
@@ -133,7 +137,7 @@ fn keep_alive_is_served_by_the_leader_only_and_refreshes_the_ttl() {
     let (mut sim, leader) = cluster(true);
     run(
         &mut sim,
-        Command::Client { node: leader, op: ClientOp::KeyLeaseGrant { id: KeyLeaseId::of(1), ttl_ms: 2_000 } },
+        Command::Client { node: leader, op: ClientOp::KeyLeaseGrant { id: Some(KeyLeaseId::of(1)), ttl: 2 } },
     );
     let follower = sim.nodes().iter().find(|n| n.id != leader).unwrap().id;
     let reason = failed(run(
@@ -180,7 +184,7 @@ fn churn(checkpointing: bool, seconds: u64) -> (Option<f64>, Vec<f64>) {
     let granted_at = sim.now();
     run(
         &mut sim,
-        Command::Client { node: leader, op: ClientOp::KeyLeaseGrant { id: KeyLeaseId::of(1), ttl_ms: 6_000 } },
+        Command::Client { node: leader, op: ClientOp::KeyLeaseGrant { id: Some(KeyLeaseId::of(1)), ttl: 6 } },
     );
     let mut gaps = Vec::new();
     while sim.now() < granted_at.plus_us(seconds * 1_000_000) && sim.key_lease_revoked_at(1).is_none() {
@@ -224,7 +228,7 @@ fn key_lease_expiry_follows_the_leaders_local_clock() {
         let start = sim.now();
         run(
             &mut sim,
-            Command::Client { node: leader, op: ClientOp::KeyLeaseGrant { id: KeyLeaseId::of(1), ttl_ms: 4_000 } },
+            Command::Client { node: leader, op: ClientOp::KeyLeaseGrant { id: Some(KeyLeaseId::of(1)), ttl: 4 } },
         );
         sim.run_for_ms(12_000);
         sim.key_lease_revoked_at(1).map(|t| t.saturating_sub(start) as f64 / 1e6).expect("expires")
@@ -233,4 +237,41 @@ fn key_lease_expiry_follows_the_leaders_local_clock() {
     let slow = expire_after(Some(Command::SetClockRate { node: NodeId(0), rate_ppm: 500_000 }));
     assert!((4.0..4.8).contains(&normal), "{normal}");
     assert!(slow > normal * 1.8, "a 0.5× leader clock expires late: {slow} s vs {normal} s");
+}
+
+/// etcd's server gives a key lease granted with id 0 an id from its request id generator
+/// (member id in the top 16 bits, then its start time and a counter), so ids from different
+/// members never collide; the id travels in the raft entry and every replica holds it.
+#[test]
+fn a_grant_without_an_id_gets_one_from_the_node_it_reaches() {
+    let (mut sim, leader) = cluster(true);
+    let follower = NodeId(if leader.0 == 1 { 2 } else { 1 });
+    let mut grant = |sim: &mut Sim, node: NodeId| {
+        let op = sim.apply(Command::client(node, ClientOp::KeyLeaseGrant { id: None, ttl: 10 })).unwrap().unwrap();
+        sim.run_for_ms(300);
+        let record = sim.history().get(op).unwrap();
+        assert!(matches!(record.outcome, OpOutcome::Ok { .. }), "{:?}", record.outcome);
+        match &record.kind {
+            OpKind::Client(ClientOp::KeyLeaseGrant { id: Some(id), .. }) => *id,
+            other => panic!("no id assigned: {other:?}"),
+        }
+    };
+    let a = grant(&mut sim, leader);
+    let b = grant(&mut sim, leader);
+    let c = grant(&mut sim, follower);
+    assert_eq!(a.get() >> 48, leader.0, "the member id is in the top 16 bits");
+    assert_eq!(b.get(), a.get() + 1, "then a counter");
+    assert_eq!(c.get() >> 48, follower.0);
+    for n in sim.nodes() {
+        let lessor = n.kv().unwrap().lessor();
+        assert!([a, b, c].iter().all(|id| lessor.get(id.get()).is_some()), "{} holds every assigned key lease", n.id);
+    }
+    // The assigned id is an ordinary key lease id: a put attaches to it.
+    let put = ClientOp::Put { key: "k".into(), value: "v".into(), key_lease: Some(a) };
+    assert!(matches!(run(&mut sim, Command::client(leader, put)), OpOutcome::Ok { .. }));
+    // A TTL is etcd's whole seconds; 0 is raised to the minimum, ceil(1.5 × 1 s) = 2 s.
+    let op = sim.apply(Command::client(leader, ClientOp::KeyLeaseGrant { id: Some(KeyLeaseId::of(77)), ttl: 0 })).unwrap();
+    sim.run_for_ms(300);
+    assert!(matches!(sim.history().get(op.unwrap()).unwrap().outcome, OpOutcome::Ok { .. }));
+    assert_eq!(sim.node(leader).kv().unwrap().lessor().get(77).unwrap().ttl_ms, 2_000);
 }

@@ -19,7 +19,7 @@ use crate::request::Proposal;
 use crate::request::Request;
 use crate::storage::DiskStorage;
 use crate::time::LocalTime;
-use crate::types::{MsgKind, NodeId, OpId, Role};
+use crate::types::{KeyLeaseId, MsgKind, NodeId, OpId, Role};
 use raft::eraftpb::{Message, MessageType};
 use raft::{RawNode, SnapshotStatus, StateRole};
 use rand::{Rng, SeedableRng};
@@ -36,6 +36,34 @@ use reads::PendingRead;
 
 /// The leader's auto-compactor runs this often.
 const AUTO_COMPACT_US: i64 = 5_000_000;
+
+/// etcd's request id generator (`idutil.Generator`), which its server uses for a key lease
+/// granted without an id: the member id in the top 16 bits, then the clock in milliseconds when
+/// the process started (40 bits) and a counter (8 bits), incremented per id. Here the member
+/// id is the node id and the clock is the node's own, so ids are unique across the cluster and
+/// a restarted node starts a fresh series.
+#[derive(Clone, Debug)]
+struct KeyLeaseIdGenerator {
+    prefix: u64,
+    suffix: u64,
+}
+
+impl KeyLeaseIdGenerator {
+    const SUFFIX_BITS: u32 = 48;
+    const COUNTER_BITS: u32 = 8;
+
+    fn new(node: NodeId, now: LocalTime) -> KeyLeaseIdGenerator {
+        let ms = (now.0 / 1_000) as u64 & ((1 << (Self::SUFFIX_BITS - Self::COUNTER_BITS)) - 1);
+        KeyLeaseIdGenerator { prefix: (node.0 & 0xffff) << Self::SUFFIX_BITS, suffix: ms << Self::COUNTER_BITS }
+    }
+
+    /// The next id, never 0 and positive as an etcd `int64` (top bit clear).
+    fn next(&mut self) -> KeyLeaseId {
+        self.suffix += 1;
+        let id = (self.prefix | (self.suffix & ((1 << Self::SUFFIX_BITS) - 1))) & (u64::MAX >> 1);
+        KeyLeaseId::new(id).unwrap_or_else(|| unreachable!("the counter part is never 0 after an increment"))
+    }
+}
 
 /// Volatile process state: everything a crash loses.
 #[derive(Clone)]
@@ -58,6 +86,8 @@ struct Process {
     /// The restarted process ignores vote and pre-vote requests until it has ticked one
     /// election timeout (`ClusterConfig::restart_vote_wait`).
     withholds_votes: bool,
+    /// Assigns ids to key lease grants that come without one.
+    key_lease_ids: KeyLeaseIdGenerator,
 }
 
 pub struct Node {
@@ -98,7 +128,7 @@ impl Node {
             process: None,
             election_rng: ChaCha8Rng::seed_from_u64(election_seed),
         };
-        node.boot(config);
+        node.boot(config, LocalTime(0));
         node
     }
 
@@ -124,7 +154,7 @@ impl Node {
     }
 
     /// Starts the process from what is on disk (first boot or restart after a crash).
-    fn boot(&mut self, config: &ClusterConfig) {
+    fn boot(&mut self, config: &ClusterConfig, now: LocalTime) {
         let kv = if self.disk.snapshot_index() > 0 {
             KvStore::decode(&self.disk.snapshot_data())
         } else {
@@ -160,6 +190,7 @@ impl Node {
             next_expiry_scan: LocalTime(i64::MIN),
             next_auto_compact: LocalTime(i64::MIN),
             withholds_votes: false,
+            key_lease_ids: KeyLeaseIdGenerator::new(self.id, now),
         });
     }
 
@@ -188,7 +219,7 @@ impl Node {
     /// election only if a restart coincides with the loss of the leader.
     pub fn restart(&mut self, config: &ClusterConfig, now: LocalTime, out: &mut NodeOutput) -> u64 {
         assert!(self.process.is_none());
-        self.boot(config);
+        self.boot(config, now);
         self.process().withholds_votes = config.restart_vote_wait && config.check_quorum;
         self.handle_ready(config, now, out);
         self.applied()
@@ -298,6 +329,14 @@ impl Node {
         let (current, compacted) = (p.kv.revision(), p.kv.compacted_revision());
         if current > compacted + retention {
             Self::propose_internal(p, Request::Client(ClientOp::Compact { revision: current - retention }));
+        }
+    }
+
+    /// Gives a key lease grant that came without an id one from this node's generator, as
+    /// etcd's server does before proposing it. A crashed node assigns nothing.
+    pub fn assign_key_lease_id(&mut self, op: &mut ClientOp) {
+        if let (ClientOp::KeyLeaseGrant { id: id @ None, .. }, Some(p)) = (op, self.process.as_mut()) {
+            *id = Some(p.key_lease_ids.next());
         }
     }
 

@@ -23,7 +23,10 @@ impl Sim {
         match op {
             ClientOp::Read { key, mode } => self.invoke_read(node, key, mode),
             ClientOp::KeyLeaseKeepAlive { id } => self.keep_alive(node, id),
-            write => self.invoke_write(node, write),
+            mut write => {
+                self.world.nodes[node.index()].assign_key_lease_id(&mut write);
+                self.invoke_write(node, write)
+            }
         }
     }
 

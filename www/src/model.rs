@@ -495,12 +495,23 @@ pub const NUMBER_SETTINGS: [NumberSetting; 8] = [
     },
 ];
 
-/// Parses a key lease TTL typed in seconds (fractions allowed) into milliseconds.
-pub fn parse_ttl_ms(text: &str) -> Result<i64, String> {
+/// Parses a key lease TTL typed in whole seconds, etcd's unit.
+pub fn parse_ttl_s(text: &str) -> Result<i64, String> {
     let t = text.trim();
-    match t.parse::<f64>() {
-        Ok(s) if s > 0.0 && s <= 9e9 => Ok((s * 1_000.0).round() as i64),
-        _ => Err(format!("“{t}” is not a TTL: use seconds, more than 0")),
+    match t.parse::<i64>() {
+        Ok(s) if (0..=leaselab::lessor::KEY_LEASE_TTL_MAX_S).contains(&s) => Ok(s),
+        _ => {
+            Err(format!("“{t}” is not a TTL: whole seconds, as etcd takes them (a short one is raised to the minimum)"))
+        }
+    }
+}
+
+/// Parses the key lease id of a grant: blank or 0 asks the node to assign one, as etcd's
+/// server does.
+pub fn parse_grant_id(text: &str) -> Result<Option<leaselab::KeyLeaseId>, String> {
+    match text.trim() {
+        "" | "0" => Ok(None),
+        t => parse_key_lease_id(t).map(Some),
     }
 }
 
@@ -775,10 +786,13 @@ mod tests {
 
     #[test]
     fn ttls_parse_in_seconds() {
-        assert_eq!(parse_ttl_ms("5"), Ok(5_000));
-        assert_eq!(parse_ttl_ms("1.5"), Ok(1_500));
-        assert!(parse_ttl_ms("0").is_err());
-        assert!(parse_ttl_ms("soon").unwrap_err().contains("not a TTL"));
+        assert_eq!(parse_ttl_s(" 5 "), Ok(5));
+        assert_eq!(parse_ttl_s("0"), Ok(0), "raised to the minimum when it applies, as etcd does");
+        assert!(parse_ttl_s("1.5").unwrap_err().contains("whole seconds"));
+        assert!(parse_ttl_s("-1").is_err() && parse_ttl_s("soon").is_err());
+        assert_eq!(parse_grant_id(""), Ok(None), "blank: the node assigns one");
+        assert_eq!(parse_grant_id("0"), Ok(None));
+        assert_eq!(parse_grant_id("7").map(|id| id.map(leaselab::KeyLeaseId::get)), Ok(Some(7)));
     }
 
     #[test]

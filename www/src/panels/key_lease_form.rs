@@ -24,15 +24,21 @@ pub(crate) fn KeyLeaseForm(
         Put,
     }
     let act = move |action: Action| {
-        let id = match crate::model::parse_key_lease_id(&key_lease_id.get_untracked()) {
+        let text = key_lease_id.get_untracked();
+        if let Action::Grant = action {
+            let grant = crate::model::parse_grant_id(&text)
+                .and_then(|id| crate::model::parse_ttl_s(&key_lease_ttl.get_untracked()).map(|ttl| (id, ttl)));
+            return match grant {
+                Ok((id, ttl)) => send.run(ClientOp::KeyLeaseGrant { id, ttl }),
+                Err(e) => say.run(e),
+            };
+        }
+        let id = match crate::model::parse_key_lease_id(&text) {
             Ok(id) => id,
             Err(e) => return say.run(e),
         };
         let op = match action {
-            Action::Grant => match crate::model::parse_ttl_ms(&key_lease_ttl.get_untracked()) {
-                Ok(ttl_ms) => ClientOp::KeyLeaseGrant { id, ttl_ms },
-                Err(e) => return say.run(e),
-            },
+            Action::Grant => return,
             Action::KeepAlive => ClientOp::KeyLeaseKeepAlive { id },
             Action::Revoke => ClientOp::KeyLeaseRevoke { id },
             Action::Put => {
@@ -43,7 +49,8 @@ pub(crate) fn KeyLeaseForm(
     };
     view! {
         <div class="row">
-            <label>"key lease " {text_box(key_lease_id, "key-lease-id".into(), "tiny", None)}</label>
+            <label title="Blank or 0 when granting: the node assigns an id, as etcd's server does">"key lease "
+                {text_box(key_lease_id, "key-lease-id".into(), "tiny", None)}</label>
             <label>"TTL " {text_box(key_lease_ttl, "key-lease-ttl".into(), "tiny", None)}" s"</label>
             <button data-testid="key-lease-grant" on:click=move |_| act(Action::Grant)>"Grant"</button>
             <button data-testid="key-lease-keepalive" on:click=move |_| act(Action::KeepAlive)>"Keep-alive"</button>
