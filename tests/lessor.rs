@@ -246,7 +246,7 @@ fn key_lease_expiry_follows_the_leaders_local_clock() {
 fn a_grant_without_an_id_gets_one_from_the_node_it_reaches() {
     let (mut sim, leader) = cluster(true);
     let follower = NodeId(if leader.0 == 1 { 2 } else { 1 });
-    let mut grant = |sim: &mut Sim, node: NodeId| {
+    let grant = |sim: &mut Sim, node: NodeId| {
         let op = sim.apply(Command::client(node, ClientOp::KeyLeaseGrant { id: None, ttl: 10 })).unwrap().unwrap();
         sim.run_for_ms(300);
         let record = sim.history().get(op).unwrap();
