@@ -8,7 +8,7 @@
 use crate::config::LinkConfig;
 use crate::event::DropReason;
 use crate::time::SimTime;
-use crate::types::{MsgKind, NodeId};
+use crate::types::{KeyLeaseId, MsgKind, NodeId, OpId};
 use raft::eraftpb::Message;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -24,6 +24,42 @@ pub struct LinkState {
     pub cut: bool,
 }
 
+/// What travels between nodes: raft's own messages, and the requests a node's server forwards
+/// to the leader on a client's behalf (a key lease keep-alive, as etcd's server forwards
+/// `LeaseKeepAlive`) with their answers.
+#[derive(Clone, Debug)]
+pub enum Payload {
+    Raft(Message),
+    /// Renew key lease `id` for client operation `op`.
+    KeepAlive {
+        op: OpId,
+        id: KeyLeaseId,
+    },
+    /// The leader's answer: the TTL in ms, or why not.
+    KeepAliveAnswer {
+        op: OpId,
+        result: Result<i64, String>,
+    },
+}
+
+impl Payload {
+    pub fn kind(&self) -> MsgKind {
+        match self {
+            Payload::Raft(m) => MsgKind::from(m.get_msg_type()),
+            Payload::KeepAlive { .. } => MsgKind::KeepAlive,
+            Payload::KeepAliveAnswer { .. } => MsgKind::KeepAliveResp,
+        }
+    }
+
+    /// The raft term it carries (0 for a forwarded request).
+    pub fn term(&self) -> u64 {
+        match self {
+            Payload::Raft(m) => m.term,
+            _ => 0,
+        }
+    }
+}
+
 /// A message on the wire.
 #[derive(Clone, Debug)]
 pub struct InFlight {
@@ -33,7 +69,7 @@ pub struct InFlight {
     pub sent_at: SimTime,
     pub deliver_at: SimTime,
     pub kind: MsgKind,
-    pub msg: Message,
+    pub msg: Payload,
 }
 
 /// What became of a send.
@@ -124,10 +160,16 @@ impl Network {
         ppm > 0 && rng.gen_range(0..1_000_000u32) < ppm
     }
 
-    /// Puts `msg` on the wire from `msg.from` to `msg.to` at `now`.
+    /// Puts raft message `msg` on the wire from `msg.from` to `msg.to` at `now`.
     pub fn send(&mut self, now: SimTime, rng: &mut ChaCha8Rng, msg: Message) -> Sent {
         let (from, to) = (NodeId(msg.from), NodeId(msg.to));
-        let kind = MsgKind::from(msg.get_msg_type());
+        self.send_payload(now, rng, from, to, Payload::Raft(msg))
+    }
+
+    /// Puts `msg` on the wire from `from` to `to` at `now`: the link's cut, loss, latency,
+    /// jitter and duplication apply to it as to any message.
+    pub fn send_payload(&mut self, now: SimTime, rng: &mut ChaCha8Rng, from: NodeId, to: NodeId, msg: Payload) -> Sent {
+        let kind = msg.kind();
         let id = self.next_id;
         self.next_id += 1;
         let link = self.link(from, to).clone();
@@ -165,7 +207,7 @@ impl Network {
 
     /// Takes message `id` off the wire. Only the message moves (the rest was read in place by
     /// [`arriving`](Network::arriving)): it is 192 bytes, moved as few times as possible.
-    pub fn take(&mut self, id: u64) -> Message {
+    pub fn take(&mut self, id: u64) -> Payload {
         self.in_flight.remove(id).expect("a delivery is scheduled once per message").msg
     }
 }
@@ -261,7 +303,7 @@ mod tests {
         assert_eq!(net.in_flight_len(), 4);
         for id in left {
             assert_eq!(net.arriving(id).3, None);
-            assert_eq!(net.take(id).from, 1);
+            assert!(matches!(net.take(id), Payload::Raft(m) if m.from == 1));
         }
         assert_eq!(net.in_flight_len(), 0);
         assert_eq!(net.in_flight.slots.len(), 0, "the window shrinks as the oldest messages leave");
@@ -310,5 +352,21 @@ mod tests {
         }
         assert!((2_200..2_800).contains(&lost), "lost {lost}");
         assert!((3_400..4_100).contains(&dups), "dups {dups}");
+    }
+
+    /// A forwarded request meets the same links as raft's messages: a cut drops it.
+    #[test]
+    fn a_forwarded_request_is_cut_like_any_message() {
+        let mut net = Network::new(3, &LinkConfig::default());
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let ask = || Payload::KeepAlive { op: OpId(4), id: KeyLeaseId::of(7) };
+        let Sent::Queued { id, .. } = net.send_payload(SimTime(0), &mut rng, NodeId(2), NodeId(1), ask()) else {
+            panic!("a healthy link queues it")
+        };
+        assert_eq!(net.arriving(id).2, MsgKind::KeepAlive);
+        assert!(matches!(net.take(id), Payload::KeepAlive { op: OpId(4), .. }));
+        net.set_cut(NodeId(2), NodeId(1), true);
+        let sent = net.send_payload(SimTime(0), &mut rng, NodeId(2), NodeId(1), ask());
+        assert!(matches!(sent, Sent::Dropped { reason: DropReason::LinkCut, .. }));
     }
 }

@@ -118,6 +118,9 @@ pub enum MsgKind {
     Propose,
     TimeoutNow,
     Other,
+    /// A key lease keep-alive a follower forwards to the leader, and its answer.
+    KeepAlive,
+    KeepAliveResp,
 }
 
 impl From<MessageType> for MsgKind {

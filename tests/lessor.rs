@@ -132,6 +132,9 @@ fn an_unrenewed_key_lease_expires_on_the_leader_and_its_keys_vanish_everywhere()
     assert_eq!(expiry.outcome, OpOutcome::Ok { revision }, "the delete of eph is the latest revision");
 }
 
+/// etcd serves a keep-alive at the primary lessor; a follower's server forwards it to the
+/// leader (`LeaseKeepAlive` → the leader's lease handler). Here the forward crosses the
+/// simulated network, so a partition between them leaves the client without an answer.
 #[test]
 fn keep_alive_is_served_by_the_leader_only_and_refreshes_the_ttl() {
     let (mut sim, leader) = cluster(true);
@@ -140,11 +143,24 @@ fn keep_alive_is_served_by_the_leader_only_and_refreshes_the_ttl() {
         Command::Client { node: leader, op: ClientOp::KeyLeaseGrant { id: Some(KeyLeaseId::of(1)), ttl: 2 } },
     );
     let follower = sim.nodes().iter().find(|n| n.id != leader).unwrap().id;
-    let reason = failed(run(
-        &mut sim,
-        Command::Client { node: follower, op: ClientOp::KeyLeaseKeepAlive { id: KeyLeaseId::of(1) } },
-    ));
-    assert_eq!(reason, format!("not the leader: keep-alives go to the leader ({leader})"));
+    let keep_alive = |node| Command::Client { node, op: ClientOp::KeyLeaseKeepAlive { id: KeyLeaseId::of(1) } };
+    let seen = sim.trace().len();
+    assert!(matches!(run(&mut sim, keep_alive(follower)), OpOutcome::Ok { .. }), "forwarded to the leader");
+    let forwarded: Vec<(NodeId, NodeId, leaselab::MsgKind)> = sim
+        .events_since(seen)
+        .filter_map(|e| match e.event {
+            Event::MessageDelivered { from, to, kind, .. }
+                if matches!(kind, leaselab::MsgKind::KeepAlive | leaselab::MsgKind::KeepAliveResp) =>
+            {
+                Some((from, to, kind))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        forwarded,
+        vec![(follower, leader, leaselab::MsgKind::KeepAlive), (leader, follower, leaselab::MsgKind::KeepAliveResp)]
+    );
     for _ in 0..6 {
         assert!(matches!(
             run(&mut sim, Command::Client { node: leader, op: ClientOp::KeyLeaseKeepAlive { id: KeyLeaseId::of(1) } }),
@@ -158,6 +174,12 @@ fn keep_alive_is_served_by_the_leader_only_and_refreshes_the_ttl() {
         Command::Client { node: leader, op: ClientOp::KeyLeaseKeepAlive { id: KeyLeaseId::of(99) } }
     ))
     .contains("not found"));
+    // Cut the follower off the leader: the forward is lost and the client times out, not
+    // knowing whether the key lease was renewed.
+    sim.apply(Command::CutLink { from: follower, to: leader }).unwrap();
+    let op = sim.apply(keep_alive(follower)).unwrap().unwrap();
+    sim.run_for_ms(u64::from(sim.config().client_timeout_ms) + 100);
+    assert!(matches!(sim.history().get(op).unwrap().outcome, OpOutcome::Indeterminate { .. }));
 }
 
 /// Moves leadership away from the current leader: isolate it until another node leads, heal.
@@ -270,7 +292,8 @@ fn a_grant_without_an_id_gets_one_from_the_node_it_reaches() {
     let put = ClientOp::Put { key: "k".into(), value: "v".into(), key_lease: Some(a) };
     assert!(matches!(run(&mut sim, Command::client(leader, put)), OpOutcome::Ok { .. }));
     // A TTL is etcd's whole seconds; 0 is raised to the minimum, ceil(1.5 × 1 s) = 2 s.
-    let op = sim.apply(Command::client(leader, ClientOp::KeyLeaseGrant { id: Some(KeyLeaseId::of(77)), ttl: 0 })).unwrap();
+    let op =
+        sim.apply(Command::client(leader, ClientOp::KeyLeaseGrant { id: Some(KeyLeaseId::of(77)), ttl: 0 })).unwrap();
     sim.run_for_ms(300);
     assert!(matches!(sim.history().get(op.unwrap()).unwrap().outcome, OpOutcome::Ok { .. }));
     assert_eq!(sim.node(leader).kv().unwrap().lessor().get(77).unwrap().ttl_ms, 2_000);

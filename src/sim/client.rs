@@ -9,6 +9,7 @@ use crate::client_op::ClientOp;
 use crate::command::Command;
 use crate::event::OpOutcome;
 use crate::history::OpKind;
+use crate::network::Payload;
 use crate::read::ReadMode;
 use crate::request::{Proposal, Request};
 use crate::types::KeyLeaseId;
@@ -67,33 +68,50 @@ impl Sim {
         op
     }
 
-    /// Keep-alives are answered by the node at once (the leader's lessor, on its clock).
+    /// A keep-alive is served by the leader's lessor on its clock, without raft. Sent to a
+    /// follower, it is forwarded to the leader that follower knows, over the network (as
+    /// etcd's server forwards `LeaseKeepAlive`), and answered when the leader's answer comes
+    /// back; a lost forward leaves the client waiting until its timeout.
     fn keep_alive(&mut self, node: NodeId, id: KeyLeaseId) -> OpId {
         let op = self.recorder.invoke(self.now, node, OpKind::Client(ClientOp::KeyLeaseKeepAlive { id }));
-        let outcome = if self.node(node).is_crashed() {
-            OpOutcome::Failed { reason: format!("{node} is down: connection refused") }
+        let n = self.node(node);
+        let leader = n.leader();
+        if n.is_crashed() {
+            let reason = format!("{node} is down: connection refused");
+            self.complete(op, OpOutcome::Failed { reason });
         } else if self.machine(node).paused {
-            OpOutcome::Failed { reason: format!("{node} is paused: no answer") }
+            let reason = format!("{node} is paused: no answer");
+            self.complete(op, OpOutcome::Failed { reason });
+        } else if leader != NodeId::NONE && leader != node {
+            self.set_deadline(op);
+            self.send_payload(node, leader, Payload::KeepAlive { op, id });
         } else {
-            let local = self.local(node);
-            let world = &mut self.world;
-            let result = world.nodes[node.index()].key_lease_keep_alive(
-                id,
-                &self.config,
-                local,
-                world.out.get_or_insert_default(),
-            );
-            self.flush_output(node);
-            match result {
-                Ok(_) => {
-                    let revision = self.node(node).kv().map_or(0, |kv| kv.revision());
-                    OpOutcome::Ok { revision }
-                }
-                Err(reason) => OpOutcome::Failed { reason },
-            }
+            let result = self.renew_key_lease(node, id);
+            self.answer_keep_alive(node, op, result);
+        }
+        op
+    }
+
+    /// Renews key lease `id` at `node`'s lessor (the primary's, or it says why not).
+    pub(super) fn renew_key_lease(&mut self, node: NodeId, id: KeyLeaseId) -> Result<i64, String> {
+        if self.node(node).is_crashed() {
+            return Err(format!("{node} is down"));
+        }
+        let local = self.local(node);
+        let world = &mut self.world;
+        let result =
+            world.nodes[node.index()].key_lease_keep_alive(id, &self.config, local, world.out.get_or_insert_default());
+        self.flush_output(node);
+        result
+    }
+
+    /// Completes keep-alive `op` at `node` with the lessor's answer.
+    pub(super) fn answer_keep_alive(&mut self, node: NodeId, op: OpId, result: Result<i64, String>) {
+        let outcome = match result {
+            Ok(_) => OpOutcome::Ok { revision: self.node(node).kv().map_or(0, |kv| kv.revision()) },
+            Err(reason) => OpOutcome::Failed { reason },
         };
         self.complete(op, outcome);
-        op
     }
 
     pub(super) fn read(&mut self, node: NodeId, op: OpId, key: String, mode: ReadMode) {

@@ -6,7 +6,7 @@ use super::world::Inbound;
 use super::Sim;
 use crate::event::{DropReason, Event, OpOutcome};
 use crate::history::AppliedWrite;
-use crate::network::Sent;
+use crate::network::{Payload, Sent};
 use crate::node::NodeOutput;
 use crate::read::{parse_context, Context, ReadPath};
 use crate::time::LocalTime;
@@ -54,11 +54,24 @@ impl Sim {
             return;
         }
         self.emit(Event::MessageDelivered { id, from, to, kind });
-        let msg = self.world.network.take(id);
+        let payload = self.world.network.take(id);
         if paused {
-            self.world.machines[to.index()].enqueue(Inbound::Message(msg));
+            self.world.machines[to.index()].enqueue(Inbound::Message { from, payload });
         } else {
-            self.step_node(to, msg);
+            self.receive(to, from, payload);
+        }
+    }
+
+    /// A message reaches running node `to`: raft's go to its raft; a forwarded keep-alive is
+    /// served by its lessor and answered; an answer completes the client's keep-alive.
+    fn receive(&mut self, to: NodeId, from: NodeId, payload: Payload) {
+        match payload {
+            Payload::Raft(msg) => self.step_node(to, msg),
+            Payload::KeepAlive { op, id } => {
+                let result = self.renew_key_lease(to, id);
+                self.send_payload(to, from, Payload::KeepAliveAnswer { op, result });
+            }
+            Payload::KeepAliveAnswer { op, result } => self.answer_keep_alive(to, op, result),
         }
     }
 
@@ -79,7 +92,7 @@ impl Sim {
 
     pub(super) fn handle_inbound(&mut self, node: NodeId, input: Inbound) {
         match input {
-            Inbound::Message(msg) => self.step_node(node, msg),
+            Inbound::Message { from, payload } => self.receive(node, from, payload),
             Inbound::Propose(proposal) => self.propose(node, proposal),
             Inbound::Read { op, key, mode } => self.read(node, op, key, mode),
         }
@@ -215,6 +228,22 @@ impl Sim {
         match parse_context(ctx) {
             Some(Context::Read(op)) => Some(op),
             _ => None,
+        }
+    }
+
+    /// Sends a message of the nodes' servers (not raft's) from `from` to `to`.
+    pub(super) fn send_payload(&mut self, from: NodeId, to: NodeId, payload: Payload) {
+        let kind = payload.kind();
+        match self.world.network.send_payload(self.now, &mut self.world.rng, from, to, payload) {
+            Sent::Queued { id, deliver_at, copy } => {
+                self.emit(Event::MessageSent { id, from, to, kind, term: 0, deliver_at });
+                self.agenda.push(deliver_at, Due::Deliver(id));
+                if let Some((copy, copy_at)) = copy {
+                    self.emit(Event::MessageDuplicated { id, copy, deliver_at: copy_at });
+                    self.agenda.push(copy_at, Due::Deliver(copy));
+                }
+            }
+            Sent::Dropped { id, reason } => self.emit(Event::MessageDropped { id, from, to, kind, reason }),
         }
     }
 

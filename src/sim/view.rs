@@ -66,7 +66,7 @@ impl Sim {
                 from: m.from,
                 to: m.to,
                 kind: m.kind,
-                term: m.msg.term,
+                term: m.msg.term(),
                 sent_at: m.sent_at,
                 deliver_at: m.deliver_at,
             })

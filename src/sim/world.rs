@@ -5,13 +5,12 @@
 
 use crate::clock::{NodeClock, RATE_PERFECT_PPM};
 use crate::config::ClusterConfig;
-use crate::network::Network;
+use crate::network::{Network, Payload};
 use crate::node::{Node, NodeOutput};
 use crate::read::ReadMode;
 use crate::request::Proposal;
 use crate::time::{LocalTime, SimTime};
 use crate::types::{NodeId, OpId};
-use raft::eraftpb::Message;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::collections::VecDeque;
@@ -22,7 +21,7 @@ const PAUSED_INBOX_MAX: usize = 100_000;
 /// An input that reached a paused process.
 #[derive(Clone, Debug)]
 pub(super) enum Inbound {
-    Message(Message),
+    Message { from: NodeId, payload: Payload },
     Propose(Proposal),
     Read { op: OpId, key: String, mode: ReadMode },
 }

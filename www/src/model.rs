@@ -115,6 +115,7 @@ pub fn message_class(kind: MsgKind) -> &'static str {
         MsgKind::Vote | MsgKind::VoteResp | MsgKind::PreVote | MsgKind::PreVoteResp => "msg vote",
         MsgKind::ReadIndex | MsgKind::ReadIndexResp => "msg readindex",
         MsgKind::TimeoutNow | MsgKind::Other => "msg other",
+        MsgKind::KeepAlive | MsgKind::KeepAliveResp => "msg keepalive",
     }
 }
 
