@@ -1,12 +1,14 @@
 //! Files written before client operations had one type and key leases were named as such
 //! (recording format 1) keep opening and reproduce the same run: a shared link, an exported
-//! run and a tour file, each saved by that version (in `tests/fixtures/`).
+//! run and a tour file, each saved by that version (in `tests/fixtures/`). The run grants a
+//! key lease, puts with it (also one that does not exist), runs a transaction with a key lease
+//! put, keeps the key lease alive at the leader, drifts a clock and revokes it.
 
 use leaselab::scenario;
 use leaselab::share::{Recording, RunExport, FORMAT};
 
 /// The trace hash the format-1 run reproduces today (its event texts now say "key lease").
-const FORMAT1_RUN_HASH: u64 = 0x4ecc_671c_7eed_9fca;
+const FORMAT1_RUN_HASH: u64 = 0xd24c_8995_6ac4_4ee7;
 
 fn fixture(name: &str) -> String {
     let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
