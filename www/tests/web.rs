@@ -134,9 +134,9 @@ async fn the_client_panel_reports_its_latest_outcome_in_one_place() {
     click(&host, "write-button").await;
     assert_eq!(text(&host, "write-status"), "invalid key: a key must not be empty");
     assert_eq!(text(&host, "command-error"), "", "the cluster panel does not repeat a client refusal");
-    set_input(&host, "key-lease-ttl", "0").await;
+    set_input(&host, "key-lease-ttl", "1.5").await;
     click(&host, "key-lease-grant").await;
-    assert!(text(&host, "write-status").contains("is not a TTL"), "{}", text(&host, "write-status"));
+    assert!(text(&host, "write-status").contains("whole seconds"), "{}", text(&host, "write-status"));
     set_input(&host, "write-key", "x").await;
     click(&host, "write-button").await;
     assert!(text(&host, "write-status").starts_with("op1 sent to n"), "{}", text(&host, "write-status"));
@@ -702,6 +702,21 @@ async fn key_leases_are_granted_attached_and_shown_in_the_inspector() {
     click(&host, "key-lease-grant").await;
     assert!(text(&host, "write-status").contains("not a TTL"));
     assert!(text(&host, "inspector-key-leases").contains("5.0 s"), "the existing key lease is still there");
+    // A blank id asks the node for one, as etcd's server assigns it; TTLs are whole seconds.
+    set_input(&host, "key-lease-id", "").await;
+    set_input(&host, "key-lease-ttl", "3").await;
+    click(&host, "key-lease-grant").await;
+    click(&host, "advance-100ms").await;
+    let leases = text(&host, "inspector-key-leases");
+    assert!(leases.contains("3.0 s") && leases.contains("5.0 s"), "{leases}");
+    let log = text(&host, "op-log");
+    let id: u64 = log
+        .split("grant key lease ")
+        .filter_map(|rest| rest.split(' ').next()?.parse().ok())
+        .max()
+        .expect("a granted key lease id in the log");
+    assert!(id >= 1 << 48, "an id from a node's generator (node id in the top 16 bits): {id}");
+    assert!(log.contains(&format!("grant key lease {id} (ttl 3 s)")), "{log}");
     host.remove();
 }
 
