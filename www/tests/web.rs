@@ -369,6 +369,36 @@ async fn the_commit_broadcast_setting_reaches_the_simulation_on_reset() {
     host.remove();
 }
 
+/// raft's pre-vote and check-quorum are switches applied by Reset; with check-quorum off the
+/// smart config turns the clock-based leader lease off and says why.
+#[wasm_bindgen_test]
+async fn pre_vote_and_check_quorum_switches_apply_on_reset() {
+    let (host, _handle) = mount(3);
+    for id in ["setting-pre-vote", "setting-check-quorum"] {
+        let boxed: web_sys::HtmlInputElement = by_test_id(&host, id).unchecked_into();
+        assert!(boxed.checked(), "{id} is on by default");
+        boxed.set_checked(false);
+        leave(&host, id).await; // its change event, as a click makes it
+    }
+    assert_eq!(text(&host, "settings-pending"), "edited: Reset applies");
+    click(&host, "reset-button").await;
+    assert_eq!(text(&host, "seed-error"), "");
+    for _ in 0..3 {
+        click(&host, "advance-1s").await;
+    }
+    let leader = (1..=3).find(|n| text(&host, &format!("node-role-{n}")) == "leader").expect("a leader");
+    assert_eq!(text(&host, &format!("node-leader-lease-{leader}")), "disabled");
+    click(&host, &format!("node-row-{leader}")).await;
+    assert!(
+        text(&host, "inspector-leader-lease").contains("check_quorum is off"),
+        "{}",
+        text(&host, "inspector-leader-lease")
+    );
+    let boxed: web_sys::HtmlInputElement = by_test_id(&host, "setting-check-quorum").unchecked_into();
+    assert!(!boxed.checked(), "refilled from the new run's config");
+    host.remove();
+}
+
 /// Clicks any element (SVG too), optionally with shift held, and lets the page react.
 async fn click_with(host: &HtmlElement, id: &str, shift: bool) {
     let init = web_sys::MouseEventInit::new();

@@ -73,6 +73,8 @@ fn RunForm(seed: u64, node_count: usize) -> impl IntoView {
         RwSignal::new(lab.snap.with_untracked(|snap| (crate::model::NUMBER_SETTINGS[i].show)(&snap.config)))
     });
     let key_lease_checkpoints = RwSignal::new(lab.snap.with_untracked(|s| s.config.lessor.checkpointing));
+    let pre_vote = RwSignal::new(lab.snap.with_untracked(|s| s.config.pre_vote));
+    let check_quorum = RwSignal::new(lab.snap.with_untracked(|s| s.config.check_quorum));
     let commit_broadcast = RwSignal::new(lab.snap.with_untracked(|s| s.config.commit_broadcast));
     // Set when a setting is edited (their change events bubble up to the controls; the speed
     // stops its own), cleared by a new run: what is shown beside Reset is not yet in force.
@@ -91,6 +93,8 @@ fn RunForm(seed: u64, node_count: usize) -> impl IntoView {
             text.set((setting.show)(&config));
         }
         key_lease_checkpoints.set(config.lessor.checkpointing);
+        pre_vote.set(config.pre_vote);
+        check_quorum.set(config.check_quorum);
         commit_broadcast.set(config.commit_broadcast);
         edited.set(false);
         // The form now shows the new run: an error about an earlier edit no longer applies.
@@ -107,6 +111,8 @@ fn RunForm(seed: u64, node_count: usize) -> impl IntoView {
             setting.apply(&mut config, &text.get_untracked())?;
         }
         config.lessor.checkpointing = key_lease_checkpoints.get_untracked();
+        config.pre_vote = pre_vote.get_untracked();
+        config.check_quorum = check_quorum.get_untracked();
         config.commit_broadcast = commit_broadcast.get_untracked();
         config.leader_lease.policy = policy.get_untracked();
         config.leader_lease.clock_drift_bound_ms = bound;
@@ -172,6 +178,14 @@ fn RunForm(seed: u64, node_count: usize) -> impl IntoView {
                             " "{s.unit}
                         </label>
                     }).collect_view()}
+                    <label title="raft-rs pre_vote: a candidate first asks whether it could win, so a node cut off and rejoining does not raise the term and depose a healthy leader">
+                        <input type="checkbox" data-testid="setting-pre-vote"
+                        prop:checked=move || pre_vote.get()
+                        on:change=move |ev| pre_vote.set(event_target_checked(&ev)) />" pre-vote"</label>
+                    <label title="raft-rs check_quorum: a leader that has not heard from a quorum for an election timeout steps down, and a follower that heard from its leader ignores vote requests that long — the promise every clock-based leader lease rests on">
+                        <input type="checkbox" data-testid="setting-check-quorum"
+                        prop:checked=move || check_quorum.get()
+                        on:change=move |ev| check_quorum.set(event_target_checked(&ev)) />" check-quorum"</label>
                     <label><input type="checkbox" data-testid="setting-key-lease-checkpoints"
                         prop:checked=move || key_lease_checkpoints.get()
                         on:change=move |ev| key_lease_checkpoints.set(event_target_checked(&ev)) />
