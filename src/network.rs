@@ -87,6 +87,15 @@ pub enum Sent {
     },
 }
 
+impl Sent {
+    /// The message's id, queued or dropped.
+    pub fn id(&self) -> u64 {
+        match self {
+            Sent::Queued { id, .. } | Sent::Dropped { id, .. } => *id,
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Network {
     node_count: usize,

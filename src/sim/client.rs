@@ -58,7 +58,7 @@ impl Sim {
         if self.node(node).is_crashed() {
             self.complete(op, OpOutcome::Failed { reason: format!("{node} is down: connection refused") });
         } else if self.machine(node).paused {
-            let local = self.local(node);
+            let local = self.local_time(node);
             let note = format!("{node} is paused: the request waits in its inbox");
             self.recorder.history.read_step(op, self.now, local, note);
             self.world.machines[node.index()].enqueue(Inbound::Read { op, key, mode });
@@ -97,7 +97,7 @@ impl Sim {
         if self.node(node).is_crashed() {
             return Err(format!("{node} is down"));
         }
-        let local = self.local(node);
+        let local = self.local_time(node);
         let world = &mut self.world;
         let result =
             world.nodes[node.index()].key_lease_keep_alive(id, &self.config, local, world.out.get_or_insert_default());
@@ -115,7 +115,7 @@ impl Sim {
     }
 
     pub(super) fn read(&mut self, node: NodeId, op: OpId, key: String, mode: ReadMode) {
-        let local = self.local(node);
+        let local = self.local_time(node);
         let world = &mut self.world;
         world.nodes[node.index()].read(op, &key, mode, &self.config, local, world.out.get_or_insert_default());
         self.flush_output(node);
@@ -123,7 +123,7 @@ impl Sim {
 
     pub(super) fn propose(&mut self, node: NodeId, proposal: Proposal) {
         let op = proposal.op;
-        let local = self.local(node);
+        let local = self.local_time(node);
         let world = &mut self.world;
         let result =
             world.nodes[node.index()].propose(&proposal, &self.config, local, world.out.get_or_insert_default());
@@ -176,7 +176,7 @@ impl Sim {
             if !self.node(node).is_crashed() {
                 self.world.nodes[node.index()].abandon_read(op);
             }
-            let local = self.local(node);
+            let local = self.local_time(node);
             self.recorder.history.read_step(op, self.now, local, "client timeout: no answer".into());
             self.complete(op, OpOutcome::Failed { reason: "read timed out".into() });
         } else {

@@ -25,7 +25,7 @@ impl Sim {
 
     /// Schedules the next tick one tick after the node's current local reading.
     pub(super) fn rearm_tick(&mut self, node: NodeId) {
-        let local = self.local(node);
+        let local = self.local_time(node);
         let tick = self.tick_us();
         self.schedule_tick(node, local.plus_us(tick));
     }
@@ -35,7 +35,7 @@ impl Sim {
         if machine.tick_generation != generation || machine.paused || self.node(node).is_crashed() {
             return;
         }
-        let local = self.local(node);
+        let local = self.local_time(node);
         let world = &mut self.world;
         world.nodes[node.index()].tick(&self.config, local, world.out.get_or_insert_default());
         self.flush_output(node);
@@ -84,7 +84,7 @@ impl Sim {
     }
 
     fn step_node(&mut self, node: NodeId, msg: Message) {
-        let local = self.local(node);
+        let local = self.local_time(node);
         let world = &mut self.world;
         world.nodes[node.index()].step(msg, &self.config, local, world.out.get_or_insert_default());
         self.flush_output(node);
@@ -122,7 +122,7 @@ impl Sim {
         }
         self.record_applied(node, &mut out);
         if !out.read_notes.is_empty() {
-            let local = self.local(node);
+            let local = self.local_time(node);
             for (op, text) in out.read_notes.drain(..) {
                 self.recorder.history.read_step(op, now, local, text);
             }
@@ -208,7 +208,7 @@ impl Sim {
                     f64::from(clock.rate_ppm()) / 1e6,
                     clock.offset_at(now) as f64 / 1_000.0
                 );
-                let local = self.local(node);
+                let local = self.local_time(node);
                 self.recorder.history.read_step(done.op, now, local, text);
             }
             let value = done.result.as_ref().ok().cloned();
@@ -233,44 +233,43 @@ impl Sim {
 
     /// Sends a message of the nodes' servers (not raft's) from `from` to `to`.
     pub(super) fn send_payload(&mut self, from: NodeId, to: NodeId, payload: Payload) {
-        let kind = payload.kind();
-        match self.world.network.send_payload(self.now, &mut self.world.rng, from, to, payload) {
-            Sent::Queued { id, deliver_at, copy } => {
-                self.emit(Event::MessageSent { id, from, to, kind, term: 0, deliver_at });
-                self.agenda.push(deliver_at, Due::Deliver(id));
-                if let Some((copy, copy_at)) = copy {
-                    self.emit(Event::MessageDuplicated { id, copy, deliver_at: copy_at });
-                    self.agenda.push(copy_at, Due::Deliver(copy));
-                }
-            }
-            Sent::Dropped { id, reason } => self.emit(Event::MessageDropped { id, from, to, kind, reason }),
-        }
+        self.transmit(from, to, 0, payload);
     }
 
+    /// Sends raft message `msg`; the client read it works for, if any, notes its id, and a
+    /// raft snapshot lost at once is reported to its sender.
     fn send(&mut self, msg: Message) {
         let (from, to, term) = (NodeId(msg.from), NodeId(msg.to), msg.term);
         let kind = msg.get_msg_type().into();
         let read = Self::read_of(&msg);
-        let sent = self.world.network.send(self.now, &mut self.world.rng, msg);
+        let sent = self.transmit(from, to, term, Payload::Raft(msg));
         if let Some(op) = read {
-            let id = match &sent {
-                Sent::Queued { id, .. } | Sent::Dropped { id, .. } => *id,
-            };
-            self.recorder.history.read_message(op, id);
+            self.recorder.history.read_message(op, sent.id());
         }
-        match sent {
+        if let Sent::Dropped { .. } = sent {
+            self.snapshot_fate(from, to, kind, false);
+        }
+    }
+
+    /// Puts `payload` on the wire and reports what became of it: sent (and its delivery, and a
+    /// duplicate's, scheduled) or dropped.
+    fn transmit(&mut self, from: NodeId, to: NodeId, term: u64, payload: Payload) -> Sent {
+        let kind = payload.kind();
+        let sent = self.world.network.send_payload(self.now, &mut self.world.rng, from, to, payload);
+        match &sent {
             Sent::Queued { id, deliver_at, copy } => {
+                let (id, deliver_at) = (*id, *deliver_at);
                 self.emit(Event::MessageSent { id, from, to, kind, term, deliver_at });
                 self.agenda.push(deliver_at, Due::Deliver(id));
-                if let Some((copy, copy_at)) = copy {
+                if let Some((copy, copy_at)) = *copy {
                     self.emit(Event::MessageDuplicated { id, copy, deliver_at: copy_at });
                     self.agenda.push(copy_at, Due::Deliver(copy));
                 }
             }
             Sent::Dropped { id, reason } => {
-                self.emit(Event::MessageDropped { id, from, to, kind, reason });
-                self.snapshot_fate(from, to, kind, false);
+                self.emit(Event::MessageDropped { id: *id, from, to, kind, reason: *reason });
             }
         }
+        sent
     }
 }

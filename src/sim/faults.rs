@@ -68,7 +68,7 @@ impl Sim {
                 self.fail_pending_at(node, "the node crashed before answering");
             }
             Command::Restart { node } => {
-                let local = self.local(node);
+                let local = self.local_time(node);
                 let world = &mut self.world;
                 let applied = world.nodes[node.index()].restart(&self.config, local, world.out.get_or_insert_default());
                 self.emit(Event::NodeRestarted { node, applied });

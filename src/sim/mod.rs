@@ -84,7 +84,7 @@ impl Sim {
             // Random phase so nodes do not tick in lockstep.
             let phase = sim.world.rng.gen_range(1..=sim.tick_us());
             let node = NodeId(i as u64 + 1);
-            let local = sim.local(node);
+            let local = sim.local_time(node);
             sim.schedule_tick(node, local.plus_us(phase));
         }
         Ok(sim)
@@ -167,9 +167,6 @@ impl Sim {
     /// When key lease `id` was first revoked (expired or revoked by a client), if it was.
     pub fn key_lease_revoked_at(&self, id: u64) -> Option<SimTime> {
         self.recorder.key_lease_revoked_at(id)
-    }
-    fn local(&self, node: NodeId) -> LocalTime {
-        self.world.local(node, self.now)
     }
     /// Retained events with `seq >= from`.
     pub fn events_since(&self, from: u64) -> impl Iterator<Item = &TracedEvent> {

@@ -25,27 +25,24 @@ pub(crate) fn KeyLeaseForm(
     }
     let act = move |action: Action| {
         let text = key_lease_id.get_untracked();
-        if let Action::Grant = action {
-            let grant = crate::model::parse_grant_id(&text)
-                .and_then(|id| crate::model::parse_ttl_s(&key_lease_ttl.get_untracked()).map(|ttl| (id, ttl)));
-            return match grant {
-                Ok((id, ttl)) => send.run(ClientOp::KeyLeaseGrant { id, ttl }),
-                Err(e) => say.run(e),
-            };
-        }
-        let id = match crate::model::parse_key_lease_id(&text) {
-            Ok(id) => id,
-            Err(e) => return say.run(e),
-        };
+        let id = || crate::model::parse_key_lease_id(&text);
         let op = match action {
-            Action::Grant => return,
-            Action::KeepAlive => ClientOp::KeyLeaseKeepAlive { id },
-            Action::Revoke => ClientOp::KeyLeaseRevoke { id },
-            Action::Put => {
-                ClientOp::Put { key: key.get_untracked(), value: value.get_untracked(), key_lease: Some(id) }
-            }
+            Action::Grant => crate::model::parse_grant_id(&text).and_then(|id| {
+                let ttl = crate::model::parse_ttl_s(&key_lease_ttl.get_untracked())?;
+                Ok(ClientOp::KeyLeaseGrant { id, ttl })
+            }),
+            Action::KeepAlive => id().map(|id| ClientOp::KeyLeaseKeepAlive { id }),
+            Action::Revoke => id().map(|id| ClientOp::KeyLeaseRevoke { id }),
+            Action::Put => id().map(|id| ClientOp::Put {
+                key: key.get_untracked(),
+                value: value.get_untracked(),
+                key_lease: Some(id),
+            }),
         };
-        send.run(op);
+        match op {
+            Ok(op) => send.run(op),
+            Err(e) => say.run(e),
+        }
     };
     view! {
         <div class="row">
