@@ -7,6 +7,7 @@ use crate::config::{ClusterConfig, LinkConfig};
 use crate::error::{CommandError, ConfigError};
 use crate::read::ReadMode;
 use crate::types::NodeId;
+use crate::watch::{WatchId, WatchRequest};
 use serde::de::{DeserializeOwned, Error as _};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
@@ -27,6 +28,22 @@ pub enum Command {
     Client {
         node: NodeId,
         op: ClientOp,
+    },
+
+    // ---- watches ----
+    /// A client opens a watch at `node` (served from that node's store; watch ids count from
+    /// 1 in creation order).
+    Watch {
+        node: NodeId,
+        watch: WatchRequest,
+    },
+    /// The client cancels a watch.
+    CancelWatch {
+        watch: WatchId,
+    },
+    /// The client asks a watch's node for a progress notification (etcd's `RequestProgress`).
+    RequestWatchProgress {
+        watch: WatchId,
     },
 
     // ---- network faults ----
@@ -181,6 +198,9 @@ impl Command {
         }
         let command = match name {
             "Client" => Command::Client { node: f.take("node")?, op: f.take("op")? },
+            "Watch" => Command::Watch { node: f.take("node")?, watch: f.take("watch")? },
+            "CancelWatch" => Command::CancelWatch { watch: f.take("watch")? },
+            "RequestWatchProgress" => Command::RequestWatchProgress { watch: f.take("watch")? },
             "Partition" => Command::Partition { groups: f.take("groups")? },
             "Isolate" => Command::Isolate { node: f.take("node")? },
             "CutLink" => Command::CutLink { from: f.take("from")?, to: f.take("to")? },
@@ -219,6 +239,9 @@ impl Command {
     pub fn summary(&self) -> String {
         match self {
             Command::Client { node, op } => format!("{} at {node}", op.summary()),
+            Command::Watch { node, watch } => format!("{} at {node}", watch.summary()),
+            Command::CancelWatch { watch } => format!("cancel watch {watch}"),
+            Command::RequestWatchProgress { watch } => format!("request progress of watch {watch}"),
             Command::Partition { groups } => {
                 let gs: Vec<String> =
                     groups.iter().map(|g| g.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(",")).collect();
@@ -261,6 +284,7 @@ impl Command {
     pub fn with_default_node(mut self, node: NodeId) -> Command {
         let slot = match &mut self {
             Command::Client { node, .. }
+            | Command::Watch { node, .. }
             | Command::Isolate { node }
             | Command::JumpClock { node, .. }
             | Command::SetClockRate { node, .. }
@@ -294,6 +318,15 @@ impl Command {
                 node_ok(node)?;
                 op.validate()
             }
+            Command::Watch { node, watch } => {
+                node_ok(node)?;
+                crate::client_op::validate_key(&watch.key)?;
+                if !watch.end.is_empty() && watch.end != "\0" {
+                    crate::client_op::validate_key(&watch.end)?;
+                }
+                Ok(())
+            }
+            Command::CancelWatch { .. } | Command::RequestWatchProgress { .. } => Ok(()),
             Command::Partition { groups } => {
                 let mut seen = vec![false; config.node_count];
                 for n in groups.iter().flatten() {
@@ -406,6 +439,18 @@ mod tests {
             Command::Resume { node: n },
             Command::Crash { node: n },
             Command::Restart { node: n },
+            Command::Watch {
+                node: n,
+                watch: crate::watch::WatchRequest {
+                    key: k(),
+                    end: "\0".into(),
+                    start_revision: 4,
+                    progress_notify: true,
+                    require_leader: true,
+                },
+            },
+            Command::CancelWatch { watch: crate::watch::WatchId(3) },
+            Command::RequestWatchProgress { watch: crate::watch::WatchId(3) },
         ]
     }
 

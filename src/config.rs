@@ -151,6 +151,10 @@ pub struct ClusterConfig {
     pub lessor: LessorConfig,
     /// MVCC revisions the leader's auto-compactor keeps (0: never compact automatically).
     pub auto_compaction_retention: u64,
+    /// A watch that asked for progress notifications and got no event for this long gets one
+    /// (etcd's `--experimental-watch-progress-notify-interval`, 10 minutes by default; demos
+    /// want seconds).
+    pub watch_progress_notify_ms: u32,
 }
 
 impl Default for ClusterConfig {
@@ -171,6 +175,7 @@ impl Default for ClusterConfig {
             leader_lease: LeaderLeaseConfig::default(),
             lessor: LessorConfig::default(),
             auto_compaction_retention: 1_000,
+            watch_progress_notify_ms: 2_000,
         }
     }
 }
@@ -244,6 +249,12 @@ impl ClusterConfig {
             return Err(ConfigError::new(
                 "checkpoint_interval_ms",
                 format!("{} ms: the checkpoint interval is 100 ms to 1 h", self.lessor.checkpoint_interval_ms),
+            ));
+        }
+        if !(100..=3_600_000).contains(&self.watch_progress_notify_ms) {
+            return Err(ConfigError::new(
+                "watch_progress_notify_ms",
+                format!("{} ms: the watch progress interval is 100 ms to 1 h", self.watch_progress_notify_ms),
             ));
         }
         if self.leader_lease.policy == LeaderLeasePolicy::RaftLeaseBased && !self.check_quorum {

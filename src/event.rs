@@ -7,6 +7,7 @@
 
 use crate::time::SimTime;
 use crate::types::{MsgKind, NodeId, OpId, Role};
+use crate::watch::WatchId;
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 use std::fmt;
@@ -121,12 +122,19 @@ pub enum Event {
     /// A restarted node ignored a vote or pre-vote request: it grants none until it has ticked
     /// one election timeout since its restart (`ClusterConfig::restart_vote_wait`);
     /// `ticks_left` of that wait remain.
-    /// Kept last: a variant's place is part of the trace hash.
     VoteWithheld {
         node: NodeId,
         from: NodeId,
         kind: MsgKind,
         ticks_left: u64,
+    },
+    /// A node answered a watch (created, events, progress or cancellation), with its revision.
+    /// Kept last: a variant's place is part of the trace hash.
+    WatchResponded {
+        watch: WatchId,
+        node: NodeId,
+        header_revision: u64,
+        note: String,
     },
 }
 
@@ -199,6 +207,9 @@ impl fmt::Display for TracedEvent {
                 "withhold {node} ignores {kind:?} from {from}: restarted, it may have promised a leader not to vote; \
                  votes in {ticks_left} ticks"
             ),
+            Event::WatchResponded { watch, node, header_revision, note } => {
+                write!(f, "watch    {watch} at {node} (revision {header_revision}): {note}")
+            }
         }
     }
 }

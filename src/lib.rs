@@ -46,6 +46,7 @@ pub mod swarm;
 pub mod time;
 pub mod timeline;
 pub mod types;
+pub mod watch;
 
 pub use client_op::ClientOp;
 pub use command::Command;
@@ -58,3 +59,4 @@ pub use sim::{LeaderTenure, LocalReadSpan, LoggedCommand, Sim};
 pub use snapshot::Snapshot;
 pub use time::{LocalTime, SimTime};
 pub use types::{KeyLeaseId, MsgKind, NodeId, OpId, Role};
+pub use watch::{WatchCancel, WatchId, WatchRequest};

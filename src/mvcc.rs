@@ -348,6 +348,28 @@ pub enum WatchEvent {
     Delete { key: String, mod_revision: u64 },
 }
 
+/// One change in the backend, borrowed: a watcher that wants it makes it a [`WatchEvent`].
+pub struct Change<'a> {
+    pub revision: Revision,
+    stored: &'a Stored,
+}
+
+impl Change<'_> {
+    pub fn key(&self) -> &str {
+        match self.stored {
+            Stored::Put(kv) => &kv.key,
+            Stored::Tombstone(key) => key,
+        }
+    }
+
+    pub fn event(&self) -> WatchEvent {
+        match self.stored {
+            Stored::Put(kv) => WatchEvent::Put(KeyValue::clone(kv)),
+            Stored::Tombstone(key) => WatchEvent::Delete { key: key.clone(), mod_revision: self.revision.main },
+        }
+    }
+}
+
 /// Values are at most this many bytes.
 pub const VALUE_BYTES_MAX: usize = 4_096;
 
@@ -669,6 +691,13 @@ impl MvccStore {
         }
         events.sort_by_key(|(r, _)| *r);
         Ok(events)
+    }
+
+    /// Every change at revision `from` or later, in revision order, read from the backend by
+    /// revision as etcd's watchers catch up (`syncWatchers` ranges the backend by revision).
+    pub fn changes_from(&self, from: u64) -> impl Iterator<Item = Change<'_>> + '_ {
+        let start = self.revs.0.partition_point(|(r, _)| r.main < from);
+        self.revs.0.range(start..).map(|(revision, stored)| Change { revision: *revision, stored })
     }
 
     /// Keys with a value at the current revision, in key order, at most `limit`.

@@ -30,6 +30,7 @@ mod key_lease_timers;
 mod output;
 mod reads;
 mod ready;
+mod watches;
 
 pub use output::{AppliedOp, NodeOutput, ReadDone};
 use reads::PendingRead;
@@ -88,6 +89,8 @@ struct Process {
     withholds_votes: bool,
     /// Assigns ids to key lease grants that come without one.
     key_lease_ids: KeyLeaseIdGenerator,
+    /// The watches this node serves (a crash ends them).
+    watchers: crate::watch::WatcherGroup,
 }
 
 pub struct Node {
@@ -191,6 +194,7 @@ impl Node {
             next_auto_compact: LocalTime(i64::MIN),
             withholds_votes: false,
             key_lease_ids: KeyLeaseIdGenerator::new(self.id, now),
+            watchers: crate::watch::WatcherGroup::default(),
         });
     }
 
@@ -253,6 +257,7 @@ impl Node {
         }
         Self::retry_dropped_reads(p, now, out);
         Self::lessor_timers(p, config, now);
+        Self::watch_timers(p, config, now, out);
         if is_leader {
             Self::auto_compact(p, config, now);
         }

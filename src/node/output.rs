@@ -42,6 +42,8 @@ pub struct NodeOutput {
     /// Vote and pre-vote requests a restarted node ignored while it waits out the promise it
     /// may have made before its crash: sender, kind, and the raft ticks the wait has left.
     pub votes_withheld: Vec<(NodeId, MsgKind, u64)>,
+    /// What the watches served here answered, in order.
+    pub watch_responses: Vec<crate::watch::WatchResponse>,
 }
 
 /// A read that finished at this node.

@@ -26,6 +26,7 @@ impl Node {
         let disk = self.disk.clone();
         let p = self.process.as_mut().expect("running");
         Self::drain_ready(p, &disk, config, now, out);
+        Self::notify_watchers(p, out);
         let (role, term, leader) = {
             let r = &p.raw.raft;
             (Role::from(r.state), r.term, NodeId(r.leader_id))

@@ -95,6 +95,8 @@ impl Sim {
             Inbound::Message { from, payload } => self.receive(node, from, payload),
             Inbound::Propose(proposal) => self.propose(node, proposal),
             Inbound::Read { op, key, mode } => self.read(node, op, key, mode),
+            Inbound::Watch { id, request } => self.serve_watch(node, id, request),
+            Inbound::WatchProgress(id) => self.serve_watch_progress(node, id),
         }
     }
 
@@ -142,6 +144,10 @@ impl Sim {
         }
         for (from, kind, ticks_left) in out.votes_withheld.drain(..) {
             self.emit(Event::VoteWithheld { node, from, kind, ticks_left });
+        }
+        let responses = std::mem::take(&mut out.watch_responses);
+        for response in responses {
+            self.receive_watch(node, response);
         }
         for msg in out.messages.drain(..) {
             self.send(msg);

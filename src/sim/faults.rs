@@ -66,6 +66,7 @@ impl Sim {
                 self.emit(Event::NodeCrashed { node });
                 self.recorder.end_tenure(self.now, node);
                 self.fail_pending_at(node, "the node crashed before answering");
+                self.end_watches_at(node);
             }
             Command::Restart { node } => {
                 let local = self.local_time(node);

@@ -23,11 +23,13 @@ mod faults;
 mod recorder;
 mod replay;
 mod view;
+mod watches;
 mod workload;
 mod world;
 
 pub use recorder::{LeaderTenure, LocalReadSpan};
 pub use replay::{LoggedCommand, COMMAND_LOG_MAX};
+pub use watches::{ReceivedEvent, WatchLog, WatchMark, WATCHES_MAX, WATCH_EVENTS_KEPT};
 pub use world::Machine;
 
 use crate::checker::Checker;
@@ -291,6 +293,10 @@ impl Sim {
             Command::Restart { node } if !self.node(*node).is_crashed() => {
                 return Err(CommandError::NodeNotCrashed { node: node.0 });
             }
+            Command::Watch { .. } => return self.check_watch_room(),
+            Command::CancelWatch { watch } | Command::RequestWatchProgress { watch } => {
+                return self.check_watch(*watch);
+            }
             _ => {}
         }
         Ok(())
@@ -304,7 +310,17 @@ impl Sim {
         }
         // The other commands report their summary once they took effect.
         let summary = command.summary();
-        self.execute_fault(command);
+        match command {
+            Command::Watch { node, watch } => {
+                let id = self.new_watch(node, watch.clone());
+                self.emit(Event::CommandApplied { summary: format!("{summary}: watch {id}") });
+                self.open_watch(node, id, watch);
+                return None;
+            }
+            Command::CancelWatch { watch } => self.cancel_watch(watch),
+            Command::RequestWatchProgress { watch } => self.request_watch_progress(watch),
+            command => self.execute_fault(command),
+        }
         self.emit(Event::CommandApplied { summary });
         None
     }

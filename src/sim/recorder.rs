@@ -66,6 +66,8 @@ pub(super) struct Recorder {
     internal_applied: BTreeSet<u64>,
     /// True time each key lease was first revoked (applied) anywhere.
     key_leases_revoked: BTreeMap<u64, SimTime>,
+    /// Every watch's log.
+    pub watches: super::watches::WatchLogs,
 }
 
 impl Recorder {
@@ -78,6 +80,7 @@ impl Recorder {
             open_local_read: vec![None; node_count],
             leader_tenures: VecDeque::new(),
             internal_applied: BTreeSet::new(),
+            watches: Default::default(),
             key_leases_revoked: BTreeMap::new(),
         }
     }

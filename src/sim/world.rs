@@ -24,6 +24,8 @@ pub(super) enum Inbound {
     Message { from: NodeId, payload: Payload },
     Propose(Proposal),
     Read { op: OpId, key: String, mode: ReadMode },
+    Watch { id: crate::watch::WatchId, request: crate::watch::WatchRequest },
+    WatchProgress(crate::watch::WatchId),
 }
 
 /// The machine a node runs on: what the simulator keeps about it that the node itself does
