@@ -91,6 +91,16 @@ pub enum Expectation {
     StaleReads { min: usize, max: usize },
     /// Key lease `id` was revoked (expired) before true time `before_ms`, or was not.
     KeyLeaseRevoked { id: u64, revoked: bool, before_ms: u64 },
+    /// Watch number `watch` (the run's watches count from 1 in creation order) received
+    /// between `min_events` and `max_events` events, and ended with a reason containing
+    /// `ended_with` — or, without `ended_with`, is still running.
+    Watch {
+        watch: u64,
+        min_events: u64,
+        max_events: u64,
+        #[serde(default)]
+        ended_with: Option<String>,
+    },
 }
 
 impl Expectation {
@@ -130,6 +140,16 @@ impl Expectation {
             }
             Expectation::KeyLeaseRevoked { id, revoked: false, before_ms } => {
                 format!("key lease {id} is still alive at t={} s", *before_ms as f64 / 1e3)
+            }
+            Expectation::Watch { watch, min_events, max_events, ended_with } => {
+                let events = match (min_events, max_events) {
+                    (a, b) if a == b => crate::client_op::counted(*a as usize, "event"),
+                    (a, b) => format!("{a} to {b} events"),
+                };
+                match ended_with {
+                    Some(why) => format!("watch w{watch} gets {events}, then is cancelled with “{why}”"),
+                    None => format!("watch w{watch} gets {events} and is still open"),
+                }
             }
         }
     }
@@ -479,13 +499,30 @@ fn check(e: &Expectation, sim: &Sim, checker: &Checker, ops: &[OpId]) -> Expecta
             let happened = at.is_some_and(|t| t <= SimTime::from_ms(*before_ms));
             (happened == *revoked, at.map_or("never revoked".to_string(), |t| format!("revoked at {t}")))
         }
+        Expectation::Watch { watch, min_events, max_events, ended_with } => {
+            match sim.watch_log(crate::watch::WatchId(*watch)) {
+                Some(log) => {
+                    let count_ok = (*min_events..=*max_events).contains(&log.events_received);
+                    let end = log.ended.as_ref().map(|(_, why)| why.to_string());
+                    let end_ok = match (&end, ended_with) {
+                        (Some(why), Some(want)) => why.contains(want.as_str()),
+                        (None, None) => true,
+                        _ => false,
+                    };
+                    let state = end.map_or("still open".to_string(), |why| format!("cancelled: {why}"));
+                    let received = crate::client_op::counted(log.events_received as usize, "event");
+                    (count_ok && end_ok, format!("{received}, {state}"))
+                }
+                None => (false, format!("there is no watch w{watch}")),
+            }
+        }
     };
     ExpectationResult { description: e.describe_with(ops), passed, detail }
 }
 
 /// The built-in guided tours, in teaching order: (name, JSON text from `scenarios/`, minified
 /// by `build.rs`).
-pub const BUILTIN: [(&str, &str); 13] = [
+pub const BUILTIN: [(&str, &str); 14] = [
     ("healthy-lease-read", include_str!(concat!(env!("OUT_DIR"), "/scenarios/healthy-lease-read.json"))),
     ("single-node", include_str!(concat!(env!("OUT_DIR"), "/scenarios/single-node.json"))),
     ("leader-isolated", include_str!(concat!(env!("OUT_DIR"), "/scenarios/leader-isolated.json"))),
@@ -505,6 +542,7 @@ pub const BUILTIN: [(&str, &str); 13] = [
     ),
     ("mvcc-compaction", include_str!(concat!(env!("OUT_DIR"), "/scenarios/mvcc-compaction.json"))),
     ("restart-vote-stale", include_str!(concat!(env!("OUT_DIR"), "/scenarios/restart-vote-stale.json"))),
+    ("watch-partition", include_str!(concat!(env!("OUT_DIR"), "/scenarios/watch-partition.json"))),
 ];
 
 /// A built-in tour by name.
