@@ -125,6 +125,38 @@ pub struct Snapshot {
     pub trace_hash: u64,
     /// Background client operations per simulated second (0: off).
     pub workload_ops_per_sec: u32,
+    /// The newest watches, newest first (at most [`SNAPSHOT_WATCHES_MAX`]).
+    pub watches: Vec<WatchView>,
+    /// Watches still open, of all the run created.
+    pub watches_open: usize,
+}
+
+/// Watches shown in the snapshot.
+pub const SNAPSHOT_WATCHES_MAX: usize = 16;
+
+/// Events shown per watch.
+pub const SNAPSHOT_WATCH_EVENTS_MAX: usize = 8;
+
+/// One watch as the page shows it: what its client saw, and what the simulator knows of how
+/// far behind it is.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WatchView {
+    pub id: crate::watch::WatchId,
+    pub node: NodeId,
+    pub request: crate::watch::WatchRequest,
+    /// Why it ended, `None` while open.
+    pub ended: Option<String>,
+    pub events_received: u64,
+    pub progress_received: u64,
+    /// The serving node's revision in its newest response: all its client knows.
+    pub header_revision: u64,
+    /// Revisions the serving node has not applied yet that the leader has (0: none, or no
+    /// leader to compare with).
+    pub lag: u64,
+    /// Why the watch is where it is, in the simulator's words.
+    pub status: String,
+    /// The newest events, newest first: (true time, "put x=1" or "delete x", revision).
+    pub recent: Vec<(SimTime, String, u64)>,
 }
 
 #[cfg(test)]

@@ -155,6 +155,10 @@ pub fn build_at(sim: &Sim, to: SimTime, window_us: u64, max_arrows: usize) -> Sp
             Event::CommandApplied { summary } => {
                 d.markers.push(Marker { at: e.at, node: None, label: summary.clone() })
             }
+            // A watch response, at the node that sent it.
+            Event::WatchResponded { watch, node, note, .. } => {
+                d.markers.push(Marker { at: e.at, node: Some(*node), label: format!("{watch} {note}") })
+            }
             _ => {}
         }
     }

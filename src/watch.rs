@@ -48,6 +48,20 @@ pub struct WatchRequest {
     pub require_leader: bool,
 }
 
+/// The range end that makes `[prefix, end)` every key starting with `prefix` (etcd's
+/// `GetPrefixRangeEnd`: the prefix with its last character incremented; `"\0"`, every key,
+/// when nothing can be incremented).
+pub fn prefix_range_end(prefix: &str) -> String {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        if let Some(next) = (u32::from(last) + 1..=u32::from(char::MAX)).find_map(char::from_u32) {
+            chars.push(next);
+            return chars.into_iter().collect();
+        }
+    }
+    "\0".to_string()
+}
+
 impl WatchRequest {
     /// Whether a change to `k` concerns this watch.
     pub fn covers(&self, k: &str) -> bool {
@@ -356,6 +370,17 @@ mod tests {
 
     /// etcd's watchable_store_test `TestWatch`/`TestNewWatcherCancel` shape: a key watch sees
     /// its key's changes as they apply and nothing of other keys; a cancelled one sees nothing.
+    /// etcd's `TestGetPrefixRangeEnd` cases, for the keys a page can type.
+    #[test]
+    fn a_prefix_ends_where_its_last_character_is_incremented() {
+        assert_eq!(prefix_range_end("a"), "b");
+        assert_eq!(prefix_range_end("ab"), "ac");
+        assert_eq!(prefix_range_end("k/"), "k0");
+        assert_eq!(prefix_range_end(""), "\0");
+        let w = WatchRequest { key: "k/".into(), end: prefix_range_end("k/"), ..Default::default() };
+        assert!(w.covers("k/a") && w.covers("k/") && !w.covers("k0") && !w.covers("k"));
+    }
+
     #[test]
     fn a_key_watch_follows_its_key_only() {
         let mut s = MvccStore::default();

@@ -80,10 +80,16 @@ fn a_partitioned_followers_watch_goes_silent_then_catches_up() {
     assert!(log(&sim, id).is_active(), "and not cancelled: the client cannot tell");
     let leader_rev = sim.node(leader).kv().unwrap().revision();
     assert!(sim.node(follower).kv().unwrap().revision() < leader_rev);
+    let view = sim.snapshot().watches.into_iter().find(|w| w.id == id).unwrap();
+    assert_eq!(view.lag, 3, "the three puts it has not applied");
+    assert!(view.status.contains("knows no leader"), "{}", view.status);
     sim.apply(Command::HealAll).unwrap();
     sim.run_for_ms(3_000);
     let values: Vec<Option<String>> = events(&sim, id).into_iter().map(|e| e.1).collect();
     assert_eq!(values, vec![Some("0".into()), Some("1".into()), Some("2".into())]);
+    let view = sim.snapshot().watches.into_iter().find(|w| w.id == id).unwrap();
+    assert_eq!(view.lag, 0);
+    assert!(view.status.starts_with("up to date"), "{}", view.status);
 }
 
 /// etcd's `WithRequireLeader` (v3rpc `monitorLeader`): the same partition cancels the watch

@@ -29,7 +29,7 @@ mod world;
 
 pub use recorder::{LeaderTenure, LocalReadSpan};
 pub use replay::{LoggedCommand, COMMAND_LOG_MAX};
-pub use watches::{ReceivedEvent, WatchLog, WatchMark, WATCHES_MAX, WATCH_EVENTS_KEPT};
+pub use watches::{ReceivedEvent, WatchLog, WATCHES_MAX, WATCH_EVENTS_KEPT};
 pub use world::Machine;
 
 use crate::checker::Checker;

@@ -3,7 +3,8 @@
 use super::Sim;
 use crate::history::OpRecord;
 use crate::snapshot::{
-    KeyLeaseView, LinkView, MessageView, NodeView, Snapshot, SNAPSHOT_KEYS_MAX, SNAPSHOT_MESSAGES_MAX, SNAPSHOT_OPS_MAX,
+    KeyLeaseView, LinkView, MessageView, NodeView, Snapshot, SNAPSHOT_KEYS_MAX, SNAPSHOT_MESSAGES_MAX,
+    SNAPSHOT_OPS_MAX, SNAPSHOT_WATCHES_MAX,
 };
 
 impl Sim {
@@ -85,6 +86,8 @@ impl Sim {
             event_count: self.recorder.trace.len(),
             trace_hash: self.recorder.trace.hash(),
             workload_ops_per_sec: self.workload.ops_per_sec(),
+            watches: self.watches().rev().take(SNAPSHOT_WATCHES_MAX).map(|w| self.watch_view(w)).collect(),
+            watches_open: self.watches().filter(|w| w.is_active()).count(),
         }
     }
 }

@@ -8,6 +8,7 @@ use super::Sim;
 use crate::error::{CommandError, ConfigError};
 use crate::event::Event;
 use crate::mvcc::WatchEvent;
+use crate::snapshot::{WatchView, SNAPSHOT_WATCH_EVENTS_MAX};
 use crate::time::SimTime;
 use crate::types::NodeId;
 use crate::watch::{WatchCancel, WatchId, WatchRequest, WatchResponse, WatchResponseKind};
@@ -15,9 +16,6 @@ use std::collections::{BTreeMap, VecDeque};
 
 /// Events kept per watch for the page (the counts cover all of them).
 pub const WATCH_EVENTS_KEPT: usize = 32;
-
-/// Watch deliveries kept for the space-time diagram.
-const WATCH_MARKS_KEPT: usize = 512;
 
 /// The most watches one run may create.
 pub const WATCHES_MAX: u64 = 100_000;
@@ -67,22 +65,10 @@ impl WatchLog {
     }
 }
 
-/// A response drawn on the space-time diagram, at the node that sent it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct WatchMark {
-    pub at: SimTime,
-    pub node: NodeId,
-    pub watch: WatchId,
-    /// Events it carried (0 for progress and cancellation).
-    pub events: usize,
-    pub canceled: bool,
-}
-
 /// Every watch of the run.
 #[derive(Clone, Debug, Default)]
 pub(super) struct WatchLogs {
     pub logs: BTreeMap<WatchId, WatchLog>,
-    pub marks: VecDeque<WatchMark>,
     next: u64,
 }
 
@@ -116,7 +102,6 @@ impl WatchLogs {
         }
         log.header_revision = response.header_revision;
         log.last_response_at = Some(now);
-        let mut mark = WatchMark { at: now, node, watch: response.watch, events: 0, canceled: false };
         let note = match response.kind {
             WatchResponseKind::Created => "created".to_string(),
             WatchResponseKind::Progress => {
@@ -126,11 +111,10 @@ impl WatchLogs {
             WatchResponseKind::Canceled(reason) => {
                 let note = format!("cancelled: {reason}");
                 log.ended = Some((now, reason));
-                mark.canceled = true;
                 note
             }
             WatchResponseKind::Events(events) => {
-                mark.events = events.len();
+                let count = events.len();
                 let first = ReceivedEvent { at: now, event: events[0].clone() }.revision();
                 for event in events {
                     let received = ReceivedEvent { at: now, event };
@@ -146,28 +130,92 @@ impl WatchLogs {
                     }
                     log.recent.push_back(received);
                 }
-                format!("{} events, revisions {first}–{}", mark.events, log.last_event_revision.unwrap_or(first))
+                format!(
+                    "{}, revisions {first}–{}",
+                    crate::client_op::counted(count, "event"),
+                    log.last_event_revision.unwrap_or(first)
+                )
             }
         };
-        if self.marks.len() == WATCH_MARKS_KEPT {
-            self.marks.pop_front();
-        }
-        self.marks.push_back(mark);
         Some(note)
     }
 }
 
 impl Sim {
     /// Every watch of the run, in creation order.
-    pub fn watches(&self) -> impl Iterator<Item = &WatchLog> {
+    pub fn watches(&self) -> impl DoubleEndedIterator<Item = &WatchLog> {
         self.recorder.watches.logs.values()
     }
     pub fn watch_log(&self, id: WatchId) -> Option<&WatchLog> {
         self.recorder.watches.logs.get(&id)
     }
-    /// Recent watch responses, oldest first, for the space-time diagram.
-    pub fn watch_marks(&self) -> impl Iterator<Item = &WatchMark> {
-        self.recorder.watches.marks.iter()
+
+    /// What the page shows of watch `w`.
+    pub(super) fn watch_view(&self, w: &WatchLog) -> WatchView {
+        let served = self.node(w.node).kv().map(|kv| kv.revision());
+        let leader = self.leader();
+        let leader_revision = leader.and_then(|l| self.node(l).kv().map(|kv| kv.revision()));
+        let lag = match (served, leader_revision) {
+            (Some(s), Some(l)) if w.is_active() => l.saturating_sub(s),
+            _ => 0,
+        };
+        let recent = w
+            .recent
+            .iter()
+            .rev()
+            .take(SNAPSHOT_WATCH_EVENTS_MAX)
+            .map(|e| {
+                let what = match &e.event {
+                    WatchEvent::Put(kv) => format!("put {}={}", kv.key, kv.value),
+                    WatchEvent::Delete { key, .. } => format!("delete {key}"),
+                };
+                (e.at, what, e.revision())
+            })
+            .collect();
+        WatchView {
+            id: w.id,
+            node: w.node,
+            request: w.request.clone(),
+            ended: w.ended.as_ref().map(|(_, why)| why.to_string()),
+            events_received: w.events_received,
+            progress_received: w.progress_received,
+            header_revision: w.header_revision,
+            lag,
+            status: self.watch_status(w, served, leader.zip(leader_revision), lag),
+            recent,
+        }
+    }
+
+    /// Why watch `w` is where it is: what its client cannot see.
+    fn watch_status(&self, w: &WatchLog, served: Option<u64>, leader: Option<(NodeId, u64)>, lag: u64) -> String {
+        if let Some((at, why)) = &w.ended {
+            return format!("ended at {at}: {why}");
+        }
+        let node = w.node;
+        let Some(served) = served else {
+            return format!("{node} is down");
+        };
+        if self.machine(node).paused {
+            return format!("{node} is paused: it applies nothing, so this watch hears nothing (and cannot say so)");
+        }
+        let known = self.node(node).leader();
+        match leader {
+            Some((l, rev)) if lag > 0 && known == NodeId::NONE => format!(
+                "{node} knows no leader and has applied revision {served}; leader {l} is at {rev}. The watch stays \
+                 open and silent, {lag} revisions behind: only a watch with require leader is cancelled"
+            ),
+            Some((l, rev)) if lag > 0 && self.world.network.link(l, node).cut => format!(
+                "{node} is cut off from leader {l}: applied revision {served}, the leader is at {rev} ({lag} \
+                 revisions behind). The watch says nothing of it"
+            ),
+            Some((l, rev)) if lag > 0 => {
+                format!(
+                    "{node} has applied revision {served}; leader {l} is at {rev}: {lag} revisions still on their way"
+                )
+            }
+            Some((l, _)) => format!("up to date: {node} has applied everything leader {l} has (revision {served})"),
+            None => format!("no leader: {node} is at revision {served}, and nothing new can commit"),
+        }
     }
 
     /// The watch a cancel or progress request names, if it is still running.

@@ -96,6 +96,7 @@ pub fn App(#[prop(optional)] options: Option<StartOptions>) -> impl IntoView {
                     <TourPanel />
                     <NodeTable />
                     <ClientPanel />
+                    <WatchesPanel />
                     <OpLog />
                     <Inspector />
                 </section>

@@ -507,6 +507,38 @@ pub fn parse_ttl_s(text: &str) -> Result<i64, String> {
     }
 }
 
+/// Parses a watch's start revision: blank or 0 for "from the next change on".
+pub fn parse_start_revision(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    if t.is_empty() {
+        return Ok(0);
+    }
+    t.parse::<u64>().map_err(|_| format!("“{t}” is not a revision: a whole number, or blank for the next change on"))
+}
+
+/// The watch request the Watches panel's inputs describe: `range` is "key", "prefix" or
+/// "from" (every key from `key` on).
+pub fn watch_request(
+    key: &str,
+    range: &str,
+    start: &str,
+    progress_notify: bool,
+    require_leader: bool,
+) -> Result<leaselab::WatchRequest, String> {
+    let end = match range {
+        "prefix" => leaselab::watch::prefix_range_end(key),
+        "from" => "\0".to_string(),
+        _ => String::new(),
+    };
+    Ok(leaselab::WatchRequest {
+        key: key.to_string(),
+        end,
+        start_revision: parse_start_revision(start)?,
+        progress_notify,
+        require_leader,
+    })
+}
+
 /// Parses the key lease id of a grant: blank or 0 asks the node to assign one, as etcd's
 /// server does.
 pub fn parse_grant_id(text: &str) -> Result<Option<leaselab::KeyLeaseId>, String> {
@@ -598,6 +630,16 @@ mod judged_history_tests {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_watch_form_builds_key_prefix_and_open_ended_watches() {
+        use super::watch_request;
+        let key = watch_request("x", "key", "", false, true).unwrap();
+        assert_eq!((key.end.as_str(), key.start_revision, key.require_leader), ("", 0, true));
+        assert_eq!(watch_request("k/", "prefix", " 4 ", true, false).unwrap().end, "k0");
+        assert_eq!(watch_request("a", "from", "", false, false).unwrap().end, "\0");
+        assert!(watch_request("x", "key", "soon", false, false).unwrap_err().contains("not a revision"));
+    }
+
     #[test]
     fn a_key_lease_id_is_a_whole_number_from_one() {
         use super::parse_key_lease_id;

@@ -996,3 +996,37 @@ async fn an_imported_history_is_judged_and_its_counterexample_shown() {
     assert!(host.query_selector("[data-testid=\"judged-history\"]").unwrap().is_none());
     host.remove();
 }
+
+/// The Watches panel opens a watch at a chosen node, shows what it receives and how far its
+/// node is behind, asks it for progress, cancels it, and explains bad input without losing it.
+#[wasm_bindgen_test]
+async fn a_watch_opened_in_the_panel_shows_its_events_progress_and_cancel() {
+    let (host, _handle) = mount(3);
+    for _ in 0..4 {
+        click(&host, "advance-1s").await;
+    }
+    choose(&host, "watch-node", "2").await;
+    set_input(&host, "watch-start", "soon").await;
+    click(&host, "watch-button").await;
+    assert!(text(&host, "watch-status").contains("not a revision"), "{}", text(&host, "watch-status"));
+    assert!(!text(&host, "watch-list").contains("w1"), "nothing opened by bad input");
+    set_input(&host, "watch-start", "").await;
+    click(&host, "watch-progress-notify").await;
+    click(&host, "watch-button").await;
+    assert_eq!(text(&host, "watch-status"), "watch w1 opened at n2");
+    click(&host, "write-button").await;
+    click(&host, "advance-1s").await;
+    let row = text(&host, "watch-row-1");
+    assert!(row.starts_with("w1n2x1"), "one event on x at n2: {row}");
+    let detail = text(&host, "watch-detail-1");
+    assert!(detail.contains("put x=1") && detail.contains("up to date"), "{detail}");
+    click(&host, "watch-progress-1").await;
+    assert!(text(&host, "event-log").contains("progress: n2 is at revision 2"), "{}", text(&host, "event-log"));
+    click(&host, "node-row-2").await;
+    assert!(text(&host, "inspector-watches").contains("w1"));
+    click(&host, "watch-cancel-1").await;
+    assert!(class_of(&host, "[data-testid=\"watch-row-1\"]").contains("failed"));
+    assert!(text(&host, "watch-detail-1").contains("cancelled by the client"));
+    assert!(!text(&host, "inspector-watches").contains("w1"), "no longer served by n2");
+    host.remove();
+}

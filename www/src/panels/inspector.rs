@@ -1,5 +1,5 @@
-//! The inspector: one node's raft state, newest log entries, leader lease, key leases and
-//! MVCC keys.
+//! The inspector: one node's raft state, newest log entries, leader lease, key leases, the
+//! watches it serves and MVCC keys.
 
 use crate::lab::lab;
 use crate::model::role_label;
@@ -17,6 +17,7 @@ pub(crate) fn Inspector() -> impl IntoView {
         lab.panel_snap.with(|s| {
             let n = s.nodes.iter().find(|n| n.id == id)?.clone();
             let log = lab.log_tail(id, INSPECTOR_LOG_ENTRIES);
+            let watches: Vec<_> = s.watches.iter().filter(|w| w.node == id && w.ended.is_none()).cloned().collect();
             Some(view! {
                 <div class="panel inspector" data-testid="inspector">
                     <h2>{format!("Inspector — {}", n.id)}
@@ -60,6 +61,14 @@ pub(crate) fn Inspector() -> impl IntoView {
                                     <td>{l.keys.join(", ")}</td>
                                 </tr>
                             }
+                        }).collect_view()}</tbody>
+                    </table>
+                    <h3>{format!("Watches served here ({})", watches.len())}</h3>
+                    <table class="ops" data-testid="inspector-watches">
+                        <thead><tr><th>"watch"</th><th>"keys"</th><th>"events"</th><th>"behind leader"</th></tr></thead>
+                        <tbody>{watches.into_iter().map(|w| view! {
+                            <tr><td>{w.id.to_string()}</td><td>{w.request.keys()}</td><td>{w.events_received}</td>
+                                <td>{if w.lag == 0 { "0".to_string() } else { format!("{} revisions", w.lag) }}</td></tr>
                         }).collect_view()}</tbody>
                     </table>
                     <h3>{format!("MVCC: revision {}, compacted {}, {} keys", n.revision, n.compacted_revision, n.key_count)}</h3>

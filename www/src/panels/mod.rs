@@ -15,6 +15,7 @@ pub mod spacetime;
 mod timeline;
 mod tours;
 mod txn_form;
+mod watches;
 
 pub(crate) use client::ClientPanel;
 pub(crate) use cluster_view::{ClusterView, Legend};
@@ -28,3 +29,4 @@ pub(crate) use read_trace::ReadTracePanel;
 pub use spacetime::SpaceTimeView;
 pub use timeline::TimelinePanel;
 pub(crate) use tours::TourPanel;
+pub(crate) use watches::WatchesPanel;
