@@ -72,7 +72,7 @@ hunt:
 # bench then prints each speed figure beside the browser's and their ratio. The speed tests
 # are read from the bench's own list (where a test checks them against bench::SPEED_SPECS).
 BROWSER_SPEEDS := $(shell grep -oE '^    speed_[a-z0-9_]+ =>' www/tests/bench.rs | tr -d ' =>')
-BROWSER_BENCHES := every_speed_spec_has_a_test $(BROWSER_SPEEDS) checker_in_the_browser memory_of_a_simulated_hour scrubbing_a_simulated_hour page_frame_times page_frame_times_overloaded
+BROWSER_BENCHES := every_speed_spec_has_a_test $(BROWSER_SPEEDS) checker_in_the_browser watchers_in_the_browser memory_of_a_simulated_hour scrubbing_a_simulated_hour page_frame_times page_frame_times_overloaded
 BENCH_OUT := $(CURDIR)/target/bench-browser.txt
 bench: setup
 	mkdir -p target && : > $(BENCH_OUT)

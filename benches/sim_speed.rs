@@ -5,7 +5,9 @@
 //! * peak heap of a simulated hour of 5 nodes at 100 writes/s;
 //! * both linearizability checkers on a 10,000-operation history, and the model checker on
 //!   Porcupine's Jepsen etcd histories when the shared corpus is present;
-//! * mean virtual latency of each read path on a 5-node cluster.
+//! * mean virtual latency of each read path on a 5-node cluster;
+//! * 1,000 watchers on 10,000 keys: events delivered per second, and the simulation's speed
+//!   with and without them.
 
 use leaselab::bench::{
     check_history, parse_browser_speed_line, read_workload, read_workload_with, scrub_targets, scrub_times,
@@ -89,6 +91,14 @@ fn browser_speeds() -> Vec<(SpeedSpec, f64)> {
             Vec::new()
         }
     }
+}
+
+/// The browser tests' output lines, if `make bench` collected them first.
+fn browser_lines() -> Vec<String> {
+    std::env::var("LEASELAB_BROWSER_SPEEDS")
+        .ok()
+        .and_then(|path| std::fs::read_to_string(path).ok())
+        .map_or_else(Vec::new, |text| text.lines().map(str::to_string).collect())
 }
 
 /// Runs one speed measurement (a [`SpeedSpec`]) in a fresh process of the release `speed`
@@ -176,6 +186,15 @@ fn main() {
         "  simulator overhead: 5 nodes at 100 writes/s runs at {:.0}% of the bare loop's speed",
         100.0 * full_5_100 / bare_5
     );
+
+    println!("== watches: 1,000 watchers (990 on one key, 10 on a prefix) on 10,000 keys, 3 nodes, 100 writes/s, 60 s");
+    let start = Instant::now();
+    let native = leaselab::bench::watch_figure_line("native", || start.elapsed().as_secs_f64() * 1e3);
+    println!("  {}", native.trim_start_matches("BENCH "));
+    match browser_lines().into_iter().rev().find(|l| l.contains("BENCH browser watchers=")) {
+        Some(line) => println!("  {}", line[line.find("browser").unwrap_or(0)..].trim()),
+        None => println!("  browser: – (run by make bench)"),
+    }
 
     println!("== memory: one simulated hour, 5 nodes, 100 writes/s");
     let t = Instant::now();

@@ -221,6 +221,74 @@ pub fn write_workload_with(config: ClusterConfig, writes_per_sec: u32, seconds: 
     sim
 }
 
+/// The watch figure of `make bench`: `watchers` watches spread over the nodes of a 3-node
+/// cluster — all but one in a hundred on one key each of `keys`, the rest on a tenth of the
+/// keyspace each (a prefix) — while `writes_per_sec` puts land on keys spread over all
+/// `keys`, for `seconds` simulated seconds after a 3 s warm-up. Returns the run and the
+/// events the watches received. With `watchers` 0 it is the same run without watches.
+pub fn watch_workload(watchers: u64, keys: u64, writes_per_sec: u32, seconds: u64) -> (Sim, u64) {
+    let mut sim = Sim::new(7, ClusterConfig::default()).expect("valid");
+    sim.run_for_ms(3_000);
+    let nodes = sim.nodes().len() as u64;
+    for w in 0..watchers {
+        let node = NodeId(1 + w % nodes);
+        let watch = if w % 100 == 99 {
+            let digit = (w / 100) % 10;
+            crate::watch::WatchRequest {
+                key: format!("k{digit}"),
+                end: crate::watch::prefix_range_end(&format!("k{digit}")),
+                ..Default::default()
+            }
+        } else {
+            crate::watch::WatchRequest { key: format!("k{}", (w * 7_919) % keys), ..Default::default() }
+        };
+        sim.apply(Command::Watch { node, watch }).expect("valid");
+    }
+    let end = sim.now().plus_us(seconds * 1_000_000);
+    let gap = 1_000_000 / u64::from(writes_per_sec.max(1));
+    let mut i = 0u64;
+    while sim.now() < end {
+        let node = sim.leader().unwrap_or(NodeId(1 + i % nodes));
+        let key = format!("k{}", (i * 104_729) % keys);
+        sim.apply(Command::Client { node, op: ClientOp::Put { key, value: i.to_string(), key_lease: None } })
+            .expect("valid");
+        sim.run_until(SimTime(sim.now().0 + gap));
+        i += 1;
+    }
+    let events = sim.watches().map(|w| w.events_received).sum();
+    (sim, events)
+}
+
+/// The watch figure's shape: 1,000 watchers on 10,000 keys at 100 writes/s for 60 s.
+pub const WATCH_FIGURE: (u64, u64, u32, u64) = (1_000, 10_000, 100, 60);
+
+/// The watch figure, timed by `now_ms` (a wall clock in ms the caller supplies): the run with
+/// watchers and the same run without, each the fastest of [`SPEED_RUNS`]. Returns the line
+/// `make bench` prints: events delivered per wall second and both simulation speeds.
+pub fn watch_figure_line(runtime: &str, now_ms: impl Fn() -> f64) -> String {
+    let (watchers, keys, writes, seconds) = WATCH_FIGURE;
+    let fastest = |watchers: u64| {
+        (0..SPEED_RUNS)
+            .map(|_| {
+                let t = now_ms();
+                let (_, events) = watch_workload(watchers, keys, writes, seconds);
+                ((now_ms() - t) / 1e3, events)
+            })
+            .min_by(|a, b| a.0.total_cmp(&b.0))
+            .expect("at least one run")
+    };
+    let (with_s, events) = fastest(watchers);
+    let (without_s, _) = fastest(0);
+    let simulated = seconds as f64 + 3.0;
+    format!(
+        "BENCH {runtime} watchers={watchers} keys={keys} writes_per_s={writes} events={events} events_per_s={:.0} \
+         speed_x={:.0} without_watchers_speed_x={:.0}",
+        events as f64 / with_s,
+        simulated / with_s,
+        simulated / without_s
+    )
+}
+
 /// [`write_workload`] through a [`Timeline`] (which takes time-travel checkpoints as it goes),
 /// for measuring scrubs: `writes_per_sec` puts at the leader for `seconds` simulated seconds.
 pub fn timeline_workload(nodes: usize, writes_per_sec: u32, seconds: u64) -> Timeline {
@@ -303,6 +371,30 @@ pub fn check_history(sim: &Sim) -> (u64, usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_watch_workload_delivers_every_write_to_the_watches_on_its_key() {
+        let (sim, events) = watch_workload(200, 1_000, 100, 2);
+        let writes = sim.history().len() as u64;
+        assert!(writes >= 190, "{writes}");
+        // Every node applies every write, so each watch covering a written key gets it once.
+        let expected: u64 = sim
+            .history()
+            .iter()
+            .filter_map(|r| match &r.kind {
+                crate::history::OpKind::Client(ClientOp::Put { key, .. }) => Some(key),
+                _ => None,
+            })
+            .map(|key| sim.watches().filter(|w| w.request.covers(key)).count() as u64)
+            .sum();
+        assert_eq!(events, expected);
+        let prefixes: Vec<u64> =
+            sim.watches().filter(|w| !w.request.end.is_empty()).map(|w| w.events_received).collect();
+        assert!(prefixes.len() == 2 && prefixes.iter().all(|e| *e > 0), "the prefix watches hear writes: {prefixes:?}");
+        assert!(sim.watches().all(|w| w.is_active() && w.violation.is_none()));
+        let (plain, none) = watch_workload(0, 1_000, 100, 2);
+        assert_eq!((plain.history().len() as u64, none), (writes, 0), "the same writes without watches");
+    }
 
     #[test]
     fn every_reported_speed_spec_parses_and_reads_distinctly() {

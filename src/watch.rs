@@ -151,8 +151,9 @@ pub struct WatchResponse {
 #[derive(Clone, Debug)]
 struct Watcher {
     request: WatchRequest,
-    /// The oldest revision not yet reported.
-    next_revision: u64,
+    /// The oldest revision it reports: its start revision, or past what it caught up on when
+    /// created.
+    from_revision: u64,
     /// Whether an event went out since the last progress tick (etcd's per-watch `progress`
     /// flag: only a quiet watch gets a progress notification).
     sent_since_progress: bool,
@@ -167,6 +168,8 @@ pub struct WatcherGroup {
     by_key: BTreeMap<String, Vec<WatchId>>,
     /// Watches of a range.
     ranged: Vec<WatchId>,
+    /// The store revision every watch here has been told about (changes after it are new).
+    synced: u64,
     next_progress: Option<LocalTime>,
     next_leader_check: Option<LocalTime>,
 }
@@ -197,6 +200,9 @@ impl WatcherGroup {
             return vec![respond(WatchResponseKind::Canceled(WatchCancel::NoLeader))];
         }
         let mut out = vec![respond(WatchResponseKind::Created)];
+        if self.watchers.is_empty() {
+            self.synced = rev;
+        }
         if request.start_revision == 0 {
             self.insert(id, request, rev + 1);
             return out;
@@ -220,13 +226,13 @@ impl WatcherGroup {
         out
     }
 
-    fn insert(&mut self, id: WatchId, request: WatchRequest, next_revision: u64) {
+    fn insert(&mut self, id: WatchId, request: WatchRequest, from_revision: u64) {
         if request.end.is_empty() {
             self.by_key.entry(request.key.clone()).or_default().push(id);
         } else {
             self.ranged.push(id);
         }
-        self.watchers.insert(id, Watcher { request, next_revision, sent_since_progress: false });
+        self.watchers.insert(id, Watcher { request, from_revision, sent_since_progress: false });
     }
 
     /// Ends watch `id` (if this node serves it).
@@ -252,19 +258,26 @@ impl WatcherGroup {
     /// compacted away is cancelled, as etcd's restore does).
     pub fn notify(&mut self, store: &MvccStore, out: &mut Vec<WatchResponse>) {
         let rev = store.current_revision();
-        let Some(from) = self.watchers.values().map(|w| w.next_revision).min() else {
-            return;
-        };
-        if from > rev {
+        if rev <= self.synced || self.watchers.is_empty() {
+            self.synced = self.synced.max(rev);
             return;
         }
+        let from = self.synced + 1;
+        self.synced = rev;
         let compacted = store.compacted_revision();
-        let lost: Vec<WatchId> =
-            self.watchers.iter().filter(|(_, w)| w.next_revision < compacted).map(|(id, _)| *id).collect();
-        for id in lost {
-            self.remove(id);
-            let kind = WatchResponseKind::Canceled(WatchCancel::Compacted { compact_revision: compacted });
-            out.push(WatchResponse { watch: id, header_revision: rev, kind });
+        if from < compacted {
+            // A snapshot brought a store compacted past what these watches were told.
+            let lost: Vec<WatchId> = self
+                .watchers
+                .iter()
+                .filter(|(_, w)| w.from_revision.max(from) < compacted)
+                .map(|(id, _)| *id)
+                .collect();
+            for id in lost {
+                self.remove(id);
+                let kind = WatchResponseKind::Canceled(WatchCancel::Compacted { compact_revision: compacted });
+                out.push(WatchResponse { watch: id, header_revision: rev, kind });
+            }
         }
         let mut batches: BTreeMap<WatchId, Vec<WatchEvent>> = BTreeMap::new();
         for change in store.changes_from(from) {
@@ -272,13 +285,10 @@ impl WatcherGroup {
             let single = self.by_key.get(key).into_iter().flatten();
             let ranged = self.ranged.iter().filter(|id| self.watchers[id].request.covers(key));
             for id in single.chain(ranged) {
-                if self.watchers[id].next_revision <= change.revision.main {
+                if self.watchers[id].from_revision <= change.revision.main {
                     batches.entry(*id).or_default().push(change.event());
                 }
             }
-        }
-        for w in self.watchers.values_mut() {
-            w.next_revision = w.next_revision.max(rev + 1);
         }
         for (id, events) in batches {
             self.watchers.get_mut(&id).expect("listed").sent_since_progress = true;

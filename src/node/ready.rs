@@ -11,6 +11,7 @@ use crate::request::Proposal;
 use crate::storage::DiskStorage;
 use crate::time::LocalTime;
 use crate::types::{NodeId, OpId, Role};
+use crate::watch::WatcherGroup;
 use raft::eraftpb::{Entry, EntryType, Message};
 
 /// Sort key for outgoing messages: raft-rs iterates FxHash maps whose order differs between
@@ -26,7 +27,6 @@ impl Node {
         let disk = self.disk.clone();
         let p = self.process.as_mut().expect("running");
         Self::drain_ready(p, &disk, config, now, out);
-        Self::notify_watchers(p, out);
         let (role, term, leader) = {
             let r = &p.raw.raft;
             (Role::from(r.state), r.term, NodeId(r.leader_id))
@@ -81,8 +81,10 @@ impl Node {
                 out.snapshot_installed = Some((meta.index, meta.term));
                 p.kv = KvStore::decode(&snap.data);
                 disk.apply_snapshot(snap);
+                // Watches whose next revision the snapshot compacted away are cancelled.
+                p.watchers.notify(p.kv.mvcc(), &mut out.watch_responses);
             }
-            Self::apply_entries(&mut p.kv, ready.take_committed_entries(), ctx, out);
+            Self::apply_entries(&mut p.kv, &mut p.watchers, ready.take_committed_entries(), ctx, out);
             for rs in ready.take_read_states() {
                 Self::on_read_state(p, config, rs.index, &rs.request_ctx, out);
             }
@@ -103,7 +105,7 @@ impl Node {
             more.sort_by_key(message_order);
             out.messages.append(&mut more);
             p.raw.recycle_messages(more);
-            Self::apply_entries(&mut p.kv, light.take_committed_entries(), ctx, out);
+            Self::apply_entries(&mut p.kv, &mut p.watchers, light.take_committed_entries(), ctx, out);
             p.raw.advance_apply();
         }
     }
@@ -219,7 +221,16 @@ impl Node {
         }
     }
 
-    pub(super) fn apply_entries(kv: &mut KvStore, entries: Vec<Entry>, ctx: ApplyContext, out: &mut NodeOutput) {
+    /// Applies committed entries; the watches hear of each entry's changes as it applies (as
+    /// etcd notifies its synced watchers at the end of every write), so a compaction applied in
+    /// the same batch never overtakes them.
+    pub(super) fn apply_entries(
+        kv: &mut KvStore,
+        watchers: &mut WatcherGroup,
+        entries: Vec<Entry>,
+        ctx: ApplyContext,
+        out: &mut NodeOutput,
+    ) {
         for entry in entries {
             if entry.index <= kv.applied() {
                 // Already reflected in a snapshot installed in this same Ready.
@@ -236,6 +247,7 @@ impl Node {
                 }
                 let ctx = ApplyContext { record_effects: entry.index > out.effects_recorded_through, ..ctx };
                 let applied = kv.apply(proposal.request, ctx);
+                watchers.notify(kv.mvcc(), &mut out.watch_responses);
                 if let Some(revoked) = applied.revoked {
                     out.key_leases_revoked.push(revoked);
                 }

@@ -33,13 +33,6 @@ impl Node {
         self.process.as_ref().map_or_else(Vec::new, |p| p.watchers.ids().collect())
     }
 
-    /// Reports what the entries just applied changed to the watches they concern.
-    pub(super) fn notify_watchers(p: &mut Process, out: &mut NodeOutput) {
-        if !p.watchers.is_empty() {
-            p.watchers.notify(p.kv.mvcc(), &mut out.watch_responses);
-        }
-    }
-
     /// The periodic watch work of one tick.
     pub(super) fn watch_timers(p: &mut Process, config: &ClusterConfig, now: LocalTime, out: &mut NodeOutput) {
         if p.watchers.is_empty() {

@@ -199,19 +199,18 @@ impl Sim {
             return format!("{node} is paused: it applies nothing, so this watch hears nothing (and cannot say so)");
         }
         let known = self.node(node).leader();
+        let behind = crate::client_op::counted(lag as usize, "revision");
         match leader {
             Some((l, rev)) if lag > 0 && known == NodeId::NONE => format!(
                 "{node} knows no leader and has applied revision {served}; leader {l} is at {rev}. The watch stays \
-                 open and silent, {lag} revisions behind: only a watch with require leader is cancelled"
+                 open and silent, {behind} behind: only a watch with require leader is cancelled"
             ),
             Some((l, rev)) if lag > 0 && self.world.network.link(l, node).cut => format!(
-                "{node} is cut off from leader {l}: applied revision {served}, the leader is at {rev} ({lag} \
-                 revisions behind). The watch says nothing of it"
+                "{node} is cut off from leader {l}: applied revision {served}, the leader is at {rev} ({behind} \
+                 behind). The watch says nothing of it"
             ),
             Some((l, rev)) if lag > 0 => {
-                format!(
-                    "{node} has applied revision {served}; leader {l} is at {rev}: {lag} revisions still on their way"
-                )
+                format!("{node} has applied revision {served}; leader {l} is at {rev}: {behind} still on their way")
             }
             Some((l, _)) => format!("up to date: {node} has applied everything leader {l} has (revision {served})"),
             None => format!("no leader: {node} is at revision {served}, and nothing new can commit"),

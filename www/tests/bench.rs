@@ -168,6 +168,12 @@ speed_tests! {
     speed_sim_n5_w100_lazy => "sim 5 100 lazy",
 }
 
+/// 1,000 watchers on 10,000 keys at 100 writes/s, as natively.
+#[wasm_bindgen_test]
+fn watchers_in_the_browser() {
+    console_log!("{}", leaselab::bench::watch_figure_line("browser", now_ms));
+}
+
 /// The linearizability checker on a 10,000-operation history.
 #[wasm_bindgen_test]
 fn checker_in_the_browser() {

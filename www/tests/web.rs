@@ -1025,7 +1025,7 @@ async fn a_watch_opened_in_the_panel_shows_its_events_progress_and_cancel() {
     click(&host, "node-row-2").await;
     assert!(text(&host, "inspector-watches").contains("w1"));
     click(&host, "watch-cancel-1").await;
-    assert!(class_of(&host, "[data-testid=\"watch-row-1\"]").contains("failed"));
+    assert!(class_of(&host, "[data-testid=\"watch-row-1\"]").contains("watch-ended"));
     assert!(text(&host, "watch-detail-1").contains("cancelled by the client"));
     assert!(!text(&host, "inspector-watches").contains("w1"), "no longer served by n2");
     host.remove();

@@ -68,7 +68,7 @@ pub(crate) fn Inspector() -> impl IntoView {
                         <thead><tr><th>"watch"</th><th>"keys"</th><th>"events"</th><th>"behind leader"</th></tr></thead>
                         <tbody>{watches.into_iter().map(|w| view! {
                             <tr><td>{w.id.to_string()}</td><td>{w.request.keys()}</td><td>{w.events_received}</td>
-                                <td>{if w.lag == 0 { "0".to_string() } else { format!("{} revisions", w.lag) }}</td></tr>
+                                <td>{crate::model::plural(w.lag as usize, "revision")}</td></tr>
                         }).collect_view()}</tbody>
                     </table>
                     <h3>{format!("MVCC: revision {}, compacted {}, {} keys", n.revision, n.compacted_revision, n.key_count)}</h3>

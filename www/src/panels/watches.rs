@@ -98,16 +98,10 @@ fn watch_rows(w: &WatchView, act: impl Fn(Command) + Copy + 'static) -> impl Int
         .map(|(at, what, rev)| format!("rev {rev} {what} ({})", crate::model::format_time(*at)))
         .collect::<Vec<_>>()
         .join(" · ");
-    let behind = if !open {
-        "—".to_string()
-    } else if w.lag == 0 {
-        "0".to_string()
-    } else {
-        format!("{} revisions", w.lag)
-    };
+    let behind = if open { crate::model::plural(w.lag as usize, "revision") } else { "—".to_string() };
     let lag_class = if w.lag > 0 { "lagging" } else { "" };
     view! {
-        <tr class=if open { "ok" } else { "failed" } data-testid=format!("watch-row-{}", id.0)>
+        <tr class=if open { "watch-open" } else { "watch-ended" } data-testid=format!("watch-row-{}", id.0)>
             <td>{id.to_string()}</td><td>{w.node.to_string()}</td><td>{w.request.keys()}</td>
             <td>{w.events_received}</td><td>{w.header_revision}</td><td class=lag_class>{behind}</td>
             <td>{open.then(|| view! {
