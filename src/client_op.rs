@@ -3,7 +3,7 @@
 
 use crate::error::{CommandError, ConfigError};
 use crate::lessor::KEY_LEASE_TTL_MAX_S;
-use crate::mvcc::{Compare, TxnOp, VALUE_BYTES_MAX};
+use crate::mvcc::{Compare, RangeRequest, TxnOp, VALUE_BYTES_MAX};
 use crate::read::ReadMode;
 use crate::types::{key_lease_or_zero, KeyLeaseId};
 use serde::{Deserialize, Serialize};
@@ -66,6 +66,12 @@ pub enum ClientOp {
         key: String,
         mode: ReadMode,
     },
+    /// An etcd Range: the keys of a range, at a revision, with a limit or only their count
+    /// (linearizable or serializable; served by the read paths, no raft entry).
+    Range {
+        range: RangeRequest,
+        mode: ReadMode,
+    },
 }
 
 /// "1 compare", "2 compares", "0 ops".
@@ -94,17 +100,58 @@ impl ClientOp {
             ClientOp::KeyLeaseKeepAlive { id } => format!("keep-alive key lease {id}"),
             ClientOp::Read { key, mode: ReadMode::Linearizable } => format!("read {key}"),
             ClientOp::Read { key, mode: ReadMode::Serializable } => format!("serializable read {key}"),
+            ClientOp::Range { range, mode } => {
+                let keys = match range.end.as_str() {
+                    "" => range.key.clone(),
+                    "\0" => format!("[{}, ∞)", range.key),
+                    end => format!("[{}, {end})", range.key),
+                };
+                let mut text =
+                    format!("{}range {keys}", if *mode == ReadMode::Serializable { "serializable " } else { "" });
+                if range.rev != 0 {
+                    text.push_str(&format!(" at revision {}", range.rev));
+                }
+                if range.limit != 0 {
+                    text.push_str(&format!(" limit {}", range.limit));
+                }
+                if range.count_only {
+                    text.push_str(" (count only)");
+                }
+                text
+            }
         }
     }
 
+    /// A transaction of gets only: etcd serves it like a read (a linearizable read barrier,
+    /// then the local store), without a raft entry (`isTxnReadonly`).
+    pub fn is_read_only_txn(&self) -> bool {
+        match self {
+            ClientOp::Txn { success, failure, .. } => {
+                success.iter().chain(failure).all(|op| matches!(op, TxnOp::Range(_)))
+            }
+            _ => false,
+        }
+    }
+
+    /// How a read is served: serializable, or linearizable (a read-only transaction always is).
+    pub fn read_mode(&self) -> Option<ReadMode> {
+        match self {
+            ClientOp::Read { mode, .. } | ClientOp::Range { mode, .. } => Some(*mode),
+            _ if self.is_read_only_txn() => Some(ReadMode::Linearizable),
+            _ => None,
+        }
+    }
+
+    /// Whether a node answers it from its store through a read path (a read, a range, a
+    /// read-only transaction).
     pub fn is_read(&self) -> bool {
-        matches!(self, ClientOp::Read { .. })
+        self.read_mode().is_some()
     }
 
     /// Whether the operation is a state change that goes through the raft log (reads and
     /// keep-alives are answered by a node without one).
     pub fn is_write(&self) -> bool {
-        !matches!(self, ClientOp::Read { .. } | ClientOp::KeyLeaseKeepAlive { .. })
+        !self.is_read() && !matches!(self, ClientOp::KeyLeaseKeepAlive { .. })
     }
 
     /// The registers (keys) the operation may touch, when known before it is applied.
@@ -116,7 +163,10 @@ impl ClientOp {
             }
             // A revoke deletes whatever keys are attached when it applies; a range delete or a
             // transaction, whatever keys exist then.
-            ClientOp::KeyLeaseRevoke { .. } | ClientOp::DeleteRange { .. } | ClientOp::Txn { .. } => None,
+            ClientOp::KeyLeaseRevoke { .. }
+            | ClientOp::DeleteRange { .. }
+            | ClientOp::Txn { .. }
+            | ClientOp::Range { .. } => None,
         }
     }
 
@@ -132,6 +182,7 @@ impl ClientOp {
             ClientOp::Delete { key } | ClientOp::Read { key, .. } | ClientOp::DeleteRange { key, .. } => {
                 validate_key(key)
             }
+            ClientOp::Range { range, .. } => validate_key(&range.key),
             ClientOp::Txn { compares, success, failure } => {
                 for c in compares {
                     validate_key(&c.key)?;

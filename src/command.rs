@@ -155,8 +155,18 @@ const OLD_CLIENT_OP_NAMES: [(&str, &str); 4] = [
 ];
 
 /// The client operations' names, as their variants spell them.
-const CLIENT_OP_NAMES: [&str; 9] =
-    ["Put", "Delete", "DeleteRange", "Txn", "Compact", "KeyLeaseGrant", "KeyLeaseRevoke", "KeyLeaseKeepAlive", "Read"];
+const CLIENT_OP_NAMES: [&str; 10] = [
+    "Put",
+    "Delete",
+    "DeleteRange",
+    "Txn",
+    "Compact",
+    "KeyLeaseGrant",
+    "KeyLeaseRevoke",
+    "KeyLeaseKeepAlive",
+    "Read",
+    "Range",
+];
 
 impl Command {
     /// Reads `"HealAll"` (or `{"HealAll": null}`), `{"Partition": {"groups": [[1], [2, 3]]}}`,
@@ -425,6 +435,10 @@ mod tests {
             client(ClientOp::KeyLeaseGrant { id: None, ttl: 0 }),
             client(ClientOp::KeyLeaseRevoke { id }),
             client(ClientOp::KeyLeaseKeepAlive { id }),
+            client(ClientOp::Range {
+                range: crate::mvcc::RangeRequest { key: k(), end: "\0".into(), rev: 2, limit: 3, count_only: true },
+                mode: ReadMode::Serializable,
+            }),
             Command::Partition { groups: vec![vec![NodeId(1)], vec![NodeId(2), NodeId(3)]] },
             Command::Isolate { node: n },
             Command::CutLink { from: n, to: NodeId(3) },

@@ -267,11 +267,20 @@ impl History {
         path: ReadPath,
         read_index: Option<u64>,
         retries: u32,
-        value: Option<ReadValue>,
+        answer: Option<crate::read::ReadAnswer>,
         revision_lag: Option<u64>,
     ) {
         if let Some(op) = self.get_mut(id) {
-            op.read = value.map(Box::new);
+            if let Some(answer) = answer {
+                // A key's value; a range's or read-only transaction's words and key reads.
+                match answer.reads {
+                    Some(reads) => {
+                        op.result = answer.text;
+                        op.txn_reads = Some(Box::new(reads));
+                    }
+                    None => op.read = Some(Box::new(answer.value)),
+                }
+            }
             if let Some(trace) = op.trace.as_mut() {
                 trace.path = Some(path);
                 trace.read_index = read_index;

@@ -4,8 +4,10 @@
 
 use crate::client_op::ClientOp;
 use crate::error::must;
+use crate::history::TxnReads;
 use crate::lessor::{Lessor, LessorError};
 use crate::mvcc::{Compare, MvccStore, TxnOp, TxnOpResult};
+use crate::read::{ReadAnswer, ReadValue};
 use crate::request::Request;
 use crate::time::LocalTime;
 
@@ -159,6 +161,21 @@ fn txn_register_reads(ops: &[TxnOp], results: &[TxnOpResult]) -> (Vec<RegisterRe
     (reads, ranges)
 }
 
+/// A range's answer in words: "3 keys: a=1, b=2, c=3" (the first few), or its count.
+fn range_text(result: &TxnOpResult) -> String {
+    let TxnOpResult::Range(got) = result else { return String::new() };
+    const SHOWN: usize = 8;
+    let mut text = format!("{} of {}", got.kvs.len(), crate::client_op::counted(got.count, "key"));
+    for (i, kv) in got.kvs.iter().take(SHOWN).enumerate() {
+        text.push_str(if i == 0 { ": " } else { ", " });
+        text.push_str(&format!("{}={}", kv.key, kv.value));
+    }
+    if got.kvs.len() > SHOWN {
+        text.push_str(", …");
+    }
+    text
+}
+
 /// A transaction's outcome in words: "then ran: get x → 5; put y" (else: "else ran: …").
 fn txn_result_text(succeeded: bool, ops: &[TxnOp], results: &[TxnOpResult]) -> String {
     let mut text = String::from(if succeeded { "then ran" } else { "else ran" });
@@ -182,6 +199,39 @@ fn txn_result_text(succeeded: bool, ops: &[TxnOp], results: &[TxnOpResult]) -> S
 }
 
 impl KvStore {
+    /// Answers a read from this store as it stands: a key, a range, or a read-only
+    /// transaction (evaluated here, without a revision of its own, as etcd evaluates one
+    /// after its read barrier). A range at a compacted or future revision is refused.
+    pub fn answer(&self, op: &ClientOp) -> Result<ReadAnswer, String> {
+        let revision = self.revision();
+        let (ops, succeeded, results) = match op {
+            ClientOp::Read { key, .. } => {
+                let (value, mod_revision) = match self.get_with_revision(key) {
+                    Some((v, r)) => (Some(v), r),
+                    None => (None, 0),
+                };
+                return Ok(ReadAnswer { value: ReadValue { value, mod_revision, revision }, text: None, reads: None });
+            }
+            ClientOp::Range { range, .. } => {
+                let got = self.mvcc.range(range).map_err(|e| e.to_string())?;
+                (vec![TxnOp::Range(range.clone())], None, vec![TxnOpResult::Range(got)])
+            }
+            ClientOp::Txn { compares, success, failure } => {
+                let result = self.mvcc.txn_read_only(compares, success, failure).map_err(|e| e.to_string())?;
+                let ops = if result.succeeded { success.clone() } else { failure.clone() };
+                (ops, Some(result.succeeded), result.results)
+            }
+            other => return Err(format!("{} is not a read", other.summary())),
+        };
+        let (reads, ranges) = txn_register_reads(&ops, &results);
+        let text = match succeeded {
+            Some(succeeded) => txn_result_text(succeeded, &ops, &results),
+            None => range_text(&results[0]),
+        };
+        let value = ReadValue { value: None, mod_revision: 0, revision };
+        Ok(ReadAnswer { value, text: Some(text), reads: Some(TxnReads { reads, ranges }) })
+    }
+
     pub fn revision(&self) -> u64 {
         self.mvcc.current_revision()
     }
@@ -369,7 +419,7 @@ impl KvStore {
                 Err(e) => (vec![], Some(e.to_string())),
             },
             // Answered by a node without a raft entry: never proposed.
-            ClientOp::Read { .. } | ClientOp::KeyLeaseKeepAlive { .. } => {
+            ClientOp::Read { .. } | ClientOp::Range { .. } | ClientOp::KeyLeaseKeepAlive { .. } => {
                 (vec![], Some(format!("{} is not a state change", op.summary())))
             }
         }

@@ -63,6 +63,8 @@ pub enum MvccError {
     /// The key has no version at the requested revision.
     RevisionNotFound,
     EmptyKey,
+    /// A transaction served as a read has a write in the branch it took.
+    NotReadOnly,
     ValueTooLarge {
         bytes: usize,
         max: usize,
@@ -80,6 +82,7 @@ impl fmt::Display for MvccError {
             }
             MvccError::RevisionNotFound => write!(f, "mvcc: revision not found"),
             MvccError::EmptyKey => write!(f, "key is not provided"),
+            MvccError::NotReadOnly => write!(f, "a transaction served as a read may only get"),
             MvccError::ValueTooLarge { bytes, max } => {
                 write!(f, "value of {bytes} bytes exceeds the {max}-byte limit")
             }
@@ -586,6 +589,26 @@ impl MvccStore {
             CompareOp::Greater => ord.is_gt(),
             CompareOp::Less => ord.is_lt(),
         }
+    }
+
+    /// A transaction of gets only, evaluated against the store as it stands (no revision, no
+    /// change): its compares pick the branch, whose ranges are read.
+    pub fn txn_read_only(
+        &self,
+        compares: &[Compare],
+        success: &[TxnOp],
+        failure: &[TxnOp],
+    ) -> Result<TxnResult, MvccError> {
+        let succeeded = compares.iter().all(|c| self.compare(c));
+        let ops = if succeeded { success } else { failure };
+        let mut results = Vec::with_capacity(ops.len());
+        for op in ops {
+            let TxnOp::Range(r) = op else {
+                return Err(MvccError::NotReadOnly);
+            };
+            results.push(TxnOpResult::Range(self.range(r)?));
+        }
+        Ok(TxnResult { succeeded, results, rev: self.current })
     }
 
     /// etcd's Txn: if every compare holds run `success`, else `failure`. Validates every op

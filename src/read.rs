@@ -55,6 +55,24 @@ pub struct ReadValue {
     pub revision: u64,
 }
 
+/// What a node answered a read with: for a key, its value; for a range or a read-only
+/// transaction, what it returned in words and, key by key, what its gets saw of the current
+/// state (for the linearizability checkers).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReadAnswer {
+    /// The key's value (a range or transaction: none, at the store's revision).
+    pub value: ReadValue,
+    pub text: Option<String>,
+    pub reads: Option<crate::history::TxnReads>,
+}
+
+/// A key read's answer.
+impl From<ReadValue> for ReadAnswer {
+    fn from(value: ReadValue) -> ReadAnswer {
+        ReadAnswer { value, text: None, reads: None }
+    }
+}
+
 /// One decision or step of a read, with the values behind it.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ReadStep {

@@ -322,3 +322,111 @@ fn a_read_answered_at_once_is_judged_at_once_while_time_stands_still() {
     assert!(matches!(record(&sim, write).outcome, OpOutcome::Ok { .. }), "{:?}", record(&sim, write).outcome);
     assert_eq!(checker.verdict(again), Some(&Verdict::Linearizable));
 }
+
+fn range(sim: &mut Sim, node: NodeId, key: &str, end: &str, mode: ReadMode) -> OpId {
+    let range = leaselab::mvcc::RangeRequest { key: key.into(), end: end.into(), ..Default::default() };
+    sim.apply(Command::Client { node, op: ClientOp::Range { range, mode } }).unwrap().unwrap()
+}
+
+/// etcd serves a Range like a Get: linearizable through the read barrier (here each read path
+/// in turn), serializable from the local store. The answer's keys are checked one by one, and
+/// the keys it found absent too.
+#[test]
+fn a_range_read_takes_every_read_path_and_is_checked_key_by_key() {
+    let (mut sim, leader) = settled(3, cluster(3, LeaderLeasePolicy::SendTimeAnchored));
+    put(&mut sim, leader, "x2", "2");
+    put(&mut sim, leader, "y", "9");
+    sim.run_for_ms(500);
+    let follower = follower_of(&sim, leader);
+    let at_leader = range(&mut sim, leader, "x", "y", ReadMode::Linearizable);
+    let at_follower = range(&mut sim, follower, "x", "y", ReadMode::Linearizable);
+    let serializable = range(&mut sim, follower, "x", "y", ReadMode::Serializable);
+    sim.run_for_ms(500);
+    assert_eq!(path(&sim, at_leader), ReadPath::LeaseRead);
+    assert_eq!(path(&sim, at_follower), ReadPath::ForwardedReadIndex);
+    assert_eq!(path(&sim, serializable), ReadPath::Serializable);
+    let r = record(&sim, at_follower);
+    assert_eq!(r.result.as_deref(), Some("2 of 2 keys: x=1, x2=2"));
+    assert!(r.index.is_none(), "no raft entry");
+    let reads = r.txn_reads.as_deref().unwrap();
+    assert_eq!(reads.reads.len(), 2);
+    assert!(reads.ranges[0].covers("x1") && !reads.ranges[0].covers("y"));
+    let c = checked(&sim);
+    assert_eq!(c.verdict(at_leader), Some(&Verdict::Linearizable));
+    assert_eq!(c.verdict(at_follower), Some(&Verdict::Linearizable));
+    assert!(matches!(c.verdict(serializable), Some(Verdict::AllowedStaleness { .. })));
+
+    // Without a leader lease the leader's range read confirms leadership with ReadIndex.
+    let mut config = cluster(3, LeaderLeasePolicy::SendTimeAnchored);
+    config.leader_lease.enabled = false;
+    let (mut sim, leader) = settled(3, config);
+    let op = range(&mut sim, leader, "x", "\0", ReadMode::Linearizable);
+    sim.run_for_ms(500);
+    assert_eq!(path(&sim, op), ReadPath::ReadIndex);
+    assert_eq!(checked(&sim).verdict(op), Some(&Verdict::Linearizable));
+}
+
+/// A range at a compacted revision is refused as etcd refuses it, and the read fails with
+/// that reason (nothing to check).
+#[test]
+fn a_range_at_a_compacted_revision_fails_with_etcds_error() {
+    let (mut sim, leader) = settled(3, cluster(3, LeaderLeasePolicy::SendTimeAnchored));
+    put(&mut sim, leader, "x", "2");
+    sim.run_for_ms(300);
+    sim.apply(Command::Client { node: leader, op: ClientOp::Compact { revision: 3 } }).unwrap();
+    sim.run_for_ms(300);
+    let range = leaselab::mvcc::RangeRequest { key: "x".into(), rev: 2, ..Default::default() };
+    let op = sim.apply(Command::Client { node: leader, op: ClientOp::Range { range, mode: ReadMode::Linearizable } });
+    let op = op.unwrap().unwrap();
+    sim.run_for_ms(300);
+    let OpOutcome::Failed { reason } = &record(&sim, op).outcome else { panic!("{:?}", record(&sim, op)) };
+    assert!(reason.contains("has been compacted"), "{reason}");
+}
+
+/// etcd serves a transaction of gets only (`isTxnReadonly`) through the read barrier, not the
+/// log: here it takes the leader's lease read, and at a follower the forwarded ReadIndex.
+#[test]
+fn a_read_only_transaction_is_served_by_the_read_paths() {
+    use leaselab::mvcc::{Compare, CompareOp, CompareTarget, RangeRequest, TxnOp};
+    let (mut sim, leader) = settled(3, cluster(3, LeaderLeasePolicy::SendTimeAnchored));
+    let get = |k: &str| TxnOp::Range(RangeRequest { key: k.into(), ..Default::default() });
+    let txn = |node| {
+        let compare =
+            Compare { key: "x".into(), target: CompareTarget::Value, op: CompareOp::Equal, operand: "1".into() };
+        Command::Client {
+            node,
+            op: ClientOp::Txn { compares: vec![compare], success: vec![get("x")], failure: vec![get("y")] },
+        }
+    };
+    let at_leader = sim.apply(txn(leader)).unwrap().unwrap();
+    let follower = follower_of(&sim, leader);
+    let at_follower = sim.apply(txn(follower)).unwrap().unwrap();
+    sim.run_for_ms(500);
+    assert_eq!(path(&sim, at_leader), ReadPath::LeaseRead);
+    assert_eq!(path(&sim, at_follower), ReadPath::ForwardedReadIndex);
+    let r = record(&sim, at_follower);
+    assert_eq!(r.result.as_deref(), Some("then ran: get x → 1"));
+    assert!(r.index.is_none() && r.revision.is_none(), "no entry, no revision");
+    assert_eq!(checked(&sim).verdict(at_follower), Some(&Verdict::Linearizable));
+}
+
+/// A stale range read is caught like a stale get: the pause tour's old leader, under
+/// renew-at-ack, answers a range from its own store after a newer leader wrote x=2.
+#[test]
+fn a_stale_range_read_is_caught_and_explained() {
+    let mut scenario = leaselab::scenario::builtin("pause-stale").unwrap();
+    let last = scenario.steps.last_mut().unwrap();
+    let range = leaselab::mvcc::RangeRequest { key: "x".into(), end: "y".into(), ..Default::default() };
+    last.commands =
+        vec![Command::Client { node: NodeId(0), op: ClientOp::Range { range, mode: ReadMode::Linearizable } }];
+    let (report, mut sim) = leaselab::scenario::run(&scenario);
+    assert!(report.passed(), "{:?}", report.expectations);
+    let checker = sim.check();
+    let stale = checker.stale_reads().last().expect("the range read is stale").clone();
+    assert_eq!(
+        (stale.key.as_str(), stale.returned.as_deref(), stale.missed_value.as_deref()),
+        ("x", Some("1"), Some("2"))
+    );
+    let text = leaselab::explain::explain_stale_read(&sim, &stale);
+    assert!(text.contains("via lease read"), "{text}");
+}

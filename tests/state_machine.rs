@@ -124,7 +124,7 @@ fn compaction_revisions_are_judged_when_they_apply() {
     assert!(reason.contains("1000"), "{reason}");
 }
 
-/// A transaction's gets are reads the checker checks, like any linearizable read.
+/// A writing transaction's gets are reads the checker checks, like any linearizable read.
 #[test]
 fn a_transactions_gets_are_checked_as_reads() {
     use leaselab::checker::Verdict;
@@ -134,7 +134,11 @@ fn a_transactions_gets_are_checked_as_reads() {
     let get = |key: &str| TxnOp::Range(RangeRequest { key: key.into(), ..RangeRequest::default() });
     let txn = Command::Client {
         node: leader,
-        op: ClientOp::Txn { compares: vec![], success: vec![get("a"), get("none")], failure: vec![] },
+        op: ClientOp::Txn {
+            compares: vec![],
+            success: vec![get("a"), get("none"), TxnOp::Put { key: "b".into(), value: "2".into(), key_lease: None }],
+            failure: vec![],
+        },
     };
     let op = sim.apply(txn).unwrap().unwrap();
     sim.run_for_ms(300);
@@ -145,7 +149,11 @@ fn a_transactions_gets_are_checked_as_reads() {
     assert!(reads.ranges[1].covers("none"), "the absent key is vouched for by its get's span");
     let checker = sim.check();
     assert_eq!(checker.verdict(op), Some(&Verdict::Linearizable), "it read what was there");
-    assert_eq!(checker.checked_ops(), 2, "the put and the get of a (a key never written can only be absent)");
+    assert_eq!(
+        checker.checked_ops(),
+        3,
+        "the put of a, the txn's write of b and its get of a (a key never written can only be absent)"
+    );
     // Were a get stale, its explanation names where it ran (it has no read trace).
     let stale = leaselab::checker::StaleRead {
         read: op,

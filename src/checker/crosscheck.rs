@@ -149,7 +149,9 @@ fn operations_of(r: &OpRecord, known_keys: &BTreeSet<&str>) -> Vec<Operation> {
             let ret = r.completed_at.map(|t| t.0);
             vec![op(key, vec![Cond::Eq(value)], Effect::Keep, ret)]
         }
-        (OpKind::Client(ClientOp::Read { .. }), _) | (_, OpOutcome::Failed { .. }) | (_, OpOutcome::Pending) => vec![],
+        (OpKind::Client(ClientOp::Read { .. } | ClientOp::Range { mode: ReadMode::Serializable, .. }), _)
+        | (_, OpOutcome::Failed { .. })
+        | (_, OpOutcome::Pending) => vec![],
         (_, OpOutcome::Ok { .. }) => {
             let ret = r.completed_at.map(|t| t.0);
             let mut per_key: BTreeMap<String, (Vec<Cond>, Effect)> = BTreeMap::new();
@@ -207,7 +209,7 @@ mod tests {
             OpKind::Client(ClientOp::Read { key: key.into(), mode: ReadMode::Linearizable }),
         );
         let seen = ReadValue { value: Some(value.into()), mod_revision: rev, revision: rev };
-        h.read_finished(id, ReadPath::LeaseRead, None, 0, Some(seen), None);
+        h.read_finished(id, ReadPath::LeaseRead, None, 0, Some(seen.into()), None);
         h.complete(id, SimTime(ret), OpOutcome::Ok { revision: rev });
     }
 

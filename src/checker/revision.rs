@@ -304,7 +304,7 @@ impl Checker {
     fn judge(&mut self, r: &OpRecord) -> bool {
         let id = r.id;
         match (&r.kind, &r.outcome) {
-            (OpKind::Client(ClientOp::Read { .. }), OpOutcome::Pending) => false,
+            (OpKind::Client(op), OpOutcome::Pending) if op.is_read() => false,
             (_, OpOutcome::Pending) => {
                 // A write still waiting for its answer takes its place once applied.
                 if r.revision.is_some() && self.placed.insert(id) {
@@ -313,7 +313,13 @@ impl Checker {
                 }
                 false
             }
-            (OpKind::Client(ClientOp::Read { mode: ReadMode::Serializable, .. }), OpOutcome::Ok { .. }) => {
+            (
+                OpKind::Client(
+                    ClientOp::Read { mode: ReadMode::Serializable, .. }
+                    | ClientOp::Range { mode: ReadMode::Serializable, .. },
+                ),
+                OpOutcome::Ok { .. },
+            ) => {
                 let lag = r.trace.as_ref().and_then(|t| t.revision_lag).unwrap_or(0);
                 self.verdicts.judge(id, Verdict::AllowedStaleness { lag });
                 true
@@ -573,7 +579,7 @@ mod tests {
             let kind = OpKind::Client(ClientOp::Read { key: key.into(), mode: ReadMode::Linearizable });
             let id = self.h.invoke(SimTime(invoke), NodeId(1), kind);
             let seen = ReadValue { value: value.map(Into::into), mod_revision: mod_rev, revision: rev };
-            self.h.read_finished(id, crate::read::ReadPath::LeaseRead, None, 0, Some(seen), None);
+            self.h.read_finished(id, crate::read::ReadPath::LeaseRead, None, 0, Some(seen.into()), None);
             self.h.complete(id, SimTime(ret), OpOutcome::Ok { revision: rev });
             id
         }

@@ -462,10 +462,10 @@ mod tests {
         assert_eq!(node.kv().unwrap().get("k").as_deref(), Some("v"));
         assert!(out.applied_ops.iter().any(|a| a.op == OpId(9) && a.error.is_none()));
         // A serializable read answers at once from the local store.
-        node.read(OpId(10), "k", ReadMode::Serializable, &config, now, &mut out);
+        node.read(OpId(10), &ClientOp::Read { key: "k".into(), mode: ReadMode::Serializable }, &config, now, &mut out);
         let done = out.reads_done.iter().find(|d| d.op == OpId(10)).expect("answered at once");
         assert_eq!(done.path, ReadPath::Serializable);
-        assert_eq!(done.result.as_ref().unwrap().value.as_deref(), Some("v"));
+        assert_eq!(done.result.as_ref().unwrap().value.value.as_deref(), Some("v"));
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! What one call into a node produced, for the simulator to turn into network sends,
 //! history updates and trace events.
 
-use crate::read::{ReadPath, ReadValue};
+use crate::read::{ReadAnswer, ReadPath};
 use crate::types::{MsgKind, NodeId, OpId, Role};
 use raft::eraftpb::Message;
 /// An entry applied on this node that answers a client operation.
@@ -53,5 +53,5 @@ pub struct ReadDone {
     pub path: ReadPath,
     pub read_index: Option<u64>,
     pub retries: u32,
-    pub result: Result<ReadValue, String>,
+    pub result: Result<ReadAnswer, String>,
 }

@@ -3,10 +3,11 @@
 //! their read index and then for the apply.
 
 use super::{Node, NodeOutput, Process, ReadDone};
+use crate::client_op::ClientOp;
 use crate::config::ClusterConfig;
 use crate::kv::KvStore;
 use crate::leader_lease::{LeaderLeasePolicy, LeaseRead};
-use crate::read::{parse_context, read_context, Context, ReadMode, ReadPath, ReadValue};
+use crate::read::{parse_context, read_context, Context, ReadMode, ReadPath};
 use crate::time::LocalTime;
 use crate::types::OpId;
 use raft::StateRole;
@@ -16,7 +17,8 @@ const READ_RETRY_US: i64 = 500_000;
 /// A linearizable read waiting for its read index, then for the apply.
 #[derive(Clone, Debug)]
 pub(super) struct PendingRead {
-    pub key: String,
+    /// What the client asked (a read, a range, a read-only transaction).
+    pub query: ClientOp,
     pub path: ReadPath,
     pub ctx: Vec<u8>,
     pub index: Option<u64>,
@@ -56,17 +58,9 @@ impl Node {
 
     /// Serves a client read. Serializable reads and lease reads answer at once;
     /// the others start a ReadIndex and answer once the read index is applied locally.
-    pub fn read(
-        &mut self,
-        op: OpId,
-        key: &str,
-        mode: ReadMode,
-        config: &ClusterConfig,
-        now: LocalTime,
-        out: &mut NodeOutput,
-    ) {
+    pub fn read(&mut self, op: OpId, query: &ClientOp, config: &ClusterConfig, now: LocalTime, out: &mut NodeOutput) {
         let p = self.process.as_mut().expect("callers check the node is running");
-        if mode == ReadMode::Serializable {
+        if query.read_mode() == Some(ReadMode::Serializable) {
             out.read_notes.push((
                 op,
                 format!(
@@ -75,7 +69,7 @@ impl Node {
                     p.kv.revision()
                 ),
             ));
-            Self::answer_now(&p.kv, op, key, ReadPath::Serializable, out);
+            Self::answer_now(&p.kv, op, query, ReadPath::Serializable, out);
             return;
         }
         let policy = config.leader_lease.policy;
@@ -103,7 +97,7 @@ impl Node {
             }
             match decision {
                 LeaseRead::Serve => {
-                    Self::answer_now(&p.kv, op, key, ReadPath::LeaseRead, out);
+                    Self::answer_now(&p.kv, op, query, ReadPath::LeaseRead, out);
                     return;
                 }
                 LeaseRead::WaitForApply { applied, commit } => {
@@ -111,7 +105,7 @@ impl Node {
                     out.read_notes.push((op, format!("applied {applied} < commit {commit}: wait for the apply")));
                     out.reads_started.push((op, ReadPath::LeaseRead));
                     let pending = PendingRead {
-                        key: key.to_string(),
+                        query: query.clone(),
                         path: ReadPath::LeaseRead,
                         ctx: Vec::new(),
                         index: Some(commit),
@@ -140,24 +134,15 @@ impl Node {
         out.reads_started.push((op, path));
         p.reads.insert(
             op,
-            PendingRead { key: key.to_string(), path, ctx: ctx.clone(), index: None, issued_at: now, retries: 0 },
+            PendingRead { query: query.clone(), path, ctx: ctx.clone(), index: None, issued_at: now, retries: 0 },
         );
         p.raw.read_index(ctx);
         self.handle_ready(config, now, out);
     }
 
     /// Answers a read from the local store at once (serializable and lease reads).
-    pub(super) fn answer_now(kv: &KvStore, op: OpId, key: &str, path: ReadPath, out: &mut NodeOutput) {
-        let value = Self::read_value(kv, key);
-        out.reads_done.push(ReadDone { op, path, read_index: None, retries: 0, result: Ok(value) });
-    }
-
-    pub(super) fn read_value(kv: &KvStore, key: &str) -> ReadValue {
-        let (value, mod_revision) = match kv.get_with_revision(key) {
-            Some((v, r)) => (Some(v.to_string()), r),
-            None => (None, 0),
-        };
-        ReadValue { value, mod_revision, revision: kv.revision() }
+    pub(super) fn answer_now(kv: &KvStore, op: OpId, query: &ClientOp, path: ReadPath, out: &mut NodeOutput) {
+        out.reads_done.push(ReadDone { op, path, read_index: None, retries: 0, result: kv.answer(query) });
     }
 
     /// Forgets a pending read whose client gave up (timed out).

@@ -210,13 +210,12 @@ impl Node {
             let index = r.index.expect("filtered");
             out.read_notes
                 .push((op, format!("applied {} ≥ read index {index}: answer from the local store", p.kv.applied())));
-            let value = Self::read_value(&p.kv, &r.key);
             out.reads_done.push(ReadDone {
                 op,
                 path: r.path,
                 read_index: Some(index),
                 retries: r.retries,
-                result: Ok(value),
+                result: p.kv.answer(&r.query),
             });
         }
     }

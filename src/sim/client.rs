@@ -10,7 +10,6 @@ use crate::command::Command;
 use crate::event::OpOutcome;
 use crate::history::OpKind;
 use crate::network::Payload;
-use crate::read::ReadMode;
 use crate::request::{Proposal, Request};
 use crate::types::KeyLeaseId;
 use crate::types::{NodeId, OpId};
@@ -22,7 +21,7 @@ impl Sim {
             unreachable!("{} is not a client operation", command.summary())
         };
         match op {
-            ClientOp::Read { key, mode } => self.invoke_read(node, key, mode),
+            read if read.is_read() => self.invoke_read(node, read),
             ClientOp::KeyLeaseKeepAlive { id } => self.keep_alive(node, id),
             mut write => {
                 self.world.nodes[node.index()].assign_key_lease_id(&mut write);
@@ -52,8 +51,9 @@ impl Sim {
         op
     }
 
-    fn invoke_read(&mut self, node: NodeId, key: String, mode: ReadMode) -> OpId {
-        let op = self.recorder.invoke(self.now, node, OpKind::Client(ClientOp::Read { key: key.clone(), mode }));
+    /// Starts a read (a key, a range, a read-only transaction) at `node`'s read paths.
+    fn invoke_read(&mut self, node: NodeId, query: ClientOp) -> OpId {
+        let op = self.recorder.invoke(self.now, node, OpKind::Client(query.clone()));
         self.set_deadline(op);
         if self.node(node).is_crashed() {
             self.complete(op, OpOutcome::Failed { reason: format!("{node} is down: connection refused") });
@@ -61,9 +61,9 @@ impl Sim {
             let local = self.local_time(node);
             let note = format!("{node} is paused: the request waits in its inbox");
             self.recorder.history.read_step(op, self.now, local, note);
-            self.world.machines[node.index()].enqueue(Inbound::Read { op, key, mode });
+            self.world.machines[node.index()].enqueue(Inbound::Read { op, query });
         } else {
-            self.read(node, op, key, mode);
+            self.read(node, op, query);
         }
         op
     }
@@ -114,10 +114,10 @@ impl Sim {
         self.complete(op, outcome);
     }
 
-    pub(super) fn read(&mut self, node: NodeId, op: OpId, key: String, mode: ReadMode) {
+    pub(super) fn read(&mut self, node: NodeId, op: OpId, query: ClientOp) {
         let local = self.local_time(node);
         let world = &mut self.world;
-        world.nodes[node.index()].read(op, &key, mode, &self.config, local, world.out.get_or_insert_default());
+        world.nodes[node.index()].read(op, &query, &self.config, local, world.out.get_or_insert_default());
         self.flush_output(node);
     }
 
@@ -196,7 +196,7 @@ impl Sim {
                 self.invoke_write(node, ClientOp::Put { key, value, key_lease: None });
             }
             WorkloadOp::Read { node, key, mode } => {
-                self.invoke_read(node, key, mode);
+                self.invoke_read(node, ClientOp::Read { key, mode });
             }
         }
     }

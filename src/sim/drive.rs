@@ -94,7 +94,7 @@ impl Sim {
         match input {
             Inbound::Message { from, payload } => self.receive(node, from, payload),
             Inbound::Propose(proposal) => self.propose(node, proposal),
-            Inbound::Read { op, key, mode } => self.read(node, op, key, mode),
+            Inbound::Read { op, query } => self.read(node, op, query),
             Inbound::Watch { id, request } => self.serve_watch(node, id, request),
             Inbound::WatchProgress(id) => self.serve_watch_progress(node, id),
         }
@@ -196,9 +196,11 @@ impl Sim {
         for done in out.reads_done.drain(..) {
             let lag = match (&done.result, done.path) {
                 (Ok(v), ReadPath::Serializable) => {
-                    let leader_revision =
-                        self.leader().and_then(|l| self.node(l).kv().map(|kv| kv.revision())).unwrap_or(v.revision);
-                    Some(leader_revision.saturating_sub(v.revision))
+                    let leader_revision = self
+                        .leader()
+                        .and_then(|l| self.node(l).kv().map(|kv| kv.revision()))
+                        .unwrap_or(v.value.revision);
+                    Some(leader_revision.saturating_sub(v.value.revision))
                 }
                 _ => None,
             };
@@ -220,7 +222,7 @@ impl Sim {
             let value = done.result.as_ref().ok().cloned();
             self.recorder.history.read_finished(done.op, done.path, done.read_index, done.retries, value, lag);
             let outcome = match done.result {
-                Ok(v) => OpOutcome::Ok { revision: v.revision },
+                Ok(v) => OpOutcome::Ok { revision: v.value.revision },
                 Err(reason) => OpOutcome::Failed { reason },
             };
             self.complete(done.op, outcome);

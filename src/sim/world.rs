@@ -7,7 +7,6 @@ use crate::clock::{NodeClock, RATE_PERFECT_PPM};
 use crate::config::ClusterConfig;
 use crate::network::{Network, Payload};
 use crate::node::{Node, NodeOutput};
-use crate::read::ReadMode;
 use crate::request::Proposal;
 use crate::time::{LocalTime, SimTime};
 use crate::types::{NodeId, OpId};
@@ -23,7 +22,7 @@ const PAUSED_INBOX_MAX: usize = 100_000;
 pub(super) enum Inbound {
     Message { from: NodeId, payload: Payload },
     Propose(Proposal),
-    Read { op: OpId, key: String, mode: ReadMode },
+    Read { op: OpId, query: crate::client_op::ClientOp },
     Watch { id: crate::watch::WatchId, request: crate::watch::WatchRequest },
     WatchProgress(crate::watch::WatchId),
 }
@@ -139,6 +138,7 @@ impl World {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{ClientOp, ReadMode};
 
     #[test]
     fn a_partition_cuts_between_groups_and_heals_within() {
@@ -157,8 +157,14 @@ mod tests {
     fn a_paused_machine_keeps_its_inputs_in_order() {
         let mut w = World::new(1, &ClusterConfig::default());
         let m = &mut w.machines[0];
-        m.enqueue(Inbound::Read { op: OpId(1), key: "a".into(), mode: ReadMode::Linearizable });
-        m.enqueue(Inbound::Read { op: OpId(2), key: "b".into(), mode: ReadMode::Serializable });
+        m.enqueue(Inbound::Read {
+            op: OpId(1),
+            query: ClientOp::Read { key: "a".into(), mode: ReadMode::Linearizable },
+        });
+        m.enqueue(Inbound::Read {
+            op: OpId(2),
+            query: ClientOp::Read { key: "b".into(), mode: ReadMode::Serializable },
+        });
         let ops: Vec<OpId> = m
             .inbox
             .iter()
