@@ -539,6 +539,20 @@ pub fn watch_request(
     })
 }
 
+/// The range read the client panel's inputs describe: every key with the prefix `key`, or
+/// every key from `key` on (`range` "prefix" or "from"), at most `limit` of them (blank or 0:
+/// all).
+pub fn range_request(key: &str, range: &str, limit: &str) -> Result<leaselab::mvcc::RangeRequest, String> {
+    let end = if range == "from" { "\0".to_string() } else { leaselab::watch::prefix_range_end(key) };
+    let t = limit.trim();
+    let limit = if t.is_empty() {
+        0
+    } else {
+        t.parse::<usize>().map_err(|_| format!("“{t}” is not a limit: a whole number of keys, or blank for all"))?
+    };
+    Ok(leaselab::mvcc::RangeRequest { key: key.to_string(), end, limit, ..Default::default() })
+}
+
 /// Parses the key lease id of a grant: blank or 0 asks the node to assign one, as etcd's
 /// server does.
 pub fn parse_grant_id(text: &str) -> Result<Option<leaselab::KeyLeaseId>, String> {
@@ -638,6 +652,16 @@ mod tests {
         assert_eq!(watch_request("k/", "prefix", " 4 ", true, false).unwrap().end, "k0");
         assert_eq!(watch_request("a", "from", "", false, false).unwrap().end, "\0");
         assert!(watch_request("x", "key", "soon", false, false).unwrap_err().contains("not a revision"));
+    }
+
+    #[test]
+    fn the_range_row_builds_prefix_and_open_ended_ranges_with_a_limit() {
+        use super::range_request;
+        let prefix = range_request("k/", "prefix", "").unwrap();
+        assert_eq!((prefix.end.as_str(), prefix.limit), ("k0", 0));
+        assert_eq!(range_request("a", "from", " 3 ").unwrap().end, "\0");
+        assert_eq!(range_request("a", "from", "3").unwrap().limit, 3);
+        assert!(range_request("a", "prefix", "-1").unwrap_err().contains("not a limit"));
     }
 
     #[test]

@@ -1030,3 +1030,28 @@ async fn a_watch_opened_in_the_panel_shows_its_events_progress_and_cancel() {
     assert!(!text(&host, "inspector-watches").contains("w1"), "no longer served by n2");
     host.remove();
 }
+
+/// A range read from the client panel takes a read path like a get, and its answer and
+/// verdict are shown; a bad limit is explained and sends nothing.
+#[wasm_bindgen_test]
+async fn a_range_read_shows_its_path_answer_and_verdict() {
+    let (host, _handle) = mount(3);
+    for _ in 0..4 {
+        click(&host, "advance-1s").await;
+    }
+    click(&host, "write-button").await;
+    click(&host, "advance-100ms").await;
+    set_input(&host, "range-limit", "few").await;
+    click(&host, "range-button").await;
+    assert!(text(&host, "write-status").contains("not a limit"), "{}", text(&host, "write-status"));
+    set_input(&host, "range-limit", "").await;
+    click(&host, "range-button").await;
+    click(&host, "advance-100ms").await;
+    let log = text(&host, "op-log");
+    assert!(log.contains("range [x, y)"), "{log}");
+    assert!(log.contains("1 of 1 key: x=1"), "{log}");
+    let row = host.query_selector("[data-testid=\"op-log\"] tbody tr").unwrap().unwrap();
+    let row = row.text_content().unwrap_or_default();
+    assert!(row.contains("lease read") && row.contains("linearizable"), "{row}");
+    host.remove();
+}

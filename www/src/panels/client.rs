@@ -1,12 +1,16 @@
-//! The client panel: puts, deletes, reads, transactions, compaction and key leases, sent to
-//! the leader or a chosen node.
+//! The client panel: puts, deletes, reads, range reads, transactions, compaction and key
+//! leases, sent to the leader or a chosen node.
 
 use super::key_lease_form::KeyLeaseForm;
 use super::txn_form::TxnFormPanel;
 use crate::lab::lab;
-use crate::widgets::text_box;
+use crate::widgets::{choice_box, text_box};
 use leaselab::{ClientOp, Command, NodeId, ReadMode};
 use leptos::prelude::*;
+
+/// What the range row reads: the keys starting with the key box's text, or every key from it.
+const RANGE_KINDS: &[(&str, &str)] =
+    &[("prefix", "keys with the key as prefix"), ("from", "every key from the key on")];
 
 /// The client panel's line when it has nowhere to send (shown until a leader is known).
 pub(crate) const NO_LEADER: &str = "No leader right now: pick a node to send to.";
@@ -49,6 +53,8 @@ pub(crate) fn ClientPanel() -> impl IntoView {
         Read(ReadMode),
     }
     let compact_rev = RwSignal::new("2".to_string());
+    let range_kind = RwSignal::new("prefix".to_string());
+    let range_limit = RwSignal::new(String::new());
     // Sends a command built for the chosen node; bad input is explained, nothing is lost.
     let send_cmd = move |build: Box<dyn Fn(NodeId) -> Command>| {
         let Some(node) = target_node() else {
@@ -73,6 +79,16 @@ pub(crate) fn ClientPanel() -> impl IntoView {
     };
     let send_op = Callback::new(move |op: ClientOp| send_cmd(Box::new(move |node| Command::client(node, op.clone()))));
     let say_cb = Callback::new(say);
+    let range = move |mode: ReadMode| match crate::model::range_request(
+        &key.get_untracked(),
+        &range_kind.get_untracked(),
+        &range_limit.get_untracked(),
+    ) {
+        Ok(range) => {
+            send_cmd(Box::new(move |node| Command::client(node, ClientOp::Range { range: range.clone(), mode })))
+        }
+        Err(e) => say(e),
+    };
     let compact = move || match compact_rev.get_untracked().trim().parse::<u64>() {
         Ok(revision) => send_cmd(Box::new(move |node| Command::Client { node, op: ClientOp::Compact { revision } })),
         Err(_) => say("a revision is a whole number up to 18446744073709551615".into()),
@@ -100,6 +116,14 @@ pub(crate) fn ClientPanel() -> impl IntoView {
                     on:click=move |_| send(Op::Read(ReadMode::Linearizable))>"Read (linearizable)"</button>
                 <button data-testid="serializable-read-button" title="Serializable read: local state, may be stale"
                     on:click=move |_| send(Op::Read(ReadMode::Serializable))>"Read (serializable)"</button>
+            </div>
+            <div class="row">
+                {choice_box(range_kind, "range-kind", "which keys", RANGE_KINDS)}
+                <label>"limit " {text_box(range_limit, "range-limit".into(), "tiny", None)}</label>
+                <button data-testid="range-button" title="Linearizable range read: the same paths as a read"
+                    on:click=move |_| range(ReadMode::Linearizable)>"Range"</button>
+                <button data-testid="serializable-range-button" title="Serializable range read: local state, may be stale"
+                    on:click=move |_| range(ReadMode::Serializable)>"Range (serializable)"</button>
             </div>
             <div class="row">
                 <label title="Seeded background operations: puts and reads on keys w0–w7">"background load "
