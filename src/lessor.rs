@@ -87,6 +87,20 @@ pub struct Lessor {
     /// key lease id; a key lease may be scheduled more than once, as in etcd's heap.
     checkpoint_due: BTreeMap<(LocalTime, u64), u64>,
     checkpoints_scheduled: u64,
+    /// Volatile: what the last promotion did, for the inspector.
+    promotion: Option<Promotion>,
+}
+
+/// What becoming primary did to the expiries (etcd's `Promote`): how many key leases got one,
+/// and how many of those were spread later so that revokes do not come in a storm.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Promotion {
+    /// The primary's clock when it promoted.
+    pub at: LocalTime,
+    pub key_leases: usize,
+    pub spread: usize,
+    /// The most an expiry was moved later, in ms.
+    pub max_delay_ms: i64,
 }
 
 /// etcd's `leaseRevokeRate`: expired key leases revoked per second at most. Promote spreads
@@ -248,6 +262,7 @@ impl Lessor {
     /// face a storm of revokes at once.
     pub fn promote(&mut self, now: LocalTime, extend_ms: i64, checkpoint_interval_ms: Option<i64>) {
         self.primary = true;
+        self.promotion = Some(Promotion { at: now, key_leases: self.leases.len(), spread: 0, max_delay_ms: 0 });
         self.expiry.clear();
         self.revoke_proposed.clear();
         self.checkpoint_due.clear();
@@ -288,12 +303,23 @@ impl Lessor {
             let ttl = if l.remaining_ms > 0 { l.remaining_ms } else { l.ttl_ms };
             self.expiry.insert(id, now.plus_us(delay + (extend_ms + ttl) * 1_000));
             self.schedule_checkpoint(id, now, checkpoint_interval_ms);
+            if let Some(p) = self.promotion.as_mut() {
+                p.spread += 1;
+                // Its expiry was `remaining` from now; it is now `delay` later.
+                p.max_delay_ms = p.max_delay_ms.max(delay / 1_000);
+            }
         }
+    }
+
+    /// What the last promotion did, while this lessor is primary.
+    pub fn promotion(&self) -> Option<Promotion> {
+        self.promotion.filter(|_| self.primary)
     }
 
     /// Losing leadership: every key lease is held "forever" again, nothing is scheduled.
     pub fn demote(&mut self) {
         self.primary = false;
+        self.promotion = None;
         self.expiry.clear();
         self.revoke_proposed.clear();
         self.checkpoint_due.clear();
@@ -506,6 +532,9 @@ mod tests {
             assert!(in_window <= target + 1, "{in_window} key leases expire in [{start}, +1 s)");
         }
         assert_eq!(follower.scheduled_checkpoints().count(), n as usize + (n as usize - target));
+        let promotion = follower.promotion().expect("primary");
+        assert_eq!((promotion.key_leases, promotion.spread), (n as usize, n as usize - target));
+        assert_eq!(promotion.max_delay_ms, (last - 11_000_000) / 1_000, "what the inspector shows");
         // Fewer than the revoke rate: nothing moves.
         let mut few = Lessor::default();
         for id in 1..=10 {
@@ -513,5 +542,8 @@ mod tests {
         }
         few.promote(LocalTime(0), 1_000, None);
         assert!((1..=10).all(|id| few.expiry(id) == Some(LocalTime(11_000_000))));
+        assert_eq!(few.promotion().map(|p| (p.key_leases, p.spread)), Some((10, 0)));
+        few.demote();
+        assert_eq!(few.promotion(), None);
     }
 }

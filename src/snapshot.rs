@@ -44,6 +44,8 @@ pub struct NodeView {
     /// The node's lessor: key leases with their TTL bars.
     pub key_leases: Vec<KeyLeaseView>,
     pub lessor_primary: bool,
+    /// What becoming primary did to the key leases' expiries (while primary).
+    pub key_lease_promotion: Option<crate::lessor::Promotion>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

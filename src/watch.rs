@@ -446,6 +446,9 @@ mod tests {
         let at = g.add(WatchId(2), req("a", "", 4), &s, true);
         assert_eq!(revisions(&at), vec![(2, vec![4])]);
         assert!(g.contains(WatchId(2)));
+        s.put("a", "3", None).unwrap(); // 5
+        let above = g.add(WatchId(3), req("a", "", 5), &s, true);
+        assert_eq!(revisions(&above), vec![(3, vec![5])], "above it: served from there");
     }
 
     /// etcd's `WithRequireLeader`: refused without a leader, cancelled at the leader check.

@@ -53,6 +53,7 @@ impl Sim {
                             .collect()
                     }),
                     lessor_primary: kv.is_some_and(|k| k.lessor().is_primary()),
+                    key_lease_promotion: kv.and_then(|k| k.lessor().promotion()),
                 }
             })
             .collect();

@@ -507,6 +507,27 @@ pub fn parse_ttl_s(text: &str) -> Result<i64, String> {
     }
 }
 
+/// What the lessor's promotion did, for the inspector: every expiry restarted, and how many
+/// were spread so that a new leader does not revoke them in a storm (etcd's `Promote`).
+pub fn promotion_text(p: &leaselab::lessor::Promotion) -> String {
+    let head = format!(
+        "promoted at local {}: {} got a fresh expiry (election timeout + remaining TTL)",
+        p.at,
+        plural(p.key_leases, "key lease")
+    );
+    if p.spread > 0 {
+        format!(
+            "{head}; {} {} spread up to {:.1} s later so that no second sees more than {} expire",
+            p.spread,
+            if p.spread == 1 { "expiry" } else { "expiries" },
+            p.max_delay_ms as f64 / 1e3,
+            3 * leaselab::lessor::KEY_LEASE_REVOKE_RATE / 4
+        )
+    } else {
+        format!("{head}; none spread (only from {} key leases on)", leaselab::lessor::KEY_LEASE_REVOKE_RATE)
+    }
+}
+
 /// Parses a watch's start revision: blank or 0 for "from the next change on".
 pub fn parse_start_revision(text: &str) -> Result<u64, String> {
     let t = text.trim();
@@ -652,6 +673,20 @@ mod tests {
         assert_eq!(watch_request("k/", "prefix", " 4 ", true, false).unwrap().end, "k0");
         assert_eq!(watch_request("a", "from", "", false, false).unwrap().end, "\0");
         assert!(watch_request("x", "key", "soon", false, false).unwrap_err().contains("not a revision"));
+    }
+
+    #[test]
+    fn a_promotion_says_how_many_expiries_it_spread() {
+        use leaselab::lessor::Promotion;
+        let p = Promotion { at: leaselab::LocalTime(2_000_000), key_leases: 1_500, spread: 750, max_delay_ms: 1_000 };
+        let text = super::promotion_text(&p);
+        assert!(
+            text.contains("1500 key leases got a fresh expiry")
+                && text.contains("750 expiries spread up to 1.0 s later"),
+            "{text}"
+        );
+        let few = super::promotion_text(&Promotion { spread: 0, key_leases: 1, ..p });
+        assert!(few.contains("1 key lease got") && few.contains("none spread (only from 1000 key leases on)"), "{few}");
     }
 
     #[test]

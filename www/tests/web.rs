@@ -722,6 +722,9 @@ async fn key_leases_are_granted_attached_and_shown_in_the_inspector() {
     assert!(leases.contains("5.0 s"), "{leases}");
     let keys = text(&host, "inspector-keys");
     assert!(keys.contains('x'), "{keys}");
+    // The primary says what its promotion did to the expiries (none spread below 1,000).
+    let promotion = text(&host, "inspector-promotion");
+    assert!(promotion.contains("none spread (only from 1000 key leases on)"), "{promotion}");
     // Bad input is explained and loses nothing.
     let ttl: web_sys::HtmlInputElement = by_test_id(&host, "key-lease-ttl").unchecked_into();
     ttl.set_value("soon");

@@ -48,6 +48,9 @@ pub(crate) fn Inspector() -> impl IntoView {
                         }).collect_view()}</tbody>
                     </table>
                     <h3>{format!("Key leases ({})", if n.lessor_primary { "primary: expiries on this clock" } else { "held forever: not primary" })}</h3>
+                    {n.key_lease_promotion.map(|p| view! {
+                        <p class="muted" data-testid="inspector-promotion">{crate::model::promotion_text(&p)}</p>
+                    })}
                     <table class="ops" data-testid="inspector-key-leases">
                         <thead><tr><th>"id"</th><th>"TTL"</th><th>"remaining"</th><th>"checkpoint"</th><th>"keys"</th></tr></thead>
                         <tbody>{n.key_leases.iter().map(|l| {
