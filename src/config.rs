@@ -103,13 +103,23 @@ pub struct LeaderLeaseConfig {
     /// The user's switch (the smart config may still disable leases, e.g. unknown size).
     pub enabled: bool,
     pub policy: LeaderLeasePolicy,
-    /// The assumed bound on clock drift, subtracted from the lease duration (ms).
+    /// The assumed bound on clock drift, subtracted from the lease duration (ms). Under
+    /// LeaseGuard it is ε, the bound on any clock's error.
     pub clock_drift_bound_ms: u32,
+    /// LeaseGuard's Δ: how long an entry's stamp leases reads (ms). Twice the election timeout
+    /// by default, as in the authors' failover experiment, so that a new leader elected after
+    /// a failure still finds the old lease running and can serve inherited reads.
+    pub lease_guard_lease_ms: u32,
 }
 
 impl Default for LeaderLeaseConfig {
     fn default() -> Self {
-        LeaderLeaseConfig { enabled: true, policy: LeaderLeasePolicy::SendTimeAnchored, clock_drift_bound_ms: 100 }
+        LeaderLeaseConfig {
+            enabled: true,
+            policy: LeaderLeasePolicy::SendTimeAnchored,
+            clock_drift_bound_ms: 100,
+            lease_guard_lease_ms: 2_000,
+        }
     }
 }
 
@@ -249,6 +259,12 @@ impl ClusterConfig {
             return Err(ConfigError::new(
                 "checkpoint_interval_ms",
                 format!("{} ms: the checkpoint interval is 100 ms to 1 h", self.lessor.checkpoint_interval_ms),
+            ));
+        }
+        if !(10..=600_000).contains(&self.leader_lease.lease_guard_lease_ms) {
+            return Err(ConfigError::new(
+                "lease_guard_lease_ms",
+                format!("{} ms: LeaseGuard's lease is 10 ms to 10 min", self.leader_lease.lease_guard_lease_ms),
             ));
         }
         if !(100..=3_600_000).contains(&self.watch_progress_notify_ms) {

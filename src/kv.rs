@@ -19,6 +19,8 @@ pub struct KvStore {
     applied: u64,
     /// Client operations already applied (see [`AppliedOps`]).
     applied_ops: AppliedOps,
+    /// The LeaseGuard stamps of applied entries.
+    applied_stamps: crate::lease_guard::AppliedStamps,
 }
 
 /// The client operations whose proposals a store has applied, as a bitset over operation ids
@@ -277,6 +279,15 @@ impl KvStore {
     }
 
     /// Records that raft entry `index` was applied (called for every entry, in order).
+    /// Notes the LeaseGuard stamp (if any) of the entry just applied.
+    pub fn note_stamp(&mut self, context: &[u8]) {
+        self.applied_stamps.note(context);
+    }
+
+    pub fn applied_stamps(&self) -> crate::lease_guard::AppliedStamps {
+        self.applied_stamps
+    }
+
     pub fn advance_applied(&mut self, index: u64) {
         assert!(index > self.applied, "entry {index} applied twice (applied {})", self.applied);
         self.applied = index;

@@ -40,16 +40,23 @@ pub enum LeaderLeasePolicy {
     /// Anchor the lease at the send time of a ReadIndex round a quorum acknowledged.
     SendTimeAnchored,
     RaftLeaseBased,
+    /// LeaseGuard: the lease is carried by the log (`crate::lease_guard`).
+    LeaseGuard,
 }
 
 impl LeaderLeasePolicy {
-    pub const ALL: [LeaderLeasePolicy; 3] =
-        [LeaderLeasePolicy::RenewAtAck, LeaderLeasePolicy::SendTimeAnchored, LeaderLeasePolicy::RaftLeaseBased];
+    pub const ALL: [LeaderLeasePolicy; 4] = [
+        LeaderLeasePolicy::RenewAtAck,
+        LeaderLeasePolicy::SendTimeAnchored,
+        LeaderLeasePolicy::RaftLeaseBased,
+        LeaderLeasePolicy::LeaseGuard,
+    ];
     pub fn label(self) -> &'static str {
         match self {
             LeaderLeasePolicy::RenewAtAck => "renew at ack time",
             LeaderLeasePolicy::SendTimeAnchored => "safe: anchored at send time",
             LeaderLeasePolicy::RaftLeaseBased => "raft-rs LeaseBased (no clock)",
+            LeaderLeasePolicy::LeaseGuard => "LeaseGuard: lease in the log",
         }
     }
 }

@@ -29,6 +29,7 @@ pub mod hunt;
 pub mod invariants;
 pub mod kv;
 pub mod leader_lease;
+pub mod lease_guard;
 pub mod lessor;
 pub mod mvcc;
 pub mod network;

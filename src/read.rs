@@ -30,6 +30,9 @@ pub enum ReadPath {
     SingleVoter,
     /// Local applied state, no coordination.
     Serializable,
+    /// LeaseGuard: a new leader answers on the lease of an earlier term's newest committed
+    /// entry, the key not being written by any entry it does not know committed.
+    InheritedLeaseRead,
 }
 
 impl ReadPath {
@@ -41,6 +44,7 @@ impl ReadPath {
             ReadPath::ForwardedReadIndex => "forwarded",
             ReadPath::SingleVoter => "single voter",
             ReadPath::Serializable => "serializable",
+            ReadPath::InheritedLeaseRead => "inherited lease",
         }
     }
 }

@@ -7,6 +7,7 @@
 use crate::checker::crosscheck::cross_check;
 use crate::checker::Checker;
 use crate::client_op::ClientOp;
+use crate::clock::{RATE_MAX_PPM, RATE_MIN_PPM};
 use crate::command::Command;
 use crate::config::{ClusterConfig, CommitBroadcast, LinkConfig};
 use crate::invariants::Invariants;
@@ -205,6 +206,13 @@ pub fn random_schedule(seed: u64, config: &SwarmConfig) -> Vec<(SimTime, Command
     let jump_max_us = bounded.map_or(2_000_000, |e| e as i64 * 1_000);
     let (rate_min, rate_max) = bounded.map_or((500_000, 2_000_000), rate_bounds_ppm);
     let pause_max_ms = bounded.unwrap_or(3_000).max(1);
+    // LeaseGuard's ε bounds each clock's error from true time (not its rate over one lease), as
+    // a clock-bound service would: bounded clock faults then keep every clock's offset within
+    // ±E (less 1 ms for rounding), tracking each node's offset as the faults move it.
+    let offset_bound =
+        bounded.filter(|_| config.policy == LeaderLeasePolicy::LeaseGuard).map(|e| e as i64 * 1_000 - 1_000);
+    let mut offsets = vec![0i64; n as usize];
+    let mut rate_until = vec![SimTime::ZERO; n as usize];
 
     // Faults at random intervals. Each kind is undone later so the cluster keeps moving.
     let mut kinds: Vec<u8> = Vec::new();
@@ -265,9 +273,35 @@ pub fn random_schedule(seed: u64, config: &SwarmConfig) -> Vec<(SimTime, Command
                     script.push((t, Command::SetNetwork { link: lossy }));
                     script.push((heal_after, Command::SetNetwork { link: LinkConfig::default() }));
                 }
+                4 if offset_bound.is_some() => {
+                    let (victim, bound) = (node(&mut rng), offset_bound.unwrap_or(0).max(0));
+                    let i = victim.index();
+                    if t >= rate_until[i] {
+                        let target = rng.gen_range(-bound..=bound);
+                        script.push((t, Command::JumpClock { node: victim, delta_us: target - offsets[i] }));
+                        offsets[i] = target;
+                    }
+                }
                 4 => {
                     let delta_us = rng.gen_range(-jump_max_us..=jump_max_us);
                     script.push((t, Command::JumpClock { node: node(&mut rng), delta_us }));
+                }
+                5 if offset_bound.is_some() => {
+                    let (victim, bound) = (node(&mut rng), offset_bound.unwrap_or(0).max(0));
+                    let i = victim.index();
+                    let d = (heal_after.0 - t.0) as i64;
+                    if t >= rate_until[i] && d > 0 {
+                        // A rate r over d µs moves the offset by (r − 1)·d: keep it within ±bound.
+                        let lo = (1_000_000 + (-bound - offsets[i]) * 1_000_000 / d).max(i64::from(RATE_MIN_PPM));
+                        let hi = (1_000_000 + (bound - offsets[i]) * 1_000_000 / d).min(i64::from(RATE_MAX_PPM));
+                        if lo <= hi {
+                            let rate_ppm = rng.gen_range(lo..=hi);
+                            offsets[i] += (rate_ppm - 1_000_000) * d / 1_000_000;
+                            rate_until[i] = heal_after;
+                            script.push((t, Command::SetClockRate { node: victim, rate_ppm: rate_ppm as u32 }));
+                            script.push((heal_after, Command::SetClockRate { node: victim, rate_ppm: 1_000_000 }));
+                        }
+                    }
                 }
                 5 => {
                     let victim = node(&mut rng);
@@ -366,6 +400,7 @@ pub fn policy_name(p: LeaderLeasePolicy) -> &'static str {
         LeaderLeasePolicy::RenewAtAck => "renew-at-ack",
         LeaderLeasePolicy::SendTimeAnchored => "safe",
         LeaderLeasePolicy::RaftLeaseBased => "lease-based",
+        LeaderLeasePolicy::LeaseGuard => "leaseguard",
     }
 }
 
@@ -374,7 +409,8 @@ pub fn parse_policy(text: &str) -> Result<LeaderLeasePolicy, String> {
         "renew-at-ack" => Ok(LeaderLeasePolicy::RenewAtAck),
         "safe" => Ok(LeaderLeasePolicy::SendTimeAnchored),
         "lease-based" => Ok(LeaderLeasePolicy::RaftLeaseBased),
-        other => Err(format!("unknown policy {other:?}: use renew-at-ack, safe or lease-based")),
+        "leaseguard" => Ok(LeaderLeasePolicy::LeaseGuard),
+        other => Err(format!("unknown policy {other:?}: use renew-at-ack, safe, lease-based or leaseguard")),
     }
 }
 

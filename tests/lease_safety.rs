@@ -62,7 +62,7 @@ fn restart_after_ack_with(restart_vote_wait: bool, jump_us: Option<i64>) -> (Sim
     run_to(&mut sim, 4_481);
     sim.apply(Command::Restart { node: N2 }).unwrap();
     sim.apply(Command::CutLink { from: N1, to: N2 }).unwrap();
-    let lease = sim.node(N1).leader_lease_stats(sim.local_time(N1)).unwrap();
+    let lease = sim.node(N1).leader_lease_stats(sim.local_time(N1), sim.config()).unwrap();
     assert!(lease.valid && lease.expire_at.is_some_and(|e| e.0 > 4_580_000), "n1 leases on n2's ack: {lease:?}");
     if let Some(delta_us) = jump_us {
         sim.apply(Command::JumpClock { node: N2, delta_us }).unwrap();
@@ -126,7 +126,7 @@ fn without_check_quorum_no_leader_lease_is_granted_so_the_old_leader_serves_no_s
     run_to(&mut sim, 3_000);
     let leader = sim.leader().expect("a leader by 3 s");
     assert_eq!(leader, N1);
-    let stats = sim.node(N1).leader_lease_stats(sim.local_time(N1)).unwrap();
+    let stats = sim.node(N1).leader_lease_stats(sim.local_time(N1), sim.config()).unwrap();
     assert!(!stats.enabled && stats.config_reason.starts_with("check_quorum is off"), "{stats:?}");
     sim.apply(Command::Client { node: N1, op: ClientOp::Put { key: "x".into(), value: "1".into(), key_lease: None } })
         .unwrap();

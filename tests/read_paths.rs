@@ -97,7 +97,7 @@ fn a_follower_forwards_the_read_index_and_answers_from_its_own_store() {
 #[test]
 fn a_single_node_cluster_renews_its_lease_and_serves_lease_reads() {
     let (mut sim, leader) = settled(4, cluster(1, LeaderLeasePolicy::SendTimeAnchored));
-    let stats = sim.node(leader).leader_lease_stats(sim.local_time(leader)).unwrap();
+    let stats = sim.node(leader).leader_lease_stats(sim.local_time(leader), sim.config()).unwrap();
     assert!(stats.renew_count > 0 && stats.valid, "{stats:?}");
     let op = read(&mut sim, leader, "x", ReadMode::Linearizable);
     assert_eq!(path(&sim, op), ReadPath::LeaseRead);

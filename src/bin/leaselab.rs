@@ -3,9 +3,9 @@
 //! ```text
 //! leaselab run   --seed N --nodes N --duration-ms N --writes-per-sec N --faults MIX [--format text|json]
 //! leaselab swarm --seed N | --seeds A..B  [--nodes N] [--duration-ms N] [--writes-per-sec N] [--faults MIX]
-//!                [--policy renew-at-ack|safe|lease-based] [--commit-broadcast eager|lazy] [--trace]
+//!                [--policy renew-at-ack|safe|lease-based|leaseguard] [--commit-broadcast eager|lazy] [--trace]
 //! leaselab sweep --seeds A..B [--nodes N]
-//! leaselab hunt  --seed N | --seeds A..B  [--nodes N] [--policy renew-at-ack|safe|lease-based] [--episodes N]
+//! leaselab hunt  --seed N | --seeds A..B  [--nodes N] [--policy renew-at-ack|safe|lease-based|leaseguard] [--episodes N]
 //! leaselab check FILE [--format json]
 //! leaselab merge REPORT...
 //! leaselab scenarios
@@ -81,11 +81,11 @@ impl Summary {
 fn usage() -> String {
     "usage:
   leaselab run|swarm|sweep [--seed N | --seeds A..B] [--nodes 1-7] [--duration-ms N]
-        [--writes-per-sec N] [--reads-per-sec N] [--policy renew-at-ack|safe|lease-based]
+        [--writes-per-sec N] [--reads-per-sec N] [--policy renew-at-ack|safe|lease-based|leaseguard]
         [--commit-broadcast eager|lazy] [--clock-error-ms N]
         [--faults none|all|partitions,loss,clocks,pauses,crashes] [--format text|json] [--trace]
         [--shard K/N] [--report FILE]
-  leaselab hunt [--seed N | --seeds A..B] [--nodes 1-7] [--policy renew-at-ack|safe|lease-based] [--episodes N]
+  leaselab hunt [--seed N | --seeds A..B] [--nodes 1-7] [--policy renew-at-ack|safe|lease-based|leaseguard] [--episodes N]
         [--shard K/N] [--report FILE] [--expect-stale]
   leaselab merge REPORT...
   leaselab check FILE [--format json]

@@ -27,6 +27,7 @@ use rand_chacha::ChaCha8Rng;
 use std::collections::BTreeMap;
 
 mod key_lease_timers;
+mod lease_guard;
 mod output;
 mod reads;
 mod ready;
@@ -91,6 +92,8 @@ struct Process {
     key_lease_ids: KeyLeaseIdGenerator,
     /// The watches this node serves (a crash ends them).
     watchers: crate::watch::WatcherGroup,
+    /// LeaseGuard's per-term state (leaders only).
+    lease_guard: lease_guard::LeaseGuardState,
 }
 
 pub struct Node {
@@ -195,6 +198,7 @@ impl Node {
             withholds_votes: false,
             key_lease_ids: KeyLeaseIdGenerator::new(self.id, now),
             watchers: crate::watch::WatcherGroup::default(),
+            lease_guard: lease_guard::LeaseGuardState::default(),
         });
     }
 
@@ -243,6 +247,7 @@ impl Node {
 
     pub fn tick(&mut self, config: &ClusterConfig, now: LocalTime, out: &mut NodeOutput) {
         let p = self.process();
+        Self::stamp_appends(p, config, now);
         p.raw.tick();
         p.ticks += 1;
         let policy = config.leader_lease.policy;
@@ -258,6 +263,9 @@ impl Node {
         Self::retry_dropped_reads(p, now, out);
         Self::lessor_timers(p, config, now);
         Self::watch_timers(p, config, now, out);
+        if policy == LeaderLeasePolicy::LeaseGuard {
+            Self::renew_by_log(p, config, now);
+        }
         if is_leader {
             Self::auto_compact(p, config, now);
         }
@@ -279,7 +287,9 @@ impl Node {
         }
         // Errors here are raft refusing a message (e.g. from an unknown peer); the message is
         // simply ignored, as a real transport would.
-        let _ = self.process().raw.step(msg);
+        let p = self.process();
+        Self::stamp_appends(p, config, now);
+        let _ = p.raw.step(msg);
         self.handle_ready(config, now, out);
     }
 
@@ -317,7 +327,12 @@ impl Node {
         now: LocalTime,
         out: &mut NodeOutput,
     ) -> Result<(), raft::Error> {
-        let result = self.process().raw.propose(vec![], proposal.encode());
+        let p = self.process();
+        Self::stamp_appends(p, config, now);
+        let result = p.raw.propose(vec![], proposal.encode());
+        if result.is_ok() {
+            Self::note_append(p, now);
+        }
         self.handle_ready(config, now, out);
         result
     }
@@ -390,19 +405,24 @@ impl Node {
     /// Until when (local time) this node believes it may answer linearizable reads without
     /// asking anyone: its leader lease's expiry, or — under raft-rs LeaseBased, which checks no
     /// clock — `now` for as long as it is leader. `None` when it believes no such thing.
-    pub fn local_read_until(&self, now: LocalTime, policy: LeaderLeasePolicy) -> Option<LocalTime> {
+    pub fn local_read_until(&self, now: LocalTime, config: &ClusterConfig) -> Option<LocalTime> {
         let p = self.process.as_ref()?;
         if p.raw.raft.state != StateRole::Leader {
             return None;
         }
-        match policy {
+        match config.leader_lease.policy {
             LeaderLeasePolicy::RaftLeaseBased => Some(now),
+            LeaderLeasePolicy::LeaseGuard => Self::lease_guard_stats(p, &self.disk, config, now).expire_at,
             _ => p.leader_lease.has_valid_lease(now).then(|| p.leader_lease.expire_at()).flatten(),
         }
     }
 
-    pub fn leader_lease_stats(&self, now: LocalTime) -> Option<LeaderLeaseStats> {
-        self.process.as_ref().map(|p| p.leader_lease.stats(now))
+    pub fn leader_lease_stats(&self, now: LocalTime, config: &ClusterConfig) -> Option<LeaderLeaseStats> {
+        let p = self.process.as_ref()?;
+        Some(match config.leader_lease.policy {
+            LeaderLeasePolicy::LeaseGuard => Self::lease_guard_stats(p, &self.disk, config, now),
+            _ => p.leader_lease.stats(now),
+        })
     }
 
     /// Reads waiting at this node.

@@ -2,6 +2,7 @@
 //! forwarded from a follower, and the single voter's own commit index; reads waiting for
 //! their read index and then for the apply.
 
+use super::lease_guard::LeaseGuardRead;
 use super::{Node, NodeOutput, Process, ReadDone};
 use crate::client_op::ClientOp;
 use crate::config::ClusterConfig;
@@ -78,6 +79,49 @@ impl Node {
         let path = if !is_leader {
             ForwardPathNote::note(p, op, out);
             ReadPath::ForwardedReadIndex
+        } else if policy == LeaderLeasePolicy::LeaseGuard {
+            match Self::lease_guard_read(p, &self.disk, config, now, query) {
+                LeaseGuardRead::Serve { inherited, until, commit } => {
+                    let (path, whose) = if inherited {
+                        (
+                            ReadPath::InheritedLeaseRead,
+                            "inherited from an earlier term; no entry past the commit index writes what is read",
+                        )
+                    } else {
+                        (ReadPath::LeaseRead, "of its own term")
+                    };
+                    out.read_notes.push((
+                        op,
+                        format!("LeaseGuard: the lease of committed entry {commit} holds until local {until} (X − ε), now local {now}: {whose}"),
+                    ));
+                    if p.kv.applied() >= commit {
+                        Self::answer_now(&p.kv, op, query, path, out);
+                    } else {
+                        out.read_notes
+                            .push((op, format!("applied {} < commit {commit}: wait for the apply", p.kv.applied())));
+                        out.reads_started.push((op, path));
+                        let pending = PendingRead {
+                            query: query.clone(),
+                            path,
+                            ctx: Vec::new(),
+                            index: Some(commit),
+                            issued_at: now,
+                            retries: 0,
+                        };
+                        p.reads.insert(op, pending);
+                    }
+                    return;
+                }
+                LeaseGuardRead::No(why) if singleton => {
+                    out.read_notes.push((op, format!("{why}; single voter: the commit index is the read index")));
+                    ReadPath::SingleVoter
+                }
+                LeaseGuardRead::No(why) => {
+                    out.read_notes
+                        .push((op, format!("{why}: fall back to ReadIndex (it waits for a commit in this term)")));
+                    ReadPath::ReadIndex
+                }
+            }
         } else if policy == LeaderLeasePolicy::RaftLeaseBased {
             out.read_notes.push((op, "leader, raft-rs LeaseBased: raft answers with its commit index and checks no clock (it trusts check_quorum)".into()));
             ReadPath::RaftLeaseBased

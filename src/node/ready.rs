@@ -26,6 +26,9 @@ impl Node {
     pub(super) fn handle_ready(&mut self, config: &ClusterConfig, now: LocalTime, out: &mut NodeOutput) {
         let disk = self.disk.clone();
         let p = self.process.as_mut().expect("running");
+        if config.leader_lease.policy == LeaderLeasePolicy::LeaseGuard {
+            Self::gate_commits(p, &disk, config, now);
+        }
         Self::drain_ready(p, &disk, config, now, out);
         let (role, term, leader) = {
             let r = &p.raw.raft;
@@ -236,6 +239,7 @@ impl Node {
                 continue;
             }
             kv.advance_applied(entry.index);
+            kv.note_stamp(&entry.context);
             if entry.get_entry_type() != EntryType::EntryNormal {
                 continue;
             }

@@ -102,7 +102,7 @@ impl Sim {
 
     pub(super) fn track_local_reads(&mut self, node: NodeId) {
         let (n, m) = (&self.world.nodes[node.index()], &self.world.machines[node.index()]);
-        self.recorder.track_local_reads(self.now, n, &m.clock, self.config.leader_lease.policy);
+        self.recorder.track_local_reads(self.now, n, &m.clock, &self.config);
     }
 
     /// Turns what a node produced into network sends, history updates and events.

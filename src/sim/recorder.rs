@@ -5,6 +5,7 @@
 
 use crate::checker::Checker;
 use crate::clock::NodeClock;
+use crate::config::ClusterConfig;
 use crate::event::{Event, OpOutcome, Trace};
 use crate::history::{History, OpKind};
 use crate::leader_lease::LeaderLeasePolicy;
@@ -173,14 +174,15 @@ impl Recorder {
 
     /// Updates `node`'s local-read span after it did something (a renewal extends the span; a
     /// step-down, revoke or crash ends it now).
-    pub fn track_local_reads(&mut self, now: SimTime, node: &Node, clock: &NodeClock, policy: LeaderLeasePolicy) {
+    pub fn track_local_reads(&mut self, now: SimTime, node: &Node, clock: &NodeClock, config: &ClusterConfig) {
+        let policy = config.leader_lease.policy;
         let i = node.id.index();
         if self.open_local_read[i].is_none() && !node.is_leader() {
             // Only a leader believes it may read locally (the common case: a follower).
             return;
         }
         let local = clock.local_at(now);
-        let until = node.local_read_until(local, policy).map(|u| clock.true_time_reaching(now, u));
+        let until = node.local_read_until(local, config).map(|u| clock.true_time_reaching(now, u));
         let term = node.term();
         // Under LeaseBased the belief is "I am leader", continuous between two looks unless a
         // role change (which is itself a look) ended it; a lease can lapse between looks.

@@ -37,7 +37,7 @@ impl Sim {
                     key_count: kv.map_or(0, |k| k.len()),
                     keys: kv.map_or_else(Vec::new, |k| k.mvcc().live(SNAPSHOT_KEYS_MAX)),
                     compacted_revision: kv.map_or(0, |k| k.compacted_revision()),
-                    leader_lease: n.leader_lease_stats(local),
+                    leader_lease: n.leader_lease_stats(local, &self.config),
                     pending_reads: n.pending_reads(),
                     key_leases: kv.map_or_else(Vec::new, |k| {
                         k.lessor()

@@ -203,6 +203,7 @@ pub fn path_class(path: ReadPath) -> &'static str {
         ReadPath::ReadIndex | ReadPath::SingleVoter => "readindex",
         ReadPath::ForwardedReadIndex => "forwarded",
         ReadPath::Serializable => "serializable",
+        ReadPath::InheritedLeaseRead => "inherited",
     }
 }
 

@@ -240,6 +240,15 @@ pub struct RaftCore<T: Storage> {
     skip_bcast_commit: bool,
     batch_append: bool,
 
+    /// Lease Lab patch (LeaseGuard's deferred commit): while set, a leader does not advance its
+    /// commit index. The application clears it and calls `maybe_commit` when the deferral ends.
+    pub commit_deferred: bool,
+    /// Lease Lab patch (LeaseGuard's timestamps): when not empty, the context a leader writes
+    /// into every entry it appends (its own and forwarded proposals, and the empty entry of a
+    /// new term), set by the application to its clock reading before each call, so that each
+    /// entry carries the lease of the leader that appended it.
+    pub entry_stamp: Vec<u8>,
+
     heartbeat_timeout: usize,
     election_timeout: usize,
 
@@ -362,6 +371,8 @@ impl<T: Storage> Raft<T> {
                 max_election_timeout: c.max_election_tick(),
                 skip_bcast_commit: c.skip_bcast_commit,
                 batch_append: c.batch_append,
+                commit_deferred: false,
+                entry_stamp: Vec::new(),
                 logger,
                 priority: c.priority,
                 uncommitted_state: UncommittedState {
@@ -936,6 +947,9 @@ impl<T: Storage> Raft<T> {
     /// Attempts to advance the commit index. Returns true if the commit index
     /// changed (in which case the caller should call `r.bcast_append`).
     pub fn maybe_commit(&mut self) -> bool {
+        if self.commit_deferred {
+            return false;
+        }
         let mci = self.mut_prs().maximal_committed_index().0;
         if self.r.raft_log.maybe_commit(mci, self.r.term) {
             let (self_id, committed) = (self.id, self.raft_log.committed);
@@ -1028,6 +1042,9 @@ impl<T: Storage> Raft<T> {
         for (i, e) in es.iter_mut().enumerate() {
             e.term = self.term;
             e.index = li + 1 + i as u64;
+            if !self.r.entry_stamp.is_empty() {
+                e.context = self.r.entry_stamp.clone().into();
+            }
         }
         self.raft_log.append(es);
 

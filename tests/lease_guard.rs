@@ -1,0 +1,153 @@
+//! LeaseGuard in a running cluster, each test after a rule of the paper's TLA+ spec
+//! (`leaseGuard.tla`): deferred commit (`CommitEntry`), inherited lease reads and the limbo
+//! guard (`ClientRead`), and what happens when clocks leave the bound.
+
+use leaselab::checker::Verdict;
+use leaselab::{
+    ClientOp, ClusterConfig, Command, LeaderLeasePolicy, NodeId, OpId, OpOutcome, ReadMode, ReadPath, Sim, SimTime,
+};
+
+fn config() -> ClusterConfig {
+    let mut c = ClusterConfig::default();
+    c.leader_lease.policy = LeaderLeasePolicy::LeaseGuard;
+    c
+}
+
+fn put(sim: &mut Sim, node: NodeId, key: &str, value: &str) -> OpId {
+    sim.apply(Command::put(node, key, value)).unwrap().unwrap()
+}
+
+fn read(sim: &mut Sim, node: NodeId, key: &str) -> OpId {
+    sim.apply(Command::read(node, key, ReadMode::Linearizable)).unwrap().unwrap()
+}
+
+fn path(sim: &Sim, op: OpId) -> Option<ReadPath> {
+    sim.history().get(op).unwrap().trace.as_ref().and_then(|t| t.path)
+}
+
+/// Runs until a leader other than `old` leads, in steps of 5 ms.
+fn next_leader(sim: &mut Sim, old: NodeId) -> (NodeId, SimTime) {
+    for _ in 0..2_000 {
+        sim.run_for_ms(5);
+        if let Some(l) = sim.leader().filter(|l| *l != old) {
+            return (l, sim.now());
+        }
+    }
+    panic!("no new leader");
+}
+
+/// A settled cluster whose leader has written x=1 and y=1 under LeaseGuard.
+fn settled() -> (Sim, NodeId) {
+    settled_with(config())
+}
+
+fn settled_with(config: ClusterConfig) -> (Sim, NodeId) {
+    let mut sim = Sim::new(3, config).unwrap();
+    sim.run_for_ms(4_000);
+    let leader = sim.leader().unwrap();
+    put(&mut sim, leader, "x", "1");
+    put(&mut sim, leader, "y", "1");
+    sim.run_for_ms(300);
+    (sim, leader)
+}
+
+/// A leader serves reads on the lease its own committed entries carry, with no messages.
+#[test]
+fn a_leader_serves_on_the_lease_in_its_log() {
+    let (mut sim, leader) = settled();
+    let op = read(&mut sim, leader, "x");
+    assert_eq!(path(&sim, op), Some(ReadPath::LeaseRead));
+    sim.run_for_ms(100);
+    let stats = sim.node(leader).leader_lease_stats(sim.local_time(leader), sim.config()).unwrap();
+    assert!(stats.valid && stats.last_reason.contains("own entry"), "{stats:?}");
+    // Idle, the log renews it: an empty stamped entry every quarter lease.
+    let before = sim.node(leader).last_index();
+    sim.run_for_ms(2_000);
+    assert!(sim.node(leader).last_index() >= before + 3, "{} → {}", before, sim.node(leader).last_index());
+    let op = read(&mut sim, leader, "x");
+    assert_eq!(path(&sim, op), Some(ReadPath::LeaseRead));
+}
+
+/// `CommitEntry`: a new leader commits nothing while an earlier term's entry may still be
+/// leased (its stamp + Δ + ε not yet past on its clock) — but it serves inherited reads at once.
+#[test]
+fn a_new_leader_defers_its_commits_and_serves_inherited_reads_meanwhile() {
+    let (mut sim, old) = settled();
+    put(&mut sim, old, "z", "1");
+    sim.run_for_ms(50);
+    sim.apply(Command::Isolate { node: old }).unwrap();
+    let (new, elected) = next_leader(&mut sim, old);
+    let commit_at_election = sim.node(new).commit();
+    let inherited = read(&mut sim, new, "y");
+    assert_eq!(path(&sim, inherited), Some(ReadPath::InheritedLeaseRead), "served at once");
+    let write = put(&mut sim, new, "y", "2");
+    // The old leader's last stamp was 50 ms before its isolation, so the new leader waits
+    // until 2.1 s after it (Δ = 2 s, ε = 100 ms) before it commits.
+    sim.run_for_ms(100);
+    assert_eq!(sim.node(new).commit(), commit_at_election, "deferred");
+    let stats = sim.node(new).leader_lease_stats(sim.local_time(new), sim.config()).unwrap();
+    assert!(stats.last_reason.starts_with("deferred commit through local"), "{}", stats.last_reason);
+    sim.run_for_ms(2_000);
+    assert!(sim.node(new).commit() > commit_at_election, "the deferral ended");
+    let done = sim.history().get(write).unwrap();
+    assert!(matches!(done.outcome, OpOutcome::Ok { .. }));
+    assert!(done.completed_at.unwrap().saturating_sub(elected) > 200_000, "the write waited for the deferral");
+    let checker = sim.check();
+    assert_eq!(checker.verdict(inherited), Some(&Verdict::Linearizable));
+    assert_eq!(checker.stale_reads().len(), 0);
+}
+
+/// `ClientRead`'s limbo guard: an earlier-term entry past the new leader's commit index that
+/// writes k makes a read of k wait (here through ReadIndex, answered after the deferral); a
+/// read of another key is served at once.
+#[test]
+fn a_limbo_key_waits_while_others_are_served() {
+    // A lease long enough to outlast the election after a partition.
+    let mut config = config();
+    config.leader_lease.lease_guard_lease_ms = 5_000;
+    config.client_timeout_ms = 10_000;
+    let (mut sim, old) = settled_with(config);
+    put(&mut sim, old, "x", "2");
+    // Step until a follower holds the entry but does not yet know it committed; then cut the
+    // old leader off so that it never tells them.
+    let follower = sim.nodes().iter().map(|n| n.id).find(|n| *n != old).unwrap();
+    let target = sim.node(old).last_index();
+    while sim.node(follower).last_index() < target {
+        assert!(sim.step());
+    }
+    assert!(sim.node(follower).commit() < target, "appended, not known committed");
+    sim.apply(Command::Isolate { node: old }).unwrap();
+    let (new, _) = next_leader(&mut sim, old);
+    assert!(sim.node(new).last_index() >= target, "the new leader holds the limbo entry");
+    let limbo = read(&mut sim, new, "x");
+    let free = read(&mut sim, new, "y");
+    let steps = &sim.history().get(free).unwrap().trace.as_ref().unwrap().steps;
+    assert_eq!(path(&sim, free), Some(ReadPath::InheritedLeaseRead), "{steps:?}");
+    let steps = &sim.history().get(limbo).unwrap().trace.as_ref().unwrap().steps;
+    assert!(steps.iter().any(|s| s.text.contains("limbo key x")), "{steps:?}");
+    sim.run_for_ms(6_000);
+    let r = sim.history().get(limbo).unwrap();
+    assert!(matches!(r.outcome, OpOutcome::Ok { .. }), "{:?}", r.outcome);
+    assert_eq!(r.read.as_ref().unwrap().value.as_deref(), Some("2"), "it waited for x=2 to commit");
+    assert_eq!(sim.check().stale_reads().len(), 0);
+}
+
+/// Outside its bound LeaseGuard fails, and the checker says so: the old leader's clock runs at
+/// a fifth of true speed, far more error than ε, so it keeps trusting a lease the new leader
+/// has waited out on its own clock (and, its ticks slowed too, it has not stepped down).
+#[test]
+fn a_clock_error_above_epsilon_is_caught() {
+    let (mut sim, old) = settled();
+    sim.apply(Command::SetClockRate { node: old, rate_ppm: 200_000 }).unwrap();
+    sim.apply(Command::Isolate { node: old }).unwrap();
+    let (new, _) = next_leader(&mut sim, old);
+    put(&mut sim, new, "x", "2");
+    sim.run_for_ms(2_500);
+    assert!(matches!(sim.history().iter().last().unwrap().outcome, OpOutcome::Ok { .. }), "x=2 committed");
+    assert!(sim.node(old).is_leader(), "still leading on its slow clock");
+    let stale = read(&mut sim, old, "x");
+    sim.run_for_ms(100);
+    assert_eq!(path(&sim, stale), Some(ReadPath::LeaseRead));
+    let checker = sim.check();
+    assert!(matches!(checker.verdict(stale), Some(Verdict::Stale(_))), "{:?}", checker.verdict(stale));
+}
