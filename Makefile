@@ -55,14 +55,15 @@ swarm:
 	for n in 3 5 7; do ./target/release/leaselab swarm --seeds $(SWARM_HEAVY_SEEDS) --nodes $$n --faults all --writes-per-sec 100 || exit 1; done
 	$(MAKE) hunt
 
-# Faults aimed at leader lease rounds, clocks within the drift bound: the safe policy must
-# serve no stale read in HUNT_SEEDS seeds; the renew-at-ack policy and raft-rs LeaseBased must be
-# caught serving one within a few hundred.
+# Faults aimed at leader lease rounds, clocks within the drift bound: the safe policy and
+# LeaseGuard must serve no stale read in HUNT_SEEDS seeds; the renew-at-ack policy and raft-rs
+# LeaseBased must be caught serving one within a few hundred.
 HUNT_SEEDS ?= 0..10000
 HUNT_UNSAFE_SEEDS ?= 0..300
 hunt:
 	cargo build --release --bin leaselab
 	./target/release/leaselab hunt --seeds $(HUNT_SEEDS) --policy safe
+	./target/release/leaselab hunt --seeds $(HUNT_SEEDS) --policy leaseguard
 	./target/release/leaselab hunt --seeds $(HUNT_UNSAFE_SEEDS) --policy renew-at-ack --expect-stale
 	./target/release/leaselab hunt --seeds $(HUNT_UNSAFE_SEEDS) --policy lease-based --expect-stale
 

@@ -21,8 +21,12 @@
 //! jump or pause of at most the bound, a rate whose error over one leader lease is at most
 //! the bound. Each episode ends by healing everything and letting the cluster settle.
 //!
-//! Under the safe policy a hunt must find nothing; under the renew-at-ack policy and
-//! raft-rs's LeaseBased it finds the stale reads they allow.
+//! Under LeaseGuard, whose bound is on each clock's error from true time rather than on its
+//! rate over one lease, the slow clock runs slow only until its error reaches the bound, and
+//! every heal sets clocks right again.
+//!
+//! Under the safe policy and LeaseGuard a hunt must find nothing; under the renew-at-ack policy
+//! and raft-rs's LeaseBased it finds the stale reads they allow.
 
 use crate::checker::crosscheck::cross_check;
 use crate::checker::Checker;
@@ -160,11 +164,17 @@ fn cut_off(sim: &mut Sim, node: NodeId, outgoing_only: bool, n: u64) {
     }
 }
 
-/// Heals links, clocks, pauses and crashes.
+/// Heals links, clocks, pauses and crashes. Under LeaseGuard, whose bound is on each clock's
+/// error from true time, clocks are also set right again.
 fn heal(sim: &mut Sim, n: u64) {
     let _ = sim.apply(Command::HealAll);
+    let lease_guard = sim.config().leader_lease.policy == LeaderLeasePolicy::LeaseGuard;
     for node in (1..=n).map(NodeId) {
         let _ = sim.apply(Command::SetClockRate { node, rate_ppm: 1_000_000 });
+        let offset = sim.clock(node).offset_at(sim.now());
+        if lease_guard && offset != 0 {
+            let _ = sim.apply(Command::JumpClock { node, delta_us: -offset });
+        }
         if sim.node(node).is_crashed() {
             let _ = sim.apply(Command::Restart { node });
         } else if sim.machine(node).paused {
@@ -223,8 +233,19 @@ pub fn run_hunt(seed: u64, config: &HuntConfig) -> (HuntReport, Sim) {
                 "crash the acker and restart it"
             }
             2 => {
-                // The slowest rate whose error over one leader lease is at most the bound.
-                let rate = crate::swarm::rate_bounds_ppm(bound_ms).0;
+                // The slowest rate whose error over one leader lease is at most the bound; under
+                // LeaseGuard, whose bound is on the clock's error itself, the rate whose error
+                // reaches the bound over one lease Δ, then the clock runs right again.
+                let rate = if config.policy == LeaderLeasePolicy::LeaseGuard {
+                    let lease_ms = sim.config().leader_lease.lease_guard_lease_ms.max(1) as u64;
+                    let _ = sim.schedule(
+                        sim.now().plus_us(lease_ms * 1_000),
+                        Command::SetClockRate { node: leader, rate_ppm: 1_000_000 },
+                    );
+                    (1_000_000 - bound_ms.min(lease_ms) * 1_000_000 / lease_ms) as u32
+                } else {
+                    crate::swarm::rate_bounds_ppm(bound_ms).0
+                };
                 let _ = sim.apply(Command::SetClockRate { node: leader, rate_ppm: rate });
                 let ms = rng.gen_range(0..400);
                 run_with_load(&mut sim, &mut rng, &mut load, leader, n, ms);
