@@ -260,7 +260,9 @@ impl Question {
     /// The answers offered.
     pub fn choices(&self) -> &'static [&'static str] {
         match self.kind {
-            QuestionKind::Path => &["lease read", "LeaseBased", "ReadIndex", "forwarded", "serializable"],
+            QuestionKind::Path => {
+                &["lease read", "inherited lease", "LeaseBased", "ReadIndex", "forwarded", "serializable"]
+            }
             QuestionKind::Stale => &["stale", "not stale"],
         }
     }
@@ -522,7 +524,7 @@ fn check(e: &Expectation, sim: &Sim, checker: &Checker, ops: &[OpId]) -> Expecta
 
 /// The built-in guided tours, in teaching order: (name, JSON text from `scenarios/`, minified
 /// by `build.rs`).
-pub const BUILTIN: [(&str, &str); 14] = [
+pub const BUILTIN: [(&str, &str); 16] = [
     ("healthy-lease-read", include_str!(concat!(env!("OUT_DIR"), "/scenarios/healthy-lease-read.json"))),
     ("single-node", include_str!(concat!(env!("OUT_DIR"), "/scenarios/single-node.json"))),
     ("leader-isolated", include_str!(concat!(env!("OUT_DIR"), "/scenarios/leader-isolated.json"))),
@@ -543,6 +545,8 @@ pub const BUILTIN: [(&str, &str); 14] = [
     ("mvcc-compaction", include_str!(concat!(env!("OUT_DIR"), "/scenarios/mvcc-compaction.json"))),
     ("restart-vote-stale", include_str!(concat!(env!("OUT_DIR"), "/scenarios/restart-vote-stale.json"))),
     ("watch-partition", include_str!(concat!(env!("OUT_DIR"), "/scenarios/watch-partition.json"))),
+    ("leaseguard-failover", include_str!(concat!(env!("OUT_DIR"), "/scenarios/leaseguard-failover.json"))),
+    ("leaseguard-clock-error", include_str!(concat!(env!("OUT_DIR"), "/scenarios/leaseguard-clock-error.json"))),
 ];
 
 /// A built-in tour by name.
