@@ -240,10 +240,10 @@ pub struct RaftCore<T: Storage> {
     skip_bcast_commit: bool,
     batch_append: bool,
 
-    /// Lease Lab patch (LeaseGuard's deferred commit): while set, a leader does not advance its
+    /// Lease Lab: LeaseGuard's deferred commit: while set, a leader does not advance its
     /// commit index. The application clears it and calls `maybe_commit` when the deferral ends.
     pub commit_deferred: bool,
-    /// Lease Lab patch (LeaseGuard's timestamps): when not empty, the context a leader writes
+    /// Lease Lab: LeaseGuard's timestamps: when not empty, the context a leader writes
     /// into every entry it appends (its own and forwarded proposals, and the empty entry of a
     /// new term), set by the application to its clock reading before each call, so that each
     /// entry carries the lease of the leader that appended it.
