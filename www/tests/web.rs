@@ -1058,3 +1058,32 @@ async fn a_range_read_shows_its_path_answer_and_verdict() {
     assert!(row.contains("lease read") && row.contains("linearizable"), "{row}");
     host.remove();
 }
+
+/// Under LeaseGuard (chosen in the page's policy list) a leader's read is served on the lease
+/// its log carries, and its trace and the inspector say so.
+#[wasm_bindgen_test]
+async fn leaseguard_serves_a_read_on_the_lease_in_the_log() {
+    let mut config = ClusterConfig { node_count: 3, ..ClusterConfig::default() };
+    config.leader_lease.policy = leaselab::LeaderLeasePolicy::LeaseGuard;
+    let (host, _handle) = mount_with(StartOptions { seed: 1, config, autoplay: false, ..StartOptions::default() });
+    let select: web_sys::HtmlSelectElement = by_test_id(&host, "policy-select").unchecked_into();
+    assert_eq!(select.value(), "LeaseGuard", "the policy list offers it");
+    for _ in 0..4 {
+        click(&host, "advance-1s").await;
+    }
+    click(&host, "write-button").await;
+    click(&host, "advance-100ms").await;
+    click(&host, "read-button").await;
+    assert_eq!(text(&host, "op-path-2"), "lease read");
+    assert_eq!(text(&host, "op-verdict-2"), "linearizable");
+    click(&host, "op-2").await;
+    assert!(
+        text(&host, "read-trace").contains("LeaseGuard: the lease of committed entry"),
+        "{}",
+        text(&host, "read-trace")
+    );
+    click(&host, "node-row-1").await;
+    let lease = text(&host, "inspector-leader-lease");
+    assert!(lease.contains("LeaseGuard: the lease travels in the log"), "{lease}");
+    host.remove();
+}
