@@ -3,9 +3,7 @@
 //! guard (`ClientRead`), and what happens when clocks leave the bound.
 
 use leaselab::checker::Verdict;
-use leaselab::{
-    ClientOp, ClusterConfig, Command, LeaderLeasePolicy, NodeId, OpId, OpOutcome, ReadMode, ReadPath, Sim, SimTime,
-};
+use leaselab::{ClusterConfig, Command, LeaderLeasePolicy, NodeId, OpId, OpOutcome, ReadMode, ReadPath, Sim, SimTime};
 
 fn config() -> ClusterConfig {
     let mut c = ClusterConfig::default();
