@@ -20,6 +20,7 @@ pub mod checker;
 pub mod client_op;
 pub mod clock;
 pub mod command;
+pub mod compare;
 pub mod config;
 pub mod error;
 pub mod event;

@@ -447,9 +447,14 @@ pub fn run_swarm(seed: u64, config: &SwarmConfig) -> SwarmReport {
 
 /// [`run_swarm`], also returning the simulation for inspection (its retained trace, stores).
 pub fn run_swarm_keeping_sim(seed: u64, config: &SwarmConfig) -> (SwarmReport, Sim) {
+    run_script(seed, config, random_schedule(seed, config))
+}
+
+/// A swarm run of `script` (a schedule [`random_schedule`] drew, perhaps for another policy:
+/// the comparison runs one schedule under every policy).
+pub fn run_script(seed: u64, config: &SwarmConfig, script: Vec<(SimTime, Command)>) -> (SwarmReport, Sim) {
     let mut sim = Sim::new(seed, cluster_config(config)).expect("swarm configs are valid");
     let mut checker = Checker::new();
-    let script = random_schedule(seed, config);
     let commands = script.len();
     for (at, cmd) in script {
         sim.schedule(at, cmd).expect("the generator only draws valid commands");

@@ -19,7 +19,7 @@ fn help_prints_every_command_and_succeeds() {
     for args in [&["--help"][..], &["help"], &["-h"], &["swarm", "--seed", "3", "--help"]] {
         let o = leaselab(args);
         assert!(o.status.success(), "{args:?}: {}", stderr(&o));
-        for command in ["run|swarm|sweep", "scenarios", "scenario NAME|FILE", "--commit-broadcast"] {
+        for command in ["run|swarm|sweep|compare", "scenarios", "scenario NAME|FILE", "--commit-broadcast"] {
             assert!(stdout(&o).contains(command), "{args:?} help lacks {command}: {}", stdout(&o));
         }
     }
@@ -147,4 +147,20 @@ fn swarm_shards_report_and_merge() {
     let o = leaselab(&["swarm", "--shard", "3/2"]);
     assert_eq!(o.status.code(), Some(2));
     std::fs::remove_dir_all(&dir).ok();
+}
+
+/// `compare` runs one seed's fault schedule under every leader lease policy and prints one
+/// row each (as JSON with `--format json`).
+#[test]
+fn compare_prints_a_row_per_policy() {
+    let o = leaselab(&["compare", "--seed", "2", "--duration-ms", "3000", "--faults", "all"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    for policy in ["renew-at-ack", "safe", "lease-based", "leaseguard"] {
+        assert!(text.lines().any(|l| l.starts_with(policy)), "no row for {policy}: {text}");
+    }
+    let o = leaselab(&["compare", "--seed", "2", "--duration-ms", "3000", "--format", "json"]);
+    let runs: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    assert_eq!(runs.as_array().map(Vec::len), Some(4));
+    assert!(runs[3]["reads_by_path"].is_object() && runs[3]["stale_reads"].is_u64(), "{runs}");
 }

@@ -5,6 +5,7 @@
 //! leaselab swarm --seed N | --seeds A..B  [--nodes N] [--duration-ms N] [--writes-per-sec N] [--faults MIX]
 //!                [--policy renew-at-ack|safe|lease-based|leaseguard] [--commit-broadcast eager|lazy] [--trace]
 //! leaselab sweep --seeds A..B [--nodes N]
+//! leaselab compare --seed N [--faults MIX] [--clock-error-ms N] [--format json]
 //! leaselab hunt  --seed N | --seeds A..B  [--nodes N] [--policy renew-at-ack|safe|lease-based|leaseguard] [--episodes N]
 //! leaselab check FILE [--format json]
 //! leaselab merge REPORT...
@@ -80,7 +81,7 @@ impl Summary {
 
 fn usage() -> String {
     "usage:
-  leaselab run|swarm|sweep [--seed N | --seeds A..B] [--nodes 1-7] [--duration-ms N]
+  leaselab run|swarm|sweep|compare [--seed N | --seeds A..B] [--nodes 1-7] [--duration-ms N]
         [--writes-per-sec N] [--reads-per-sec N] [--policy renew-at-ack|safe|lease-based|leaseguard]
         [--commit-broadcast eager|lazy] [--clock-error-ms N]
         [--faults none|all|partitions,loss,clocks,pauses,crashes] [--format text|json] [--trace]
@@ -96,6 +97,7 @@ fn usage() -> String {
   run        print the event trace of one seeded run, one line per event (JSON lines with --format json)
   swarm      run seeds with every invariant checked after each step; prints how to replay a failure
   sweep      stale-read rate of each leader lease policy against clock-fault size
+  compare    one seed's fault schedule under every leader lease policy: reads by path, waits, latency, stale reads
   hunt       faults aimed at leader lease rounds (clocks within the bound); prints the shortest stale read's replay
   merge      add the --report summaries of shards into one (exit 1 if any shard failed)
   check      model-check a history (Jepsen log or EDN maps, or JSON lines): exit 0 linearizable, 1 not, 2 unknown
@@ -110,7 +112,7 @@ fn parse_args() -> Result<Option<Args>, String> {
     if matches!(command.as_str(), "help" | "--help" | "-h") {
         return Ok(None);
     }
-    if !matches!(command.as_str(), "run" | "swarm" | "sweep" | "hunt") {
+    if !matches!(command.as_str(), "run" | "swarm" | "sweep" | "hunt" | "compare") {
         return Err(format!("unknown command {command:?}\n{}", usage()));
     }
     let mut args = Args {
@@ -569,6 +571,16 @@ fn main() -> ExitCode {
             } else {
                 ExitCode::FAILURE
             }
+        }
+        "compare" => {
+            let seed = args.seeds.start;
+            let runs = leaselab::compare::compare(seed, &args.config);
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&runs).expect("serializes"));
+            } else {
+                print!("{}", leaselab::compare::table(seed, &runs));
+            }
+            ExitCode::SUCCESS
         }
         "sweep" => {
             if sweep(&args) {
