@@ -87,10 +87,14 @@ pub struct LogEntryView {
     pub summary: String,
     /// The client operation it carries (none for no-ops and the nodes' own proposals).
     pub op: Option<crate::types::OpId>,
+    /// Under LeaseGuard: when the lease its stamp carries ends (`X(e)`), in local time.
+    pub lease_until: Option<LocalTime>,
 }
 
 /// The newest `count` entries of a node's persisted raft log, oldest first.
-pub fn log_tail(node: &crate::node::Node, count: usize) -> Vec<LogEntryView> {
+/// `lease_us` is LeaseGuard's Δ when that is the policy: each stamped entry then shows its
+/// lease's end.
+pub fn log_tail(node: &crate::node::Node, count: usize, lease_us: Option<i64>) -> Vec<LogEntryView> {
     let last = node.last_index();
     let low = last.saturating_sub(count as u64 - 1).max(1);
     node.disk()
@@ -98,15 +102,18 @@ pub fn log_tail(node: &crate::node::Node, count: usize) -> Vec<LogEntryView> {
         .into_iter()
         .map(|e| {
             let proposal = crate::request::Proposal::decode(&e.data);
+            let stamp = crate::lease_guard::stamp_of(&e.context);
             let summary = match (&proposal, e.get_entry_type()) {
                 (_, raft::eraftpb::EntryType::EntryConfChange | raft::eraftpb::EntryType::EntryConfChangeV2) => {
                     "configuration change".to_string()
                 }
+                (None, _) if stamp.is_some() => "empty entry (a new term's first, or a lease renewal)".to_string(),
                 (None, _) => "no-op (a new leader's first entry)".to_string(),
                 (Some(p), _) => p.request.summary(),
             };
             let op = proposal.map(|p| p.op).filter(|op| op.0 != 0);
-            LogEntryView { index: e.index, term: e.term, summary, op }
+            let lease_until = stamp.zip(lease_us).map(|(ts, lease)| LocalTime(ts.0 + lease));
+            LogEntryView { index: e.index, term: e.term, summary, op, lease_until }
         })
         .collect()
 }
@@ -178,6 +185,7 @@ mod log_tail_tests {
             .unwrap();
         sim.run_for_ms(500);
         let tail = sim.log_tail(NodeId(1), 5);
+        assert!(tail.iter().all(|e| e.lease_until.is_none()), "no stamps outside LeaseGuard");
         assert!(tail.windows(2).all(|w| w[0].index + 1 == w[1].index));
         let last = tail.last().unwrap();
         assert_eq!((last.summary.as_str(), last.op), ("put x=7", op));

@@ -64,6 +64,11 @@ fn a_leader_serves_on_the_lease_in_its_log() {
     assert!(sim.node(leader).last_index() >= before + 3, "{} → {}", before, sim.node(leader).last_index());
     let op = read(&mut sim, leader, "x");
     assert_eq!(path(&sim, op), Some(ReadPath::LeaseRead));
+    // The inspector's log shows each entry's lease: its stamp + Δ, the newest in the future.
+    let tail = sim.log_tail(leader, 3);
+    let newest = tail.last().unwrap().lease_until.expect("stamped");
+    assert!(newest > sim.local_time(leader) && newest.0 <= sim.local_time(leader).0 + 2_000_000, "{newest}");
+    assert!(tail.iter().all(|e| e.lease_until.is_some()));
 }
 
 /// `CommitEntry`: a new leader commits nothing while an earlier term's entry may still be

@@ -123,7 +123,9 @@ impl Sim {
     }
     /// The newest `count` entries of `id`'s raft log (for the inspector).
     pub fn log_tail(&self, id: NodeId, count: usize) -> Vec<crate::snapshot::LogEntryView> {
-        crate::snapshot::log_tail(self.node(id), count)
+        let lease_guard = self.config.leader_lease.policy == crate::leader_lease::LeaderLeasePolicy::LeaseGuard;
+        let lease_us = lease_guard.then(|| i64::from(self.config.leader_lease.lease_guard_lease_ms) * 1_000);
+        crate::snapshot::log_tail(self.node(id), count, lease_us)
     }
     pub fn network(&self) -> &Network {
         &self.world.network

@@ -1085,5 +1085,8 @@ async fn leaseguard_serves_a_read_on_the_lease_in_the_log() {
     click(&host, "node-row-1").await;
     let lease = text(&host, "inspector-leader-lease");
     assert!(lease.contains("LeaseGuard: the lease travels in the log"), "{lease}");
+    // Each stamped entry shows its lease in the raft log, the newest still running.
+    let log = text(&host, "inspector-log");
+    assert!(log.contains("s left"), "{log}");
     host.remove();
 }

@@ -17,6 +17,8 @@ pub(crate) fn Inspector() -> impl IntoView {
         lab.panel_snap.with(|s| {
             let n = s.nodes.iter().find(|n| n.id == id)?.clone();
             let log = lab.log_tail(id, INSPECTOR_LOG_ENTRIES);
+            let leases = log.iter().any(|e| e.lease_until.is_some());
+            let lease_ms = f64::from(s.config.leader_lease.lease_guard_lease_ms);
             let watches: Vec<_> = s.watches.iter().filter(|w| w.node == id && w.ended.is_none()).cloned().collect();
             Some(view! {
                 <div class="panel inspector" data-testid="inspector">
@@ -34,7 +36,8 @@ pub(crate) fn Inspector() -> impl IntoView {
                     <h3>{format!("Raft log (newest {}; {} compacted away before index {})", log.len(),
                         if n.first_index > 1 { "older entries" } else { "nothing" }, n.first_index)}</h3>
                     <table class="ops raftlog" data-testid="inspector-log">
-                        <thead><tr><th>"index"</th><th>"term"</th><th>"entry"</th><th>"state"</th></tr></thead>
+                        <thead><tr><th>"index"</th><th>"term"</th><th>"entry"</th><th>"state"</th>
+                            {leases.then(|| view! { <th title="LeaseGuard: when the lease this entry's stamp carries ends (stamp + Δ), on this node's clock">"lease"</th> })}</tr></thead>
                         <tbody>{log.into_iter().map(|e| {
                             let state = if e.index <= n.applied { "applied" } else if e.index <= n.commit { "committed" } else { "uncommitted" };
                             let marks = format!("{}{}", if e.index == n.commit { "◀ commit " } else { "" }, if e.index == n.applied { "◀ applied" } else { "" });
@@ -43,6 +46,14 @@ pub(crate) fn Inspector() -> impl IntoView {
                                     <td>{e.index}</td><td>{e.term}</td>
                                     <td>{e.summary}{e.op.map(|op| format!(" ({op})"))}</td>
                                     <td>{state}" "<b>{marks}</b></td>
+                                    {leases.then(|| {
+                                        let left_ms = e.lease_until.map(|x| (x.0 - n.local_time.0) as f64 / 1e3);
+                                        let frac = left_ms.map_or(0.0, |l| (l / lease_ms).clamp(0.0, 1.0));
+                                        view! { <td data-testid=format!("log-lease-{}", e.index)>
+                                            <span class="ttlbar"><span style=format!("width:{:.0}%", frac * 100.0)></span></span>
+                                            {match left_ms { Some(l) if l > 0.0 => format!(" {:.1} s left", l / 1e3), Some(_) => " over".to_string(), None => " —".to_string() }}
+                                        </td> }
+                                    })}
                                 </tr>
                             }
                         }).collect_view()}</tbody>
