@@ -86,7 +86,7 @@ bench: setup
 
 # Stale-read rate against clock-fault size / drift bound for each leader lease policy
 # (150 seeds × ~675 linearizable reads per cell ≈ 100,000 reads per cell). Fails if the safe
-# policy serves a stale read within the bound.
+# policy or LeaseGuard serves a stale read within the bound.
 SWEEP_SEEDS ?= 0..150
 sweep:
 	cargo run --release --bin leaselab -- sweep --seeds $(SWEEP_SEEDS) --nodes 3 --duration-ms 15000
