@@ -25,6 +25,7 @@ pub mod config;
 pub mod error;
 pub mod event;
 pub mod explain;
+pub mod failover;
 pub mod history;
 pub mod hunt;
 pub mod invariants;

@@ -164,3 +164,14 @@ fn compare_prints_a_row_per_policy() {
     assert_eq!(runs.as_array().map(Vec::len), Some(4));
     assert!(runs[3]["reads_by_path"].is_object() && runs[3]["stale_reads"].is_u64(), "{runs}");
 }
+
+/// `failover` crashes the leader under every policy and says how soon the new leader answered.
+#[test]
+fn failover_prints_a_row_per_policy() {
+    let o = leaselab(&["failover", "--seed", "3", "--format", "json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let runs: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    let runs = runs.as_array().expect("an array");
+    assert_eq!(runs.len(), 4);
+    assert!(runs.iter().all(|r| r["reads"].as_u64() > Some(100) && r["stale"] == 0), "{runs:?}");
+}

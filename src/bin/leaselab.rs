@@ -5,6 +5,7 @@
 //! leaselab swarm --seed N | --seeds A..B  [--nodes N] [--duration-ms N] [--writes-per-sec N] [--faults MIX]
 //!                [--policy renew-at-ack|safe|lease-based|leaseguard] [--commit-broadcast eager|lazy] [--trace]
 //! leaselab sweep --seeds A..B [--nodes N]
+//! leaselab failover --seed N [--format json]
 //! leaselab compare --seed N [--faults MIX] [--clock-error-ms N] [--format json]
 //! leaselab hunt  --seed N | --seeds A..B  [--nodes N] [--policy renew-at-ack|safe|lease-based|leaseguard] [--episodes N]
 //! leaselab check FILE [--format json]
@@ -97,6 +98,7 @@ fn usage() -> String {
   run        print the event trace of one seeded run, one line per event (JSON lines with --format json)
   swarm      run seeds with every invariant checked after each step; prints how to replay a failure
   sweep      stale-read rate of each leader lease policy against clock-fault size
+  failover   the leader crashes: how soon each policy's new leader answers reads (--seed N)
   compare    one seed's fault schedule under every leader lease policy: reads by path, waits, latency, stale reads
   hunt       faults aimed at leader lease rounds (clocks within the bound); prints the shortest stale read's replay
   merge      add the --report summaries of shards into one (exit 1 if any shard failed)
@@ -112,7 +114,7 @@ fn parse_args() -> Result<Option<Args>, String> {
     if matches!(command.as_str(), "help" | "--help" | "-h") {
         return Ok(None);
     }
-    if !matches!(command.as_str(), "run" | "swarm" | "sweep" | "hunt" | "compare") {
+    if !matches!(command.as_str(), "run" | "swarm" | "sweep" | "hunt" | "compare" | "failover") {
         return Err(format!("unknown command {command:?}\n{}", usage()));
     }
     let mut args = Args {
@@ -574,6 +576,17 @@ fn main() -> ExitCode {
             } else {
                 ExitCode::FAILURE
             }
+        }
+        "failover" => {
+            let seed = args.seeds.start;
+            let runs: Vec<_> =
+                leaselab::LeaderLeasePolicy::ALL.iter().map(|&p| leaselab::failover::failover(seed, p)).collect();
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&runs).expect("serializes"));
+            } else {
+                print!("{}", leaselab::failover::table(seed, &runs));
+            }
+            ExitCode::SUCCESS
         }
         "compare" => {
             let seed = args.seeds.start;
