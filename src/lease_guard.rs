@@ -100,31 +100,36 @@ impl AppliedStamps {
     }
 }
 
-/// A key the entry with payload `data` may write that `read` reads, if any (in words). An
-/// entry whose writes are not known until it applies (a range delete, a transaction with a
-/// delete, a key lease revoke) may write anything; a read-only transaction reads anything.
-pub fn may_write(data: &[u8], read: &ClientOp) -> Option<String> {
-    let proposal = Proposal::decode(data)?;
-    let Request::Client(op) = proposal.request else {
-        return None;
+/// The keys the entry with payload `data` may write: `Some(keys)` when they are known before it
+/// applies (none for an empty entry, a compaction, a grant), `None` when they are not (a range
+/// delete, a transaction with a delete, a key lease revoke: any key).
+pub fn written_keys(data: &[u8]) -> Option<Vec<String>> {
+    let Some(proposal) = Proposal::decode(data) else {
+        return Some(vec![]);
     };
-    let written: Option<Vec<&str>> = match &op {
+    let Request::Client(op) = proposal.request else {
+        return Some(vec![]);
+    };
+    match op {
         ClientOp::Put { key, .. } | ClientOp::Delete { key } => Some(vec![key]),
-        ClientOp::Txn { success, failure, .. } => {
-            let keys: Option<Vec<&str>> = success
-                .iter()
-                .chain(failure)
-                .filter(|o| !matches!(o, TxnOp::Range(_)))
-                .map(|o| match o {
-                    TxnOp::Put { key, .. } => Some(key.as_str()),
-                    _ => None,
-                })
-                .collect();
-            keys
-        }
+        ClientOp::Txn { success, failure, .. } => success
+            .into_iter()
+            .chain(failure)
+            .filter(|o| !matches!(o, TxnOp::Range(_)))
+            .map(|o| match o {
+                TxnOp::Put { key, .. } => Some(key),
+                _ => None,
+            })
+            .collect(),
         ClientOp::Compact { .. } | ClientOp::KeyLeaseGrant { .. } => Some(vec![]),
         _ => None,
-    };
+    }
+}
+
+/// A key the entry with payload `data` may write that `read` reads, if any (in words). An
+/// entry whose writes are not known until it applies may write anything; a read-only
+/// transaction reads anything.
+pub fn may_write(data: &[u8], read: &ClientOp) -> Option<String> {
     let reads = |k: &str| match read {
         ClientOp::Read { key, .. } => k == key,
         ClientOp::Range { range, .. } => {
@@ -134,9 +139,11 @@ pub fn may_write(data: &[u8], read: &ClientOp) -> Option<String> {
         }
         _ => true,
     };
-    match written {
-        Some(w) => w.into_iter().find(|k| reads(k)).map(str::to_string),
-        None => Some(format!("the keys of “{}”", op.summary())),
+    match written_keys(data) {
+        Some(keys) => keys.into_iter().find(|k| reads(k)),
+        None => {
+            Some(format!("the keys of “{}”", Proposal::decode(data).map_or_else(String::new, |p| p.request.summary())))
+        }
     }
 }
 

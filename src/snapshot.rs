@@ -44,6 +44,9 @@ pub struct NodeView {
     /// The node's lessor: key leases with their TTL bars.
     pub key_leases: Vec<KeyLeaseView>,
     pub lessor_primary: bool,
+    /// Under LeaseGuard, a leader's limbo keys: what entries of earlier terms past its commit
+    /// index may write (`None`: an entry whose keys are not known, so every key).
+    pub limbo_keys: Vec<Option<String>>,
     /// What becoming primary did to the key leases' expiries (while primary).
     pub key_lease_promotion: Option<crate::lessor::Promotion>,
 }

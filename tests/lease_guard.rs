@@ -122,6 +122,8 @@ fn a_limbo_key_waits_while_others_are_served() {
     sim.apply(Command::Isolate { node: old }).unwrap();
     let (new, _) = next_leader(&mut sim, old);
     assert!(sim.node(new).last_index() >= target, "the new leader holds the limbo entry");
+    let view = sim.snapshot().nodes.into_iter().find(|n| n.id == new).unwrap();
+    assert_eq!(view.limbo_keys, vec![Some("x".to_string())], "the inspector greys x");
     let limbo = read(&mut sim, new, "x");
     let free = read(&mut sim, new, "y");
     let steps = &sim.history().get(free).unwrap().trace.as_ref().unwrap().steps;

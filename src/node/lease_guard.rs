@@ -7,7 +7,7 @@ use super::{Node, Process};
 use crate::client_op::ClientOp;
 use crate::config::ClusterConfig;
 use crate::leader_lease::{LeaderLeasePolicy, LeaderLeaseStats};
-use crate::lease_guard::{may_write, stamp, stamp_of, LeaseGuardTiming};
+use crate::lease_guard::{may_write, stamp, stamp_of, written_keys, LeaseGuardTiming};
 use crate::storage::DiskStorage;
 use crate::time::LocalTime;
 use raft::StateRole;
@@ -151,6 +151,25 @@ impl Node {
             }
         }
         LeaseGuardRead::Serve { inherited: true, until, commit }
+    }
+
+    /// A LeaseGuard leader's limbo: what entries of earlier terms past its commit index may write
+    /// (`None` in the list: an entry whose keys are not known, so every key waits).
+    pub(super) fn limbo(p: &Process, disk: &DiskStorage) -> Vec<Option<String>> {
+        if p.raw.raft.state != StateRole::Leader {
+            return Vec::new();
+        }
+        let (term, commit, last) = (p.raw.raft.term, p.raw.raft.raft_log.committed, p.raw.raft.raft_log.last_index());
+        let mut keys: Vec<Option<String>> = Vec::new();
+        for e in disk.entries_in(commit + 1, last + 1).into_iter().filter(|e| e.term < term) {
+            match written_keys(&e.data) {
+                Some(written) => keys.extend(written.into_iter().map(Some)),
+                None => keys.push(None),
+            }
+        }
+        keys.sort();
+        keys.dedup();
+        keys
     }
 
     /// The leader lease a LeaseGuard node shows: the newest committed entry's.

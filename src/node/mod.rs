@@ -417,6 +417,14 @@ impl Node {
         }
     }
 
+    /// Under LeaseGuard, the keys this leader's limbo entries may write (`None`: any key).
+    pub fn limbo_keys(&self, config: &ClusterConfig) -> Vec<Option<String>> {
+        match (&self.process, config.leader_lease.policy) {
+            (Some(p), LeaderLeasePolicy::LeaseGuard) => Self::limbo(p, &self.disk),
+            _ => Vec::new(),
+        }
+    }
+
     pub fn leader_lease_stats(&self, now: LocalTime, config: &ClusterConfig) -> Option<LeaderLeaseStats> {
         let p = self.process.as_ref()?;
         Some(match config.leader_lease.policy {

@@ -54,6 +54,7 @@ impl Sim {
                     }),
                     lessor_primary: kv.is_some_and(|k| k.lessor().is_primary()),
                     key_lease_promotion: kv.and_then(|k| k.lessor().promotion()),
+                    limbo_keys: n.limbo_keys(&self.config),
                 }
             })
             .collect();

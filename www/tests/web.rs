@@ -1090,3 +1090,22 @@ async fn leaseguard_serves_a_read_on_the_lease_in_the_log() {
     assert!(log.contains("s left"), "{log}");
     host.remove();
 }
+
+/// LeaseGuard's failover tour in the page: after the new leader's election its inspector
+/// names the limbo key and greys it in the MVCC table.
+#[wasm_bindgen_test]
+async fn the_leaseguard_tour_shows_the_limbo_key_in_the_inspector() {
+    let (host, _handle) = mount(3);
+    choose(&host, "tour-select", "leaseguard-failover").await;
+    click(&host, "tour-start").await;
+    for _ in 0..5 {
+        click(&host, "tour-next").await;
+    }
+    assert!(text(&host, "op-log").contains("inherited lease"), "{}", text(&host, "op-log"));
+    click(&host, "node-row-2").await;
+    let limbo = text(&host, "inspector-limbo");
+    assert!(limbo.ends_with(": x"), "{limbo}");
+    assert!(class_of(&host, "[data-testid=\"key-x\"]").contains("limbo"));
+    assert!(!class_of(&host, "[data-testid=\"key-y\"]").contains("limbo"));
+    host.remove();
+}

@@ -85,14 +85,22 @@ pub(crate) fn Inspector() -> impl IntoView {
                                 <td>{crate::model::plural(w.lag as usize, "revision")}</td></tr>
                         }).collect_view()}</tbody>
                     </table>
+                    {(!n.limbo_keys.is_empty()).then(|| view! {
+                        <p class="muted" data-testid="inspector-limbo">{format!("LeaseGuard limbo (reads of these wait until the deferral ends): {}",
+                            n.limbo_keys.iter().map(|k| k.clone().unwrap_or_else(|| "every key".into())).collect::<Vec<_>>().join(", "))}</p>
+                    })}
                     <h3>{format!("MVCC: revision {}, compacted {}, {} keys", n.revision, n.compacted_revision, n.key_count)}</h3>
                     <table class="ops" data-testid="inspector-keys">
                         <thead><tr><th>"key"</th><th>"value"</th><th>"create"</th><th>"mod"</th><th>"version"</th><th>"key lease"</th></tr></thead>
-                        <tbody>{n.keys.iter().map(|kv| view! {
-                            <tr><td>{kv.key.clone()}</td><td>{kv.value.clone()}</td><td>{kv.create_revision}</td>
+                        <tbody>{n.keys.iter().map(|kv| {
+                            let limbo = n.limbo_keys.iter().any(|k| k.as_ref().is_none_or(|k| *k == kv.key));
+                            view! {
+                            <tr class=if limbo { "limbo" } else { "" } data-testid=format!("key-{}", kv.key)
+                                title=if limbo { "LeaseGuard limbo: an entry of an earlier term past the commit index may write it; reads of it wait" } else { "" }>
+                                <td>{kv.key.clone()}</td><td>{kv.value.clone()}</td><td>{kv.create_revision}</td>
                                 <td>{kv.mod_revision}</td><td>{kv.version}</td>
                                 <td>{kv.key_lease.map_or_else(|| "—".to_string(), |id| id.to_string())}</td></tr>
-                        }).collect_view()}</tbody>
+                        }}).collect_view()}</tbody>
                     </table>
                 </div>
             })
