@@ -406,6 +406,23 @@ mod tests {
     use crate::types::KeyLeaseId;
 
     #[test]
+    fn a_watch_request_is_read_with_its_defaults_and_refuses_unknown_fields() {
+        let read = |text: &str| Command::from_value(serde_json::from_str(text).unwrap());
+        let Ok(Command::Watch { watch, .. }) = read(r#"{"Watch": {"node": 2, "watch": {"key": "x"}}}"#) else {
+            panic!("a watch")
+        };
+        assert_eq!(watch, WatchRequest { key: "x".into(), ..Default::default() });
+        let e = read(r#"{"Watch": {"node": 2, "watch": {"key": "x", "prefix": true}}}"#).unwrap_err();
+        assert!(e.contains("unknown field `prefix`"), "{e}");
+        let e = read(r#"{"Watch": {"node": 2, "watch": {"key": "x", "start_revision": -1}}}"#).unwrap_err();
+        assert!(e.contains("Watch.watch"), "{e}");
+        // A watch without a key reads as the empty key, which validation refuses.
+        let Ok(no_key) = read(r#"{"Watch": {"node": 2, "watch": {}}}"#) else { panic!("read") };
+        let e = no_key.validate(&ClusterConfig::default()).unwrap_err().to_string();
+        assert!(e.contains("must not be empty"), "{e}");
+    }
+
+    #[test]
     fn a_client_operation_is_summed_up_with_its_node() {
         let put = |k: &str| TxnOp::Put { key: k.into(), value: "1".into(), key_lease: None };
         let compare =
