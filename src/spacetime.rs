@@ -39,6 +39,10 @@ pub struct LeaderSpan {
 /// reads while `new` leads a newer term.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StaleWindow {
+    /// Under LeaseGuard the overlap is safe by design (within its clock bound): the newer leader
+    /// defers its commits until the old lease is over, so nothing the old leader might miss
+    /// can commit, and it serves only keys no uncommitted older entry writes.
+    pub guarded: bool,
     pub old: NodeId,
     pub old_term: u64,
     pub new: NodeId,
@@ -169,12 +173,14 @@ pub fn build_at(sim: &Sim, to: SimTime, window_us: u64, max_arrows: usize) -> Sp
     // Local-read beliefs and the stale windows they open against newer leaders.
     d.local_reads = sim.local_read_spans().filter(|s| s.until >= from && s.from <= to).collect();
     let newer_leaders: Vec<(SimTime, NodeId, u64)> = sim.leader_changes().filter(|c| c.0 <= to).collect();
+    let guarded = sim.config().leader_lease.policy == crate::leader_lease::LeaderLeasePolicy::LeaseGuard;
     for belief in &d.local_reads {
         for &(elected, leader, term) in &newer_leaders {
             let start = elected.max(belief.from).max(from);
             let until = belief.until.min(to);
             if term > belief.term && leader != belief.node && start < until {
                 d.stale_windows.push(StaleWindow {
+                    guarded,
                     old: belief.node,
                     old_term: belief.term,
                     new: leader,
@@ -263,6 +269,7 @@ mod tests {
         let new = sim.leader().filter(|l| *l != old).expect("the majority elects a new leader");
         let d = build(&sim, 4_000_000, 100_000);
         let w = d.stale_windows.first().expect("a stale window");
+        assert!(!w.guarded, "a classic policy's overlap is the danger zone");
         assert_eq!((w.old, w.new), (old, new));
         assert!(w.new_term > w.old_term && w.until > w.from);
         assert!(d.arrows.iter().any(|a| a.dropped && a.from == old));

@@ -124,6 +124,10 @@ fn a_limbo_key_waits_while_others_are_served() {
     assert!(sim.node(new).last_index() >= target, "the new leader holds the limbo entry");
     let view = sim.snapshot().nodes.into_iter().find(|n| n.id == new).unwrap();
     assert_eq!(view.limbo_keys, vec![Some("x".to_string())], "the inspector greys x");
+    // The old leader still trusts its lease while the new one leads: the diagram shows the
+    // overlap, as LeaseGuard's safe kind, not a stale-read window.
+    let d = leaselab::spacetime::build(&sim, 3_000_000, 1_500);
+    assert!(!d.stale_windows.is_empty() && d.stale_windows.iter().all(|w| w.guarded), "{:?}", d.stale_windows);
     let limbo = read(&mut sim, new, "x");
     let free = read(&mut sim, new, "y");
     let steps = &sim.history().get(free).unwrap().trace.as_ref().unwrap().steps;

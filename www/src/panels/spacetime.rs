@@ -153,14 +153,20 @@ pub fn SpaceTimeView() -> impl IntoView {
                     let s = Scale::of(d);
                     d.stale_windows.iter().enumerate().map(|(i, w)| {
                         let (y1, y2) = (s.y(w.from), s.y(w.until));
+                        let (class, label, why) = if w.guarded {
+                            ("stale-window guarded", "overlap, safe: commits deferred",
+                             "; under LeaseGuard the new leader commits nothing until the old lease is over, so this overlap is safe while clocks stay within ε")
+                        } else {
+                            ("stale-window", "stale-read window", "")
+                        };
                         let title = format!(
-                            "stale-read window {}–{}: {} (term {}) still trusts its local reads while {} leads term {}",
+                            "{label} {}–{}: {} (term {}) still trusts its local reads while {} leads term {}{why}",
                             format_time(w.from), format_time(w.until), w.old, w.old_term, w.new, w.new_term);
                         view! {
                             <g data-testid=format!("stale-window-{i}")>
                                 <title>{title}</title>
-                                <rect class="stale-window" x=LEFT y=y1 width=WIDTH - LEFT height=(y2 - y1).max(1.5) />
-                                <text class="stale-label" x=WIDTH - 4.0 y=y1 + 11.0 text-anchor="end">"stale-read window"</text>
+                                <rect class=class x=LEFT y=y1 width=WIDTH - LEFT height=(y2 - y1).max(1.5) />
+                                <text class=if w.guarded { "stale-label guarded" } else { "stale-label" } x=WIDTH - 4.0 y=y1 + 11.0 text-anchor="end">{label}</text>
                             </g>
                         }
                     }).collect_view()
@@ -304,11 +310,13 @@ pub fn SpaceTimeView() -> impl IntoView {
                 })
             }}
             <p class="muted small" data-testid="spacetime-summary">{move || diagram.with(|d| {
-                let windows = d.stale_windows.len();
+                let windows = d.stale_windows.iter().filter(|w| !w.guarded).count();
+                let guarded = d.stale_windows.len() - windows;
                 // The diagram shows a few seconds: a stale read from earlier is found through
                 // its row, which redraws the diagram around it.
                 let earlier = lab.checker_summary.with(|c| c.stale > 0);
-                format!("{} messages{} · {} leader term(s) · {}",
+                let guarded = if guarded > 0 { format!(" · {guarded} LeaseGuard overlap(s), safe by design") } else { String::new() };
+                format!("{} messages{} · {} leader term(s) · {}{guarded}",
                     d.arrows.len(),
                     if d.arrows_truncated { " (latest only)" } else { "" },
                     d.leaders.len(),
