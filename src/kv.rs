@@ -120,17 +120,22 @@ pub struct RangeSpan {
     pub through: Option<String>,
 }
 
+/// Whether `k` lies in the range `[key, end)` by the store's conventions (`end` empty: `key`
+/// alone; `"\0"`: every key from `key` on).
+pub fn range_covers(key: &str, end: &str, k: &str) -> bool {
+    if end.is_empty() {
+        k == key
+    } else if end == "\0" {
+        k >= key
+    } else {
+        k >= key && k < end
+    }
+}
+
 impl RangeSpan {
     /// Whether the range read vouches for `k`: inside the range and not past a truncation.
     pub fn covers(&self, k: &str) -> bool {
-        let inside = if self.end.is_empty() {
-            k == self.key
-        } else if self.end == "\0" {
-            k >= self.key.as_str()
-        } else {
-            k >= self.key.as_str() && k < self.end.as_str()
-        };
-        inside && self.through.as_deref().is_none_or(|t| k <= t)
+        range_covers(&self.key, &self.end, k) && self.through.as_deref().is_none_or(|t| k <= t)
     }
 }
 

@@ -132,11 +132,7 @@ pub fn written_keys(data: &[u8]) -> Option<Vec<String>> {
 pub fn may_write(data: &[u8], read: &ClientOp) -> Option<String> {
     let reads = |k: &str| match read {
         ClientOp::Read { key, .. } => k == key,
-        ClientOp::Range { range, .. } => {
-            let span =
-                crate::kv::RangeSpan { key: range.key.clone(), end: range.end.clone(), revision: 0, through: None };
-            span.covers(k)
-        }
+        ClientOp::Range { range, .. } => crate::kv::range_covers(&range.key, &range.end, k),
         _ => true,
     };
     match written_keys(data) {

@@ -65,13 +65,7 @@ pub fn prefix_range_end(prefix: &str) -> String {
 impl WatchRequest {
     /// Whether a change to `k` concerns this watch.
     pub fn covers(&self, k: &str) -> bool {
-        if self.end.is_empty() {
-            k == self.key
-        } else if self.end == "\0" {
-            k >= self.key.as_str()
-        } else {
-            k >= self.key.as_str() && k < self.end.as_str()
-        }
+        crate::kv::range_covers(&self.key, &self.end, k)
     }
 
     /// "x", "prefix a…" style description of the watched keys.

@@ -172,6 +172,21 @@ impl Node {
         keys
     }
 
+    /// Until when (local time, X − ε) this leader may serve on the newest committed entry's
+    /// lease, and that entry's term; `None` when it may not. No words: the simulator asks
+    /// after every message.
+    pub(super) fn lease_guard_until(
+        p: &Process,
+        disk: &DiskStorage,
+        config: &ClusterConfig,
+        now: LocalTime,
+    ) -> Option<(LocalTime, u64)> {
+        let t = timing(config);
+        let leader = p.raw.raft.state == StateRole::Leader;
+        let (ts, term) = Self::committed_stamp(p, disk).filter(|(ts, _)| leader && t.may_serve(now, *ts))?;
+        Some((LocalTime(t.lease_end(ts).0 - t.epsilon_us), term))
+    }
+
     /// The leader lease a LeaseGuard node shows: the newest committed entry's.
     pub(super) fn lease_guard_stats(
         p: &Process,
@@ -181,15 +196,17 @@ impl Node {
     ) -> LeaderLeaseStats {
         let t = timing(config);
         let leader = p.raw.raft.state == StateRole::Leader;
-        let lease = Self::committed_stamp(p, disk).filter(|(ts, _)| leader && t.may_serve(now, *ts));
+        let lease = Self::lease_guard_until(p, disk, config, now);
         let last_reason = match (leader, p.lease_guard.deferred_through) {
             (false, _) => "not leader".to_string(),
             (true, Some(d)) if now <= d => {
                 format!("deferred commit through local {d}: an earlier term's lease may be in use")
             }
             (true, _) => match lease {
-                Some((ts, term)) if term == p.raw.raft.term => format!("lease of its own entry stamped local {ts}"),
-                Some((ts, term)) => format!("inherited lease of a term-{term} entry stamped local {ts}"),
+                Some((until, term)) if term == p.raw.raft.term => {
+                    format!("lease of its own entry, usable until local {until}")
+                }
+                Some((until, term)) => format!("inherited lease of a term-{term} entry, usable until local {until}"),
                 None => "the newest committed entry's lease is over".to_string(),
             },
         };
@@ -197,7 +214,7 @@ impl Node {
             enabled: true,
             config_reason: "LeaseGuard: the lease travels in the log".into(),
             valid: lease.is_some(),
-            expire_at: lease.map(|(ts, _)| LocalTime(t.lease_end(ts).0 - t.epsilon_us)),
+            expire_at: lease.map(|(until, _)| until),
             renew_count: 0,
             last_reason,
             duration_us: t.lease_us,

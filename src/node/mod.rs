@@ -412,7 +412,9 @@ impl Node {
         }
         match config.leader_lease.policy {
             LeaderLeasePolicy::RaftLeaseBased => Some(now),
-            LeaderLeasePolicy::LeaseGuard => Self::lease_guard_stats(p, &self.disk, config, now).expire_at,
+            LeaderLeasePolicy::LeaseGuard => {
+                Self::lease_guard_until(p, &self.disk, config, now).map(|(until, _)| until)
+            }
             _ => p.leader_lease.has_valid_lease(now).then(|| p.leader_lease.expire_at()).flatten(),
         }
     }

@@ -97,18 +97,10 @@ impl Node {
                     if p.kv.applied() >= commit {
                         Self::answer_now(&p.kv, op, query, path, out);
                     } else {
-                        out.read_notes
-                            .push((op, format!("applied {} < commit {commit}: wait for the apply", p.kv.applied())));
+                        let applied = p.kv.applied();
+                        out.read_notes.push((op, format!("applied {applied} < commit {commit}: wait for the apply")));
+                        Self::wait_for_apply(p, op, query, path, commit, now);
                         out.reads_started.push((op, path));
-                        let pending = PendingRead {
-                            query: query.clone(),
-                            path,
-                            ctx: Vec::new(),
-                            index: Some(commit),
-                            issued_at: now,
-                            retries: 0,
-                        };
-                        p.reads.insert(op, pending);
                     }
                     return;
                 }
@@ -148,15 +140,7 @@ impl Node {
                     // The commit index is the read index: wait for its apply, no round trip.
                     out.read_notes.push((op, format!("applied {applied} < commit {commit}: wait for the apply")));
                     out.reads_started.push((op, ReadPath::LeaseRead));
-                    let pending = PendingRead {
-                        query: query.clone(),
-                        path: ReadPath::LeaseRead,
-                        ctx: Vec::new(),
-                        index: Some(commit),
-                        issued_at: now,
-                        retries: 0,
-                    };
-                    p.reads.insert(op, pending);
+                    Self::wait_for_apply(p, op, query, ReadPath::LeaseRead, commit, now);
                     return;
                 }
                 LeaseRead::NoLease => {}
@@ -182,6 +166,20 @@ impl Node {
         );
         p.raw.read_index(ctx);
         self.handle_ready(config, now, out);
+    }
+
+    /// Parks a local read whose read index is the commit index, known at once: it waits only
+    /// for that index to apply (no round trip).
+    fn wait_for_apply(p: &mut Process, op: OpId, query: &ClientOp, path: ReadPath, commit: u64, now: LocalTime) {
+        let pending = PendingRead {
+            query: query.clone(),
+            path,
+            ctx: Vec::new(),
+            index: Some(commit),
+            issued_at: now,
+            retries: 0,
+        };
+        p.reads.insert(op, pending);
     }
 
     /// Answers a read from the local store at once (serializable and lease reads).
