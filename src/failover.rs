@@ -106,13 +106,13 @@ pub fn table(seed: u64, runs: &[Failover]) -> String {
         "seed {seed}: the leader crashes; reads sent to the new leader in its first {WINDOW_MS} ms (3 nodes, {READS_PER_SEC} reads/s)\n"
     );
     out.push_str(&format!(
-        "{:<14} {:>11} {:>6} {:>9} {:>9} {:>9} {:>9} {:>6}\n",
+        "{:<17} {:>11} {:>6} {:>9} {:>9} {:>9} {:>9} {:>6}\n",
         "policy", "election ms", "reads", "at once", "≤100 ms", "≤500 ms", "≤1 s", "stale"
     ));
     for f in runs {
         let pct = |n: usize| format!("{:.0}%", 100.0 * n as f64 / f.reads.max(1) as f64);
         out.push_str(&format!(
-            "{:<14} {:>11.0} {:>6} {:>9} {:>9} {:>9} {:>9} {:>6}\n",
+            "{:<17} {:>11.0} {:>6} {:>9} {:>9} {:>9} {:>9} {:>6}\n",
             f.policy,
             f.election_ms,
             f.reads,

@@ -168,7 +168,7 @@ fn cut_off(sim: &mut Sim, node: NodeId, outgoing_only: bool, n: u64) {
 /// error from true time, clocks are also set right again.
 fn heal(sim: &mut Sim, n: u64) {
     let _ = sim.apply(Command::HealAll);
-    let lease_guard = sim.config().leader_lease.policy == LeaderLeasePolicy::LeaseGuard;
+    let lease_guard = sim.config().leader_lease.policy.in_log();
     for node in (1..=n).map(NodeId) {
         let _ = sim.apply(Command::SetClockRate { node, rate_ppm: 1_000_000 });
         let offset = sim.clock(node).offset_at(sim.now());
@@ -236,8 +236,10 @@ pub fn run_hunt(seed: u64, config: &HuntConfig) -> (HuntReport, Sim) {
                 // The slowest rate whose error over one leader lease is at most the bound; under
                 // LeaseGuard, whose bound is on the clock's error itself, the rate whose error
                 // reaches the bound over one lease Δ, then the clock runs right again.
-                let rate = if config.policy == LeaderLeasePolicy::LeaseGuard {
+                let rate = if config.policy.in_log() {
                     let lease_ms = sim.config().leader_lease.lease_guard_lease_ms.max(1) as u64;
+                    // The timer-only variant's bound is on an interval's reading: half each side.
+                    let bound_ms = if config.policy == LeaderLeasePolicy::LeaseGuard { bound_ms } else { bound_ms / 2 };
                     let _ = sim.schedule(
                         sim.now().plus_us(lease_ms * 1_000),
                         Command::SetClockRate { node: leader, rate_ppm: 1_000_000 },

@@ -42,21 +42,30 @@ pub enum LeaderLeasePolicy {
     RaftLeaseBased,
     /// LeaseGuard: the lease is carried by the log (`crate::lease_guard`).
     LeaseGuard,
+    /// LeaseGuard measured on each node's own timer, with no bound on clock offsets: leases
+    /// run from when an entry was created or received, and there are no inherited reads.
+    LeaseGuardTimers,
 }
 
 impl LeaderLeasePolicy {
-    pub const ALL: [LeaderLeasePolicy; 4] = [
+    pub const ALL: [LeaderLeasePolicy; 5] = [
         LeaderLeasePolicy::RenewAtAck,
         LeaderLeasePolicy::SendTimeAnchored,
         LeaderLeasePolicy::RaftLeaseBased,
         LeaderLeasePolicy::LeaseGuard,
+        LeaderLeasePolicy::LeaseGuardTimers,
     ];
+    /// LeaseGuard or its timer-only variant: the lease travels in the log.
+    pub fn in_log(self) -> bool {
+        matches!(self, LeaderLeasePolicy::LeaseGuard | LeaderLeasePolicy::LeaseGuardTimers)
+    }
     pub fn label(self) -> &'static str {
         match self {
             LeaderLeasePolicy::RenewAtAck => "renew at ack time",
             LeaderLeasePolicy::SendTimeAnchored => "safe: anchored at send time",
             LeaderLeasePolicy::RaftLeaseBased => "raft-rs LeaseBased (no clock)",
             LeaderLeasePolicy::LeaseGuard => "LeaseGuard: lease in the log",
+            LeaderLeasePolicy::LeaseGuardTimers => "LeaseGuard, timers only",
         }
     }
 }

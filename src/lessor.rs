@@ -279,7 +279,7 @@ impl Lessor {
         // etcd's loop, in µs of the primary's clock: windows of one second from the earliest
         // expiry; past the target count in a window, each expiry moves later in proportion.
         let mut by_expiry: Vec<(i64, u64)> = ids.iter().map(|id| (self.expiry[id].0 - now.0, *id)).collect();
-        by_expiry.sort();
+        crate::order::sort_by_key(&mut by_expiry, |(e, id)| (crate::order::signed(*e), *id, 0));
         const SECOND_US: i64 = 1_000_000;
         let target = (3 * KEY_LEASE_REVOKE_RATE / 4) as i64;
         let mut base = by_expiry[0].0;
@@ -339,7 +339,7 @@ impl Lessor {
             })
             .map(|(id, e)| (*e, *id))
             .collect();
-        due.sort();
+        crate::order::sort_by_key(&mut due, |(e, id)| (crate::order::signed(e.0), *id, 0));
         due.truncate(limit);
         for (_, id) in &due {
             self.revoke_proposed.insert(*id, now);

@@ -36,6 +36,7 @@ pub mod lessor;
 pub mod mvcc;
 pub mod network;
 pub mod node;
+pub mod order;
 pub mod read;
 pub mod reference;
 pub mod request;

@@ -681,7 +681,7 @@ impl MvccStore {
             keep.extend(ki.compact(rev));
             !ki.is_empty() && !ki.generations.is_empty()
         });
-        keep.sort();
+        crate::order::sort_by_key(&mut keep, |r| (r.main, r.sub, 0));
         self.revs.retain_before(Revision::new(rev + 1, 0), &keep);
         self.compacted = Some(rev);
         Ok(())
@@ -712,7 +712,7 @@ impl MvccStore {
                 }
             }
         }
-        events.sort_by_key(|(r, _)| *r);
+        crate::order::sort_by_key(&mut events, |(r, _)| (r.main, r.sub, 0));
         Ok(events)
     }
 

@@ -70,6 +70,9 @@ pub struct Step {
     /// away); without this, a refused command fails the scenario.
     #[serde(default)]
     pub expect_refused: bool,
+    /// After this step, the page compares the run so far under every leader lease policy.
+    #[serde(default)]
+    pub compare: bool,
 }
 
 /// What a run must show. Operation numbers count the scenario's client operations from 1.

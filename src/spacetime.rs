@@ -114,7 +114,7 @@ pub fn build_at(sim: &Sim, to: SimTime, window_us: u64, max_arrows: usize) -> Sp
             d.leaders.push(LeaderSpan { node: t.node, term: t.term, from: t.elected.max(from), until });
         }
     }
-    d.leaders.sort_by_key(|s| (s.from, s.node));
+    crate::order::sort_by_key(&mut d.leaders, |s| (s.from.0, s.node.0, 0));
     let mut sent: Vec<Arrow> = Vec::new();
     // Message id → its arrow, so a drop can end the arrow it belongs to.
     let mut arrow_of: std::collections::BTreeMap<u64, usize> = std::collections::BTreeMap::new();

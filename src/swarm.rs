@@ -209,8 +209,13 @@ pub fn random_schedule(seed: u64, config: &SwarmConfig) -> Vec<(SimTime, Command
     // LeaseGuard's ε bounds each clock's error from true time (not its rate over one lease), as
     // a clock-bound service would: bounded clock faults then keep every clock's offset within
     // ±E (less 1 ms for rounding), tracking each node's offset as the faults move it.
-    let offset_bound =
-        bounded.filter(|_| config.policy == LeaderLeasePolicy::LeaseGuard).map(|e| e as i64 * 1_000 - 1_000);
+    // The timer-only variant's ε bounds how far one clock's reading of an interval is off, so
+    // its clocks keep within ±E/2: two readings of one clock are then at most E apart.
+    let offset_bound = bounded.and_then(|e| match config.policy {
+        LeaderLeasePolicy::LeaseGuard => Some(e as i64 * 1_000 - 1_000),
+        LeaderLeasePolicy::LeaseGuardTimers => Some(e as i64 * 500 - 1_000),
+        _ => None,
+    });
     let mut offsets = vec![0i64; n as usize];
     let mut rate_until = vec![SimTime::ZERO; n as usize];
 
@@ -401,6 +406,7 @@ pub fn policy_name(p: LeaderLeasePolicy) -> &'static str {
         LeaderLeasePolicy::SendTimeAnchored => "safe",
         LeaderLeasePolicy::RaftLeaseBased => "lease-based",
         LeaderLeasePolicy::LeaseGuard => "leaseguard",
+        LeaderLeasePolicy::LeaseGuardTimers => "leaseguard-timers",
     }
 }
 
@@ -410,7 +416,10 @@ pub fn parse_policy(text: &str) -> Result<LeaderLeasePolicy, String> {
         "safe" => Ok(LeaderLeasePolicy::SendTimeAnchored),
         "lease-based" => Ok(LeaderLeasePolicy::RaftLeaseBased),
         "leaseguard" => Ok(LeaderLeasePolicy::LeaseGuard),
-        other => Err(format!("unknown policy {other:?}: use renew-at-ack, safe, lease-based or leaseguard")),
+        "leaseguard-timers" => Ok(LeaderLeasePolicy::LeaseGuardTimers),
+        other => Err(format!(
+            "unknown policy {other:?}: use renew-at-ack, safe, lease-based, leaseguard or leaseguard-timers"
+        )),
     }
 }
 

@@ -160,3 +160,79 @@ fn a_clock_error_above_epsilon_is_caught() {
     let checker = sim.check();
     assert!(matches!(checker.verdict(stale), Some(Verdict::Stale(_))), "{:?}", checker.verdict(stale));
 }
+
+fn timers_config() -> ClusterConfig {
+    let mut c = ClusterConfig::default();
+    c.leader_lease.policy = LeaderLeasePolicy::LeaseGuardTimers;
+    c
+}
+
+/// The timer-only variant: a new leader cannot tell how long ago the old leader stamped its
+/// entries (the stamps are another clock), so it serves no inherited read, and it defers its
+/// commits until Δ + ε after it last wrote to its log, timed on its own clock.
+#[test]
+fn timers_only_a_new_leader_waits_out_the_lease_on_its_own_timer() {
+    let (mut sim, old) = settled_with(timers_config());
+    let op = read(&mut sim, old, "x");
+    assert_eq!(path(&sim, op), Some(ReadPath::LeaseRead), "a leader's own lease is on its own clock");
+    sim.apply(Command::Isolate { node: old }).unwrap();
+    let (new, elected) = next_leader(&mut sim, old);
+    let commit_at_election = sim.node(new).commit();
+    let waits = read(&mut sim, new, "y");
+    assert_eq!(path(&sim, waits), Some(ReadPath::ReadIndex), "no inherited read");
+    let steps = &sim.history().get(waits).unwrap().trace.as_ref().unwrap().steps;
+    assert!(steps.iter().any(|s| s.text.contains("timers only")), "{steps:?}");
+    let stats = sim.node(new).leader_lease_stats(sim.local_time(new), sim.config()).unwrap();
+    assert!(stats.last_reason.starts_with("deferred commit through local"), "{}", stats.last_reason);
+    sim.run_for_ms(150);
+    assert_eq!(sim.node(new).commit(), commit_at_election, "deferred");
+    sim.run_for_ms(2_500);
+    assert!(sim.node(new).commit() > commit_at_election, "the deferral ended");
+    let r = sim.history().get(waits).unwrap();
+    assert!(matches!(r.outcome, OpOutcome::Ok { .. }), "{:?}", r.outcome);
+    // The new leader last received an entry an election timeout or more before it won, so
+    // the wait after its election is shorter than Δ + ε.
+    let waited = r.completed_at.unwrap().saturating_sub(elected);
+    assert!(waited > 150_000 && waited < 2_100_000, "{waited}");
+    assert_eq!(sim.check().stale_reads().len(), 0);
+}
+
+/// What the timer-only variant buys: clocks may be any distance apart. The old leader is
+/// paused just after an entry it stamped commits (so it neither steps down nor serves) while the others,
+/// their clocks a second ahead of its clock (ε is 100 ms), elect a new leader and commit a
+/// write. Under LeaseGuard the new leader's deferral ends a second early by its clock, and
+/// the old leader, resumed inside its lease, serves a stale lease read; timed on its own clock,
+/// the new leader commits only after the old lease is over.
+#[test]
+fn timers_only_is_safe_where_clock_offsets_break_leaseguard() {
+    for (policy, stale_expected) in
+        [(LeaderLeasePolicy::LeaseGuard, true), (LeaderLeasePolicy::LeaseGuardTimers, false)]
+    {
+        let mut config = config();
+        config.leader_lease.policy = policy;
+        config.leader_lease.lease_guard_lease_ms = 5_000;
+        config.client_timeout_ms = 10_000;
+        let (mut sim, old) = settled_with(config);
+        let others: Vec<NodeId> = sim.nodes().iter().map(|n| n.id).filter(|n| *n != old).collect();
+        for n in &others {
+            sim.apply(Command::JumpClock { node: *n, delta_us: 1_000_000 }).unwrap();
+        }
+        let stamped = sim.node(old).last_index();
+        while sim.node(old).commit() <= stamped {
+            assert!(sim.step());
+        }
+        let t0 = sim.now();
+        sim.apply(Command::Pause { node: old }).unwrap();
+        sim.apply(Command::Isolate { node: old }).unwrap();
+        let (new, _) = next_leader(&mut sim, old);
+        let write = put(&mut sim, new, "x", "2");
+        sim.run_until(SimTime(t0.0 + 4_500_000));
+        let committed = matches!(sim.history().get(write).unwrap().outcome, OpOutcome::Ok { .. });
+        assert_eq!(committed, stale_expected, "{policy:?}: x=2 committed inside the old lease");
+        sim.apply(Command::Resume { node: old }).unwrap();
+        let r = read(&mut sim, old, "x");
+        sim.run_for_ms(3_000);
+        let verdict = sim.check().verdict(r).cloned();
+        assert_eq!(matches!(verdict, Some(Verdict::Stale(_))), stale_expected, "{policy:?}: {verdict:?}");
+    }
+}

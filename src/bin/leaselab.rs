@@ -3,11 +3,11 @@
 //! ```text
 //! leaselab run   --seed N --nodes N --duration-ms N --writes-per-sec N --faults MIX [--format text|json]
 //! leaselab swarm --seed N | --seeds A..B  [--nodes N] [--duration-ms N] [--writes-per-sec N] [--faults MIX]
-//!                [--policy renew-at-ack|safe|lease-based|leaseguard] [--commit-broadcast eager|lazy] [--trace]
+//!                [--policy renew-at-ack|safe|lease-based|leaseguard|leaseguard-timers] [--commit-broadcast eager|lazy] [--trace]
 //! leaselab sweep --seeds A..B [--nodes N]
 //! leaselab failover --seed N [--format json]
 //! leaselab compare --seed N [--faults MIX] [--clock-error-ms N] [--format json]
-//! leaselab hunt  --seed N | --seeds A..B  [--nodes N] [--policy renew-at-ack|safe|lease-based|leaseguard] [--episodes N]
+//! leaselab hunt  --seed N | --seeds A..B  [--nodes N] [--policy renew-at-ack|safe|lease-based|leaseguard|leaseguard-timers] [--episodes N]
 //! leaselab check FILE [--format json]
 //! leaselab merge REPORT...
 //! leaselab scenarios
@@ -83,11 +83,11 @@ impl Summary {
 fn usage() -> String {
     "usage:
   leaselab run|swarm|sweep|compare [--seed N | --seeds A..B] [--nodes 1-7] [--duration-ms N]
-        [--writes-per-sec N] [--reads-per-sec N] [--policy renew-at-ack|safe|lease-based|leaseguard]
+        [--writes-per-sec N] [--reads-per-sec N] [--policy renew-at-ack|safe|lease-based|leaseguard|leaseguard-timers]
         [--commit-broadcast eager|lazy] [--clock-error-ms N]
         [--faults none|all|partitions,loss,clocks,pauses,crashes] [--format text|json] [--trace]
         [--shard K/N] [--report FILE]
-  leaselab hunt [--seed N | --seeds A..B] [--nodes 1-7] [--policy renew-at-ack|safe|lease-based|leaseguard] [--episodes N]
+  leaselab hunt [--seed N | --seeds A..B] [--nodes 1-7] [--policy renew-at-ack|safe|lease-based|leaseguard|leaseguard-timers] [--episodes N]
         [--shard K/N] [--report FILE] [--expect-stale]
   leaselab merge REPORT...
   leaselab check FILE [--format json]
@@ -451,8 +451,8 @@ fn sweep(args: &Args) -> bool {
                 reads += report.linearizable_reads;
                 flagged += report.checker_violations;
             }
-            // The safe policy and LeaseGuard promise no stale read within the bound.
-            let promised = matches!(policy, LeaderLeasePolicy::SendTimeAnchored | LeaderLeasePolicy::LeaseGuard);
+            // The safe policy and LeaseGuard (both variants) promise no stale read within the bound.
+            let promised = policy == LeaderLeasePolicy::SendTimeAnchored || policy.in_log();
             if promised && k <= 1.0 && flagged > 0 {
                 safe_ok = false;
             }

@@ -50,7 +50,11 @@ pub fn cross_check(history: &History) -> CrossCheck {
     revision.update(history);
     let ops = model_operations(history);
     let model = model::check(&ops, Limits::default());
-    let rev_bad: BTreeMap<&str, usize> = revision.violations_by_key().collect();
+    // Inserted one by one: collecting into a map would compile a sort for it into the page.
+    let mut rev_bad: BTreeMap<&str, usize> = BTreeMap::new();
+    for (key, n) in revision.violations_by_key() {
+        rev_bad.insert(key, n);
+    }
     let mut disagreements = Vec::new();
     let mut explained = Vec::new();
     let mut unknown = Vec::new();
@@ -99,7 +103,7 @@ fn model_freedom(ops: &[Operation], key: &str) -> Option<String> {
     // Sorted by invocation, a write overlaps an earlier one exactly when it was invoked before
     // the latest answer so far (all writes here have answers: unknown ones returned above).
     let mut by_invoke: Vec<&&Operation> = writes.iter().collect();
-    by_invoke.sort_by_key(|w| w.invoke);
+    crate::order::sort_by_key(&mut by_invoke, |w| (w.invoke, 0, 0));
     let mut latest: Option<&Operation> = None;
     for w in by_invoke {
         if let Some(l) = latest.filter(|l| w.invoke <= l.ret.unwrap_or(u64::MAX)) {
@@ -115,8 +119,10 @@ fn model_freedom(ops: &[Operation], key: &str) -> Option<String> {
 /// The history as the model checker sees it (see the module docs).
 pub fn model_operations(history: &History) -> Vec<Operation> {
     let mut ops = Vec::new();
-    let known_keys: BTreeSet<&str> =
-        history.iter().flat_map(|r| r.effects.iter().flatten().map(|(k, _)| k.as_str()).chain(read_key(r))).collect();
+    let mut known_keys: BTreeSet<&str> = BTreeSet::new();
+    for k in history.iter().flat_map(|r| r.effects.iter().flatten().map(|(k, _)| k.as_str()).chain(read_key(r))) {
+        known_keys.insert(k);
+    }
     for r in history.iter() {
         ops.extend(operations_of(r, &known_keys));
     }

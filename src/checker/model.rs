@@ -537,7 +537,7 @@ impl<'a> Search<'a> {
     fn new(ops: &'a [Op], invoke: Vec<u64>, due: Vec<u64>, optional: Vec<bool>, values: usize) -> Search<'a> {
         let n = ops.len();
         let mut order: Vec<usize> = (0..n).collect();
-        order.sort_by_key(|&j| (invoke[j], j));
+        crate::order::sort_by_key(&mut order, |&j| (invoke[j], j as u64, 0));
         let mut position = vec![0; n];
         for (p, &j) in order.iter().enumerate() {
             position[j] = p;
@@ -565,7 +565,11 @@ impl<'a> Search<'a> {
                 }
             })
             .collect();
-        let dues = (0..n).map(|j| (due[j], j)).collect();
+        // Inserted one by one: collecting into a set would compile a sort for it into the page.
+        let mut dues = std::collections::BTreeSet::new();
+        for (j, d) in due.iter().enumerate() {
+            dues.insert((*d, j));
+        }
         Search {
             ops,
             invoke,
@@ -656,7 +660,7 @@ impl<'a> Search<'a> {
         candidates.extend(
             optional.into_iter().filter(|&j| matches!(self.ops[j].effect, Step::Set(v) if wanted.contains(&v))),
         );
-        candidates.sort_by_key(|&j| (self.due[j], self.invoke[j], j));
+        crate::order::sort_by_key(&mut candidates, |&j| (self.due[j], self.invoke[j], j as u64));
         // Of operations that do the same thing, only the one due first need be tried: in any
         // order that places another of them here, swapping the two keeps it valid (the one due
         // first may come earlier; the other still precedes everything invoked after it

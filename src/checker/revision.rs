@@ -454,7 +454,13 @@ impl Checker {
 
 /// An operation's final write to each key (a transaction may write a key twice).
 fn last_effect_per_key(effects: &[(String, Option<String>)]) -> BTreeMap<&str, &Option<String>> {
-    effects.iter().map(|(k, v)| (k.as_str(), v)).collect()
+    // Inserted one by one (a later write replaces an earlier one): collecting into a map would
+    // compile a sort for it into the page.
+    let mut last = BTreeMap::new();
+    for (k, v) in effects {
+        last.insert(k.as_str(), v);
+    }
+    last
 }
 
 /// The revision of the write a read saw on its key, and why its value cannot be right, if it

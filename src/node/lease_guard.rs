@@ -2,6 +2,14 @@
 //! appends, renewing the lease with empty entries, deferring a new leader's commits, and the
 //! read decision — the lease of the newest committed entry, inherited from an earlier term or
 //! not, and the limbo keys that must wait.
+//!
+//! The timer-only variant ([`LeaderLeasePolicy::LeaseGuardTimers`]) trusts no clock offsets,
+//! only how fast each node's own clock runs. A leader's lease runs from its own stamp on its
+//! own clock (the same clock, so no offset enters); a new leader defers its commits until Δ + ε
+//! after it last wrote to its log (at boot, or when it received entries or a snapshot), which
+//! is no earlier than when it received any entry of an earlier term, so no earlier than that
+//! entry's lease started. Nothing tells it how long ago the old leader *created* an entry, so it
+//! cannot know the old lease still holds: no inherited reads.
 
 use super::{Node, Process};
 use crate::client_op::ClientOp;
@@ -12,8 +20,8 @@ use crate::storage::DiskStorage;
 use crate::time::LocalTime;
 use raft::StateRole;
 
-/// What a LeaseGuard leader remembers of its term.
-#[derive(Clone, Debug, Default)]
+/// What a LeaseGuard node remembers (its process's memory: lost in a crash).
+#[derive(Clone, Debug)]
 pub(super) struct LeaseGuardState {
     /// The term the deferral below was computed for.
     term: u64,
@@ -21,6 +29,15 @@ pub(super) struct LeaseGuardState {
     deferred_through: Option<LocalTime>,
     /// When this leader last appended a stamped entry.
     last_append: LocalTime,
+    /// When this process last wrote entries or a snapshot to its log, or booted (the
+    /// timer-only variant's bound on when it received any entry it holds).
+    pub(super) log_written: LocalTime,
+}
+
+impl LeaseGuardState {
+    pub(super) fn booted(now: LocalTime) -> LeaseGuardState {
+        LeaseGuardState { term: 0, deferred_through: None, last_append: now, log_written: now }
+    }
 }
 
 /// How a LeaseGuard leader may answer a read now.
@@ -44,7 +61,7 @@ pub fn timing(config: &ClusterConfig) -> LeaseGuardTiming {
 impl Node {
     /// Before raft runs: what the leader appends carries this clock reading.
     pub(super) fn stamp_appends(p: &mut Process, config: &ClusterConfig, now: LocalTime) {
-        if config.leader_lease.policy == LeaderLeasePolicy::LeaseGuard {
+        if config.leader_lease.policy.in_log() {
             p.raw.raft.entry_stamp = stamp(now);
         }
     }
@@ -69,7 +86,11 @@ impl Node {
                 .filter(|e| e.term < term)
                 .filter_map(|e| stamp_of(&e.context).map(|t| t.0));
             let newest = in_log.chain(p.kv.applied_stamps().max).max();
-            p.lease_guard.deferred_through = newest.map(|ts| timing(config).deferred_through(LocalTime(ts)));
+            // With timers only, the stamps (other nodes' clocks) are not comparable with this
+            // clock: the lease is counted from when this node last wrote to its log.
+            let timers = config.leader_lease.policy == LeaderLeasePolicy::LeaseGuardTimers;
+            let from = |ts: i64| if timers { p.lease_guard.log_written } else { LocalTime(ts) };
+            p.lease_guard.deferred_through = newest.map(|ts| timing(config).deferred_through(from(ts)));
         }
         match p.lease_guard.deferred_through {
             Some(through) if now <= through => p.raw.raft.commit_deferred = true,
@@ -136,6 +157,11 @@ impl Node {
         if entry_term == term {
             return LeaseGuardRead::Serve { inherited: false, until, commit };
         }
+        if config.leader_lease.policy == LeaderLeasePolicy::LeaseGuardTimers {
+            return LeaseGuardRead::No(format!(
+                "LeaseGuard, timers only: committed entry {commit} is of term {entry_term}, not this leader's; its stamp is another node's clock, so no inherited read"
+            ));
+        }
         // Inherited: an earlier-term entry past the commit index may write what is read.
         let last = p.raw.raft.raft_log.last_index();
         for e in disk.entries_in(commit + 1, last + 1).into_iter().filter(|e| e.term < term) {
@@ -160,15 +186,19 @@ impl Node {
             return Vec::new();
         }
         let (term, commit, last) = (p.raw.raft.term, p.raw.raft.raft_log.committed, p.raw.raft.raft_log.last_index());
+        // Kept sorted and distinct as they come (a sort would add its own code to the page).
         let mut keys: Vec<Option<String>> = Vec::new();
         for e in disk.entries_in(commit + 1, last + 1).into_iter().filter(|e| e.term < term) {
-            match written_keys(&e.data) {
-                Some(written) => keys.extend(written.into_iter().map(Some)),
-                None => keys.push(None),
+            let written: Vec<Option<String>> = match written_keys(&e.data) {
+                Some(written) => written.into_iter().map(Some).collect(),
+                None => vec![None],
+            };
+            for k in written {
+                if let Err(i) = keys.binary_search(&k) {
+                    keys.insert(i, k);
+                }
             }
         }
-        keys.sort();
-        keys.dedup();
         keys
     }
 
@@ -183,7 +213,9 @@ impl Node {
     ) -> Option<(LocalTime, u64)> {
         let t = timing(config);
         let leader = p.raw.raft.state == StateRole::Leader;
-        let (ts, term) = Self::committed_stamp(p, disk).filter(|(ts, _)| leader && t.may_serve(now, *ts))?;
+        let timers = config.leader_lease.policy == LeaderLeasePolicy::LeaseGuardTimers;
+        let (ts, term) = Self::committed_stamp(p, disk)
+            .filter(|(ts, term)| leader && t.may_serve(now, *ts) && !(timers && *term != p.raw.raft.term))?;
         Some((LocalTime(t.lease_end(ts).0 - t.epsilon_us), term))
     }
 
@@ -212,7 +244,13 @@ impl Node {
         };
         LeaderLeaseStats {
             enabled: true,
-            config_reason: "LeaseGuard: the lease travels in the log".into(),
+            config_reason: match config.leader_lease.policy {
+                LeaderLeasePolicy::LeaseGuardTimers => {
+                    "LeaseGuard, timers only: the lease travels in the log, timed on each node's own clock"
+                }
+                _ => "LeaseGuard: the lease travels in the log",
+            }
+            .into(),
             valid: lease.is_some(),
             expire_at: lease.map(|(until, _)| until),
             renew_count: 0,

@@ -198,7 +198,7 @@ impl Node {
             withholds_votes: false,
             key_lease_ids: KeyLeaseIdGenerator::new(self.id, now),
             watchers: crate::watch::WatcherGroup::default(),
-            lease_guard: lease_guard::LeaseGuardState::default(),
+            lease_guard: lease_guard::LeaseGuardState::booted(now),
         });
     }
 
@@ -263,7 +263,7 @@ impl Node {
         Self::retry_dropped_reads(p, now, out);
         Self::lessor_timers(p, config, now);
         Self::watch_timers(p, config, now, out);
-        if policy == LeaderLeasePolicy::LeaseGuard {
+        if policy.in_log() {
             Self::renew_by_log(p, config, now);
         }
         if is_leader {
@@ -412,7 +412,7 @@ impl Node {
         }
         match config.leader_lease.policy {
             LeaderLeasePolicy::RaftLeaseBased => Some(now),
-            LeaderLeasePolicy::LeaseGuard => {
+            LeaderLeasePolicy::LeaseGuard | LeaderLeasePolicy::LeaseGuardTimers => {
                 Self::lease_guard_until(p, &self.disk, config, now).map(|(until, _)| until)
             }
             _ => p.leader_lease.has_valid_lease(now).then(|| p.leader_lease.expire_at()).flatten(),
@@ -423,6 +423,7 @@ impl Node {
     pub fn limbo_keys(&self, config: &ClusterConfig) -> Vec<Option<String>> {
         match (&self.process, config.leader_lease.policy) {
             (Some(p), LeaderLeasePolicy::LeaseGuard) => Self::limbo(p, &self.disk),
+            // Without inherited reads every read waits for the deferral: there is no limbo to show.
             _ => Vec::new(),
         }
     }
@@ -430,7 +431,9 @@ impl Node {
     pub fn leader_lease_stats(&self, now: LocalTime, config: &ClusterConfig) -> Option<LeaderLeaseStats> {
         let p = self.process.as_ref()?;
         Some(match config.leader_lease.policy {
-            LeaderLeasePolicy::LeaseGuard => Self::lease_guard_stats(p, &self.disk, config, now),
+            LeaderLeasePolicy::LeaseGuard | LeaderLeasePolicy::LeaseGuardTimers => {
+                Self::lease_guard_stats(p, &self.disk, config, now)
+            }
             _ => p.leader_lease.stats(now),
         })
     }

@@ -79,7 +79,7 @@ impl Node {
         let path = if !is_leader {
             ForwardPathNote::note(p, op, out);
             ReadPath::ForwardedReadIndex
-        } else if policy == LeaderLeasePolicy::LeaseGuard {
+        } else if policy.in_log() {
             match Self::lease_guard_read(p, &self.disk, config, now, query) {
                 LeaseGuardRead::Serve { inherited, until, commit } => {
                     let (path, whose) = if inherited {

@@ -15,9 +15,11 @@ use crate::watch::WatcherGroup;
 use raft::eraftpb::{Entry, EntryType, Message};
 
 /// Sort key for outgoing messages: raft-rs iterates FxHash maps whose order differs between
-/// 64-bit native and wasm32, so every batch is sorted before it reaches the network.
-fn message_order(m: &Message) -> (u64, i32, u64, u64) {
-    (m.to, m.get_msg_type() as i32, m.term, m.index)
+/// 64-bit native and wasm32, so every batch is sorted before it reaches the network. By
+/// recipient, then message type (node ids and types are small: one field holds both), term and
+/// index.
+fn message_order(m: &Message) -> crate::order::Key {
+    ((m.to << 8) | m.get_msg_type() as u64, m.term, m.index)
 }
 
 impl Node {
@@ -26,7 +28,7 @@ impl Node {
     pub(super) fn handle_ready(&mut self, config: &ClusterConfig, now: LocalTime, out: &mut NodeOutput) {
         let disk = self.disk.clone();
         let p = self.process.as_mut().expect("running");
-        if config.leader_lease.policy == LeaderLeasePolicy::LeaseGuard {
+        if config.leader_lease.policy.in_log() {
             Self::gate_commits(p, &disk, config, now);
         }
         Self::drain_ready(p, &disk, config, now, out);
@@ -74,7 +76,7 @@ impl Node {
             }
             let mut ready = p.raw.ready();
             let mut immediate = ready.take_messages();
-            immediate.sort_by_key(message_order);
+            crate::order::sort_by_key(&mut immediate, message_order);
             out.messages.append(&mut immediate);
             p.raw.recycle_messages(immediate);
 
@@ -88,6 +90,9 @@ impl Node {
                 p.watchers.notify(p.kv.mvcc(), &mut out.watch_responses);
             }
             Self::apply_entries(&mut p.kv, &mut p.watchers, ready.take_committed_entries(), ctx, out);
+            if !ready.entries().is_empty() || !ready.snapshot().is_empty() {
+                p.lease_guard.log_written = now;
+            }
             for rs in ready.take_read_states() {
                 Self::on_read_state(p, config, rs.index, &rs.request_ctx, out);
             }
@@ -96,7 +101,7 @@ impl Node {
                 disk.set_hard_state(hs.clone());
             }
             let mut persisted = ready.take_persisted_messages();
-            persisted.sort_by_key(message_order);
+            crate::order::sort_by_key(&mut persisted, message_order);
             out.messages.append(&mut persisted);
             p.raw.recycle_messages(persisted);
 
@@ -105,7 +110,7 @@ impl Node {
                 disk.set_commit(commit);
             }
             let mut more = light.take_messages();
-            more.sort_by_key(message_order);
+            crate::order::sort_by_key(&mut more, message_order);
             out.messages.append(&mut more);
             p.raw.recycle_messages(more);
             Self::apply_entries(&mut p.kv, &mut p.watchers, light.take_committed_entries(), ctx, out);

@@ -91,6 +91,7 @@ pub fn App(#[prop(optional)] options: Option<StartOptions>) -> impl IntoView {
                     <Legend />
                     <TimelinePanel />
                     <SpaceTimeView />
+                    <ComparePanel />
                 </section>
                 <section class="side">
                     <TourPanel />

@@ -24,6 +24,8 @@ pub(crate) fn run_frames(lab: Lab, last: Rc<Cell<f64>>) {
         let dt = now - last.replace(now);
         // A shared or imported run being replayed has the frame's time; the present waits.
         let replaying = lab.replay_frame(&|| wall_ms() - now < SIMULATION_MS_PER_FRAME);
+        // A comparison under way has half the frame's time; the present run goes on with the rest.
+        lab.compare_frame(&|| wall_ms() - now < SIMULATION_MS_PER_FRAME / 2.0);
         let alive = match (lab.playback.playing.try_get_untracked(), lab.playback.speed_index.try_get_untracked()) {
             _ if replaying => true,
             (Some(true), Some(i)) => {

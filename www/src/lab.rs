@@ -3,6 +3,7 @@
 //! through [`leaselab::Command`]s and redraws from the plain-data [`Snapshot`] it publishes.
 
 use leaselab::checker::Verdict;
+use leaselab::compare::{Comparison, PolicyRun};
 use leaselab::event::Event;
 use leaselab::explain::explain_stale_read;
 use leaselab::history::OpRecord;
@@ -187,6 +188,11 @@ pub struct Lab {
     pub tour: TourState,
     /// A shared or imported run being replayed a slice per frame, and how to announce it.
     pending_replay: StoredValue<Option<PendingReplay>, LocalStorage>,
+    /// The run under every leader lease policy, being run a slice per frame.
+    pending_compare: StoredValue<Option<Comparison>, LocalStorage>,
+    /// The comparison on show: what run it is of, how many policies have run, and their runs
+    /// once all have.
+    pub compare: RwSignal<Option<(String, usize, Vec<PolicyRun>)>>,
     pub help_open: RwSignal<bool>,
     log_cursor: StoredValue<u64>,
     /// Events from this trace position on are all logged, message traffic included: a Step
@@ -245,6 +251,8 @@ impl Lab {
                 reveal: RwSignal::new(None),
             },
             pending_replay: StoredValue::new_local(None),
+            pending_compare: StoredValue::new_local(None),
+            compare: RwSignal::new(None),
             help_open: RwSignal::new(false),
             log_cursor: StoredValue::new(0),
             log_all_from: StoredValue::new(u64::MAX),
@@ -382,7 +390,7 @@ impl Lab {
             }
             None => {
                 p.push(node);
-                p.sort();
+                leaselab::order::sort_by_key(p, |n| (n.0, 0, 0));
             }
         });
     }
@@ -528,6 +536,43 @@ impl Lab {
         true
     }
 
+    /// Starts comparing the run so far under every leader lease policy: its commands re-run
+    /// from its seed, a slice per frame ([`Lab::compare_frame`]).
+    pub fn start_compare(&self) -> Result<(), String> {
+        let (comparison, what) = self.timeline.with_value(|t| {
+            let sim = t.sim();
+            if sim.command_log_truncated() {
+                return Err("this run's command log outgrew its limit, so it cannot be re-run".to_string());
+            }
+            let what = format!("seed {}, the first {}", sim.seed(), crate::model::format_time(sim.now()));
+            Ok((Comparison::of_run(sim.seed(), sim.config(), sim.command_log(), sim.now())?, what))
+        })?;
+        self.pending_compare.set_value(Some(comparison));
+        self.compare.set(Some((what, 0, Vec::new())));
+        Ok(())
+    }
+
+    /// Runs a comparison under way for this frame's time; shows its runs when it is done.
+    pub fn compare_frame(&self, more_time: &dyn Fn() -> bool) {
+        let Some(mut comparison) = self.pending_compare.try_update_value(Option::take).flatten() else { return };
+        let mut done = comparison.advance(EVENTS_PER_SLICE);
+        while !done && more_time() {
+            done = comparison.advance(EVENTS_PER_SLICE);
+        }
+        let (ran, _) = comparison.progress();
+        let runs = if done { comparison.results() } else { Vec::new() };
+        if self.compare.with_untracked(|c| c.as_ref().is_some_and(|c| c.1 != ran)) {
+            self.compare.update(|c| {
+                if let Some(c) = c {
+                    (c.1, c.2) = (ran, runs);
+                }
+            });
+        }
+        if !done {
+            self.pending_compare.set_value(Some(comparison));
+        }
+    }
+
     /// Where the present run is: any action on it moves this.
     fn run_mark(&self) -> (u64, SimTime) {
         self.timeline.with_value(|t| (t.sim().trace().len(), t.sim().now()))
@@ -572,6 +617,7 @@ impl Lab {
         let Some(mut runner) = self.tour.runner.get_value() else { return };
         let question = runner.upcoming_question();
         let mut results = None;
+        let mut stepped = false;
         self.timeline.update_value(|t| {
             // Scrubbed back? The tour goes on from where it was, not from the moment on show
             // (the recording replays to it exactly).
@@ -585,9 +631,13 @@ impl Lab {
                         Some(report.expectations.into_iter().map(|e| (e.description, e.passed, e.detail)).collect());
                 } else {
                     runner.step(sim);
+                    stepped = true;
                 }
             })
         });
+        // A step that asks for the comparison starts it once the step has run.
+        let compare =
+            stepped && runner.next.checked_sub(1).and_then(|i| runner.scenario.steps.get(i)).is_some_and(|s| s.compare);
         // A step that asked a question reveals the answer; a step without one keeps the last
         // reveal on show (its operation may finish only now).
         if let Some(q) = question {
@@ -598,6 +648,11 @@ impl Lab {
         self.tour.runner.set_value(Some(runner));
         self.refresh();
         self.publish_tour(results);
+        if compare {
+            if let Err(e) = self.start_compare() {
+                self.error.set(Some(e));
+            }
+        }
     }
 
     /// Goes one step back: replays the tour from its seed up to the previous step (runs are
@@ -637,8 +692,10 @@ impl Lab {
     }
 
     fn install(&self, timeline: Timeline) {
-        // A new run (Reset, a tour, another link) cancels a replay under way.
+        // A new run (Reset, a tour, another link) cancels a replay or comparison under way.
         self.pending_replay.set_value(None);
+        self.pending_compare.set_value(None);
+        self.compare.set(None);
         self.timeline.set_value(timeline);
         self.set_timeline_note(None);
         self.selection.op.set(None);

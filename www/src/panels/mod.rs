@@ -3,6 +3,7 @@
 
 mod client;
 mod cluster_view;
+mod compare;
 mod controls;
 mod event_log;
 mod help;
@@ -19,6 +20,7 @@ mod watches;
 
 pub(crate) use client::ClientPanel;
 pub(crate) use cluster_view::{ClusterView, Legend};
+pub(crate) use compare::ComparePanel;
 pub(crate) use controls::{close_settings, Controls};
 pub(crate) use event_log::EventLog;
 pub(crate) use help::HelpOverlay;

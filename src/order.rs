@@ -1,0 +1,48 @@
+//! One stable sort for the whole crate, by a key of three `u64`s.
+//!
+//! Rust's `sort_by_key` is compiled anew for every element type and key, and each copy costs
+//! the page's wasm several kilobytes; a dozen sorts of small lists (a Ready's messages, due key
+//! leases, a compaction's revisions, the checker's operations) cost more than a page feature.
+//! Here every caller sorts the same thing — keys with positions — with one instantiation of
+//! the standard sort, then moves its elements into that order. Ties keep their order, as with
+//! `sort_by_key`.
+
+/// A sort key: compared field by field.
+pub type Key = (u64, u64, u64);
+
+/// Sorts `v` by `key`, stably.
+pub fn sort_by_key<T>(v: &mut Vec<T>, key: impl Fn(&T) -> Key) {
+    if v.len() < 2 || v.windows(2).all(|w| key(&w[0]) <= key(&w[1])) {
+        return;
+    }
+    let mut keyed: Vec<(Key, usize)> = v.iter().map(&key).zip(0..).collect();
+    keyed.sort_unstable();
+    let mut slots: Vec<Option<T>> = v.drain(..).map(Some).collect();
+    v.extend(keyed.into_iter().map(|(_, i)| slots[i].take().unwrap_or_else(|| unreachable!("each index once"))));
+}
+
+/// An `i64` as a `u64` in the same order (for keys of signed times).
+pub fn signed(x: i64) -> u64 {
+    (x as u64) ^ (1 << 63)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn it_sorts_stably_like_the_standard_sort() {
+        let mut v: Vec<(i64, char)> =
+            vec![(3, 'a'), (-1, 'b'), (3, 'c'), (0, 'd'), (-1, 'e'), (i64::MIN, 'f'), (i64::MAX, 'g')];
+        let mut expected = v.clone();
+        expected.sort_by_key(|(k, _)| *k);
+        sort_by_key(&mut v, |(k, _)| (signed(*k), 0, 0));
+        assert_eq!(v, expected);
+        let mut one = vec![5];
+        sort_by_key(&mut one, |x| (*x, 0, 0));
+        assert_eq!(one, vec![5]);
+        let mut strings: Vec<String> = ["b", "a", "c"].map(String::from).to_vec();
+        sort_by_key(&mut strings, |s| (u64::from(s.as_bytes()[0]), 0, 0));
+        assert_eq!(strings, ["a", "b", "c"]);
+    }
+}
