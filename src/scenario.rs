@@ -527,7 +527,7 @@ fn check(e: &Expectation, sim: &Sim, checker: &Checker, ops: &[OpId]) -> Expecta
 
 /// The built-in guided tours, in teaching order: (name, JSON text from `scenarios/`, minified
 /// by `build.rs`).
-pub const BUILTIN: [(&str, &str); 16] = [
+pub const BUILTIN: [(&str, &str); 17] = [
     ("healthy-lease-read", include_str!(concat!(env!("OUT_DIR"), "/scenarios/healthy-lease-read.json"))),
     ("single-node", include_str!(concat!(env!("OUT_DIR"), "/scenarios/single-node.json"))),
     ("leader-isolated", include_str!(concat!(env!("OUT_DIR"), "/scenarios/leader-isolated.json"))),
@@ -550,6 +550,7 @@ pub const BUILTIN: [(&str, &str); 16] = [
     ("watch-partition", include_str!(concat!(env!("OUT_DIR"), "/scenarios/watch-partition.json"))),
     ("leaseguard-failover", include_str!(concat!(env!("OUT_DIR"), "/scenarios/leaseguard-failover.json"))),
     ("leaseguard-clock-error", include_str!(concat!(env!("OUT_DIR"), "/scenarios/leaseguard-clock-error.json"))),
+    ("failover-compare", include_str!(concat!(env!("OUT_DIR"), "/scenarios/failover-compare.json"))),
 ];
 
 /// A built-in tour by name.

@@ -236,3 +236,34 @@ fn timers_only_is_safe_where_clock_offsets_break_leaseguard() {
         assert_eq!(matches!(verdict, Some(Verdict::Stale(_))), stale_expected, "{policy:?}: {verdict:?}");
     }
 }
+
+/// The failover tour's comparison, as the page makes it at the tour's compare step: the run so
+/// far re-run under every policy. LeaseGuard's run is the tour's own (its commands re-applied
+/// where they were); no policy serves a stale read after the crash; LeaseGuard answers more of
+/// the reads sent just after the new leader's election at once than its timer-only variant,
+/// which must wait out the old lease before its first commit.
+#[test]
+fn the_failover_tour_compares_every_policy_on_its_own_run() {
+    use leaselab::compare::Comparison;
+    use leaselab::scenario::{builtin, ScenarioRunner};
+    let (mut runner, mut sim) = ScenarioRunner::start(builtin("failover-compare").unwrap());
+    loop {
+        let compare = runner.upcoming().expect("the tour has a compare step").compare;
+        runner.step(&mut sim);
+        if compare {
+            break;
+        }
+    }
+    let mut comparison = Comparison::of_run(sim.seed(), sim.config(), sim.command_log(), sim.now()).unwrap();
+    assert!(comparison.advance(usize::MAX));
+    let runs = comparison.results();
+    println!("{}", leaselab::compare::table(sim.seed(), &runs));
+    let by = |name: &str| runs.iter().find(|r| r.policy == name).unwrap();
+    assert_eq!(by("leaseguard").trace_hash, sim.trace_hash(), "the tour's own run");
+    for r in &runs {
+        assert_eq!(r.stale_reads, 0, "{}", r.policy);
+        assert!(r.elections >= 2 && r.after_change_reads > 20, "{r:?}");
+    }
+    assert!(by("leaseguard").served_within(0.0) > by("leaseguard-timers").served_within(0.0));
+    assert!(by("leaseguard").reads_by_path.get("inherited lease").is_some_and(|n| *n > 0));
+}

@@ -1109,3 +1109,75 @@ async fn the_leaseguard_tour_shows_the_limbo_key_in_the_inspector() {
     assert!(!class_of(&host, "[data-testid=\"key-y\"]").contains("limbo"));
     host.remove();
 }
+
+/// Waits for the next animation frame (the page runs a comparison a slice per frame).
+async fn next_frame() {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        web_sys::window().unwrap().request_animation_frame(&resolve).unwrap();
+    });
+    wasm_bindgen_futures::JsFuture::from(promise).await.unwrap();
+}
+
+/// The failover tour's last step compares the run under every policy: a card per policy with
+/// its cluster at the end, a row per policy, and a curve per policy on the chart.
+#[wasm_bindgen_test]
+async fn the_failover_tour_compares_every_policy_in_a_table_and_a_chart() {
+    let (host, _handle) = mount(3);
+    choose(&host, "tour-select", "failover-compare").await;
+    click(&host, "tour-start").await;
+    for _ in 0..4 {
+        click(&host, "tour-next").await;
+    }
+    assert!(
+        text(&host, "compare-status").starts_with("Comparing seed 4, the first "),
+        "{}",
+        text(&host, "compare-status")
+    );
+    let mut frames = 0;
+    while host.query_selector("[data-testid=\"compare-table\"]").unwrap().is_none() {
+        next_frame().await;
+        frames += 1;
+        assert!(frames < 3_000, "the comparison never ends: {}", text(&host, "compare-status"));
+    }
+    let n = leaselab::LeaderLeasePolicy::ALL.len();
+    for i in 0..n {
+        let row = text(&host, &format!("compare-row-{i}"));
+        assert!(row.starts_with(leaselab::LeaderLeasePolicy::ALL[i].label()), "{row}");
+        assert!(row.ends_with('0'), "no stale read: {row}");
+        let points = by_test_id(&host, &format!("compare-curve-{i}")).get_attribute("points").unwrap();
+        assert_eq!(points.split_whitespace().count(), 101, "a point every 10 ms to 1 s");
+        assert!(text(&host, &format!("compare-card-{i}")).contains("0 stale"));
+    }
+    assert!(text(&host, "compare-table").contains("inherited lease"));
+    // A new run clears the comparison.
+    click(&host, "tour-exit").await;
+    click(&host, "reset-button").await;
+    assert!(host.query_selector("[data-testid=\"compare-status\"]").unwrap().is_none());
+    host.remove();
+}
+
+/// The comparison of a run on the page runs a slice per frame, and its run under the page's
+/// own policy is the page's run (the same trace hash).
+#[wasm_bindgen_test]
+fn the_comparison_runs_a_slice_per_frame_and_holds_the_page_run() {
+    use leaselab::Command;
+    use leaselab_www::lab::Lab;
+    let lab = Lab::new(5, ClusterConfig::default());
+    lab.command(Command::SetWorkload { ops_per_sec: 200 }).unwrap();
+    lab.advance_us(3_000_000);
+    let leader = lab.snap.get_untracked().leader.unwrap();
+    lab.command(Command::Crash { node: leader }).unwrap();
+    lab.advance_us(3_000_000);
+    lab.start_compare().unwrap();
+    let mut frames = 0;
+    while lab.compare.get_untracked().is_some_and(|c| c.2.is_empty()) {
+        lab.compare_frame(&|| false);
+        frames += 1;
+        assert!(frames < 100_000);
+    }
+    assert!(frames > 5, "ran over {frames} frames");
+    let (what, ran, runs) = lab.compare.get_untracked().unwrap();
+    assert_eq!((what.as_str(), ran), ("seed 5, the first 6.000 s", runs.len()));
+    let safe = runs.iter().find(|r| r.policy == "safe").unwrap();
+    assert_eq!(safe.trace_hash, lab.snap.get_untracked().trace_hash, "the page's own run");
+}

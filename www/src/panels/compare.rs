@@ -100,12 +100,12 @@ fn chart(h: &mut String, runs: &[PolicyRun], labels: &[&str]) {
     let (left, top, width, height) = PLOT;
     let x = |t: u64| left + width * t as f64 / AFTER_CHANGE_MS as f64;
     let y = |f: f64| top + height * (1.0 - f);
-    h.push_str("<svg class=\"compare-chart\" data-testid=\"compare-chart\" viewBox=\"0 0 350 150\" role=\"img\" aria-label=\"Share of the reads sent within a second of a leader change that were answered within t ms, one line per policy\">");
+    h.push_str("<svg class=\"compare-chart\" data-testid=\"compare-chart\" viewBox=\"0 0 360 150\" role=\"img\" aria-label=\"Share of the reads sent within a second of a leader change that were answered within t ms, one line per policy\">");
     for k in 0..=4u64 {
         let (t, f) = (AFTER_CHANGE_MS * k / 4, k as f64 / 4.0);
         let _ = write!(
             h,
-            "<line class=\"grid\" x1=\"{left}\" x2=\"{}\" y1=\"{:.1}\" y2=\"{:.1}\"/><text class=\"tick\" x=\"{:.1}\" y=\"{}\">{t}</text><text class=\"tick\" x=\"{}\" y=\"{:.1}\" text-anchor=\"end\">{}%</text>",
+            "<line class=\"grid\" x1=\"{left}\" x2=\"{}\" y1=\"{:.1}\" y2=\"{:.1}\"/><text class=\"tick\" x=\"{:.1}\" y=\"{}\" text-anchor=\"middle\">{t}</text><text class=\"tick\" x=\"{}\" y=\"{:.1}\" text-anchor=\"end\">{}%</text>",
             left + width,
             y(f),
             y(f),
