@@ -9,10 +9,14 @@
 
 use crate::event::Event;
 use crate::read::ReadPath;
-use crate::sim::{LocalReadSpan, Sim};
+use crate::sim::{EntryLease, LocalReadSpan, Sim};
 use crate::time::SimTime;
 use crate::types::{MsgKind, NodeId, OpId};
 use serde::{Deserialize, Serialize};
+
+/// Entry leases drawn at most (a busy leader commits many entries a second; the newest show
+/// the lease the log keeps renewing).
+pub const ENTRY_LEASES_SHOWN: usize = 48;
 
 /// A message: sent by `from` at `sent`, reaching `to` at `end` (or dropped at `end`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,6 +84,9 @@ pub struct SpaceTime {
     pub arrows: Vec<Arrow>,
     pub leaders: Vec<LeaderSpan>,
     pub local_reads: Vec<LocalReadSpan>,
+    /// Under LeaseGuard, the leases of entries leaders committed in the window (the newest
+    /// [`ENTRY_LEASES_SHOWN`]).
+    pub entry_leases: Vec<EntryLease>,
     pub stale_windows: Vec<StaleWindow>,
     pub markers: Vec<Marker>,
     pub ops: Vec<OpSpan>,
@@ -172,6 +179,9 @@ pub fn build_at(sim: &Sim, to: SimTime, window_us: u64, max_arrows: usize) -> Sp
 
     // Local-read beliefs and the stale windows they open against newer leaders.
     d.local_reads = sim.local_read_spans().filter(|s| s.until >= from && s.from <= to).collect();
+    let mut leases: Vec<EntryLease> =
+        sim.entry_leases().filter(|l| l.until >= from && l.committed <= to).copied().collect();
+    d.entry_leases = leases.split_off(leases.len().saturating_sub(ENTRY_LEASES_SHOWN));
     let newer_leaders: Vec<(SimTime, NodeId, u64)> = sim.leader_changes().filter(|c| c.0 <= to).collect();
     let guarded = sim.config().leader_lease.policy == crate::leader_lease::LeaderLeasePolicy::LeaseGuard;
     for belief in &d.local_reads {

@@ -69,6 +69,15 @@ fn a_leader_serves_on_the_lease_in_its_log() {
     let newest = tail.last().unwrap().lease_until.expect("stamped");
     assert!(newest > sim.local_time(leader) && newest.0 <= sim.local_time(leader).0 + 2_000_000, "{newest}");
     assert!(tail.iter().all(|e| e.lease_until.is_some()));
+    // The space-time diagram draws the lease of each entry the leader committed: from the
+    // commit until stamp + Δ, a little under Δ since the entry was stamped before it committed.
+    let d = leaselab::spacetime::build(&sim, 3_000_000, 1_500);
+    assert!(d.entry_leases.len() >= 4, "{:?}", d.entry_leases);
+    for l in &d.entry_leases {
+        assert_eq!(l.node, leader);
+        let lasts = l.until.saturating_sub(l.committed);
+        assert!(lasts > 1_800_000 && lasts <= 2_000_000, "{l:?}");
+    }
 }
 
 /// `CommitEntry`: a new leader commits nothing while an earlier term's entry may still be

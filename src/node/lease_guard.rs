@@ -179,6 +179,16 @@ impl Node {
         LeaseGuardRead::Serve { inherited: true, until, commit }
     }
 
+    /// The lease end `X(e)` of the entry at this leader's commit index, and that entry's term.
+    pub(super) fn lease_end_of_commit(
+        p: &Process,
+        disk: &DiskStorage,
+        config: &ClusterConfig,
+    ) -> Option<(LocalTime, u64)> {
+        let (ts, term) = Self::committed_stamp(p, disk)?;
+        Some((timing(config).lease_end(ts), term))
+    }
+
     /// A LeaseGuard leader's limbo: what entries of earlier terms past its commit index may write
     /// (`None` in the list: an entry whose keys are not known, so every key waits).
     pub(super) fn limbo(p: &Process, disk: &DiskStorage) -> Vec<Option<String>> {

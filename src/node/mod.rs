@@ -419,6 +419,12 @@ impl Node {
         }
     }
 
+    /// Under LeaseGuard, a leader's newest committed entry's lease end `X(e)` and its term.
+    pub fn committed_lease_end(&self, config: &ClusterConfig) -> Option<(LocalTime, u64)> {
+        let p = self.process.as_ref().filter(|p| p.raw.raft.state == StateRole::Leader)?;
+        config.leader_lease.policy.in_log().then(|| Self::lease_end_of_commit(p, &self.disk, config)).flatten()
+    }
+
     /// Under LeaseGuard, the keys this leader's limbo entries may write (`None`: any key).
     pub fn limbo_keys(&self, config: &ClusterConfig) -> Vec<Option<String>> {
         match (&self.process, config.leader_lease.policy) {

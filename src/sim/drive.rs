@@ -135,6 +135,7 @@ impl Sim {
         self.record_reads_done(node, &mut out);
         if let Some(commit) = out.commit_advanced.take() {
             self.emit(Event::CommitAdvanced { node, commit });
+            self.note_entry_lease(node, commit);
         }
         for (id, keys) in out.key_leases_revoked.drain(..) {
             self.recorder.key_lease_revoked(now, id, node, keys);
@@ -153,6 +154,14 @@ impl Sim {
             self.send(msg);
         }
         self.world.out = Some(out);
+    }
+
+    /// Under LeaseGuard, a leader's commit reached a new entry: the diagram draws its lease.
+    fn note_entry_lease(&mut self, node: NodeId, index: u64) {
+        let Some((end, term)) = self.node(node).committed_lease_end(&self.config) else { return };
+        let now = self.now;
+        let until = self.clock(node).true_time_reaching(now, end);
+        self.recorder.entry_lease(super::EntryLease { node, index, term, committed: now, until });
     }
 
     /// Entries applied at `node`: their effects go into the history at their first apply

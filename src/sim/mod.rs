@@ -27,7 +27,7 @@ mod watches;
 mod workload;
 mod world;
 
-pub use recorder::{LeaderTenure, LocalReadSpan};
+pub use recorder::{EntryLease, LeaderTenure, LocalReadSpan};
 pub use replay::{LoggedCommand, COMMAND_LOG_MAX};
 pub use watches::{ReceivedEvent, WatchLog, WATCHES_MAX, WATCH_EVENTS_KEPT};
 pub use world::Machine;
@@ -165,6 +165,11 @@ impl Sim {
     }
     /// Spans of true time in which leaders believed they could answer reads locally, oldest
     /// first (bounded; the open ones last).
+    /// Under LeaseGuard, the leases of the entries leaders committed (the newest 512).
+    pub fn entry_leases(&self) -> impl Iterator<Item = &EntryLease> {
+        self.recorder.entry_leases()
+    }
+
     pub fn local_read_spans(&self) -> impl Iterator<Item = LocalReadSpan> + '_ {
         self.recorder.local_read_spans()
     }

@@ -40,6 +40,20 @@ pub struct LocalReadSpan {
     pub until: SimTime,
 }
 
+/// Under LeaseGuard, the lease of the entry a leader's commit index reached: from that commit
+/// until the entry's lease ends (`X(e)`, on the leader's clock as it ran then).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct EntryLease {
+    pub node: NodeId,
+    pub index: u64,
+    pub term: u64,
+    pub committed: SimTime,
+    pub until: SimTime,
+}
+
+/// Entry leases kept for the diagram (a ring: the oldest go first).
+const ENTRY_LEASES_MAX: usize = 512;
+
 /// One node's time as leader of one term, by true time: from its election until it stepped
 /// down or crashed (`ended` is `None` while it still leads).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -61,6 +75,8 @@ pub(super) struct Recorder {
     /// Closed local-read spans, oldest first, and each node's open one.
     local_read_spans: VecDeque<LocalReadSpan>,
     open_local_read: Vec<Option<LocalReadSpan>>,
+    /// Under LeaseGuard, the leases of the entries leaders committed, oldest first (bounded).
+    entry_leases: VecDeque<EntryLease>,
     /// Every node's tenures as leader, most recent last (bounded).
     leader_tenures: VecDeque<LeaderTenure>,
     /// Raft indexes of the nodes' own proposals already recorded in the history.
@@ -79,6 +95,7 @@ impl Recorder {
             trace: Trace::default(),
             local_read_spans: VecDeque::new(),
             open_local_read: vec![None; node_count],
+            entry_leases: VecDeque::new(),
             leader_tenures: VecDeque::new(),
             internal_applied: BTreeSet::new(),
             watches: Default::default(),
@@ -166,6 +183,18 @@ impl Recorder {
 
     pub fn leader_tenures(&self) -> impl Iterator<Item = &LeaderTenure> {
         self.leader_tenures.iter()
+    }
+
+    /// A leader committed entry `index` of `term`, whose lease ends at `until`.
+    pub fn entry_lease(&mut self, lease: EntryLease) {
+        if self.entry_leases.len() == ENTRY_LEASES_MAX {
+            self.entry_leases.pop_front();
+        }
+        self.entry_leases.push_back(lease);
+    }
+
+    pub fn entry_leases(&self) -> impl Iterator<Item = &EntryLease> {
+        self.entry_leases.iter()
     }
 
     pub fn local_read_spans(&self) -> impl Iterator<Item = LocalReadSpan> + '_ {

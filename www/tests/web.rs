@@ -1107,6 +1107,9 @@ async fn the_leaseguard_tour_shows_the_limbo_key_in_the_inspector() {
     assert!(limbo.ends_with(": x"), "{limbo}");
     assert!(class_of(&host, "[data-testid=\"key-x\"]").contains("limbo"));
     assert!(!class_of(&host, "[data-testid=\"key-y\"]").contains("limbo"));
+    // The diagram draws the leases of the entries the leaders committed.
+    let bars = host.query_selector_all(".st-entry-lease").unwrap().length();
+    assert!(bars >= 2, "{bars} entry lease bars");
     host.remove();
 }
 

@@ -211,7 +211,17 @@ pub fn SpaceTimeView() -> impl IntoView {
                             </line>
                         }
                     }).collect_view();
-                    (leaders, beliefs)
+                    // LeaseGuard: each committed entry's lease, in a lane right of the belief.
+                    let entry_leases = d.entry_leases.iter().map(|l| {
+                        let x = s.x(l.node) + 14.0;
+                        let (y1, y2) = (s.y(l.committed), s.y(l.until.min(d.to)));
+                        view! {
+                            <path class="st-entry-lease" d=format!("M{:.1} {y1:.1}h4M{x:.1} {y1:.1}V{:.1}", x - 2.0, y2.max(y1 + 1.0))>
+                                <title>{format!("{}'s entry {} (term {}) committed at {}: its lease (stamp + Δ) ends at {}", l.node, l.index, l.term, format_time(l.committed), format_time(l.until))}</title>
+                            </path>
+                        }
+                    }).collect_view();
+                    (leaders, beliefs, entry_leases)
                 })}
                 // Messages: one path per kind, arrival dots, drops, and the selected read's.
                 {move || {
