@@ -156,13 +156,14 @@ fn compare_prints_a_row_per_policy() {
     let o = leaselab(&["compare", "--seed", "2", "--duration-ms", "3000", "--faults", "all"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let text = stdout(&o);
-    for policy in ["renew-at-ack", "safe", "lease-based", "leaseguard"] {
+    for policy in ["renew-at-ack", "safe", "lease-based", "leaseguard", "leaseguard-timers"] {
         assert!(text.lines().any(|l| l.starts_with(policy)), "no row for {policy}: {text}");
     }
     let o = leaselab(&["compare", "--seed", "2", "--duration-ms", "3000", "--format", "json"]);
     let runs: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
-    assert_eq!(runs.as_array().map(Vec::len), Some(4));
+    assert_eq!(runs.as_array().map(Vec::len), Some(5));
     assert!(runs[3]["reads_by_path"].is_object() && runs[3]["stale_reads"].is_u64(), "{runs}");
+    assert!(runs[4]["after_change_latencies_us"].is_array() && runs[4]["elections"].is_u64(), "{runs}");
 }
 
 /// `failover` crashes the leader under every policy and says how soon the new leader answered.
@@ -172,6 +173,6 @@ fn failover_prints_a_row_per_policy() {
     assert!(o.status.success(), "{}", stderr(&o));
     let runs: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
     let runs = runs.as_array().expect("an array");
-    assert_eq!(runs.len(), 4);
+    assert_eq!(runs.len(), 5);
     assert!(runs.iter().all(|r| r["reads"].as_u64() > Some(100) && r["stale"] == 0), "{runs:?}");
 }
