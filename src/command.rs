@@ -113,6 +113,11 @@ pub enum Command {
     Restart {
         node: NodeId,
     },
+    /// Hand leadership to `to` (etcd's move-leader): the current leader catches it up and
+    /// sends it MsgTimeoutNow (raft-rs `transfer_leader`).
+    TransferLeader {
+        to: NodeId,
+    },
 }
 
 /// Read through a JSON value rather than serde's derive, whose visitors for a score of struct
@@ -225,6 +230,7 @@ impl Command {
             "Resume" => Command::Resume { node: f.take("node")? },
             "Crash" => Command::Crash { node: f.take("node")? },
             "Restart" => Command::Restart { node: f.take("node")? },
+            "TransferLeader" => Command::TransferLeader { to: f.take("to")? },
             other => return Err(format!("unknown command `{other}`")),
         };
         f.done(command)
@@ -281,6 +287,7 @@ impl Command {
             Command::Resume { node } => format!("resume {node}"),
             Command::Crash { node } => format!("crash {node}"),
             Command::Restart { node } => format!("restart {node}"),
+            Command::TransferLeader { to } => format!("transfer leadership to {to}"),
         }
     }
 
@@ -351,7 +358,8 @@ impl Command {
             | Command::Pause { node }
             | Command::Resume { node }
             | Command::Crash { node }
-            | Command::Restart { node } => node_ok(node),
+            | Command::Restart { node }
+            | Command::TransferLeader { to: node } => node_ok(node),
             Command::CutLink { from, to } | Command::HealLink { from, to } => {
                 node_ok(from)?;
                 node_ok(to)?;
@@ -470,6 +478,7 @@ mod tests {
             Command::Resume { node: n },
             Command::Crash { node: n },
             Command::Restart { node: n },
+            Command::TransferLeader { to: n },
             Command::Watch {
                 node: n,
                 watch: crate::watch::WatchRequest {

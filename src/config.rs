@@ -110,6 +110,10 @@ pub struct LeaderLeaseConfig {
     /// by default, as in the authors' failover experiment, so that a new leader elected after
     /// a failure still finds the old lease running and can serve inherited reads.
     pub lease_guard_lease_ms: u32,
+    /// While a leadership transfer is pending, and after an abandoned one until an entry
+    /// appended after its TimeoutNow commits, a clock-based leader lease is suspect (reads go
+    /// through ReadIndex), and a TimeoutNow older than its receiver's log is ignored.
+    pub transfer_guard: bool,
 }
 
 impl Default for LeaderLeaseConfig {
@@ -119,6 +123,7 @@ impl Default for LeaderLeaseConfig {
             policy: LeaderLeasePolicy::SendTimeAnchored,
             clock_drift_bound_ms: 100,
             lease_guard_lease_ms: 2_000,
+            transfer_guard: true,
         }
     }
 }

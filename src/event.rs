@@ -136,6 +136,14 @@ pub enum Event {
         header_revision: u64,
         note: String,
     },
+    /// `node` ignored a MsgTimeoutNow from `from` sent at index `index`: its log has grown to
+    /// `last` since, so the transfer that sent it was abandoned.
+    TimeoutNowIgnored {
+        node: NodeId,
+        from: NodeId,
+        index: u64,
+        last: u64,
+    },
 }
 
 /// An event with its place in the trace.
@@ -210,6 +218,10 @@ impl fmt::Display for TracedEvent {
             Event::WatchResponded { watch, node, header_revision, note } => {
                 write!(f, "watch    {watch} at {node} (revision {header_revision}): {note}")
             }
+            Event::TimeoutNowIgnored { node, from, index, last } => write!(
+                f,
+                "ignore   {node} ignores TimeoutNow from {from}: sent at index {index}, its log is at {last} (an abandoned transfer)"
+            ),
         }
     }
 }

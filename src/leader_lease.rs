@@ -103,6 +103,10 @@ pub struct LeaderLeaseStats {
     /// The outcome of the last renewal attempt, in words.
     pub last_reason: String,
     pub duration_us: i64,
+    /// The lease is suspect (a leadership transfer may elect another leader behind its back):
+    /// the leader does not trust it, and the words say why.
+    #[serde(default)]
+    pub suspect: Option<String>,
 }
 
 /// The smart config: the user's switch, raft's `check_quorum` and what is known of the cluster
@@ -261,6 +265,7 @@ impl LeaderLeaseManager {
             renew_count: self.renew_count,
             last_reason: self.last_reason.clone(),
             duration_us: self.timing.duration_us(),
+            suspect: None,
         }
     }
 }

@@ -266,6 +266,7 @@ impl Node {
             renew_count: 0,
             last_reason,
             duration_us: t.lease_us,
+            suspect: None,
         }
     }
 }

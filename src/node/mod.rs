@@ -31,6 +31,7 @@ mod lease_guard;
 mod output;
 mod reads;
 mod ready;
+mod transfer;
 mod watches;
 
 pub use output::{AppliedOp, NodeOutput, ReadDone};
@@ -94,6 +95,8 @@ struct Process {
     watchers: crate::watch::WatcherGroup,
     /// LeaseGuard's per-term state (leaders only).
     lease_guard: lease_guard::LeaseGuardState,
+    /// The leadership transfers this leader started.
+    transfer: transfer::TransferState,
 }
 
 pub struct Node {
@@ -199,6 +202,7 @@ impl Node {
             key_lease_ids: KeyLeaseIdGenerator::new(self.id, now),
             watchers: crate::watch::WatcherGroup::default(),
             lease_guard: lease_guard::LeaseGuardState::booted(now),
+            transfer: transfer::TransferState::default(),
         });
     }
 
@@ -288,6 +292,10 @@ impl Node {
         // Errors here are raft refusing a message (e.g. from an unknown peer); the message is
         // simply ignored, as a real transport would.
         let p = self.process();
+        if let Some(last) = Self::stale_timeout_now(p, config, &msg) {
+            out.timeout_now_ignored = Some((NodeId(msg.from), msg.index, last));
+            return;
+        }
         Self::stamp_appends(p, config, now);
         let _ = p.raw.step(msg);
         self.handle_ready(config, now, out);
@@ -415,6 +423,7 @@ impl Node {
             LeaderLeasePolicy::LeaseGuard | LeaderLeasePolicy::LeaseGuardTimers => {
                 Self::lease_guard_until(p, &self.disk, config, now).map(|(until, _)| until)
             }
+            _ if Self::transfer_suspect(p, config).is_some() => None,
             _ => p.leader_lease.has_valid_lease(now).then(|| p.leader_lease.expire_at()).flatten(),
         }
     }
@@ -440,7 +449,7 @@ impl Node {
             LeaderLeasePolicy::LeaseGuard | LeaderLeasePolicy::LeaseGuardTimers => {
                 Self::lease_guard_stats(p, &self.disk, config, now)
             }
-            _ => p.leader_lease.stats(now),
+            _ => LeaderLeaseStats { suspect: Self::transfer_suspect(p, config), ..p.leader_lease.stats(now) },
         })
     }
 

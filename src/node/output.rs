@@ -42,6 +42,9 @@ pub struct NodeOutput {
     /// Vote and pre-vote requests a restarted node ignored while it waits out the promise it
     /// may have made before its crash: sender, kind, and the raft ticks the wait has left.
     pub votes_withheld: Vec<(NodeId, MsgKind, u64)>,
+    /// A MsgTimeoutNow this node ignored as stale: its sender, the index it was sent at, and
+    /// this node's last index.
+    pub timeout_now_ignored: Option<(NodeId, u64, u64)>,
     /// What the watches served here answered, in order.
     pub watch_responses: Vec<crate::watch::WatchResponse>,
 }

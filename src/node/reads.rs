@@ -117,6 +117,9 @@ impl Node {
         } else if policy == LeaderLeasePolicy::RaftLeaseBased {
             out.read_notes.push((op, "leader, raft-rs LeaseBased: raft answers with its commit index and checks no clock (it trusts check_quorum)".into()));
             ReadPath::RaftLeaseBased
+        } else if let Some(why) = Self::transfer_suspect(p, config) {
+            out.read_notes.push((op, format!("leader lease suspect: {why}: fall back to ReadIndex")));
+            ReadPath::ReadIndex
         } else {
             let stats = p.leader_lease.stats(now);
             let (applied, commit) = (p.kv.applied(), p.raw.raft.raft_log.committed);

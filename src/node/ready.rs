@@ -31,7 +31,9 @@ impl Node {
         if config.leader_lease.policy.in_log() {
             Self::gate_commits(p, &disk, config, now);
         }
+        Self::fence_abandoned_transfer(p, config);
         Self::drain_ready(p, &disk, config, now, out);
+        Self::mark_timeout_now(p, config, out);
         let (role, term, leader) = {
             let r = &p.raw.raft;
             (Role::from(r.state), r.term, NodeId(r.leader_id))

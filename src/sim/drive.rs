@@ -143,6 +143,9 @@ impl Sim {
         if let Some(through) = out.compacted_through.take() {
             self.emit(Event::LogCompacted { node, through });
         }
+        if let Some((from, index, last)) = out.timeout_now_ignored.take() {
+            self.emit(Event::TimeoutNowIgnored { node, from, index, last });
+        }
         for (from, kind, ticks_left) in out.votes_withheld.drain(..) {
             self.emit(Event::VoteWithheld { node, from, kind, ticks_left });
         }

@@ -7,6 +7,19 @@ use crate::command::Command;
 use crate::event::Event;
 
 impl Sim {
+    /// A leadership transfer needs a running leader to hand over from, and someone else to
+    /// hand to (the simulator sends it to the leader, as etcd's move-leader is served by it).
+    pub(super) fn check_transfer(&self, to: crate::types::NodeId) -> Result<(), crate::error::CommandError> {
+        let refuse = |why: String| Err(crate::error::CommandError::Invalid(crate::error::ConfigError::new("to", why)));
+        match self.leader() {
+            None => refuse("there is no leader to hand leadership over".to_string()),
+            Some(l) if l == to => refuse(format!("{to} already leads")),
+            Some(l) if self.machine(l).paused => refuse(format!("the leader {l} is paused and cannot hand over")),
+            Some(_) if self.node(to).is_crashed() => refuse(format!("{to} is crashed; restart it first")),
+            Some(_) => Ok(()),
+        }
+    }
+
     /// Carries out a command that is not a client operation.
     pub(super) fn execute_fault(&mut self, command: Command) {
         match command {
@@ -75,6 +88,19 @@ impl Sim {
                 self.emit(Event::NodeRestarted { node, applied });
                 self.flush_output(node);
                 self.rearm_tick(node);
+            }
+            Command::TransferLeader { to } => {
+                if let Some(leader) = self.leader() {
+                    let local = self.local_time(leader);
+                    let world = &mut self.world;
+                    world.nodes[leader.index()].transfer_leader(
+                        to,
+                        &self.config,
+                        local,
+                        world.out.get_or_insert_default(),
+                    );
+                    self.flush_output(leader);
+                }
             }
             client => unreachable!("{} is a client operation", client.summary()),
         }

@@ -301,6 +301,7 @@ impl Sim {
                 return Err(CommandError::NodeNotCrashed { node: node.0 });
             }
             Command::Watch { .. } => return self.check_watch_room(),
+            Command::TransferLeader { to } => return self.check_transfer(*to),
             Command::CancelWatch { watch } | Command::RequestWatchProgress { watch } => {
                 return self.check_watch(*watch);
             }
