@@ -308,7 +308,8 @@ impl Command {
             | Command::Pause { node }
             | Command::Resume { node }
             | Command::Crash { node }
-            | Command::Restart { node } => Some(node),
+            | Command::Restart { node }
+            | Command::TransferLeader { to: node } => Some(node),
             _ => None,
         };
         if let Some(slot) = slot {

@@ -527,7 +527,7 @@ fn check(e: &Expectation, sim: &Sim, checker: &Checker, ops: &[OpId]) -> Expecta
 
 /// The built-in guided tours, in teaching order: (name, JSON text from `scenarios/`, minified
 /// by `build.rs`).
-pub const BUILTIN: [(&str, &str); 17] = [
+pub const BUILTIN: [(&str, &str); 19] = [
     ("healthy-lease-read", include_str!(concat!(env!("OUT_DIR"), "/scenarios/healthy-lease-read.json"))),
     ("single-node", include_str!(concat!(env!("OUT_DIR"), "/scenarios/single-node.json"))),
     ("leader-isolated", include_str!(concat!(env!("OUT_DIR"), "/scenarios/leader-isolated.json"))),
@@ -551,6 +551,8 @@ pub const BUILTIN: [(&str, &str); 17] = [
     ("leaseguard-failover", include_str!(concat!(env!("OUT_DIR"), "/scenarios/leaseguard-failover.json"))),
     ("leaseguard-clock-error", include_str!(concat!(env!("OUT_DIR"), "/scenarios/leaseguard-clock-error.json"))),
     ("failover-compare", include_str!(concat!(env!("OUT_DIR"), "/scenarios/failover-compare.json"))),
+    ("leader-transfer", include_str!(concat!(env!("OUT_DIR"), "/scenarios/leader-transfer.json"))),
+    ("leader-transfer-stray", include_str!(concat!(env!("OUT_DIR"), "/scenarios/leader-transfer-stray.json"))),
 ];
 
 /// A built-in tour by name.

@@ -30,15 +30,24 @@ pub struct FaultMix {
     pub clocks: bool,
     pub pauses: bool,
     pub crashes: bool,
+    /// Leadership transfers to a random node (refused when it leads or nobody does).
+    #[serde(default)]
+    pub transfers: bool,
 }
 
 impl FaultMix {
-    pub const NONE: FaultMix =
-        FaultMix { partitions: false, lossy_network: false, clocks: false, pauses: false, crashes: false };
+    pub const NONE: FaultMix = FaultMix {
+        partitions: false,
+        lossy_network: false,
+        clocks: false,
+        pauses: false,
+        crashes: false,
+        transfers: false,
+    };
     pub const ALL: FaultMix =
-        FaultMix { partitions: true, lossy_network: true, clocks: true, pauses: true, crashes: true };
+        FaultMix { partitions: true, lossy_network: true, clocks: true, pauses: true, crashes: true, transfers: true };
 
-    /// Parses `none`, `all`, or a comma list of `partitions,loss,clocks,pauses,crashes`.
+    /// Parses `none`, `all`, or a comma list of `partitions,loss,clocks,pauses,crashes,transfers`.
     pub fn parse(text: &str) -> Result<FaultMix, String> {
         match text {
             "none" => return Ok(FaultMix::NONE),
@@ -53,11 +62,10 @@ impl FaultMix {
                 "clocks" => mix.clocks = true,
                 "pauses" => mix.pauses = true,
                 "crashes" => mix.crashes = true,
-                other => {
-                    return Err(format!(
-                        "unknown fault kind {other:?}: use none, all, or partitions,loss,clocks,pauses,crashes"
-                    ))
-                }
+                "transfers" => mix.transfers = true,
+                other => return Err(format!(
+                    "unknown fault kind {other:?}: use none, all, or partitions,loss,clocks,pauses,crashes,transfers"
+                )),
             }
         }
         Ok(mix)
@@ -237,6 +245,9 @@ pub fn random_schedule(seed: u64, config: &SwarmConfig) -> Vec<(SimTime, Command
     if f.crashes && n > 1 {
         kinds.push(7);
     }
+    if f.transfers && n > 1 {
+        kinds.push(8);
+    }
     if !kinds.is_empty() {
         let mut t = start;
         loop {
@@ -326,6 +337,7 @@ pub fn random_schedule(seed: u64, config: &SwarmConfig) -> Vec<(SimTime, Command
                     script.push((t, Command::Crash { node: victim }));
                     script.push((heal_after, Command::Restart { node: victim }));
                 }
+                8 => script.push((t, Command::TransferLeader { to: node(&mut rng) })),
                 _ => {}
             }
         }
@@ -431,6 +443,7 @@ fn fault_list(f: &FaultMix) -> String {
         (f.clocks, "clocks"),
         (f.pauses, "pauses"),
         (f.crashes, "crashes"),
+        (f.transfers, "transfers"),
     ] {
         if on {
             parts.push(name);

@@ -220,6 +220,7 @@ pub fn leader_lease_label(role: Option<Role>, now: LocalTime, stats: Option<&Lea
     match (role, stats) {
         (None, _) | (_, None) => "—".to_string(),
         (Some(Role::Leader), Some(s)) if !s.enabled => "disabled".to_string(),
+        (Some(Role::Leader), Some(s)) if s.suspect.is_some() => "suspect: transfer".to_string(),
         (Some(Role::Leader), Some(s)) => match s.expire_at {
             Some(e) if now < e => format!("valid, {:.0} ms left", (e.0 - now.0) as f64 / 1_000.0),
             Some(_) => "expired".to_string(),
@@ -868,10 +869,13 @@ mod tests {
             renew_count: 1,
             last_reason: String::new(),
             duration_us: 200_000,
+            suspect: None,
         };
         assert_eq!(leader_lease_label(Some(Role::Leader), LocalTime(100_000), Some(&stats)), "valid, 50 ms left");
         assert_eq!(leader_lease_label(Some(Role::Leader), LocalTime(150_000), Some(&stats)), "expired");
         assert_eq!(leader_lease_label(Some(Role::Follower), LocalTime(0), Some(&stats)), "—");
+        let suspect = LeaderLeaseStats { suspect: Some("transfer pending".into()), ..stats.clone() };
+        assert_eq!(leader_lease_label(Some(Role::Leader), LocalTime(100_000), Some(&suspect)), "suspect: transfer");
         let fresh = LeaderLeaseStats { expire_at: None, ..stats };
         assert_eq!(leader_lease_label(Some(Role::Leader), LocalTime(0), Some(&fresh)), "none yet");
         let no_room = LeaderLeaseStats { duration_us: 0, ..fresh };

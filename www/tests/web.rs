@@ -1184,3 +1184,40 @@ fn the_comparison_runs_a_slice_per_frame_and_holds_the_page_run() {
     let safe = runs.iter().find(|r| r.policy == "safe").unwrap();
     assert_eq!(safe.trace_hash, lab.snap.get_untracked().trace_hash, "the page's own run");
 }
+
+/// A node's *lead* button hands leadership to it; while the transfer is pending the leader's
+/// lease is suspect (table, ring, inspector). The guard switch is applied at Reset.
+#[wasm_bindgen_test]
+async fn the_lead_button_transfers_leadership_with_a_suspect_lease_meanwhile() {
+    let (host, _handle) = mount(3);
+    for _ in 0..3 {
+        click(&host, "advance-1s").await;
+    }
+    let leader = (1..=3).find(|n| text(&host, &format!("node-role-{n}")) == "leader").expect("a leader");
+    let to = (1..=3).find(|n| *n != leader).unwrap();
+    // Cut the link to the transferee so that the transfer stays pending (it must be caught up).
+    let link = format!("link-{}-{}", leader.min(to), leader.max(to));
+    click_with(&host, &link, false).await;
+    click(&host, "write-button").await;
+    click(&host, "advance-100ms").await;
+    click(&host, &format!("transfer-{to}")).await;
+    assert_eq!(text(&host, &format!("node-leader-lease-{leader}")), "suspect: transfer");
+    assert!(class_of(&host, &format!("[data-testid=\"leader-lease-ring-{leader}\"]")).contains("suspect"));
+    click(&host, &format!("node-row-{leader}")).await;
+    assert!(text(&host, "inspector-leader-lease").contains(&format!("SUSPECT: leadership transfer to n{to} pending")));
+    click_with(&host, &link, false).await;
+    click(&host, "advance-1s").await;
+    assert_eq!(text(&host, &format!("node-role-{to}")), "leader", "the transfer completed");
+    // Refused: the node already leads.
+    click(&host, &format!("transfer-{to}")).await;
+    assert!(text(&host, "command-error").contains("already leads"), "{}", text(&host, "command-error"));
+    // The guard switch reaches the next run.
+    let boxed: web_sys::HtmlInputElement = by_test_id(&host, "setting-transfer-guard").unchecked_into();
+    assert!(boxed.checked(), "on by default");
+    boxed.set_checked(false);
+    leave(&host, "setting-transfer-guard").await;
+    click(&host, "reset-button").await;
+    let boxed: web_sys::HtmlInputElement = by_test_id(&host, "setting-transfer-guard").unchecked_into();
+    assert!(!boxed.checked(), "refilled from the new run's config");
+    host.remove();
+}

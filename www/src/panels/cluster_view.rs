@@ -113,7 +113,8 @@ pub(crate) fn ClusterView() -> impl IntoView {
                     let (x, y) = ring_position(node.id.index(), n);
                     let circumference = std::f64::consts::TAU * 42.0;
                     Some(view! {
-                        <circle class="leader-lease-ring" data-testid=format!("leader-lease-ring-{}", node.id.0) cx=x cy=y r="42"
+                        <circle class=if stats.suspect.is_some() { "leader-lease-ring suspect" } else { "leader-lease-ring" }
+                            data-testid=format!("leader-lease-ring-{}", node.id.0) cx=x cy=y r="42"
                             stroke-dasharray=format!("{:.1} {:.1}", circumference * left, circumference)
                             transform=format!("rotate(-90 {x} {y})") />
                     })

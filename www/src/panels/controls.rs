@@ -75,6 +75,7 @@ fn RunForm(seed: u64, node_count: usize) -> impl IntoView {
     let key_lease_checkpoints = RwSignal::new(lab.snap.with_untracked(|s| s.config.lessor.checkpointing));
     let pre_vote = RwSignal::new(lab.snap.with_untracked(|s| s.config.pre_vote));
     let check_quorum = RwSignal::new(lab.snap.with_untracked(|s| s.config.check_quorum));
+    let transfer_guard = RwSignal::new(lab.snap.with_untracked(|s| s.config.leader_lease.transfer_guard));
     let commit_broadcast = RwSignal::new(lab.snap.with_untracked(|s| s.config.commit_broadcast));
     // Set when a setting is edited (their change events bubble up to the controls; the speed
     // stops its own), cleared by a new run: what is shown beside Reset is not yet in force.
@@ -95,6 +96,7 @@ fn RunForm(seed: u64, node_count: usize) -> impl IntoView {
         key_lease_checkpoints.set(config.lessor.checkpointing);
         pre_vote.set(config.pre_vote);
         check_quorum.set(config.check_quorum);
+        transfer_guard.set(config.leader_lease.transfer_guard);
         commit_broadcast.set(config.commit_broadcast);
         edited.set(false);
         // The form now shows the new run: an error about an earlier edit no longer applies.
@@ -113,6 +115,7 @@ fn RunForm(seed: u64, node_count: usize) -> impl IntoView {
         config.lessor.checkpointing = key_lease_checkpoints.get_untracked();
         config.pre_vote = pre_vote.get_untracked();
         config.check_quorum = check_quorum.get_untracked();
+        config.leader_lease.transfer_guard = transfer_guard.get_untracked();
         config.commit_broadcast = commit_broadcast.get_untracked();
         config.leader_lease.policy = policy.get_untracked();
         config.leader_lease.clock_drift_bound_ms = bound;
@@ -186,6 +189,10 @@ fn RunForm(seed: u64, node_count: usize) -> impl IntoView {
                         <input type="checkbox" data-testid="setting-check-quorum"
                         prop:checked=move || check_quorum.get()
                         on:change=move |ev| check_quorum.set(event_target_checked(&ev)) />" check-quorum"</label>
+                    <label title="While a leadership transfer is pending, and after an abandoned one until an entry appended after it commits, a clock-based leader lease is suspect and reads go through ReadIndex; a TimeoutNow older than its receiver's log is ignored">
+                        <input type="checkbox" data-testid="setting-transfer-guard"
+                        prop:checked=move || transfer_guard.get()
+                        on:change=move |ev| transfer_guard.set(event_target_checked(&ev)) />" transfer guard"</label>
                     <label><input type="checkbox" data-testid="setting-key-lease-checkpoints"
                         prop:checked=move || key_lease_checkpoints.get()
                         on:change=move |ev| key_lease_checkpoints.set(event_target_checked(&ev)) />

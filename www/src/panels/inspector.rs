@@ -30,8 +30,9 @@ pub(crate) fn Inspector() -> impl IntoView {
                         n.election_timeout_ticks)}</p>
                     {n.leader_lease.as_ref().map(|l| view! {
                         <p class="muted" data-testid="inspector-leader-lease">{format!(
-                            "leader lease: {} · renewed {} times · {} · duration {} ms",
-                            l.config_reason, l.renew_count, l.last_reason, l.duration_us / 1_000)}</p>
+                            "leader lease: {} · renewed {} times · {} · duration {} ms{}",
+                            l.config_reason, l.renew_count, l.last_reason, l.duration_us / 1_000,
+                            l.suspect.as_ref().map_or(String::new(), |s| format!(" · SUSPECT: {s}")))}</p>
                     })}
                     <h3>{format!("Raft log (newest {}; {} compacted away before index {})", log.len(),
                         if n.first_index > 1 { "older entries" } else { "nothing" }, n.first_index)}</h3>

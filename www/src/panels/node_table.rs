@@ -108,6 +108,9 @@ pub(crate) fn NodeTable() -> impl IntoView {
                                 <button data-testid=format!("isolate-{}", id.0)
                                     on:click=move |_| if isolated { lab.rejoin(id) } else { act(Command::Isolate { node: id }) }>
                                     {if isolated { "rejoin" } else { "isolate" }}</button>
+                                <button data-testid=format!("transfer-{}", id.0) disabled=crashed
+                                    title="Hand leadership to this node (etcd's move-leader): the leader catches it up and sends it TimeoutNow"
+                                    on:click=move |_| act(Command::TransferLeader { to: id })>"lead"</button>
                             </td>
                         </tr>
                     }
