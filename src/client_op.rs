@@ -100,14 +100,21 @@ impl ClientOp {
             ClientOp::KeyLeaseKeepAlive { id } => format!("keep-alive key lease {id}"),
             ClientOp::Read { key, mode: ReadMode::Linearizable } => format!("read {key}"),
             ClientOp::Read { key, mode: ReadMode::Serializable } => format!("serializable read {key}"),
+            ClientOp::Read { key, mode: ReadMode::Log } => format!("log read {key}"),
             ClientOp::Range { range, mode } => {
                 let keys = match range.end.as_str() {
                     "" => range.key.clone(),
                     "\0" => format!("[{}, ∞)", range.key),
                     end => format!("[{}, {end})", range.key),
                 };
-                let mut text =
-                    format!("{}range {keys}", if *mode == ReadMode::Serializable { "serializable " } else { "" });
+                let mut text = format!(
+                    "{}range {keys}",
+                    match mode {
+                        ReadMode::Serializable => "serializable ",
+                        ReadMode::Log => "log ",
+                        ReadMode::Linearizable => "",
+                    }
+                );
                 if range.rev != 0 {
                     text.push_str(&format!(" at revision {}", range.rev));
                 }

@@ -78,7 +78,7 @@ impl PolicyRun {
         let window = AFTER_CHANGE_MS * 1_000;
         let mut latencies = Vec::new();
         for r in sim.history().iter().filter(|r| match &r.kind {
-            OpKind::Client(op) => op.is_read() && op.read_mode() == Some(ReadMode::Linearizable),
+            OpKind::Client(op) => op.is_read() && op.read_mode() != Some(ReadMode::Serializable),
             OpKind::KeyLeaseExpiry { .. } => false,
         }) {
             let after_change = elected.iter().any(|e| r.invoked_at >= *e && r.invoked_at.saturating_sub(*e) < window);

@@ -121,7 +121,10 @@ pub fn written_keys(data: &[u8]) -> Option<Vec<String>> {
                 _ => None,
             })
             .collect(),
-        ClientOp::Compact { .. } | ClientOp::KeyLeaseGrant { .. } => Some(vec![]),
+        // A log read is an entry that writes nothing.
+        ClientOp::Compact { .. } | ClientOp::KeyLeaseGrant { .. } | ClientOp::Read { .. } | ClientOp::Range { .. } => {
+            Some(vec![])
+        }
         _ => None,
     }
 }

@@ -13,6 +13,9 @@ pub enum ReadMode {
     Linearizable,
     /// Answered from the node's applied state at once; may be stale.
     Serializable,
+    /// Proposed through the raft log and answered where it applies, like a write (etcd v2's
+    /// `quorum=true` reads): the slowest read, and safe whatever the clocks do.
+    Log,
 }
 
 /// The path a read took. Shown as a badge on every read.
@@ -33,6 +36,8 @@ pub enum ReadPath {
     /// LeaseGuard: a new leader answers on the lease of an earlier term's newest committed
     /// entry, the key not being written by any entry it does not know committed.
     InheritedLeaseRead,
+    /// The read went through the raft log as an entry and was answered when it applied.
+    LogRead,
 }
 
 impl ReadPath {
@@ -45,6 +50,7 @@ impl ReadPath {
             ReadPath::SingleVoter => "single voter",
             ReadPath::Serializable => "serializable",
             ReadPath::InheritedLeaseRead => "inherited lease",
+            ReadPath::LogRead => "log read",
         }
     }
 }

@@ -264,7 +264,7 @@ impl Question {
     pub fn choices(&self) -> &'static [&'static str] {
         match self.kind {
             QuestionKind::Path => {
-                &["lease read", "inherited lease", "LeaseBased", "ReadIndex", "forwarded", "serializable"]
+                &["lease read", "inherited lease", "LeaseBased", "ReadIndex", "forwarded", "log read", "serializable"]
             }
             QuestionKind::Stale => &["stale", "not stale"],
         }

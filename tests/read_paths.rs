@@ -430,3 +430,41 @@ fn a_stale_range_read_is_caught_and_explained() {
     let text = leaselab::explain::explain_stale_read(&sim, &stale);
     assert!(text.contains("via lease read"), "{text}");
 }
+
+/// A log read (etcd v2's `quorum=true` get, a consensus read) is proposed through the raft
+/// log like a write and answered where it applies: from a follower too, with the value of
+/// every write committed before it. It trusts no clock or lease: at a leader whose process
+/// stopped while a new leader was elected, a log read after it resumes goes through the new
+/// leader's log and sees the new write.
+#[test]
+fn a_log_read_goes_through_the_log_and_trusts_no_clock() {
+    let (mut sim, leader) = settled(2, cluster(3, LeaderLeasePolicy::RenewAtAck));
+    let follower = sim.nodes().iter().map(|n| n.id).find(|n| *n != leader).unwrap();
+    let before = sim.node(leader).last_index();
+    let r = read(&mut sim, follower, "x", ReadMode::Log);
+    sim.run_for_ms(200);
+    assert_eq!(path(&sim, r), ReadPath::LogRead);
+    assert_eq!(record(&sim, r).read.as_ref().unwrap().value.as_deref(), Some("1"));
+    assert_eq!(sim.node(leader).last_index(), before + 1, "the read took one log entry");
+    assert!(
+        record(&sim, r).completed_at.unwrap().saturating_sub(record(&sim, r).invoked_at) > 0,
+        "it waited for a commit"
+    );
+    // The leader's process stops while a new leader is elected and writes x=2: after it resumes,
+    // a lease read there would trust its clock; a log read at it waits for the new leader's log.
+    sim.apply(Command::Pause { node: leader }).unwrap();
+    sim.run_for_ms(3_000);
+    let new = sim.leader().filter(|l| *l != leader).expect("a new leader");
+    put(&mut sim, new, "x", "2");
+    sim.run_for_ms(300);
+    sim.apply(Command::Resume { node: leader }).unwrap();
+    let r = read(&mut sim, leader, "x", ReadMode::Log);
+    sim.run_for_ms(2_000);
+    let done = record(&sim, r);
+    assert!(matches!(done.outcome, OpOutcome::Ok { .. }), "{:?}", done.outcome);
+    assert_eq!(done.read.as_ref().unwrap().value.as_deref(), Some("2"));
+    let mut checker = Checker::new();
+    checker.update(sim.history());
+    assert_eq!(checker.verdict(r), Some(&Verdict::Linearizable));
+    assert_eq!(checker.stale_reads().len(), 0);
+}

@@ -150,7 +150,10 @@ fn operations_of(r: &OpRecord, known_keys: &BTreeSet<&str>) -> Vec<Operation> {
         ret,
     };
     match (&r.kind, &r.outcome) {
-        (OpKind::Client(ClientOp::Read { mode: ReadMode::Linearizable, key }), OpOutcome::Ok { .. }) => {
+        (
+            OpKind::Client(ClientOp::Read { mode: ReadMode::Linearizable | ReadMode::Log, key }),
+            OpOutcome::Ok { .. },
+        ) => {
             let value = r.read.as_ref().and_then(|v| v.value.clone());
             let ret = r.completed_at.map(|t| t.0);
             vec![op(key, vec![Cond::Eq(value)], Effect::Keep, ret)]

@@ -16,6 +16,8 @@ pub struct AppliedOp {
     pub error: Option<String>,
     /// What a transaction did (see [`crate::kv::Applied::result`]).
     pub result: Option<crate::kv::TxnOutcome>,
+    /// A log read's answer, read from the store as the entry applied.
+    pub read: Option<Result<ReadAnswer, String>>,
 }
 
 /// What one call into a node produced. The simulator drains it after every call.

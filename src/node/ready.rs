@@ -255,6 +255,23 @@ impl Node {
                     // A duplicated proposal's second copy: applied once already.
                     continue;
                 }
+                if let crate::request::Request::Client(read) = &proposal.request {
+                    if read.read_mode() == Some(crate::read::ReadMode::Log) {
+                        // A log read changes nothing: it reads the store where it stands.
+                        let answer = kv.answer(read);
+                        let revision = kv.revision();
+                        out.applied_ops.push(AppliedOp {
+                            op: proposal.op,
+                            index: entry.index,
+                            revision,
+                            effects: vec![],
+                            error: None,
+                            result: None,
+                            read: Some(answer),
+                        });
+                        continue;
+                    }
+                }
                 let ctx = ApplyContext { record_effects: entry.index > out.effects_recorded_through, ..ctx };
                 let applied = kv.apply(proposal.request, ctx);
                 watchers.notify(kv.mvcc(), &mut out.watch_responses);
@@ -268,6 +285,7 @@ impl Node {
                     effects: applied.effects,
                     error: applied.error,
                     result: applied.result,
+                    read: None,
                 });
             }
         }

@@ -21,6 +21,8 @@ impl Sim {
             unreachable!("{} is not a client operation", command.summary())
         };
         match op {
+            // A log read goes through raft like a write, and is answered where it applies.
+            read if read.read_mode() == Some(crate::read::ReadMode::Log) => self.invoke_write(node, read),
             read if read.is_read() => self.invoke_read(node, read),
             ClientOp::KeyLeaseKeepAlive { id } => self.keep_alive(node, id),
             mut write => {

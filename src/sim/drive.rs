@@ -185,6 +185,20 @@ impl Sim {
                 self.recorder.record_internal(now, node, applied.index, applied.revision, applied.effects);
                 continue;
             }
+            if let Some(answer) = applied.read {
+                // A log read answers its client where it was sent, once the entry applies there.
+                if self.recorder.history.get(applied.op).is_some_and(|r| r.node == node) {
+                    let value = answer.as_ref().ok().cloned();
+                    let history = &mut self.recorder.history;
+                    history.read_finished(applied.op, ReadPath::LogRead, Some(applied.index), 0, value, None);
+                    let outcome = match answer {
+                        Ok(v) => OpOutcome::Ok { revision: v.value.revision },
+                        Err(reason) => OpOutcome::Failed { reason },
+                    };
+                    self.complete(applied.op, outcome);
+                }
+                continue;
+            }
             let history = &mut self.recorder.history;
             if first_apply {
                 let write = AppliedWrite {

@@ -204,6 +204,7 @@ pub fn path_class(path: ReadPath) -> &'static str {
         ReadPath::ForwardedReadIndex => "forwarded",
         ReadPath::Serializable => "serializable",
         ReadPath::InheritedLeaseRead => "inherited",
+        ReadPath::LogRead => "log",
     }
 }
 

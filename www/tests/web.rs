@@ -685,6 +685,12 @@ async fn a_read_at_the_leader_shows_the_lease_read_badge_and_a_checked_verdict()
     // Selecting the read shows its trace.
     click(&host, "op-2").await;
     assert!(text(&host, "read-trace").contains("leader lease valid on the local clock"));
+    // A log read goes through the raft log: it waits for its entry to apply.
+    click(&host, "log-read-button").await;
+    assert_eq!(text(&host, "op-outcome-3"), "pending…");
+    click(&host, "advance-100ms").await;
+    assert_eq!(text(&host, "op-path-3"), "log read");
+    assert_eq!(text(&host, "op-verdict-3"), "linearizable");
     host.remove();
 }
 

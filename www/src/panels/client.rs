@@ -116,6 +116,8 @@ pub(crate) fn ClientPanel() -> impl IntoView {
                     on:click=move |_| send(Op::Read(ReadMode::Linearizable))>"Read (linearizable)"</button>
                 <button data-testid="serializable-read-button" title="Serializable read: local state, may be stale"
                     on:click=move |_| send(Op::Read(ReadMode::Serializable))>"Read (serializable)"</button>
+                <button data-testid="log-read-button" title="Log read: proposed through the raft log like a write and answered where it applies; slowest, and trusts no clock"
+                    on:click=move |_| send(Op::Read(ReadMode::Log))>"Read (log)"</button>
             </div>
             <div class="row">
                 {choice_box(range_kind, "range-kind", "which keys", RANGE_KINDS)}
