@@ -83,6 +83,7 @@ bench: setup
 	! grep -qE "panicked|FAILED" $(BENCH_OUT)
 	cargo build --release --example speed
 	LEASELAB_BROWSER_SPEEDS=$(BENCH_OUT) cargo bench --bench sim_speed
+	cargo run --release --bin leaselab -- matrix --seed 1
 
 # Stale-read rate against clock-fault size / drift bound for each leader lease policy
 # (150 seeds × ~675 linearizable reads per cell ≈ 100,000 reads per cell). Fails if the safe

@@ -33,6 +33,7 @@ pub mod kv;
 pub mod leader_lease;
 pub mod lease_guard;
 pub mod lessor;
+pub mod matrix;
 pub mod mvcc;
 pub mod network;
 pub mod node;

@@ -111,6 +111,11 @@ impl Network {
         Network { node_count, links: vec![link; node_count * node_count], in_flight: Wire::default(), next_id: 1 }
     }
 
+    /// Messages put on the wire so far (sent, dropped or duplicated: each has its own id).
+    pub fn messages_sent(&self) -> u64 {
+        self.next_id - 1
+    }
+
     fn slot(&self, from: NodeId, to: NodeId) -> usize {
         from.index() * self.node_count + to.index()
     }

@@ -176,3 +176,14 @@ fn failover_prints_a_row_per_policy() {
     assert_eq!(runs.len(), 5);
     assert!(runs.iter().all(|r| r["reads"].as_u64() > Some(100) && r["stale"] == 0), "{runs:?}");
 }
+
+/// `matrix` prints every read path at every cluster size (JSON with `--format json`).
+#[test]
+fn matrix_prints_every_path_at_every_size() {
+    let o = leaselab(&["matrix", "--seed", "1", "--format", "json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let cells: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    let cells = cells.as_array().expect("an array");
+    assert_eq!(cells.len(), 4 * 6 - 1, "no forwarded read on one node");
+    assert!(cells.iter().all(|c| c["stale"] == 0 && c["reads"].as_u64() > Some(500)), "{cells:?}");
+}

@@ -6,6 +6,7 @@
 //!                [--policy renew-at-ack|safe|lease-based|leaseguard|leaseguard-timers] [--commit-broadcast eager|lazy] [--trace]
 //! leaselab sweep --seeds A..B [--nodes N]
 //! leaselab failover --seed N [--format json]
+//! leaselab matrix [--seed N] [--format json]
 //! leaselab compare --seed N [--faults MIX] [--clock-error-ms N] [--format json]
 //! leaselab hunt  --seed N | --seeds A..B  [--nodes N] [--policy renew-at-ack|safe|lease-based|leaseguard|leaseguard-timers] [--episodes N]
 //! leaselab check FILE [--format json]
@@ -99,6 +100,7 @@ fn usage() -> String {
   swarm      run seeds with every invariant checked after each step; prints how to replay a failure
   sweep      stale-read rate of each leader lease policy against clock-fault size
   failover   the leader crashes: how soon each policy's new leader answers reads (--seed N)
+  matrix     each read path's latency, reads/s and messages per read at 1, 3, 5 and 7 nodes
   compare    one seed's fault schedule under every leader lease policy: reads by path, waits, latency, stale reads
   hunt       faults aimed at leader lease rounds (clocks within the bound); prints the shortest stale read's replay
   merge      add the --report summaries of shards into one (exit 1 if any shard failed)
@@ -114,7 +116,7 @@ fn parse_args() -> Result<Option<Args>, String> {
     if matches!(command.as_str(), "help" | "--help" | "-h") {
         return Ok(None);
     }
-    if !matches!(command.as_str(), "run" | "swarm" | "sweep" | "hunt" | "compare" | "failover") {
+    if !matches!(command.as_str(), "run" | "swarm" | "sweep" | "hunt" | "compare" | "failover" | "matrix") {
         return Err(format!("unknown command {command:?}\n{}", usage()));
     }
     let mut args = Args {
@@ -585,6 +587,16 @@ fn main() -> ExitCode {
                 println!("{}", serde_json::to_string_pretty(&runs).expect("serializes"));
             } else {
                 print!("{}", leaselab::failover::table(seed, &runs));
+            }
+            ExitCode::SUCCESS
+        }
+        "matrix" => {
+            let seed = args.seeds.start;
+            let cells = leaselab::matrix::matrix(seed);
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&cells).expect("serializes"));
+            } else {
+                print!("{}", leaselab::matrix::table(seed, &cells));
             }
             ExitCode::SUCCESS
         }
