@@ -136,10 +136,11 @@ pub fn cell(seed: u64, nodes: usize, setup: &PathSetup) -> Option<Cell> {
         for client in clients.iter_mut() {
             let ready = match client.0 {
                 None => sim.now() >= client.1,
-                Some(op) => match sim.history().get(op).and_then(|r| r.completed_at) {
-                    Some(done) if sim.now().0 >= done.0 + THINK_US => true,
-                    _ => false,
-                },
+                Some(op) => sim
+                    .history()
+                    .get(op)
+                    .and_then(|r| r.completed_at)
+                    .is_some_and(|done| sim.now().0 >= done.0 + THINK_US),
             };
             if ready {
                 let read = ClientOp::Read { key: "w1".into(), mode: setup.mode };
