@@ -2,6 +2,7 @@
 // Usage: node journeys.mjs URL. Exits non-zero on the first failed journey. Prints a line per
 // journey and writes screenshots of the main states to out/.
 import { openPage, check } from './lib.mjs';
+import { AxeBuilder } from '@axe-core/playwright';
 
 const url = process.argv[2] || 'http://127.0.0.1:8099/';
 
@@ -252,8 +253,57 @@ async function soak(actions = Number(process.env.SOAK_ACTIONS || 400), seed = Nu
   } finally { await browser.close(); }
 }
 
+// WCAG 2.2 AA as axe-core checks it, in each state that matters in class, at a laptop's and a
+// phone's size: every state must have no violation (the count per state is printed).
+const AXE_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'];
+async function accessibilityJourney() {
+  for (const [width, height] of [[1280, 800], [375, 667]]) {
+    const { browser, page, errors } = await openPage(url, { width, height });
+    try {
+      await page.waitForSelector('[data-testid="node-1"]');
+      const counts = [];
+      const audit = async (state) => {
+        const r = await new AxeBuilder({ page }).withTags(AXE_TAGS).analyze();
+        counts.push(`${state} ${r.violations.length}`);
+        const found = r.violations.map((v) => `${v.id} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+        check(found.length === 0, `${width}×${height}, ${state}: ${found.join('; ')}`);
+      };
+      await audit('running');
+      await click(page, 'play-toggle');
+      await audit('at rest');
+      await click(page, 'help-button');
+      await audit('help');
+      await click(page, 'help-close');
+      await page.click('[data-testid="settings"] > summary');
+      await audit('settings');
+      await page.click('[data-testid="settings"] > summary');
+      await untilLeader(page);
+      await click(page, 'node-row-1');
+      await audit('inspector');
+      await click(page, 'read-button');
+      await audit('a read and its trace');
+      await page.selectOption('[data-testid="tour-select"]', 'failover-compare');
+      await click(page, 'tour-start');
+      for (let i = 0; i < 4; i++) await click(page, 'tour-next');
+      await page.waitForSelector('[data-testid="compare-table"]', { timeout: 60000 });
+      await audit('a tour and the comparison');
+      check(errors.length === 0, `console errors: ${errors.join(' | ')}`);
+      console.log(`journey accessibility ${width}×${height}: ok (axe violations per state: ${counts.join(', ')})`);
+    } finally {
+      await browser.close();
+    }
+  }
+}
+
 // ONLY=shareJourney node journeys.mjs URL runs one journey.
-const all = { partitionJourney, staleReadJourney, crashRestartJourney, shareJourney, soak: () => soak() };
+const all = {
+  partitionJourney,
+  staleReadJourney,
+  crashRestartJourney,
+  shareJourney,
+  accessibilityJourney,
+  soak: () => soak(),
+};
 const chosen = process.env.ONLY ? [process.env.ONLY] : Object.keys(all);
 for (const name of chosen) {
   if (!all[name]) throw new Error(`no journey ${name}; journeys: ${Object.keys(all).join(', ')}`);

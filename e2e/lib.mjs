@@ -11,7 +11,9 @@ export async function openPage(url, { width = 1280, height = 800 } = {}) {
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
-  const page = await browser.newPage({ viewport: { width, height } });
+  // A context of its own: axe-core runs part of its audit in a second page of the context.
+  const context = await browser.newContext({ viewport: { width, height } });
+  const page = await context.newPage();
   const errors = [];
   page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
   page.on('pageerror', (e) => errors.push(String(e)));

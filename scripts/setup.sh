@@ -68,8 +68,8 @@ else
 fi
 
 # 5. End-to-end test driver (playwright-core drives Debian's chromium; no browser download).
-if [ -d e2e/node_modules/playwright-core ]; then
-  say "playwright-core: present"
+if [ -d e2e/node_modules/playwright-core ] && [ -d e2e/node_modules/@axe-core/playwright ]; then
+  say "playwright-core and axe-core: present"
 else
   say "npm install (e2e/)"
   (cd e2e && npm install --silent --no-audit --no-fund)

@@ -62,7 +62,7 @@ pub(crate) fn results_html(what: &str, runs: &[PolicyRun]) -> String {
         paths.insert(p.as_str(), ());
     }
     let paths: Vec<&str> = paths.into_keys().collect();
-    h.push_str("</div><div class=\"compare-table\"><table data-testid=\"compare-table\"><thead><tr><th>policy</th>");
+    h.push_str("</div><div class=\"compare-table\" tabindex=\"0\" role=\"region\" aria-label=\"Comparison table\"><table data-testid=\"compare-table\"><thead><tr><th>policy</th>");
     for p in &paths {
         let _ = write!(h, "<th>{p}</th>");
     }

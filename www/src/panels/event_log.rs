@@ -9,7 +9,7 @@ pub(crate) fn EventLog() -> impl IntoView {
     view! {
         <section class="panel events">
             <h2>"Event log"</h2>
-            <pre data-testid="event-log">{move || lab.log.with(|l| {
+            <pre data-testid="event-log" tabindex="0" role="log" aria-label="Event log">{move || lab.log.with(|l| {
                 l.iter().rev().take(40).cloned().collect::<Vec<_>>().join("\n")
             })}</pre>
         </section>

@@ -24,7 +24,7 @@ pub(crate) fn HelpOverlay() -> impl IntoView {
                         </ul>
                         <p>"The leader lease lasts min(election timeout / 2, 3 × heartbeat) − drift bound. The renew-at-ack policy renews it whenever raft-rs marks a quorum recently active (flags that outlive the acks until the next quorum check, set by rejections too: a new leader gets a lease before its first commit); the safe policy from when the acknowledged round was sent. Followers promise (check_quorum) not to vote for an election timeout after an ack; a restarted node keeps it by waiting that long. A constant clock offset is harmless; a slow clock, a backward jump or a long pause stretches a lease past the followers' promise — the checker flags the stale read that follows."</p>
                         <p>"Followers learn from the leader that entries committed: at once, in an extra append (etcd), or with the next append or heartbeat (TiKV's lazy commit broadcast, in Settings: about 40 % fewer messages per write). Lazily, a follower applies later, so its serializable reads lag further behind."</p>
-                        <table class="shortcuts">
+                        <table class="shortcuts" tabindex="0" aria-label="Keyboard shortcuts">
                             {crate::model::SHORTCUTS.iter().map(|(k, what)| view! { <tr><td><kbd>{*k}</kbd></td><td>{*what}</td></tr> }).collect_view()}
                         </table>
                     </div>

@@ -36,7 +36,7 @@ pub(crate) fn Inspector() -> impl IntoView {
                     })}
                     <h3>{format!("Raft log (newest {}; {} compacted away before index {})", log.len(),
                         if n.first_index > 1 { "older entries" } else { "nothing" }, n.first_index)}</h3>
-                    <table class="ops raftlog" data-testid="inspector-log">
+                    <table class="ops raftlog" data-testid="inspector-log" tabindex="0" aria-label="Raft log">
                         <thead><tr><th>"index"</th><th>"term"</th><th>"entry"</th><th>"state"</th>
                             {leases.then(|| view! { <th title="LeaseGuard: when the lease this entry's stamp carries ends (stamp + Δ), on this node's clock">"lease"</th> })}</tr></thead>
                         <tbody>{log.into_iter().map(|e| {
@@ -63,7 +63,7 @@ pub(crate) fn Inspector() -> impl IntoView {
                     {n.key_lease_promotion.map(|p| view! {
                         <p class="muted" data-testid="inspector-promotion">{crate::model::promotion_text(&p)}</p>
                     })}
-                    <table class="ops" data-testid="inspector-key-leases">
+                    <table class="ops" data-testid="inspector-key-leases" tabindex="0" aria-label="Key leases">
                         <thead><tr><th>"id"</th><th>"TTL"</th><th>"remaining"</th><th>"checkpoint"</th><th>"keys"</th></tr></thead>
                         <tbody>{n.key_leases.iter().map(|l| {
                             let frac = l.remaining_ms.map_or(1.0, |r| (r as f64 / l.ttl_ms.max(1) as f64).clamp(0.0, 1.0));
@@ -79,7 +79,7 @@ pub(crate) fn Inspector() -> impl IntoView {
                         }).collect_view()}</tbody>
                     </table>
                     <h3>{format!("Watches served here ({})", watches.len())}</h3>
-                    <table class="ops" data-testid="inspector-watches">
+                    <table class="ops" data-testid="inspector-watches" tabindex="0" aria-label="Watches served">
                         <thead><tr><th>"watch"</th><th>"keys"</th><th>"events"</th><th>"behind leader"</th></tr></thead>
                         <tbody>{watches.into_iter().map(|w| view! {
                             <tr><td>{w.id.to_string()}</td><td>{w.request.keys()}</td><td>{w.events_received}</td>
@@ -91,7 +91,7 @@ pub(crate) fn Inspector() -> impl IntoView {
                             n.limbo_keys.iter().map(|k| k.clone().unwrap_or_else(|| "every key".into())).collect::<Vec<_>>().join(", "))}</p>
                     })}
                     <h3>{format!("MVCC: revision {}, compacted {}, {} keys", n.revision, n.compacted_revision, n.key_count)}</h3>
-                    <table class="ops" data-testid="inspector-keys">
+                    <table class="ops" data-testid="inspector-keys" tabindex="0" aria-label="MVCC keys">
                         <thead><tr><th>"key"</th><th>"value"</th><th>"create"</th><th>"mod"</th><th>"version"</th><th>"key lease"</th></tr></thead>
                         <tbody>{n.keys.iter().map(|kv| {
                             let limbo = n.limbo_keys.iter().any(|k| k.as_ref().is_none_or(|k| *k == kv.key));

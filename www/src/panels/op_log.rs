@@ -23,7 +23,7 @@ pub(crate) fn OpLog() -> impl IntoView {
                     <button class="linklike" data-testid="stale-show" on:click=move |_| lab.selection.op.set(Some(op))>"show it"</button>
                 </div>
             })}
-            <table class="ops" data-testid="op-log">
+            <table class="ops" data-testid="op-log" tabindex="0" aria-label="Operations">
                 <thead><tr><th>"op"</th><th>"node"</th><th>"request"</th><th>"path"</th><th>"outcome"</th><th>"latency"</th><th>"verdict"</th></tr></thead>
                 <tbody>
                 {move || lab.ops.with(|rows| rows.iter().take(14).map(|row| {

@@ -43,7 +43,7 @@ pub(crate) fn TourPanel() -> impl IntoView {
         <div class="panel tour" data-testid="tour-panel">
             <h2>"Guided tours"</h2>
             <div class="row">
-                <select data-testid="tour-select" on:change=move |ev| choice.set(event_target_value(&ev))>
+                <select data-testid="tour-select" aria-label="Guided tour" on:change=move |ev| choice.set(event_target_value(&ev))>
                     // Each tour by its title, which says what it is about (the names are for files
                     // and the command line).
                     {leaselab::scenario::BUILTIN.iter().map(|(name, _)| {

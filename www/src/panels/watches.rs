@@ -76,7 +76,7 @@ pub(crate) fn WatchesPanel() -> impl IntoView {
                 <button class="primary" data-testid="watch-button" on:click=move |_| open()>"Watch"</button>
             </div>
             <div class="status" data-testid="watch-status">{move || status.get()}</div>
-            <table class="ops watch-list" data-testid="watch-list">
+            <table class="ops watch-list" data-testid="watch-list" tabindex="0" aria-label="Watches">
                 <thead><tr><th>"watch"</th><th>"at"</th><th>"keys"</th><th>"events"</th><th>"node rev"</th>
                     <th>"behind leader"</th><th></th></tr></thead>
                 <tbody>{move || lab.panel_snap.with(|s| s.watches.iter().map(|w| watch_rows(w, act)).collect_view())}</tbody>
