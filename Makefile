@@ -6,7 +6,7 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 CHROMEDRIVER ?= $(shell command -v chromedriver 2>/dev/null || echo /usr/bin/chromedriver)
 GECKODRIVER ?= $(shell command -v geckodriver 2>/dev/null || echo $(HOME)/.cargo/bin/geckodriver)
 
-.PHONY: setup serve test lint test-native test-chromium test-firefox build-release smoke bench swarm sweep hunt
+.PHONY: setup serve test lint test-native test-chromium test-firefox build-release dist smoke bench swarm sweep hunt
 
 setup:
 	@scripts/setup.sh
@@ -37,10 +37,14 @@ test-firefox:
 # The page's budget: the release .wasm is at most 500,000 bytes after gzip -9.
 WASM_GZIP_BUDGET := 500000
 build-release:
-	trunk build --release
+	trunk build --release --public-url ./
 	@wasm=$$(ls dist/*.wasm); gz=$$(gzip -9 -c $$wasm | wc -c); \
 	echo "release wasm: $$(stat -c %s $$wasm) bytes raw, $$gz bytes gzip (budget $(WASM_GZIP_BUDGET))"; \
 	if [ $$gz -gt $(WASM_GZIP_BUDGET) ]; then echo "release wasm is over its gzip budget by $$((gz - $(WASM_GZIP_BUDGET))) bytes"; exit 1; fi
+
+# The page as a static site: dist/ works from any sub-path of any static file server (its URLs
+# are relative) and, once loaded, offline. Publish by copying dist/ (README).
+dist: build-release
 
 smoke:
 	scripts/smoke.sh
