@@ -77,12 +77,15 @@ pub fn App(#[prop(optional)] options: Option<StartOptions>) -> impl IntoView {
         clicks.remove();
     });
     view! {
-        <div class="app" data-testid="app">
+        <div class="app" class:projector=move || lab.projector.get() data-testid="app">
             <header class="topbar">
                 <h1>"Lease Lab"</h1>
                 <span class="subtitle">"how a raft cluster serves reads"</span>
                 <button data-testid="help-button" title="Help and keyboard shortcuts (?)"
                     on:click=move |_| lab.help_open.update(|h| *h = !*h)>"?"</button>
+                <button data-testid="projector-toggle" title="Projector mode (p): large text, thick lines, secondary panels hidden"
+                    aria-pressed=move || lab.projector.get().to_string()
+                    on:click=move |_| lab.projector.update(|p| *p = !*p)>"Projector"</button>
                 <Controls seed=options.seed node_count=options.config.node_count />
             </header>
             <main class="layout">

@@ -1,5 +1,5 @@
 //! Keyboard shortcuts (space play/pause, `s`/`.` next event, `n` +100 ms, `+`/`-` speed,
-//! `?` help).
+//! `p` projector mode, `?` help), which the help overlay can turn off.
 
 use crate::lab::Lab;
 use leptos::prelude::*;
@@ -20,7 +20,10 @@ pub(crate) fn on_key(lab: Lab, ev: web_sys::KeyboardEvent) {
     if ev.key() == " " && keyboard_focus {
         return;
     }
-    let Some(action) = shortcut_for(&ev.key(), typing, lab.help_open.get_untracked()) else { return };
+    let Some(action) = shortcut_for(&ev.key(), typing, lab.help_open.get_untracked(), lab.single_keys.get_untracked())
+    else {
+        return;
+    };
     ev.prevent_default();
     // A focused button would also take the key (space clicks it on release): the shortcut wins.
     if let Some(el) = target.filter(|el| el.tag_name() != "BODY") {
@@ -36,6 +39,7 @@ pub(crate) fn on_key(lab: Lab, ev: web_sys::KeyboardEvent) {
         Shortcut::Slower => lab.set_speed(lab.playback.speed_index.get_untracked().saturating_sub(1)),
         Shortcut::ToggleHelp => lab.help_open.update(|h| *h = !*h),
         Shortcut::CloseHelp => lab.help_open.set(false),
+        Shortcut::Projector => lab.projector.update(|p| *p = !*p),
     }
 }
 

@@ -194,6 +194,10 @@ pub struct Lab {
     /// once all have.
     pub compare: RwSignal<Option<(String, usize, Vec<PolicyRun>)>>,
     pub help_open: RwSignal<bool>,
+    /// Single-key shortcuts on (the help overlay turns them off).
+    pub single_keys: RwSignal<bool>,
+    /// Projector mode: large text, thick lines, the secondary panels hidden.
+    pub projector: RwSignal<bool>,
     log_cursor: StoredValue<u64>,
     /// Events from this trace position on are all logged, message traffic included: a Step
     /// shows everything it did (`u64::MAX`: none).
@@ -254,6 +258,8 @@ impl Lab {
             pending_compare: StoredValue::new_local(None),
             compare: RwSignal::new(None),
             help_open: RwSignal::new(false),
+            single_keys: RwSignal::new(true),
+            projector: RwSignal::new(false),
             log_cursor: StoredValue::new(0),
             log_all_from: StoredValue::new(u64::MAX),
             panel_snap: RwSignal::new(snap.clone()),

@@ -129,15 +129,17 @@ pub enum Shortcut {
     Slower,
     ToggleHelp,
     CloseHelp,
+    Projector,
 }
 
 /// The keyboard map (shown in the help overlay).
-pub const SHORTCUTS: [(&str, &str); 7] = [
+pub const SHORTCUTS: [(&str, &str); 8] = [
     ("space", "play / pause"),
     ("s or .", "handle the next event"),
     ("n", "advance 100 ms"),
     ("+", "faster"),
     ("-", "slower"),
+    ("p", "projector mode"),
     ("?", "this help"),
     ("Esc", "close help"),
 ];
@@ -149,6 +151,7 @@ pub fn shortcut(key: &str) -> Option<Shortcut> {
         "n" => Some(Shortcut::Advance100Ms),
         "+" | "=" => Some(Shortcut::Faster),
         "-" | "_" => Some(Shortcut::Slower),
+        "p" => Some(Shortcut::Projector),
         "?" => Some(Shortcut::ToggleHelp),
         "Escape" => Some(Shortcut::CloseHelp),
         _ => None,
@@ -156,9 +159,10 @@ pub fn shortcut(key: &str) -> Option<Shortcut> {
 }
 
 /// The shortcut a key press triggers: none while the user types in a field (`typing`); while
-/// the help is open, only the keys that close it (it is modal).
-pub fn shortcut_for(key: &str, typing: bool, help_open: bool) -> Option<Shortcut> {
-    if typing {
+/// the help is open, only the keys that close it (it is modal); with single-key shortcuts
+/// turned off (`single_keys` false, for speech input and stray presses), only Escape.
+pub fn shortcut_for(key: &str, typing: bool, help_open: bool, single_keys: bool) -> Option<Shortcut> {
+    if typing || (!single_keys && key != "Escape") {
         return None;
     }
     let action = shortcut(key)?;
@@ -725,12 +729,15 @@ mod tests {
     #[test]
     fn shortcuts_work_unless_typing_and_only_close_an_open_help() {
         use super::{shortcut_for, Shortcut};
-        assert!(matches!(shortcut_for(" ", false, false), Some(Shortcut::TogglePlay)));
-        assert!(shortcut_for("n", true, false).is_none(), "typing a key name in a field");
-        assert!(shortcut_for("n", false, true).is_none(), "time stands still behind the help");
-        assert!(matches!(shortcut_for("Escape", false, true), Some(Shortcut::CloseHelp)));
-        assert!(matches!(shortcut_for("?", false, true), Some(Shortcut::ToggleHelp)));
-        assert!(shortcut_for("x", false, false).is_none());
+        assert!(matches!(shortcut_for(" ", false, false, true), Some(Shortcut::TogglePlay)));
+        assert!(shortcut_for("n", true, false, true).is_none(), "typing a key name in a field");
+        assert!(shortcut_for("n", false, true, true).is_none(), "time stands still behind the help");
+        assert!(matches!(shortcut_for("Escape", false, true, true), Some(Shortcut::CloseHelp)));
+        assert!(matches!(shortcut_for("?", false, true, true), Some(Shortcut::ToggleHelp)));
+        assert!(shortcut_for("x", false, false, true).is_none());
+        assert!(shortcut_for(" ", false, false, false).is_none(), "single-key shortcuts turned off");
+        assert!(matches!(shortcut_for("Escape", false, true, false), Some(Shortcut::CloseHelp)));
+        assert!(matches!(shortcut_for("p", false, false, true), Some(Shortcut::Projector)));
     }
 
     #[test]

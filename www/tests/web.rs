@@ -1227,3 +1227,38 @@ async fn the_lead_button_transfers_leadership_with_a_suspect_lease_meanwhile() {
     assert!(!boxed.checked(), "refilled from the new run's config");
     host.remove();
 }
+
+/// Projector mode (button or `p`) enlarges the page; single-key shortcuts can be turned off in
+/// the help (WCAG 2.1.4), after which a key no longer plays the run but Esc still closes help.
+#[wasm_bindgen_test]
+async fn projector_mode_and_single_key_shortcuts_can_be_switched() {
+    let (host, _handle) = mount(3);
+    let app = || class_of(&host, "[data-testid=\"app\"]");
+    click(&host, "projector-toggle").await;
+    assert!(app().contains("projector"), "{}", app());
+    assert_eq!(by_test_id(&host, "projector-toggle").get_attribute("aria-pressed").as_deref(), Some("true"));
+    press("p").await;
+    assert!(!app().contains("projector"), "p toggles it back");
+    click(&host, "help-button").await;
+    let boxed: web_sys::HtmlInputElement = by_test_id(&host, "help-single-keys").unchecked_into();
+    assert!(boxed.checked());
+    boxed.set_checked(false);
+    leave(&host, "help-single-keys").await;
+    press("Escape").await;
+    assert!(host.query_selector("[data-testid=\"help-overlay\"]").unwrap().is_none(), "Esc still closes the help");
+    let before = text(&host, "sim-time");
+    press("n").await;
+    press("p").await;
+    assert_eq!(text(&host, "sim-time"), before, "n no longer advances time");
+    assert!(!app().contains("projector"), "p no longer toggles projector mode");
+    host.remove();
+}
+
+/// A key press on the page, as the keyboard sends it.
+async fn press(key: &str) {
+    let init = web_sys::KeyboardEventInit::new();
+    init.set_key(key);
+    let ev = web_sys::KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init).unwrap();
+    web_sys::window().unwrap().dispatch_event(&ev).unwrap();
+    leptos::task::tick().await;
+}
