@@ -50,6 +50,9 @@ impl Node {
     /// Before the Ready is drained: fences a transfer this leader has abandoned, and forgets
     /// the fence once it committed.
     pub(super) fn fence_abandoned_transfer(p: &mut Process, config: &ClusterConfig) {
+        if p.transfer.timeout_now_term.is_none() && p.transfer.fence.is_none() {
+            return; // the common case, after every input: no transfer to look after
+        }
         let r = &p.raw.raft;
         if r.state != StateRole::Leader || !config.leader_lease.transfer_guard {
             p.transfer = TransferState::default();
@@ -68,7 +71,8 @@ impl Node {
 
     /// After the Ready is drained: each MsgTimeoutNow this leader sends carries its last index.
     pub(super) fn mark_timeout_now(p: &mut Process, config: &ClusterConfig, out: &mut NodeOutput) {
-        if !config.leader_lease.transfer_guard {
+        // raft-rs sends MsgTimeoutNow only while a transfer is pending.
+        if !config.leader_lease.transfer_guard || p.raw.raft.lead_transferee.is_none() {
             return;
         }
         let (term, last) = (p.raw.raft.term, p.raw.raft.raft_log.last_index());
