@@ -11,12 +11,15 @@
 pub type Key = (u64, u64, u64);
 
 /// Lists this short are sorted in place by insertion (a Ready's few messages, on the hot path:
-/// no allocation, and a few instructions for each).
+/// no allocation, and a few instructions for each) — natively. The page's wasm keeps the one
+/// keyed path below: each copy of the insertion loop would cost it bytes of its size budget
+/// (≈3 KB gzipped for all callers). Both sorts are stable by the same key, so the order, and
+/// every trace hash, is the same on both targets.
 const SHORT: usize = 24;
 
 /// Sorts `v` by `key`, stably.
 pub fn sort_by_key<T>(v: &mut Vec<T>, key: impl Fn(&T) -> Key) {
-    if v.len() <= SHORT {
+    if cfg!(not(target_arch = "wasm32")) && v.len() <= SHORT {
         for i in 1..v.len() {
             let k = key(&v[i]);
             let mut j = i;
