@@ -118,6 +118,19 @@ pub enum Command {
     TransferLeader {
         to: NodeId,
     },
+
+    // ---- membership ----
+    /// Start a new node, with the next unused id, and add it as a learner (etcd's
+    /// `member add --learner`): it receives the log but does not vote.
+    AddLearner,
+    /// Change the voters: `promote` learners (etcd's `member promote`; a node outside the
+    /// configuration joins as a voter at once) and `remove` members (`member remove`). One voter
+    /// changed is a simple change; more go through a joint configuration, left automatically.
+    /// Removing the leader first hands leadership to another voter.
+    ChangeMembership {
+        promote: Vec<NodeId>,
+        remove: Vec<NodeId>,
+    },
 }
 
 /// Read through a JSON value rather than serde's derive, whose visitors for a score of struct
@@ -140,6 +153,15 @@ impl Fields {
     fn take<T: DeserializeOwned>(&mut self, field: &str) -> Result<T, String> {
         let value = self.map.remove(field).ok_or_else(|| format!("{}: missing field `{field}`", self.command))?;
         serde_json::from_value(value).map_err(|e| format!("{}.{field}: {e}", self.command))
+    }
+
+    /// An optional field: its type's default when absent.
+    fn take_or_default<T: DeserializeOwned + Default>(&mut self, field: &str) -> Result<T, String> {
+        if self.map.contains_key(field) {
+            self.take(field)
+        } else {
+            Ok(T::default())
+        }
     }
 
     /// Refuses whatever field is left over.
@@ -231,6 +253,11 @@ impl Command {
             "Crash" => Command::Crash { node: f.take("node")? },
             "Restart" => Command::Restart { node: f.take("node")? },
             "TransferLeader" => Command::TransferLeader { to: f.take("to")? },
+            "AddLearner" => Command::AddLearner,
+            "ChangeMembership" => Command::ChangeMembership {
+                promote: f.take_or_default("promote")?,
+                remove: f.take_or_default("remove")?,
+            },
             other => return Err(format!("unknown command `{other}`")),
         };
         f.done(command)
@@ -288,6 +315,15 @@ impl Command {
             Command::Crash { node } => format!("crash {node}"),
             Command::Restart { node } => format!("restart {node}"),
             Command::TransferLeader { to } => format!("transfer leadership to {to}"),
+            Command::AddLearner => "add a node as a learner".to_string(),
+            Command::ChangeMembership { promote, remove } => format!(
+                "change membership: {}",
+                crate::membership::MembershipChange {
+                    promote: promote.clone(),
+                    remove: remove.clone(),
+                    add_learner: None
+                }
+            ),
         }
     }
 
@@ -323,9 +359,14 @@ impl Command {
     /// Checks the command against the cluster. A command that passes never panics the
     /// simulation; one that fails changes nothing.
     pub fn validate(&self, config: &ClusterConfig) -> Result<(), CommandError> {
+        self.validate_in(config.node_count)
+    }
+
+    /// [`Command::validate`] in a cluster that has grown to `node_count` nodes.
+    pub fn validate_in(&self, node_count: usize) -> Result<(), CommandError> {
         let node_ok = |n: &NodeId| {
-            if n.0 == 0 || n.0 as usize > config.node_count {
-                Err(CommandError::UnknownNode { node: n.0, node_count: config.node_count })
+            if n.0 == 0 || n.0 as usize > node_count {
+                Err(CommandError::UnknownNode { node: n.0, node_count })
             } else {
                 Ok(())
             }
@@ -346,7 +387,7 @@ impl Command {
             }
             Command::CancelWatch { .. } | Command::RequestWatchProgress { .. } => Ok(()),
             Command::Partition { groups } => {
-                let mut seen = vec![false; config.node_count];
+                let mut seen = vec![false; node_count];
                 for n in groups.iter().flatten() {
                     node_ok(n)?;
                     if std::mem::replace(&mut seen[n.index()], true) {
@@ -361,6 +402,19 @@ impl Command {
             | Command::Crash { node }
             | Command::Restart { node }
             | Command::TransferLeader { to: node } => node_ok(node),
+            Command::AddLearner => Ok(()),
+            Command::ChangeMembership { promote, remove } => {
+                for n in promote.iter().chain(remove) {
+                    node_ok(n)?;
+                }
+                if promote.is_empty() && remove.is_empty() {
+                    return invalid("promote", "a membership change names at least one node".into());
+                }
+                if let Some(n) = promote.iter().find(|n| remove.contains(n)) {
+                    return invalid("remove", format!("{n} cannot be both made a voter and removed"));
+                }
+                Ok(())
+            }
             Command::CutLink { from, to } | Command::HealLink { from, to } => {
                 node_ok(from)?;
                 node_ok(to)?;
@@ -480,6 +534,8 @@ mod tests {
             Command::Crash { node: n },
             Command::Restart { node: n },
             Command::TransferLeader { to: n },
+            Command::AddLearner,
+            Command::ChangeMembership { promote: vec![n], remove: vec![NodeId(1)] },
             Command::Watch {
                 node: n,
                 watch: crate::watch::WatchRequest {

@@ -36,6 +36,8 @@ pub enum CommandError {
     NodeNotCrashed { node: u64 },
     /// A value out of range; the message says which and why.
     Invalid(ConfigError),
+    /// The cluster's state refuses it now (as raft-rs or etcd would); the message says why.
+    Refused(String),
 }
 
 impl fmt::Display for CommandError {
@@ -47,6 +49,7 @@ impl fmt::Display for CommandError {
             CommandError::NodeCrashed { node } => write!(f, "n{node} is crashed; restart it first"),
             CommandError::NodeNotCrashed { node } => write!(f, "n{node} is running, not crashed"),
             CommandError::Invalid(e) => write!(f, "{e}"),
+            CommandError::Refused(why) => f.write_str(why),
         }
     }
 }

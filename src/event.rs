@@ -144,6 +144,11 @@ pub enum Event {
         index: u64,
         last: u64,
     },
+    /// The leader `node` applied a membership change: `membership` is now in force.
+    MembershipChanged {
+        node: NodeId,
+        membership: crate::membership::Membership,
+    },
 }
 
 /// An event with its place in the trace.
@@ -222,6 +227,7 @@ impl fmt::Display for TracedEvent {
                 f,
                 "ignore   {node} ignores TimeoutNow from {from}: sent at index {index}, its log is at {last} (an abandoned transfer)"
             ),
+            Event::MembershipChanged { node, membership } => write!(f, "members  leader {node} applied {membership}"),
         }
     }
 }

@@ -94,7 +94,7 @@ impl Invariants {
             return;
         }
         for entry in node.disk().entries_in(checked + 1, commit + 1) {
-            let op = Proposal::decode(&entry.data).map(|p| p.op);
+            let op = Proposal::of_entry(&entry).map(|p| p.op);
             let seen = CommittedEntry { term: entry.term, op, first_seen_at: id, seen_in_term: node.term() };
             match self.committed.get(&entry.index) {
                 Some(prev) if (prev.term, prev.op) != (seen.term, seen.op) => {
@@ -187,7 +187,10 @@ impl Invariants {
                 }
             }
             if expect_all_applied {
-                for node in sim.nodes().iter().filter(|n| !n.is_crashed()) {
+                // A removed node hears no more: only the configuration's members catch up.
+                let members = sim.membership();
+                let member = |n: &&crate::node::Node| members.member(n.id) != crate::membership::Member::None;
+                for node in sim.nodes().iter().filter(|n| !n.is_crashed()).filter(member) {
                     if node.applied() < index {
                         let msg = format!(
                             "acknowledged {op} (index {index}) not applied on {} (applied {})",

@@ -109,6 +109,25 @@ pub struct LeaderLeaseStats {
     pub suspect: Option<String>,
 }
 
+/// Who acknowledged a leader lease round, counted against the configuration in force.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AckCount {
+    /// Voters (of either side, while joint) that acknowledged, the leader included.
+    pub acks: usize,
+    pub voters: usize,
+    /// Whether they are a quorum (while joint: a majority of each side, raft-rs `has_quorum`).
+    pub quorum: bool,
+    pub joint: bool,
+}
+
+impl AckCount {
+    /// `acks` of `voters` in a plain majority configuration; a single voter is its own quorum.
+    pub fn majority(acks: usize, voters: usize) -> AckCount {
+        let acks = if voters == 1 { acks.max(1) } else { acks };
+        AckCount { acks, voters, quorum: voters > 0 && acks > voters / 2, joint: false }
+    }
+}
+
 /// The smart config: the user's switch, raft's `check_quorum` and what is known of the cluster
 /// size decide whether leases are used, with a reason a person can read.
 ///
@@ -174,14 +193,32 @@ impl LeaderLeaseManager {
         self.timing.duration_us()
     }
 
+    /// The configuration changed: the smart config judges the new voter count (a single voter
+    /// needs no check-quorum promise, more do). The lease already held stands: every quorum of
+    /// the new configuration overlaps one that acknowledged it, since the change itself was
+    /// committed by such quorums.
+    pub fn reconfigure(&mut self, user_enabled: bool, check_quorum: bool, members: &crate::membership::Membership) {
+        (self.enabled, self.config_reason) = smart_config(user_enabled, check_quorum, Some(members.all_voters().len()));
+        if self.enabled && members.is_joint() {
+            self.config_reason = format!("{members}: enabled, a quorum is a majority of each side");
+        }
+    }
+
     /// The renew-at-ack renewal: on success the lease runs until `now + duration`.
     pub fn renew_lease(&mut self, received_acks: usize, total_nodes: usize, now: LocalTime) -> bool {
         self.renew_anchored(received_acks, total_nodes, now)
     }
 
     /// Renews with the lease starting at `anchor` (the send time of the acknowledged round for
-    /// the safe policy; `now` for renew-at-ack). Never shortens a lease already held.
+    /// the safe policy; `now` for renew-at-ack) if the acks are a majority of `total_nodes`
+    /// voters. Never shortens a lease already held.
     pub fn renew_anchored(&mut self, received_acks: usize, total_nodes: usize, anchor: LocalTime) -> bool {
+        self.renew(AckCount::majority(received_acks, total_nodes), anchor)
+    }
+
+    /// Renews if `acks` reached a quorum of the configuration in force (while joint, a
+    /// majority of each side).
+    pub fn renew(&mut self, acks: AckCount, anchor: LocalTime) -> bool {
         if !self.enabled {
             self.last_reason = format!("refused: {}", self.config_reason);
             return false;
@@ -190,15 +227,17 @@ impl LeaderLeaseManager {
             self.last_reason = "refused: not leader".to_string();
             return false;
         }
-        if total_nodes == 0 {
+        if acks.voters == 0 {
             self.last_reason = "refused: cluster size unknown (no Progress yet)".to_string();
             return false;
         }
-        // A single node is its own quorum.
-        let (acks, total) = if total_nodes <= 1 { (received_acks.max(1), 1) } else { (received_acks, total_nodes) };
-        let quorum = total / 2 + 1;
-        if acks < quorum {
-            self.last_reason = format!("refused: {acks} of {total} acks, quorum is {quorum}");
+        let AckCount { acks, voters: total, quorum, joint } = acks;
+        if !quorum {
+            self.last_reason = if joint {
+                format!("refused: {acks} of {total} acks are not a majority of both the outgoing and the incoming voters (joint configuration)")
+            } else {
+                format!("refused: {acks} of {total} acks, quorum is {}", total / 2 + 1)
+            };
             return false;
         }
         let duration = self.timing.duration_us();
@@ -215,7 +254,8 @@ impl LeaderLeaseManager {
         let expire = anchor.plus_us(duration);
         self.expire_at = Some(self.expire_at.map_or(expire, |e| e.max(expire)));
         self.renew_count += 1;
-        self.last_reason = format!("renewed by {acks} of {total}: valid until local {expire}");
+        let sides = if joint { " (a majority of each side of the joint configuration)" } else { "" };
+        self.last_reason = format!("renewed by {acks} of {total}{sides}: valid until local {expire}");
         true
     }
 

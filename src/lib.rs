@@ -34,6 +34,7 @@ pub mod leader_lease;
 pub mod lease_guard;
 pub mod lessor;
 pub mod matrix;
+pub mod membership;
 pub mod mvcc;
 pub mod network;
 pub mod node;

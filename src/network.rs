@@ -111,6 +111,18 @@ impl Network {
         Network { node_count, links: vec![link; node_count * node_count], in_flight: Wire::default(), next_id: 1 }
     }
 
+    /// Adds one node, linked both ways to every other by `default` links.
+    pub fn grow(&mut self, default: &LinkConfig) {
+        let (n, m) = (self.node_count, self.node_count + 1);
+        let link = LinkState { config: default.clone(), cut: false };
+        let mut links = vec![link; m * m];
+        for (i, l) in self.links.drain(..).enumerate() {
+            links[(i / n) * m + i % n] = l;
+        }
+        self.links = links;
+        self.node_count = m;
+    }
+
     /// Messages put on the wire so far (sent, dropped or duplicated: each has its own id).
     pub fn messages_sent(&self) -> u64 {
         self.next_id - 1

@@ -64,6 +64,12 @@ impl Proposal {
     }
 
     /// Decodes an entry's payload. Empty payloads (a new leader's no-op) decode to `None`.
+    /// The proposal a log entry carries: `None` for an empty entry and for a configuration
+    /// change, whose data is raft-rs's, not ours.
+    pub fn of_entry(entry: &raft::eraftpb::Entry) -> Option<Proposal> {
+        Proposal::decode(normal_data(entry))
+    }
+
     pub fn decode(data: &[u8]) -> Option<Proposal> {
         if data.is_empty() {
             return None;
@@ -77,6 +83,15 @@ impl Proposal {
             tag => panic!("entry with unknown request tag {tag}: every entry is one we encoded"),
         };
         Some(Proposal { op, request })
+    }
+}
+
+/// An entry's data if it is one of ours (a normal entry); a configuration change's is empty
+/// here.
+pub fn normal_data(entry: &raft::eraftpb::Entry) -> &[u8] {
+    match entry.get_entry_type() {
+        raft::eraftpb::EntryType::EntryNormal => &entry.data,
+        _ => &[],
     }
 }
 

@@ -527,7 +527,7 @@ fn check(e: &Expectation, sim: &Sim, checker: &Checker, ops: &[OpId]) -> Expecta
 
 /// The built-in guided tours, in teaching order: (name, JSON text from `scenarios/`, minified
 /// by `build.rs`).
-pub const BUILTIN: [(&str, &str); 21] = [
+pub const BUILTIN: [(&str, &str); 22] = [
     ("healthy-lease-read", include_str!(concat!(env!("OUT_DIR"), "/scenarios/healthy-lease-read.json"))),
     ("single-node", include_str!(concat!(env!("OUT_DIR"), "/scenarios/single-node.json"))),
     ("leader-isolated", include_str!(concat!(env!("OUT_DIR"), "/scenarios/leader-isolated.json"))),
@@ -555,6 +555,7 @@ pub const BUILTIN: [(&str, &str); 21] = [
     ("leader-transfer-stray", include_str!(concat!(env!("OUT_DIR"), "/scenarios/leader-transfer-stray.json"))),
     ("prevote-off", include_str!(concat!(env!("OUT_DIR"), "/scenarios/prevote-off.json"))),
     ("prevote-on", include_str!(concat!(env!("OUT_DIR"), "/scenarios/prevote-on.json"))),
+    ("membership-joint", include_str!(concat!(env!("OUT_DIR"), "/scenarios/membership-joint.json"))),
 ];
 
 /// A built-in tour by name.

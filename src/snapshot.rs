@@ -49,6 +49,8 @@ pub struct NodeView {
     pub limbo_keys: Vec<Option<String>>,
     /// What becoming primary did to the key leases' expiries (while primary).
     pub key_lease_promotion: Option<crate::lessor::Promotion>,
+    /// Its place in the cluster's configuration (voter, learner, or removed).
+    pub member: crate::membership::Member,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -104,7 +106,7 @@ pub fn log_tail(node: &crate::node::Node, count: usize, lease_us: Option<i64>) -
         .entries_in(low, last + 1)
         .into_iter()
         .map(|e| {
-            let proposal = crate::request::Proposal::decode(&e.data);
+            let proposal = crate::request::Proposal::of_entry(&e);
             let stamp = crate::lease_guard::stamp_of(&e.context);
             let summary = match (&proposal, e.get_entry_type()) {
                 (_, raft::eraftpb::EntryType::EntryConfChange | raft::eraftpb::EntryType::EntryConfChangeV2) => {
@@ -141,6 +143,8 @@ pub struct Snapshot {
     pub watches: Vec<WatchView>,
     /// Watches still open, of all the run created.
     pub watches_open: usize,
+    /// The configuration in force (the leader's).
+    pub membership: crate::membership::Membership,
 }
 
 /// Watches shown in the snapshot.

@@ -16,6 +16,8 @@ use std::rc::Rc;
 #[derive(Default, Clone)]
 pub struct DiskCore {
     hard_state: HardState,
+    /// The configuration as of the snapshot (before any, the one the cluster was created
+    /// with): a restart starts from it and applies the changes in the entries after it again.
     conf_state: ConfState,
     /// `entries[i].index == snapshot index + 1 + i`.
     entries: Vec<Entry>,
@@ -107,13 +109,13 @@ impl DiskStorage {
     /// Takes a snapshot of the state machine at `applied` (`image` is the store then; its
     /// serialization is the snapshot's data) and discards every entry up to and including
     /// `applied`.
-    pub fn compact(&self, applied: u64, image: KvStore) {
+    pub fn compact(&self, applied: u64, image: KvStore, conf_state: ConfState) {
         let mut core = self.core.borrow_mut();
         if applied <= core.snapshot.get_metadata().index {
             return;
         }
         let term = core.term_of(applied).expect("compacting to an entry the disk does not hold");
-        let conf_state = core.conf_state.clone();
+        core.conf_state = conf_state.clone();
         let first_index = core.first_index();
         let drop = (applied + 1 - first_index) as usize;
         core.entries.drain(..drop);
@@ -234,7 +236,7 @@ mod tests {
             crate::request::Request::Client(ClientOp::Put { key: "k".into(), value: "v".into(), key_lease: None }),
             ctx,
         );
-        disk.compact(3, image.clone());
+        disk.compact(3, image.clone(), ConfState::from((vec![1, 2, 3], vec![])));
         assert_eq!(disk.first_index().unwrap(), 4);
         assert_eq!(disk.term(3).unwrap(), 2, "term of the snapshot index stays known");
         assert!(matches!(disk.term(2), Err(RaftError::Store(StorageError::Compacted))));
@@ -250,7 +252,7 @@ mod tests {
     fn compacting_everything_keeps_indexes_consistent() {
         let disk = DiskStorage::new_with_voters(vec![1]);
         disk.append(&[entry(1, 1), entry(2, 1)]);
-        disk.compact(2, KvStore::default());
+        disk.compact(2, KvStore::default(), ConfState::from((vec![1], vec![])));
         assert_eq!(disk.first_index().unwrap(), 3);
         assert_eq!(disk.last_index().unwrap(), 2);
         disk.append(&[entry(3, 1)]);

@@ -33,6 +33,10 @@ pub struct FaultMix {
     /// Leadership transfers to a random node (refused when it leads or nobody does).
     #[serde(default)]
     pub transfers: bool,
+    /// Membership changes: a node added as a learner, a learner promoted, a member removed, or
+    /// a voter replaced through a joint configuration (refused when raft-rs or etcd would).
+    #[serde(default)]
+    pub membership: bool,
 }
 
 impl FaultMix {
@@ -43,11 +47,20 @@ impl FaultMix {
         pauses: false,
         crashes: false,
         transfers: false,
+        membership: false,
     };
-    pub const ALL: FaultMix =
-        FaultMix { partitions: true, lossy_network: true, clocks: true, pauses: true, crashes: true, transfers: true };
+    pub const ALL: FaultMix = FaultMix {
+        partitions: true,
+        lossy_network: true,
+        clocks: true,
+        pauses: true,
+        crashes: true,
+        transfers: true,
+        membership: true,
+    };
 
-    /// Parses `none`, `all`, or a comma list of `partitions,loss,clocks,pauses,crashes,transfers`.
+    /// Parses `none`, `all`, or a comma list of
+    /// `partitions,loss,clocks,pauses,crashes,transfers,membership`.
     pub fn parse(text: &str) -> Result<FaultMix, String> {
         match text {
             "none" => return Ok(FaultMix::NONE),
@@ -63,9 +76,10 @@ impl FaultMix {
                 "pauses" => mix.pauses = true,
                 "crashes" => mix.crashes = true,
                 "transfers" => mix.transfers = true,
+                "membership" => mix.membership = true,
                 other => {
                     return Err(format!(
-                    "unknown fault kind {other:?}: use none, all, or partitions,loss,clocks,pauses,crashes,transfers"
+                    "unknown fault kind {other:?}: use none, all, or partitions,loss,clocks,pauses,crashes,transfers,membership"
                 ))
                 }
             }
@@ -256,6 +270,9 @@ pub fn random_schedule(seed: u64, config: &SwarmConfig) -> Vec<(SimTime, Command
     if f.transfers && n > 1 {
         kinds.push(8);
     }
+    if f.membership {
+        kinds.push(9);
+    }
     if !kinds.is_empty() {
         let mut t = start;
         loop {
@@ -346,12 +363,34 @@ pub fn random_schedule(seed: u64, config: &SwarmConfig) -> Vec<(SimTime, Command
                     script.push((heal_after, Command::Restart { node: victim }));
                 }
                 8 => script.push((t, Command::TransferLeader { to: node(&mut rng) })),
+                9 => script.push((t, membership_change(&mut rng))),
                 _ => {}
             }
         }
     }
     script.sort_by_key(|(t, _)| *t);
     script
+}
+
+/// A random membership change, drawn before the run: which nodes exist then is unknown, so
+/// ids are drawn from every possible one, and the run refuses (as an event) what raft-rs or
+/// etcd would refuse at that moment.
+fn membership_change(rng: &mut ChaCha8Rng) -> Command {
+    let kind = rng.gen_range(0..4u8);
+    let mut any = || NodeId(rng.gen_range(1..=crate::config::NODES_MAX as u64));
+    match kind {
+        0 => Command::AddLearner,
+        1 => Command::ChangeMembership { promote: vec![any()], remove: vec![] },
+        2 => Command::ChangeMembership { promote: vec![], remove: vec![any()] },
+        _ => {
+            let (a, b) = (any(), any());
+            if a == b {
+                Command::AddLearner
+            } else {
+                Command::ChangeMembership { promote: vec![a], remove: vec![b] }
+            }
+        }
+    }
 }
 
 /// The outcome of one swarm run.
@@ -452,6 +491,7 @@ fn fault_list(f: &FaultMix) -> String {
         (f.pauses, "pauses"),
         (f.crashes, "crashes"),
         (f.transfers, "transfers"),
+        (f.membership, "membership"),
     ] {
         if on {
             parts.push(name);

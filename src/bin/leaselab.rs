@@ -86,7 +86,7 @@ fn usage() -> String {
   leaselab run|swarm|sweep|compare [--seed N | --seeds A..B] [--nodes 1-7] [--duration-ms N]
         [--writes-per-sec N] [--reads-per-sec N] [--policy renew-at-ack|safe|lease-based|leaseguard|leaseguard-timers]
         [--commit-broadcast eager|lazy] [--clock-error-ms N]
-        [--faults none|all|partitions,loss,clocks,pauses,crashes] [--format text|json] [--trace]
+        [--faults none|all|partitions,loss,clocks,pauses,crashes,transfers,membership] [--format text|json] [--trace]
         [--shard K/N] [--report FILE]
   leaselab hunt [--seed N | --seeds A..B] [--nodes 1-7] [--policy renew-at-ack|safe|lease-based|leaseguard|leaseguard-timers] [--episodes N]
         [--shard K/N] [--report FILE] [--expect-stale]

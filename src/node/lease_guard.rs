@@ -165,7 +165,7 @@ impl Node {
         // Inherited: an earlier-term entry past the commit index may write what is read.
         let last = p.raw.raft.raft_log.last_index();
         for e in disk.entries_in(commit + 1, last + 1).into_iter().filter(|e| e.term < term) {
-            if let Some(key) = may_write(&e.data, query) {
+            if let Some(key) = may_write(crate::request::normal_data(&e), query) {
                 let deferred = p
                     .lease_guard
                     .deferred_through
@@ -199,7 +199,7 @@ impl Node {
         // Kept sorted and distinct as they come (a sort would add its own code to the page).
         let mut keys: Vec<Option<String>> = Vec::new();
         for e in disk.entries_in(commit + 1, last + 1).into_iter().filter(|e| e.term < term) {
-            let written: Vec<Option<String>> = match written_keys(&e.data) {
+            let written: Vec<Option<String>> = match written_keys(crate::request::normal_data(&e)) {
                 Some(written) => written.into_iter().map(Some).collect(),
                 None => vec![None],
             };

@@ -28,6 +28,7 @@ use std::collections::BTreeMap;
 
 mod key_lease_timers;
 mod lease_guard;
+mod membership;
 mod output;
 mod reads;
 mod ready;
@@ -97,6 +98,8 @@ struct Process {
     lease_guard: lease_guard::LeaseGuardState,
     /// The leadership transfers this leader started.
     transfer: transfer::TransferState,
+    /// The configuration applied here (raft-rs's, as plain data).
+    membership: crate::membership::Membership,
 }
 
 pub struct Node {
@@ -141,6 +144,21 @@ impl Node {
         node
     }
 
+    /// A node started while the cluster runs, to be added to it (etcd's `member add`): its
+    /// disk holds the configuration the cluster was created with, `genesis`, which it is not
+    /// part of, so it neither campaigns nor votes until the changes it receives in the log (or
+    /// in a snapshot) make it a member.
+    pub fn join(id: NodeId, genesis: Vec<u64>, config: &ClusterConfig, election_seed: u64, now: LocalTime) -> Node {
+        let mut node = Node {
+            id,
+            disk: DiskStorage::new_with_voters(genesis),
+            process: None,
+            election_rng: ChaCha8Rng::seed_from_u64(election_seed),
+        };
+        node.boot(config, now);
+        node
+    }
+
     fn raft_config(&self, config: &ClusterConfig, applied: u64) -> raft::Config {
         raft::Config {
             id: self.id.0,
@@ -182,7 +200,8 @@ impl Node {
             heartbeat_interval_us: config.heartbeat_interval_ms() as i64 * 1_000,
             clock_drift_bound_us: i64::from(config.leader_lease.clock_drift_bound_ms) * 1_000,
         };
-        let voters = raw.raft.prs().conf().voters().ids().len();
+        let membership = crate::membership::Membership::from_conf_state(&raw.raft.prs().conf().to_conf_state());
+        let voters = membership.all_voters().len();
         let leader_lease =
             LeaderLeaseManager::new(config.leader_lease.enabled, config.check_quorum, Some(voters), timing);
         self.process = Some(Process {
@@ -203,6 +222,7 @@ impl Node {
             watchers: crate::watch::WatcherGroup::default(),
             lease_guard: lease_guard::LeaseGuardState::booted(now),
             transfer: transfer::TransferState::default(),
+            membership,
         });
     }
 

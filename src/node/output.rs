@@ -49,6 +49,8 @@ pub struct NodeOutput {
     pub timeout_now_ignored: Option<(NodeId, u64, u64)>,
     /// What the watches served here answered, in order.
     pub watch_responses: Vec<crate::watch::WatchResponse>,
+    /// The configuration in force after the changes applied here.
+    pub membership_applied: Option<crate::membership::Membership>,
 }
 
 /// A read that finished at this node.

@@ -12,7 +12,7 @@ use crate::storage::DiskStorage;
 use crate::time::LocalTime;
 use crate::types::{NodeId, OpId, Role};
 use crate::watch::WatcherGroup;
-use raft::eraftpb::{Entry, EntryType, Message};
+use raft::eraftpb::{ConfChangeV2, Entry, EntryType, Message};
 
 /// Sort key for outgoing messages: raft-rs iterates FxHash maps whose order differs between
 /// 64-bit native and wasm32, so every batch is sorted before it reaches the network. By
@@ -46,6 +46,7 @@ impl Node {
         if role == Role::Leader {
             Self::note_first_commit_of_term(p, config, now, out);
             Self::promote_lessor_when_caught_up(p, config, now);
+            Self::leave_joint_if_due(p);
             if config.leader_lease.policy == LeaderLeasePolicy::RenewAtAck {
                 Self::renew_at_ack(p, now);
             }
@@ -58,7 +59,7 @@ impl Node {
         }
         let applied = p.kv.applied();
         if applied >= disk.snapshot_index() + u64::from(config.log_compaction_entries) {
-            disk.compact(applied, p.kv.clone());
+            disk.compact(applied, p.kv.clone(), p.raw.raft.prs().conf().to_conf_state());
             out.compacted_through = Some(applied);
         }
     }
@@ -91,7 +92,8 @@ impl Node {
                 // Watches whose next revision the snapshot compacted away are cancelled.
                 p.watchers.notify(p.kv.mvcc(), &mut out.watch_responses);
             }
-            Self::apply_entries(&mut p.kv, &mut p.watchers, ready.take_committed_entries(), ctx, out);
+            let changes = Self::apply_entries(&mut p.kv, &mut p.watchers, ready.take_committed_entries(), ctx, out);
+            Self::apply_conf_changes(p, config, changes, out);
             if !ready.entries().is_empty() || !ready.snapshot().is_empty() {
                 p.lease_guard.log_written = now;
             }
@@ -115,7 +117,8 @@ impl Node {
             crate::order::sort_by_key(&mut more, message_order);
             out.messages.append(&mut more);
             p.raw.recycle_messages(more);
-            Self::apply_entries(&mut p.kv, &mut p.watchers, light.take_committed_entries(), ctx, out);
+            let changes = Self::apply_entries(&mut p.kv, &mut p.watchers, light.take_committed_entries(), ctx, out);
+            Self::apply_conf_changes(p, config, changes, out);
             p.raw.advance_apply();
         }
     }
@@ -201,14 +204,13 @@ impl Node {
         p.next_expiry_scan = now;
     }
 
-    /// The renew-at-ack policy's renewal: itself plus every peer raft-rs considers recently
-    /// active.
+    /// The renew-at-ack policy's renewal: itself plus every voter raft-rs considers recently
+    /// active, a quorum of the configuration in force (of each side, while joint).
     fn renew_at_ack(p: &mut Process, now: LocalTime) {
         let me = p.raw.raft.id;
         let prs = p.raw.raft.prs();
-        let total = prs.conf().voters().ids().len();
-        let acks = 1 + prs.iter().filter(|(id, pr)| **id != me && pr.recent_active).count();
-        p.leader_lease.renew_lease(acks, total, now);
+        let acks = p.membership.count_acks(|n| n.0 == me || prs.get(n.0).is_some_and(|pr| pr.recent_active));
+        p.leader_lease.renew(acks, now);
     }
 
     /// Answers the reads whose read index is now applied.
@@ -239,7 +241,8 @@ impl Node {
         entries: Vec<Entry>,
         ctx: ApplyContext,
         out: &mut NodeOutput,
-    ) {
+    ) -> Vec<ConfChangeV2> {
+        let mut changes = Vec::new();
         for entry in entries {
             if entry.index <= kv.applied() {
                 // Already reflected in a snapshot installed in this same Ready.
@@ -248,6 +251,7 @@ impl Node {
             kv.advance_applied(entry.index);
             kv.note_stamp(&entry.context);
             if entry.get_entry_type() != EntryType::EntryNormal {
+                changes.extend(Self::conf_change_of(&entry));
                 continue;
             }
             if let Some(proposal) = Proposal::decode(&entry.data) {
@@ -289,5 +293,6 @@ impl Node {
                 });
             }
         }
+        changes
     }
 }

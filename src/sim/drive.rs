@@ -143,6 +143,9 @@ impl Sim {
         if let Some(through) = out.compacted_through.take() {
             self.emit(Event::LogCompacted { node, through });
         }
+        if let Some(membership) = out.membership_applied.take() {
+            self.membership_applied(node, membership);
+        }
         if let Some((from, index, last)) = out.timeout_now_ignored.take() {
             self.emit(Event::TimeoutNowIgnored { node, from, index, last });
         }
@@ -157,6 +160,9 @@ impl Sim {
             self.send(msg);
         }
         self.world.out = Some(out);
+        if self.membership_pending.is_some() {
+            self.advance_pending_membership(node);
+        }
     }
 
     /// Under LeaseGuard, a leader's commit reached a new entry: the diagram draws its lease.

@@ -20,6 +20,7 @@ mod agenda;
 mod client;
 mod drive;
 mod faults;
+mod membership;
 mod recorder;
 mod replay;
 mod view;
@@ -65,6 +66,8 @@ pub struct Sim {
     recorder: Recorder,
     replay: Replay,
     workload: Workload,
+    /// A membership change waiting for leadership to move off a node it removes.
+    membership_pending: Option<crate::membership::MembershipChange>,
 }
 
 impl Sim {
@@ -80,6 +83,7 @@ impl Sim {
             recorder: Recorder::new(config.node_count),
             replay: Replay::default(),
             workload: Workload::default(),
+            membership_pending: None,
             config,
         };
         for i in 0..sim.world.nodes.len() {
@@ -222,7 +226,6 @@ impl Sim {
     /// A command applied while a replay is pending forks the run: the recorded future is
     /// dropped and this command starts a new one.
     pub fn apply(&mut self, command: Command) -> Result<Option<OpId>, CommandError> {
-        command.validate(&self.config)?;
         self.check_state(&command)?;
         self.replay.pending.clear();
         self.replay.record(self.position(), &command);
@@ -233,7 +236,7 @@ impl Sim {
     /// `commands` must continue this run's own log (a shared run, or the future after a
     /// time-travel checkpoint). Refused if they are out of order or already in the past.
     pub fn set_replay(&mut self, commands: Vec<LoggedCommand>) -> Result<(), String> {
-        self.replay.queue(self.position(), commands, &self.config)
+        self.replay.queue(self.position(), commands)
     }
 
     /// Drops the recorded commands not yet re-applied (the run forks here).
@@ -284,13 +287,15 @@ impl Sim {
 
     /// Validates `command` now and applies it at true time `at` (not before now).
     pub fn schedule(&mut self, at: SimTime, command: Command) -> Result<(), CommandError> {
-        command.validate(&self.config)?;
+        // Nodes added by then may be named; the check against the cluster is made when it runs.
+        command.validate_in(crate::config::NODES_MAX)?;
         self.agenda.push_command(at.max(self.now), command);
         Ok(())
     }
 
     /// Refusals that depend on the current state rather than on the command alone.
     fn check_state(&self, command: &Command) -> Result<(), CommandError> {
+        command.validate_in(self.world.nodes.len())?;
         match command {
             Command::Pause { node } | Command::Resume { node } | Command::Crash { node }
                 if self.node(*node).is_crashed() =>
@@ -302,6 +307,7 @@ impl Sim {
             }
             Command::Watch { .. } => return self.check_watch_room(),
             Command::TransferLeader { to } => return self.check_transfer(*to),
+            Command::AddLearner | Command::ChangeMembership { .. } => return self.check_membership(command),
             Command::CancelWatch { watch } | Command::RequestWatchProgress { watch } => {
                 return self.check_watch(*watch);
             }
@@ -327,6 +333,11 @@ impl Sim {
             }
             Command::CancelWatch { watch } => self.cancel_watch(watch),
             Command::RequestWatchProgress { watch } => self.request_watch_progress(watch),
+            command @ (Command::AddLearner | Command::ChangeMembership { .. }) => {
+                let done = self.execute_membership(command);
+                self.emit(Event::CommandApplied { summary: summary + &done });
+                return None;
+            }
             command => self.execute_fault(command),
         }
         self.emit(Event::CommandApplied { summary });

@@ -103,6 +103,11 @@ impl Recorder {
         }
     }
 
+    /// A node joined the cluster.
+    pub fn add_node(&mut self) {
+        self.open_local_read.push(None);
+    }
+
     pub fn emit(&mut self, now: SimTime, event: Event) {
         self.trace.push(now, event);
     }

@@ -10,6 +10,7 @@ use crate::snapshot::{
 impl Sim {
     pub fn snapshot(&self) -> Snapshot {
         let now = self.now;
+        let membership = self.membership();
         let nodes = self
             .world
             .nodes
@@ -55,6 +56,7 @@ impl Sim {
                     lessor_primary: kv.is_some_and(|k| k.lessor().is_primary()),
                     key_lease_promotion: kv.and_then(|k| k.lessor().promotion()),
                     limbo_keys: n.limbo_keys(&self.config),
+                    member: membership.member(n.id),
                 }
             })
             .collect();
@@ -76,6 +78,7 @@ impl Sim {
             .collect();
         let recent_ops: Vec<OpRecord> = self.recorder.history.iter().rev().take(SNAPSHOT_OPS_MAX).cloned().collect();
         Snapshot {
+            membership,
             seed: self.seed,
             now,
             config: self.config.clone(),

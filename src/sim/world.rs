@@ -94,6 +94,27 @@ impl World {
         }
     }
 
+    /// Starts one more node (the next id) on a machine with an exact clock reading true time,
+    /// linked to every other node by the cluster's default links; `genesis` is the
+    /// configuration the cluster was created with.
+    pub fn add_node(&mut self, config: &ClusterConfig, now: SimTime) -> NodeId {
+        let id = NodeId(self.nodes.len() as u64 + 1);
+        let clock = NodeClock::new(0, RATE_PERFECT_PPM);
+        let local = clock.local_at(now);
+        let genesis: Vec<u64> = (1..=config.node_count as u64).collect();
+        let election_seed = self.rng.gen::<u64>();
+        self.nodes.push(Node::join(id, genesis, config, election_seed, local));
+        self.machines.push(Machine {
+            clock,
+            paused: false,
+            tick_generation: 0,
+            next_tick_local: local,
+            inbox: VecDeque::new(),
+        });
+        self.network.grow(&config.network);
+        id
+    }
+
     /// `node`'s clock reading at true time `now`.
     pub fn local(&self, node: NodeId, now: SimTime) -> LocalTime {
         self.machines[node.index()].clock.local_at(now)

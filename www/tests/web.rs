@@ -1262,3 +1262,36 @@ async fn press(key: &str) {
     web_sys::window().unwrap().dispatch_event(&ev).unwrap();
     leptos::task::tick().await;
 }
+
+/// Membership from the node table: *Add a node* starts n4 as a learner, its *promote* button
+/// makes it a voter once it has caught up, a leader's *remove* button hands leadership over
+/// and removes it; the summary line follows, and a refusal is shown.
+#[wasm_bindgen_test]
+async fn the_node_table_adds_promotes_and_removes_members() {
+    let (host, _handle) = mount(3);
+    for _ in 0..3 {
+        click(&host, "advance-1s").await;
+    }
+    click(&host, "add-learner").await;
+    click(&host, "advance-100ms").await;
+    assert_eq!(text(&host, "member-4"), "learner");
+    assert_eq!(text(&host, "membership-4"), "promote");
+    assert!(text(&host, "membership-summary").ends_with("learners {n4}"), "{}", text(&host, "membership-summary"));
+    click(&host, "membership-4").await;
+    click(&host, "advance-100ms").await;
+    assert_eq!(text(&host, "membership-summary"), "voters {n1, n2, n3, n4}");
+    assert!(host.query_selector("[data-testid=\"member-4\"]").unwrap().is_none(), "a voter has no tag");
+    let leader = (1..=4).find(|n| text(&host, &format!("node-role-{n}")) == "leader").expect("a leader");
+    click(&host, &format!("membership-{leader}")).await;
+    click(&host, "advance-1s").await;
+    assert_eq!(text(&host, &format!("member-{leader}")), "removed");
+    assert_ne!(text(&host, &format!("node-role-{leader}")), "leader", "leadership moved off it first");
+    let summary = text(&host, "membership-summary");
+    assert!(
+        !summary.contains(&format!("n{leader}")) && summary.matches(", ").count() == 2,
+        "three voters left: {summary}"
+    );
+    let removed: web_sys::HtmlButtonElement = by_test_id(&host, &format!("membership-{leader}")).unchecked_into();
+    assert!(removed.disabled());
+    host.remove();
+}

@@ -4,6 +4,7 @@
 use crate::lab::lab;
 use crate::model::{node_class, role_label};
 use crate::widgets::text_box;
+use leaselab::membership::Member;
 use leaselab::{Command, NodeId};
 use leptos::prelude::*;
 
@@ -18,7 +19,7 @@ pub(crate) fn NodeTable() -> impl IntoView {
                     // Isolated: it has links and every one to or from it is cut.
                     let mut links = s.links.iter().filter(|l| l.from == n.id || l.to == n.id).peekable();
                     let isolated = links.peek().is_some() && links.all(|l| l.cut);
-                    (n.id, n.crashed, n.paused, n.rate_ppm, isolated)
+                    (n.id, n.crashed, n.paused, n.rate_ppm, isolated, n.member)
                 })
                 .collect::<Vec<_>>()
         })
@@ -47,7 +48,7 @@ pub(crate) fn NodeTable() -> impl IntoView {
                 <tbody>
                 // Rows are rebuilt only when a node's buttons change (crash, pause, rate); the
                 // cells that move (role, indexes, leader lease, clock) update in place.
-                {move || rows.get().into_iter().map(|(id, crashed, paused, rate_ppm, isolated)| {
+                {move || rows.get().into_iter().map(|(id, crashed, paused, rate_ppm, isolated, member)| {
                     let cell = move |f: fn(&leaselab::snapshot::NodeView) -> String| {
                         move || lab.panel_snap.with(|s| s.nodes.get(id.index()).map(f).unwrap_or_default())
                     };
@@ -58,7 +59,12 @@ pub(crate) fn NodeTable() -> impl IntoView {
                                     prop:checked=move || lab.selection.partition_pick.with(|p| p.contains(&id))
                                     on:click=|ev| ev.stop_propagation()
                                     on:change=move |_| lab.toggle_pick(id) />
-                                {id.to_string()}</label></td>
+                                {id.to_string()}</label>
+                                {match member {
+                                    Member::Voter => None,
+                                    Member::Learner => Some(view! { <span class="member-tag" data-testid=format!("member-{}", id.0)>"learner"</span> }),
+                                    Member::None => Some(view! { <span class="member-tag" data-testid=format!("member-{}", id.0)>"removed"</span> }),
+                                }}</td>
                             <td class=cell(|n| node_class(n.role, n.paused).to_string()) data-testid=format!("node-role-{}", id.0)>
                                 {cell(|n| role_label(n.role, n.paused).to_string())}</td>
                             <td data-testid=format!("node-term-{}", id.0)>{cell(|n| n.term.to_string())}</td>
@@ -111,6 +117,18 @@ pub(crate) fn NodeTable() -> impl IntoView {
                                 <button data-testid=format!("transfer-{}", id.0) disabled=crashed
                                     title="Hand leadership to this node (etcd's move-leader): the leader catches it up and sends it TimeoutNow"
                                     on:click=move |_| act(Command::TransferLeader { to: id })>"lead"</button>
+                                <button data-testid=format!("membership-{}", id.0) disabled=member == Member::None
+                                    title=if member == Member::Learner {
+                                        "Make this learner a voter (etcd's member promote)"
+                                    } else {
+                                        "Remove this node from the cluster (etcd's member remove); a leader hands leadership over first"
+                                    }
+                                    on:click=move |_| act(if member == Member::Learner {
+                                        Command::ChangeMembership { promote: vec![id], remove: vec![] }
+                                    } else {
+                                        Command::ChangeMembership { promote: vec![], remove: vec![id] }
+                                    })>
+                                    {match member { Member::Learner => "promote", Member::Voter => "remove", Member::None => "removed" }}</button>
                             </td>
                         </tr>
                     }
@@ -121,6 +139,9 @@ pub(crate) fn NodeTable() -> impl IntoView {
                 <label title="How far the −Δ and +Δ buttons step a node's clock">"clock jump Δ "
                     {text_box(jump_text, "jump-input".into(), "tiny", None)}" ms"</label>
                 <button data-testid="heal-all" on:click=move |_| act(Command::HealAll)>"Heal all links"</button>
+                <button data-testid="add-learner" title="Start a new node and add it as a learner (etcd's member add --learner); promote it once it has caught up"
+                    on:click=move |_| act(Command::AddLearner)>"Add a node"</button>
+                <span class="mono" data-testid="membership-summary">{move || lab.panel_snap.with(|s| s.membership.to_string())}</span>
                 <button data-testid="partition-apply" disabled=move || lab.selection.partition_pick.with(|p| p.is_empty())
                     title="Cut every link between the picked nodes and the others (this replaces any earlier partition and cut links)"
                     on:click=move |_| lab.partition_picked()>
