@@ -144,10 +144,11 @@ pub enum Event {
         index: u64,
         last: u64,
     },
-    /// The leader `node` applied a membership change: `membership` is now in force.
+    /// The leader `node` applied a membership change: `membership` (in words, e.g.
+    /// `voters {n1, n2, n3}, learners {n4}`) is now in force.
     MembershipChanged {
         node: NodeId,
-        membership: crate::membership::Membership,
+        membership: String,
     },
 }
 

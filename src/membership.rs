@@ -154,6 +154,35 @@ impl MembershipChange {
         cc
     }
 
+    /// The change as a configuration-change entry's data: `ConfChangeV2` in protobuf's wire
+    /// format, written here rather than by the protobuf crate, whose encoder is otherwise
+    /// unused in the page and costs its wasm ≈3.5 KB. The transition is left at its default
+    /// (automatic) and the context empty, so only the changes are written.
+    pub fn encode(&self) -> Vec<u8> {
+        fn varint(out: &mut Vec<u8>, mut v: u64) {
+            while v >= 0x80 {
+                out.push(v as u8 | 0x80);
+                v >>= 7;
+            }
+            out.push(v as u8);
+        }
+        let mut out = Vec::new();
+        for single in self.to_conf_change().changes.iter() {
+            let mut inner = Vec::new();
+            let ty = single.get_change_type() as u64;
+            if ty != 0 {
+                inner.push(0x08); // field 1 (change_type), varint
+                varint(&mut inner, ty);
+            }
+            inner.push(0x10); // field 2 (node_id), varint
+            varint(&mut inner, single.node_id);
+            out.push(0x12); // field 2 (changes), length-delimited
+            varint(&mut out, inner.len() as u64);
+            out.extend(inner);
+        }
+        out
+    }
+
     pub fn is_empty(&self) -> bool {
         self.promote.is_empty() && self.remove.is_empty() && self.add_learner.is_none()
     }
@@ -257,6 +286,20 @@ mod tests {
 
     fn ids(v: &[u64]) -> Vec<NodeId> {
         v.iter().map(|&i| NodeId(i)).collect()
+    }
+
+    /// The hand-written encoding is byte for byte what raft-rs's protobuf codec writes.
+    #[test]
+    fn the_entry_data_is_protobufs_encoding() {
+        use protobuf::Message as _;
+        let changes = [
+            MembershipChange { add_learner: Some(NodeId(4)), ..Default::default() },
+            MembershipChange { promote: ids(&[4, 5]), remove: ids(&[1, 200]), ..Default::default() },
+            MembershipChange::default(),
+        ];
+        for change in changes {
+            assert_eq!(change.encode(), change.to_conf_change().write_to_bytes().unwrap(), "{change}");
+        }
     }
 
     #[test]

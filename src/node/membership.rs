@@ -25,7 +25,7 @@ impl Node {
         }
         let p = self.process();
         Self::stamp_appends(p, config, now);
-        if p.raw.propose_conf_change(vec![], change.to_conf_change()).is_err() {
+        if Self::propose_conf_data(p, change.encode()).is_err() {
             return Err("raft-rs dropped the proposal".into());
         }
         Self::note_append(p, now);
@@ -79,8 +79,20 @@ impl Node {
             && *raft.prs().conf().auto_leave()
             && !raft.has_pending_conf()
         {
-            let _ = p.raw.propose_conf_change(vec![], ConfChangeV2::default());
+            let _ = Self::propose_conf_data(p, Vec::new());
         }
+    }
+
+    /// Proposes a configuration-change entry with `data` (an encoded `ConfChangeV2`), as
+    /// raft-rs's `propose_conf_change` does after encoding one.
+    fn propose_conf_data(p: &mut Process, data: Vec<u8>) -> raft::Result<()> {
+        let mut entry = Entry::default();
+        entry.set_entry_type(raft::eraftpb::EntryType::EntryConfChangeV2);
+        entry.data = data.into();
+        let mut m = raft::eraftpb::Message::default();
+        m.set_msg_type(raft::eraftpb::MessageType::MsgPropose);
+        m.set_entries(vec![entry].into());
+        p.raw.raft.step(m)
     }
 
     /// Why this node would refuse to propose `change` now (`None`: it would propose it).

@@ -163,7 +163,7 @@ impl Sim {
     /// A node applied a configuration change; the leader's is the cluster's.
     pub(super) fn membership_applied(&mut self, node: NodeId, membership: Membership) {
         if self.node(node).is_leader() {
-            self.emit(Event::MembershipChanged { node, membership });
+            self.emit(Event::MembershipChanged { node, membership: membership.to_string() });
         }
     }
 

@@ -377,10 +377,7 @@ impl NumberSetting {
     pub fn apply(&self, config: &mut ClusterConfig, text: &str) -> Result<(), String> {
         let t = text.trim();
         // Plain decimals only: "1e3" would pass as a float, unlike in every other number box.
-        let value = t
-            .parse::<f64>()
-            .ok()
-            .filter(|v| !t.contains(['e', 'E']) && v.is_finite() && *v >= self.min && *v <= self.max);
+        let value = parse_decimal(t).filter(|v| *v >= self.min && *v <= self.max);
         match value {
             Some(v) if self.fractional || v.fract() == 0.0 => {
                 (self.set)(config, v);
@@ -590,11 +587,31 @@ pub fn parse_grant_id(text: &str) -> Result<Option<leaselab::KeyLeaseId>, String
     }
 }
 
+/// A plain decimal as people type it ("12", "-0.5", "3.", ".25"): an optional sign, digits and
+/// an optional fraction, 15 digits at most; no exponent, no "inf" or "NaN". Written here rather
+/// than with `str::parse::<f64>`, whose general algorithm the page otherwise never needs and
+/// which costs its wasm ≈5 KB.
+pub fn parse_decimal(text: &str) -> Option<f64> {
+    let (negative, body) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text.strip_prefix('+').unwrap_or(text)),
+    };
+    let (whole, fraction) = body.split_once('.').unwrap_or((body, ""));
+    let digits = || whole.bytes().chain(fraction.bytes());
+    if digits().next().is_none() || digits().count() > 15 || !digits().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let scaled = digits().fold(0u64, |v, b| v * 10 + u64::from(b - b'0'));
+    // Exact integers below 2^53 divided by an exact power of ten: correctly rounded.
+    let value = scaled as f64 / 10f64.powi(fraction.len() as i32);
+    Some(if negative { -value } else { value })
+}
+
 /// Parses the clock jump Δ typed in milliseconds (fractions allowed) into microseconds: more
 /// than 0 and at most an hour (the simulation's own limit, `CLOCK_JUMP_US_MAX`).
 pub fn parse_jump_us(text: &str) -> Result<i64, String> {
     let t = text.trim();
-    match t.parse::<f64>() {
+    match parse_decimal(t).ok_or(()) {
         Ok(ms) if ms >= 0.001 && ms * 1_000.0 <= leaselab::command::CLOCK_JUMP_US_MAX as f64 => {
             Ok((ms * 1_000.0).round() as i64)
         }
@@ -908,6 +925,18 @@ mod tests {
         assert_eq!(parse_grant_id(""), Ok(None), "blank: the node assigns one");
         assert_eq!(parse_grant_id("0"), Ok(None));
         assert_eq!(parse_grant_id("7").map(|id| id.map(leaselab::KeyLeaseId::get)), Ok(Some(7)));
+    }
+
+    #[test]
+    fn decimals_parse_as_people_type_them_and_as_rust_does() {
+        for (text, value) in [("12", 12.0), ("-0.5", -0.5), ("3.", 3.0), (".25", 0.25), ("+7.125", 7.125), ("0.1", 0.1)]
+        {
+            assert_eq!(parse_decimal(text), Some(value), "{text}");
+            assert_eq!(parse_decimal(text), text.parse::<f64>().ok(), "{text}");
+        }
+        for bad in ["", ".", "-", "1e3", "inf", "NaN", "1.2.3", "1,5", "1234567890123456", " 1"] {
+            assert_eq!(parse_decimal(bad), None, "{bad:?}");
+        }
     }
 
     #[test]

@@ -109,10 +109,11 @@ impl Changer<'_> {
         }
         let (mut cfg, mut prs) = self.check_and_copy()?;
         if cfg.voters().outgoing.is_empty() {
-            return Err(Error::ConfChangeError(format!(
-                "configuration is not joint: {:?}",
-                cfg
-            )));
+            // Lease Lab: without the configuration's `Debug` text, which would ride along into
+            // the page's wasm for an error that cannot happen (checked just above).
+            return Err(Error::ConfChangeError(
+                "configuration is not joint".to_owned(),
+            ));
         }
         cfg.learners.extend(cfg.learners_next.drain());
 
