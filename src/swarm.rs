@@ -394,7 +394,7 @@ fn membership_change(rng: &mut ChaCha8Rng) -> Command {
 }
 
 /// The outcome of one swarm run.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SwarmReport {
     pub seed: u64,
     pub nodes: usize,

@@ -218,13 +218,26 @@ fn run(args: &Args) {
     eprintln!("trace hash {:016x}, {} events", sim.trace_hash(), sim.trace().len());
 }
 
+/// Says which seed a panic struck and how to replay it (a panic aborts the process, so the
+/// swarm's own report of a failed seed never comes).
+fn replay_on_panic(command: String) {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        previous(info);
+        eprintln!("the run panicked; reproduce with: {command}");
+    }));
+}
+
 fn swarm(args: &Args) -> bool {
     let mut failed = 0;
     let (mut reads, mut stale) = (0usize, 0usize);
     let total = args.shard_seeds().count() as u64;
     let mut summary = Summary { command: "swarm".into(), seeds: total, ..Summary::default() };
     for seed in args.shard_seeds() {
+        let replay = leaselab::swarm::SwarmReport { seed, nodes: args.config.nodes, ..Default::default() };
+        replay_on_panic(replay.replay_command(&args.config));
         let (report, sim) = run_swarm_keeping_sim(seed, &args.config);
+        drop(std::panic::take_hook());
         if args.trace {
             for e in sim.events_since(0) {
                 println!("{e}");

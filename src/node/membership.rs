@@ -35,7 +35,11 @@ impl Node {
 
     /// Applies the configuration changes among entries just applied, in log order: raft-rs
     /// switches to each, the leader lease's smart config judges the new voter count, and the
-    /// output reports the configuration now in force. A change raft-rs rejects (none reach
+    /// output reports the configuration now in force. A leader that applies its own removal
+    /// steps down in its term, as etcd's raft does with `StepDownOnRemoval` (raft-rs keeps it
+    /// leading outside its own configuration, and its next commit finds no progress for
+    /// itself and panics). The simulator moves leadership off a node before proposing its
+    /// removal, but a leader elected while the removal is in flight can still apply it. A change raft-rs rejects (none reach
     /// the log from this simulator's leaders, but a log is not to be trusted blindly) is
     /// skipped, as raft-rs asks of an application that rejects one.
     pub(super) fn apply_conf_changes(
@@ -47,6 +51,13 @@ impl Node {
         for cc in changes {
             if let Ok(cs) = p.raw.apply_conf_change(&cc) {
                 p.membership = Membership::from_conf_state(&cs);
+                let raft = &mut p.raw.raft;
+                if raft.state == StateRole::Leader
+                    && !p.membership.all_voters().contains(&crate::types::NodeId(raft.id))
+                {
+                    let term = raft.term;
+                    raft.become_follower(term, raft::INVALID_ID);
+                }
                 p.leader_lease.reconfigure(config.leader_lease.enabled, config.check_quorum, &p.membership);
                 out.membership_applied = Some(p.membership.clone());
             }
