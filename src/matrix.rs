@@ -186,7 +186,45 @@ pub fn cell(seed: u64, nodes: usize, setup: &PathSetup) -> Option<Cell> {
 
 /// Every cell, by cluster size then path.
 pub fn matrix(seed: u64) -> Vec<Cell> {
-    SIZES.iter().flat_map(|&n| PATHS.iter().filter_map(move |p| cell(seed, n, p))).collect()
+    let mut run = Measurement::new(seed);
+    while !run.step() {}
+    run.cells
+}
+
+/// The matrix measured a cell at a time (the page measures one per frame).
+#[derive(Clone, Debug)]
+pub struct Measurement {
+    seed: u64,
+    /// Index into sizes × paths of the next cell to measure.
+    next: usize,
+    pub cells: Vec<Cell>,
+}
+
+impl Measurement {
+    pub fn new(seed: u64) -> Measurement {
+        Measurement { seed, next: 0, cells: Vec::new() }
+    }
+
+    /// Measures the next cell; returns whether the matrix is complete.
+    pub fn step(&mut self) -> bool {
+        if let Some((&n, p)) = SIZES.get(self.next / PATHS.len()).zip(PATHS.get(self.next % PATHS.len())) {
+            self.cells.extend(cell(self.seed, n, p));
+            self.next += 1;
+        }
+        self.next >= SIZES.len() * PATHS.len()
+    }
+
+    /// Cells tried so far, of all.
+    pub fn progress(&self) -> (usize, usize) {
+        (self.next, SIZES.len() * PATHS.len())
+    }
+
+    /// How much more a second lease reads serve than ReadIndex at `nodes` nodes, in percent
+    /// (the figure the seed design's claim is about).
+    pub fn lease_gain_percent(cells: &[Cell], nodes: usize) -> Option<f64> {
+        let rate = |p: &str| cells.iter().find(|c| c.nodes == nodes && c.path == p).map(|c| c.reads_per_sec);
+        Some(100.0 * (rate("lease read")? / rate("ReadIndex")?.max(f64::MIN_POSITIVE) - 1.0))
+    }
 }
 
 /// The matrix as text, with each size's gain of lease reads over ReadIndex.
@@ -215,12 +253,8 @@ pub fn table(seed: u64, cells: &[Cell]) -> String {
         ));
     }
     for n in SIZES {
-        let rate = |p: &str| cells.iter().find(|c| c.nodes == n && c.path == p).map(|c| c.reads_per_sec);
-        if let (Some(lease), Some(ri)) = (rate("lease read"), rate("ReadIndex")) {
-            out.push_str(&format!(
-                "{n} node(s): lease reads get {:+.0}% reads/s over ReadIndex\n",
-                100.0 * (lease / ri.max(f64::MIN_POSITIVE) - 1.0)
-            ));
+        if let Some(gain) = Measurement::lease_gain_percent(cells, n) {
+            out.push_str(&format!("{n} node(s): lease reads get {gain:+.0}% reads/s over ReadIndex\n"));
         }
     }
     out

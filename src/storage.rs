@@ -29,6 +29,9 @@ pub struct DiskCore {
     /// the whole store at every compaction cost ≈9 % of a write-heavy run, and is rarely used.
     /// Immutable once taken, so copies of the disk share it.
     image: Option<Rc<KvStore>>,
+    /// raft-rs asked for a snapshot for a node the newest one predates; the node takes a fresh
+    /// one on its next Ready ([`DiskStorage::take_fresh_snapshot_wanted`]).
+    fresh_snapshot_wanted: bool,
 }
 
 /// Shared handle to a node's persisted raft state.
@@ -104,6 +107,11 @@ impl DiskStorage {
         core.entries.clear();
         core.snapshot = snapshot;
         core.image = None;
+    }
+
+    /// Whether raft-rs asked for a snapshot newer than the one held (and forgets that it did).
+    pub fn take_fresh_snapshot_wanted(&self) -> bool {
+        std::mem::take(&mut self.core.borrow_mut().fresh_snapshot_wanted)
     }
 
     /// Takes a snapshot of the state machine at `applied` (`image` is the store then; its
@@ -195,11 +203,19 @@ impl raft::Storage for DiskStorage {
         Ok(self.core.borrow().last_index())
     }
 
-    fn snapshot(&self, _request_index: u64, _to: u64) -> raft::Result<Snapshot> {
-        // The snapshot is taken eagerly at compaction time, so it is always ready. raft only
+    fn snapshot(&self, _request_index: u64, to: u64) -> raft::Result<Snapshot> {
+        // The snapshot is taken eagerly at compaction time, so it is usually ready. raft only
         // asks for one when the follower needs entries we no longer hold, which means a
-        // compaction happened and the snapshot is non-empty.
-        let core = self.core.borrow();
+        // compaction happened and the snapshot is non-empty. But a node added since that
+        // compaction is not in its configuration, and raft-rs's receiver rejects a snapshot
+        // that does not name it (for good, if no later compaction comes): ask for a fresh one,
+        // as TiKV generates a snapshot on demand, and let raft-rs try again.
+        let mut core = self.core.borrow_mut();
+        let cs = core.snapshot.get_metadata().get_conf_state();
+        if !cs.voters.iter().chain(&cs.learners).chain(&cs.voters_outgoing).any(|&id| id == to) {
+            core.fresh_snapshot_wanted = true;
+            return Err(RaftError::Store(StorageError::SnapshotTemporarilyUnavailable));
+        }
         let mut snapshot = core.snapshot.clone();
         if core.image.is_some() {
             snapshot.data = core.snapshot_data().into();

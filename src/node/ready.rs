@@ -58,7 +58,10 @@ impl Node {
             out.commit_advanced = Some(commit);
         }
         let applied = p.kv.applied();
-        if applied >= disk.snapshot_index() + u64::from(config.log_compaction_entries) {
+        let fresh_wanted = disk.take_fresh_snapshot_wanted();
+        if applied >= disk.snapshot_index() + u64::from(config.log_compaction_entries)
+            || (fresh_wanted && applied > disk.snapshot_index())
+        {
             disk.compact(applied, p.kv.clone(), p.raw.raft.prs().conf().to_conf_state());
             out.compacted_through = Some(applied);
         }

@@ -95,6 +95,7 @@ pub fn App(#[prop(optional)] options: Option<StartOptions>) -> impl IntoView {
                     <TimelinePanel />
                     <SpaceTimeView />
                     <ComparePanel />
+                    <PathsPanel />
                 </section>
                 <section class="side">
                     <TourPanel />

@@ -26,6 +26,8 @@ pub(crate) fn run_frames(lab: Lab, last: Rc<Cell<f64>>) {
         let replaying = lab.replay_frame(&|| wall_ms() - now < SIMULATION_MS_PER_FRAME);
         // A comparison under way has half the frame's time; the present run goes on with the rest.
         lab.compare_frame(&|| wall_ms() - now < SIMULATION_MS_PER_FRAME / 2.0);
+        // A measurement of the read paths under way: one cell a frame.
+        lab.matrix_frame();
         let alive = match (lab.playback.playing.try_get_untracked(), lab.playback.speed_index.try_get_untracked()) {
             _ if replaying => true,
             (Some(true), Some(i)) => {

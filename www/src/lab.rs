@@ -193,6 +193,10 @@ pub struct Lab {
     /// The comparison on show: what run it is of, how many policies have run, and their runs
     /// once all have.
     pub compare: RwSignal<Option<(String, usize, Vec<PolicyRun>)>>,
+    /// The read paths' measurement under way, a cell per frame ([`Lab::matrix_frame`]).
+    pending_matrix: StoredValue<Option<leaselab::matrix::Measurement>, LocalStorage>,
+    /// The measurement's seed, progress (cells tried, of all) and cells.
+    pub matrix: RwSignal<Option<(u64, (usize, usize), Vec<leaselab::matrix::Cell>)>>,
     pub help_open: RwSignal<bool>,
     /// Single-key shortcuts on (the help overlay turns them off).
     pub single_keys: RwSignal<bool>,
@@ -257,6 +261,8 @@ impl Lab {
             pending_replay: StoredValue::new_local(None),
             pending_compare: StoredValue::new_local(None),
             compare: RwSignal::new(None),
+            pending_matrix: StoredValue::new_local(None),
+            matrix: RwSignal::new(None),
             help_open: RwSignal::new(false),
             single_keys: RwSignal::new(true),
             projector: RwSignal::new(false),
@@ -576,6 +582,32 @@ impl Lab {
         }
         if !done {
             self.pending_compare.set_value(Some(comparison));
+        }
+    }
+
+    /// Starts measuring the read paths with the run's seed ([`Lab::matrix_frame`]).
+    pub fn start_matrix(&self) {
+        let seed = self.timeline.with_value(|t| t.sim().seed());
+        let measurement = leaselab::matrix::Measurement::new(seed);
+        self.matrix.set(Some((seed, measurement.progress(), Vec::new())));
+        self.pending_matrix.set_value(Some(measurement));
+    }
+
+    /// Measures one cell of a measurement under way; shows the cells when it is done.
+    pub fn matrix_frame(&self) {
+        let Some(mut m) = self.pending_matrix.try_update_value(Option::take).flatten() else { return };
+        let done = m.step();
+        let progress = m.progress();
+        self.matrix.update(|s| {
+            if let Some(s) = s {
+                s.1 = progress;
+                if done {
+                    s.2 = std::mem::take(&mut m.cells);
+                }
+            }
+        });
+        if !done {
+            self.pending_matrix.set_value(Some(m));
         }
     }
 
