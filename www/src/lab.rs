@@ -202,6 +202,9 @@ pub struct Lab {
     pub single_keys: RwSignal<bool>,
     /// Projector mode: large text, thick lines, the secondary panels hidden.
     pub projector: RwSignal<bool>,
+    /// The reader asked for less motion (`prefers-reduced-motion`): messages in flight are drawn
+    /// still, at the middle of their link, instead of gliding along it.
+    pub reduced_motion: bool,
     log_cursor: StoredValue<u64>,
     /// Events from this trace position on are all logged, message traffic included: a Step
     /// shows everything it did (`u64::MAX`: none).
@@ -266,6 +269,9 @@ impl Lab {
             help_open: RwSignal::new(false),
             single_keys: RwSignal::new(true),
             projector: RwSignal::new(false),
+            reduced_motion: web_sys::window()
+                .and_then(|w| w.match_media("(prefers-reduced-motion: reduce)").ok().flatten())
+                .is_some_and(|q| q.matches()),
             log_cursor: StoredValue::new(0),
             log_all_from: StoredValue::new(u64::MAX),
             panel_snap: RwSignal::new(snap.clone()),

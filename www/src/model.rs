@@ -35,16 +35,17 @@ pub fn ring_position(index: usize, count: usize) -> (f64, f64) {
     (c + RING_RADIUS * x, c + RING_RADIUS * y)
 }
 
-/// Where a message is drawn at `now`: linear interpolation along its link.
+/// Where a message is drawn at `now`: linear interpolation along its link, or with `still`
+/// (reduced motion) the middle of the link for as long as it is in flight.
 pub fn message_position(
     from: (f64, f64),
     to: (f64, f64),
-    sent_at: SimTime,
-    deliver_at: SimTime,
+    (sent_at, deliver_at): (SimTime, SimTime),
     now: SimTime,
+    still: bool,
 ) -> (f64, f64) {
     let span = deliver_at.saturating_sub(sent_at).max(1) as f64;
-    let t = (now.saturating_sub(sent_at) as f64 / span).clamp(0.0, 1.0);
+    let t = if still { 0.5 } else { (now.saturating_sub(sent_at) as f64 / span).clamp(0.0, 1.0) };
     (from.0 + (to.0 - from.0) * t, from.1 + (to.1 - from.1) * t)
 }
 
@@ -868,10 +869,15 @@ mod tests {
 
     #[test]
     fn messages_move_from_sender_to_receiver() {
-        let p = |now| message_position((0.0, 0.0), (10.0, 20.0), SimTime(100), SimTime(200), SimTime(now));
-        assert_eq!(p(100), (0.0, 0.0));
-        assert_eq!(p(150), (5.0, 10.0));
-        assert_eq!(p(900), (10.0, 20.0));
+        let at =
+            |now, still| message_position((0.0, 0.0), (10.0, 20.0), (SimTime(100), SimTime(200)), SimTime(now), still);
+        assert_eq!(at(100, false), (0.0, 0.0));
+        assert_eq!(at(150, false), (5.0, 10.0));
+        assert_eq!(at(900, false), (10.0, 20.0));
+        // With reduced motion a message stays at the middle of its link while in flight.
+        for now in [100, 130, 199] {
+            assert_eq!(at(now, true), (5.0, 10.0));
+        }
     }
 
     #[test]

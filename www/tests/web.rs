@@ -1295,3 +1295,24 @@ async fn the_node_table_adds_promotes_and_removes_members() {
     assert!(removed.disabled());
     host.remove();
 }
+
+/// *Measure the paths* measures the support matrix a cell per frame and shows its table, its
+/// chart (a bar per path and size) and each size's gain of lease reads over ReadIndex.
+#[wasm_bindgen_test]
+async fn about_the_paths_measures_every_path_and_size() {
+    let (host, _handle) = mount(3);
+    click(&host, "paths-run").await;
+    assert!(text(&host, "paths-status").starts_with("Measuring: "), "{}", text(&host, "paths-status"));
+    let mut frames = 0;
+    while host.query_selector("[data-testid=\"paths-table\"]").unwrap().is_none() {
+        next_frame().await;
+        frames += 1;
+        assert!(frames < 200, "the measurement never ends: {}", text(&host, "paths-status"));
+    }
+    let cells = leaselab::matrix::SIZES.len() * leaselab::matrix::PATHS.len() - 1;
+    assert_eq!(host.query_selector_all("[data-testid=\"paths-bar\"]").unwrap().length() as usize, cells);
+    assert_eq!(host.query_selector_all("[data-testid=\"paths-table\"] tbody tr").unwrap().length() as usize, cells);
+    let gains = text(&host, "paths-gains");
+    assert!(gains.contains("3 nodes: lease reads serve +") && gains.contains("(claimed: 20–50 %)"), "{gains}");
+    host.remove();
+}

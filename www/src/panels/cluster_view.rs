@@ -15,6 +15,7 @@ pub(crate) struct NodeFace {
     role: Option<leaselab::Role>,
     paused: bool,
     term: u64,
+    member: leaselab::membership::Member,
 }
 
 #[component]
@@ -26,7 +27,7 @@ pub(crate) fn ClusterView() -> impl IntoView {
         lab.snap.with(|s| {
             s.nodes
                 .iter()
-                .map(|n| NodeFace { id: n.id, role: n.role, paused: n.paused, term: n.term })
+                .map(|n| NodeFace { id: n.id, role: n.role, paused: n.paused, term: n.term, member: n.member })
                 .collect::<Vec<_>>()
         })
     });
@@ -85,7 +86,7 @@ pub(crate) fn ClusterView() -> impl IntoView {
                     for m in &s.messages {
                         let (x, y) = message_position(
                             ring_position(m.from.index(), n), ring_position(m.to.index(), n),
-                            m.sent_at, m.deliver_at, s.now);
+                            (m.sent_at, m.deliver_at), s.now, lab.reduced_motion);
                         let class = message_class(m.kind);
                         let path = match groups.iter_mut().find(|(c, _)| *c == class) {
                             Some((_, p)) => p,
@@ -165,7 +166,11 @@ pub(crate) fn ClusterView() -> impl IntoView {
                             <circle cx=x cy=y r="34" />
                             <text x=x y=y - 8.0 class="node-name">{node.id.to_string()}</text>
                             <text x=x y=y + 8.0 class="node-role">{label}</text>
-                            <text x=x y=y + 21.0 class="node-term">{format!("term {}", node.term)}</text>
+                            <text x=x y=y + 21.0 class="node-term">{match node.member {
+                                leaselab::membership::Member::Voter => format!("term {}", node.term),
+                                leaselab::membership::Member::Learner => "learner".to_string(),
+                                leaselab::membership::Member::None => "removed".to_string(),
+                            }}</text>
                         </g>
                     }
                 }).collect_view()
