@@ -119,6 +119,9 @@ pub struct TimelineView {
     pub in_past: bool,
 }
 
+/// A read-paths measurement as the page shows it: seed, (cells tried, of all), cells.
+pub type MatrixView = (u64, (usize, usize), Vec<leaselab::matrix::Cell>);
+
 /// The [`Lab`] the page provides (every panel takes it from context).
 pub(crate) fn lab() -> Lab {
     expect_context::<Lab>()
@@ -196,7 +199,7 @@ pub struct Lab {
     /// The read paths' measurement under way, a cell per frame ([`Lab::matrix_frame`]).
     pending_matrix: StoredValue<Option<leaselab::matrix::Measurement>, LocalStorage>,
     /// The measurement's seed, progress (cells tried, of all) and cells.
-    pub matrix: RwSignal<Option<(u64, (usize, usize), Vec<leaselab::matrix::Cell>)>>,
+    pub matrix: RwSignal<Option<MatrixView>>,
     pub help_open: RwSignal<bool>,
     /// Single-key shortcuts on (the help overlay turns them off).
     pub single_keys: RwSignal<bool>,
