@@ -1316,3 +1316,23 @@ async fn about_the_paths_measures_every_path_and_size() {
     assert!(gains.contains("3 nodes: lease reads serve +") && gains.contains("(claimed: 20–50 %)"), "{gains}");
     host.remove();
 }
+
+/// What matters is announced to a screen reader as it happens, without flooding it: the
+/// leader (a polite live region), a refusal, each tour step, and a stale read (an alert).
+#[wasm_bindgen_test]
+async fn live_regions_announce_the_leader_refusals_and_tour_steps() {
+    let (host, _handle) = mount(3);
+    for _ in 0..3 {
+        click(&host, "advance-1s").await;
+    }
+    let live = |id: &str| by_test_id(&host, id).get_attribute("aria-live");
+    assert_eq!(live("leader-summary").as_deref(), Some("polite"));
+    assert!(text(&host, "leader-summary").starts_with("leader n"));
+    assert_eq!(live("command-error").as_deref(), Some("polite"));
+    click(&host, "add-learner").await;
+    click(&host, "add-learner").await;
+    assert!(text(&host, "command-error").contains("not yet applied"), "{}", text(&host, "command-error"));
+    click(&host, "tour-start").await;
+    assert_eq!(live("tour-active").as_deref(), Some("polite"));
+    host.remove();
+}

@@ -35,7 +35,7 @@ pub(crate) fn NodeTable() -> impl IntoView {
     };
     view! {
         <div class="panel">
-            <h2>"Nodes" <span class="leader-summary" data-testid="leader-summary">{move || lab.panel_snap.with(|s| match s.leader {
+            <h2>"Nodes" <span class="leader-summary" data-testid="leader-summary" aria-live="polite">{move || lab.panel_snap.with(|s| match s.leader {
                 Some(l) => format!("leader {l}"),
                 None => "no leader".to_string(),
             })}</span></h2>
@@ -151,7 +151,7 @@ pub(crate) fn NodeTable() -> impl IntoView {
                         format!("Partition {{{}}} | rest", p.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(", "))
                     })}
                 </button>
-                <span class="error" data-testid="command-error">{move || lab.error.get()}</span>
+                <span class="error" data-testid="command-error" aria-live="polite">{move || lab.error.get()}</span>
             </div>
         </div>
     }

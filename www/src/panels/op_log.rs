@@ -18,7 +18,7 @@ pub(crate) fn OpLog() -> impl IntoView {
                 })}</span>
             </h2>
             {move || lab.checker_summary.with(|c| c.last_stale.clone()).map(|(text, op)| view! {
-                <div class="stale-box" data-testid="stale-explanation"><b>"Stale read caught. "</b>{text}" "
+                <div class="stale-box" data-testid="stale-explanation" role="alert"><b>"Stale read caught. "</b>{text}" "
                     // Its row may have scrolled out of the log: this selects it all the same.
                     <button class="linklike" data-testid="stale-show" on:click=move |_| lab.selection.op.set(Some(op))>"show it"</button>
                 </div>

@@ -62,7 +62,7 @@ pub(crate) fn TourPanel() -> impl IntoView {
                     (None, _, _) => "Next",
                 };
                 view! {
-                    <div data-testid="tour-active">
+                    <div data-testid="tour-active" aria-live="polite">
                         <p><b>{t.title.clone()}</b>" "<span class="muted" data-testid="tour-progress">{format!("step {} of {}", t.applied, t.total)}</span></p>
                         {t.narration.clone().map(|n| view! { <p class="narration" data-testid="tour-narration">{n}</p> })}
                         {t.upcoming.clone().filter(|_| !last).map(|n| view! { <p class="muted">"Next: "{n}</p> })}
