@@ -79,10 +79,12 @@ impl Membership {
     /// while joint, a majority of the outgoing voters too (raft-rs `JointConfig::vote_result`).
     pub fn count_acks(&self, acked: impl Fn(NodeId) -> bool) -> AckCount {
         let majority = |side: &[NodeId]| side.iter().filter(|&&n| acked(n)).count() > side.len() / 2;
-        let all = self.all_voters();
+        // Every voter once: the incoming ones, then the outgoing ones not among them (no
+        // allocation: the renew-at-ack policy counts after every Ready).
+        let only_outgoing = || self.outgoing.iter().filter(|n| !self.voters.contains(n));
         AckCount {
-            acks: all.iter().filter(|&&n| acked(n)).count(),
-            voters: all.len(),
+            acks: self.voters.iter().chain(only_outgoing()).filter(|&&n| acked(n)).count(),
+            voters: self.voters.len() + only_outgoing().count(),
             quorum: !self.voters.is_empty()
                 && majority(&self.voters)
                 && (self.outgoing.is_empty() || majority(&self.outgoing)),
