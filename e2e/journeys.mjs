@@ -287,12 +287,73 @@ async function accessibilityJourney() {
       for (let i = 0; i < 4; i++) await click(page, 'tour-next');
       await page.waitForSelector('[data-testid="compare-table"]', { timeout: 60000 });
       await audit('a tour and the comparison');
+      await click(page, 'paths-run');
+      await page.waitForSelector('[data-testid="paths-table"]', { timeout: 60000 });
+      await audit('the read paths measured');
       check(errors.length === 0, `console errors: ${errors.join(' | ')}`);
       console.log(`journey accessibility ${width}×${height}: ok (axe violations per state: ${counts.join(', ')})`);
     } finally {
       await browser.close();
     }
   }
+}
+
+// Moves the focus with Tab (forward through the whole page, wrapping) until the control with
+// `id` has it, and checks that it shows a focus ring. A keyboard user has nothing else.
+async function tabTo(page, id, max = 600) {
+  for (let i = 0; i < max; i++) {
+    await page.keyboard.press('Tab');
+    const focused = await page.evaluate(() => {
+      const el = document.activeElement;
+      const s = el && getComputedStyle(el);
+      return { id: el?.dataset?.testid || '', ring: !!s && s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2 };
+    });
+    if (focused.id === id) {
+      check(focused.ring, `${id} has the keyboard focus but no visible focus ring`);
+      return;
+    }
+  }
+  throw new Error(`Tab never reached ${id}`);
+}
+
+// The whole of a lesson with the keyboard alone: time advanced with a shortcut, a guided tour
+// from start to its checked end, then a partition of the leader and a read at it.
+async function keyboardJourney() {
+  const { browser, page, errors } = await openPage(url);
+  try {
+    await page.waitForSelector('[data-testid="node-1"]');
+    await page.keyboard.press(' '); // pause: the page opens running
+    for (let i = 0; i < 30; i++) await page.keyboard.press('n');
+    const leader = await leaderId(page);
+    check(leader, 'three seconds by `n` elect a leader');
+    await tabTo(page, 'tour-start');
+    await page.keyboard.press('Enter');
+    let steps = 0;
+    while (!(await page.$('[data-testid="tour-results"]'))) {
+      check(steps++ < 30, 'the tour never ends');
+      await tabTo(page, 'tour-next');
+      await page.keyboard.press('Enter');
+    }
+    const results = await text(page, 'tour-results');
+    check(!results.includes('✗'), `a tour run by keyboard meets its expectations: ${results}`);
+    await tabTo(page, 'tour-exit');
+    await page.keyboard.press('Enter');
+    const now = await leaderId(page);
+    await tabTo(page, `pick-${now}`);
+    await page.keyboard.press(' ');
+    await tabTo(page, 'partition-apply');
+    await page.keyboard.press('Enter');
+    await tabTo(page, 'read-button');
+    await page.keyboard.press('Enter');
+    const op = await lastOp(page);
+    for (let i = 0; i < 40; i++) await page.keyboard.press('n');
+    const path = await text(page, `op-path-${op}`);
+    const outcome = await text(page, `op-outcome-${op}`);
+    check(/ReadIndex|lease read/.test(path), `the read at the cut-off leader took a path: ${path}`);
+    check(outcome.trim() && !outcome.includes('pending'), `and ended: ${outcome}`);
+    check(errors.length === 0, `console errors: ${errors.join(' | ')}`);
+    console.log(`journey keyboard: ok (a tour in ${steps} steps by Enter, n${now} partitioned by Space and Enter, its read: ${path.trim()}, ${outcome.trim()})`);
+  } finally { await browser.close(); }
 }
 
 // ONLY=shareJourney node journeys.mjs URL runs one journey.
@@ -302,6 +363,7 @@ const all = {
   crashRestartJourney,
   shareJourney,
   accessibilityJourney,
+  keyboardJourney,
   soak: () => soak(),
 };
 const chosen = process.env.ONLY ? [process.env.ONLY] : Object.keys(all);
