@@ -351,9 +351,53 @@ async function keyboardJourney() {
     const outcome = await text(page, `op-outcome-${op}`);
     check(/ReadIndex|lease read/.test(path), `the read at the cut-off leader took a path: ${path}`);
     check(outcome.trim() && !outcome.includes('pending'), `and ended: ${outcome}`);
+    // The time bar without dragging: Home goes to the start, End back to the present.
+    await tabTo(page, 'timeline-scrub');
+    const present = await text(page, 'timeline-position');
+    await page.keyboard.press('Home');
+    const start = await text(page, 'timeline-position');
+    check(start.startsWith('0.000 s /') && start !== present, `Home scrubs to the start: ${start}`);
+    check(await page.$eval('[data-testid="timeline-past"]', (el) => !el.classList.contains('hidden')), 'the past is marked');
+    await page.keyboard.press('End');
+    check(!(await text(page, 'timeline-position')).startsWith('0.000 s'), 'End scrubs back');
     check(errors.length === 0, `console errors: ${errors.join(' | ')}`);
     console.log(`journey keyboard: ok (a tour in ${steps} steps by Enter, n${now} partitioned by Space and Enter, its read: ${path.trim()}, ${outcome.trim()})`);
   } finally { await browser.close(); }
+}
+
+// A phone and a tablet, by touch: the page fits the width (no sideways scrolling), a tap cuts a
+// link and heals it, node buttons and a tour step answer taps, and a read is served.
+async function touchJourney() {
+  for (const [width, height] of [[375, 667], [768, 1024]]) {
+    const { browser, page, errors } = await openPage(url, { width, height, touch: true });
+    const tap = (id) => page.tap(`[data-testid="${id}"]`);
+    try {
+      await page.waitForSelector('[data-testid="node-1"]');
+      await tap('play-toggle');
+      for (let i = 0; i < 3; i++) await tap('advance-1s');
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      check(overflow <= 0, `${width}×${height}: the page is ${overflow} px wider than the screen`);
+      const leader = await leaderId(page);
+      check(leader, 'a leader by taps on +1 s');
+      await page.locator('[data-testid="link-1-2"]').tap({ force: true });
+      check(await page.$('.link.cut'), `${width}×${height}: a tap on a link cuts it`);
+      await page.locator('[data-testid="link-1-2"]').tap({ force: true });
+      check(!(await page.$('.link.cut')), 'a second tap heals it');
+      await tap(`pause-${leader}`);
+      check((await text(page, `pause-${leader}`)).includes('resume'), 'a tap pauses a node');
+      await tap(`pause-${leader}`);
+      await tap('read-button');
+      const op = await lastOp(page);
+      await tap('advance-1s');
+      check(!(await text(page, `op-outcome-${op}`)).includes('pending'), 'the read is answered');
+      await tap('tour-start');
+      await tap('tour-next');
+      check((await text(page, 'tour-progress')).startsWith('step 1 of'), 'a tap steps the tour');
+      await page.screenshot({ path: `out/touch-${width}.png` });
+      check(errors.length === 0, `console errors: ${errors.join(' | ')}`);
+      console.log(`journey touch ${width}×${height}: ok (no sideways scrolling, a link cut and healed by taps, a node paused, a read, a tour step)`);
+    } finally { await browser.close(); }
+  }
 }
 
 // ONLY=shareJourney node journeys.mjs URL runs one journey.
@@ -364,6 +408,7 @@ const all = {
   shareJourney,
   accessibilityJourney,
   keyboardJourney,
+  touchJourney,
   soak: () => soak(),
 };
 const chosen = process.env.ONLY ? [process.env.ONLY] : Object.keys(all);

@@ -4,7 +4,7 @@ import { chromium } from 'playwright-core';
 
 export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 
-export async function openPage(url, { width = 1280, height = 800 } = {}) {
+export async function openPage(url, { width = 1280, height = 800, touch = false } = {}) {
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
@@ -12,7 +12,8 @@ export async function openPage(url, { width = 1280, height = 800 } = {}) {
       '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
   // A context of its own: axe-core runs part of its audit in a second page of the context.
-  const context = await browser.newContext({ viewport: { width, height } });
+  // `touch`: a phone or tablet (touch events, mobile viewport rules).
+  const context = await browser.newContext({ viewport: { width, height }, isMobile: touch, hasTouch: touch });
   const page = await context.newPage();
   const errors = [];
   page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
