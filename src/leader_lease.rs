@@ -392,6 +392,26 @@ mod tests {
         assert!(!m.renew_lease(3, 3, LocalTime(2)));
     }
 
+    /// While joint, a round's acks renew the lease only if they are a majority of each side
+    /// (raft thesis §4.3), and the reasons say so.
+    #[test]
+    fn a_joint_configuration_renews_only_on_a_majority_of_each_side() {
+        let mut m = leader(5);
+        let joint = |acks, quorum| AckCount { acks, voters: 5, quorum, joint: true };
+        assert!(!m.renew(joint(3, false), LocalTime(0)), "three of five, but not of each side");
+        let reason = m.stats(LocalTime(0)).last_reason;
+        assert!(
+            reason.contains("3 of 5 acks are not a majority of both the outgoing and the incoming voters"),
+            "{reason}"
+        );
+        assert!(m.renew(joint(3, true), LocalTime(0)));
+        assert!(m.stats(LocalTime(0)).last_reason.contains("a majority of each side of the joint configuration"));
+        // A majority of the voters alone is the plain rule.
+        assert!(AckCount::majority(2, 3).quorum);
+        assert!(!AckCount::majority(1, 3).quorum);
+        assert!(AckCount::majority(0, 1).quorum, "a single voter is its own quorum");
+    }
+
     #[test]
     fn an_older_anchor_never_shortens_the_lease() {
         let mut m = leader(3);
