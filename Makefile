@@ -71,7 +71,8 @@ hunt:
 	./target/release/leaselab hunt --seeds $(HUNT_UNSAFE_SEEDS) --policy renew-at-ack --expect-stale
 	./target/release/leaselab hunt --seeds $(HUNT_UNSAFE_SEEDS) --policy lease-based --expect-stale
 
-# Speed, memory and checker figures, natively and in headless Chromium. Prints numbers.
+# Speed, memory and checker figures, natively and in headless Chromium, then the release page's
+# frame times on a phone with its CPU slowed 4× (e2e/frames.mjs). Prints numbers.
 # Each browser measurement runs alone on its own page (as each native figure runs in its own
 # process), so none pays for a heap another one aged. The browser runs first: the native
 # bench then prints each speed figure beside the browser's and their ratio. The speed tests
@@ -88,6 +89,8 @@ bench: setup
 	cargo build --release --example speed
 	LEASELAB_BROWSER_SPEEDS=$(BENCH_OUT) cargo bench --bench sim_speed
 	cargo run --release --bin leaselab -- matrix --seed 1
+	$(MAKE) build-release
+	scripts/smoke.sh frames
 
 # Stale-read rate against clock-fault size / drift bound for each leader lease policy
 # (150 seeds × ~675 linearizable reads per cell ≈ 100,000 reads per cell). Fails if the safe

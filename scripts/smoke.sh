@@ -28,6 +28,12 @@ done
 kill -0 "$server" 2>/dev/null || { echo "smoke: could not serve dist/ on port $port" >&2; exit 1; }
 mkdir -p e2e/out
 url="http://127.0.0.1:$port/$sub/"
+# `scripts/smoke.sh frames`: serve the page the same way, and only measure its frame times on a
+# phone with the CPU at 1× and slowed 4× (e2e/frames.mjs; `make bench` runs it).
+if [ "${1:-}" = frames ]; then
+  (cd e2e && node frames.mjs "$url")
+  exit 0
+fi
 node e2e/smoke.mjs "$url" e2e/out/smoke.png
 node e2e/offline.mjs "$url"
 (cd e2e && node journeys.mjs "$url")

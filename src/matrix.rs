@@ -116,20 +116,25 @@ fn settled(seed: u64, nodes: usize, setup: &PathSetup) -> Sim {
 
 /// One cell, or `None` where the path does not exist (no follower in a one-node cluster).
 pub fn cell(seed: u64, nodes: usize, setup: &PathSetup) -> Option<Cell> {
+    cell_for(seed, nodes, setup, MEASURE_MS)
+}
+
+/// [`cell`] with the clients reading for `measure_ms` of simulated time.
+pub fn cell_for(seed: u64, nodes: usize, setup: &PathSetup, measure_ms: u64) -> Option<Cell> {
     if setup.at_follower && nodes == 1 {
         return None;
     }
     let baseline = {
         let mut sim = settled(seed, nodes, setup);
         let from = sim.network().messages_sent();
-        sim.run_for_ms(MEASURE_MS);
+        sim.run_for_ms(measure_ms);
         sim.network().messages_sent() - from
     };
     let mut sim = settled(seed, nodes, setup);
     let leader = sim.leader()?;
     let node = if setup.at_follower { NodeId(leader.0 % nodes as u64 + 1) } else { leader };
     let from_messages = sim.network().messages_sent();
-    let end = SimTime(sim.now().0 + MEASURE_MS * 1_000);
+    let end = SimTime(sim.now().0 + measure_ms * 1_000);
     let mut clients: Vec<(Option<OpId>, SimTime)> = vec![(None, sim.now()); CLIENTS];
     let mut ops = Vec::new();
     while sim.now() < end {
@@ -178,7 +183,7 @@ pub fn cell(seed: u64, nodes: usize, setup: &PathSetup) -> Option<Cell> {
         on_path: on_path as f64 / reads.max(1) as f64,
         mean_ms: latencies.iter().sum::<u64>() as f64 / reads.max(1) as f64 / 1_000.0,
         p99_ms: at(99),
-        reads_per_sec: reads as f64 / (MEASURE_MS as f64 / 1_000.0),
+        reads_per_sec: reads as f64 / (measure_ms as f64 / 1_000.0),
         messages_per_read: messages.saturating_sub(baseline) as f64 / reads.max(1) as f64,
         stale,
     })
@@ -195,6 +200,8 @@ pub fn matrix(seed: u64) -> Vec<Cell> {
 #[derive(Clone, Debug)]
 pub struct Measurement {
     seed: u64,
+    /// Simulated time the clients of each cell read for.
+    measure_ms: u64,
     /// Index into sizes × paths of the next cell to measure.
     next: usize,
     pub cells: Vec<Cell>,
@@ -202,13 +209,19 @@ pub struct Measurement {
 
 impl Measurement {
     pub fn new(seed: u64) -> Measurement {
-        Measurement { seed, next: 0, cells: Vec::new() }
+        Measurement::with_duration(seed, MEASURE_MS)
+    }
+
+    /// A measurement whose clients read for `measure_ms` in each cell (the page's tests use a
+    /// short one: an unoptimised build takes half a second a cell at the full length).
+    pub fn with_duration(seed: u64, measure_ms: u64) -> Measurement {
+        Measurement { seed, measure_ms: measure_ms.max(100), next: 0, cells: Vec::new() }
     }
 
     /// Measures the next cell; returns whether the matrix is complete.
     pub fn step(&mut self) -> bool {
         if let Some((&n, p)) = SIZES.get(self.next / PATHS.len()).zip(PATHS.get(self.next % PATHS.len())) {
-            self.cells.extend(cell(self.seed, n, p));
+            self.cells.extend(cell_for(self.seed, n, p, self.measure_ms));
             self.next += 1;
         }
         self.next >= SIZES.len() * PATHS.len()

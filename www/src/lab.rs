@@ -597,7 +597,11 @@ impl Lab {
     /// Starts measuring the read paths with the run's seed ([`Lab::matrix_frame`]).
     pub fn start_matrix(&self) {
         let seed = self.timeline.with_value(|t| t.sim().seed());
-        let measurement = leaselab::matrix::Measurement::new(seed);
+        self.start_matrix_with(seed, leaselab::matrix::Measurement::new(seed));
+    }
+
+    /// Starts `measurement` (of seed `seed`) in place of any under way.
+    pub fn start_matrix_with(&self, seed: u64, measurement: leaselab::matrix::Measurement) {
         self.matrix.set(Some((seed, measurement.progress(), Vec::new())));
         self.pending_matrix.set_value(Some(measurement));
     }

@@ -11,7 +11,7 @@ mod inspector;
 mod key_lease_form;
 mod node_table;
 mod op_log;
-mod paths;
+pub mod paths;
 mod read_trace;
 pub mod spacetime;
 mod timeline;

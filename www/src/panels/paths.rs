@@ -26,7 +26,7 @@ fn claim(nodes: usize) -> &'static str {
 
 /// The table, the chart of reads a second by path and cluster size (log scale), and the gains
 /// against the claim.
-pub(crate) fn matrix_html(seed: u64, cells: &[Cell]) -> String {
+pub fn matrix_html(seed: u64, cells: &[Cell]) -> String {
     let mut h = format!(
         "<p class=\"status\" data-testid=\"paths-status\">Seed {seed}: four clients each read again 1 ms after every answer, for 10 simulated seconds, beside 100 operations a second of background load.</p>\
          <div class=\"compare-table\" tabindex=\"0\" role=\"region\" aria-label=\"Read paths table\"><table data-testid=\"paths-table\"><thead><tr>\
