@@ -1,0 +1,59 @@
+// Records a CPU profile (DevTools protocol, Profiler domain) of the page simulating N nodes at
+// the given background load at 10× speed for some seconds, and prints where the time went:
+// the top functions by self time and the share by part (simulator, raft-rs, allocator, page,
+// browser). Run through scripts/profile-page.sh, which builds a page whose wasm keeps its names.
+// Usage: node profile.mjs URL [seconds] [nodes] [ops_per_sec]
+import { openPage, check } from './lib.mjs';
+
+const [url, seconds = '10', nodes = '5', ops = '100'] = process.argv.slice(2);
+const { browser, page, errors } = await openPage(url, { width: 1280, height: 800 });
+try {
+  await page.waitForSelector('[data-testid="node-1"]');
+  await page.selectOption('[data-testid="node-count-select"]', nodes);
+  await page.click('[data-testid="reset-button"]');
+  await page.selectOption('[data-testid="speed-select"]', '7'); // 10×
+  await page.selectOption('[data-testid="workload-select"]', ops);
+  await page.waitForTimeout(1000);
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Profiler.enable');
+  await cdp.send('Profiler.setSamplingInterval', { interval: 200 });
+  await cdp.send('Profiler.start');
+  await page.waitForTimeout(Number(seconds) * 1000);
+  const { profile } = await cdp.send('Profiler.stop');
+  check(errors.length === 0, `console errors: ${errors.join(' | ')}`);
+
+  // Self time per node: samples × their intervals, by the sample's node.
+  const self = new Map();
+  const dt = profile.timeDeltas;
+  profile.samples.forEach((id, i) => self.set(id, (self.get(id) || 0) + (dt[i + 1] ?? dt[i] ?? 0)));
+  const byName = new Map();
+  let total = 0;
+  for (const n of profile.nodes) {
+    const t = self.get(n.id) || 0;
+    total += t;
+    const f = n.callFrame;
+    const name = f.functionName || (f.url ? `(anonymous ${f.url.split('/').pop()})` : `(${n.callFrame.functionName || 'program'})`);
+    const key = `${name}${f.url.includes('.wasm') || f.url.startsWith('wasm') ? ' [wasm]' : ''}`;
+    byName.set(key, (byName.get(key) || 0) + t);
+  }
+  const part = (name) => {
+    if (/\(idle\)|\(program\)|\(garbage collector\)/.test(name)) return 'browser (idle, program, GC)';
+    if (/leaselab_www|tachys|leptos|reactive_graph|wasm_bindgen|js_sys|web_sys/.test(name)) return 'page (Leptos views, bindings)';
+    if (/\braft(_proto)?::|protobuf::/.test(name)) return 'raft-rs';
+    if (/talc|dlmalloc|alloc::alloc|__rust_alloc|__rust_dealloc|__rdl_|memcpy|memmove|memset/.test(name)) return 'allocator, memcpy';
+    if (/leaselab::/.test(name)) return 'simulator (leaselab)';
+    if (/\[wasm\]/.test(name)) return 'other wasm (core, alloc, std)';
+    return 'browser JS';
+  };
+  const parts = new Map();
+  for (const [name, t] of byName) parts.set(part(name), (parts.get(part(name)) || 0) + t);
+  const pct = (t) => `${(100 * t / total).toFixed(1)} %`;
+  console.log(`PROFILE ${nodes} nodes, ${ops} ops/s, 10×, ${seconds} s: ${profile.samples.length} samples`);
+  for (const [p, t] of [...parts].sort((a, b) => b[1] - a[1])) console.log(`  ${pct(t).padStart(7)}  ${p}`);
+  console.log('top functions by self time:');
+  for (const [name, t] of [...byName].sort((a, b) => b[1] - a[1]).slice(0, 30)) {
+    console.log(`  ${pct(t).padStart(7)}  ${name.slice(0, 140)}`);
+  }
+} finally {
+  await browser.close();
+}
