@@ -198,7 +198,7 @@ impl LeaderLeaseManager {
     /// the new configuration overlaps one that acknowledged it, since the change itself was
     /// committed by such quorums.
     pub fn reconfigure(&mut self, user_enabled: bool, check_quorum: bool, members: &crate::membership::Membership) {
-        (self.enabled, self.config_reason) = smart_config(user_enabled, check_quorum, Some(members.all_voters().len()));
+        (self.enabled, self.config_reason) = smart_config(user_enabled, check_quorum, Some(members.voter_count()));
         if self.enabled && members.is_joint() {
             self.config_reason = format!("{members}: enabled, a quorum is a majority of each side");
         }

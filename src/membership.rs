@@ -66,30 +66,32 @@ impl Membership {
 
     /// Every voter of either side.
     pub fn all_voters(&self) -> Vec<NodeId> {
-        let mut all = self.voters.clone();
-        for n in &self.outgoing {
-            if !all.contains(n) {
-                all.push(*n);
-            }
-        }
-        all
+        self.each_voter().copied().collect()
     }
 
     /// Counts the voters for which `acked` holds: a quorum is a majority of the voters and,
     /// while joint, a majority of the outgoing voters too (raft-rs `JointConfig::vote_result`).
     pub fn count_acks(&self, acked: impl Fn(NodeId) -> bool) -> AckCount {
         let majority = |side: &[NodeId]| side.iter().filter(|&&n| acked(n)).count() > side.len() / 2;
-        // Every voter once: the incoming ones, then the outgoing ones not among them (no
-        // allocation: the renew-at-ack policy counts after every Ready).
-        let only_outgoing = || self.outgoing.iter().filter(|n| !self.voters.contains(n));
         AckCount {
-            acks: self.voters.iter().chain(only_outgoing()).filter(|&&n| acked(n)).count(),
-            voters: self.voters.len() + only_outgoing().count(),
+            acks: self.each_voter().filter(|&&n| acked(n)).count(),
+            voters: self.voter_count(),
             quorum: !self.voters.is_empty()
                 && majority(&self.voters)
                 && (self.outgoing.is_empty() || majority(&self.outgoing)),
             joint: self.is_joint(),
         }
+    }
+
+    /// Every voter once: the incoming ones, then the outgoing ones not among them (no
+    /// allocation: the renew-at-ack policy counts after every Ready).
+    fn each_voter(&self) -> impl Iterator<Item = &NodeId> {
+        self.voters.iter().chain(self.outgoing.iter().filter(|n| !self.voters.contains(n)))
+    }
+
+    /// Voters of either side.
+    pub fn voter_count(&self) -> usize {
+        self.each_voter().count()
     }
 
     pub fn member(&self, node: NodeId) -> Member {

@@ -53,7 +53,7 @@ impl Node {
                 p.membership = Membership::from_conf_state(&cs);
                 let raft = &mut p.raw.raft;
                 if raft.state == StateRole::Leader
-                    && !p.membership.all_voters().contains(&crate::types::NodeId(raft.id))
+                    && p.membership.member(crate::types::NodeId(raft.id)) != crate::membership::Member::Voter
                 {
                     let term = raft.term;
                     raft.become_follower(term, raft::INVALID_ID);
@@ -113,6 +113,12 @@ impl Node {
         };
         let raft = &p.raw.raft;
         refusal(raft.prs(), raft.has_pending_conf(), change, raft.raft_log.last_index())
+    }
+
+    /// Whether a membership change this node proposed is not yet applied here (raft-rs takes
+    /// one at a time).
+    pub fn membership_change_pending(&self) -> bool {
+        self.process.as_ref().is_some_and(|p| p.raw.raft.has_pending_conf())
     }
 
     /// Whether this leader is handing leadership over.

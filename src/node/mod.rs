@@ -201,7 +201,7 @@ impl Node {
             clock_drift_bound_us: i64::from(config.leader_lease.clock_drift_bound_ms) * 1_000,
         };
         let membership = crate::membership::Membership::from_conf_state(&raw.raft.prs().conf().to_conf_state());
-        let voters = membership.all_voters().len();
+        let voters = membership.voter_count();
         let leader_lease =
             LeaderLeaseManager::new(config.leader_lease.enabled, config.check_quorum, Some(voters), timing);
         self.process = Some(Process {

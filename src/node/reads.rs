@@ -211,9 +211,12 @@ impl Node {
     pub(super) fn on_read_state(p: &mut Process, config: &ClusterConfig, index: u64, ctx: &[u8], out: &mut NodeOutput) {
         match parse_context(ctx) {
             Some(Context::Renewal(sent_at)) if config.leader_lease.policy == LeaderLeasePolicy::SendTimeAnchored => {
-                // A quorum acknowledged the round sent at `sent_at`: the lease starts then.
-                let total = p.raw.raft.prs().conf().voters().ids().len();
-                p.leader_lease.renew_anchored(total / 2 + 1, total, sent_at);
+                // raft-rs confirmed the round sent at `sent_at` by a quorum of the configuration in
+                // force (of each side, while joint): the lease starts then. It does not say which
+                // voters answered, so the count shown is the smallest quorum.
+                let (voters, joint) = (p.membership.voter_count(), p.membership.is_joint());
+                let acks = crate::leader_lease::AckCount { acks: voters / 2 + 1, voters, quorum: true, joint };
+                p.leader_lease.renew(acks, sent_at);
             }
             Some(Context::Renewal(_)) => {}
             Some(Context::Read(op)) => {

@@ -145,8 +145,12 @@ impl Sim {
             }
             return;
         }
+        if self.node(node).membership_change_pending() {
+            // A new leader counts everything it holds as pending until it has applied it.
+            self.membership_pending = Some(change);
+            return;
+        }
         match self.node(node).membership_refusal(&change) {
-            Some(why) if why.contains("not yet applied") => self.membership_pending = Some(change),
             Some(why) => self.emit(Event::CommandApplied {
                 summary: format!("change membership ({change}) refused at {node}: {why}"),
             }),
