@@ -253,12 +253,68 @@ async function soak(actions = Number(process.env.SOAK_ACTIONS || 400), seed = Nu
   } finally { await browser.close(); }
 }
 
+// WCAG 1.4.11 for what axe does not measure: every role, message and path colour the drawings
+// use keeps at least 3:1 against the background it is drawn on, in the theme given.
+const GLYPH_COLOURS = ['--leader', '--follower', '--candidate', '--paused', '--crashed', '--append', '--heartbeat',
+  '--vote', '--readindex', '--keepalive', '--ok', '--amber', '--oi-orange', '--oi-sky', '--oi-green', '--oi-yellow',
+  '--oi-blue', '--oi-vermillion', '--oi-purple'];
+async function glyphContrast(page, colorScheme) {
+  const worst = await page.evaluate((names) => {
+    const probe = document.createElement('i');
+    document.body.append(probe);
+    const rgb = (value) => { probe.style.color = value; return getComputedStyle(probe).color.match(/\d+/g).map(Number); };
+    const lum = (c) => {
+      const f = (v) => { v /= 255; return v <= 0.04045 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+      return 0.2126 * f(c[0]) + 0.7152 * f(c[1]) + 0.0722 * f(c[2]);
+    };
+    const ratio = (a, b) => { const [x, y] = [lum(a), lum(b)]; return (Math.max(x, y) + 0.05) / (Math.min(x, y) + 0.05); };
+    const css = getComputedStyle(document.documentElement);
+    const grounds = ['--bg', '--panel', '--chart'].map((g) => [g, rgb(css.getPropertyValue(g))]);
+    let low = { ratio: Infinity };
+    for (const name of names) {
+      for (const [ground, g] of grounds) {
+        const r = ratio(rgb(css.getPropertyValue(name)), g);
+        if (r < low.ratio) low = { ratio: r, name, ground };
+      }
+    }
+    probe.remove();
+    return low;
+  }, GLYPH_COLOURS);
+  check(worst.ratio >= 3, `${colorScheme} theme: ${worst.name} on ${worst.ground} is ${worst.ratio.toFixed(2)}:1, under 3:1`);
+  console.log(`journey accessibility ${colorScheme} theme: lowest glyph contrast ${worst.ratio.toFixed(2)}:1 (${worst.name} on ${worst.ground})`);
+}
+
+// Forced colours (a high-contrast mode): the page is audited, the leader's circle is drawn in
+// the system's Highlight colour and a cut link in GrayText, so roles and cuts survive.
+async function forcedColoursJourney() {
+  const { browser, page, errors } = await openPage(url, { forcedColors: 'active' });
+  try {
+    await untilLeader(page);
+    await click(page, 'play-toggle');
+    const r = await new AxeBuilder({ page }).withTags(AXE_TAGS).analyze();
+    const found = r.violations.map((v) => `${v.id} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+    check(found.length === 0, `forced colours: ${found.join('; ')}`);
+    const strokes = await page.evaluate(() => {
+      const leader = document.querySelector('.cluster .node.leader circle');
+      const follower = document.querySelector('.cluster .node.follower circle');
+      return [getComputedStyle(leader).stroke, getComputedStyle(follower).stroke];
+    });
+    check(strokes[0] !== strokes[1], `forced colours: the leader and a follower are drawn alike (${strokes.join(' / ')})`);
+    await page.screenshot({ path: 'out/forced-colours.png' });
+    check(errors.length === 0, `console errors: ${errors.join(' | ')}`);
+    console.log(`journey forced colours: ok (axe violations 0, leader ${strokes[0]}, follower ${strokes[1]})`);
+  } finally {
+    await browser.close();
+  }
+}
+
 // WCAG 2.2 AA as axe-core checks it, in each state that matters in class, at a laptop's and a
 // phone's size: every state must have no violation (the count per state is printed).
 const AXE_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'];
 async function accessibilityJourney() {
-  for (const [width, height] of [[1280, 800], [375, 667]]) {
-    const { browser, page, errors } = await openPage(url, { width, height });
+  const runs = [[1280, 800, 'dark'], [375, 667, 'dark'], [1280, 800, 'light']];
+  for (const [width, height, colorScheme] of runs) {
+    const { browser, page, errors } = await openPage(url, { width, height, colorScheme });
     try {
       await page.waitForSelector('[data-testid="node-1"]');
       const counts = [];
@@ -266,9 +322,11 @@ async function accessibilityJourney() {
         const r = await new AxeBuilder({ page }).withTags(AXE_TAGS).analyze();
         counts.push(`${state} ${r.violations.length}`);
         const found = r.violations.map((v) => `${v.id} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-        check(found.length === 0, `${width}×${height}, ${state}: ${found.join('; ')}`);
+        check(found.length === 0, `${width}×${height} ${colorScheme}, ${state}: ${found.join('; ')}`);
       };
       await audit('running');
+      await untilLeader(page);
+      await glyphContrast(page, colorScheme);
       await click(page, 'play-toggle');
       await audit('at rest');
       await click(page, 'help-button');
@@ -291,7 +349,7 @@ async function accessibilityJourney() {
       await page.waitForSelector('[data-testid="paths-table"]', { timeout: 60000 });
       await audit('the read paths measured');
       check(errors.length === 0, `console errors: ${errors.join(' | ')}`);
-      console.log(`journey accessibility ${width}×${height}: ok (axe violations per state: ${counts.join(', ')})`);
+      console.log(`journey accessibility ${width}×${height} ${colorScheme}: ok (axe violations per state: ${counts.join(', ')})`);
     } finally {
       await browser.close();
     }
@@ -407,6 +465,7 @@ const all = {
   crashRestartJourney,
   shareJourney,
   accessibilityJourney,
+  forcedColoursJourney,
   keyboardJourney,
   touchJourney,
   soak: () => soak(),
