@@ -4,6 +4,7 @@
 use crate::client_op::ClientOp;
 use crate::clock::{RATE_MAX_PPM, RATE_MIN_PPM};
 use crate::config::{ClusterConfig, LinkConfig};
+use crate::decimal::{fixed, trimmed};
 use crate::error::{CommandError, ConfigError};
 use crate::read::ReadMode;
 use crate::types::NodeId;
@@ -305,10 +306,10 @@ impl Command {
                 link.latency_us, link.jitter_us, link.drop_ppm, link.duplicate_ppm
             ),
             Command::JumpClock { node, delta_us } => {
-                format!("{node} clock jumps {:+} ms", *delta_us as f64 / 1_000.0)
+                format!("{node} clock jumps {} ms", trimmed(*delta_us as f64 / 1_000.0, 3).with_sign())
             }
             Command::SetClockRate { node, rate_ppm } => {
-                format!("{node} clock rate {:.3}×", f64::from(*rate_ppm) / 1e6)
+                format!("{node} clock rate {}×", fixed(f64::from(*rate_ppm) / 1e6, 3))
             }
             Command::Pause { node } => format!("pause {node}"),
             Command::Resume { node } => format!("resume {node}"),
@@ -451,8 +452,8 @@ impl Command {
                     return invalid(
                         "rate_ppm",
                         format!(
-                            "{:.3}×: a clock rate must be between 0.1× and 10× (drift rate ≤ 0 is impossible)",
-                            f64::from(*rate_ppm) / 1e6
+                            "{}×: a clock rate must be between 0.1× and 10× (drift rate ≤ 0 is impossible)",
+                            fixed(f64::from(*rate_ppm) / 1e6, 3)
                         ),
                     );
                 }

@@ -3,6 +3,7 @@
 //! about its leader lease, and who had become leader meanwhile.
 
 use crate::checker::StaleRead;
+use crate::decimal::{fixed, signed};
 use crate::read::ReadPath;
 use crate::sim::Sim;
 
@@ -56,11 +57,11 @@ pub fn explain_stale_read(sim: &Sim, stale: &StaleRead) -> String {
     let config = sim.config();
     let clock = sim.clock(node);
     text.push_str(&format!(
-        " Configured drift bound {} ms, policy \"{}\"; {node} clock now {:.2}× (offset {:+.1} ms).",
+        " Configured drift bound {} ms, policy \"{}\"; {node} clock now {}× (offset {} ms).",
         config.leader_lease.clock_drift_bound_ms,
         config.leader_lease.policy.label(),
-        f64::from(clock.rate_ppm()) / 1e6,
-        clock.offset_at(sim.now()) as f64 / 1_000.0
+        fixed(f64::from(clock.rate_ppm()) / 1e6, 2),
+        signed(clock.offset_at(sim.now()) as f64 / 1_000.0, 1)
     ));
     text
 }

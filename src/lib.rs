@@ -22,6 +22,7 @@ pub mod clock;
 pub mod command;
 pub mod compare;
 pub mod config;
+pub mod decimal;
 pub mod error;
 pub mod event;
 pub mod explain;

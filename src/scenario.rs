@@ -139,10 +139,10 @@ impl Expectation {
             Expectation::StaleReads { min, max } if min == max => format!("exactly {min} stale reads"),
             Expectation::StaleReads { min, max } => format!("between {min} and {max} stale reads"),
             Expectation::KeyLeaseRevoked { id, revoked: true, before_ms } => {
-                format!("key lease {id} expires before t={} s", *before_ms as f64 / 1e3)
+                format!("key lease {id} expires before t={} s", crate::decimal::trimmed(*before_ms as f64 / 1e3, 3))
             }
             Expectation::KeyLeaseRevoked { id, revoked: false, before_ms } => {
-                format!("key lease {id} is still alive at t={} s", *before_ms as f64 / 1e3)
+                format!("key lease {id} is still alive at t={} s", crate::decimal::trimmed(*before_ms as f64 / 1e3, 3))
             }
             Expectation::Watch { watch, min_events, max_events, ended_with } => {
                 let events = match (min_events, max_events) {

@@ -91,8 +91,8 @@ impl Recording {
         }
         if self.end > RUN_END_MAX {
             return Err(format!(
-                "the run claims {:.1} h of simulated time; Lease Lab replays runs of at most 24 h (was it edited?)",
-                self.end.0 as f64 / 3.6e9
+                "the run claims {} h of simulated time; Lease Lab replays runs of at most 24 h (was it edited?)",
+                crate::decimal::fixed(self.end.0 as f64 / 3.6e9, 1)
             ));
         }
         let timeline = Timeline::replaying(self.seed, self.config.clone(), self.commands.clone(), self.end)?;

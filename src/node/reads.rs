@@ -130,7 +130,7 @@ impl Node {
                     op,
                     format!(
                         "leader lease valid on the local clock: expires at local {expire}, now local {now} ({} ms left)",
-                        (expire.0 - now.0) as f64 / 1_000.0
+                        crate::decimal::trimmed((expire.0 - now.0) as f64 / 1_000.0, 3)
                     ),
                 ));
             }

@@ -4,6 +4,7 @@
 use super::agenda::Due;
 use super::world::Inbound;
 use super::Sim;
+use crate::decimal::{fixed, signed};
 use crate::event::{DropReason, Event, OpOutcome};
 use crate::history::AppliedWrite;
 use crate::network::{Payload, Sent};
@@ -244,9 +245,9 @@ impl Sim {
                     .filter(|l| *l != node)
                     .map_or(String::new(), |l| format!("; newest leader is {l} (term {})", self.node(l).term()));
                 let text = format!(
-                    "simulator: served at true {now}; {node} clock {:.2}× with offset {:+.1} ms{newest}",
-                    f64::from(clock.rate_ppm()) / 1e6,
-                    clock.offset_at(now) as f64 / 1_000.0
+                    "simulator: served at true {now}; {node} clock {}× with offset {} ms{newest}",
+                    fixed(f64::from(clock.rate_ppm()) / 1e6, 2),
+                    signed(clock.offset_at(now) as f64 / 1_000.0, 1)
                 );
                 let local = self.local_time(node);
                 self.recorder.history.read_step(done.op, now, local, text);

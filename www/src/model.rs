@@ -59,7 +59,7 @@ pub fn speed_label(speed: f64) -> String {
     } else {
         2
     };
-    format!("{speed:.digits$}×")
+    format!("{}×", leaselab::decimal::fixed(speed, digits))
 }
 
 /// The largest single frame of wall time the page converts into simulated time; a tab that
@@ -187,7 +187,7 @@ pub fn rate_step_index(ppm: u32) -> usize {
 /// A clock rate as people say it: "0.8×", "1×", "1.25×".
 pub fn rate_label(ppm: u32) -> String {
     let x = f64::from(ppm) / 1e6;
-    format!("{}×", (x * 1_000.0).round() / 1_000.0)
+    format!("{}×", leaselab::decimal::trimmed(x, 3))
 }
 
 /// CSS class of an operation's row in the log, by outcome.
@@ -228,7 +228,9 @@ pub fn leader_lease_label(role: Option<Role>, now: LocalTime, stats: Option<&Lea
         (Some(Role::Leader), Some(s)) if !s.enabled => "disabled".to_string(),
         (Some(Role::Leader), Some(s)) if s.suspect.is_some() => "suspect: transfer".to_string(),
         (Some(Role::Leader), Some(s)) => match s.expire_at {
-            Some(e) if now < e => format!("valid, {:.0} ms left", (e.0 - now.0) as f64 / 1_000.0),
+            Some(e) if now < e => {
+                format!("valid, {} ms left", leaselab::decimal::fixed((e.0 - now.0) as f64 / 1_000.0, 0))
+            }
             Some(_) => "expired".to_string(),
             // A drift bound as long as the leader lease leaves none to grant: say so, not "yet".
             None if s.duration_us <= 0 => "none: bound ≥ leader lease".to_string(),
@@ -388,8 +390,8 @@ impl NumberSetting {
                 "{}: “{t}” is not valid; use {} from {} to {} {}",
                 self.label,
                 if self.fractional { "a number" } else { "a whole number" },
-                self.min,
-                self.max,
+                leaselab::decimal::trimmed(self.min, 3),
+                leaselab::decimal::trimmed(self.max, 3),
                 self.unit
             )),
         }
@@ -409,11 +411,11 @@ pub fn check_timings(config: &ClusterConfig) -> Result<(), String> {
 }
 
 fn ms_of_us(us: u32) -> String {
-    format!("{}", f64::from(us) / 1_000.0)
+    leaselab::decimal::trimmed(f64::from(us) / 1_000.0, 3).to_string()
 }
 
 fn percent_of_ppm(ppm: u32) -> String {
-    format!("{}", f64::from(ppm) / 10_000.0)
+    leaselab::decimal::trimmed(f64::from(ppm) / 10_000.0, 4).to_string()
 }
 
 /// The settings behind the Settings panel (timings, network, key lease checkpoints).
@@ -522,10 +524,10 @@ pub fn promotion_text(p: &leaselab::lessor::Promotion) -> String {
     );
     if p.spread > 0 {
         format!(
-            "{head}; {} {} spread up to {:.1} s later so that no second sees more than {} expire",
+            "{head}; {} {} spread up to {} s later so that no second sees more than {} expire",
             p.spread,
             if p.spread == 1 { "expiry" } else { "expiries" },
-            p.max_delay_ms as f64 / 1e3,
+            leaselab::decimal::fixed(p.max_delay_ms as f64 / 1e3, 1),
             3 * leaselab::lessor::KEY_LEASE_REVOKE_RATE / 4
         )
     } else {

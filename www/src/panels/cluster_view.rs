@@ -3,6 +3,8 @@
 
 use crate::lab::lab;
 use crate::model::{message_class, message_position, node_class, ring_position, role_label, VIEW_SIZE};
+use crate::panels::spacetime::px;
+use leaselab::decimal::fixed;
 use leaselab::{Command, NodeId};
 use leptos::prelude::*;
 
@@ -31,7 +33,7 @@ pub(crate) fn ClusterView() -> impl IntoView {
                 .collect::<Vec<_>>()
         })
     });
-    let size = VIEW_SIZE.to_string();
+    let size = px(VIEW_SIZE);
     view! {
         <svg data-testid="cluster-view" class="cluster" viewBox=format!("0 0 {size} {size}")
             role="img" aria-label="Cluster: nodes on a ring, links and messages in flight">
@@ -59,13 +61,13 @@ pub(crate) fn ClusterView() -> impl IntoView {
                         {(l.cut != back_cut).then(|| {
                             let (src, dst) = if l.cut { (a, b) } else { (b, a) };
                             let (x, y) = (src.0 + (dst.0 - src.0) * 0.72, src.1 + (dst.1 - src.1) * 0.72);
-                            view! { <text class="oneway-mark" x=x y=y + 5.0 text-anchor="middle"
+                            view! { <text class="oneway-mark" x=px(x) y=px(y + 5.0) text-anchor="middle"
                                 data-testid=format!("oneway-{}-{}", if l.cut { from.0 } else { to.0 }, if l.cut { to.0 } else { from.0 })>"✕"</text> }
                         })}
                         <g class="link-group" on:click=click>
                             <title>{format!("{from}–{to}: click to cut or heal both ways; shift-click {from}→{to} only; alt-click {to}→{from} only")}</title>
-                            <line class=class x1=a.0 y1=a.1 x2=b.0 y2=b.1 />
-                            <line class="link-hit" x1=a.0 y1=a.1 x2=b.0 y2=b.1
+                            <line class=class x1=px(a.0) y1=px(a.1) x2=px(b.0) y2=px(b.1) />
+                            <line class="link-hit" x1=px(a.0) y1=px(a.1) x2=px(b.0) y2=px(b.1)
                                 data-testid=format!("link-{}-{}", l.from.0, l.to.0) />
                         </g>
                     }
@@ -92,9 +94,9 @@ pub(crate) fn ClusterView() -> impl IntoView {
                             Some((_, p)) => p,
                             None => { groups.push((class, String::new())); &mut groups.last_mut().expect("pushed").1 }
                         };
-                        let _ = write!(path, "M{} {}h0", crate::panels::spacetime::px(x), crate::panels::spacetime::px(y));
+                        let _ = write!(path, "M{} {}h0", px(x), px(y));
                         if selected.contains(&m.id) {
-                            let _ = write!(ringed, "M{} {}h0", crate::panels::spacetime::px(x), crate::panels::spacetime::px(y));
+                            let _ = write!(ringed, "M{} {}h0", px(x), px(y));
                         }
                     }
                     view! {
@@ -115,9 +117,9 @@ pub(crate) fn ClusterView() -> impl IntoView {
                     let circumference = std::f64::consts::TAU * 42.0;
                     Some(view! {
                         <circle class=if stats.suspect.is_some() { "leader-lease-ring suspect" } else { "leader-lease-ring" }
-                            data-testid=format!("leader-lease-ring-{}", node.id.0) cx=x cy=y r="42"
-                            stroke-dasharray=format!("{:.1} {:.1}", circumference * left, circumference)
-                            transform=format!("rotate(-90 {x} {y})") />
+                            data-testid=format!("leader-lease-ring-{}", node.id.0) cx=px(x) cy=px(y) r="42"
+                            stroke-dasharray=format!("{} {}", fixed(circumference * left, 1), fixed(circumference, 1))
+                            transform=format!("rotate(-90 {} {})", px(x), px(y)) />
                     })
                 }).collect_view()
             })}
@@ -133,7 +135,7 @@ pub(crate) fn ClusterView() -> impl IntoView {
                         let (p, q) = (ring_position(a.from.index(), n), ring_position(a.to.index(), n));
                         let f = if a.end == a.sent { 0.3 } else { 0.6 };
                         let (x, y) = (p.0 + (q.0 - p.0) * f, p.1 + (q.1 - p.1) * f);
-                        view! { <text class="drop-mark" x=x y=y + 5.0 text-anchor="middle">"✕"</text> }
+                        view! { <text class="drop-mark" x=px(x) y=px(y + 5.0) text-anchor="middle">"✕"</text> }
                     }).collect_view()
             })}
             // Each node's clock: its local reading and rate, under the node.
@@ -143,9 +145,9 @@ pub(crate) fn ClusterView() -> impl IntoView {
                     let (x, y) = ring_position(node.id.index(), n);
                     let drifting = node.rate_ppm != 1_000_000;
                     view! {
-                        <text class="node-clock" class:drifting=drifting x=x y=y + 50.0 text-anchor="middle"
+                        <text class="node-clock" class:drifting=drifting x=px(x) y=px(y + 50.0) text-anchor="middle"
                             data-testid=format!("ring-clock-{}", node.id.0)>
-                            {format!("{:.2} s · {}", node.local_time.as_ms_f64() / 1_000.0, crate::model::rate_label(node.rate_ppm))}
+                            {format!("{} s · {}", fixed(node.local_time.as_ms_f64() / 1_000.0, 2), crate::model::rate_label(node.rate_ppm))}
                         </text>
                     }
                 }).collect_view()
@@ -163,10 +165,10 @@ pub(crate) fn ClusterView() -> impl IntoView {
                             on:click={let id = node.id; move |ev: leptos::ev::MouseEvent| {
                                 if ev.shift_key() { lab.toggle_pick(id) } else { lab.selection.node.set(Some(id)) }
                             }}>
-                            <circle cx=x cy=y r="34" />
-                            <text x=x y=y - 8.0 class="node-name">{node.id.to_string()}</text>
-                            <text x=x y=y + 8.0 class="node-role">{label}</text>
-                            <text x=x y=y + 21.0 class="node-term">{match node.member {
+                            <circle cx=px(x) cy=px(y) r="34" />
+                            <text x=px(x) y=px(y - 8.0) class="node-name">{node.id.to_string()}</text>
+                            <text x=px(x) y=px(y + 8.0) class="node-role">{label}</text>
+                            <text x=px(x) y=px(y + 21.0) class="node-term">{match node.member {
                                 leaselab::membership::Member::Voter => format!("term {}", node.term),
                                 leaselab::membership::Member::Learner => "learner".to_string(),
                                 leaselab::membership::Member::None => "removed".to_string(),

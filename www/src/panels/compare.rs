@@ -9,6 +9,7 @@
 
 use crate::lab::lab;
 use leaselab::compare::{PolicyRun, AFTER_CHANGE_MS};
+use leaselab::decimal::fixed;
 use leaselab::LeaderLeasePolicy;
 use leptos::prelude::*;
 use std::fmt::Write as _;
@@ -78,14 +79,14 @@ pub(crate) fn results_html(what: &str, runs: &[PolicyRun]) -> String {
         }
         let _ = write!(
             h,
-            "<td>{}</td><td>{}</td><td>{:.1}</td><td>{:.1}</td><td>{}</td><td>{:.0}% · {:.0}%</td><td class=\"{}\">{}</td></tr>",
+            "<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}% · {}%</td><td class=\"{}\">{}</td></tr>",
             r.reads_failed,
             r.reads_waited,
-            r.mean_latency_ms,
-            r.p99_latency_ms,
+            fixed(r.mean_latency_ms, 1),
+            fixed(r.p99_latency_ms, 1),
             r.elections,
-            100.0 * r.served_within(0.0),
-            100.0 * r.served_within(100.0),
+            fixed(100.0 * r.served_within(0.0), 0),
+            fixed(100.0 * r.served_within(100.0), 0),
             if r.stale_reads > 0 { "error" } else { "" },
             r.stale_reads
         );
@@ -105,25 +106,35 @@ fn chart(h: &mut String, runs: &[PolicyRun], labels: &[&str]) {
         let (t, f) = (AFTER_CHANGE_MS * k / 4, k as f64 / 4.0);
         let _ = write!(
             h,
-            "<line class=\"grid\" x1=\"{left}\" x2=\"{}\" y1=\"{:.1}\" y2=\"{:.1}\"/><text class=\"tick\" x=\"{:.1}\" y=\"{}\" text-anchor=\"middle\">{t}</text><text class=\"tick\" x=\"{}\" y=\"{:.1}\" text-anchor=\"end\">{}%</text>",
-            left + width,
-            y(f),
-            y(f),
-            x(t),
-            top + height + 12.0,
-            left - 4.0,
-            y(f) + 3.0,
+            "<line class=\"grid\" x1=\"{}\" x2=\"{}\" y1=\"{}\" y2=\"{}\"/><text class=\"tick\" x=\"{}\" y=\"{}\" text-anchor=\"middle\">{t}</text><text class=\"tick\" x=\"{}\" y=\"{}\" text-anchor=\"end\">{}%</text>",
+            fixed(left, 1),
+            fixed(left + width, 1),
+            fixed(y(f), 1),
+            fixed(y(f), 1),
+            fixed(x(t), 1),
+            fixed(top + height + 12.0, 1),
+            fixed(left - 4.0, 1),
+            fixed(y(f) + 3.0, 1),
             25 * k
         );
     }
     for (i, r) in runs.iter().enumerate() {
         let _ = write!(h, "<polyline class=\"curve c{i}\" data-testid=\"compare-curve-{i}\" points=\"");
         for (t, f) in r.curve(10) {
-            let _ = write!(h, "{:.1},{:.1} ", x(t), y(f));
+            let _ = write!(h, "{},{} ", fixed(x(t), 1), fixed(y(f), 1));
         }
-        let _ = write!(h, "\"><title>{}: {:.0}% at once</title></polyline>", labels[i], 100.0 * r.served_within(0.0));
+        let _ = write!(
+            h,
+            "\"><title>{}: {}% at once</title></polyline>",
+            labels[i],
+            fixed(100.0 * r.served_within(0.0), 0)
+        );
     }
-    let _ = write!(h, "<text class=\"tick\" x=\"{}\" y=\"148\" text-anchor=\"middle\">t: ms from sending a read to its answer</text></svg>", left + width / 2.0);
+    let _ = write!(
+        h,
+        "<text class=\"tick\" x=\"{}\" y=\"148\" text-anchor=\"middle\">t: ms from sending a read to its answer</text></svg>",
+        fixed(left + width / 2.0, 1)
+    );
 }
 
 #[component]

@@ -3,6 +3,7 @@
 
 use crate::lab::lab;
 use crate::model::role_label;
+use leaselab::decimal::fixed;
 use leptos::prelude::*;
 
 /// The node inspector: raft state, leader lease, lessor key leases with TTL bars, MVCC keys.
@@ -51,8 +52,8 @@ pub(crate) fn Inspector() -> impl IntoView {
                                         let left_ms = e.lease_until.map(|x| (x.0 - n.local_time.0) as f64 / 1e3);
                                         let frac = left_ms.map_or(0.0, |l| (l / lease_ms).clamp(0.0, 1.0));
                                         view! { <td data-testid=format!("log-lease-{}", e.index)>
-                                            <span class="ttlbar"><span style=format!("width:{:.0}%", frac * 100.0)></span></span>
-                                            {match left_ms { Some(l) if l > 0.0 => format!(" {:.1} s left", l / 1e3), Some(_) => " over".to_string(), None => " —".to_string() }}
+                                            <span class="ttlbar"><span style=format!("width:{}%", fixed(frac * 100.0, 0))></span></span>
+                                            {match left_ms { Some(l) if l > 0.0 => format!(" {} s left", fixed(l / 1e3, 1)), Some(_) => " over".to_string(), None => " —".to_string() }}
                                         </td> }
                                     })}
                                 </tr>
@@ -69,10 +70,10 @@ pub(crate) fn Inspector() -> impl IntoView {
                             let frac = l.remaining_ms.map_or(1.0, |r| (r as f64 / l.ttl_ms.max(1) as f64).clamp(0.0, 1.0));
                             view! {
                                 <tr>
-                                    <td>{l.id}</td><td>{format!("{:.1} s", l.ttl_ms as f64 / 1e3)}</td>
-                                    <td><span class="ttlbar"><span style=format!("width:{:.0}%", frac * 100.0)></span></span>
-                                        {l.remaining_ms.map_or("forever".to_string(), |r| format!(" {:.1} s", r as f64 / 1e3))}</td>
-                                    <td>{if l.checkpoint_ms > 0 { format!("{:.1} s", l.checkpoint_ms as f64 / 1e3) } else { "—".into() }}</td>
+                                    <td>{l.id}</td><td>{format!("{} s", fixed(l.ttl_ms as f64 / 1e3, 1))}</td>
+                                    <td><span class="ttlbar"><span style=format!("width:{}%", fixed(frac * 100.0, 0))></span></span>
+                                        {l.remaining_ms.map_or("forever".to_string(), |r| format!(" {} s", fixed(r as f64 / 1e3, 1)))}</td>
+                                    <td>{if l.checkpoint_ms > 0 { format!("{} s", fixed(l.checkpoint_ms as f64 / 1e3, 1)) } else { "—".into() }}</td>
                                     <td>{l.keys.join(", ")}</td>
                                 </tr>
                             }

@@ -74,7 +74,7 @@ pub(crate) fn NodeTable() -> impl IntoView {
                                 title=cell(|n| n.leader_lease.as_ref().map(|l| format!("{} — {}", l.config_reason, l.last_reason)).unwrap_or_default())>
                                 {cell(|n| crate::model::leader_lease_label(n.role, n.local_time, n.leader_lease.as_ref()))}</td>
                             <td class="mono clockcell">
-                                <span data-testid=format!("node-clock-{}", id.0)>{cell(|n| format!("{:.1}s", n.local_time.as_ms_f64() / 1000.0))}</span>
+                                <span data-testid=format!("node-clock-{}", id.0)>{cell(|n| format!("{}s", leaselab::decimal::fixed(n.local_time.as_ms_f64() / 1000.0, 1)))}</span>
                                 <input type="range" class="rate" data-testid=format!("rate-{}", id.0) disabled=crashed
                                     min="0" max=(crate::model::RATE_STEPS.len() - 1).to_string() step="1"
                                     aria-label=format!("clock rate of {id}")

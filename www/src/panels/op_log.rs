@@ -41,7 +41,7 @@ pub(crate) fn OpLog() -> impl IntoView {
                     };
                     let path = op.trace.as_ref().and_then(|t| t.path);
                     let badge = path.map(|p| view! { <span class=format!("badge {}", crate::model::path_class(p))>{p.label()}</span> });
-                    let latency = op.completed_at.map(|c| format!("{:.1} ms", c.saturating_sub(op.invoked_at) as f64 / 1000.0)).unwrap_or_default();
+                    let latency = op.completed_at.map(|c| format!("{} ms", leaselab::decimal::fixed(c.saturating_sub(op.invoked_at) as f64 / 1000.0, 1))).unwrap_or_default();
                     let vclass = if row.verdict.as_ref().is_some_and(Verdict::is_violation) { "verdict bad" } else { "verdict" };
                     let verdict = row.verdict.as_ref().map(Verdict::label).unwrap_or_default();
                     let selected = move || lab.selection.op.get() == Some(id);

@@ -6,6 +6,7 @@
 //! numbers and the simulator's fixed words, drawn once when the measurement ends.
 
 use crate::lab::lab;
+use leaselab::decimal::{fixed, signed};
 use leaselab::matrix::{Cell, Measurement, PATHS, SIZES};
 use leptos::prelude::*;
 use std::fmt::Write as _;
@@ -35,8 +36,14 @@ pub fn matrix_html(seed: u64, cells: &[Cell]) -> String {
     for c in cells {
         let _ = write!(
             h,
-            "<tr><td>{}</td><td>{}</td><td>{:.1}</td><td>{:.1}</td><td>{:.0}</td><td>{:.1}</td><td>{}</td></tr>",
-            c.nodes, c.path, c.mean_ms, c.p99_ms, c.reads_per_sec, c.messages_per_read, c.stale
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            c.nodes,
+            c.path,
+            fixed(c.mean_ms, 1),
+            fixed(c.p99_ms, 1),
+            fixed(c.reads_per_sec, 0),
+            fixed(c.messages_per_read, 1),
+            c.stale
         );
     }
     h.push_str("</tbody></table></div>");
@@ -46,8 +53,9 @@ pub fn matrix_html(seed: u64, cells: &[Cell]) -> String {
         if let Some(gain) = Measurement::lease_gain_percent(cells, n) {
             let _ = write!(
                 h,
-                "<li>{n} node{}: lease reads serve {gain:+.0} % reads/s over ReadIndex (claimed: {})</li>",
+                "<li>{n} node{}: lease reads serve {} % reads/s over ReadIndex (claimed: {})</li>",
                 if n == 1 { "" } else { "s" },
+                signed(gain, 0),
                 claim(n)
             );
         }
@@ -70,12 +78,13 @@ fn chart(h: &mut String, cells: &[Cell]) {
         let rate = 10f64.powi(d);
         let _ = write!(
             h,
-            "<line class=\"grid\" x1=\"{left}\" x2=\"{}\" y1=\"{:.1}\" y2=\"{:.1}\"/><text class=\"tick\" x=\"{}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
-            left + width,
-            y(rate),
-            y(rate),
-            left - 4.0,
-            y(rate) + 3.0,
+            "<line class=\"grid\" x1=\"{}\" x2=\"{}\" y1=\"{}\" y2=\"{}\"/><text class=\"tick\" x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>",
+            fixed(left, 1),
+            fixed(left + width, 1),
+            fixed(y(rate), 1),
+            fixed(y(rate), 1),
+            fixed(left - 4.0, 1),
+            fixed(y(rate) + 3.0, 1),
             rate as u64
         );
     }
@@ -85,9 +94,9 @@ fn chart(h: &mut String, cells: &[Cell]) {
         let x0 = left + g as f64 * group + bar / 2.0;
         let _ = write!(
             h,
-            "<text class=\"tick\" x=\"{:.1}\" y=\"{}\" text-anchor=\"middle\">{n} node{}</text>",
-            x0 + bar * PATHS.len() as f64 / 2.0,
-            top + height + 12.0,
+            "<text class=\"tick\" x=\"{}\" y=\"{}\" text-anchor=\"middle\">{n} node{}</text>",
+            fixed(x0 + bar * PATHS.len() as f64 / 2.0, 1),
+            fixed(top + height + 12.0, 1),
             if *n == 1 { "" } else { "s" }
         );
         for (i, p) in PATHS.iter().enumerate() {
@@ -95,12 +104,14 @@ fn chart(h: &mut String, cells: &[Cell]) {
             let (x, top_y) = (x0 + i as f64 * bar, y(c.reads_per_sec));
             let _ = write!(
                 h,
-                "<rect class=\"path-bar p{i}\" data-testid=\"paths-bar\" x=\"{x:.1}\" y=\"{top_y:.1}\" width=\"{:.1}\" height=\"{:.1}\"><title>{n} nodes · {}: {:.0} reads/s, {:.1} ms mean</title></rect>",
-                bar * 0.9,
-                top + height - top_y,
+                "<rect class=\"path-bar p{i}\" data-testid=\"paths-bar\" x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\"><title>{n} nodes · {}: {} reads/s, {} ms mean</title></rect>",
+                fixed(x, 1),
+                fixed(top_y, 1),
+                fixed(bar * 0.9, 1),
+                fixed(top + height - top_y, 1),
                 c.path,
-                c.reads_per_sec,
-                c.mean_ms
+                fixed(c.reads_per_sec, 0),
+                fixed(c.mean_ms, 1)
             );
         }
     }

@@ -135,7 +135,7 @@ pub fn SpaceTimeView() -> impl IntoView {
                     </select>
                 </label>
             </div>
-            <svg data-testid="spacetime" class="spacetime" viewBox=format!("0 0 {WIDTH} {HEIGHT}")
+            <svg data-testid="spacetime" class="spacetime" viewBox=format!("0 0 {} {}", px(WIDTH), px(HEIGHT))
                 on:click=move |ev: leptos::ev::MouseEvent| {
                     let Some(svg) = ev.current_target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()) else { return };
                     let rect = svg.get_bounding_client_rect();
@@ -165,8 +165,8 @@ pub fn SpaceTimeView() -> impl IntoView {
                         view! {
                             <g data-testid=format!("stale-window-{i}")>
                                 <title>{title}</title>
-                                <rect class=class x=LEFT y=y1 width=WIDTH - LEFT height=(y2 - y1).max(1.5) />
-                                <text class=if w.guarded { "stale-label guarded" } else { "stale-label" } x=WIDTH - 4.0 y=y1 + 11.0 text-anchor="end">{label}</text>
+                                <rect class=class x=px(LEFT) y=px(y1) width=px(WIDTH - LEFT) height=px((y2 - y1).max(1.5)) />
+                                <text class=if w.guarded { "stale-label guarded" } else { "stale-label" } x=px(WIDTH - 4.0) y=px(y1 + 11.0) text-anchor="end">{label}</text>
                             </g>
                         }
                     }).collect_view()
@@ -178,8 +178,8 @@ pub fn SpaceTimeView() -> impl IntoView {
                     (1..=nodes as u64).map(|i| {
                         let x = s.x(leaselab::NodeId(i));
                         view! {
-                            <line class="st-column" x1=x y1=TOP x2=x y2=HEIGHT - BOTTOM />
-                            <text class="st-header" x=x y=14 text-anchor="middle">{format!("n{i}")}</text>
+                            <line class="st-column" x1=px(x) y1=px(TOP) x2=px(x) y2=px(HEIGHT - BOTTOM) />
+                            <text class="st-header" x=px(x) y=14 text-anchor="middle">{format!("n{i}")}</text>
                         }
                     }).collect_view()
                 }}
@@ -187,7 +187,7 @@ pub fn SpaceTimeView() -> impl IntoView {
                     let s = Scale::of(d);
                     [0.0, 0.5, 1.0].map(|f| {
                         let t = SimTime(d.from.0 + (s.span_us * f) as u64);
-                        view! { <text class="st-time" x=2 y=s.y(t) + 4.0>{format_time(t)}</text> }
+                        view! { <text class="st-time" x=2 y=px(s.y(t) + 4.0)>{format_time(t)}</text> }
                     }).into_iter().collect_view()
                 })}
                 // Leader terms and leader-lease beliefs.
@@ -196,17 +196,17 @@ pub fn SpaceTimeView() -> impl IntoView {
                     let leaders = d.leaders.iter().map(|l| {
                         let (x, y1, y2) = (s.x(l.node), s.y(l.from), s.y(l.until));
                         view! {
-                            <rect class="st-leader" x=x - 4.0 y=y1 width=8 height=(y2 - y1).max(1.0)>
+                            <rect class="st-leader" x=px(x - 4.0) y=px(y1) width=8 height=px((y2 - y1).max(1.0))>
                                 <title>{format!("{} leads term {} from {}", l.node, l.term, format_time(l.from))}</title>
                             </rect>
-                            <text class="st-term" x=x + 6.0 y=y1 + 9.0>{format!("T{}", l.term)}</text>
+                            <text class="st-term" x=px(x + 6.0) y=px(y1 + 9.0)>{format!("T{}", l.term)}</text>
                         }
                     }).collect_view();
                     let beliefs = d.local_reads.iter().map(|b| {
                         let x = s.x(b.node) + 10.0;
                         let (y1, y2) = (s.y(b.from), s.y(b.until.min(d.to)));
                         view! {
-                            <line class="st-belief" x1=x y1=y1 x2=x y2=y2.max(y1 + 1.0)>
+                            <line class="st-belief" x1=px(x) y1=px(y1) x2=px(x) y2=px(y2.max(y1 + 1.0))>
                                 <title>{format!("{} (term {}) trusts local reads until {}", b.node, b.term, format_time(b.until))}</title>
                             </line>
                         }
@@ -216,7 +216,7 @@ pub fn SpaceTimeView() -> impl IntoView {
                         let x = s.x(l.node) + 14.0;
                         let (y1, y2) = (s.y(l.committed), s.y(l.until.min(d.to)));
                         view! {
-                            <path class="st-entry-lease" d=format!("M{:.1} {y1:.1}h4M{x:.1} {y1:.1}V{:.1}", x - 2.0, y2.max(y1 + 1.0))>
+                            <path class="st-entry-lease" d=format!("M{} {}h4M{} {}V{}", px(x - 2.0), px(y1), px(x), px(y1), px(y2.max(y1 + 1.0)))>
                                 <title>{format!("{}'s entry {} (term {}) committed at {}: its lease (stamp + Δ) ends at {}", l.node, l.index, l.term, format_time(l.committed), format_time(l.until))}</title>
                             </path>
                         }
@@ -262,16 +262,16 @@ pub fn SpaceTimeView() -> impl IntoView {
                                 view! {
                                     <g class="st-marker">
                                         <title>{m.label.clone()}</title>
-                                        <circle cx=x cy=y r="4" />
-                                        <text x=x - 8.0 y=y + 3.0 text-anchor="end">{label}</text>
+                                        <circle cx=px(x) cy=px(y) r="4" />
+                                        <text x=px(x - 8.0) y=px(y + 3.0) text-anchor="end">{label}</text>
                                     </g>
                                 }.into_any()
                             }
                             None => view! {
                                 <g class="st-marker global">
                                     <title>{m.label.clone()}</title>
-                                    <line x1=LEFT y1=y x2=WIDTH y2=y />
-                                    <text x=LEFT + 2.0 y=y - 2.0>{label}</text>
+                                    <line x1=px(LEFT) y1=px(y) x2=px(WIDTH) y2=px(y) />
+                                    <text x=px(LEFT + 2.0) y=px(y - 2.0)>{label}</text>
                                 </g>
                             }.into_any(),
                         }
