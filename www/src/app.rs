@@ -78,6 +78,8 @@ pub fn App(#[prop(optional)] options: Option<StartOptions>) -> impl IntoView {
     });
     view! {
         <div class="app" class:projector=move || lab.projector.get() data-testid="app">
+            // Operations answered, batched for screen readers (crate::announcer); not shown.
+            <div class="sr-only" aria-live="polite" data-testid="announcer">{move || lab.announcement.get()}</div>
             <header class="topbar">
                 <h1>"Lease Lab"</h1>
                 <span class="subtitle">"how a raft cluster serves reads"</span>

@@ -171,6 +171,10 @@ pub struct TourState {
     pub guess: RwSignal<Option<&'static str>>,
     /// The last answered prediction, to check against what happened.
     pub reveal: RwSignal<Option<Reveal>>,
+    /// The tour playing itself, if the presenter turned autoplay on.
+    pub autoplay: RwSignal<Option<crate::autoplay::Autoplay>>,
+    /// Its one-second countdown (dropping it stops the timer).
+    autoplay_timer: StoredValue<Option<gloo_timers::callback::Interval>, LocalStorage>,
 }
 
 /// The simulation handle: the run (its timeline), what the page shows of it, and the other
@@ -189,6 +193,11 @@ pub struct Lab {
     pub playback: Playback,
     /// The guided tour on show, if any (its own context).
     pub tour: TourState,
+    /// What the screen reader hears next (a polite live region), and the announcements
+    /// gathering for it until their batch's timer fires (crate::announcer).
+    pub announcement: RwSignal<String>,
+    announce_batch: StoredValue<crate::announcer::Batch>,
+    announce_timer: StoredValue<Option<gloo_timers::callback::Timeout>, LocalStorage>,
     /// A shared or imported run being replayed a slice per frame, and how to announce it.
     pending_replay: StoredValue<Option<PendingReplay>, LocalStorage>,
     /// The run under every leader lease policy, being run a slice per frame.
@@ -263,7 +272,12 @@ impl Lab {
                 view: RwSignal::new(None),
                 guess: RwSignal::new(None),
                 reveal: RwSignal::new(None),
+                autoplay: RwSignal::new(None),
+                autoplay_timer: StoredValue::new_local(None),
             },
+            announcement: RwSignal::new(String::new()),
+            announce_batch: StoredValue::new(crate::announcer::Batch::default()),
+            announce_timer: StoredValue::new_local(None),
             pending_replay: StoredValue::new_local(None),
             pending_compare: StoredValue::new_local(None),
             compare: RwSignal::new(None),
@@ -657,6 +671,7 @@ impl Lab {
         let (runner, sim) = ScenarioRunner::start(scenario);
         self.install(Timeline::from_sim(sim));
         self.tour.runner.set_value(Some(runner));
+        self.set_autoplay(None);
         self.playback.playing.set(false);
         self.clear_prediction();
         self.publish_tour(None);
@@ -699,6 +714,10 @@ impl Lab {
         self.tour.runner.set_value(Some(runner));
         self.refresh();
         self.publish_tour(results);
+        if let Some(mut a) = self.tour.autoplay.get_untracked() {
+            a.restart();
+            self.tour.autoplay.set(Some(a));
+        }
         if compare {
             if let Err(e) = self.start_compare() {
                 self.error.set(Some(e));
@@ -723,9 +742,73 @@ impl Lab {
     }
 
     pub fn exit_tour(&self) {
+        self.set_autoplay(None);
         self.tour.runner.set_value(None);
         self.tour.view.set(None);
         self.clear_prediction();
+    }
+
+    /// Presenter autoplay: `Some(pause)` makes the tour play itself, a step every `pause`
+    /// seconds; `None` stops it. Called from clicks, never from the timer itself (dropping an
+    /// interval inside its own callback would free the closure that is running).
+    pub fn set_autoplay(&self, pause_s: Option<u32>) {
+        self.tour.autoplay_timer.set_value(None);
+        self.tour.autoplay.set(pause_s.map(crate::autoplay::Autoplay::new));
+        if pause_s.is_some() {
+            let lab = *self;
+            self.tour.autoplay_timer.set_value(Some(crate::timers::every(1_000, move || lab.autoplay_tick())));
+        }
+    }
+
+    /// Space during autoplay: hold or resume the countdown.
+    pub fn toggle_autoplay_hold(&self) {
+        self.tour.autoplay.update(|a| {
+            if let Some(a) = a {
+                a.paused = !a.paused;
+            }
+        });
+    }
+
+    /// Where the tour is, as autoplay sees it (tracked: the countdown line follows it).
+    pub fn tour_at(&self) -> crate::autoplay::TourAt {
+        use crate::autoplay::TourAt;
+        self.tour.view.with(|v| match v {
+            None => TourAt::Checked,
+            Some(t) if t.results.is_some() => TourAt::Checked,
+            Some(t) if t.predict.is_some() && t.applied < t.total => TourAt::AwaitingPrediction,
+            Some(_) => TourAt::Ready,
+        })
+    }
+
+    fn autoplay_tick(&self) {
+        use crate::autoplay::Tick;
+        let Some(mut autoplay) = self.tour.autoplay.get_untracked() else { return };
+        let tick = autoplay.tick(untrack(|| self.tour_at()));
+        self.tour.autoplay.set(Some(autoplay));
+        match tick {
+            Tick::Wait => {}
+            Tick::Step => self.tour_next(),
+            // The countdown line says the tour is over; the timer goes on the next turn.
+            Tick::Finished => {
+                let lab = *self;
+                crate::timers::after(0, move || lab.tour.autoplay_timer.set_value(None)).forget();
+            }
+        }
+    }
+
+    /// Once announcements are waiting, reads them out together when the batch's time is up
+    /// (crate::announcer). The timer that fired is replaced by the next batch's, never dropped
+    /// inside its own callback.
+    fn schedule_announcements(&self, was_empty: bool) {
+        if !was_empty || self.announce_batch.with_value(crate::announcer::Batch::is_empty) {
+            return;
+        }
+        let lab = *self;
+        let flush = move || {
+            let batch = lab.announce_batch.try_update_value(std::mem::take).unwrap_or_default();
+            lab.announcement.set(batch.text());
+        };
+        self.announce_timer.set_value(Some(crate::timers::after(crate::announcer::BATCH_MS, flush)));
     }
 
     fn clear_prediction(&self) {
@@ -846,6 +929,13 @@ impl Lab {
                 Vec::new()
             };
             let view = TimelineView { now: s.now(), horizon: t.horizon(), in_past: t.in_past() };
+            // The screen reader hears the live run, not a replay rushing by.
+            let live = tables && !view.in_past && self.pending_replay.with_value(Option::is_none);
+            if live {
+                let was_empty = self.announce_batch.with_value(crate::announcer::Batch::is_empty);
+                self.announce_batch.update_value(|b| b.absorb(s, s.events_since(from).map(|e| &e.event)));
+                self.schedule_announcements(was_empty);
+            }
             let diagram = diagram.then(|| self.build_diagram(s, window));
             (s.snapshot(), lines, s.trace().len(), view, diagram)
         });

@@ -4,12 +4,15 @@
 //! the browser's animation frames, sends it [`leaselab::Command`]s from controls and draws
 //! its [`leaselab::Snapshot`].
 
+pub mod announcer;
 pub mod app;
+pub mod autoplay;
 mod frames;
 mod keys;
 pub mod lab;
 pub mod model;
 pub mod panels;
+mod timers;
 mod widgets;
 
 pub use app::{App, StartOptions};

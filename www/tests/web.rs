@@ -1346,3 +1346,60 @@ async fn live_regions_announce_the_leader_refusals_and_tour_steps() {
     assert_eq!(live("tour-active").as_deref(), Some("polite"));
     host.remove();
 }
+
+/// Waits `ms` milliseconds of wall-clock time (the page's own timers: autoplay, announcements).
+async fn wait_ms(ms: i32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        web_sys::window().unwrap().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms).unwrap();
+    });
+    wasm_bindgen_futures::JsFuture::from(promise).await.unwrap();
+}
+
+/// Presenter autoplay: the tour steps itself after the chosen pause with a visible countdown,
+/// and *Hold* stops the countdown.
+#[wasm_bindgen_test]
+async fn a_tour_plays_itself_with_a_countdown_and_can_be_held() {
+    let (host, _handle) = mount(3);
+    click(&host, "tour-start").await;
+    assert!(text(&host, "tour-progress").starts_with("step 0 of"));
+    let pause: web_sys::HtmlSelectElement = by_test_id(&host, "tour-autoplay-pause").unchecked_into();
+    pause.set_value("5");
+    pause.dispatch_event(&web_sys::Event::new("change").unwrap()).unwrap();
+    click(&host, "tour-autoplay").await;
+    assert_eq!(by_test_id(&host, "tour-autoplay").get_attribute("aria-pressed").as_deref(), Some("true"));
+    assert_eq!(text(&host, "tour-countdown"), "Next step in 5 s (space pauses)");
+    wait_ms(2_200).await;
+    let counting = text(&host, "tour-countdown");
+    assert!(
+        counting == "Next step in 3 s (space pauses)" || counting == "Next step in 2 s (space pauses)",
+        "{counting}"
+    );
+    wait_ms(3_300).await;
+    assert!(text(&host, "tour-progress").starts_with("step 1 of"), "{}", text(&host, "tour-progress"));
+    click(&host, "tour-autoplay-hold").await;
+    let held = text(&host, "tour-countdown");
+    assert!(held.starts_with("Autoplay paused"), "{held}");
+    wait_ms(1_200).await;
+    assert_eq!(text(&host, "tour-countdown"), held, "a held countdown stands still");
+    click(&host, "tour-autoplay").await;
+    assert_eq!(text(&host, "tour-countdown"), "", "stopped");
+    host.remove();
+}
+
+/// Answers are read out to screen readers in batches: a read's path reaches the polite live
+/// region once the batch's two seconds are up.
+#[wasm_bindgen_test]
+async fn answered_operations_are_announced_in_batches() {
+    let (host, _handle) = mount(3);
+    for _ in 0..3 {
+        click(&host, "advance-1s").await;
+    }
+    assert_eq!(by_test_id(&host, "announcer").get_attribute("aria-live").as_deref(), Some("polite"));
+    click(&host, "read-button").await;
+    click(&host, "read-button").await;
+    click(&host, "advance-100ms").await;
+    wait_ms(2_300).await;
+    let said = text(&host, "announcer");
+    assert!(said.contains("op1 read x at n") && said.contains("answered by lease read"), "{said}");
+    host.remove();
+}

@@ -34,6 +34,7 @@ pub(crate) fn PredictionResult(reveal: crate::lab::Reveal) -> impl IntoView {
 pub(crate) fn TourPanel() -> impl IntoView {
     let lab = lab();
     let choice = RwSignal::new(leaselab::scenario::BUILTIN[0].0.to_string());
+    let pause_s = RwSignal::new(crate::autoplay::PAUSE_DEFAULT_S);
     let start = move || {
         if let Err(e) = lab.start_tour(&choice.get_untracked()) {
             lab.error.set(Some(e));
@@ -94,6 +95,37 @@ pub(crate) fn TourPanel() -> impl IntoView {
                                 }).collect_view()}
                             </ul>
                         })}
+                    </div>
+                }
+            })}
+            // Presenter autoplay, outside the tour's live region: its countdown changes every
+            // second and must not be read out each time.
+            {move || lab.tour.view.with(Option::is_some).then(|| {
+                let on = move || lab.tour.autoplay.with(Option::is_some);
+                view! {
+                    <div class="row autoplay">
+                        <button data-testid="tour-autoplay" aria-pressed=move || on().to_string()
+                            on:click=move |_| lab.set_autoplay((!on()).then(|| pause_s.get_untracked()))>
+                            {move || if on() { "Stop autoplay" } else { "Autoplay" }}
+                        </button>
+                        <select data-testid="tour-autoplay-pause" aria-label="Seconds between steps"
+                            on:change=move |ev| {
+                                let s = event_target_value(&ev).parse().unwrap_or(crate::autoplay::PAUSE_DEFAULT_S);
+                                pause_s.set(s);
+                                lab.tour.autoplay.update(|a| if let Some(a) = a { a.set_pause(s) });
+                            }>
+                            {crate::autoplay::PAUSES_S.iter().map(|s| view! {
+                                <option value=s.to_string() selected=*s == crate::autoplay::PAUSE_DEFAULT_S>{format!("every {s} s")}</option>
+                            }).collect_view()}
+                        </select>
+                        {move || on().then(|| view! {
+                            <button data-testid="tour-autoplay-hold" on:click=move |_| lab.toggle_autoplay_hold()>
+                                {move || if lab.tour.autoplay.with(|a| a.is_some_and(|a| a.paused)) { "Resume" } else { "Hold" }}
+                            </button>
+                        })}
+                        <span class="muted" data-testid="tour-countdown">
+                            {move || lab.tour.autoplay.get().map(|a| a.status(lab.tour_at()))}
+                        </span>
                     </div>
                 }
             })}
