@@ -424,7 +424,8 @@ async function keyboardJourney() {
 }
 
 // A phone and a tablet, by touch: the page fits the width (no sideways scrolling), a tap cuts a
-// link and heals it, node buttons and a tour step answer taps, and a read is served.
+// link and heals it, the inspector cuts one direction, node buttons and a tour step answer
+// taps, and a read is served.
 async function touchJourney() {
   for (const [width, height] of [[375, 667], [768, 1024]]) {
     const { browser, page, errors } = await openPage(url, { width, height, touch: true });
@@ -441,6 +442,13 @@ async function touchJourney() {
       check(await page.$('.link.cut'), `${width}×${height}: a tap on a link cuts it`);
       await page.locator('[data-testid="link-1-2"]').tap({ force: true });
       check(!(await page.$('.link.cut')), 'a second tap heals it');
+      // One direction only: tap the node, then the direction in its inspector.
+      await tap('node-row-1');
+      await tap('direction-1-2');
+      check(await page.$('[data-testid="oneway-1-2"]'), `${width}×${height}: a tap in the inspector cuts n1→n2 only`);
+      await tap('direction-1-2');
+      check(!(await page.$('.link.oneway')), 'a second tap heals that direction');
+      await tap('inspector-close');
       await tap(`pause-${leader}`);
       check((await text(page, `pause-${leader}`)).includes('resume'), 'a tap pauses a node');
       await tap(`pause-${leader}`);
@@ -453,7 +461,7 @@ async function touchJourney() {
       check((await text(page, 'tour-progress')).startsWith('step 1 of'), 'a tap steps the tour');
       await page.screenshot({ path: `out/touch-${width}.png` });
       check(errors.length === 0, `console errors: ${errors.join(' | ')}`);
-      console.log(`journey touch ${width}×${height}: ok (no sideways scrolling, a link cut and healed by taps, a node paused, a read, a tour step)`);
+      console.log(`journey touch ${width}×${height}: ok (no sideways scrolling, a link cut and healed by taps, one direction cut in the inspector, a node paused, a read, a tour step)`);
     } finally { await browser.close(); }
   }
 }

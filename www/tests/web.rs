@@ -1403,3 +1403,23 @@ async fn answered_operations_are_announced_in_batches() {
     assert!(said.contains("op1 read x at n") && said.contains("answered by lease read"), "{said}");
     host.remove();
 }
+
+/// Without shift or alt (a phone): the inspector cuts and heals each direction of a link.
+#[wasm_bindgen_test]
+async fn the_inspector_cuts_one_direction_of_a_link_by_a_tap() {
+    let (host, _handle) = mount(3);
+    click(&host, "node-row-1").await;
+    let drawn = || class_of(&host, "g:has(> [data-testid=\"link-1-2\"]) > line.link");
+    assert_eq!(by_test_id(&host, "direction-1-2").get_attribute("aria-pressed").as_deref(), Some("false"));
+    click(&host, "direction-1-2").await;
+    assert_eq!(drawn(), "link oneway");
+    assert!(host.query_selector("[data-testid=\"oneway-1-2\"]").unwrap().is_some(), "n1→n2 is the cut direction");
+    assert_eq!(by_test_id(&host, "direction-1-2").get_attribute("aria-pressed").as_deref(), Some("true"));
+    assert_eq!(by_test_id(&host, "direction-2-1").get_attribute("aria-pressed").as_deref(), Some("false"));
+    click(&host, "direction-2-1").await;
+    assert_eq!(drawn(), "link cut", "both directions cut");
+    click(&host, "direction-1-2").await;
+    click(&host, "direction-2-1").await;
+    assert_eq!(drawn(), "link");
+    host.remove();
+}

@@ -29,6 +29,22 @@ pub(crate) fn Inspector() -> impl IntoView {
                         "{} · term {} · leader {} · log [{}..{}] · commit {} · applied {} · election timeout {} ticks",
                         role_label(n.role, n.paused), n.term, n.leader, n.first_index, n.last_index, n.commit, n.applied,
                         n.election_timeout_ticks)}</p>
+                    // Each direction of each of its links, cut or healed by a tap: the way to a
+                    // one-way cut without a keyboard's shift or alt (a phone, a tablet).
+                    <div class="row link-directions" role="group" aria-label=format!("Links of {id}, one direction each")>
+                        {s.links.iter().filter(|l| l.from == id || l.to == id).map(|l| {
+                            let (from, to, cut) = (l.from, l.to, l.cut);
+                            let command = move |_| {
+                                let c = if cut { leaselab::Command::HealLink { from, to } } else { leaselab::Command::CutLink { from, to } };
+                                let _ = lab.command(c);
+                            };
+                            view! {
+                                <button data-testid=format!("direction-{}-{}", from.0, to.0) aria-pressed=cut.to_string()
+                                    title=format!("{from}→{to}: messages from {from} to {to} {}", if cut { "are dropped; tap to heal" } else { "flow; tap to cut" })
+                                    on:click=command>{format!("{from}→{to}{}", if cut { " ✕" } else { "" })}</button>
+                            }
+                        }).collect_view()}
+                    </div>
                     {n.leader_lease.as_ref().map(|l| view! {
                         <p class="muted" data-testid="inspector-leader-lease">{format!(
                             "leader lease: {} · renewed {} times · {} · duration {} ms{}",
