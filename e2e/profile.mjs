@@ -1,20 +1,25 @@
 // Records a CPU profile (DevTools protocol, Profiler domain) of the page simulating N nodes at
-// the given background load at 10× speed for some seconds, and prints where the time went:
+// the given background load at 10× (or the given) speed for some seconds, and prints where the time went:
 // the top functions by self time and the share by part (simulator, raft-rs, allocator, page,
 // browser). Run through scripts/profile-page.sh, which builds a page whose wasm keeps its names.
-// Usage: node profile.mjs URL [seconds] [nodes] [ops_per_sec]
+// Usage: node profile.mjs URL [seconds] [nodes] [ops_per_sec] [speed: 1, 10 or 100] [cpu slowdown]
+// A CPU slowdown (e.g. 4, a phone) throttles Chromium through the DevTools protocol.
+// At 100× the page cannot keep up and simulates flat out, so the profile is the simulator's.
 import { openPage, check } from './lib.mjs';
 
-const [url, seconds = '10', nodes = '5', ops = '100'] = process.argv.slice(2);
+const [url, seconds = '10', nodes = '5', ops = '100', speed = '10', slowdown = '1'] = process.argv.slice(2);
+const SPEED_OPTION = { 1: '5', 10: '7', 100: '8' };
+check(SPEED_OPTION[speed], `speed ${speed}: 1, 10 or 100`);
 const { browser, page, errors } = await openPage(url, { width: 1280, height: 800 });
 try {
   await page.waitForSelector('[data-testid="node-1"]');
   await page.selectOption('[data-testid="node-count-select"]', nodes);
   await page.click('[data-testid="reset-button"]');
-  await page.selectOption('[data-testid="speed-select"]', '7'); // 10×
+  await page.selectOption('[data-testid="speed-select"]', SPEED_OPTION[speed]);
   await page.selectOption('[data-testid="workload-select"]', ops);
-  await page.waitForTimeout(1000);
   const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Emulation.setCPUThrottlingRate', { rate: Number(slowdown) });
+  await page.waitForTimeout(1000);
   await cdp.send('Profiler.enable');
   await cdp.send('Profiler.setSamplingInterval', { interval: 200 });
   await cdp.send('Profiler.start');
@@ -48,7 +53,7 @@ try {
   const parts = new Map();
   for (const [name, t] of byName) parts.set(part(name), (parts.get(part(name)) || 0) + t);
   const pct = (t) => `${(100 * t / total).toFixed(1)} %`;
-  console.log(`PROFILE ${nodes} nodes, ${ops} ops/s, 10×, ${seconds} s: ${profile.samples.length} samples`);
+  console.log(`PROFILE ${nodes} nodes, ${ops} ops/s, ${speed}×, CPU slowed ${slowdown}×, ${seconds} s: ${profile.samples.length} samples`);
   for (const [p, t] of [...parts].sort((a, b) => b[1] - a[1])) console.log(`  ${pct(t).padStart(7)}  ${p}`);
   console.log('top functions by self time:');
   for (const [name, t] of [...byName].sort((a, b) => b[1] - a[1]).slice(0, 30)) {
