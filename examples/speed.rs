@@ -1,7 +1,9 @@
 //! `cargo run --release --example speed -- "sim 5 100 eager"`: one timed run of a bench
 //! workload ([`leaselab::bench::SpeedSpec`]: "bare 5", "sim 5 100 eager", "sim 5 100 lazy").
 //! Prints the simulated seconds per wall second, then messages (bare loop) or events
-//! (simulation) per wall second.
+//! (simulation) per wall second. With `--bench-line` first, prints one
+//! [`leaselab::bench::speed_line`] instead, which `make bench` collects between the browsers'
+//! runs of the same figure.
 //!
 //! The native bench (`benches/sim_speed.rs`) runs each of its speed figures this way, in a
 //! fresh process: examples are built with the release profile's `panic = "abort"`, which Cargo
@@ -14,16 +16,25 @@ use std::process::ExitCode;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    let Some(text) = std::env::args().nth(1) else {
-        eprintln!("usage: speed SPEC (\"bare 5\", \"sim 5 100 eager\")");
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let bench_line = args.first().is_some_and(|a| a == "--bench-line");
+    if bench_line {
+        args.remove(0);
+    }
+    let Some(text) = args.first() else {
+        eprintln!("usage: speed [--bench-line] SPEC (\"bare 5\", \"sim 5 100 eager\")");
         return ExitCode::from(2);
     };
-    match leaselab::bench::SpeedSpec::parse(&text) {
+    match leaselab::bench::SpeedSpec::parse(text) {
         Ok(spec) => {
             let start = std::time::Instant::now();
             let (simulated_s, count) = spec.run();
             let wall = start.elapsed().as_secs_f64();
-            println!("{} {}", simulated_s / wall, count as f64 / wall);
+            if bench_line {
+                println!("{}", leaselab::bench::speed_line("native", text, simulated_s / wall, count as f64 / wall));
+            } else {
+                println!("{} {}", simulated_s / wall, count as f64 / wall);
+            }
             ExitCode::SUCCESS
         }
         Err(e) => {

@@ -109,18 +109,31 @@ impl SpeedSpec {
     }
 }
 
-/// The line a browser speed run prints (and `make bench` collects for the native bench to set
-/// beside its own figures): `BENCH browser speed spec="sim 5 100 eager" speed_x=612 per_s=…`.
-pub fn browser_speed_line(spec: &str, speed_x: f64, per_s: f64) -> String {
-    format!("BENCH browser speed spec=\"{spec}\" speed_x={speed_x:.0} per_s={per_s:.0}")
+/// The line a speed run prints for `make bench` to collect and set side by side, one runtime
+/// beside another: `BENCH browser speed spec="sim 5 100 eager" speed_x=612 per_s=…` (the
+/// browser tests print `browser`; which browser is the file they were collected into), or
+/// `BENCH native speed …` (`examples/speed --bench-line`).
+pub fn speed_line(runtime: &str, spec: &str, speed_x: f64, per_s: f64) -> String {
+    format!("BENCH {runtime} speed spec=\"{spec}\" speed_x={speed_x:.0} per_s={per_s:.0}")
 }
 
-/// Reads a [`browser_speed_line`] back: (spec, speed). Other lines give `None`.
-pub fn parse_browser_speed_line(line: &str) -> Option<(SpeedSpec, f64)> {
-    let rest = line.split("BENCH browser speed spec=\"").nth(1)?;
+/// [`speed_line`] for a browser run.
+pub fn browser_speed_line(spec: &str, speed_x: f64, per_s: f64) -> String {
+    speed_line("browser", spec, speed_x, per_s)
+}
+
+/// Reads a [`speed_line`] back: (runtime, spec, speed, rate). Other lines give `None`.
+pub fn parse_speed_line(line: &str) -> Option<(String, SpeedSpec, f64, f64)> {
+    let rest = line.split("BENCH ").nth(1)?;
+    let (runtime, rest) = rest.split_once(" speed spec=\"")?;
     let (spec, rest) = rest.split_once('"')?;
-    let speed = rest.split_whitespace().find_map(|w| w.strip_prefix("speed_x="))?.parse::<f64>().ok()?;
-    Some((SpeedSpec::parse(spec).ok()?, speed))
+    let field = |name: &str| rest.split_whitespace().find_map(|w| w.strip_prefix(name))?.parse::<f64>().ok();
+    Some((runtime.to_string(), SpeedSpec::parse(spec).ok()?, field("speed_x=")?, field("per_s=")?))
+}
+
+/// Reads a browser [`speed_line`] back: (spec, speed). Other lines give `None`.
+pub fn parse_browser_speed_line(line: &str) -> Option<(SpeedSpec, f64)> {
+    parse_speed_line(line).filter(|(runtime, ..)| runtime == "browser").map(|(_, spec, speed, _)| (spec, speed))
 }
 
 /// The reference point (TOOLCHAIN.md): raft-rs with no simulator around it. `nodes` nodes,
@@ -434,5 +447,11 @@ mod tests {
         assert_eq!(parse_browser_speed_line(&format!("console.log: {line}")), Some((spec, 52.0)));
         assert_eq!(parse_browser_speed_line("BENCH browser page nodes=7 p50_ms=4.3"), None);
         assert_eq!(parse_browser_speed_line("BENCH browser speed spec=\"sim 9 1 eager\" speed_x=3"), None);
+        let native = speed_line("native", "bare 5", 801.2, 2_500_000.0);
+        assert_eq!(parse_browser_speed_line(&native), None, "a native line is not a browser's");
+        assert_eq!(
+            parse_speed_line(&native),
+            Some(("native".to_string(), SpeedSpec::Bare { nodes: 5 }, 801.0, 2_500_000.0))
+        );
     }
 }
