@@ -2,6 +2,14 @@
 import { openPage } from './lib.mjs';
 const [url = 'http://127.0.0.1:8099/', dir = '../docs/screenshots'] = process.argv.slice(2);
 const c = (page, id) => page.click(`[data-testid="${id}"]`);
+// The cluster panel from its top to the end of the space-time diagram (the panels below it,
+// the comparison and the read paths, are left out).
+async function clusterAndDiagram(page, path) {
+  const top = await (await page.$('.cluster-panel')).boundingBox();
+  const diagram = await (await page.$('.spacetime-panel')).boundingBox();
+  await page.screenshot({ path, fullPage: true,
+    clip: { x: top.x, y: top.y, width: top.width, height: diagram.y + diagram.height - top.y + 8 } });
+}
 
 { // A healthy cluster with a lease read selected and the inspector open.
   const { browser, page } = await openPage(url);
@@ -38,8 +46,37 @@ const c = (page, id) => page.click(`[data-testid="${id}"]`);
   await c(page, 'tour-start');
   for (let i = 0; i < 4; i++) await c(page, 'tour-next');
   for (let i = 0; i < 4; i++) await c(page, 'advance-100ms');
-  const panel = await page.$('.cluster-panel');
-  await panel.screenshot({ path: `${dir}/spacetime.png` });
+  await clusterAndDiagram(page, `${dir}/spacetime.png`);
+  await browser.close();
+}
+{ // Projector mode at 1024×768 with a lease read served.
+  const { browser, page } = await openPage(url, { width: 1024, height: 768 });
+  await page.waitForSelector('[data-testid="node-1"]');
+  await c(page, 'play-toggle');
+  for (let i = 0; i < 3; i++) await c(page, 'advance-1s');
+  await c(page, 'read-button'); await c(page, 'advance-100ms');
+  await c(page, 'projector-toggle');
+  await page.screenshot({ path: `${dir}/projector.png` });
+  await browser.close();
+}
+{ // A phone (375 px, touch): the cluster panel, stacked.
+  const { browser, page } = await openPage(url, { width: 375, height: 667, touch: true });
+  await page.waitForSelector('[data-testid="node-1"]');
+  await page.tap('[data-testid="play-toggle"]');
+  for (let i = 0; i < 3; i++) await page.tap('[data-testid="advance-1s"]');
+  await page.tap('[data-testid="read-button"]');
+  await page.tap('[data-testid="advance-100ms"]');
+  await clusterAndDiagram(page, `${dir}/phone.png`);
+  await browser.close();
+}
+{ // The light theme (the system's preference), the inspector open.
+  const { browser, page } = await openPage(url, { colorScheme: 'light' });
+  await page.waitForSelector('[data-testid="node-1"]');
+  await c(page, 'play-toggle');
+  for (let i = 0; i < 3; i++) await c(page, 'advance-1s');
+  await c(page, 'read-button'); await c(page, 'advance-100ms');
+  await c(page, 'node-row-1');
+  await page.screenshot({ path: `${dir}/light.png` });
   await browser.close();
 }
 console.log('screenshots written');
