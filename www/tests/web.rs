@@ -1381,6 +1381,11 @@ async fn a_tour_plays_itself_with_a_countdown_and_can_be_held() {
     assert!(held.starts_with("Autoplay paused"), "{held}");
     wait_ms(1_200).await;
     assert_eq!(text(&host, "tour-countdown"), held, "a held countdown stands still");
+    // Space resumes it (and holds it again), as the presenter's clicker would.
+    press(" ").await;
+    assert!(text(&host, "tour-countdown").starts_with("Next step in"), "{}", text(&host, "tour-countdown"));
+    press(" ").await;
+    assert!(text(&host, "tour-countdown").starts_with("Autoplay paused"));
     click(&host, "tour-autoplay").await;
     assert_eq!(text(&host, "tour-countdown"), "", "stopped");
     host.remove();
