@@ -418,8 +418,21 @@ async function keyboardJourney() {
     check(await page.$eval('[data-testid="timeline-past"]', (el) => !el.classList.contains('hidden')), 'the past is marked');
     await page.keyboard.press('End');
     check(!(await text(page, 'timeline-position')).startsWith('0.000 s'), 'End scrubs back');
+    // After a mouse click, space is the shortcut, not the clicked button again (Chromium turns
+    // on :focus-visible at a key press even after a click): a presenter's clicker clicks
+    // *Autoplay*, then its space holds the countdown.
+    await click(page, 'advance-1s');
+    const paused = await text(page, 'play-toggle');
+    await page.keyboard.press(' ');
+    check((await text(page, 'play-toggle')) !== paused, `space after a click plays or pauses (${paused} stayed)`);
+    await page.keyboard.press(' ');
+    await click(page, 'tour-start');
+    await click(page, 'tour-autoplay');
+    await page.keyboard.press(' ');
+    const held = await text(page, 'tour-countdown');
+    check(held.startsWith('Autoplay paused'), `space after clicking Autoplay holds it: "${held}"`);
     check(errors.length === 0, `console errors: ${errors.join(' | ')}`);
-    console.log(`journey keyboard: ok (a tour in ${steps} steps by Enter, n${now} partitioned by Space and Enter, its read: ${path.trim()}, ${outcome.trim()})`);
+    console.log(`journey keyboard: ok (a tour in ${steps} steps by Enter, n${now} partitioned by Space and Enter, its read: ${path.trim()}, ${outcome.trim()}; space after a click plays and holds autoplay)`);
   } finally { await browser.close(); }
 }
 

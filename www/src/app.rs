@@ -63,6 +63,7 @@ pub fn App(#[prop(optional)] options: Option<StartOptions>) -> impl IntoView {
     });
     run_frames(lab, Rc::new(Cell::new(wall_ms())));
     let keys = window_event_listener(leptos::ev::keydown, move |ev| on_key(lab, ev));
+    let pointer = window_event_listener(leptos::ev::mousedown, |_| crate::keys::on_pointer_down());
     // A click anywhere outside the Settings drop-down closes it, as a menu would; not Reset's,
     // which applies the settings (and leaves them open if one is refused, to mend it).
     let clicks = window_event_listener(leptos::ev::click, |ev| {
@@ -74,6 +75,7 @@ pub fn App(#[prop(optional)] options: Option<StartOptions>) -> impl IntoView {
     });
     on_cleanup(move || {
         keys.remove();
+        pointer.remove();
         clicks.remove();
     });
     view! {

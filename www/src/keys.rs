@@ -3,6 +3,19 @@
 
 use crate::lab::Lab;
 use leptos::prelude::*;
+use std::cell::Cell;
+
+thread_local! {
+    /// Whether the focus last moved by a pointer (a click or tap) rather than by Tab.
+    static POINTER_FOCUS: Cell<bool> = const { Cell::new(false) };
+}
+
+/// A press of a mouse button or a tap anywhere on the page: the focus it gives a control is not
+/// keyboard focus. (Chromium turns on `:focus-visible` at the next key press even after a
+/// click, so the selector alone cannot tell.)
+pub(crate) fn on_pointer_down() {
+    POINTER_FOCUS.with(|p| p.set(true));
+}
 
 /// Keyboard shortcuts, ignored while the user types in a field (a slider or a clicked button
 /// does not count: most of the page is buttons).
@@ -14,9 +27,13 @@ pub(crate) fn on_key(lab: Lab, ev: web_sys::KeyboardEvent) {
         tag => matches!(tag, "SELECT" | "TEXTAREA"),
     });
     // Space on a control reached with the keyboard (Tab: it shows a focus ring) activates
-    // that control, as everywhere else; after a mouse click it stays play / pause.
-    let keyboard_focus =
-        target.as_ref().is_some_and(|el| el.tag_name() != "BODY" && el.matches(":focus-visible").unwrap_or(false));
+    // that control, as everywhere else; after a mouse click or a tap it stays play / pause (or
+    // holds a tour's autoplay: a presenter's clicker sends keys to the button last clicked).
+    if ev.key() == "Tab" {
+        POINTER_FOCUS.with(|p| p.set(false));
+    }
+    let keyboard_focus = !POINTER_FOCUS.with(Cell::get)
+        && target.as_ref().is_some_and(|el| el.tag_name() != "BODY" && el.matches(":focus-visible").unwrap_or(false));
     if ev.key() == " " && keyboard_focus {
         return;
     }
