@@ -47,14 +47,8 @@ pub(crate) fn on_key(lab: Lab, ev: web_sys::KeyboardEvent) {
         el.blur().ok();
     }
     match action {
-        // While a tour plays itself, space holds and resumes its countdown; once the tour is
-        // over it plays and pauses the run again.
-        Shortcut::TogglePlay
-            if lab.tour.autoplay.get_untracked().is_some()
-                && untrack(|| lab.tour_at()) != crate::autoplay::TourAt::Checked =>
-        {
-            lab.toggle_autoplay_hold()
-        }
+        // While a tour plays itself, space holds and resumes its countdown.
+        Shortcut::TogglePlay if lab.tour.autoplay.get_untracked().is_some() => lab.toggle_autoplay_hold(),
         Shortcut::TogglePlay => lab.toggle_play(),
         Shortcut::Step => lab.step_event(),
         Shortcut::Advance100Ms => {

@@ -788,8 +788,10 @@ impl Lab {
         match tick {
             Tick::Wait => {}
             Tick::Step => self.tour_next(),
-            // The countdown line says the tour is over; the timer goes on the next turn.
+            // The tour is over: autoplay ends (space plays and pauses the run again); its timer
+            // goes on the next turn.
             Tick::Finished => {
+                self.tour.autoplay.set(None);
                 let lab = *self;
                 crate::timers::after(0, move || lab.tour.autoplay_timer.set_value(None)).forget();
             }
@@ -925,8 +927,8 @@ impl Lab {
                 // Only the newest LOG_LINES_MAX can stay in the log: a fast run brings
                 // thousands of events a refresh, and writing out the rest was a tenth of the
                 // page's time at 100×.
-                let skip = s.events_since(from).filter(logged).count().saturating_sub(LOG_LINES_MAX);
-                s.events_since(from).filter(logged).skip(skip).map(|e| e.to_string()).collect()
+                let kept: Vec<&leaselab::TracedEvent> = s.events_since(from).filter(logged).collect();
+                kept[kept.len().saturating_sub(LOG_LINES_MAX)..].iter().map(|e| e.to_string()).collect()
             } else {
                 Vec::new()
             };
