@@ -3,7 +3,8 @@
 // machine runs) and 4× (a phone's CPU, through the DevTools protocol's
 // Emulation.setCPUThrottlingRate). Prints the p50/p95 interval between animation frames and the
 // share over one 60 Hz frame (16.7 ms): a frame that does more work than that makes the next
-// one late. A measurement, not a test: it prints numbers and fails only if the page does.
+// one late; and the renderer's main-thread time per frame (all of it, script, and style with
+// layout). A measurement, not a test: it prints numbers and fails only if the page does.
 // Usage: node frames.mjs URL [seconds]
 import { openPage, check } from './lib.mjs';
 
@@ -21,6 +22,11 @@ for (const rate of [1, 4]) {
     const cdp = await page.context().newCDPSession(page);
     await cdp.send('Emulation.setCPUThrottlingRate', { rate });
     await page.waitForTimeout(1000); // the run settles at its speed
+    // The renderer's main-thread time over the measurement (DevTools Performance metrics):
+    // steadier than frame intervals on a busy machine, and split into script and style/layout.
+    await cdp.send('Performance.enable');
+    const metrics = async () => new Map((await cdp.send('Performance.getMetrics')).metrics.map((m) => [m.name, m.value]));
+    const before = await metrics();
     const gaps = await page.evaluate((ms) => new Promise((done) => {
       const stamps = [];
       const start = performance.now();
@@ -30,12 +36,14 @@ for (const rate of [1, 4]) {
       };
       requestAnimationFrame(frame);
     }), seconds * 1000);
+    const after = await metrics();
+    const perFrame = (name) => ((after.get(name) - before.get(name)) * 1000 / gaps.length).toFixed(1);
     gaps.sort((a, b) => a - b);
     const at = (q) => gaps[Math.min(gaps.length - 1, Math.floor(gaps.length * q))];
     const late = gaps.filter((g) => g > 17.5).length / gaps.length;
     const running = await page.textContent('[data-testid="speed-behind"]');
     check(errors.length === 0, `console errors: ${errors.join(' | ')}`);
-    console.log(`BENCH phone frames cpu_slowdown=${rate}x frames=${gaps.length} p50_ms=${at(0.5).toFixed(1)} p95_ms=${at(0.95).toFixed(1)} late=${(100 * late).toFixed(1)}% behind="${(running || '').trim()}"`);
+    console.log(`BENCH phone frames cpu_slowdown=${rate}x frames=${gaps.length} p50_ms=${at(0.5).toFixed(1)} p95_ms=${at(0.95).toFixed(1)} late=${(100 * late).toFixed(1)}% main_thread_ms_per_frame=${perFrame('TaskDuration')} script_ms=${perFrame('ScriptDuration')} style_layout_ms=${(Number(perFrame('RecalcStyleDuration')) + Number(perFrame('LayoutDuration'))).toFixed(1)} behind="${(running || '').trim()}"`);
   } finally {
     await browser.close();
   }

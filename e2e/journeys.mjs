@@ -436,6 +436,27 @@ async function keyboardJourney() {
   } finally { await browser.close(); }
 }
 
+// Projector mode at a projector's and a laptop's width: the large type fits, a table wider than
+// its panel scrolls inside it rather than the whole page sideways, and the controls at its far
+// end still answer; the secondary panels are hidden.
+async function projectorJourney() {
+  for (const [width, height] of [[1024, 768], [1280, 800]]) {
+    const { browser, page, errors } = await openPage(url, { width, height });
+    try {
+      await page.waitForSelector('[data-testid="node-1"]');
+      await click(page, 'play-toggle');
+      await click(page, 'projector-toggle');
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      check(overflow <= 0, `${width}×${height} projector: the page is ${overflow} px wider than the screen`);
+      check(!(await page.isVisible('[data-testid="event-log"]')), 'projector mode hides the event log');
+      await click(page, 'pause-3');
+      check((await text(page, 'pause-3')).includes('resume'), `${width}×${height} projector: the last column's buttons answer`);
+      check(errors.length === 0, `console errors: ${errors.join(' | ')}`);
+    } finally { await browser.close(); }
+  }
+  console.log('journey projector: ok (1024×768 and 1280×800: no sideways scrolling, the node table scrolls in its panel, secondary panels hidden)');
+}
+
 // A phone and a tablet, by touch: the page fits the width (no sideways scrolling), a tap cuts a
 // link and heals it, the inspector cuts one direction, node buttons and a tour step answer
 // taps, and a read is served.
@@ -455,8 +476,10 @@ async function touchJourney() {
       check(await page.$('.link.cut'), `${width}×${height}: a tap on a link cuts it`);
       await page.locator('[data-testid="link-1-2"]').tap({ force: true });
       check(!(await page.$('.link.cut')), 'a second tap heals it');
-      // One direction only: tap the node, then the direction in its inspector.
-      await tap('node-row-1');
+      // One direction only: tap the node's row (its role, where a thumb lands; the row's
+      // middle can be a control once the table scrolls sideways), then the direction in its
+      // inspector.
+      await tap('node-role-1');
       await tap('direction-1-2');
       check(await page.$('[data-testid="oneway-1-2"]'), `${width}×${height}: a tap in the inspector cuts n1→n2 only`);
       await tap('direction-1-2');
@@ -489,6 +512,7 @@ const all = {
   forcedColoursJourney,
   keyboardJourney,
   touchJourney,
+  projectorJourney,
   soak: () => soak(),
 };
 const chosen = process.env.ONLY ? [process.env.ONLY] : Object.keys(all);

@@ -59,6 +59,26 @@ try {
   for (const [name, t] of [...byName].sort((a, b) => b[1] - a[1]).slice(0, 30)) {
     console.log(`  ${pct(t).padStart(7)}  ${name.slice(0, 140)}`);
   }
+  // Total time per function: each sample counts once for every distinct function on its
+  // stack, so a caller includes what it calls (what a frame's phases cost, not only leaves).
+  const parent = new Map();
+  const nodeById = new Map(profile.nodes.map((n) => [n.id, n]));
+  for (const n of profile.nodes) for (const c of n.children || []) parent.set(c, n.id);
+  const keyOf = (n) => {
+    const f = n.callFrame;
+    const name = f.functionName || `(${f.url ? 'anonymous ' + f.url.split('/').pop() : 'program'})`;
+    return `${name}${f.url.includes('.wasm') || f.url.startsWith('wasm') ? ' [wasm]' : ''}`;
+  };
+  const inclusive = new Map();
+  profile.samples.forEach((id, i) => {
+    const seen = new Set();
+    for (let n = id; n !== undefined; n = parent.get(n)) seen.add(keyOf(nodeById.get(n)));
+    for (const k of seen) inclusive.set(k, (inclusive.get(k) || 0) + (dt[i + 1] ?? dt[i] ?? 0));
+  });
+  console.log('top functions by total time (with what they call):');
+  for (const [name, t] of [...inclusive].filter(([k]) => !/^\((root|program|idle)\)$/.test(k)).sort((a, b) => b[1] - a[1]).slice(0, Number(process.env.PROFILE_TOTAL_ROWS || 40))) {
+    console.log(`  ${pct(t).padStart(7)}  ${name.slice(0, 140)}`);
+  }
 } finally {
   await browser.close();
 }

@@ -4,7 +4,7 @@
 # (e2e/smoke.mjs), that it reloads and runs with the network cut (e2e/offline.mjs), then runs the
 # end-to-end journeys (e2e/journeys.mjs: partition, stale read, crash/restart, share a link,
 # scrub back and fork, export/import, tours, a damaged link, axe-core's audit, keyboard only, touch
-# on a phone and a tablet, random-click soak). Leaves screenshots in e2e/out/.
+# on a phone and a tablet, projector mode, random-click soak). Leaves screenshots in e2e/out/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # A free loopback port (a fixed one could be taken by another server and test the wrong page).
