@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Instructions one run of a speed figure executes as WebAssembly in V8 (node's, optimizing
+# compiler only) and natively, counted by valgrind: counts do not move with the machine's load
+# the way wall-clock speeds do, so a change's cost in wasm can be seen on a busy machine.
+#   scripts/wasm-instructions.sh ["sim 5 100 eager"] ["bare 5"] ...
+# Builds the core (the page's allocator, release profile) as a bare wasm module that runs one
+# `leaselab::bench::SpeedSpec` per call, in target/wasm-instructions/. The wasm count is one
+# warm run: (module load + two runs) − (module load + one run), with V8's baseline compiler
+# off so every function runs as optimized code from its first call. The native count is the
+# speed example's whole process (its setup is a few hundred thousand instructions).
+# Slow: valgrind runs V8 about 50× slower (≈3 minutes per figure).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ $# -gt 0 ] || set -- "sim 5 100 eager" "bare 5"
+command -v valgrind >/dev/null || { echo "wasm-instructions: needs valgrind" >&2; exit 1; }
+root=$PWD
+dir=target/wasm-instructions
+mkdir -p "$dir/src"
+cat > "$dir/Cargo.toml" <<TOML
+[package]
+name = "wasm-instructions"
+version = "0.0.0"
+edition = "2021"
+publish = false
+[lib]
+crate-type = ["cdylib"]
+[dependencies]
+leaselab = { path = "$root" }
+talc = "5.1"
+[patch.crates-io]
+raft = { path = "$root/vendor/raft" }
+raft-proto = { path = "$root/vendor/raft-proto" }
+[profile.release]
+opt-level = 3
+lto = "fat"
+codegen-units = 1
+panic = "abort"
+[workspace]
+TOML
+cat > "$dir/src/lib.rs" <<'RS'
+//! One speed figure per call, for counting its instructions in a wasm engine.
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+
+/// A buffer of `len` bytes for the caller to write a figure's text into (never freed).
+#[no_mangle]
+pub extern "C" fn buffer(len: usize) -> *mut u8 {
+    Box::leak(vec![0u8; len].into_boxed_slice()).as_mut_ptr()
+}
+
+/// Runs the figure whose text is in `buffer(len)`'s bytes; returns simulated seconds.
+///
+/// # Safety
+/// `text` is what `buffer(len)` returned.
+#[no_mangle]
+pub unsafe extern "C" fn run(text: *const u8, len: usize) -> f64 {
+    // SAFETY: the caller passes a buffer of `len` bytes from `buffer`.
+    let bytes = unsafe { std::slice::from_raw_parts(text, len) };
+    let text = std::str::from_utf8(bytes).expect("utf-8");
+    leaselab::bench::SpeedSpec::parse(text).expect("a speed figure").run().0
+}
+RS
+cat > "$dir/run.mjs" <<'JS'
+// node run.mjs module.wasm "sim 5 100 eager" RUNS
+import fs from 'fs';
+const [file, spec, runs] = process.argv.slice(2);
+const module = await WebAssembly.compile(fs.readFileSync(file));
+const imports = {};
+for (const i of WebAssembly.Module.imports(module)) {
+  (imports[i.module] ||= {})[i.name] = () => { throw new Error(`unexpected import ${i.name}`); };
+}
+const { exports } = await WebAssembly.instantiate(module, imports);
+const bytes = new TextEncoder().encode(spec);
+const text = exports.buffer(bytes.length);
+new Uint8Array(exports.memory.buffer, text, bytes.length).set(bytes);
+for (let i = 0; i < Number(runs); i++) exports.run(text, bytes.length);
+JS
+cp Cargo.lock "$dir/Cargo.lock"
+(cd "$dir" && cargo build --release --offline --target wasm32-unknown-unknown --quiet)
+cargo build --release --example speed --quiet
+wasm=$dir/target/wasm32-unknown-unknown/release/wasm_instructions.wasm
+count() { valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@" 2>&1 | sed -n 's/.*I *refs: *//p' | tr -d ','; }
+for spec in "$@"; do
+  one=$(count --smc-check=all node --no-liftoff --no-wasm-tier-up "$dir/run.mjs" "$wasm" "$spec" 1)
+  two=$(count --smc-check=all node --no-liftoff --no-wasm-tier-up "$dir/run.mjs" "$wasm" "$spec" 2)
+  native=$(count target/release/examples/speed "$spec")
+  wasm_run=$((two - one))
+  echo "INSTRUCTIONS spec=\"$spec\" wasm_v8=$wasm_run native=$native wasm_per_native=$(python3 -c "print(f'{$wasm_run / $native:.2f}')")"
+done
