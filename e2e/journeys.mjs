@@ -472,6 +472,14 @@ async function touchJourney() {
       check(overflow <= 0, `${width}×${height}: the page is ${overflow} px wider than the screen`);
       const leader = await leaderId(page);
       check(leader, 'a leader by taps on +1 s');
+      // Below the fold, the leader's live region is still in the accessibility tree (a panel
+      // that skips rendering out of view drops it there, and a screen reader hears nothing).
+      const cdp = await page.context().newCDPSession(page);
+      const { root } = await cdp.send('DOM.getDocument');
+      const { nodeId } = await cdp.send('DOM.querySelector', { nodeId: root.nodeId, selector: '[data-testid="leader-summary"]' });
+      const [ax] = (await cdp.send('Accessibility.getPartialAXTree', { nodeId, fetchRelatives: false })).nodes;
+      check(!ax.ignored && ax.properties.some((p) => p.name === 'live' && p.value.value === 'polite'),
+        `${width}×${height}: the leader's live region is in the accessibility tree (${JSON.stringify(ax.ignoredReasons || [])})`);
       await page.locator('[data-testid="link-1-2"]').tap({ force: true });
       check(await page.$('.link.cut'), `${width}×${height}: a tap on a link cuts it`);
       await page.locator('[data-testid="link-1-2"]').tap({ force: true });
@@ -497,7 +505,7 @@ async function touchJourney() {
       check((await text(page, 'tour-progress')).startsWith('step 1 of'), 'a tap steps the tour');
       await page.screenshot({ path: `out/touch-${width}.png` });
       check(errors.length === 0, `console errors: ${errors.join(' | ')}`);
-      console.log(`journey touch ${width}×${height}: ok (no sideways scrolling, a link cut and healed by taps, one direction cut in the inspector, a node paused, a read, a tour step)`);
+      console.log(`journey touch ${width}×${height}: ok (no sideways scrolling, the leader's live region exposed below the fold, a link cut and healed by taps, one direction cut in the inspector, a node paused, a read, a tour step)`);
     } finally { await browser.close(); }
   }
 }

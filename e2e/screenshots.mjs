@@ -2,12 +2,6 @@
 import { openPage } from './lib.mjs';
 const [url = 'http://127.0.0.1:8099/', dir = '../docs/screenshots'] = process.argv.slice(2);
 const c = (page, id) => page.click(`[data-testid="${id}"]`);
-// The page skips rendering panels out of view (content-visibility: auto), and a full-page
-// capture is taken at one scroll position: render them all, as scrolling to each would.
-async function ready(page) {
-  await page.waitForSelector('[data-testid="node-1"]');
-  await page.addStyleTag({ content: '.side > *, .spacetime-panel, .events { content-visibility: visible !important; }' });
-}
 // The cluster panel from its top to the end of the space-time diagram (the panels below it,
 // the comparison and the read paths, are left out).
 async function clusterAndDiagram(page, path) {
@@ -19,7 +13,7 @@ async function clusterAndDiagram(page, path) {
 
 { // A healthy cluster with a lease read selected and the inspector open.
   const { browser, page } = await openPage(url);
-  await ready(page);
+  await page.waitForSelector('[data-testid="node-1"]');
   await c(page, 'play-toggle');
   for (let i = 0; i < 3; i++) await c(page, 'advance-1s');
   await c(page, 'key-lease-grant'); await c(page, 'advance-100ms');
@@ -35,7 +29,7 @@ async function clusterAndDiagram(page, path) {
 }
 { // The clock-drift tour at its end: the stale read caught and explained.
   const { browser, page } = await openPage(url);
-  await ready(page);
+  await page.waitForSelector('[data-testid="node-1"]');
   await page.selectOption('[data-testid="tour-select"]', 'clock-drift-stale');
   await c(page, 'tour-start');
   for (let i = 0; i < 17; i++) await c(page, 'tour-next');
@@ -47,7 +41,7 @@ async function clusterAndDiagram(page, path) {
 { // raft-rs LeaseBased with the leader cut off: two leaders, the stale-read window shaded in
   // the space-time diagram; then scrubbed back to just before the cut.
   const { browser, page } = await openPage(url, { width: 1280, height: 1000 });
-  await ready(page);
+  await page.waitForSelector('[data-testid="node-1"]');
   await page.selectOption('[data-testid="tour-select"]', 'lease-based-two-leaders');
   await c(page, 'tour-start');
   for (let i = 0; i < 4; i++) await c(page, 'tour-next');
@@ -57,7 +51,7 @@ async function clusterAndDiagram(page, path) {
 }
 { // Projector mode at 1024×768 with a lease read served.
   const { browser, page } = await openPage(url, { width: 1024, height: 768 });
-  await ready(page);
+  await page.waitForSelector('[data-testid="node-1"]');
   await c(page, 'play-toggle');
   for (let i = 0; i < 3; i++) await c(page, 'advance-1s');
   await c(page, 'read-button'); await c(page, 'advance-100ms');
@@ -67,7 +61,7 @@ async function clusterAndDiagram(page, path) {
 }
 { // A phone (375 px, touch): the cluster panel, stacked.
   const { browser, page } = await openPage(url, { width: 375, height: 667, touch: true });
-  await ready(page);
+  await page.waitForSelector('[data-testid="node-1"]');
   await page.tap('[data-testid="play-toggle"]');
   for (let i = 0; i < 3; i++) await page.tap('[data-testid="advance-1s"]');
   await page.tap('[data-testid="read-button"]');
@@ -77,7 +71,7 @@ async function clusterAndDiagram(page, path) {
 }
 { // The light theme (the system's preference), the inspector open.
   const { browser, page } = await openPage(url, { colorScheme: 'light' });
-  await ready(page);
+  await page.waitForSelector('[data-testid="node-1"]');
   await c(page, 'play-toggle');
   for (let i = 0; i < 3; i++) await c(page, 'advance-1s');
   await c(page, 'read-button'); await c(page, 'advance-100ms');
