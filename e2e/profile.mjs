@@ -30,16 +30,20 @@ try {
   // Self time per node: samples × their intervals, by the sample's node.
   const self = new Map();
   const dt = profile.timeDeltas;
-  profile.samples.forEach((id, i) => self.set(id, (self.get(id) || 0) + (dt[i + 1] ?? dt[i] ?? 0)));
+  const interval = (i) => dt[i + 1] ?? dt[i] ?? 0;
+  profile.samples.forEach((id, i) => self.set(id, (self.get(id) || 0) + interval(i)));
+  // A node's function, by name (wasm functions marked).
+  const keyOf = (n) => {
+    const f = n.callFrame;
+    const name = f.functionName || (f.url ? `(anonymous ${f.url.split('/').pop()})` : '(program)');
+    return `${name}${f.url.includes('.wasm') || f.url.startsWith('wasm') ? ' [wasm]' : ''}`;
+  };
   const byName = new Map();
   let total = 0;
   for (const n of profile.nodes) {
     const t = self.get(n.id) || 0;
     total += t;
-    const f = n.callFrame;
-    const name = f.functionName || (f.url ? `(anonymous ${f.url.split('/').pop()})` : `(${n.callFrame.functionName || 'program'})`);
-    const key = `${name}${f.url.includes('.wasm') || f.url.startsWith('wasm') ? ' [wasm]' : ''}`;
-    byName.set(key, (byName.get(key) || 0) + t);
+    byName.set(keyOf(n), (byName.get(keyOf(n)) || 0) + t);
   }
   const part = (name) => {
     if (/\(idle\)|\(program\)|\(garbage collector\)/.test(name)) return 'browser (idle, program, GC)';
@@ -64,16 +68,11 @@ try {
   const parent = new Map();
   const nodeById = new Map(profile.nodes.map((n) => [n.id, n]));
   for (const n of profile.nodes) for (const c of n.children || []) parent.set(c, n.id);
-  const keyOf = (n) => {
-    const f = n.callFrame;
-    const name = f.functionName || `(${f.url ? 'anonymous ' + f.url.split('/').pop() : 'program'})`;
-    return `${name}${f.url.includes('.wasm') || f.url.startsWith('wasm') ? ' [wasm]' : ''}`;
-  };
   const inclusive = new Map();
   profile.samples.forEach((id, i) => {
     const seen = new Set();
     for (let n = id; n !== undefined; n = parent.get(n)) seen.add(keyOf(nodeById.get(n)));
-    for (const k of seen) inclusive.set(k, (inclusive.get(k) || 0) + (dt[i + 1] ?? dt[i] ?? 0));
+    for (const k of seen) inclusive.set(k, (inclusive.get(k) || 0) + interval(i));
   });
   console.log('top functions by total time (with what they call):');
   for (const [name, t] of [...inclusive].filter(([k]) => !/^\((root|program|idle)\)$/.test(k)).sort((a, b) => b[1] - a[1]).slice(0, Number(process.env.PROFILE_TOTAL_ROWS || 40))) {
