@@ -3,7 +3,8 @@
 # compiler only) and natively, counted by valgrind: counts do not move with the machine's load
 # the way wall-clock speeds do, so a change's cost in wasm can be seen on a busy machine.
 #   scripts/wasm-instructions.sh ["sim 5 100 eager"] ["bare 5"] ...
-# Builds the core (the page's allocator, release profile) as a bare wasm module that runs one
+# Builds the core (the page's allocator, release profile, the workspace's patched raft-rs, its
+# [patch] lines read from Cargo.toml) as a bare wasm module that runs one
 # `leaselab::bench::SpeedSpec` per call, in target/wasm-instructions/. The wasm count is one
 # warm run: (module load + two runs) − (module load + one run), with V8's baseline compiler
 # off so every function runs as optimized code from its first call. The native count is the
@@ -28,8 +29,7 @@ crate-type = ["cdylib"]
 leaselab = { path = "$root" }
 talc = "5.1"
 [patch.crates-io]
-raft = { path = "$root/vendor/raft" }
-raft-proto = { path = "$root/vendor/raft-proto" }
+$(sed -n 's|^\(raft[a-z-]*\) = { path = "\(vendor/[^"]*\)" }$|\1 = { path = "'"$root"'/\2" }|p' Cargo.toml)
 [profile.release]
 opt-level = 3
 lto = "fat"
