@@ -95,6 +95,10 @@ enum PanelWork {
 /// Animation frames per refresh of the tables (6: ten times a second at 60 Hz).
 pub const PANEL_FRAME_INTERVAL: u64 = 6;
 
+/// Rounds of [`PANEL_FRAME_INTERVAL`] frames per refresh of a panel out of view (10: once a
+/// second at 60 Hz).
+pub const OFF_SCREEN_ROUNDS: u64 = 10;
+
 /// A prediction the audience made, and the operation that answers it.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Reveal {
@@ -229,8 +233,11 @@ pub struct Lab {
     pub panel_snap: RwSignal<Snapshot>,
     frames: StoredValue<u64>,
     pub timeline_view: RwSignal<TimelineView>,
-    /// The space-time diagram of the last `spacetime_window_us` before the present.
+    /// The space-time diagram of the last `spacetime_window_us` before the present (while its
+    /// panel is out of view, refreshed only once a second: [`crate::on_screen`]).
     pub spacetime: RwSignal<SpaceTime>,
+    /// The ring's marks for messages just dropped, from the diagram as it is built.
+    pub drop_marks: RwSignal<String>,
     spacetime_window_us: StoredValue<u64>,
     /// Bumped whenever a different run is installed (reset, tour, shared link, import), so
     /// the controls can show that run's seed and config.
@@ -296,6 +303,7 @@ impl Lab {
             snap: RwSignal::new(snap),
             timeline_view: RwSignal::new(TimelineView::default()),
             spacetime: RwSignal::new(SpaceTime::default()),
+            drop_marks: RwSignal::new(String::new()),
             spacetime_window_us: StoredValue::new(SPACETIME_WINDOW_DEFAULT_US),
             run_generation: RwSignal::new(0),
             timeline_note: RwSignal::new(None),
@@ -471,6 +479,18 @@ impl Lab {
     pub fn refresh_diagram(&self) {
         let window = self.spacetime_window_us.get_value();
         if let Some(diagram) = self.timeline.try_with_value(|t| self.build_diagram(t.sim(), window)) {
+            self.show_diagram(diagram, true);
+        }
+    }
+
+    /// Publishes a freshly built diagram: the ring's drop marks always (when they changed),
+    /// the diagram's panel when `to_panel`.
+    fn show_diagram(&self, diagram: SpaceTime, to_panel: bool) {
+        let marks = crate::model::drop_marks(&diagram);
+        if self.drop_marks.with_untracked(|m| *m != marks) {
+            self.drop_marks.set(marks);
+        }
+        if to_panel {
             self.spacetime.set(diagram);
         }
     }
@@ -902,17 +922,29 @@ impl Lab {
                 2 => PanelWork::None,
                 _ => PanelWork::Diagram,
             };
-            self.refresh_with(work);
+            // What is out of view waits for the once-a-second round (crate::on_screen). The
+            // diagram is still built: the ring's drop marks come from it.
+            let region = match work {
+                PanelWork::Tables => Some("[data-refresh~=tables]"),
+                PanelWork::Checker => Some("[data-refresh~=ops]"),
+                PanelWork::Diagram => Some("[data-refresh~=diagram]"),
+                PanelWork::None | PanelWork::All => None,
+            };
+            let every_region = (frame / PANEL_FRAME_INTERVAL).is_multiple_of(OFF_SCREEN_ROUNDS);
+            let shown = every_region || region.is_none_or(crate::on_screen::in_view);
+            let work = if shown || matches!(work, PanelWork::Diagram) { work } else { PanelWork::None };
+            self.refresh_with(work, shown);
         }
         alive
     }
 
     fn refresh(&self) {
-        self.refresh_with(PanelWork::All);
+        self.refresh_with(PanelWork::All, true);
     }
 
-    /// Republishes the present, plus the slower panels `work` names.
-    fn refresh_with(&self, work: PanelWork) {
+    /// Republishes the present, plus the slower panels `work` names. A diagram it builds goes
+    /// to its panel only if `diagram_shown`; the ring's drop marks take it either way.
+    fn refresh_with(&self, work: PanelWork, diagram_shown: bool) {
         let tables = matches!(work, PanelWork::Tables | PanelWork::All);
         let checker = matches!(work, PanelWork::Checker | PanelWork::All);
         let diagram = matches!(work, PanelWork::Diagram | PanelWork::All);
@@ -944,7 +976,7 @@ impl Lab {
             (s.snapshot(), lines, s.trace().len(), view, diagram)
         });
         if let Some(diagram) = diagram {
-            self.spacetime.set(diagram);
+            self.show_diagram(diagram, diagram_shown);
         }
         if self.timeline_view.with_untracked(|v| *v != view) {
             self.timeline_view.set(view);

@@ -11,6 +11,7 @@ mod frames;
 mod keys;
 pub mod lab;
 pub mod model;
+mod on_screen;
 pub mod panels;
 mod timers;
 mod widgets;

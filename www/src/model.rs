@@ -108,16 +108,52 @@ pub fn role_label(role: Option<Role>, paused: bool) -> &'static str {
     }
 }
 
-/// CSS class for a message dot, by the family of its type.
-pub fn message_class(kind: MsgKind) -> &'static str {
+/// The families messages are drawn in, each in its own colour, in drawing order: the ring's
+/// dots are `msgdots FAMILY`, the diagram's arrows `st-msg-FAMILY`.
+pub const MESSAGE_CLASSES: [&str; 6] = ["append", "heartbeat", "vote", "readindex", "other", "keepalive"];
+
+/// Which of [`MESSAGE_CLASSES`] a message of type `kind` is drawn as.
+pub fn message_group(kind: MsgKind) -> usize {
     match kind {
-        MsgKind::Append | MsgKind::AppendResp | MsgKind::Snapshot | MsgKind::Propose => "msg append",
-        MsgKind::Heartbeat | MsgKind::HeartbeatResp => "msg heartbeat",
-        MsgKind::Vote | MsgKind::VoteResp | MsgKind::PreVote | MsgKind::PreVoteResp => "msg vote",
-        MsgKind::ReadIndex | MsgKind::ReadIndexResp => "msg readindex",
-        MsgKind::TimeoutNow | MsgKind::Other => "msg other",
-        MsgKind::KeepAlive | MsgKind::KeepAliveResp => "msg keepalive",
+        MsgKind::Append | MsgKind::AppendResp | MsgKind::Snapshot | MsgKind::Propose => 0,
+        MsgKind::Heartbeat | MsgKind::HeartbeatResp => 1,
+        MsgKind::Vote | MsgKind::VoteResp | MsgKind::PreVote | MsgKind::PreVoteResp => 2,
+        MsgKind::ReadIndex | MsgKind::ReadIndexResp => 3,
+        MsgKind::TimeoutNow | MsgKind::Other => 4,
+        MsgKind::KeepAlive | MsgKind::KeepAliveResp => 5,
     }
+}
+
+/// A coordinate for a path string. Whole viewBox units are finer than the screen's pixels
+/// here, and integers format several times faster than floats in wasm (thousands a frame).
+pub fn px(v: f64) -> i32 {
+    v.round() as i32
+}
+
+/// How long a dropped message's ✕ stays on its link in the ring (true time).
+pub const DROP_SHOWN_US: u64 = 400_000;
+
+/// The ring's marks for messages dropped in the last moment of the diagram `d`, as one SVG
+/// path: a ✕ on each one's link, near its sender for a message lost as it was sent. Kept
+/// apart from the diagram so the ring redraws them only when they change, and the diagram's
+/// panel can skip frames while out of view.
+pub fn drop_marks(d: &leaselab::spacetime::SpaceTime) -> String {
+    use std::fmt::Write as _;
+    let mut path = String::new();
+    for a in d
+        .arrows
+        .iter()
+        .rev()
+        .take_while(|a| a.sent.0 + DROP_SHOWN_US >= d.to.0)
+        .filter(|a| a.dropped && a.end.0 + DROP_SHOWN_US >= d.to.0)
+        .take(24)
+    {
+        let (p, q) = (ring_position(a.from.index(), d.nodes), ring_position(a.to.index(), d.nodes));
+        let f = if a.end == a.sent { 0.3 } else { 0.6 };
+        let (x, y) = (p.0 + (q.0 - p.0) * f, p.1 + (q.1 - p.1) * f);
+        let _ = write!(path, "M{} {}l7 7m0-7l-7 7", px(x - 3.5), px(y - 3.5));
+    }
+    path
 }
 
 /// What a key press does (ignored while typing in a field).
@@ -692,6 +728,34 @@ mod judged_history_tests {
 
 #[cfg(test)]
 mod tests {
+    /// The ring marks a message dropped in the last 400 ms on its link: past the middle if it
+    /// was lost in flight, near its sender if lost as it was sent; older drops and delivered
+    /// messages get no mark.
+    #[test]
+    fn the_ring_marks_messages_just_dropped() {
+        use super::{drop_marks, px, ring_position};
+        use leaselab::spacetime::{Arrow, SpaceTime};
+        use leaselab::{MsgKind, NodeId, SimTime};
+        let arrow = |sent: u64, end: u64, dropped: bool| Arrow {
+            id: sent,
+            from: NodeId(1),
+            to: NodeId(2),
+            kind: MsgKind::Heartbeat,
+            sent: SimTime(sent),
+            end: SimTime(end),
+            dropped,
+        };
+        let mut d = SpaceTime { to: SimTime(1_000_000), nodes: 3, ..SpaceTime::default() };
+        d.arrows = vec![arrow(500_000, 550_000, true), arrow(800_000, 800_000, true), arrow(900_000, 950_000, true)];
+        d.arrows.push(arrow(950_000, 960_000, false));
+        let (p, q) = (ring_position(0, 3), ring_position(1, 3));
+        let cross =
+            |f: f64| format!("M{} {}l7 7m0-7l-7 7", px(p.0 + (q.0 - p.0) * f - 3.5), px(p.1 + (q.1 - p.1) * f - 3.5));
+        assert_eq!(drop_marks(&d), format!("{}{}", cross(0.6), cross(0.3)));
+        d.arrows.clear();
+        assert_eq!(drop_marks(&d), "");
+    }
+
     #[test]
     fn the_watch_form_builds_key_prefix_and_open_ended_watches() {
         use super::watch_request;

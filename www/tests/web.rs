@@ -1428,3 +1428,49 @@ async fn the_inspector_cuts_one_direction_of_a_link_by_a_tap() {
     assert_eq!(drawn(), "link");
     host.remove();
 }
+
+/// A panel scrolled out of view (or hidden) is refreshed once a second instead of ten times,
+/// and at every refresh again once it is back in view. The space-time diagram waits the same
+/// way, while the ring's marks for dropped messages, built from it, keep up.
+#[wasm_bindgen_test]
+fn panels_out_of_view_refresh_once_a_second() {
+    use leaselab::{Command, NodeId};
+    use leaselab_www::lab::Lab;
+    let doc = document();
+    assert_eq!(doc.query_selector_all("[data-refresh]").unwrap().length(), 0, "no other panels on the page");
+    let panel: HtmlElement = doc.create_element("div").unwrap().unchecked_into();
+    panel.set_attribute("data-refresh", "tables").unwrap();
+    doc.body().unwrap().append_child(&panel).unwrap();
+    let lab = Lab::new(1, ClusterConfig { node_count: 3, ..ClusterConfig::default() });
+    lab.advance_us(3_000_000); // a leader, and heartbeats
+    lab.command(Command::Isolate { node: NodeId(2) }).unwrap();
+    // Sixty frames of 1/60 s: how often the tables, the diagram and the drop marks changed.
+    let run = |lab: &Lab| {
+        let (mut tables, mut diagram, mut marks) = (0, 0, 0);
+        for _ in 0..60 {
+            let before = (
+                lab.panel_snap.with_untracked(|s| s.now),
+                lab.spacetime.with_untracked(|d| d.to),
+                lab.drop_marks.get_untracked(),
+            );
+            assert!(lab.advance_frame_us(16_667, &|| true));
+            tables += usize::from(lab.panel_snap.with_untracked(|s| s.now) != before.0);
+            diagram += usize::from(lab.spacetime.with_untracked(|d| d.to) != before.1);
+            marks += usize::from(lab.drop_marks.get_untracked() != before.2);
+        }
+        (tables, diagram, marks)
+    };
+    let place = |style: &str| panel.set_attribute("style", style).unwrap();
+    place("position: absolute; top: 0; height: 10px");
+    let (tables, diagram, marks) = run(&lab);
+    assert_eq!((tables, diagram), (10, 3), "tables in view every sixth frame; no diagram in view");
+    assert!(marks > 3, "drop marks on a cut link change more often than the hidden diagram: {marks}");
+    assert!(lab.drop_marks.get_untracked().contains("l7 7"), "a ✕ on the isolated node's links");
+    place("position: absolute; top: 100000px; height: 10px");
+    assert_eq!(run(&lab).0, 1, "tables below the fold: once");
+    place("display: none");
+    assert_eq!(run(&lab).0, 1, "tables hidden: once");
+    place("position: absolute; top: 0; height: 10px");
+    assert_eq!(run(&lab).0, 10, "back in view");
+    panel.remove();
+}

@@ -94,7 +94,7 @@ pub(crate) fn ClientPanel() -> impl IntoView {
         Err(_) => say("a revision is a whole number up to 18446744073709551615".into()),
     };
     view! {
-        <div class="panel client">
+        <div class="panel client" data-refresh="tables">
             <h2>"Client"</h2>
             <div class="row">
                 <label>"send to "

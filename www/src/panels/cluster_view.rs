@@ -2,14 +2,12 @@
 //! and messages in flight; and its legend.
 
 use crate::lab::lab;
-use crate::model::{message_class, message_position, node_class, ring_position, role_label, VIEW_SIZE};
-use crate::panels::spacetime::px;
+use crate::model::{
+    message_group, message_position, node_class, px, ring_position, role_label, MESSAGE_CLASSES, VIEW_SIZE,
+};
 use leaselab::decimal::fixed;
 use leaselab::{Command, NodeId};
 use leptos::prelude::*;
-
-/// How long a dropped message's ✕ stays on its link (true time).
-pub(crate) const DROP_SHOWN_US: u64 = 400_000;
 
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct NodeFace {
@@ -78,30 +76,26 @@ pub(crate) fn ClusterView() -> impl IntoView {
                 let selected: Vec<u64> = lab.selection.op.get().and_then(|op| lab.ops.with(|rows| {
                     rows.iter().find(|r| r.record.id == op).and_then(|r| r.record.trace.as_ref().map(|t| t.messages.clone()))
                 })).unwrap_or_default();
-                // One path of round dots per kind: a handful of DOM updates per frame however
-                // many messages fly.
+                // One path of round dots per kind, always the same paths in the same order: a
+                // handful of attribute updates per frame however many messages fly, and no
+                // element added or removed as kinds come and go.
                 lab.snap.with(|s| {
                     use std::fmt::Write as _;
                     let n = s.nodes.len();
-                    let mut groups: Vec<(&'static str, String)> = Vec::new();
+                    let mut paths: [String; MESSAGE_CLASSES.len()] = Default::default();
                     let mut ringed = String::new();
                     for m in &s.messages {
                         let (x, y) = message_position(
                             ring_position(m.from.index(), n), ring_position(m.to.index(), n),
                             (m.sent_at, m.deliver_at), s.now, lab.reduced_motion);
-                        let class = message_class(m.kind);
-                        let path = match groups.iter_mut().find(|(c, _)| *c == class) {
-                            Some((_, p)) => p,
-                            None => { groups.push((class, String::new())); &mut groups.last_mut().expect("pushed").1 }
-                        };
-                        let _ = write!(path, "M{} {}h0", px(x), px(y));
+                        let _ = write!(paths[message_group(m.kind)], "M{} {}h0", px(x), px(y));
                         if selected.contains(&m.id) {
                             let _ = write!(ringed, "M{} {}h0", px(x), px(y));
                         }
                     }
                     view! {
                         <path class="msgdots selected" data-testid="messages-selected" d=ringed />
-                        {groups.into_iter().map(|(class, d)| view! { <path class=format!("msgdots {class}") d=d /> }).collect_view()}
+                        {MESSAGE_CLASSES.iter().zip(paths).map(|(class, d)| view! { <path class=format!("msgdots {class}") d=d /> }).collect_view()}
                     }
                 })
             }}
@@ -125,19 +119,7 @@ pub(crate) fn ClusterView() -> impl IntoView {
             })}
             // Messages dropped in the last moment: a red ✕ on their link (a message lost as it
             // was sent, near its sender).
-            {move || lab.spacetime.with(|d| {
-                let n = d.nodes;
-                d.arrows.iter().rev()
-                    .take_while(|a| a.sent.0 + DROP_SHOWN_US >= d.to.0)
-                    .filter(|a| a.dropped && a.end.0 + DROP_SHOWN_US >= d.to.0)
-                    .take(24)
-                    .map(|a| {
-                        let (p, q) = (ring_position(a.from.index(), n), ring_position(a.to.index(), n));
-                        let f = if a.end == a.sent { 0.3 } else { 0.6 };
-                        let (x, y) = (p.0 + (q.0 - p.0) * f, p.1 + (q.1 - p.1) * f);
-                        view! { <text class="drop-mark" x=px(x) y=px(y + 5.0) text-anchor="middle">"✕"</text> }
-                    }).collect_view()
-            })}
+            <path class="drop-mark" data-testid="drop-marks" d=move || lab.drop_marks.get() />
             // Each node's clock: its local reading and rate, under the node.
             {move || lab.snap.with(|s| {
                 let n = s.nodes.len();

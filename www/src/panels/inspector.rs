@@ -22,7 +22,7 @@ pub(crate) fn Inspector() -> impl IntoView {
             let lease_ms = f64::from(s.config.leader_lease.lease_guard_lease_ms);
             let watches: Vec<_> = s.watches.iter().filter(|w| w.node == id && w.ended.is_none()).cloned().collect();
             Some(view! {
-                <div class="panel inspector" data-testid="inspector">
+                <div class="panel inspector" data-testid="inspector" data-refresh="tables">
                     <h2>{format!("Inspector — {}", n.id)}
                         <button class="linklike" data-testid="inspector-close" on:click=move |_| lab.selection.node.set(None)>"close"</button></h2>
                     <p class="mono" data-testid="inspector-raft">{format!(

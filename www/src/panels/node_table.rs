@@ -34,7 +34,7 @@ pub(crate) fn NodeTable() -> impl IntoView {
         Err(e) => lab.error.set(Some(e)),
     };
     view! {
-        <div class="panel">
+        <div class="panel" data-refresh="tables">
             <h2>"Nodes" <span class="leader-summary" data-testid="leader-summary" aria-live="polite">{move || lab.panel_snap.with(|s| match s.leader {
                 Some(l) => format!("leader {l}"),
                 None => "no leader".to_string(),

@@ -10,7 +10,7 @@ use leptos::prelude::*;
 pub(crate) fn OpLog() -> impl IntoView {
     let lab = lab();
     view! {
-        <div class="panel">
+        <div class="panel" data-refresh="ops">
             <h2>"Operations"
                 <span class="checker-summary" data-testid="checker-summary"
                     class:bad=move || lab.checker_summary.with(|c| c.stale > 0)>{move || lab.checker_summary.with(|c| {

@@ -7,7 +7,7 @@
 //! cluster costs a handful of DOM updates per frame.
 
 use crate::lab::Lab;
-use crate::model::{format_time, message_class};
+use crate::model::{format_time, message_group, px, MESSAGE_CLASSES};
 use leaselab::spacetime::SpaceTime;
 use leaselab::SimTime;
 use leptos::prelude::*;
@@ -45,12 +45,6 @@ impl Scale {
     }
 }
 
-/// A coordinate for a path string. Whole viewBox units are finer than the screen's pixels
-/// here, and integers format several times faster than floats in wasm (thousands a frame).
-pub fn px(v: f64) -> i32 {
-    v.round() as i32
-}
-
 /// Operation bars sit this far left of their node's column.
 const OP_OFFSET: f64 = 10.0;
 
@@ -77,11 +71,9 @@ pub fn op_at(d: &SpaceTime, x: f64, y: f64) -> Option<leaselab::OpId> {
 }
 
 /// The kinds drawn as separate paths (one colour each).
-const ARROW_GROUPS: [&str; 5] = ["msg append", "msg heartbeat", "msg vote", "msg readindex", "msg other"];
-
 /// Builds one path per message group, plus dots where messages arrive, plus the dropped ones.
 fn arrow_paths(d: &SpaceTime, s: Scale, highlight: &[u64]) -> (Vec<String>, String, String, String) {
-    let mut lines = vec![String::new(); ARROW_GROUPS.len()];
+    let mut lines = vec![String::new(); MESSAGE_CLASSES.len()];
     let (mut heads, mut dropped, mut selected) = (String::new(), String::new(), String::new());
     for a in &d.arrows {
         let (x1, y1) = (s.x(a.from), s.y(a.sent));
@@ -105,8 +97,7 @@ fn arrow_paths(d: &SpaceTime, s: Scale, highlight: &[u64]) -> (Vec<String>, Stri
             let _ = write!(dropped, "M{} {}l6 6m0 -6l-6 6", px(x2 - 3.0), px(y2 - 3.0));
             &mut dropped
         } else {
-            let group = ARROW_GROUPS.iter().position(|g| *g == message_class(a.kind)).unwrap_or(4);
-            &mut lines[group]
+            &mut lines[message_group(a.kind)]
         };
         let _ = write!(target, "M{} {}L{} {}", px(x1), px(y1), px(x2), px(y2));
     }
@@ -119,7 +110,7 @@ pub fn SpaceTimeView() -> impl IntoView {
     let diagram = lab.spacetime;
     let node_count = Memo::new(move |_| diagram.with(|d| d.nodes.max(1)));
     view! {
-        <div class="spacetime-panel" data-testid="spacetime-panel">
+        <div class="spacetime-panel" data-testid="spacetime-panel" data-refresh="diagram ops">
             <div class="row">
                 <h2>"Space-time"</h2>
                 <span class="muted">"true time ↓ · click an operation bar to select it"</span>
@@ -230,8 +221,8 @@ pub fn SpaceTimeView() -> impl IntoView {
                     })).unwrap_or_default();
                     diagram.with(|d| {
                         let (lines, heads, dropped, selected) = arrow_paths(d, Scale::of(d), &highlight);
-                        let groups = ARROW_GROUPS.iter().zip(lines).map(|(class, path)| {
-                            view! { <path class=format!("st-{}", class.replace(' ', "-")) d=path /> }
+                        let groups = MESSAGE_CLASSES.iter().zip(lines).map(|(class, path)| {
+                            view! { <path class=format!("st-msg-{class}") d=path /> }
                         }).collect_view();
                         view! {
                             {groups}

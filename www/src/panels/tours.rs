@@ -41,7 +41,7 @@ pub(crate) fn TourPanel() -> impl IntoView {
         }
     };
     view! {
-        <div class="panel tour" data-testid="tour-panel">
+        <div class="panel tour" data-testid="tour-panel" data-refresh="ops">
             <h2>"Guided tours"</h2>
             <div class="row">
                 <select data-testid="tour-select" aria-label="Guided tour" on:change=move |ev| choice.set(event_target_value(&ev))>

@@ -50,7 +50,7 @@ pub(crate) fn WatchesPanel() -> impl IntoView {
         }
     };
     view! {
-        <div class="panel watches" data-testid="watches-panel">
+        <div class="panel watches" data-testid="watches-panel" data-refresh="tables">
             <h2>"Watches"</h2>
             <div class="row">
                 <label>"watch at "
