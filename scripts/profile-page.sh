@@ -14,7 +14,7 @@ seconds=${1:-10}; nodes=${2:-5}; ops=${3:-100}; speed=${4:-10}; slowdown=${5:-1}
 page=profile-index.html
 trap 'rm -f "$page"' EXIT
 # The same page, with wasm-opt off and debug info (and so the names) kept.
-sed -e 's/data-wasm-opt="z"/data-wasm-opt="0" data-keep-debug/' \
+sed -e 's/data-wasm-opt="s"/data-wasm-opt="0" data-keep-debug/' \
     -e 's/ data-wasm-opt-params="[^"]*"//' index.html > "$page"
 trunk build "$page" --release true --dist target/profile-dist --public-url ./ >/dev/null
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
