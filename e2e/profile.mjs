@@ -10,7 +10,9 @@ import { openPage, check } from './lib.mjs';
 const [url, seconds = '10', nodes = '5', ops = '100', speed = '10', slowdown = '1'] = process.argv.slice(2);
 const SPEED_OPTION = { 1: '5', 10: '7', 100: '8' };
 check(SPEED_OPTION[speed], `speed ${speed}: 1, 10 or 100`);
-const { browser, page, errors } = await openPage(url, { width: 1280, height: 800 });
+// PROFILE_VIEWPORT=375x667 profiles a phone's screen (touch), where most panels are out of view.
+const [width, height] = (process.env.PROFILE_VIEWPORT || '1280x800').split('x').map(Number);
+const { browser, page, errors } = await openPage(url, { width, height, touch: width < 800 });
 try {
   await page.waitForSelector('[data-testid="node-1"]');
   await page.selectOption('[data-testid="node-count-select"]', nodes);
