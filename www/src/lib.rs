@@ -20,12 +20,13 @@ pub use app::{App, StartOptions};
 #[cfg(feature = "frame-times")]
 pub use frames::frame_times::{clear_frame_times, frame_times_ms};
 
-/// The page's allocator (and the browser tests' and bench's, which link this crate): talc
-/// instead of Rust's default dlmalloc for wasm. A write costs ≈47 small allocations across
-/// five replicas; natively the simulation allocates with mimalloc for the same reason.
-#[cfg(all(target_family = "wasm", not(target_feature = "atomics")))]
+/// The page's allocator (and the browser tests' and bench's, which link this crate): a cache
+/// of freed small blocks in front of talc ([`leaselab::size_classes`]). A write costs ≈47
+/// small allocations across five replicas; natively the simulation allocates with mimalloc
+/// for the same reason.
+#[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
 #[global_allocator]
-static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+static ALLOCATOR: leaselab::size_classes::PageAllocator = leaselab::size_classes::page_allocator();
 
 /// Installs a panic hook that logs to the console *and* tells the user on the page, so a bug
 /// never leaves a silently frozen page.
