@@ -29,7 +29,7 @@ pub struct LinkState {
 /// `LeaseKeepAlive`) with their answers.
 #[derive(Clone, Debug)]
 pub enum Payload {
-    Raft(Message),
+    Raft(Box<Message>),
     /// Renew key lease `id` for client operation `op`.
     KeepAlive {
         op: OpId,
@@ -189,7 +189,7 @@ impl Network {
     /// Puts raft message `msg` on the wire from `msg.from` to `msg.to` at `now`.
     pub fn send(&mut self, now: SimTime, rng: &mut ChaCha8Rng, msg: Message) -> Sent {
         let (from, to) = (NodeId(msg.from), NodeId(msg.to));
-        self.send_payload(now, rng, from, to, Payload::Raft(msg))
+        self.send_payload(now, rng, from, to, Payload::Raft(Box::new(msg)))
     }
 
     /// Puts `msg` on the wire from `from` to `to` at `now`: the link's cut, loss, latency,

@@ -67,7 +67,7 @@ impl Sim {
     /// served by its lessor and answered; an answer completes the client's keep-alive.
     fn receive(&mut self, to: NodeId, from: NodeId, payload: Payload) {
         match payload {
-            Payload::Raft(msg) => self.step_node(to, msg),
+            Payload::Raft(msg) => self.step_node(to, *msg),
             Payload::KeepAlive { op, id } => {
                 let result = self.renew_key_lease(to, id);
                 self.send_payload(to, from, Payload::KeepAliveAnswer { op, result });
@@ -283,7 +283,7 @@ impl Sim {
         let (from, to, term) = (NodeId(msg.from), NodeId(msg.to), msg.term);
         let kind = msg.get_msg_type().into();
         let read = Self::read_of(&msg);
-        let sent = self.transmit(from, to, term, Payload::Raft(msg));
+        let sent = self.transmit(from, to, term, Payload::Raft(Box::new(msg)));
         if let Some(op) = read {
             self.recorder.history.read_message(op, sent.id());
         }
