@@ -29,17 +29,13 @@ pub struct LinkState {
 /// `LeaseKeepAlive`) with their answers.
 #[derive(Clone, Debug)]
 pub enum Payload {
+    /// Boxed: sending a message and taking it off the wire then move a pointer, not the whole
+    /// message (in WebAssembly each such copy is a call out of the compiled code).
     Raft(Box<Message>),
     /// Renew key lease `id` for client operation `op`.
-    KeepAlive {
-        op: OpId,
-        id: KeyLeaseId,
-    },
+    KeepAlive { op: OpId, id: KeyLeaseId },
     /// The leader's answer: the TTL in ms, or why not.
-    KeepAliveAnswer {
-        op: OpId,
-        result: Result<i64, String>,
-    },
+    KeepAliveAnswer { op: OpId, result: Result<i64, String> },
 }
 
 impl Payload {
@@ -241,8 +237,8 @@ impl Network {
 /// The messages on the wire, by id. Ids are handed out in increasing order and each message
 /// leaves the wire within its link's latency, so slots in a window that starts at the oldest id
 /// still on the wire find any of them in O(1) (a B-tree here cost ≈3 % of a write-heavy run).
-/// Stored inline: the window is short (latency × send rate), and boxing each message cost an
-/// allocation per send.
+/// Each slot holds its message's envelope inline (the window is short: latency × send rate);
+/// a raft message itself travels boxed ([`Payload::Raft`]).
 #[derive(Clone, Debug, Default)]
 struct Wire {
     /// Id of `slots[0]`.
