@@ -479,19 +479,22 @@ impl Lab {
     pub fn refresh_diagram(&self) {
         let window = self.spacetime_window_us.get_value();
         if let Some(diagram) = self.timeline.try_with_value(|t| self.build_diagram(t.sim(), window)) {
-            self.show_diagram(diagram, true);
+            self.spacetime.set(diagram);
         }
     }
 
-    /// Publishes a freshly built diagram: the ring's drop marks always (when they changed),
-    /// the diagram's panel when `to_panel`.
-    fn show_diagram(&self, diagram: SpaceTime, to_panel: bool) {
-        let marks = crate::model::drop_marks(&diagram);
-        if self.drop_marks.with_untracked(|m| *m != marks) {
-            self.drop_marks.set(marks);
-        }
-        if to_panel {
-            self.spacetime.set(diagram);
+    /// The ring's marks for messages dropped just now: from the panel's diagram when it ends at
+    /// the present, else from a diagram of the last moment alone (cheap to build: the panel is
+    /// out of view, or looks at the past around a selected operation).
+    fn present_drop_marks(sim: &leaselab::Sim, panel: Option<&SpaceTime>) -> String {
+        match panel {
+            Some(d) if !d.past => crate::model::drop_marks(d),
+            _ => crate::model::drop_marks(&leaselab::spacetime::build_at(
+                sim,
+                sim.now(),
+                crate::model::DROP_SHOWN_US,
+                SPACETIME_ARROWS_MAX,
+            )),
         }
     }
 
@@ -923,7 +926,7 @@ impl Lab {
                 _ => PanelWork::Diagram,
             };
             // What is out of view waits for the once-a-second round (crate::on_screen). The
-            // diagram is still built: the ring's drop marks come from it.
+            // diagram's turn still comes: the ring's drop marks are refreshed with it.
             let region = match work {
                 PanelWork::Tables => Some("[data-refresh~=tables]"),
                 PanelWork::Checker => Some("[data-refresh~=ops]"),
@@ -942,14 +945,14 @@ impl Lab {
         self.refresh_with(PanelWork::All, true);
     }
 
-    /// Republishes the present, plus the slower panels `work` names. A diagram it builds goes
-    /// to its panel only if `diagram_shown`; the ring's drop marks take it either way.
+    /// Republishes the present, plus the slower panels `work` names. With the diagram's turn,
+    /// the ring's drop marks are refreshed; the diagram itself is built only if `diagram_shown`.
     fn refresh_with(&self, work: PanelWork, diagram_shown: bool) {
         let tables = matches!(work, PanelWork::Tables | PanelWork::All);
         let checker = matches!(work, PanelWork::Checker | PanelWork::All);
-        let diagram = matches!(work, PanelWork::Diagram | PanelWork::All);
+        let diagram_turn = matches!(work, PanelWork::Diagram | PanelWork::All);
         let window = self.spacetime_window_us.get_value();
-        let (snap, lines, cursor, view, diagram) = self.timeline.with_value(|t| {
+        let (snap, lines, cursor, view, (diagram, marks)) = self.timeline.with_value(|t| {
             let s = t.sim();
             let from = self.log_cursor.get_value();
             let lines: Vec<String> = if tables {
@@ -972,11 +975,17 @@ impl Lab {
                 self.announce_batch.update_value(|b| b.absorb(s, s.events_since(from).map(|e| &e.event)));
                 self.schedule_announcements(was_empty);
             }
-            let diagram = diagram.then(|| self.build_diagram(s, window));
-            (s.snapshot(), lines, s.trace().len(), view, diagram)
+            let diagram = (diagram_turn && diagram_shown).then(|| self.build_diagram(s, window));
+            let marks = diagram_turn.then(|| Self::present_drop_marks(s, diagram.as_ref()));
+            (s.snapshot(), lines, s.trace().len(), view, (diagram, marks))
         });
+        if let Some(marks) = marks {
+            if self.drop_marks.with_untracked(|m| *m != marks) {
+                self.drop_marks.set(marks);
+            }
+        }
         if let Some(diagram) = diagram {
-            self.show_diagram(diagram, diagram_shown);
+            self.spacetime.set(diagram);
         }
         if self.timeline_view.with_untracked(|v| *v != view) {
             self.timeline_view.set(view);

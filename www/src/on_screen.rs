@@ -3,10 +3,10 @@
 //! The frame loop redraws the tables ten times a second and the space-time diagram thirty;
 //! on a phone, where the panels stack and one or two are in view at a time, redrawing the
 //! others cost about a third of each frame. A region out of view is refreshed once a second
-//! instead (its text is at most a second old for a screen reader reading it), and again as soon as it
-//! scrolls into view. Elements say which regions they show with `data-refresh`, a list of
-//! words: `tables` (what reads the tables' snapshot), `ops` (what reads the checker's rows),
-//! `diagram` (the space-time diagram).
+//! instead (its text is at most a second old for a screen reader reading it), and again as
+//! soon as it scrolls into view. Elements say which regions they show with `data-refresh`, a
+//! list of words: `tables` (what reads the tables' snapshot), `ops` (what reads the checker's
+//! rows), `diagram` (the space-time diagram).
 
 use wasm_bindgen::JsCast;
 

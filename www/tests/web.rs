@@ -1474,3 +1474,31 @@ fn panels_out_of_view_refresh_once_a_second() {
     assert_eq!(run(&lab).0, 10, "back in view");
     panel.remove();
 }
+
+/// The ring's ✕ marks show the messages dropped now, also while the space-time diagram looks
+/// at the past around a selected operation (the diagram then ends seconds ago).
+#[wasm_bindgen_test]
+fn the_rings_drop_marks_stay_in_the_present_while_the_diagram_looks_back() {
+    use leaselab::{Command, NodeId};
+    use leaselab_www::lab::Lab;
+    // The diagram's panel in view, so every diagram turn builds the panel's diagram.
+    let panel: HtmlElement = document().create_element("div").unwrap().unchecked_into();
+    panel.set_attribute("data-refresh", "diagram").unwrap();
+    panel.set_attribute("style", "position: absolute; top: 0; height: 10px").unwrap();
+    document().body().unwrap().append_child(&panel).unwrap();
+    let lab = Lab::new(1, ClusterConfig { node_count: 3, ..ClusterConfig::default() });
+    lab.advance_us(3_000_000);
+    let leader = lab.snap.with_untracked(|s| s.leader).expect("a leader after 3 s");
+    let op = lab.command(Command::put(leader, "x", "1")).unwrap().expect("a put is an operation");
+    lab.advance_us(7_000_000);
+    lab.command(Command::Isolate { node: NodeId(if leader == NodeId(1) { 2 } else { 1 }) }).unwrap();
+    lab.selection.op.set(Some(op));
+    lab.refresh_diagram();
+    for _ in 0..60 {
+        assert!(lab.advance_frame_us(16_667, &|| true));
+    }
+    lab.refresh_diagram();
+    assert!(lab.spacetime.with_untracked(|d| d.past), "the diagram is focused on the put, seconds ago");
+    assert!(lab.drop_marks.get_untracked().contains("l7 7"), "a ✕ on the isolated node's links now");
+    panel.remove();
+}

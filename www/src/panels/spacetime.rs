@@ -70,7 +70,6 @@ pub fn op_at(d: &SpaceTime, x: f64, y: f64) -> Option<leaselab::OpId> {
         .map(|(_, op)| op)
 }
 
-/// The kinds drawn as separate paths (one colour each).
 /// Builds one path per message group, plus dots where messages arrive, plus the dropped ones.
 fn arrow_paths(d: &SpaceTime, s: Scale, highlight: &[u64]) -> (Vec<String>, String, String, String) {
     let mut lines = vec![String::new(); MESSAGE_CLASSES.len()];
