@@ -95,6 +95,8 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for SizeClassCache<A> {
         }
     }
 
+    // Out of line: inlined at every place the page frees a block it cost ≈130 gzipped bytes
+    // the page's budget does not have (and saved ≈12 M instructions a simulated minute in V8).
     #[inline(never)]
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         let Some(class) = Self::class(layout) else {
@@ -142,12 +144,10 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for SizeClassCache<A> {
 
 impl<A: GlobalAlloc> SizeClassCache<A> {
     /// Moves a block into a new one of `new_layout` (of another class, or into or out of the
-    /// cache). Kept out of line: `alloc` and `dealloc` inlined here as well as in the global
-    /// allocator's entry points cost the page ≈200 bytes, and blocks change class rarely.
+    /// cache): what `realloc` does when the block cannot stay where it is.
     ///
     /// # Safety
     /// As [`GlobalAlloc::realloc`]'s.
-    #[inline(never)]
     unsafe fn move_block(&self, ptr: *mut u8, layout: Layout, new_layout: Layout) -> *mut u8 {
         // SAFETY: both blocks are live and distinct; each holds at least the bytes copied.
         unsafe {
