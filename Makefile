@@ -40,8 +40,16 @@ test-firefox:
 
 # The page's budget: the release .wasm is at most 500,000 bytes after gzip -9.
 WASM_GZIP_BUDGET := 500000
+# Panic messages carry the source path of the code that panicked, and for crates from the
+# registry or generated code that path is absolute: the same commit built under another checkout
+# directory or CARGO_HOME came out tens of bytes larger. The release build maps those prefixes to
+# short fixed names, so its size depends on the commit alone. (Cargo merges this variable's flags
+# with the `[target.wasm32-unknown-unknown] rustflags` of .cargo/config.toml.)
+CARGO_HOME ?= $(HOME)/.cargo
+RELEASE_PATH_REMAPS := --remap-path-prefix=$(CURDIR)=. \
+	$(foreach index,$(wildcard $(CARGO_HOME)/registry/src/*),--remap-path-prefix=$(index)=)
 build-release:
-	trunk build --release --public-url ./
+	CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="$(RELEASE_PATH_REMAPS)" trunk build --release --public-url ./
 	@wasm=$$(ls dist/*.wasm); gz=$$(gzip -9 -c $$wasm | wc -c); \
 	echo "release wasm: $$(stat -c %s $$wasm) bytes raw, $$gz bytes gzip (budget $(WASM_GZIP_BUDGET))"; \
 	if [ $$gz -gt $(WASM_GZIP_BUDGET) ]; then echo "release wasm is over its gzip budget by $$((gz - $(WASM_GZIP_BUDGET))) bytes"; exit 1; fi
