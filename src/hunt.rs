@@ -35,11 +35,11 @@ use crate::command::Command;
 use crate::config::ClusterConfig;
 use crate::event::Event;
 use crate::leader_lease::LeaderLeasePolicy;
+use crate::random::SimRng;
 use crate::read::ReadMode;
 use crate::sim::Sim;
 use crate::types::{MsgKind, NodeId};
 use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 /// One hunt's settings.
@@ -90,7 +90,7 @@ struct Load {
 }
 
 impl Load {
-    fn drive(&mut self, sim: &mut Sim, rng: &mut ChaCha8Rng, old_leader: NodeId, n: u64) {
+    fn drive(&mut self, sim: &mut Sim, rng: &mut SimRng, old_leader: NodeId, n: u64) {
         let key = format!("k{}", rng.gen_range(0..2u32));
         let _ = sim.apply(Command::Client {
             node: old_leader,
@@ -114,7 +114,7 @@ impl Load {
 }
 
 /// Runs `sim` for `ms` of true time in small slices, keeping the load up.
-fn run_with_load(sim: &mut Sim, rng: &mut ChaCha8Rng, load: &mut Load, old_leader: NodeId, n: u64, ms: u64) {
+fn run_with_load(sim: &mut Sim, rng: &mut SimRng, load: &mut Load, old_leader: NodeId, n: u64, ms: u64) {
     let end = sim.now().plus_us(ms * 1_000);
     while sim.now() < end {
         load.drive(sim, rng, old_leader, n);
@@ -125,14 +125,7 @@ fn run_with_load(sim: &mut Sim, rng: &mut ChaCha8Rng, load: &mut Load, old_leade
 
 /// Runs until `leader` hears a heartbeat (or append) response from some follower, at most
 /// `ms`; returns that follower.
-fn until_acked(
-    sim: &mut Sim,
-    rng: &mut ChaCha8Rng,
-    load: &mut Load,
-    leader: NodeId,
-    n: u64,
-    ms: u64,
-) -> Option<NodeId> {
+fn until_acked(sim: &mut Sim, rng: &mut SimRng, load: &mut Load, leader: NodeId, n: u64, ms: u64) -> Option<NodeId> {
     let end = sim.now().plus_us(ms * 1_000);
     while sim.now() < end {
         load.drive(sim, rng, leader, n);
@@ -188,7 +181,7 @@ pub fn run_hunt(seed: u64, config: &HuntConfig) -> (HuntReport, Sim) {
     let cluster = hunt_cluster(config);
     let bound_ms = cluster.leader_lease.clock_drift_bound_ms.max(1) as u64;
     let mut sim = Sim::new(seed, cluster).expect("hunt configs are valid");
-    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x4855_4E54_5354_414C);
+    let mut rng = SimRng::seed_from_u64(seed ^ 0x4855_4E54_5354_414C);
     let n = config.nodes as u64;
     let mut load = Load { next_write: 0, value: 0 };
     let mut checker = Checker::new();

@@ -40,6 +40,7 @@ pub mod mvcc;
 pub mod network;
 pub mod node;
 pub mod order;
+pub mod random;
 pub mod read;
 pub mod reference;
 pub mod request;

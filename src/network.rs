@@ -7,11 +7,11 @@
 
 use crate::config::LinkConfig;
 use crate::event::DropReason;
+use crate::random::SimRng;
 use crate::time::SimTime;
 use crate::types::{KeyLeaseId, MsgKind, NodeId, OpId};
 use raft::eraftpb::Message;
 use rand::Rng;
-use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 
@@ -171,26 +171,26 @@ impl Network {
         self.in_flight.len()
     }
 
-    fn draw_latency(rng: &mut ChaCha8Rng, config: &LinkConfig) -> u64 {
+    fn draw_latency(rng: &mut SimRng, config: &LinkConfig) -> u64 {
         let base = i64::from(config.latency_us);
         let jitter = i64::from(config.jitter_us);
         let offset = if jitter == 0 { 0 } else { rng.gen_range(-jitter..=jitter) };
         (base + offset).max(1) as u64
     }
 
-    fn chance(rng: &mut ChaCha8Rng, ppm: u32) -> bool {
+    fn chance(rng: &mut SimRng, ppm: u32) -> bool {
         ppm > 0 && rng.gen_range(0..1_000_000u32) < ppm
     }
 
     /// Puts raft message `msg` on the wire from `msg.from` to `msg.to` at `now`.
-    pub fn send(&mut self, now: SimTime, rng: &mut ChaCha8Rng, msg: Message) -> Sent {
+    pub fn send(&mut self, now: SimTime, rng: &mut SimRng, msg: Message) -> Sent {
         let (from, to) = (NodeId(msg.from), NodeId(msg.to));
         self.send_payload(now, rng, from, to, Payload::Raft(Box::new(msg)))
     }
 
     /// Puts `msg` on the wire from `from` to `to` at `now`: the link's cut, loss, latency,
     /// jitter and duplication apply to it as to any message.
-    pub fn send_payload(&mut self, now: SimTime, rng: &mut ChaCha8Rng, from: NodeId, to: NodeId, msg: Payload) -> Sent {
+    pub fn send_payload(&mut self, now: SimTime, rng: &mut SimRng, from: NodeId, to: NodeId, msg: Payload) -> Sent {
         let kind = msg.kind();
         let id = self.next_id;
         self.next_id += 1;
@@ -303,7 +303,7 @@ mod tests {
 
     #[test]
     fn the_wire_finds_messages_taken_in_any_order_and_lists_them_by_id() {
-        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let mut rng = SimRng::seed_from_u64(3);
         let mut net = Network::new(3, &LinkConfig::default());
         let ids: Vec<u64> = (0..6)
             .map(|_| match net.send(SimTime(0), &mut rng, msg(1, 2)) {
@@ -333,7 +333,7 @@ mod tests {
 
     #[test]
     fn latency_stays_within_base_plus_minus_jitter() {
-        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let mut rng = SimRng::seed_from_u64(1);
         let mut net = Network::new(3, &LinkConfig::default());
         for _ in 0..1_000 {
             match net.send(SimTime(0), &mut rng, msg(1, 2)) {
@@ -348,7 +348,7 @@ mod tests {
 
     #[test]
     fn cut_links_drop_at_send_and_in_transit() {
-        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let mut rng = SimRng::seed_from_u64(1);
         let mut net = Network::new(3, &LinkConfig::default());
         let Sent::Queued { id, .. } = net.send(SimTime(0), &mut rng, msg(1, 2)) else { panic!() };
         net.set_cut(NodeId(1), NodeId(2), true);
@@ -361,7 +361,7 @@ mod tests {
 
     #[test]
     fn loss_and_duplication_follow_their_probabilities() {
-        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        let mut rng = SimRng::seed_from_u64(7);
         let config = LinkConfig { drop_ppm: 250_000, duplicate_ppm: 500_000, ..Default::default() };
         let mut net = Network::new(2, &config);
         let (mut lost, mut dups) = (0, 0);
@@ -380,7 +380,7 @@ mod tests {
     #[test]
     fn a_forwarded_request_is_cut_like_any_message() {
         let mut net = Network::new(3, &LinkConfig::default());
-        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let mut rng = SimRng::seed_from_u64(1);
         let ask = || Payload::KeepAlive { op: OpId(4), id: KeyLeaseId::of(7) };
         let Sent::Queued { id, .. } = net.send_payload(SimTime(0), &mut rng, NodeId(2), NodeId(1), ask()) else {
             panic!("a healthy link queues it")

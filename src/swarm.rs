@@ -13,13 +13,13 @@ use crate::config::{ClusterConfig, CommitBroadcast, LinkConfig};
 use crate::invariants::Invariants;
 use crate::leader_lease::LeaderLeasePolicy;
 use crate::mvcc::{Compare, CompareOp, CompareTarget, TxnOp};
+use crate::random::SimRng;
 use crate::read::ReadMode;
 use crate::sim::Sim;
 use crate::time::SimTime;
 use crate::types::KeyLeaseId;
 use crate::types::NodeId;
 use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 /// Which kinds of fault a swarm run may draw.
@@ -142,9 +142,9 @@ pub fn rate_bounds_ppm(error_ms: u64) -> (u32, u32) {
 /// Draws the timed command script of one swarm run. Uses its own RNG stream (derived from the
 /// seed) so the schedule does not depend on what the cluster does.
 pub fn random_schedule(seed: u64, config: &SwarmConfig) -> Vec<(SimTime, Command)> {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5EED_F00D_5CA1_AB1E);
+    let mut rng = SimRng::seed_from_u64(seed ^ 0x5EED_F00D_5CA1_AB1E);
     let n = config.nodes as u64;
-    let node = |rng: &mut ChaCha8Rng| NodeId(rng.gen_range(1..=n));
+    let node = |rng: &mut SimRng| NodeId(rng.gen_range(1..=n));
     let mut script = Vec::new();
     let start = SimTime::from_ms(1_000);
     let end = start.plus_us(config.duration_ms * 1_000);
@@ -375,7 +375,7 @@ pub fn random_schedule(seed: u64, config: &SwarmConfig) -> Vec<(SimTime, Command
 /// A random membership change, drawn before the run: which nodes exist then is unknown, so
 /// ids are drawn from every possible one, and the run refuses (as an event) what raft-rs or
 /// etcd would refuse at that moment.
-fn membership_change(rng: &mut ChaCha8Rng) -> Command {
+fn membership_change(rng: &mut SimRng) -> Command {
     let kind = rng.gen_range(0..4u8);
     let mut any = || NodeId(rng.gen_range(1..=crate::config::NODES_MAX as u64));
     match kind {

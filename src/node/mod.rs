@@ -14,6 +14,7 @@ use crate::client_op::ClientOp;
 use crate::config::ClusterConfig;
 use crate::kv::KvStore;
 use crate::leader_lease::{LeaderLeaseManager, LeaderLeasePolicy, LeaderLeaseStats, LeaderLeaseTiming};
+use crate::random::SimRng;
 use crate::read::renewal_context;
 use crate::request::Proposal;
 use crate::request::Request;
@@ -23,7 +24,6 @@ use crate::types::{KeyLeaseId, MsgKind, NodeId, OpId, Role};
 use raft::eraftpb::{Message, MessageType};
 use raft::{RawNode, SnapshotStatus, StateRole};
 use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
 use std::collections::BTreeMap;
 
 mod key_lease_timers;
@@ -110,7 +110,7 @@ pub struct Node {
     /// Draws this node's randomized election timeouts. raft-rs would draw them from
     /// `thread_rng` (unseedable); the node overrides every one of those draws with this
     /// seeded stream right after each role or term change, before the next tick can use it.
-    election_rng: ChaCha8Rng,
+    election_rng: SimRng,
 }
 
 fn discard_logger() -> slog::Logger {
@@ -138,7 +138,7 @@ impl Node {
             id,
             disk: DiskStorage::new_with_voters(voters),
             process: None,
-            election_rng: ChaCha8Rng::seed_from_u64(election_seed),
+            election_rng: SimRng::seed_from_u64(election_seed),
         };
         node.boot(config, LocalTime(0));
         node
@@ -153,7 +153,7 @@ impl Node {
             id,
             disk: DiskStorage::new_with_voters(genesis),
             process: None,
-            election_rng: ChaCha8Rng::seed_from_u64(election_seed),
+            election_rng: SimRng::seed_from_u64(election_seed),
         };
         node.boot(config, now);
         node
@@ -258,7 +258,7 @@ impl Node {
     }
 
     /// Replaces raft-rs's `thread_rng` draw with one from the seeded stream.
-    fn redraw_election_timeout(rng: &mut ChaCha8Rng, raw: &mut RawNode<DiskStorage>, config: &ClusterConfig) {
+    fn redraw_election_timeout(rng: &mut SimRng, raw: &mut RawNode<DiskStorage>, config: &ClusterConfig) {
         let min = u64::from(config.election_ticks);
         // Drawn as u64: rand samples `usize` differently on 32- and 64-bit targets.
         let timeout = rng.gen_range(min..2 * min) as usize;

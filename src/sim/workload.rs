@@ -1,9 +1,9 @@
 //! The background load: client operations at a steady rate, each drawn from the seeded RNG.
 
+use crate::random::SimRng;
 use crate::read::ReadMode;
 use crate::types::NodeId;
 use rand::Rng;
-use rand_chacha::ChaCha8Rng;
 
 /// One background operation.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -42,7 +42,7 @@ impl Workload {
 
     /// Draws one operation: 40 % puts, 40 % linearizable and 20 % serializable reads, on keys
     /// `w0`–`w7`, half at the leader, half at any of `node_count` nodes.
-    pub fn draw(&mut self, rng: &mut ChaCha8Rng, node_count: usize, leader: Option<NodeId>) -> WorkloadOp {
+    pub fn draw(&mut self, rng: &mut SimRng, node_count: usize, leader: Option<NodeId>) -> WorkloadOp {
         let any = NodeId(1 + rng.gen_range(0..node_count as u64));
         let node = if rng.gen_bool(0.5) { leader.unwrap_or(any) } else { any };
         let key = format!("w{}", rng.gen_range(0..8));
@@ -74,7 +74,7 @@ mod tests {
     #[test]
     fn the_mix_is_puts_and_both_kinds_of_read_with_distinct_values() {
         let mut w = Workload::default();
-        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let mut rng = SimRng::seed_from_u64(3);
         let ops: Vec<WorkloadOp> = (0..1_000).map(|_| w.draw(&mut rng, 3, Some(NodeId(2)))).collect();
         let puts: Vec<&String> = ops
             .iter()

@@ -7,11 +7,11 @@ use crate::clock::{NodeClock, RATE_PERFECT_PPM};
 use crate::config::ClusterConfig;
 use crate::network::{Network, Payload};
 use crate::node::{Node, NodeOutput};
+use crate::random::SimRng;
 use crate::request::Proposal;
 use crate::time::{LocalTime, SimTime};
 use crate::types::{NodeId, OpId};
 use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
 use std::collections::VecDeque;
 
 /// Inputs queued at a paused process, handled in arrival order when it resumes.
@@ -53,7 +53,7 @@ impl Machine {
 /// A clone is a full, independent copy (nodes get their own disks).
 #[derive(Clone)]
 pub(super) struct World {
-    pub rng: ChaCha8Rng,
+    pub rng: SimRng,
     pub nodes: Vec<Node>,
     /// One per node, in the same order.
     pub machines: Vec<Machine>,
@@ -69,7 +69,7 @@ impl World {
     /// The cluster at true time zero: every node's election timeouts from its own stream
     /// drawn from `seed`.
     pub fn new(seed: u64, config: &ClusterConfig) -> World {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut rng = SimRng::seed_from_u64(seed);
         let voters: Vec<u64> = (1..=config.node_count as u64).collect();
         let nodes: Vec<Node> = voters
             .iter()
