@@ -107,7 +107,7 @@ impl BlockRngCore for ChaCha8Blocks {
     type Results = Buffer;
 
     fn generate(&mut self, results: &mut Buffer) {
-        for (block, out) in results.0.chunks_exact_mut(BLOCK_WORDS).enumerate() {
+        for (block, out) in results.0.as_chunks_mut::<BLOCK_WORDS>().0.iter_mut().enumerate() {
             self.block(self.counter.wrapping_add(block as u64), out);
         }
         self.counter = self.counter.wrapping_add(BUFFER_BLOCKS as u64);
@@ -118,7 +118,7 @@ impl ChaCha8Blocks {
     /// The ChaCha block function (RFC 8439 §2.3 with djb's 64-bit counter and 64-bit nonce in
     /// the last row), eight rounds.
     #[inline(always)]
-    fn block(&self, counter: u64, out: &mut [u32]) {
+    fn block(&self, counter: u64, out: &mut [u32; BLOCK_WORDS]) {
         let k = &self.key;
         let input = [
             SIGMA[0],
@@ -140,8 +140,10 @@ impl ChaCha8Blocks {
         ];
         let mut x = input;
         rounds(&mut x, DOUBLE_ROUNDS);
-        for ((o, x), i) in out.iter_mut().zip(x).zip(input) {
-            *o = x.wrapping_add(i);
+        // Indexed, not zipped: arrays zipped by value are copied first in the page's
+        // size-optimized build.
+        for i in 0..BLOCK_WORDS {
+            out[i] = x[i].wrapping_add(input[i]);
         }
     }
 }
