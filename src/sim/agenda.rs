@@ -23,11 +23,37 @@ pub(super) enum Due {
     Workload(u64),
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) struct Scheduled {
     pub at: SimTime,
     pub seq: u64,
     pub due: Due,
+}
+
+/// Work falls due in (time, sequence) order. Sequence numbers are unique within an agenda, so
+/// two entries never tie and `due` never needs comparing (the derived order compared it too).
+/// In the page's size-optimized wasm the comparisons are forced inline: the heap's sift
+/// called out for every comparison there. Natively the optimizer inlines them anyway.
+impl PartialOrd for Scheduled {
+    #[cfg_attr(target_arch = "wasm32", inline(always))]
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+    #[cfg_attr(target_arch = "wasm32", inline(always))]
+    fn lt(&self, other: &Self) -> bool {
+        (self.at, self.seq) < (other.at, other.seq)
+    }
+    #[cfg_attr(target_arch = "wasm32", inline(always))]
+    fn le(&self, other: &Self) -> bool {
+        (self.at, self.seq) <= (other.at, other.seq)
+    }
+}
+
+impl Ord for Scheduled {
+    #[cfg_attr(target_arch = "wasm32", inline(always))]
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.at, self.seq).cmp(&(other.at, other.seq))
+    }
 }
 
 #[derive(Clone, Default)]

@@ -357,6 +357,10 @@ impl Sim {
         self.apply_due_replay(SimTime(u64::MAX)) || self.handle_next()
     }
 
+    // Natively inlined into the run loops: with the agenda's hand-written order the optimizer
+    // stopped doing so, and the run cost 1.6 % more instructions. The page's size-optimized
+    // wasm keeps one copy.
+    #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
     fn handle_next(&mut self) -> bool {
         let Some(next) = self.agenda.pop() else {
             return false;
