@@ -87,10 +87,10 @@ hunt:
 # frame times on a phone with its CPU slowed 4× (e2e/frames.mjs). Prints numbers.
 # Each browser measurement runs alone on its own page (as each native figure runs in its own
 # process), so none pays for a heap another one aged. The speed figures run interleaved: each
-# in Chromium, in Firefox, in Chromium built as the page is, and natively before the next, so that the
-# machine's drifts touch every runtime alike; the native bench then prints them side by side
-# with their ratios. The speed tests are read from the bench's own list (where a test checks
-# them against bench::SPEED_SPECS).
+# in Chromium, in Firefox, in Chromium built as the page is, and natively before the next, so
+# that the machine's drifts touch every runtime alike; the native bench then prints them side
+# by side with their ratios. The speed tests are read from the bench's own list (where a test
+# checks them against bench::SPEED_SPECS).
 BROWSER_SPEEDS := $(shell grep -oE '^    speed_[a-z0-9_]+ =>' www/tests/bench.rs | tr -d ' =>')
 BROWSER_BENCHES := every_speed_spec_has_a_test checker_in_the_browser watchers_in_the_browser memory_of_a_simulated_hour scrubbing_a_simulated_hour page_frame_times page_frame_times_overloaded
 BENCH_OUT := $(CURDIR)/target/bench-browser.txt

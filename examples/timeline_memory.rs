@@ -1,7 +1,7 @@
 //! Memory harness for time travel: `cargo run --release --example timeline_memory [seconds]
-//! [nodes] [ops/s]` drives a `Timeline` the way the page does — the background load on, the
-//! run advanced a simulated minute at a time, checkpoints taken as it goes — and prints how
-//! many checkpoints it holds. Measure it with `/usr/bin/time -f %M` (peak RSS in KB).
+//! [nodes] [ops/s]` drives a `Timeline` with the background load on — advanced a simulated
+//! minute per call, checkpoints taken as it goes, as the page's timeline takes them — and
+//! prints how many checkpoints it holds. Measure it with `/usr/bin/time -f %M` (peak RSS in KB).
 use leaselab::time::SimTime;
 use leaselab::timeline::Timeline;
 use leaselab::{ClusterConfig, Command};

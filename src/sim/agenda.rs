@@ -30,10 +30,19 @@ pub(super) struct Scheduled {
     pub due: Due,
 }
 
-/// Work falls due in (time, sequence) order. Sequence numbers are unique within an agenda, so
-/// two entries never tie and `due` never needs comparing (the derived order compared it too).
-/// In the page's size-optimized wasm the comparisons are forced inline: the heap's sift
-/// called out for every comparison there. Natively the optimizer inlines them anyway.
+impl Scheduled {
+    /// The order work falls due in: time, then sequence. Sequence numbers are unique within
+    /// an agenda, so two entries never tie and `due` never needs comparing (the derived order
+    /// compared it too).
+    #[inline(always)]
+    fn key(&self) -> (SimTime, u64) {
+        (self.at, self.seq)
+    }
+}
+
+/// By [`Scheduled::key`]. In the page's size-optimized wasm the comparisons are forced
+/// inline: the heap's sift called out for every comparison there. Natively the optimizer
+/// inlines them anyway.
 impl PartialOrd for Scheduled {
     #[cfg_attr(target_arch = "wasm32", inline(always))]
     fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
@@ -41,18 +50,18 @@ impl PartialOrd for Scheduled {
     }
     #[cfg_attr(target_arch = "wasm32", inline(always))]
     fn lt(&self, other: &Self) -> bool {
-        (self.at, self.seq) < (other.at, other.seq)
+        self.key() < other.key()
     }
     #[cfg_attr(target_arch = "wasm32", inline(always))]
     fn le(&self, other: &Self) -> bool {
-        (self.at, self.seq) <= (other.at, other.seq)
+        self.key() <= other.key()
     }
 }
 
 impl Ord for Scheduled {
     #[cfg_attr(target_arch = "wasm32", inline(always))]
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        (self.at, self.seq).cmp(&(other.at, other.seq))
+        self.key().cmp(&other.key())
     }
 }
 
