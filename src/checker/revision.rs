@@ -91,7 +91,10 @@ struct Finished {
 }
 
 impl Finished {
-    fn insert(&mut self, at: u64, place: Place, op: OpId) {
+    /// Adds an operation that finished at `at`. `horizon` is a time no operation judged from
+    /// now on was invoked before (see [`Checker::update`]): entries only such operations
+    /// would have needed are dropped.
+    fn insert(&mut self, at: u64, place: Place, op: OpId, horizon: u64) {
         // Answers arrive almost in time order: the position is nearly always the end.
         let pos = self.entries.partition_point(|f| f.at <= at);
         self.entries.insert(pos, Finish { at, place, op, furthest: (place, op, at) });
@@ -102,7 +105,12 @@ impl Finished {
             }
             self.entries[i].furthest = furthest;
         }
-        while self.entries.len() > FINISHED_KEPT_PER_KEY {
+        // Every later question asks about a time t ≥ horizon, and is answered by the last
+        // entry finished before t, which carries the furthest place of all before it: of the
+        // entries finished before the horizon only the last can still be that entry. Without
+        // this, each key would keep thousands of entries, and every time-travel checkpoint
+        // would copy them.
+        while self.entries.len() > FINISHED_KEPT_PER_KEY || self.entries.get(1).is_some_and(|f| f.at < horizon) {
             self.entries.pop_front();
         }
     }
@@ -214,6 +222,10 @@ pub struct Checker {
     /// Writes of unknown outcome not applied so far: a late apply places them.
     unresolved: BTreeSet<OpId>,
     checked_ops: u64,
+    /// No operation judged or placed from now on was invoked before this time: the earliest
+    /// invocation among the operations still open when the current update began (later ones
+    /// are invoked later still).
+    horizon: u64,
 }
 
 impl Checker {
@@ -250,9 +262,12 @@ impl Checker {
         // Writes first: a read may return a write with a higher id (invoked after the read,
         // applied before it was served), and its source must be known when it is judged.
         let late: Vec<OpId> = self.unresolved.iter().copied().collect();
+        let mut horizon = u64::MAX;
         for r in late.iter().filter_map(|id| history.get(*id)).chain(history.iter_from(OpId(self.cursor))) {
+            horizon = horizon.min(r.invoked_at.0);
             self.remember_writes(r);
         }
+        self.horizon = horizon;
         for id in late {
             match history.get(id) {
                 Some(r) if r.revision.is_some() => {
@@ -380,6 +395,7 @@ impl Checker {
                             ret,
                             Place::write(revision),
                             id,
+                            self.horizon,
                         );
                     }
                     self.verdicts.judge(id, Verdict::Linearizable);
@@ -447,7 +463,7 @@ impl Checker {
         if verdict.is_violation() {
             log.violations += 1;
         }
-        log.reads.insert(ret, Place::read(source), id);
+        log.reads.insert(ret, Place::read(source), id, self.horizon);
         self.verdicts.judge(id, verdict);
     }
 }
@@ -740,17 +756,43 @@ mod tests {
     #[test]
     fn finished_entries_remember_the_furthest_place_before_them() {
         let mut f = Finished::default();
-        f.insert(30, Place::write(5), OpId(1));
-        f.insert(10, Place::write(2), OpId(2));
-        f.insert(20, Place::write(9), OpId(3));
+        f.insert(30, Place::write(5), OpId(1), 0);
+        f.insert(10, Place::write(2), OpId(2), 0);
+        f.insert(20, Place::write(9), OpId(3), 0);
         assert_eq!(f.furthest_before(10), None);
         assert_eq!(f.furthest_before(11).map(|x| x.1), Some(OpId(2)));
         assert_eq!(f.furthest_before(31).map(|x| x.1), Some(OpId(3)), "out-of-order insert updates later entries");
         for i in 0..(FINISHED_KEPT_PER_KEY as u64 + 10) {
-            f.insert(100 + i, Place::write(1), OpId(10 + i));
+            f.insert(100 + i, Place::write(1), OpId(10 + i), 0);
         }
         assert_eq!(f.entries.len(), FINISHED_KEPT_PER_KEY);
         assert_eq!(f.furthest_before(u64::MAX).map(|x| x.0), Some(Place::write(9)), "forgotten entries still count");
+    }
+
+    #[test]
+    fn entries_before_the_horizon_are_dropped_without_changing_any_answer_after_it() {
+        // Operations finish out of order, as a cluster's answers do; the horizon (the earliest
+        // invocation still open) creeps forward. Every question asked at or after the horizon
+        // must get the answer the full log gives.
+        let (mut full, mut kept) = (Finished::default(), Finished::default());
+        let mut seed = 7u64;
+        let mut next = |n: u64| {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            (seed >> 33) % n
+        };
+        let mut horizon = 0;
+        for i in 0..3_000u64 {
+            horizon += next(3);
+            let at = horizon + next(40);
+            let place = Place { revision: next(500), after_write: next(2) == 0 };
+            full.insert(at, place, OpId(i), 0);
+            kept.insert(at, place, OpId(i), horizon);
+            for t in [horizon, horizon + 1, horizon + next(60), u64::MAX] {
+                let (a, b) = (full.furthest_before(t), kept.furthest_before(t));
+                assert_eq!(a.map(|x| (x.0, x.1, x.2)), b.map(|x| (x.0, x.1, x.2)), "t={t} horizon={horizon}");
+            }
+        }
+        assert!(kept.entries.len() < 60, "{} entries kept of {}", kept.entries.len(), full.entries.len());
     }
 
     #[test]
