@@ -163,6 +163,7 @@ speed_tests! {
     speed_bare_n3 => "bare 3",
     speed_bare_n5 => "bare 5",
     speed_bare_n7 => "bare 7",
+    speed_unlocked_bare_n5 => "bare 5 unlocked",
     speed_sim_n3_w0_eager => "sim 3 0 eager",
     speed_sim_n3_w100_eager => "sim 3 100 eager",
     speed_sim_n3_w1000_eager => "sim 3 1000 eager",
