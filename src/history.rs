@@ -304,11 +304,6 @@ impl History {
         self.ops.len()
     }
 
-    /// Operations ever invoked, including those no longer kept.
-    pub fn invoked(&self) -> u64 {
-        self.next_id - 1
-    }
-
     /// Whether the next operation would make it forget its oldest record.
     pub fn is_full(&self) -> bool {
         self.ops.len() >= HISTORY_RETAINED_MAX

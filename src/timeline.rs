@@ -8,13 +8,6 @@
 //! other one is dropped and the spacing doubles, so a long run keeps a bounded number with a
 //! replay distance proportional to its length.
 //!
-//! Checkpoints also share a memory budget. Each keeps the operation history as it stood (the
-//! newest [`HISTORY_RETAINED_MAX`] records): records are shared between checkpoints, but under
-//! heavy load checkpoints far apart hold different ones, and a simulated hour at 1,000
-//! operations per second would hold hundreds of thousands of records (gigabytes). When the
-//! records they hold between them pass [`CHECKPOINT_RECORDS_MAX`], checkpoints are thinned the
-//! same way: fewer checkpoints, longer replays, bounded memory.
-//!
 //! The timeline remembers the *recorded* command log of its branch, which runs past the
 //! present after a scrub back. Running forward re-applies those recorded commands at their
 //! recorded positions; issuing a new command in the past forks: the recorded future and the
@@ -24,7 +17,6 @@ use crate::command::Command;
 use crate::config::ClusterConfig;
 use crate::error::{CommandError, ConfigError};
 use crate::event::TRACE_CHECKPOINT_KEPT;
-use crate::history::HISTORY_RETAINED_MAX;
 use crate::sim::{LoggedCommand, Sim};
 use crate::time::SimTime;
 use crate::types::OpId;
@@ -33,9 +25,6 @@ use crate::types::OpId;
 pub const CHECKPOINTS_MAX: usize = 32;
 /// Initial spacing of checkpoints in true time.
 pub const CHECKPOINT_SPACING_US: u64 = 2_000_000;
-/// Most distinct operation records the checkpoints may hold between them: about 3 full
-/// histories (a record with its read's trace takes ≈0.5 KB).
-pub const CHECKPOINT_RECORDS_MAX: u64 = 150_000;
 
 /// A clone of the simulation without its command log (the first `log_len` entries of the
 /// timeline's `recorded` are that log; one copy serves every checkpoint).
@@ -60,8 +49,6 @@ pub struct Timeline {
     /// `spacing_us`, in order.
     checkpoints: Vec<Checkpoint>,
     spacing_us: u64,
-    /// [`CHECKPOINT_RECORDS_MAX`], or a smaller budget in tests.
-    records_max: u64,
 }
 
 impl std::fmt::Debug for Timeline {
@@ -98,7 +85,6 @@ impl Timeline {
             recorded: Vec::new(),
             horizon: SimTime::ZERO,
             spacing_us: CHECKPOINT_SPACING_US,
-            records_max: CHECKPOINT_RECORDS_MAX,
         }
     }
 
@@ -143,20 +129,6 @@ impl Timeline {
     }
     pub fn checkpoint_count(&self) -> usize {
         self.checkpoints.len()
-    }
-
-    /// Distinct operation records the checkpoints hold: each holds its history's newest
-    /// [`HISTORY_RETAINED_MAX`], of which those invoked before the previous checkpoint are
-    /// (at most) that one's, shared.
-    pub fn checkpoint_records(&self) -> u64 {
-        let mut before = 0;
-        let mut held = 0;
-        for c in &self.checkpoints {
-            let invoked = c.sim.history().invoked();
-            held += invoked.saturating_sub(before).min(HISTORY_RETAINED_MAX as u64);
-            before = invoked;
-        }
-        held
     }
 
     /// Applies a command now. In the past this forks: the recorded future is dropped.
@@ -269,9 +241,7 @@ impl Timeline {
         let checkpoint = Checkpoint { sim, log_len: log.len() };
         *self.sim.command_log_mut() = log;
         self.checkpoints.push(checkpoint);
-        while self.checkpoints.len() > 1
-            && (self.checkpoints.len() > CHECKPOINTS_MAX + 1 || self.checkpoint_records() > self.records_max)
-        {
+        if self.checkpoints.len() > CHECKPOINTS_MAX + 1 {
             self.spacing_us *= 2;
             let spacing = self.spacing_us;
             let mut index = 0;
@@ -372,25 +342,6 @@ mod tests {
         t.seek(SimTime::from_ms(123_456)).unwrap();
         t.seek(SimTime::from_ms(600_000)).unwrap();
         assert_eq!(t.sim().trace_hash(), hash);
-    }
-
-    #[test]
-    fn heavy_load_thins_checkpoints_to_the_record_budget_and_scrubs_still_reproduce() {
-        let mut t = Timeline::new(3, ClusterConfig::default()).unwrap();
-        t.records_max = 3_000;
-        t.apply(Command::SetWorkload { ops_per_sec: 200 }).unwrap();
-        t.seek(SimTime::from_ms(60_000)).unwrap();
-        let invoked = t.sim().history().invoked();
-        assert!(invoked > 10_000, "{invoked} operations");
-        let held = t.checkpoint_records();
-        assert!(held <= 3_000, "checkpoints hold {held} records");
-        // Here one history window (50,000 records) is larger than the whole run, so every
-        // checkpoint holds every record before it: only those in the first 3,000 stay.
-        assert!(t.checkpoint_count() < 10, "{} checkpoints", t.checkpoint_count());
-        let hash = t.sim().trace_hash();
-        t.seek(SimTime::from_ms(41_234)).unwrap();
-        t.seek(SimTime::from_ms(60_000)).unwrap();
-        assert_eq!(t.sim().trace_hash(), hash, "replay from a thinned checkpoint diverged");
     }
 
     #[test]
