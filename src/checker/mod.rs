@@ -30,8 +30,9 @@ pub enum Verdict {
     /// Consistent with one order of every operation that respects real time.
     Linearizable,
     /// Not linearizable: this read returned a state older than one already acknowledged (or
-    /// already seen by another read) before it began.
-    Stale(StaleRead),
+    /// already seen by another read) before it began. Boxed: the checker keeps a window of
+    /// verdicts, every time-travel checkpoint copies it, and nearly all are not stale.
+    Stale(Box<StaleRead>),
     /// Not linearizable in another way (a read from the future, a write order that contradicts
     /// real time, a value no write produced); the note says which.
     Violation { note: String },

@@ -456,7 +456,7 @@ impl Checker {
             Verdict::Violation { note }
         } else if let Some(stale) = stale_against(log, &read, source, id, invoke) {
             self.stale.push(stale.clone());
-            Verdict::Stale(stale)
+            Verdict::Stale(Box::new(stale))
         } else {
             Verdict::Linearizable
         };
