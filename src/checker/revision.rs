@@ -27,9 +27,12 @@
 //! the revision it applied at, however late that is (there is no grace period), and one that
 //! never applied takes no part. Serializable reads are excluded (allowed staleness).
 //!
-//! Memory is bounded: per key the newest [`WRITES_KEPT_PER_KEY`] writes and
-//! [`FINISHED_KEPT_PER_KEY`] finished reads and writes are kept; each kept entry carries the
-//! furthest place of everything finished before it, so forgetting old entries loses no rule.
+//! Memory is bounded: per key the newest [`WRITES_KEPT_PER_KEY`] writes and at most
+//! [`FINISHED_KEPT_PER_KEY`] finished reads and writes are kept; each kept finished entry
+//! carries the furthest place of everything finished before it, so forgetting old entries
+//! loses no rule. In practice a key keeps far fewer finished entries: those that finished
+//! before the earliest invocation still open go, but for the last of them (see
+//! `Finished::insert`).
 
 use super::{StaleRead, Verdict};
 use crate::client_op::ClientOp;
