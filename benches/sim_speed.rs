@@ -173,19 +173,17 @@ impl Column {
     }
 
     /// Figure `i` as a share of this runtime's bare loop at its node count, for a simulation
-    /// of the bare loop's own load (a proposal every 10 ms tick: 100 writes/s).
-    fn of_bare(&self, specs: &[SpeedSpec], i: usize) -> Option<f64> {
+    /// of the bare loop's own load (a proposal every 10 ms tick: 100 writes/s). `bare` names
+    /// the loop: [`SpeedSpec::Bare`] (the reference) or [`SpeedSpec::BareUnlocked`] (which
+    /// exists at 5 nodes).
+    fn share_of(&self, specs: &[SpeedSpec], i: usize, bare: fn(u64) -> SpeedSpec) -> Option<f64> {
         let SpeedSpec::Sim { nodes, writes_per_sec: 100, .. } = specs[i] else { return None };
-        let bare = specs.iter().position(|s| *s == SpeedSpec::Bare { nodes: nodes as u64 })?;
+        let bare = specs.iter().position(|s| *s == bare(nodes as u64))?;
         Some(self.speeds[i]? / self.speeds[bare]?)
     }
 
-    /// [`Column::of_bare`] against the bare loop on a storage without lock (which exists at 5
-    /// nodes): the same raft-rs work in every runtime.
-    fn of_unlocked(&self, specs: &[SpeedSpec], i: usize) -> Option<f64> {
-        let SpeedSpec::Sim { nodes, writes_per_sec: 100, .. } = specs[i] else { return None };
-        let bare = specs.iter().position(|s| *s == SpeedSpec::BareUnlocked { nodes: nodes as u64 })?;
-        Some(self.speeds[i]? / self.speeds[bare]?)
+    fn of_bare(&self, specs: &[SpeedSpec], i: usize) -> Option<f64> {
+        self.share_of(specs, i, |nodes| SpeedSpec::Bare { nodes })
     }
 }
 
@@ -249,30 +247,19 @@ fn speed_table() {
             native_rates[i].1
         );
     }
+    let shares = |bare: fn(u64) -> SpeedSpec| {
+        for (i, spec) in specs.iter().enumerate().filter(|(i, _)| native.share_of(&specs, *i, bare).is_some()) {
+            let [c, f, p] = columns.each_ref().map(|column| ratio_text(column.share_of(&specs, i, bare)));
+            let n = ratio_text(native.share_of(&specs, i, bare));
+            println!("  {:<44} {n:>9} {c:>9} {f:>9} {p:>9}", spec.describe());
+        }
+    };
     println!("  the simulation as a share of the bare loop (same nodes, same 100 writes/s), within each runtime:");
     println!("  {:<44} {:>9} {:>9} {:>9} {:>9}", "workload", "native", "Chromium", "Firefox", "page");
-    for (i, spec) in specs.iter().enumerate().filter(|(i, _)| native.of_bare(&specs, *i).is_some()) {
-        println!(
-            "  {:<44} {:>9} {:>9} {:>9} {:>9}",
-            spec.describe(),
-            ratio_text(native.of_bare(&specs, i)),
-            ratio_text(columns[0].of_bare(&specs, i)),
-            ratio_text(columns[1].of_bare(&specs, i)),
-            ratio_text(columns[2].of_bare(&specs, i))
-        );
-    }
+    shares(|nodes| SpeedSpec::Bare { nodes });
     println!("  the same against the bare loop on a storage without lock (natively raft-rs's MemStorage takes a");
     println!("  RwLock, two atomic operations per call, which a wasm build without threads does not pay):");
-    for (i, spec) in specs.iter().enumerate().filter(|(i, _)| native.of_unlocked(&specs, *i).is_some()) {
-        println!(
-            "  {:<44} {:>9} {:>9} {:>9} {:>9}",
-            spec.describe(),
-            ratio_text(native.of_unlocked(&specs, i)),
-            ratio_text(columns[0].of_unlocked(&specs, i)),
-            ratio_text(columns[1].of_unlocked(&specs, i)),
-            ratio_text(columns[2].of_unlocked(&specs, i))
-        );
-    }
+    shares(|nodes| SpeedSpec::BareUnlocked { nodes });
     // The page's speed targets, reported (a bench measures; it does not fail on time).
     let sims: Vec<usize> = (0..specs.len()).filter(|&i| matches!(specs[i], SpeedSpec::Sim { .. })).collect();
     let worst = |f: &dyn Fn(usize) -> Option<f64>, most: bool| {

@@ -225,10 +225,6 @@ pub struct Checker {
     /// Writes of unknown outcome not applied so far: a late apply places them.
     unresolved: BTreeSet<OpId>,
     checked_ops: u64,
-    /// No operation judged or placed from now on was invoked before this time: the earliest
-    /// invocation among the operations still open when the current update began (later ones
-    /// are invoked later still).
-    horizon: u64,
 }
 
 impl Checker {
@@ -265,12 +261,14 @@ impl Checker {
         // Writes first: a read may return a write with a higher id (invoked after the read,
         // applied before it was served), and its source must be known when it is judged.
         let late: Vec<OpId> = self.unresolved.iter().copied().collect();
+        // No operation judged or placed from now on was invoked before `horizon`: the
+        // earliest invocation among the operations still open (later ones are invoked later
+        // still).
         let mut horizon = u64::MAX;
         for r in late.iter().filter_map(|id| history.get(*id)).chain(history.iter_from(OpId(self.cursor))) {
             horizon = horizon.min(r.invoked_at.0);
             self.remember_writes(r);
         }
-        self.horizon = horizon;
         for id in late {
             match history.get(id) {
                 Some(r) if r.revision.is_some() => {
@@ -289,7 +287,7 @@ impl Checker {
             if self.done_ahead.contains(&r.id) {
                 continue;
             }
-            if self.judge(r) {
+            if self.judge(r, horizon) {
                 self.done_ahead.insert(r.id);
             } else {
                 new_cursor.get_or_insert(r.id.0);
@@ -318,8 +316,8 @@ impl Checker {
         }
     }
 
-    /// Judges `r` if it can be: true when its verdict is final.
-    fn judge(&mut self, r: &OpRecord) -> bool {
+    /// Judges `r` if it can be: true when its verdict is final. `horizon`: see [`Checker::update`].
+    fn judge(&mut self, r: &OpRecord, horizon: u64) -> bool {
         let id = r.id;
         match (&r.kind, &r.outcome) {
             (OpKind::Client(op), OpOutcome::Pending) if op.is_read() => false,
@@ -354,7 +352,7 @@ impl Checker {
                     revision: seen.revision,
                 };
                 let ret = r.completed_at.map_or(r.invoked_at.0, |t| t.0);
-                self.judge_read(id, read, r.invoked_at.0, ret);
+                self.judge_read(id, read, r.invoked_at.0, ret, horizon);
                 true
             }
             (_, OpOutcome::Failed { reason }) => {
@@ -398,7 +396,7 @@ impl Checker {
                             ret,
                             Place::write(revision),
                             id,
-                            self.horizon,
+                            horizon,
                         );
                     }
                     self.verdicts.judge(id, Verdict::Linearizable);
@@ -406,7 +404,7 @@ impl Checker {
                 }
                 if let Some(txn) = r.txn_reads.as_deref() {
                     for read in txn.key_reads(self.keys.keys().map(String::as_str)) {
-                        self.judge_read(id, read, r.invoked_at.0, ret);
+                        self.judge_read(id, read, r.invoked_at.0, ret, horizon);
                     }
                     judged = true;
                 }
@@ -451,7 +449,7 @@ impl Checker {
     }
 
     /// Judges one key of a read: its value against the write order, then real time.
-    fn judge_read(&mut self, id: OpId, read: KeyRead, invoke: u64, ret: u64) {
+    fn judge_read(&mut self, id: OpId, read: KeyRead, invoke: u64, ret: u64, horizon: u64) {
         self.checked_ops += 1;
         let log = self.keys.entry(read.key.clone()).or_default();
         let (source, mismatch) = source_of(log, &read);
@@ -466,7 +464,7 @@ impl Checker {
         if verdict.is_violation() {
             log.violations += 1;
         }
-        log.reads.insert(ret, Place::read(source), id, self.horizon);
+        log.reads.insert(ret, Place::read(source), id, horizon);
         self.verdicts.judge(id, verdict);
     }
 }
