@@ -29,7 +29,8 @@
 //! on it. With such an inequality on the key, unknown writes stay open to the end, as in
 //! Porcupine.
 //!
-//! It never passes off a search it did not finish: past [`Limits`] the answer is
+//! It never passes off a search it did not finish: past [`Limits`] it tries to refute the
+//! key one read at a time ([`refute_by_one_read`]), and failing that the answer is
 //! [`Outcome::Unknown`], with why.
 
 use std::collections::HashMap;
@@ -159,6 +160,9 @@ pub struct Counterexample {
     /// checked slice), and the others still unplaced that overlapped it.
     pub stuck: usize,
     pub overlapping: Vec<usize>,
+    /// Reads of the key left out of the order (see [`refute_by_one_read`]): 0 when the whole
+    /// key's operations were searched.
+    pub reads_set_aside: usize,
 }
 
 impl Counterexample {
@@ -175,6 +179,13 @@ impl Counterexample {
             ops[self.stuck].id,
             ops[self.stuck].describe()
         );
+        if self.reads_set_aside > 0 {
+            text.push_str(&format!(
+                " (even with the key's {} other reads and failed compare-and-sets set aside: they change nothing, \
+                 so if the rest cannot be ordered, neither can the whole)",
+                self.reads_set_aside
+            ));
+        }
         if !self.overlapping.is_empty() {
             text.push_str(
                 ", given the operations still open then (overlapping it, or needing a value no later write gives):",
@@ -368,8 +379,60 @@ impl Demand {
     }
 }
 
-/// The search over one key (see the module docs).
+/// One key's verdict: the search over all its operations, and when that runs out of room,
+/// [`refute_by_one_read`].
 fn check_key(key: &str, all: &[Operation], idx: &[usize], limits: Limits) -> (Outcome, u64) {
+    let (outcome, steps) = search_key(key, all, idx, limits);
+    let Outcome::Unknown { reason } = outcome else { return (outcome, steps) };
+    match refute_by_one_read(key, all, idx, limits) {
+        (Some(example), more) => (Outcome::NotLinearizable(example), steps + more),
+        (None, more) => (Outcome::Unknown { reason }, steps + more),
+    }
+}
+
+/// Search steps one read's refutation may take: a key's operations with a single read among
+/// them order in about one step each, so this is room for a key of a million operations.
+const REFUTATION_STEPS_PER_READ: u64 = 1_000_000;
+
+/// A proof that a key is not linearizable when the search over all of it is too big to
+/// finish (a non-linearizable key must be searched exhaustively, and under heavy concurrency
+/// with many reads that can exceed any bound). It searches, read by read in order of return,
+/// the key's writes with only that one read: a read (or a failed compare-and-set) changes
+/// nothing, so an order of the whole history, with the other reads taken out, is an order of
+/// this smaller one — if the smaller one has none, neither has the whole. With one read the
+/// search is short: every value but the read's is untested, so writes of them are
+/// interchangeable. This finds a stale read (a value overwritten by a write that returned
+/// before the read was invoked) but not a violation that takes two reads to see (two reads in
+/// real-time order seeing two concurrent writes in opposite orders); then the key stays
+/// unknown.
+fn refute_by_one_read(key: &str, all: &[Operation], idx: &[usize], limits: Limits) -> (Option<Counterexample>, u64) {
+    let is_read = |i: &usize| all[*i].effect == Effect::Keep;
+    let mut reads: Vec<usize> = idx.iter().copied().filter(is_read).filter(|&i| all[i].ret.is_some()).collect();
+    if reads.len() < 2 {
+        return (None, 0);
+    }
+    crate::order::sort_by_key(&mut reads, |&i| (all[i].ret.unwrap_or(u64::MAX), i as u64, 0));
+    let writes: Vec<usize> = idx.iter().copied().filter(|i| !is_read(i)).collect();
+    let mut steps = 0u64;
+    for &read in &reads {
+        if steps >= limits.steps_max {
+            break;
+        }
+        let mut sub = writes.clone();
+        sub.push(read);
+        let budget = Limits { steps_max: (limits.steps_max - steps).min(REFUTATION_STEPS_PER_READ), ..limits };
+        let (outcome, taken) = search_key(key, all, &sub, budget);
+        steps += taken;
+        if let Outcome::NotLinearizable(mut example) = outcome {
+            example.reads_set_aside = reads.len() - 1;
+            return (Some(example), steps);
+        }
+    }
+    (None, steps)
+}
+
+/// The search over one key's operations `idx` (see the module docs).
+fn search_key(key: &str, all: &[Operation], idx: &[usize], limits: Limits) -> (Outcome, u64) {
     let kept = searched(all, idx);
     let n = kept.len();
     if n == 0 {
@@ -463,6 +526,7 @@ fn check_key(key: &str, all: &[Operation], idx: &[usize], limits: Limits) -> (Ou
                 value: values[value as usize].clone(),
                 stuck: ops[stuck].index,
                 overlapping,
+                reads_set_aside: 0,
             };
             (Outcome::NotLinearizable(example), search.steps)
         }
@@ -867,15 +931,56 @@ mod tests {
 
     #[test]
     fn a_search_past_its_limit_is_unknown_never_a_pass() {
-        // Many overlapping writes and a read nobody can explain: exhausting every order
-        // takes far more than 50 steps.
-        // (Each value is read at the end, so no two writes are alike to the search.)
+        // Many overlapping writes, then reads that each saw a different one of them after
+        // all had returned: exhausting every order takes far more than 50 steps, and no
+        // single read is wrong on its own (it takes two to see the violation), so no
+        // one-read refutation exists either. (Each value is read, so no two writes are alike
+        // to the search.)
         let mut ops: Vec<Operation> = (0..12).map(|i| w(i, &i.to_string(), 0, 100)).collect();
         ops.extend((0..12).map(|i| r(20 + i, Some(&i.to_string()), 200, 300)));
-        ops.push(r(99, Some("nope"), 0, 100));
         let tight = Limits { steps_max: 50, cache_bytes_max: 1 << 20 };
         assert!(matches!(check(&ops, tight).outcome(), Outcome::Unknown { .. }));
         assert!(matches!(check(&ops, Limits::default()).outcome(), Outcome::NotLinearizable(_)));
+    }
+
+    /// Overlapping writes, each value read while they overlap (so the full search has every
+    /// order of the burst to go through), then a write, then a read of the first value: stale.
+    fn burst_then_stale_read() -> Vec<Operation> {
+        let mut ops: Vec<Operation> = (0..12).map(|i| w(i, &i.to_string(), 0, 100)).collect();
+        ops.extend((0..12).map(|i| r(20 + i, Some(&i.to_string()), 0, 100)));
+        ops.push(w(50, "z", 200, 210));
+        ops.push(r(60, Some("0"), 300, 310));
+        ops
+    }
+
+    #[test]
+    fn a_stale_read_is_proved_even_when_the_whole_key_is_too_big_to_search() {
+        let ops = burst_then_stale_read();
+        let idx: Vec<usize> = (0..ops.len()).collect();
+        let tight = Limits { steps_max: 2_000, cache_bytes_max: 1 << 20 };
+        // The search over the whole key gives up within these limits...
+        assert!(matches!(search_key("k", &ops, &idx, tight).0, Outcome::Unknown { .. }));
+        // ...and the read after the write, alone with the writes, cannot be placed: the key is
+        // not linearizable, and the counterexample names the write it missed and that read.
+        let report = check(&ops, tight);
+        let Outcome::NotLinearizable(example) = report.outcome() else { panic!("{report:?}") };
+        let named: Vec<u64> = example.overlapping.iter().chain([&example.stuck]).map(|&i| ops[i].id).collect();
+        assert!(named.contains(&50) && named.contains(&60), "{}", example.describe(&ops));
+        assert_eq!(example.reads_set_aside, 12);
+        assert!(example.describe(&ops).contains("12 other reads"), "{}", example.describe(&ops));
+        // Unbounded, the whole search reaches the same verdict.
+        assert!(matches!(check(&ops, Limits::default()).outcome(), Outcome::NotLinearizable(_)));
+    }
+
+    #[test]
+    fn a_key_too_big_to_search_without_a_stale_read_stays_unknown() {
+        // The same burst with the last read seeing the last write: linearizable, but the
+        // search is told to stop before it can say so; no read refutes it, so unknown.
+        let mut ops = burst_then_stale_read();
+        ops.last_mut().expect("ops").conds = vec![Cond::Eq(s("z"))];
+        let tight = Limits { steps_max: 5, cache_bytes_max: 1 << 20 };
+        assert!(matches!(check(&ops, tight).outcome(), Outcome::Unknown { .. }));
+        assert_eq!(check(&ops, Limits::default()).outcome(), &Outcome::Linearizable);
     }
 
     #[test]
