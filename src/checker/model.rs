@@ -30,7 +30,7 @@
 //! Porcupine.
 //!
 //! It never passes off a search it did not finish: past [`Limits`] it tries to refute the
-//! key one read at a time ([`refute_by_one_read`]), and failing that the answer is
+//! key one read value at a time ([`refute_value_by_value`]), and failing that the answer is
 //! [`Outcome::Unknown`], with why.
 
 use std::collections::HashMap;
@@ -160,9 +160,10 @@ pub struct Counterexample {
     /// checked slice), and the others still unplaced that overlapped it.
     pub stuck: usize,
     pub overlapping: Vec<usize>,
-    /// Reads of the key left out of the order (see [`refute_by_one_read`]): 0 when the whole
-    /// key's operations were searched.
+    /// Reads of the key, and conditions of its writes, left out of the search (see
+    /// [`refute_value_by_value`]): both 0 when the key's operations were searched as they are.
     pub reads_set_aside: usize,
+    pub conditions_set_aside: usize,
 }
 
 impl Counterexample {
@@ -179,11 +180,12 @@ impl Counterexample {
             ops[self.stuck].id,
             ops[self.stuck].describe()
         );
-        if self.reads_set_aside > 0 {
+        if self.reads_set_aside + self.conditions_set_aside > 0 {
             text.push_str(&format!(
-                " (even with the key's {} other reads and failed compare-and-sets set aside: they change nothing, \
-                 so if the rest cannot be ordered, neither can the whole)",
-                self.reads_set_aside
+                " — in a looser history: the key's operations without {} of its reads and failed compare-and-sets \
+                 and without the conditions of {} of its writes; a read changes nothing and a condition only rules \
+                 orders out, so if this cannot be ordered, neither can the whole",
+                self.reads_set_aside, self.conditions_set_aside
             ));
         }
         if !self.overlapping.is_empty() {
@@ -380,51 +382,81 @@ impl Demand {
 }
 
 /// One key's verdict: the search over all its operations, and when that runs out of room,
-/// [`refute_by_one_read`].
+/// [`refute_value_by_value`].
 fn check_key(key: &str, all: &[Operation], idx: &[usize], limits: Limits) -> (Outcome, u64) {
     let (outcome, steps) = search_key(key, all, idx, limits);
     let Outcome::Unknown { reason } = outcome else { return (outcome, steps) };
-    match refute_by_one_read(key, all, idx, limits) {
+    match refute_value_by_value(key, all, idx, limits) {
         (Some(example), more) => (Outcome::NotLinearizable(example), steps + more),
         (None, more) => (Outcome::Unknown { reason }, steps + more),
     }
 }
 
-/// Search steps one read's refutation may take: a key's operations with a single read among
-/// them order in about one step each, so this is room for a key of a million operations.
-const REFUTATION_STEPS_PER_READ: u64 = 1_000_000;
+/// Search steps one value's refutation may take: a key's writes with the reads of one value
+/// among them order in about one step each, so this is room for a key of a million
+/// operations.
+const REFUTATION_STEPS_PER_VALUE: u64 = 1_000_000;
 
 /// A proof that a key is not linearizable when the search over all of it is too big to
 /// finish (a non-linearizable key must be searched exhaustively, and under heavy concurrency
-/// with many reads that can exceed any bound). It searches, read by read in order of return,
-/// the key's writes with only that one read: a read (or a failed compare-and-set) changes
-/// nothing, so an order of the whole history, with the other reads taken out, is an order of
-/// this smaller one — if the smaller one has none, neither has the whole. With one read the
-/// search is short: every value but the read's is untested, so writes of them are
-/// interchangeable. This finds a stale read (a value overwritten by a write that returned
-/// before the read was invoked) but not a violation that takes two reads to see (two reads in
-/// real-time order seeing two concurrent writes in opposite orders); then the key stays
-/// unknown.
-fn refute_by_one_read(key: &str, all: &[Operation], idx: &[usize], limits: Limits) -> (Option<Counterexample>, u64) {
+/// with many reads that can exceed any bound). Value by value, in the order their first read
+/// returned, it searches the key's writes with only the reads of that one value, and without
+/// the conditions of writes that succeeded: a read (or a failed compare-and-set) changes
+/// nothing and a condition only rules orders out, so an order of the whole history is an
+/// order of this smaller, looser one — if that one has none, neither has the whole. With one
+/// value tested the search is short: writes of every other value are interchangeable. This finds a stale read — a value overwritten by a write that returned
+/// before the read was invoked, where the value's write is pinned before that write by its
+/// own completion or by an earlier read of the value — but not a violation that takes reads of
+/// two values to see (two reads in real-time order seeing concurrent writes in opposite
+/// orders); then the key stays unknown.
+fn refute_value_by_value(key: &str, all: &[Operation], idx: &[usize], limits: Limits) -> (Option<Counterexample>, u64) {
     let is_read = |i: &usize| all[*i].effect == Effect::Keep;
     let mut reads: Vec<usize> = idx.iter().copied().filter(is_read).filter(|&i| all[i].ret.is_some()).collect();
-    if reads.len() < 2 {
+    crate::order::sort_by_key(&mut reads, |&i| (all[i].ret.unwrap_or(u64::MAX), i as u64, 0));
+    // The reads grouped by the value they test, groups in the order of their first return.
+    let mut groups: Vec<(&[Cond], Vec<usize>)> = Vec::new();
+    for &i in &reads {
+        match groups.iter_mut().find(|(conds, _)| *conds == &all[i].conds[..]) {
+            Some((_, group)) => group.push(i),
+            None => groups.push((&all[i].conds, vec![i])),
+        }
+    }
+    if groups.is_empty() {
         return (None, 0);
     }
-    crate::order::sort_by_key(&mut reads, |&i| (all[i].ret.unwrap_or(u64::MAX), i as u64, 0));
-    let writes: Vec<usize> = idx.iter().copied().filter(|i| !is_read(i)).collect();
+    // The writes, a condition they tested dropped: it only ruled orders out (the write's
+    // effect stays), and every value it named would be one more the search tells apart. An
+    // unknown compare-and-set keeps its compare, which decides its effect.
+    let mut sub: Vec<Operation> = Vec::new();
+    let mut back: Vec<usize> = Vec::new();
+    let mut conditions_set_aside = 0;
+    for &i in idx.iter().filter(|i| !is_read(i)) {
+        let mut op = all[i].clone();
+        if matches!(op.effect, Effect::Set(_)) && !op.conds.is_empty() {
+            op.conds.clear();
+            conditions_set_aside += 1;
+        }
+        sub.push(op);
+        back.push(i);
+    }
+    let writes = sub.len();
     let mut steps = 0u64;
-    for &read in &reads {
+    for (_, group) in &groups {
         if steps >= limits.steps_max {
             break;
         }
-        let mut sub = writes.clone();
-        sub.push(read);
-        let budget = Limits { steps_max: (limits.steps_max - steps).min(REFUTATION_STEPS_PER_READ), ..limits };
-        let (outcome, taken) = search_key(key, all, &sub, budget);
+        sub.truncate(writes);
+        back.truncate(writes);
+        sub.extend(group.iter().map(|&i| all[i].clone()));
+        back.extend(group);
+        let budget = Limits { steps_max: (limits.steps_max - steps).min(REFUTATION_STEPS_PER_VALUE), ..limits };
+        let (outcome, taken) = search_key(key, &sub, &(0..sub.len()).collect::<Vec<_>>(), budget);
         steps += taken;
         if let Outcome::NotLinearizable(mut example) = outcome {
-            example.reads_set_aside = reads.len() - 1;
+            example.stuck = back[example.stuck];
+            example.overlapping.iter_mut().for_each(|i| *i = back[*i]);
+            example.reads_set_aside = reads.len() - group.len();
+            example.conditions_set_aside = conditions_set_aside;
             return (Some(example), steps);
         }
     }
@@ -527,6 +559,7 @@ fn search_key(key: &str, all: &[Operation], idx: &[usize], limits: Limits) -> (O
                 stuck: ops[stuck].index,
                 overlapping,
                 reads_set_aside: 0,
+                conditions_set_aside: 0,
             };
             (Outcome::NotLinearizable(example), search.steps)
         }
@@ -966,9 +999,57 @@ mod tests {
         let Outcome::NotLinearizable(example) = report.outcome() else { panic!("{report:?}") };
         let named: Vec<u64> = example.overlapping.iter().chain([&example.stuck]).map(|&i| ops[i].id).collect();
         assert!(named.contains(&50) && named.contains(&60), "{}", example.describe(&ops));
-        assert_eq!(example.reads_set_aside, 12);
-        assert!(example.describe(&ops).contains("12 other reads"), "{}", example.describe(&ops));
+        assert_eq!(example.reads_set_aside, 11);
+        assert!(example.describe(&ops).contains("without 11 of its reads"), "{}", example.describe(&ops));
         // Unbounded, the whole search reaches the same verdict.
+        assert!(matches!(check(&ops, Limits::default()).outcome(), Outcome::NotLinearizable(_)));
+    }
+
+    #[test]
+    fn a_stale_read_of_a_write_still_open_is_proved_by_the_earlier_read_that_pins_it() {
+        // The write of "a" has not returned when the last read sees "a", so that read alone
+        // could follow a late "a"; but an earlier read saw "a" before "z" was written, which
+        // pins the write before "z". Only the reads of "a" together show the stale read (the
+        // pattern of a deposed leader serving reads from its own store).
+        let mut ops: Vec<Operation> = (0..12).map(|i| w(i, &i.to_string(), 0, 100)).collect();
+        ops.extend((0..12).map(|i| r(20 + i, Some(&i.to_string()), 0, 100)));
+        ops.push(Operation::write(70, "k", s("a"), 0, Some(1_000)));
+        ops.push(r(71, Some("a"), 0, 100));
+        ops.push(w(50, "z", 200, 210));
+        ops.push(r(72, Some("a"), 400, 410));
+        let tight = Limits { steps_max: 2_000, cache_bytes_max: 1 << 20 };
+        let idx: Vec<usize> = (0..ops.len()).collect();
+        assert!(matches!(search_key("k", &ops, &idx, tight).0, Outcome::Unknown { .. }));
+        let Outcome::NotLinearizable(example) = check(&ops, tight).outcome().clone() else { panic!("not refuted") };
+        assert_eq!(example.reads_set_aside, 12);
+        assert!(matches!(check(&ops, Limits::default()).outcome(), Outcome::NotLinearizable(_)));
+        // Without the earlier read, "a" may have been written after "z": linearizable.
+        ops.retain(|o| o.id != 71);
+        assert_eq!(check(&ops, Limits::default()).outcome(), &Outcome::Linearizable);
+    }
+
+    #[test]
+    fn a_refutation_takes_the_writes_as_unconditional() {
+        // The pinned stale read of "a" as above, but the burst's writes are compare-and-sets
+        // that each saw the value before it: with their conditions, every value of the burst
+        // is tested and no two writes are alike, so even the reads of "a" alone with the
+        // writes are too many orders for the limit. Without them (a condition only rules
+        // orders out, so a history with none is looser) the writes are interchangeable.
+        let mut ops: Vec<Operation> =
+            (0..12).map(|i| cas(i, &format!("{}", i + 100), &i.to_string(), true, 0, 100)).collect();
+        ops.extend((0..12).map(|i| w(20 + i, &format!("{}", i + 100), 0, 100)));
+        ops.push(Operation::write(70, "k", s("a"), 0, Some(1_000)));
+        ops.push(r(71, Some("a"), 0, 100));
+        ops.push(w(50, "z", 200, 210));
+        ops.push(r(72, Some("a"), 400, 410));
+        let tight = Limits { steps_max: 2_000, cache_bytes_max: 1 << 20 };
+        let idx: Vec<usize> = (0..ops.len()).collect();
+        assert!(matches!(search_key("k", &ops, &idx, tight).0, Outcome::Unknown { .. }));
+        let Outcome::NotLinearizable(example) = check(&ops, tight).outcome().clone() else { panic!("not refuted") };
+        let named: Vec<u64> = example.overlapping.iter().chain([&example.stuck]).map(|&i| ops[i].id).collect();
+        assert!(named.contains(&50) && named.contains(&72), "{}", example.describe(&ops));
+        assert_eq!((example.reads_set_aside, example.conditions_set_aside), (0, 12));
+        assert!(example.describe(&ops).contains("conditions of 12 of its writes"), "{}", example.describe(&ops));
         assert!(matches!(check(&ops, Limits::default()).outcome(), Outcome::NotLinearizable(_)));
     }
 
