@@ -182,9 +182,8 @@ impl Counterexample {
         );
         if self.reads_set_aside + self.conditions_set_aside > 0 {
             text.push_str(&format!(
-                " — in a looser history: the key's operations without {} of its reads and failed compare-and-sets \
-                 and without the conditions of {} of its writes; a read changes nothing and a condition only rules \
-                 orders out, so if this cannot be ordered, neither can the whole",
+                " (found with {} reads and failed compare-and-sets set aside and the conditions of {} writes \
+                 dropped: if that has no order, neither has the whole)",
                 self.reads_set_aside, self.conditions_set_aside
             ));
         }
@@ -1000,7 +999,11 @@ mod tests {
         let named: Vec<u64> = example.overlapping.iter().chain([&example.stuck]).map(|&i| ops[i].id).collect();
         assert!(named.contains(&50) && named.contains(&60), "{}", example.describe(&ops));
         assert_eq!(example.reads_set_aside, 11);
-        assert!(example.describe(&ops).contains("without 11 of its reads"), "{}", example.describe(&ops));
+        assert!(
+            example.describe(&ops).contains("11 reads and failed compare-and-sets set aside"),
+            "{}",
+            example.describe(&ops)
+        );
         // Unbounded, the whole search reaches the same verdict.
         assert!(matches!(check(&ops, Limits::default()).outcome(), Outcome::NotLinearizable(_)));
     }
@@ -1049,7 +1052,7 @@ mod tests {
         let named: Vec<u64> = example.overlapping.iter().chain([&example.stuck]).map(|&i| ops[i].id).collect();
         assert!(named.contains(&50) && named.contains(&72), "{}", example.describe(&ops));
         assert_eq!((example.reads_set_aside, example.conditions_set_aside), (0, 12));
-        assert!(example.describe(&ops).contains("conditions of 12 of its writes"), "{}", example.describe(&ops));
+        assert!(example.describe(&ops).contains("the conditions of 12 writes"), "{}", example.describe(&ops));
         assert!(matches!(check(&ops, Limits::default()).outcome(), Outcome::NotLinearizable(_)));
     }
 
