@@ -546,8 +546,9 @@ pub fn run_script(seed: u64, config: &SwarmConfig, script: Vec<(SimTime, Command
     // Heal: links, network behaviour, clocks' rates, pauses and crashes.
     let _ = sim.apply(Command::HealAll);
     let _ = sim.apply(Command::SetNetwork { link: LinkConfig::default() });
-    for id in 1..=config.nodes as u64 {
-        let node = NodeId(id);
+    // Every node the run has had, the ones membership changes added included.
+    let ids: Vec<NodeId> = sim.nodes().iter().map(|n| n.id).collect();
+    for node in ids {
         let _ = sim.apply(Command::SetClockRate { node, rate_ppm: 1_000_000 });
         if sim.node(node).is_crashed() {
             let _ = sim.apply(Command::Restart { node });

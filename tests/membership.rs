@@ -268,3 +268,41 @@ fn a_learner_added_after_a_compaction_catches_up_from_a_fresh_snapshot() {
     promote(&mut sim, learner.0);
     assert_eq!(sim.member(learner), Member::Voter);
 }
+
+/// A node that catches up from a raft snapshot takes the configuration the snapshot carries
+/// (raft-rs restores it from the snapshot's `ConfState`, as etcd's raft does): here the node
+/// was down while a learner was removed and another added, and its own log is older than the
+/// leader's first entry. Its view of the members — the leader lease's quorum, the page's
+/// membership — must be the new one, not the one it had on its disk.
+#[test]
+fn a_node_restored_from_a_raft_snapshot_takes_the_snapshots_configuration() {
+    let mut config = ClusterConfig { node_count: 3, ..ClusterConfig::default() };
+    config.log_compaction_entries = 16;
+    let mut sim = Sim::new(4, config).unwrap();
+    sim.run_for_ms(4_000);
+    let gone = add_learner(&mut sim);
+    let leader = sim.leader().unwrap();
+    let follower = NodeId(if leader == NodeId(1) { 2 } else { 1 });
+    sim.apply(Command::Crash { node: follower }).unwrap();
+    sim.run_for_ms(100);
+    sim.apply(Command::ChangeMembership { promote: vec![], remove: vec![gone] }).unwrap();
+    sim.run_for_ms(500);
+    let added = add_learner(&mut sim);
+    for i in 0..40 {
+        sim.apply(Command::put(leader, "k", &i.to_string())).unwrap();
+        sim.run_for_ms(10);
+    }
+    sim.run_for_ms(500);
+    let expected = sim.membership();
+    assert_eq!(expected.learners, vec![added]);
+    let restarted_at = sim.trace().len();
+    sim.apply(Command::Restart { node: follower }).unwrap();
+    sim.run_for_ms(1_000);
+    assert!(
+        sim.events_since(restarted_at)
+            .any(|e| matches!(e.event, Event::SnapshotInstalled { node, .. } if node == follower)),
+        "the follower caught up from a snapshot"
+    );
+    assert_eq!(sim.node(follower).kv().unwrap().get("k").as_deref(), Some("39"));
+    assert_eq!(sim.node(follower).membership(), Some(&expected));
+}

@@ -50,18 +50,27 @@ impl Node {
     ) {
         for cc in changes {
             if let Ok(cs) = p.raw.apply_conf_change(&cc) {
-                p.membership = Membership::from_conf_state(&cs);
                 let raft = &mut p.raw.raft;
                 if raft.state == StateRole::Leader
-                    && p.membership.member(crate::types::NodeId(raft.id)) != crate::membership::Member::Voter
+                    && Membership::from_conf_state(&cs).member(crate::types::NodeId(raft.id))
+                        != crate::membership::Member::Voter
                 {
                     let term = raft.term;
                     raft.become_follower(term, raft::INVALID_ID);
                 }
-                p.leader_lease.reconfigure(config.leader_lease.enabled, config.check_quorum, &p.membership);
-                out.membership_applied = Some(p.membership.clone());
+                Self::adopt_configuration(p, config, out);
             }
         }
+    }
+
+    /// Takes raft-rs's configuration as this node's: after a change is applied, and after a
+    /// raft snapshot is installed (raft-rs restores the configuration the snapshot carries,
+    /// which may be several changes ahead of the one the node had). The leader lease's quorum
+    /// and the output follow it.
+    pub(super) fn adopt_configuration(p: &mut Process, config: &ClusterConfig, out: &mut NodeOutput) {
+        p.membership = Membership::from_conf_state(&p.raw.raft.prs().conf().to_conf_state());
+        p.leader_lease.reconfigure(config.leader_lease.enabled, config.check_quorum, &p.membership);
+        out.membership_applied = Some(p.membership.clone());
     }
 
     /// The configuration change an applied entry carries, if it is one.

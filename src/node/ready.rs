@@ -92,6 +92,7 @@ impl Node {
                 out.snapshot_installed = Some((meta.index, meta.term));
                 p.kv = KvStore::decode(&snap.data);
                 disk.apply_snapshot(snap);
+                Self::adopt_configuration(p, config, out);
                 // Watches whose next revision the snapshot compacted away are cancelled.
                 p.watchers.notify(p.kv.mvcc(), &mut out.watch_responses);
             }
