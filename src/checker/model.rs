@@ -30,7 +30,7 @@
 //! Porcupine.
 //!
 //! It never passes off a search it did not finish: past [`Limits`] it tries to refute the
-//! key one read value at a time ([`refute_value_by_value`]), and failing that the answer is
+//! key with fewer of its reads ([`refute_with_fewer_reads`]), and failing that the answer is
 //! [`Outcome::Unknown`], with why.
 
 use std::collections::HashMap;
@@ -161,7 +161,7 @@ pub struct Counterexample {
     pub stuck: usize,
     pub overlapping: Vec<usize>,
     /// Reads of the key, and conditions of its writes, left out of the search (see
-    /// [`refute_value_by_value`]): both 0 when the key's operations were searched as they are.
+    /// [`refute_with_fewer_reads`]): both 0 when the key's operations were searched as they are.
     pub reads_set_aside: usize,
     pub conditions_set_aside: usize,
 }
@@ -381,44 +381,64 @@ impl Demand {
 }
 
 /// One key's verdict: the search over all its operations, and when that runs out of room,
-/// [`refute_value_by_value`].
+/// [`refute_with_fewer_reads`].
 fn check_key(key: &str, all: &[Operation], idx: &[usize], limits: Limits) -> (Outcome, u64) {
     let (outcome, steps) = search_key(key, all, idx, limits);
     let Outcome::Unknown { reason } = outcome else { return (outcome, steps) };
-    match refute_value_by_value(key, all, idx, limits) {
+    match refute_with_fewer_reads(key, all, idx, limits) {
         (Some(example), more) => (Outcome::NotLinearizable(example), steps + more),
         (None, more) => (Outcome::Unknown { reason }, steps + more),
     }
 }
 
-/// Search steps one value's refutation may take: a key's writes with the reads of one value
-/// among them order in about one step each, so this is room for a key of a million
-/// operations.
-const REFUTATION_STEPS_PER_VALUE: u64 = 1_000_000;
+/// Search steps one refutation may take: a key's writes with a few reads among them order in
+/// about one step each, so this is room for a key of a million operations.
+const REFUTATION_STEPS_PER_SEARCH: u64 = 1_000_000;
+
+/// Reads in each window of [`refute_with_fewer_reads`]'s second pass.
+const REFUTATION_WINDOW_READS: usize = 32;
 
 /// A proof that a key is not linearizable when the search over all of it is too big to
 /// finish (a non-linearizable key must be searched exhaustively, and under heavy concurrency
-/// with many reads that can exceed any bound). Value by value, in the order their first read
-/// returned, it searches the key's writes with only the reads of that one value, and without
-/// the conditions of writes that succeeded: a read (or a failed compare-and-set) changes
-/// nothing and a condition only rules orders out, so an order of the whole history is an
-/// order of this smaller, looser one — if that one has none, neither has the whole. With one
-/// value tested the search is short: writes of every other value are interchangeable. This finds a stale read — a value overwritten by a write that returned
-/// before the read was invoked, where the value's write is pinned before that write by its
-/// own completion or by an earlier read of the value — but not a violation that takes reads of
-/// two values to see (two reads in real-time order seeing concurrent writes in opposite
-/// orders); then the key stays unknown.
-fn refute_value_by_value(key: &str, all: &[Operation], idx: &[usize], limits: Limits) -> (Option<Counterexample>, u64) {
+/// with many reads that can exceed any bound). It searches the key's writes, without the
+/// conditions of those that succeeded, with only some of its reads: a read (or a failed
+/// compare-and-set) changes nothing and a condition only rules orders out, so an order of the
+/// whole history is an order of this smaller, looser one — if that one has none, neither has
+/// the whole. With few values tested the search is short: writes of every other value are
+/// interchangeable. The reads are taken first value by value, in the order their first read
+/// returned: that finds a stale read of a value whose write is pinned before the write the
+/// read missed, by its own completion or by an earlier read of the value (a deposed leader
+/// serving from its store). Then a window of consecutive reads at a time, half overlapping:
+/// that finds violations that take reads of several values close in time to see (reads of a
+/// value that only a late, unacknowledged write could explain, followed by a read that rules
+/// that write out). A violation spread wider than a window leaves the key unknown.
+fn refute_with_fewer_reads(
+    key: &str,
+    all: &[Operation],
+    idx: &[usize],
+    limits: Limits,
+) -> (Option<Counterexample>, u64) {
     let is_read = |i: &usize| all[*i].effect == Effect::Keep;
     let mut reads: Vec<usize> = idx.iter().copied().filter(is_read).filter(|&i| all[i].ret.is_some()).collect();
     crate::order::sort_by_key(&mut reads, |&i| (all[i].ret.unwrap_or(u64::MAX), i as u64, 0));
     // The reads grouped by the value they test, groups in the order of their first return.
-    let mut groups: Vec<(&[Cond], Vec<usize>)> = Vec::new();
+    let mut by_value: Vec<(&[Cond], Vec<usize>)> = Vec::new();
     for &i in &reads {
-        match groups.iter_mut().find(|(conds, _)| *conds == &all[i].conds[..]) {
+        match by_value.iter_mut().find(|(conds, _)| *conds == &all[i].conds[..]) {
             Some((_, group)) => group.push(i),
-            None => groups.push((&all[i].conds, vec![i])),
+            None => by_value.push((&all[i].conds, vec![i])),
         }
+    }
+    let mut groups: Vec<Vec<usize>> = by_value.into_iter().map(|(_, group)| group).collect();
+    // Then windows of consecutive reads, each half a window after the last, up to the last read.
+    let mut start = 0;
+    while start < reads.len() {
+        let end = (start + REFUTATION_WINDOW_READS).min(reads.len());
+        groups.push(reads[start..end].to_vec());
+        if end == reads.len() {
+            break;
+        }
+        start += REFUTATION_WINDOW_READS / 2;
     }
     if groups.is_empty() {
         return (None, 0);
@@ -440,7 +460,7 @@ fn refute_value_by_value(key: &str, all: &[Operation], idx: &[usize], limits: Li
     }
     let writes = sub.len();
     let mut steps = 0u64;
-    for (_, group) in &groups {
+    for group in &groups {
         if steps >= limits.steps_max {
             break;
         }
@@ -448,7 +468,7 @@ fn refute_value_by_value(key: &str, all: &[Operation], idx: &[usize], limits: Li
         back.truncate(writes);
         sub.extend(group.iter().map(|&i| all[i].clone()));
         back.extend(group);
-        let budget = Limits { steps_max: (limits.steps_max - steps).min(REFUTATION_STEPS_PER_VALUE), ..limits };
+        let budget = Limits { steps_max: (limits.steps_max - steps).min(REFUTATION_STEPS_PER_SEARCH), ..limits };
         let (outcome, taken) = search_key(key, &sub, &(0..sub.len()).collect::<Vec<_>>(), budget);
         steps += taken;
         if let Outcome::NotLinearizable(mut example) = outcome {
@@ -1054,6 +1074,35 @@ mod tests {
         assert_eq!((example.reads_set_aside, example.conditions_set_aside), (0, 12));
         assert!(example.describe(&ops).contains("the conditions of 12 writes"), "{}", example.describe(&ops));
         assert!(matches!(check(&ops, Limits::default()).outcome(), Outcome::NotLinearizable(_)));
+    }
+
+    #[test]
+    fn reads_of_two_values_close_in_time_refute_a_key_together() {
+        // A burst that makes the whole key long to search, a run of sequential writes and
+        // reads, then: an unacknowledged delete, a write of "x" that returned, reads of nil
+        // after it (explained only by the delete taking effect late) and a read of "x" after
+        // those (which the late delete rules out). Neither value's reads alone are wrong: it
+        // takes the window of reads around them.
+        let mut ops: Vec<Operation> = (0..14).map(|i| w(i, &i.to_string(), 0, 100)).collect();
+        ops.extend((0..14).map(|i| r(20 + i, Some(&i.to_string()), 0, 100)));
+        for j in 0..40u64 {
+            ops.push(w(100 + 2 * j, &format!("y{j}"), 110 + 10 * j, 112 + 10 * j));
+            ops.push(r(101 + 2 * j, Some(&format!("y{j}")), 113 + 10 * j, 115 + 10 * j));
+        }
+        ops.push(Operation::write(200, "k", None, 600, None));
+        ops.push(w(201, "x", 610, 650));
+        ops.push(r(202, None, 660, 665));
+        ops.push(r(203, None, 670, 675));
+        ops.push(r(204, Some("x"), 700, 705));
+        let limits = Limits { steps_max: 20_000, cache_bytes_max: 1 << 20 };
+        let idx: Vec<usize> = (0..ops.len()).collect();
+        assert!(matches!(search_key("k", &ops, &idx, limits).0, Outcome::Unknown { .. }));
+        let Outcome::NotLinearizable(example) = check(&ops, limits).outcome().clone() else { panic!("not refuted") };
+        assert!(example.reads_set_aside > 0, "{}", example.describe(&ops));
+        assert!(matches!(check(&ops, Limits::default()).outcome(), Outcome::NotLinearizable(_)));
+        // Without the read of "x", the late delete explains the reads of nil.
+        ops.retain(|o| o.id != 204);
+        assert_eq!(check(&ops, Limits::default()).outcome(), &Outcome::Linearizable);
     }
 
     #[test]
