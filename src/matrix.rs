@@ -173,7 +173,8 @@ pub fn cell_for(seed: u64, nodes: usize, setup: &PathSetup, measure_ms: u64) -> 
         on_path +=
             usize::from(path.is_some_and(|p| setup.name == "LeaseGuard" && p == "lease read" || p == setup.name));
     }
-    latencies.sort_unstable();
+    // The crate's one sort: another instantiation would cost the page its bytes.
+    crate::order::sort_by_key(&mut latencies, |&l| (l, 0, 0));
     let reads = latencies.len();
     let at = |q: usize| latencies.get((reads.max(1) - 1) * q / 100).copied().unwrap_or(0) as f64 / 1_000.0;
     Some(Cell {

@@ -6,7 +6,7 @@ use super::{Node, NodeOutput, Process};
 use crate::config::ClusterConfig;
 use crate::membership::{refusal, Membership, MembershipChange};
 use crate::time::LocalTime;
-use raft::eraftpb::{ConfChangeV2, Entry};
+use raft::eraftpb::{ConfChangeV2, ConfState, Entry};
 use raft::StateRole;
 
 impl Node {
@@ -50,25 +50,24 @@ impl Node {
     ) {
         for cc in changes {
             if let Ok(cs) = p.raw.apply_conf_change(&cc) {
+                Self::adopt_configuration(p, config, &cs, out);
                 let raft = &mut p.raw.raft;
                 if raft.state == StateRole::Leader
-                    && Membership::from_conf_state(&cs).member(crate::types::NodeId(raft.id))
-                        != crate::membership::Member::Voter
+                    && p.membership.member(crate::types::NodeId(raft.id)) != crate::membership::Member::Voter
                 {
                     let term = raft.term;
                     raft.become_follower(term, raft::INVALID_ID);
                 }
-                Self::adopt_configuration(p, config, out);
             }
         }
     }
 
-    /// Takes raft-rs's configuration as this node's: after a change is applied, and after a
-    /// raft snapshot is installed (raft-rs restores the configuration the snapshot carries,
-    /// which may be several changes ahead of the one the node had). The leader lease's quorum
-    /// and the output follow it.
-    pub(super) fn adopt_configuration(p: &mut Process, config: &ClusterConfig, out: &mut NodeOutput) {
-        p.membership = Membership::from_conf_state(&p.raw.raft.prs().conf().to_conf_state());
+    /// Takes `cs`, the configuration raft-rs now has, as this node's: after a change is
+    /// applied, and after a raft snapshot is installed (raft-rs restores the configuration the
+    /// snapshot carries, which may be several changes ahead of the one the node had). The
+    /// leader lease's quorum and the output follow it.
+    pub(super) fn adopt_configuration(p: &mut Process, config: &ClusterConfig, cs: &ConfState, out: &mut NodeOutput) {
+        p.membership = Membership::from_conf_state(cs);
         p.leader_lease.reconfigure(config.leader_lease.enabled, config.check_quorum, &p.membership);
         out.membership_applied = Some(p.membership.clone());
     }

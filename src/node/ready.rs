@@ -91,8 +91,8 @@ impl Node {
                 let meta = snap.get_metadata();
                 out.snapshot_installed = Some((meta.index, meta.term));
                 p.kv = KvStore::decode(&snap.data);
+                Self::adopt_configuration(p, config, meta.get_conf_state(), out);
                 disk.apply_snapshot(snap);
-                Self::adopt_configuration(p, config, out);
                 // Watches whose next revision the snapshot compacted away are cancelled.
                 p.watchers.notify(p.kv.mvcc(), &mut out.watch_responses);
             }
