@@ -1105,6 +1105,43 @@ mod tests {
         assert_eq!(check(&ops, Limits::default()).outcome(), &Outcome::Linearizable);
     }
 
+    /// The refutation on real histories: on every one of Porcupine's Jepsen etcd histories it
+    /// must find nothing where Porcupine found an order (a refutation there would be a false
+    /// "not linearizable"), and it proves some of the others on its own. Read from the
+    /// workspace's shared corpus when present; says "skipped" when not.
+    #[test]
+    fn the_refutation_never_refutes_a_history_porcupine_linearized() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/porcupine-etcd");
+        let Ok(expected) = std::fs::read_to_string(dir.join("expected.txt")) else {
+            println!("skipped: corpus not present (../shared/corpus/porcupine-etcd)");
+            return;
+        };
+        let (mut linearizable, mut refuted, mut not) = (0, 0, 0);
+        for line in expected.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
+            let (file, verdict) = line.split_once(' ').expect("name verdict");
+            let text = std::fs::read_to_string(dir.join("jepsen").join(file)).expect("corpus file");
+            let ops = crate::checker::external::parse(&text).expect("corpus parses");
+            let idx: Vec<usize> = (0..ops.len()).collect();
+            let found = refute_with_fewer_reads("", &ops, &idx, Limits::default()).0;
+            match verdict.trim() {
+                "true" => {
+                    assert!(
+                        found.is_none(),
+                        "{file}: refuted a history Porcupine linearized: {}",
+                        found.map(|c| c.describe(&ops)).unwrap_or_default()
+                    );
+                    linearizable += 1;
+                }
+                _ => {
+                    not += 1;
+                    refuted += usize::from(found.is_some());
+                }
+            }
+        }
+        println!("{linearizable} linearizable histories left alone; {refuted} of {not} others refuted");
+        assert!(linearizable > 0 && refuted > 0);
+    }
+
     #[test]
     fn a_key_too_big_to_search_without_a_stale_read_stays_unknown() {
         // The same burst with the last read seeing the last write: linearizable, but the
