@@ -425,8 +425,10 @@ impl KvStore {
                     Err(e) => (vec![], Some(e.to_string())),
                 }
             }
-            ClientOp::Txn { success, failure, .. } if self.missing_key_lease(success, failure).is_some() => {
-                let id = self.missing_key_lease(success, failure).expect("guard");
+            ClientOp::Txn { compares, success, failure }
+                if self.missing_key_lease(self.mvcc.txn_branch(compares, success, failure).1).is_some() =>
+            {
+                let id = self.missing_key_lease(self.mvcc.txn_branch(compares, success, failure).1).expect("guard");
                 (vec![], Some(LessorError::NotFound { id }.to_string()))
             }
             ClientOp::Txn { compares, success, failure } => self.apply_txn(compares, success, failure, ctx, result),
@@ -484,9 +486,10 @@ impl KvStore {
         }
     }
 
-    /// A key lease a transaction's puts name that does not exist (etcd refuses the txn).
-    fn missing_key_lease(&self, success: &[TxnOp], failure: &[TxnOp]) -> Option<u64> {
-        success.iter().chain(failure).find_map(|op| match op {
+    /// A key lease that a put of the branch a transaction takes names and that does not exist
+    /// (etcd refuses the txn; a put in the other branch is never checked).
+    fn missing_key_lease(&self, ops: &[TxnOp]) -> Option<u64> {
+        ops.iter().find_map(|op| match op {
             TxnOp::Put { key_lease: Some(id), .. } if self.lessor.get(id.get()).is_none() => Some(id.get()),
             _ => None,
         })
@@ -638,6 +641,36 @@ mod tests {
         let otherwise = kv.apply(txn("1"), CTX);
         assert_eq!(otherwise.effects, vec![("b".to_string(), Some("else".to_string()))]);
         assert_eq!(otherwise.result.map(|r| r.text).as_deref(), Some("else ran: put b"));
+    }
+
+    /// etcd checks a transaction's puts for their key leases along the branch it takes only
+    /// (`checkRequests` over `compareToPath` in etcd's apply): a missing key lease named in the
+    /// branch not taken refuses nothing, one in the branch taken refuses the whole txn.
+    #[test]
+    fn a_txn_is_refused_for_a_missing_key_lease_only_in_the_branch_it_takes() {
+        use crate::mvcc::{Compare, CompareOp, CompareTarget};
+        let mut kv = KvStore::default();
+        kv.apply(Request::Client(ClientOp::Put { key: "a".into(), value: "1".into(), key_lease: None }), CTX);
+        let missing = KeyLeaseId::new(999);
+        let txn = |expect: &str| {
+            Request::Client(ClientOp::Txn {
+                compares: vec![Compare {
+                    key: "a".into(),
+                    target: CompareTarget::Value,
+                    op: CompareOp::Equal,
+                    operand: expect.into(),
+                }],
+                success: vec![TxnOp::Put { key: "x".into(), value: "then".into(), key_lease: None }],
+                failure: vec![TxnOp::Put { key: "y".into(), value: "else".into(), key_lease: missing }],
+            })
+        };
+        let then = kv.apply(txn("1"), CTX);
+        assert_eq!(then.error, None);
+        assert_eq!(then.effects, vec![("x".to_string(), Some("then".to_string()))]);
+        let before = kv.clone();
+        let otherwise = kv.apply(txn("2"), CTX);
+        assert_eq!(otherwise.error.as_deref(), Some("key lease 999 not found"));
+        assert_eq!(kv, before);
     }
 
     #[test]

@@ -599,8 +599,7 @@ impl MvccStore {
         success: &[TxnOp],
         failure: &[TxnOp],
     ) -> Result<TxnResult, MvccError> {
-        let succeeded = compares.iter().all(|c| self.compare(c));
-        let ops = if succeeded { success } else { failure };
+        let (succeeded, ops) = self.txn_branch(compares, success, failure);
         let mut results = Vec::with_capacity(ops.len());
         for op in ops {
             let TxnOp::Range(r) = op else {
@@ -611,11 +610,23 @@ impl MvccStore {
         Ok(TxnResult { succeeded, results, rev: self.current })
     }
 
+    /// The branch a transaction takes now: whether every compare holds, and its ops. etcd
+    /// checks a transaction's requests (a put's key lease, a range's revision) on this branch
+    /// only (`checkRequests` along `compareToPath`).
+    pub fn txn_branch<'a>(
+        &self,
+        compares: &[Compare],
+        success: &'a [TxnOp],
+        failure: &'a [TxnOp],
+    ) -> (bool, &'a [TxnOp]) {
+        let succeeded = compares.iter().all(|c| self.compare(c));
+        (succeeded, if succeeded { success } else { failure })
+    }
+
     /// etcd's Txn: if every compare holds run `success`, else `failure`. Validates every op
     /// first, so a bad op changes nothing. All writes share one main revision.
     pub fn txn(&mut self, compares: &[Compare], success: &[TxnOp], failure: &[TxnOp]) -> Result<TxnResult, MvccError> {
-        let succeeded = compares.iter().all(|c| self.compare(c));
-        let ops = if succeeded { success } else { failure };
+        let (succeeded, ops) = self.txn_branch(compares, success, failure);
         for op in ops {
             match op {
                 TxnOp::Put { key, value, .. } => Self::validate_put(key, value)?,
