@@ -14,14 +14,18 @@ use crate::types::OpId;
 const EXPIRY_SCAN_US: i64 = 500_000;
 /// Revokes proposed per scan at most (etcd: 1,000 per second).
 const REVOKES_PER_SCAN_MAX: usize = 500;
-/// A revoke proposed but not yet applied is proposed again after this long (etcd: 3 s).
-const REVOKE_RETRY_MS: i64 = 3_000;
+/// A revoke proposed but not yet applied is proposed again after etcd's request timeout:
+/// etcd's server gives its lessor `ExpiredLeasesRetryInterval: ReqTimeout()`, 5 s plus two
+/// election timeouts (the lessor's own 3 s default applies only to a lessor built without it).
+fn revoke_retry_ms(config: &ClusterConfig) -> i64 {
+    5_000 + 2 * config.election_timeout_ms() as i64
+}
 /// Checkpoints per proposal at most (etcd's `maxLeaseCheckpointBatchSize`).
 const CHECKPOINT_BATCH_MAX: usize = 1_000;
 
 impl Node {
     /// The primary's lessor loop (etcd's `runLoop`): every 500 ms of local time, revoke expired
-    /// key leases through raft (rate-limited, retried after 3 s) and propose the checkpoints
+    /// key leases through raft (rate-limited, retried after etcd's request timeout) and propose the checkpoints
     /// that have fallen due, in batches of at most 1,000.
     pub(super) fn lessor_timers(p: &mut Process, config: &ClusterConfig, now: LocalTime) {
         if !p.kv.lessor().is_primary() {
@@ -31,7 +35,7 @@ impl Node {
             return;
         }
         p.next_expiry_scan = now.plus_us(EXPIRY_SCAN_US);
-        let expired = p.kv.lessor_mut().expired(now, REVOKES_PER_SCAN_MAX, REVOKE_RETRY_MS);
+        let expired = p.kv.lessor_mut().expired(now, REVOKES_PER_SCAN_MAX, revoke_retry_ms(config));
         // The lessor holds no key lease 0, so every id converts.
         for id in expired.into_iter().filter_map(KeyLeaseId::new) {
             Self::propose_internal(p, Request::Client(ClientOp::KeyLeaseRevoke { id }));
