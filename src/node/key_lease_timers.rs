@@ -94,3 +94,19 @@ impl Node {
         p.kv.lessor().time_to_live(id, now).map_err(|e| e.to_string())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// etcd's `ServerConfig.ReqTimeout`: 5 s plus two election timeouts (100 ms ticks × 10
+    /// here, as etcd's defaults: 7 s), the `ExpiredLeasesRetryInterval` its server sets.
+    #[test]
+    fn a_revoke_is_retried_after_etcds_request_timeout() {
+        let config = ClusterConfig::default();
+        assert_eq!(config.election_timeout_ms(), 1_000);
+        assert_eq!(revoke_retry_ms(&config), 7_000);
+        let slow = ClusterConfig { tick_ms: 200, ..ClusterConfig::default() };
+        assert_eq!(revoke_retry_ms(&slow), 9_000);
+    }
+}
