@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 /// Keys are at most this long (bytes).
 pub const KEY_BYTES_MAX: usize = 256;
 
-/// The most compares and operations one transaction may hold.
+/// The most compares, and the most operations in each branch, one transaction may hold
+/// (etcd's `--max-txn-ops`, 128 by default).
 pub const TXN_PARTS_MAX: usize = 128;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
@@ -204,13 +205,20 @@ impl ClientOp {
                         TxnOp::Range(r) => validate_key(&r.key)?,
                     }
                 }
-                if compares.len() + success.len() + failure.len() > TXN_PARTS_MAX {
+                // etcd's `checkTxnRequest`: each list on its own against the limit.
+                if compares.len().max(success.len()).max(failure.len()) > TXN_PARTS_MAX {
                     return invalid(
                         "txn",
-                        format!("a transaction has at most {TXN_PARTS_MAX} compares and operations"),
+                        format!("a transaction has at most {TXN_PARTS_MAX} compares and {TXN_PARTS_MAX} operations per branch"),
                     );
                 }
-                Ok(())
+                match [success, failure].into_iter().find_map(|branch| twice_written(branch)) {
+                    Some(key) => invalid(
+                        "txn",
+                        format!("{key:?} is written twice in one branch (put twice, or put inside a delete range): etcd refuses a duplicate key"),
+                    ),
+                    None => Ok(()),
+                }
             }
             // Any revision: the store refuses one at or below its last compaction, or in the
             // future, when the compaction applies (a fresh store's first compact(0) succeeds).
@@ -235,6 +243,30 @@ pub fn validate_value(value: &str) -> Result<(), CommandError> {
         )));
     }
     Ok(())
+}
+
+/// A key a branch of a transaction puts twice, or puts inside a range it also deletes: etcd's
+/// `checkIntervals` refuses the transaction (`ErrGRPCDuplicateKey`). A delete's range is
+/// `[key, end)`, or the key alone when `end` is empty; as in etcd's interval tree, a range
+/// from a key onwards (`end` "\0") holds no put key.
+fn twice_written(branch: &[TxnOp]) -> Option<&str> {
+    let deletes = || {
+        branch.iter().filter_map(|op| match op {
+            TxnOp::DeleteRange { key, end } => Some((key.as_str(), end.as_str())),
+            _ => None,
+        })
+    };
+    let puts: Vec<&str> = branch
+        .iter()
+        .filter_map(|op| match op {
+            TxnOp::Put { key, .. } => Some(key.as_str()),
+            _ => None,
+        })
+        .collect();
+    puts.iter().enumerate().find_map(|(i, &k)| {
+        let deleted = deletes().any(|(from, end)| if end.is_empty() { k == from } else { from <= k && k < end });
+        (puts[..i].contains(&k) || deleted).then_some(k)
+    })
 }
 
 pub fn validate_key(key: &str) -> Result<(), CommandError> {
@@ -301,6 +333,41 @@ mod tests {
         let many = vec![TxnOp::DeleteRange { key: "k".into(), end: String::new() }; TXN_PARTS_MAX + 1];
         assert!(err(ClientOp::Txn { compares: vec![], success: many, failure: vec![] }).contains("at most 128"));
         assert!(ClientOp::KeyLeaseKeepAlive { id: id(3) }.validate().is_ok());
+    }
+
+    /// etcd's `TestV3TxnDuplicateKeys` (tests/integration/v3_grpc_test.go): a put of "abc"
+    /// twice, or with a delete of "abc" or of ["a", "b"), in one branch is refused; deletes
+    /// overlapping each other, a put beside the delete of ["abb", "abc"), or the same key in
+    /// the two branches are not.
+    #[test]
+    fn a_branch_writing_a_key_twice_is_refused_as_etcd_refuses_it() {
+        let put = TxnOp::Put { key: "abc".into(), value: "v".into(), key_lease: None };
+        let del = |key: &str, end: &str| TxnOp::DeleteRange { key: key.into(), end: end.into() };
+        let txn = |success: Vec<TxnOp>| ClientOp::Txn { compares: vec![], success, failure: vec![] };
+        for refused in
+            [vec![put.clone(), put.clone()], vec![put.clone(), del("abc", "")], vec![del("a", "b"), put.clone()]]
+        {
+            let e = txn(refused).validate().expect_err("duplicate key").to_string();
+            assert!(e.contains("\"abc\" is written twice"), "{e}");
+        }
+        let overlapping = vec![del("abc", ""), del("a", "b"), del("abc", ""), del("a", "b")];
+        assert!(txn(overlapping).validate().is_ok());
+        assert!(txn(vec![put.clone(), del("abb", "abc")]).validate().is_ok());
+        let both = ClientOp::Txn { compares: vec![], success: vec![put.clone()], failure: vec![put.clone()] };
+        assert!(both.validate().is_ok());
+    }
+
+    /// etcd's `TestV3TxnTooManyOps`: the limit holds for the compares and for each branch
+    /// apart (`checkTxnRequest`), not for their sum.
+    #[test]
+    fn the_txn_limit_holds_for_each_list_apart() {
+        let ops = |n: usize| {
+            (0..n).map(|i| TxnOp::DeleteRange { key: format!("k{i}"), end: String::new() }).collect::<Vec<_>>()
+        };
+        let full = ClientOp::Txn { compares: vec![], success: ops(TXN_PARTS_MAX), failure: ops(TXN_PARTS_MAX) };
+        assert!(full.validate().is_ok());
+        let over = ClientOp::Txn { compares: vec![], success: ops(1), failure: ops(TXN_PARTS_MAX + 1) };
+        assert!(over.validate().is_err());
     }
 
     #[test]
