@@ -286,12 +286,15 @@ pub struct RangeResult {
     pub rev: u64,
 }
 
+/// What a compare tests (etcd's `Compare.target`). Every target but the value is a number.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 pub enum CompareTarget {
     Value,
     Version,
     CreateRevision,
     ModRevision,
+    /// The id of the key lease the key is attached to, 0 for none (etcd's `LEASE`).
+    KeyLease,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
@@ -571,16 +574,18 @@ impl MvccStore {
                 Some(k) => k.value.as_str().cmp(c.operand.as_str()),
                 None => return false,
             },
+            // etcd's compareInt: signed 64-bit numbers, so `version > -1` holds.
             target => {
                 let actual = kv.map_or(0, |k| match target {
                     CompareTarget::Version => k.version,
                     CompareTarget::CreateRevision => k.create_revision,
+                    CompareTarget::KeyLease => k.key_lease.map_or(0, KeyLeaseId::get),
                     _ => k.mod_revision,
                 });
-                let Ok(operand) = c.operand.parse::<u64>() else {
+                let Ok(operand) = c.operand.parse::<i64>() else {
                     return false;
                 };
-                actual.cmp(&operand)
+                (actual as i64).cmp(&operand)
             }
         };
         match c.op {
@@ -754,6 +759,26 @@ mod tests {
             version: 1,
             key_lease: None,
         }))
+    }
+
+    /// etcd's `compareInt` and `Compare_LEASE` (server/etcdserver/txn/txn.go): numeric
+    /// targets compare as signed 64-bit numbers, and a key's key lease is one of them (0
+    /// when it has none or is missing).
+    #[test]
+    fn numeric_compares_are_signed_and_a_key_lease_is_one_of_them() {
+        let mut store = MvccStore::default();
+        let lease = KeyLeaseId::new(7);
+        store.put("a", "1", lease).unwrap();
+        store.put("b", "1", None).unwrap();
+        let holds = |store: &MvccStore, key: &str, target, op, operand: &str| {
+            store.compare(&Compare { key: key.into(), target, op, operand: operand.into() })
+        };
+        assert!(holds(&store, "a", CompareTarget::Version, CompareOp::Greater, "-1"));
+        assert!(holds(&store, "missing", CompareTarget::ModRevision, CompareOp::Greater, "-1"));
+        assert!(holds(&store, "a", CompareTarget::KeyLease, CompareOp::Equal, "7"));
+        assert!(holds(&store, "b", CompareTarget::KeyLease, CompareOp::Equal, "0"));
+        assert!(holds(&store, "missing", CompareTarget::KeyLease, CompareOp::Equal, "0"));
+        assert!(!holds(&store, "a", CompareTarget::KeyLease, CompareOp::Less, "x"), "not a number");
     }
 
     #[test]

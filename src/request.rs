@@ -202,6 +202,7 @@ mod tests {
             Just(CompareTarget::Value),
             Just(CompareTarget::Version),
             Just(CompareTarget::CreateRevision),
+            Just(CompareTarget::KeyLease),
             Just(CompareTarget::ModRevision)
         ];
         let op = prop_oneof![

@@ -353,6 +353,7 @@ pub fn build_txn(f: &TxnForm) -> Result<TxnParts, String> {
         "version" => CompareTarget::Version,
         "create" => CompareTarget::CreateRevision,
         "mod" => CompareTarget::ModRevision,
+        "lease" => CompareTarget::KeyLease,
         other => return Err(format!("unknown compare target “{other}”")),
     };
     let op = match f.op.as_str() {
@@ -364,7 +365,7 @@ pub fn build_txn(f: &TxnForm) -> Result<TxnParts, String> {
     };
     validate_key(&f.key).map_err(|e| format!("if: {e}"))?;
     let operand = f.operand.trim().to_string();
-    if target != CompareTarget::Value && operand.parse::<u64>().is_err() {
+    if target != CompareTarget::Value && operand.parse::<i64>().is_err() {
         return Err(format!("if: {} compares with a whole number, not “{operand}”", f.target));
     }
     let one = |kind: &str, key: &str, value: &str, which: &str| -> Result<Vec<TxnOp>, String> {

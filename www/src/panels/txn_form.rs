@@ -46,7 +46,7 @@ pub(crate) fn TxnFormPanel(send: Callback<ClientOp>, say: Callback<String>) -> i
                 <div class="row">
                     "if "
                     {text_box(if_key, "txn-key".into(), "short", Some("compare key"))}
-                    {choice_box(if_target, "txn-target", "compare target", &[("value", "value"), ("version", "version"), ("create", "create"), ("mod", "mod")])}
+                    {choice_box(if_target, "txn-target", "compare target", &[("value", "value"), ("version", "version"), ("create", "create"), ("mod", "mod"), ("lease", "key lease")])}
                     {choice_box(if_op, "txn-op", "comparison", &[("=", "="), ("!=", "!="), (">", ">"), ("<", "<")])}
                     {text_box(if_operand, "txn-operand".into(), "tiny", Some("compare with"))}
                 </div>
