@@ -470,7 +470,9 @@ fn refute_with_fewer_reads(
         back.extend(group);
         let budget = Limits { steps_max: (limits.steps_max - steps).min(REFUTATION_STEPS_PER_SEARCH), ..limits };
         let (outcome, taken) = search_key(key, &sub, &(0..sub.len()).collect::<Vec<_>>(), budget);
-        steps += taken;
+        // Setting a search up costs about a step per operation: counted, so that a key of
+        // many values and windows stays within the budget however few steps each search takes.
+        steps += taken + sub.len() as u64;
         if let Outcome::NotLinearizable(mut example) = outcome {
             example.stuck = back[example.stuck];
             example.overlapping.iter_mut().for_each(|i| *i = back[*i]);
