@@ -11,9 +11,11 @@ GECKODRIVER ?= $(shell command -v geckodriver 2>/dev/null || echo $(HOME)/.cargo
 setup:
 	@scripts/setup.sh
 
+# The development build goes to target/serve-dist/, so serving never overwrites the release
+# build in dist/ (the page `make dist` publishes, and whose size the budget counts).
 serve: setup
 	@echo "Lease Lab: open http://127.0.0.1:8080/ (Ctrl-C to stop)"
-	trunk serve
+	trunk serve --dist target/serve-dist
 
 test: setup lint test-native test-chromium test-firefox build-release smoke
 	@echo "make test: all suites passed"
