@@ -200,6 +200,12 @@ impl ClusterConfig {
     pub fn election_timeout_ms(&self) -> u64 {
         u64::from(self.tick_ms) * u64::from(self.election_ticks)
     }
+    /// etcd's server request timeout (`ServerConfig.ReqTimeout`): 5 s plus two election
+    /// timeouts, 7 s with the defaults. etcd's server hands it to its lessor as the interval
+    /// after which an unapplied revoke of an expired key lease is proposed again.
+    pub fn request_timeout_ms(&self) -> u64 {
+        5_000 + 2 * self.election_timeout_ms()
+    }
     /// The key lease checkpoint interval, `None` when checkpointing is off.
     pub fn key_lease_checkpoint_interval_ms(&self) -> Option<i64> {
         self.lessor.checkpointing.then_some(i64::from(self.lessor.checkpoint_interval_ms))
@@ -293,6 +299,14 @@ impl ClusterConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// etcd's `ReqTimeout`: 5 s plus two election timeouts (100 ms ticks × 10 here, as etcd's
+    /// defaults: 7 s).
+    #[test]
+    fn the_request_timeout_is_etcds() {
+        assert_eq!(ClusterConfig::default().request_timeout_ms(), 7_000);
+        assert_eq!(ClusterConfig { tick_ms: 200, ..ClusterConfig::default() }.request_timeout_ms(), 9_000);
+    }
 
     #[test]
     fn defaults_are_the_seed_designs() {

@@ -425,13 +425,12 @@ impl KvStore {
                     Err(e) => (vec![], Some(e.to_string())),
                 }
             }
-            ClientOp::Txn { compares, success, failure }
-                if self.missing_key_lease(self.mvcc.txn_branch(compares, success, failure).1).is_some() =>
-            {
-                let id = self.missing_key_lease(self.mvcc.txn_branch(compares, success, failure).1).expect("guard");
-                (vec![], Some(LessorError::NotFound { id }.to_string()))
+            ClientOp::Txn { compares, success, failure } => {
+                match self.missing_key_lease(self.mvcc.txn_branch(compares, success, failure).1) {
+                    Some(id) => (vec![], Some(LessorError::NotFound { id }.to_string())),
+                    None => self.apply_txn(compares, success, failure, ctx, result),
+                }
             }
-            ClientOp::Txn { compares, success, failure } => self.apply_txn(compares, success, failure, ctx, result),
             ClientOp::Compact { revision } => match self.mvcc.compact(*revision) {
                 Ok(()) => (vec![], None),
                 Err(e) => (vec![], Some(e.to_string())),
@@ -618,22 +617,24 @@ mod tests {
         assert_eq!(kv, before);
     }
 
+    /// `if a == expect then success else failure`.
+    fn txn_on_a(expect: &str, success: Vec<TxnOp>, failure: Vec<TxnOp>) -> Request {
+        use crate::mvcc::{Compare, CompareOp, CompareTarget};
+        let compare =
+            Compare { key: "a".into(), target: CompareTarget::Value, op: CompareOp::Equal, operand: expect.into() };
+        Request::Client(ClientOp::Txn { compares: vec![compare], success, failure })
+    }
+
     #[test]
     fn txn_effects_follow_the_branch_taken() {
-        use crate::mvcc::{Compare, CompareOp, CompareTarget};
         let mut kv = KvStore::default();
         kv.apply(Request::Client(ClientOp::Put { key: "a".into(), value: "1".into(), key_lease: None }), CTX);
         let txn = |expect: &str| {
-            Request::Client(ClientOp::Txn {
-                compares: vec![Compare {
-                    key: "a".into(),
-                    target: CompareTarget::Value,
-                    op: CompareOp::Equal,
-                    operand: expect.into(),
-                }],
-                success: vec![TxnOp::Put { key: "a".into(), value: "then".into(), key_lease: None }],
-                failure: vec![TxnOp::Put { key: "b".into(), value: "else".into(), key_lease: None }],
-            })
+            txn_on_a(
+                expect,
+                vec![TxnOp::Put { key: "a".into(), value: "then".into(), key_lease: None }],
+                vec![TxnOp::Put { key: "b".into(), value: "else".into(), key_lease: None }],
+            )
         };
         let then = kv.apply(txn("1"), CTX);
         assert_eq!(then.effects, vec![("a".to_string(), Some("then".to_string()))]);
@@ -648,21 +649,15 @@ mod tests {
     /// branch not taken refuses nothing, one in the branch taken refuses the whole txn.
     #[test]
     fn a_txn_is_refused_for_a_missing_key_lease_only_in_the_branch_it_takes() {
-        use crate::mvcc::{Compare, CompareOp, CompareTarget};
         let mut kv = KvStore::default();
         kv.apply(Request::Client(ClientOp::Put { key: "a".into(), value: "1".into(), key_lease: None }), CTX);
         let missing = KeyLeaseId::new(999);
         let txn = |expect: &str| {
-            Request::Client(ClientOp::Txn {
-                compares: vec![Compare {
-                    key: "a".into(),
-                    target: CompareTarget::Value,
-                    op: CompareOp::Equal,
-                    operand: expect.into(),
-                }],
-                success: vec![TxnOp::Put { key: "x".into(), value: "then".into(), key_lease: None }],
-                failure: vec![TxnOp::Put { key: "y".into(), value: "else".into(), key_lease: missing }],
-            })
+            txn_on_a(
+                expect,
+                vec![TxnOp::Put { key: "x".into(), value: "then".into(), key_lease: None }],
+                vec![TxnOp::Put { key: "y".into(), value: "else".into(), key_lease: missing }],
+            )
         };
         let then = kv.apply(txn("1"), CTX);
         assert_eq!(then.error, None);

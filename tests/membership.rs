@@ -29,6 +29,15 @@ fn add_learner(sim: &mut Sim) -> NodeId {
     NodeId(sim.nodes().len() as u64)
 }
 
+/// A settled 3-node cluster whose nodes compact their logs every 16 entries.
+fn compacting_every_16(seed: u64) -> Sim {
+    let mut config = ClusterConfig { node_count: 3, ..ClusterConfig::default() };
+    config.log_compaction_entries = 16;
+    let mut sim = Sim::new(seed, config).unwrap();
+    sim.run_for_ms(4_000);
+    sim
+}
+
 /// Every read of `key` at every member answers `value`, and the checker finds nothing stale.
 fn reads_agree(sim: &mut Sim, key: &str, value: &str) {
     let members = sim.membership().all_voters();
@@ -249,10 +258,7 @@ fn membership_changes_replay_exactly() {
 /// the leader takes a fresh one when raft-rs asks (as TiKV generates snapshots on demand).
 #[test]
 fn a_learner_added_after_a_compaction_catches_up_from_a_fresh_snapshot() {
-    let mut config = ClusterConfig { node_count: 3, ..ClusterConfig::default() };
-    config.log_compaction_entries = 16;
-    let mut sim = Sim::new(4, config).unwrap();
-    sim.run_for_ms(4_000);
+    let mut sim = compacting_every_16(4);
     let leader = sim.leader().unwrap();
     for i in 0..40 {
         sim.apply(Command::put(leader, "k", &i.to_string())).unwrap();
@@ -276,10 +282,7 @@ fn a_learner_added_after_a_compaction_catches_up_from_a_fresh_snapshot() {
 /// membership — must be the new one, not the one it had on its disk.
 #[test]
 fn a_node_restored_from_a_raft_snapshot_takes_the_snapshots_configuration() {
-    let mut config = ClusterConfig { node_count: 3, ..ClusterConfig::default() };
-    config.log_compaction_entries = 16;
-    let mut sim = Sim::new(4, config).unwrap();
-    sim.run_for_ms(4_000);
+    let mut sim = compacting_every_16(4);
     let gone = add_learner(&mut sim);
     let leader = sim.leader().unwrap();
     let follower = NodeId(if leader == NodeId(1) { 2 } else { 1 });

@@ -997,11 +997,17 @@ mod tests {
         assert!(matches!(check(&ops, Limits::default()).outcome(), Outcome::NotLinearizable(_)));
     }
 
-    /// Overlapping writes, each value read while they overlap (so the full search has every
-    /// order of the burst to go through), then a write, then a read of the first value: stale.
+    /// `n` overlapping writes, each value read while they overlap: the full search has every
+    /// order of the burst to go through.
+    fn burst(n: u64) -> Vec<Operation> {
+        let mut ops: Vec<Operation> = (0..n).map(|i| w(i, &i.to_string(), 0, 100)).collect();
+        ops.extend((0..n).map(|i| r(20 + i, Some(&i.to_string()), 0, 100)));
+        ops
+    }
+
+    /// A burst, then a write, then a read of the first value: stale.
     fn burst_then_stale_read() -> Vec<Operation> {
-        let mut ops: Vec<Operation> = (0..12).map(|i| w(i, &i.to_string(), 0, 100)).collect();
-        ops.extend((0..12).map(|i| r(20 + i, Some(&i.to_string()), 0, 100)));
+        let mut ops = burst(12);
         ops.push(w(50, "z", 200, 210));
         ops.push(r(60, Some("0"), 300, 310));
         ops
@@ -1030,18 +1036,25 @@ mod tests {
         assert!(matches!(check(&ops, Limits::default()).outcome(), Outcome::NotLinearizable(_)));
     }
 
+    /// A write of "a" still open while a read (#71) sees "a" before "z" is written, then a read
+    /// (#72) of "a" after "z" returned: stale only given both reads of "a".
+    fn pinned_stale_read() -> [Operation; 4] {
+        [
+            Operation::write(70, "k", s("a"), 0, Some(1_000)),
+            r(71, Some("a"), 0, 100),
+            w(50, "z", 200, 210),
+            r(72, Some("a"), 400, 410),
+        ]
+    }
+
     #[test]
     fn a_stale_read_of_a_write_still_open_is_proved_by_the_earlier_read_that_pins_it() {
         // The write of "a" has not returned when the last read sees "a", so that read alone
         // could follow a late "a"; but an earlier read saw "a" before "z" was written, which
         // pins the write before "z". Only the reads of "a" together show the stale read (the
         // pattern of a deposed leader serving reads from its own store).
-        let mut ops: Vec<Operation> = (0..12).map(|i| w(i, &i.to_string(), 0, 100)).collect();
-        ops.extend((0..12).map(|i| r(20 + i, Some(&i.to_string()), 0, 100)));
-        ops.push(Operation::write(70, "k", s("a"), 0, Some(1_000)));
-        ops.push(r(71, Some("a"), 0, 100));
-        ops.push(w(50, "z", 200, 210));
-        ops.push(r(72, Some("a"), 400, 410));
+        let mut ops = burst(12);
+        ops.extend(pinned_stale_read());
         let tight = Limits { steps_max: 2_000, cache_bytes_max: 1 << 20 };
         let idx: Vec<usize> = (0..ops.len()).collect();
         assert!(matches!(search_key("k", &ops, &idx, tight).0, Outcome::Unknown { .. }));
@@ -1063,10 +1076,7 @@ mod tests {
         let mut ops: Vec<Operation> =
             (0..12).map(|i| cas(i, &format!("{}", i + 100), &i.to_string(), true, 0, 100)).collect();
         ops.extend((0..12).map(|i| w(20 + i, &format!("{}", i + 100), 0, 100)));
-        ops.push(Operation::write(70, "k", s("a"), 0, Some(1_000)));
-        ops.push(r(71, Some("a"), 0, 100));
-        ops.push(w(50, "z", 200, 210));
-        ops.push(r(72, Some("a"), 400, 410));
+        ops.extend(pinned_stale_read());
         let tight = Limits { steps_max: 2_000, cache_bytes_max: 1 << 20 };
         let idx: Vec<usize> = (0..ops.len()).collect();
         assert!(matches!(search_key("k", &ops, &idx, tight).0, Outcome::Unknown { .. }));
@@ -1085,8 +1095,7 @@ mod tests {
         // after it (explained only by the delete taking effect late) and a read of "x" after
         // those (which the late delete rules out). Neither value's reads alone are wrong: it
         // takes the window of reads around them.
-        let mut ops: Vec<Operation> = (0..14).map(|i| w(i, &i.to_string(), 0, 100)).collect();
-        ops.extend((0..14).map(|i| r(20 + i, Some(&i.to_string()), 0, 100)));
+        let mut ops = burst(14);
         for j in 0..40u64 {
             ops.push(w(100 + 2 * j, &format!("y{j}"), 110 + 10 * j, 112 + 10 * j));
             ops.push(r(101 + 2 * j, Some(&format!("y{j}")), 113 + 10 * j, 115 + 10 * j));

@@ -14,19 +14,14 @@ use crate::types::OpId;
 const EXPIRY_SCAN_US: i64 = 500_000;
 /// Revokes proposed per scan at most (etcd: 1,000 per second).
 const REVOKES_PER_SCAN_MAX: usize = 500;
-/// A revoke proposed but not yet applied is proposed again after etcd's request timeout:
-/// etcd's server gives its lessor `ExpiredLeasesRetryInterval: ReqTimeout()`, 5 s plus two
-/// election timeouts (the lessor's own 3 s default applies only to a lessor built without it).
-fn revoke_retry_ms(config: &ClusterConfig) -> i64 {
-    5_000 + 2 * config.election_timeout_ms() as i64
-}
 /// Checkpoints per proposal at most (etcd's `maxLeaseCheckpointBatchSize`).
 const CHECKPOINT_BATCH_MAX: usize = 1_000;
 
 impl Node {
     /// The primary's lessor loop (etcd's `runLoop`): every 500 ms of local time, revoke expired
-    /// key leases through raft (rate-limited, retried after etcd's request timeout) and propose the checkpoints
-    /// that have fallen due, in batches of at most 1,000.
+    /// key leases through raft (rate-limited; an unapplied revoke is proposed again after
+    /// etcd's request timeout, the retry interval etcd's server gives its lessor) and propose
+    /// the checkpoints that have fallen due, in batches of at most 1,000.
     pub(super) fn lessor_timers(p: &mut Process, config: &ClusterConfig, now: LocalTime) {
         if !p.kv.lessor().is_primary() {
             return;
@@ -35,7 +30,7 @@ impl Node {
             return;
         }
         p.next_expiry_scan = now.plus_us(EXPIRY_SCAN_US);
-        let expired = p.kv.lessor_mut().expired(now, REVOKES_PER_SCAN_MAX, revoke_retry_ms(config));
+        let expired = p.kv.lessor_mut().expired(now, REVOKES_PER_SCAN_MAX, config.request_timeout_ms() as i64);
         // The lessor holds no key lease 0, so every id converts.
         for id in expired.into_iter().filter_map(KeyLeaseId::new) {
             Self::propose_internal(p, Request::Client(ClientOp::KeyLeaseRevoke { id }));
@@ -92,21 +87,5 @@ impl Node {
     pub fn key_lease_time_to_live(&self, id: u64, now: LocalTime) -> Result<TimeToLive, String> {
         let p = self.process.as_ref().ok_or("node is down")?;
         p.kv.lessor().time_to_live(id, now).map_err(|e| e.to_string())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// etcd's `ServerConfig.ReqTimeout`: 5 s plus two election timeouts (100 ms ticks × 10
-    /// here, as etcd's defaults: 7 s), the `ExpiredLeasesRetryInterval` its server sets.
-    #[test]
-    fn a_revoke_is_retried_after_etcds_request_timeout() {
-        let config = ClusterConfig::default();
-        assert_eq!(config.election_timeout_ms(), 1_000);
-        assert_eq!(revoke_retry_ms(&config), 7_000);
-        let slow = ClusterConfig { tick_ms: 200, ..ClusterConfig::default() };
-        assert_eq!(revoke_retry_ms(&slow), 9_000);
     }
 }
