@@ -29,6 +29,10 @@ pub enum LessorError {
     NotFound {
         id: u64,
     },
+    /// Expired on the primary, its revoke on the way: etcd's `Renew` waits for the revoke.
+    Expired {
+        id: u64,
+    },
     TtlTooLarge {
         ttl_ms: i64,
     },
@@ -41,7 +45,8 @@ impl fmt::Display for LessorError {
         match self {
             LessorError::ZeroId => write!(f, "key lease id 0 is reserved for \"no key lease\""),
             LessorError::Exists { id } => write!(f, "key lease {id} already exists"),
-            LessorError::NotFound { id } => write!(f, "key lease {id} not found"),
+            // An expired key lease is as good as gone (a keep-alive waits for its revoke).
+            LessorError::NotFound { id } | LessorError::Expired { id } => write!(f, "key lease {id} not found"),
             LessorError::TtlTooLarge { ttl_ms } => {
                 write!(f, "key lease TTL {} s is too large (max {} s)", ttl_ms / 1_000, KEY_LEASE_TTL_MS_MAX / 1_000)
             }
@@ -238,8 +243,7 @@ impl Lessor {
         }
         let lease = self.leases.get(&id).ok_or(LessorError::NotFound { id })?;
         if self.expiry.get(&id).is_some_and(|e| *e <= now) {
-            // Expired: the revoke is on its way.
-            return Err(LessorError::NotFound { id });
+            return Err(LessorError::Expired { id });
         }
         let ttl = lease.ttl_ms;
         let reset = checkpointing && lease.remaining_ms > 0;

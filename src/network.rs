@@ -32,10 +32,13 @@ pub enum Payload {
     /// Boxed: sending a message and taking it off the wire then move a pointer, not the whole
     /// message (in WebAssembly each such copy is a call out of the compiled code).
     Raft(Box<Message>),
-    /// Renew key lease `id` for client operation `op`.
-    KeepAlive { op: OpId, id: KeyLeaseId },
+    /// Renew key lease `id` for client operation `op`. `header_revision`: the revision of the
+    /// node the client reached, as the request arrived there (etcd fills the answer's header
+    /// before it renews or forwards, so a keep-alive never claims a revision later than the
+    /// renewal); it comes back with the answer.
+    KeepAlive { op: OpId, id: KeyLeaseId, header_revision: u64 },
     /// The leader's answer: the TTL in ms, or why not.
-    KeepAliveAnswer { op: OpId, result: Result<i64, String> },
+    KeepAliveAnswer { op: OpId, result: Result<i64, String>, header_revision: u64 },
 }
 
 impl Payload {
@@ -381,7 +384,7 @@ mod tests {
     fn a_forwarded_request_is_cut_like_any_message() {
         let mut net = Network::new(3, &LinkConfig::default());
         let mut rng = SimRng::seed_from_u64(1);
-        let ask = || Payload::KeepAlive { op: OpId(4), id: KeyLeaseId::of(7) };
+        let ask = || Payload::KeepAlive { op: OpId(4), id: KeyLeaseId::of(7), header_revision: 0 };
         let Sent::Queued { id, .. } = net.send_payload(SimTime(0), &mut rng, NodeId(2), NodeId(1), ask()) else {
             panic!("a healthy link queues it")
         };

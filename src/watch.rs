@@ -203,8 +203,11 @@ impl WatcherGroup {
         }
         match store.watch_since(&request.key, &request.end, request.start_revision) {
             Err(_) => {
+                // etcd's watchable store sends this cancellation without a revision, so its
+                // header says revision 0.
                 let compact_revision = store.compacted_revision();
-                out.push(respond(WatchResponseKind::Canceled(WatchCancel::Compacted { compact_revision })));
+                let kind = WatchResponseKind::Canceled(WatchCancel::Compacted { compact_revision });
+                out.push(WatchResponse { watch: id, header_revision: 0, kind });
             }
             Ok(events) => {
                 if !events.is_empty() {
@@ -270,7 +273,7 @@ impl WatcherGroup {
             for id in lost {
                 self.remove(id);
                 let kind = WatchResponseKind::Canceled(WatchCancel::Compacted { compact_revision: compacted });
-                out.push(WatchResponse { watch: id, header_revision: rev, kind });
+                out.push(WatchResponse { watch: id, header_revision: 0, kind });
             }
         }
         let mut batches: BTreeMap<WatchId, Vec<WatchEvent>> = BTreeMap::new();

@@ -182,6 +182,82 @@ fn keep_alive_is_served_by_the_leader_only_and_refreshes_the_ttl() {
     assert!(matches!(sim.history().get(op).unwrap().outcome, OpOutcome::Indeterminate { .. }));
 }
 
+/// etcd's `LeaseKeepAlive` fills the answer's header before it renews or forwards: a
+/// keep-alive answered through the leader carries the revision of the node the client reached
+/// as the request arrived there, not the later one it had when the answer came back.
+#[test]
+fn a_forwarded_keep_alive_is_stamped_with_the_revision_at_its_arrival() {
+    let (mut sim, leader) = cluster(true);
+    run(
+        &mut sim,
+        Command::Client { node: leader, op: ClientOp::KeyLeaseGrant { id: Some(KeyLeaseId::of(1)), ttl: 5 } },
+    );
+    let follower = sim.nodes().iter().find(|n| n.id != leader).unwrap().id;
+    let revision = |sim: &Sim, node: NodeId| sim.node(node).kv().unwrap().revision();
+    let before = revision(&sim, follower);
+    let put = ClientOp::Put { key: "k".into(), value: "v".into(), key_lease: None };
+    sim.apply(Command::Client { node: leader, op: put }).unwrap();
+    // The leader has applied the put, the follower not yet: the keep-alive arrives now.
+    while revision(&sim, leader) == before {
+        assert!(sim.step());
+    }
+    assert_eq!(revision(&sim, follower), before, "the follower learns of the commit later");
+    let op = sim
+        .apply(Command::Client { node: follower, op: ClientOp::KeyLeaseKeepAlive { id: KeyLeaseId::of(1) } })
+        .unwrap()
+        .unwrap();
+    sim.run_for_ms(200);
+    assert!(revision(&sim, follower) > before, "the follower applied the put before the answer came back");
+    assert_eq!(sim.history().get(op).unwrap().outcome, OpOutcome::Ok { revision: before });
+}
+
+/// A cluster whose leader holds key lease 1 (TTL 2 s, key `eph` attached), stepped until the
+/// key lease has expired on the leader's clock while its revoke has not applied yet.
+fn expired_key_lease() -> (Sim, NodeId) {
+    let (mut sim, leader) = cluster(false);
+    let grant = ClientOp::KeyLeaseGrant { id: Some(KeyLeaseId::of(1)), ttl: 2 };
+    run(&mut sim, Command::Client { node: leader, op: grant });
+    let put = ClientOp::Put { key: "eph".into(), value: "v".into(), key_lease: Some(KeyLeaseId::of(1)) };
+    run(&mut sim, Command::Client { node: leader, op: put });
+    while sim.node(leader).kv().unwrap().lessor().expiry(1).is_none_or(|e| e > sim.local_time(leader)) {
+        assert!(sim.step());
+    }
+    assert!(sim.node(leader).kv().unwrap().lessor().get(1).is_some(), "not revoked yet");
+    (sim, leader)
+}
+
+/// etcd's `Renew` does not answer a keep-alive of a key lease that expired on the primary at
+/// once: "renew request must wait for the deletion to complete" — it waits for the revoke on
+/// its way and then answers not found, so a client told so finds the key lease's keys gone.
+#[test]
+fn a_keep_alive_of_an_expired_key_lease_waits_for_its_revoke() {
+    let (mut sim, leader) = expired_key_lease();
+    let keep_alive = ClientOp::KeyLeaseKeepAlive { id: KeyLeaseId::of(1) };
+    let op = sim.apply(Command::Client { node: leader, op: keep_alive }).unwrap().unwrap();
+    assert_eq!(sim.history().get(op).unwrap().outcome, OpOutcome::Pending, "held, not answered at once");
+    sim.run_for_ms(1_500);
+    let record = sim.history().get(op).unwrap();
+    assert_eq!(failed(record.outcome.clone()), "key lease 1 not found");
+    let revoked = sim.key_lease_revoked_at(1).expect("revoked");
+    assert!(record.completed_at.unwrap() >= revoked, "answered once the revoke applied");
+    assert!(sim.node(leader).kv().unwrap().get("eph").is_none(), "its key is gone");
+}
+
+/// etcd's `Renew` also stops waiting when its node stops being primary. Here the leader is cut
+/// off after the key lease expired, so the revoke cannot commit; check-quorum makes it step
+/// down, and the keep-alive it held is answered: not renewed, as it is not the leader.
+#[test]
+fn a_held_keep_alive_is_answered_when_its_leader_steps_down() {
+    let (mut sim, leader) = expired_key_lease();
+    sim.apply(Command::Isolate { node: leader }).unwrap();
+    let keep_alive = ClientOp::KeyLeaseKeepAlive { id: KeyLeaseId::of(1) };
+    let op = sim.apply(Command::Client { node: leader, op: keep_alive }).unwrap().unwrap();
+    sim.run_for_ms(2_500);
+    let reason = failed(sim.history().get(op).unwrap().outcome.clone());
+    assert!(reason.starts_with("not the leader"), "{reason}");
+    assert!(!sim.node(leader).is_leader());
+}
+
 /// Moves leadership away from the current leader: isolate it until another node leads, heal.
 /// Returns how long the cluster was without a usable leader (isolation to new leader), in s.
 fn change_leader(sim: &mut Sim) -> f64 {

@@ -111,7 +111,8 @@ fn require_leader_cancels_the_watch_of_a_member_without_a_leader() {
 }
 
 /// etcd's compaction rule for watches (`watcher_group.go`: cancel when `minRev < compactRev`,
-/// with the compact revision in the response): below it is cancelled, at it is served.
+/// with the compact revision in the response): below it is cancelled, at it is served. The
+/// store sends that cancellation without a revision of its own, so its header says 0.
 #[test]
 fn a_watch_below_the_compaction_revision_is_cancelled_with_it() {
     let (mut sim, leader, follower) = settled();
@@ -127,7 +128,22 @@ fn a_watch_below_the_compaction_revision_is_cancelled_with_it() {
         log(&sim, below).ended.as_ref().map(|e| e.1.clone()),
         Some(WatchCancel::Compacted { compact_revision: 4 })
     );
+    assert_eq!(log(&sim, below).header_revision, 0);
     assert_eq!(events(&sim, at).iter().map(|e| e.2).collect::<Vec<_>>(), vec![4, 5]);
+}
+
+/// etcd's watch server answers a cancel request with the member's current revision in the
+/// header (`sws.newResponseHeader(sws.watchStream.Rev())`).
+#[test]
+fn a_cancelled_watch_is_answered_with_the_members_revision() {
+    let (mut sim, leader, follower) = settled();
+    let id = watch(&mut sim, follower, key("x"));
+    put(&mut sim, leader, "y", "1");
+    sim.run_for_ms(500);
+    sim.apply(Command::CancelWatch { watch: id }).unwrap();
+    assert_eq!(log(&sim, id).ended.as_ref().map(|e| e.1.clone()), Some(WatchCancel::Client));
+    assert_eq!(log(&sim, id).header_revision, sim.node(follower).kv().unwrap().revision());
+    assert!(log(&sim, id).header_revision > 1, "the put applied there");
 }
 
 /// etcd's lessor: a revoked key lease deletes its keys through the store, so watchers get

@@ -2,9 +2,10 @@
 //! that revoke expired key leases and checkpoint remaining TTLs through raft, and the
 //! keep-alives it answers.
 
-use super::{Node, NodeOutput, Process};
+use super::{HeldKeepAlive, Node, NodeOutput, Process};
 use crate::client_op::ClientOp;
 use crate::config::ClusterConfig;
+use crate::lessor::LessorError;
 use crate::lessor::TimeToLive;
 use crate::request::{Proposal, Request};
 use crate::time::LocalTime;
@@ -57,30 +58,65 @@ impl Node {
     }
 
     /// Keep-alive: only the primary renews; with checkpointing on and a checkpointed
-    /// remaining TTL set, it first proposes a checkpoint resetting it to 0. Returns the TTL.
+    /// remaining TTL set, it first proposes a checkpoint resetting it to 0. Returns the TTL,
+    /// why not, or `None` when the key lease has expired here: the keep-alive is then held
+    /// until its revoke applies or this node stops leading (its answer comes in
+    /// [`NodeOutput::keep_alives_answered`]).
     pub fn key_lease_keep_alive(
         &mut self,
-        id: KeyLeaseId,
+        request: HeldKeepAlive,
         config: &ClusterConfig,
         now: LocalTime,
         out: &mut NodeOutput,
-    ) -> Result<i64, String> {
+    ) -> Option<Result<i64, String>> {
         let p = self.process.as_mut().expect("callers check the node is running");
         let leader = p.raw.raft.leader_id;
-        match p.kv.lessor_mut().renew(id.get(), now, config.lessor.checkpointing) {
+        Some(match p.kv.lessor_mut().renew(request.id.get(), now, config.lessor.checkpointing) {
             Ok((ttl, reset)) => {
                 if reset {
-                    Self::propose_internal(p, Request::KeyLeaseCheckpoint { checkpoints: vec![(id.get(), 0)] });
+                    let checkpoints = vec![(request.id.get(), 0)];
+                    Self::propose_internal(p, Request::KeyLeaseCheckpoint { checkpoints });
                     self.handle_ready(config, now, out);
                 }
                 Ok(ttl)
             }
-            Err(crate::lessor::LessorError::NotPrimary) => Err(if leader == 0 {
+            Err(LessorError::Expired { .. }) => {
+                p.held_keep_alives.push(request);
+                return None;
+            }
+            Err(e) => Err(Self::keep_alive_refusal(e, leader)),
+        })
+    }
+
+    /// Why a keep-alive was not renewed, in the client's words.
+    fn keep_alive_refusal(e: LessorError, leader: u64) -> String {
+        match e {
+            LessorError::NotPrimary if leader == 0 => {
                 "not the leader, and no leader is known: keep-alives go to the leader".to_string()
+            }
+            LessorError::NotPrimary => format!("not the leader: keep-alives go to the leader (n{leader})"),
+            e => e.to_string(),
+        }
+    }
+
+    /// Answers the held keep-alives whose wait is over: their key lease's revoke applied (not
+    /// found), or this node is no longer the primary (not the leader; etcd's server would try
+    /// the new leader, here the key lease is not renewed and the client is told why).
+    pub(super) fn answer_held_keep_alives(p: &mut Process, out: &mut NodeOutput) {
+        let lessor = p.kv.lessor();
+        let mut i = 0;
+        while let Some(held) = p.held_keep_alives.get(i).copied() {
+            let id = held.id.get();
+            let refusal = if !lessor.is_primary() {
+                LessorError::NotPrimary
+            } else if lessor.get(id).is_none() {
+                LessorError::NotFound { id }
             } else {
-                format!("not the leader: keep-alives go to the leader (n{leader})")
-            }),
-            Err(e) => Err(e.to_string()),
+                i += 1;
+                continue;
+            };
+            p.held_keep_alives.swap_remove(i);
+            out.keep_alives_answered.push((held, Self::keep_alive_refusal(refusal, p.raw.raft.leader_id)));
         }
     }
 

@@ -35,7 +35,7 @@ mod ready;
 mod transfer;
 mod watches;
 
-pub use output::{AppliedOp, NodeOutput, ReadDone};
+pub use output::{AppliedOp, HeldKeepAlive, NodeOutput, ReadDone};
 use reads::PendingRead;
 
 /// The leader's auto-compactor runs this often.
@@ -100,6 +100,8 @@ struct Process {
     transfer: transfer::TransferState,
     /// The configuration applied here (raft-rs's, as plain data).
     membership: crate::membership::Membership,
+    /// Keep-alives waiting for an expired key lease's revoke (a crash drops them unanswered).
+    held_keep_alives: Vec<HeldKeepAlive>,
 }
 
 pub struct Node {
@@ -223,6 +225,7 @@ impl Node {
             lease_guard: lease_guard::LeaseGuardState::booted(now),
             transfer: transfer::TransferState::default(),
             membership,
+            held_keep_alives: Vec::new(),
         });
     }
 

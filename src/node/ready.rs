@@ -52,6 +52,9 @@ impl Node {
             }
         }
         Self::answer_applied_reads(p, out);
+        if !p.held_keep_alives.is_empty() {
+            Self::answer_held_keep_alives(p, out);
+        }
         let commit = p.raw.raft.raft_log.committed;
         if commit != p.commit {
             p.commit = commit;

@@ -10,6 +10,7 @@ use crate::command::Command;
 use crate::event::OpOutcome;
 use crate::history::OpKind;
 use crate::network::Payload;
+use crate::node::HeldKeepAlive;
 use crate::request::{Proposal, Request};
 use crate::types::KeyLeaseId;
 use crate::types::{NodeId, OpId};
@@ -73,11 +74,14 @@ impl Sim {
     /// A keep-alive is served by the leader's lessor on its clock, without raft. Sent to a
     /// follower, it is forwarded to the leader that follower knows, over the network (as
     /// etcd's server forwards `LeaseKeepAlive`), and answered when the leader's answer comes
-    /// back; a lost forward leaves the client waiting until its timeout.
+    /// back; a lost forward leaves the client waiting until its timeout. The answer carries
+    /// the revision of `node` as the request arrived (etcd's `LeaseKeepAlive` fills the
+    /// response header first).
     fn keep_alive(&mut self, node: NodeId, id: KeyLeaseId) -> OpId {
         let op = self.recorder.invoke(self.now, node, OpKind::Client(ClientOp::KeyLeaseKeepAlive { id }));
         let n = self.node(node);
         let leader = n.leader();
+        let header_revision = n.kv().map_or(0, |kv| kv.revision());
         if n.is_crashed() {
             let reason = format!("{node} is down: connection refused");
             self.complete(op, OpOutcome::Failed { reason });
@@ -86,31 +90,46 @@ impl Sim {
             self.complete(op, OpOutcome::Failed { reason });
         } else if leader != NodeId::NONE && leader != node {
             self.set_deadline(op);
-            self.send_payload(node, leader, Payload::KeepAlive { op, id });
+            self.send_payload(node, leader, Payload::KeepAlive { op, id, header_revision });
         } else {
-            let result = self.renew_key_lease(node, id);
-            self.answer_keep_alive(node, op, result);
+            let request = HeldKeepAlive { op, id, reply_to: node, header_revision };
+            match self.renew_key_lease(node, request) {
+                Some(result) => self.answer_keep_alive(op, result, header_revision),
+                // Held for an expired key lease's revoke: the client waits, up to its timeout.
+                None => self.set_deadline(op),
+            }
         }
         op
     }
 
-    /// Renews key lease `id` at `node`'s lessor (the primary's, or it says why not).
-    pub(super) fn renew_key_lease(&mut self, node: NodeId, id: KeyLeaseId) -> Result<i64, String> {
+    /// Renews a key lease at `node`'s lessor (the primary's, or it says why not); `None`
+    /// while the node holds the keep-alive (see [`HeldKeepAlive`]).
+    pub(super) fn renew_key_lease(&mut self, node: NodeId, request: HeldKeepAlive) -> Option<Result<i64, String>> {
         if self.node(node).is_crashed() {
-            return Err(format!("{node} is down"));
+            return Some(Err(format!("{node} is down")));
         }
         let local = self.local_time(node);
         let world = &mut self.world;
-        let result =
-            world.nodes[node.index()].key_lease_keep_alive(id, &self.config, local, world.out.get_or_insert_default());
+        let out = world.out.get_or_insert_default();
+        let result = world.nodes[node.index()].key_lease_keep_alive(request, &self.config, local, out);
         self.flush_output(node);
         result
     }
 
-    /// Completes keep-alive `op` at `node` with the lessor's answer.
-    pub(super) fn answer_keep_alive(&mut self, node: NodeId, op: OpId, result: Result<i64, String>) {
+    /// Sends the answer of a keep-alive served at `node` to the node its client reached.
+    pub(super) fn reply_keep_alive(&mut self, node: NodeId, request: HeldKeepAlive, result: Result<i64, String>) {
+        let HeldKeepAlive { op, reply_to, header_revision, .. } = request;
+        if reply_to == node {
+            self.answer_keep_alive(op, result, header_revision);
+        } else {
+            self.send_payload(node, reply_to, Payload::KeepAliveAnswer { op, result, header_revision });
+        }
+    }
+
+    /// Completes keep-alive `op` with the lessor's answer, stamped `header_revision`.
+    pub(super) fn answer_keep_alive(&mut self, op: OpId, result: Result<i64, String>, header_revision: u64) {
         let outcome = match result {
-            Ok(_) => OpOutcome::Ok { revision: self.node(node).kv().map_or(0, |kv| kv.revision()) },
+            Ok(_) => OpOutcome::Ok { revision: header_revision },
             Err(reason) => OpOutcome::Failed { reason },
         };
         self.complete(op, outcome);

@@ -8,7 +8,7 @@ use crate::decimal::{fixed, signed};
 use crate::event::{DropReason, Event, OpOutcome};
 use crate::history::AppliedWrite;
 use crate::network::{Payload, Sent};
-use crate::node::NodeOutput;
+use crate::node::{HeldKeepAlive, NodeOutput};
 use crate::read::{parse_context, Context, ReadPath};
 use crate::time::LocalTime;
 use crate::types::{MsgKind, NodeId, OpId, Role};
@@ -68,11 +68,15 @@ impl Sim {
     fn receive(&mut self, to: NodeId, from: NodeId, payload: Payload) {
         match payload {
             Payload::Raft(msg) => self.step_node(to, *msg),
-            Payload::KeepAlive { op, id } => {
-                let result = self.renew_key_lease(to, id);
-                self.send_payload(to, from, Payload::KeepAliveAnswer { op, result });
+            Payload::KeepAlive { op, id, header_revision } => {
+                let request = HeldKeepAlive { op, id, reply_to: from, header_revision };
+                if let Some(result) = self.renew_key_lease(to, request) {
+                    self.reply_keep_alive(to, request, result);
+                }
             }
-            Payload::KeepAliveAnswer { op, result } => self.answer_keep_alive(to, op, result),
+            Payload::KeepAliveAnswer { op, result, header_revision } => {
+                self.answer_keep_alive(op, result, header_revision);
+            }
         }
     }
 
@@ -156,6 +160,9 @@ impl Sim {
         let responses = std::mem::take(&mut out.watch_responses);
         for response in responses {
             self.receive_watch(node, response);
+        }
+        while let Some((request, reason)) = out.keep_alives_answered.pop() {
+            self.reply_keep_alive(node, request, Err(reason));
         }
         for msg in out.messages.drain(..) {
             self.send(msg);

@@ -268,7 +268,10 @@ impl Sim {
             return;
         };
         self.world.nodes[node.index()].cancel_watch(id);
-        self.receive_watch(node, Self::ended(id, WatchCancel::Client));
+        // etcd answers a cancel request with the serving node's revision in the header.
+        let header_revision = self.node(node).kv().map_or(0, |kv| kv.revision());
+        let kind = WatchResponseKind::Canceled(WatchCancel::Client);
+        self.receive_watch(node, WatchResponse { watch: id, header_revision, kind });
     }
 
     /// The client asks watch `id` for progress (a paused node answers when it resumes).
