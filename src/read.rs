@@ -109,10 +109,16 @@ pub struct ReadTrace {
 pub const READ_TRACE_MESSAGES_MAX: usize = 64;
 
 /// ReadIndex contexts: `R` + op id for client reads, `L` + local send time for the safe
-/// policy's lease-renewal rounds.
+/// policy's lease-renewal rounds, `K` + op id for a keep-alive's leadership check.
 pub fn read_context(op: OpId) -> Vec<u8> {
     let mut ctx = vec![b'R'];
     ctx.extend_from_slice(&op.0.to_le_bytes());
+    ctx
+}
+
+pub fn keep_alive_context(op: OpId) -> Vec<u8> {
+    let mut ctx = read_context(op);
+    ctx[0] = b'K';
     ctx
 }
 
@@ -126,6 +132,7 @@ pub fn renewal_context(sent_at: LocalTime) -> Vec<u8> {
 pub enum Context {
     Read(OpId),
     Renewal(LocalTime),
+    KeepAlive(OpId),
 }
 
 pub fn parse_context(ctx: &[u8]) -> Option<Context> {
@@ -136,6 +143,7 @@ pub fn parse_context(ctx: &[u8]) -> Option<Context> {
     match ctx[0] {
         b'R' => Some(Context::Read(OpId(n))),
         b'L' => Some(Context::Renewal(LocalTime(n as i64))),
+        b'K' => Some(Context::KeepAlive(OpId(n))),
         _ => None,
     }
 }
@@ -148,6 +156,7 @@ mod tests {
     fn contexts_round_trip() {
         assert_eq!(parse_context(&read_context(OpId(7))), Some(Context::Read(OpId(7))));
         assert_eq!(parse_context(&renewal_context(LocalTime(-5))), Some(Context::Renewal(LocalTime(-5))));
+        assert_eq!(parse_context(&keep_alive_context(OpId(9))), Some(Context::KeepAlive(OpId(9))));
         assert_eq!(parse_context(b""), None);
         assert_eq!(parse_context(b"X12345678"), None);
     }

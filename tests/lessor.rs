@@ -258,6 +258,44 @@ fn a_held_keep_alive_is_answered_when_its_leader_steps_down() {
     assert!(!sim.node(leader).is_leader());
 }
 
+/// etcd's `ensureLeadership` (etcd 3.5.13 and later): a leader whose process was stopped —
+/// no tick for three ticks — confirms with a ReadIndex round that it still leads before it
+/// renews a key lease. Paused past an election, the old leader learns from that round that it
+/// was deposed and does not renew (before the fix it renewed as a stale primary, and the new
+/// leader could revoke a key lease its client had just been told was alive).
+#[test]
+fn a_leader_resumed_after_a_pause_checks_it_still_leads_before_renewing() {
+    let (mut sim, leader) = cluster(false);
+    let grant = ClientOp::KeyLeaseGrant { id: Some(KeyLeaseId::of(1)), ttl: 10 };
+    run(&mut sim, Command::Client { node: leader, op: grant });
+    let keep_alive = || ClientOp::KeyLeaseKeepAlive { id: KeyLeaseId::of(1) };
+
+    // A short pause (four ticks, no election): the check confirms it, one round trip later.
+    sim.apply(Command::Pause { node: leader }).unwrap();
+    let queued = sim.apply(Command::Client { node: leader, op: keep_alive() }).unwrap().unwrap();
+    sim.run_for_ms(400);
+    assert_eq!(sim.history().get(queued).unwrap().outcome, OpOutcome::Pending, "queued while paused");
+    sim.apply(Command::Resume { node: leader }).unwrap();
+    let resumed = sim.now();
+    assert_eq!(sim.history().get(queued).unwrap().outcome, OpOutcome::Pending, "checking its leadership");
+    sim.run_for_ms(200);
+    let record = sim.history().get(queued).unwrap();
+    assert!(matches!(record.outcome, OpOutcome::Ok { .. }), "{:?}", record.outcome);
+    assert!(record.completed_at.unwrap() > resumed, "answered after a quorum's round trip");
+
+    // A long pause: another node is elected meanwhile, and the resumed one does not renew.
+    sim.apply(Command::Pause { node: leader }).unwrap();
+    let stale = sim.apply(Command::Client { node: leader, op: keep_alive() }).unwrap().unwrap();
+    sim.run_for_ms(2_500);
+    let successor = sim.leader().expect("a new leader");
+    assert_ne!(successor, leader);
+    sim.apply(Command::Resume { node: leader }).unwrap();
+    sim.run_for_ms(300);
+    let reason = failed(sim.history().get(stale).unwrap().outcome.clone());
+    assert!(reason.starts_with("not the leader"), "{reason}");
+    assert!(!sim.node(leader).is_leader());
+}
+
 /// Moves leadership away from the current leader: isolate it until another node leads, heal.
 /// Returns how long the cluster was without a usable leader (isolation to new leader), in s.
 fn change_leader(sim: &mut Sim) -> f64 {

@@ -7,6 +7,7 @@ use crate::client_op::ClientOp;
 use crate::config::ClusterConfig;
 use crate::lessor::LessorError;
 use crate::lessor::TimeToLive;
+use crate::read::keep_alive_context;
 use crate::request::{Proposal, Request};
 use crate::time::LocalTime;
 use crate::types::KeyLeaseId;
@@ -17,6 +18,15 @@ const EXPIRY_SCAN_US: i64 = 500_000;
 const REVOKES_PER_SCAN_MAX: usize = 500;
 /// Checkpoints per proposal at most (etcd's `maxLeaseCheckpointBatchSize`).
 const CHECKPOINT_BATCH_MAX: usize = 1_000;
+
+/// What a held keep-alive waits for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum KeepAliveWait {
+    /// A ReadIndex round confirming this leader (after its process was stopped).
+    Leadership,
+    /// The revoke of its expired key lease.
+    Revoke,
+}
 
 impl Node {
     /// The primary's lessor loop (etcd's `runLoop`): every 500 ms of local time, revoke expired
@@ -59,9 +69,8 @@ impl Node {
 
     /// Keep-alive: only the primary renews; with checkpointing on and a checkpointed
     /// remaining TTL set, it first proposes a checkpoint resetting it to 0. Returns the TTL,
-    /// why not, or `None` when the key lease has expired here: the keep-alive is then held
-    /// until its revoke applies or this node stops leading (its answer comes in
-    /// [`NodeOutput::keep_alives_answered`]).
+    /// why not, or `None` while the keep-alive is held (see [`HeldKeepAlive`]; its answer then
+    /// comes in [`NodeOutput::keep_alives_answered`]).
     pub fn key_lease_keep_alive(
         &mut self,
         request: HeldKeepAlive,
@@ -70,22 +79,61 @@ impl Node {
         out: &mut NodeOutput,
     ) -> Option<Result<i64, String>> {
         let p = self.process.as_mut().expect("callers check the node is running");
-        let leader = p.raw.raft.leader_id;
-        Some(match p.kv.lessor_mut().renew(request.id.get(), now, config.lessor.checkpointing) {
+        let stalled = now.0 - p.last_tick.0 >= 3 * i64::from(config.tick_ms) * 1_000;
+        let result = if stalled && p.kv.lessor().is_primary() {
+            // etcd's `ensureLeadership`: a leader that has not ticked for three ticks may have
+            // been deposed while it was stopped; a ReadIndex round tells.
+            p.raw.read_index(keep_alive_context(request.op));
+            p.held_keep_alives.push((request, KeepAliveWait::Leadership));
+            None
+        } else {
+            Self::renew_key_lease(p, request, config, now)
+        };
+        if p.raw.has_ready() {
+            self.handle_ready(config, now, out);
+        }
+        result
+    }
+
+    /// Renews at this node's lessor, or says why not; holds the keep-alive of an expired key
+    /// lease (`None`).
+    fn renew_key_lease(
+        p: &mut Process,
+        request: HeldKeepAlive,
+        config: &ClusterConfig,
+        now: LocalTime,
+    ) -> Option<Result<i64, String>> {
+        let id = request.id.get();
+        Some(match p.kv.lessor_mut().renew(id, now, config.lessor.checkpointing) {
             Ok((ttl, reset)) => {
                 if reset {
-                    let checkpoints = vec![(request.id.get(), 0)];
-                    Self::propose_internal(p, Request::KeyLeaseCheckpoint { checkpoints });
-                    self.handle_ready(config, now, out);
+                    Self::propose_internal(p, Request::KeyLeaseCheckpoint { checkpoints: vec![(id, 0)] });
                 }
                 Ok(ttl)
             }
             Err(LessorError::Expired { .. }) => {
-                p.held_keep_alives.push(request);
+                p.held_keep_alives.push((request, KeepAliveWait::Revoke));
                 return None;
             }
-            Err(e) => Err(Self::keep_alive_refusal(e, leader)),
+            Err(e) => Err(Self::keep_alive_refusal(e, p.raw.raft.leader_id)),
         })
+    }
+
+    /// A quorum confirmed this leader for keep-alive `op` (its ReadIndex round): renew now.
+    pub(super) fn leadership_confirmed(
+        p: &mut Process,
+        op: OpId,
+        config: &ClusterConfig,
+        now: LocalTime,
+        out: &mut NodeOutput,
+    ) {
+        let waiting = |(h, wait): &(HeldKeepAlive, KeepAliveWait)| h.op == op && *wait == KeepAliveWait::Leadership;
+        if let Some(i) = p.held_keep_alives.iter().position(waiting) {
+            let (request, _) = p.held_keep_alives.swap_remove(i);
+            if let Some(result) = Self::renew_key_lease(p, request, config, now) {
+                out.keep_alives_answered.push((request, result));
+            }
+        }
     }
 
     /// Why a keep-alive was not renewed, in the client's words.
@@ -99,13 +147,13 @@ impl Node {
         }
     }
 
-    /// Answers the held keep-alives whose wait is over: their key lease's revoke applied (not
+    /// Answers the held keep-alives whose wait is over: their key lease is gone (revoked: not
     /// found), or this node is no longer the primary (not the leader; etcd's server would try
     /// the new leader, here the key lease is not renewed and the client is told why).
     pub(super) fn answer_held_keep_alives(p: &mut Process, out: &mut NodeOutput) {
         let lessor = p.kv.lessor();
         let mut i = 0;
-        while let Some(held) = p.held_keep_alives.get(i).copied() {
+        while let Some(&(held, _)) = p.held_keep_alives.get(i) {
             let id = held.id.get();
             let refusal = if !lessor.is_primary() {
                 LessorError::NotPrimary
@@ -116,7 +164,7 @@ impl Node {
                 continue;
             };
             p.held_keep_alives.swap_remove(i);
-            out.keep_alives_answered.push((held, Self::keep_alive_refusal(refusal, p.raw.raft.leader_id)));
+            out.keep_alives_answered.push((held, Err(Self::keep_alive_refusal(refusal, p.raw.raft.leader_id))));
         }
     }
 

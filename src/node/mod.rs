@@ -35,6 +35,7 @@ mod ready;
 mod transfer;
 mod watches;
 
+use key_lease_timers::KeepAliveWait;
 pub use output::{AppliedOp, HeldKeepAlive, NodeOutput, ReadDone};
 use reads::PendingRead;
 
@@ -100,8 +101,12 @@ struct Process {
     transfer: transfer::TransferState,
     /// The configuration applied here (raft-rs's, as plain data).
     membership: crate::membership::Membership,
-    /// Keep-alives waiting for an expired key lease's revoke (a crash drops them unanswered).
-    held_keep_alives: Vec<HeldKeepAlive>,
+    /// Keep-alives waiting for a leadership check or for an expired key lease's revoke (a
+    /// crash drops them unanswered).
+    held_keep_alives: Vec<(HeldKeepAlive, KeepAliveWait)>,
+    /// Local time of the last raft tick: a process that has not ticked for three ticks was
+    /// stopped, and checks it still leads before it renews a key lease (etcd's `isActive`).
+    last_tick: LocalTime,
 }
 
 pub struct Node {
@@ -226,6 +231,7 @@ impl Node {
             transfer: transfer::TransferState::default(),
             membership,
             held_keep_alives: Vec::new(),
+            last_tick: now,
         });
     }
 
@@ -277,6 +283,7 @@ impl Node {
         Self::stamp_appends(p, config, now);
         p.raw.tick();
         p.ticks += 1;
+        p.last_tick = now;
         let policy = config.leader_lease.policy;
         let is_leader = p.raw.raft.state == StateRole::Leader;
         // The safe policy confirms leadership with its own ReadIndex round every heartbeat

@@ -51,15 +51,16 @@ pub struct NodeOutput {
     pub watch_responses: Vec<crate::watch::WatchResponse>,
     /// The configuration in force after the changes applied here.
     pub membership_applied: Option<crate::membership::Membership>,
-    /// Keep-alives this node held (see [`HeldKeepAlive`]) whose wait ended, with why the key
-    /// lease was not renewed.
-    pub keep_alives_answered: Vec<(HeldKeepAlive, String)>,
+    /// Keep-alives this node held (see [`HeldKeepAlive`]) whose wait ended, with their answer.
+    pub keep_alives_answered: Vec<(HeldKeepAlive, Result<i64, String>)>,
 }
 
 /// A keep-alive a node serves: the client's operation, the key lease, the node the client
 /// reached (the answer goes back there) and that node's revision as the request arrived.
-/// One for a key lease that has expired on this primary is held, as etcd's `Renew` holds it,
-/// until the revoke on its way applies (then: not found) or the node stops leading.
+/// A leader whose process was stopped long enough to miss three ticks holds it until a
+/// ReadIndex round confirms it still leads (etcd's `ensureLeadership`). One for a key lease
+/// that has expired on this primary is held, as etcd's `Renew` holds it, until the revoke on
+/// its way applies (then: not found). Either wait ends if the node stops leading.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct HeldKeepAlive {
     pub op: OpId,

@@ -208,7 +208,13 @@ impl Node {
         p.raw.read_index(ctx);
     }
 
-    pub(super) fn on_read_state(p: &mut Process, config: &ClusterConfig, index: u64, ctx: &[u8], out: &mut NodeOutput) {
+    pub(super) fn on_read_state(
+        p: &mut Process,
+        config: &ClusterConfig,
+        now: LocalTime,
+        (index, ctx): (u64, &[u8]),
+        out: &mut NodeOutput,
+    ) {
         match parse_context(ctx) {
             Some(Context::Renewal(sent_at)) if config.leader_lease.policy == LeaderLeasePolicy::SendTimeAnchored => {
                 // raft-rs confirmed the round sent at `sent_at` by a quorum of the configuration in
@@ -219,6 +225,7 @@ impl Node {
                 p.leader_lease.renew(acks, sent_at);
             }
             Some(Context::Renewal(_)) => {}
+            Some(Context::KeepAlive(op)) => Self::leadership_confirmed(p, op, config, now, out),
             Some(Context::Read(op)) => {
                 if let Some(r) = p.reads.get_mut(&op) {
                     if r.index.is_none() {

@@ -105,7 +105,7 @@ impl Node {
                 p.lease_guard.log_written = now;
             }
             for rs in ready.take_read_states() {
-                Self::on_read_state(p, config, rs.index, &rs.request_ctx, out);
+                Self::on_read_state(p, config, now, (rs.index, &rs.request_ctx), out);
             }
             disk.append(ready.entries());
             if let Some(hs) = ready.hs() {

@@ -74,32 +74,40 @@ impl Sim {
     /// A keep-alive is served by the leader's lessor on its clock, without raft. Sent to a
     /// follower, it is forwarded to the leader that follower knows, over the network (as
     /// etcd's server forwards `LeaseKeepAlive`), and answered when the leader's answer comes
-    /// back; a lost forward leaves the client waiting until its timeout. The answer carries
-    /// the revision of `node` as the request arrived (etcd's `LeaseKeepAlive` fills the
-    /// response header first).
+    /// back; a lost forward leaves the client waiting until its timeout. A paused node takes
+    /// the request when it resumes.
     fn keep_alive(&mut self, node: NodeId, id: KeyLeaseId) -> OpId {
         let op = self.recorder.invoke(self.now, node, OpKind::Client(ClientOp::KeyLeaseKeepAlive { id }));
-        let n = self.node(node);
-        let leader = n.leader();
-        let header_revision = n.kv().map_or(0, |kv| kv.revision());
-        if n.is_crashed() {
+        if self.node(node).is_crashed() {
             let reason = format!("{node} is down: connection refused");
             self.complete(op, OpOutcome::Failed { reason });
         } else if self.machine(node).paused {
-            let reason = format!("{node} is paused: no answer");
-            self.complete(op, OpOutcome::Failed { reason });
-        } else if leader != NodeId::NONE && leader != node {
+            self.set_deadline(op);
+            self.world.machines[node.index()].enqueue(Inbound::KeepAlive { op, id });
+        } else {
+            self.serve_keep_alive(node, op, id);
+        }
+        op
+    }
+
+    /// Serves keep-alive `op` at running node `node`. The answer carries the revision of `node`
+    /// as it takes the request (etcd's `LeaseKeepAlive` fills the response header first).
+    pub(super) fn serve_keep_alive(&mut self, node: NodeId, op: OpId, id: KeyLeaseId) {
+        let n = self.node(node);
+        let leader = n.leader();
+        let header_revision = n.kv().map_or(0, |kv| kv.revision());
+        if leader != NodeId::NONE && leader != node {
             self.set_deadline(op);
             self.send_payload(node, leader, Payload::KeepAlive { op, id, header_revision });
         } else {
             let request = HeldKeepAlive { op, id, reply_to: node, header_revision };
             match self.renew_key_lease(node, request) {
                 Some(result) => self.answer_keep_alive(op, result, header_revision),
-                // Held for an expired key lease's revoke: the client waits, up to its timeout.
+                // Held (a leadership check, an expired key lease's revoke): the client waits,
+                // up to its timeout.
                 None => self.set_deadline(op),
             }
         }
-        op
     }
 
     /// Renews a key lease at `node`'s lessor (the primary's, or it says why not); `None`

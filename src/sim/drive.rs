@@ -102,6 +102,7 @@ impl Sim {
             Inbound::Read { op, query } => self.read(node, op, query),
             Inbound::Watch { id, request } => self.serve_watch(node, id, request),
             Inbound::WatchProgress(id) => self.serve_watch_progress(node, id),
+            Inbound::KeepAlive { op, id } => self.serve_keep_alive(node, op, id),
         }
     }
 
@@ -161,8 +162,8 @@ impl Sim {
         for response in responses {
             self.receive_watch(node, response);
         }
-        while let Some((request, reason)) = out.keep_alives_answered.pop() {
-            self.reply_keep_alive(node, request, Err(reason));
+        while let Some((request, result)) = out.keep_alives_answered.pop() {
+            self.reply_keep_alive(node, request, result);
         }
         for msg in out.messages.drain(..) {
             self.send(msg);

@@ -25,6 +25,7 @@ pub(super) enum Inbound {
     Read { op: OpId, query: crate::client_op::ClientOp },
     Watch { id: crate::watch::WatchId, request: crate::watch::WatchRequest },
     WatchProgress(crate::watch::WatchId),
+    KeepAlive { op: OpId, id: crate::types::KeyLeaseId },
 }
 
 /// The machine a node runs on: what the simulator keeps about it that the node itself does
