@@ -296,6 +296,27 @@ fn a_leader_resumed_after_a_pause_checks_it_still_leads_before_renewing() {
     assert!(!sim.node(leader).is_leader());
 }
 
+/// etcd's peer handler for forwarded keep-alives (`leasehttp`) renews at the lessor without
+/// `ensureLeadership`: a follower that forwards to its leader just as that leader's process
+/// stops gets a renewal from it when it resumes, after another node was elected — a stale
+/// renewal the check does not cover.
+#[test]
+fn a_forwarded_keep_alive_is_renewed_by_a_resumed_stale_leader() {
+    let (mut sim, leader) = cluster(false);
+    let grant = ClientOp::KeyLeaseGrant { id: Some(KeyLeaseId::of(1)), ttl: 10 };
+    run(&mut sim, Command::Client { node: leader, op: grant });
+    let follower = sim.nodes().iter().find(|n| n.id != leader).unwrap().id;
+    sim.apply(Command::Pause { node: leader }).unwrap();
+    let keep_alive = ClientOp::KeyLeaseKeepAlive { id: KeyLeaseId::of(1) };
+    let op = sim.apply(Command::Client { node: follower, op: keep_alive }).unwrap().unwrap();
+    sim.run_for_ms(2_500);
+    assert_ne!(sim.leader(), Some(leader), "another node leads");
+    assert_eq!(sim.history().get(op).unwrap().outcome, OpOutcome::Pending, "queued at the paused leader");
+    sim.apply(Command::Resume { node: leader }).unwrap();
+    sim.run_for_ms(100);
+    assert!(matches!(sim.history().get(op).unwrap().outcome, OpOutcome::Ok { .. }), "renewed by the stale leader");
+}
+
 /// Moves leadership away from the current leader: isolate it until another node leads, heal.
 /// Returns how long the cluster was without a usable leader (isolation to new leader), in s.
 fn change_leader(sim: &mut Sim) -> f64 {

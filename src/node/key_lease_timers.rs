@@ -80,9 +80,10 @@ impl Node {
     ) -> Option<Result<i64, String>> {
         let p = self.process.as_mut().expect("callers check the node is running");
         let stalled = now.0 - p.last_tick.0 >= 3 * i64::from(config.tick_ms) * 1_000;
-        let result = if stalled && p.kv.lessor().is_primary() {
+        let result = if stalled && p.kv.lessor().is_primary() && request.reply_to == self.id {
             // etcd's `ensureLeadership`: a leader that has not ticked for three ticks may have
-            // been deposed while it was stopped; a ReadIndex round tells.
+            // been deposed while it was stopped; a ReadIndex round tells. Only for its own
+            // clients: etcd's peer handler renews a forwarded keep-alive at once.
             p.raw.read_index(keep_alive_context(request.op));
             p.held_keep_alives.push((request, KeepAliveWait::Leadership));
             None
