@@ -40,7 +40,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 pub type Value = Option<String>;
 
 /// A condition an operation observed about the register at its linearization point.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Cond {
     /// The register held this (a read's answer; a successful compare-and-set's compare).
     Eq(Value),
@@ -421,15 +421,19 @@ fn refute_with_fewer_reads(
     let is_read = |i: &usize| all[*i].effect == Effect::Keep;
     let mut reads: Vec<usize> = idx.iter().copied().filter(is_read).filter(|&i| all[i].ret.is_some()).collect();
     crate::order::sort_by_key(&mut reads, |&i| (all[i].ret.unwrap_or(u64::MAX), i as u64, 0));
-    // The reads grouped by the value they test, groups in the order of their first return.
-    let mut by_value: Vec<(&[Cond], Vec<usize>)> = Vec::new();
+    // The reads grouped by the value they test, groups in the order of their first return (a
+    // map from the value to its group: a key may have thousands of values).
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    let mut group_of: std::collections::BTreeMap<&[Cond], usize> = std::collections::BTreeMap::new();
     for &i in &reads {
-        match by_value.iter_mut().find(|(conds, _)| *conds == &all[i].conds[..]) {
-            Some((_, group)) => group.push(i),
-            None => by_value.push((&all[i].conds, vec![i])),
+        match group_of.get(&all[i].conds[..]) {
+            Some(&g) => groups[g].push(i),
+            None => {
+                group_of.insert(&all[i].conds, groups.len());
+                groups.push(vec![i]);
+            }
         }
     }
-    let mut groups: Vec<Vec<usize>> = by_value.into_iter().map(|(_, group)| group).collect();
     // Then windows of consecutive reads, each half a window after the last, up to the last read.
     let mut start = 0;
     while start < reads.len() {
