@@ -38,7 +38,7 @@ pub enum Payload {
     /// renewal); it comes back with the answer.
     KeepAlive { op: OpId, id: KeyLeaseId, header_revision: u64 },
     /// The leader's answer: the TTL in ms, or why not.
-    KeepAliveAnswer { op: OpId, result: Result<i64, String>, header_revision: u64 },
+    KeepAliveAnswer { op: OpId, id: KeyLeaseId, result: crate::node::KeepAliveResult, header_revision: u64 },
 }
 
 impl Payload {

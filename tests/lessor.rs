@@ -8,7 +8,11 @@ use leaselab::KeyLeaseId;
 use leaselab::{ClusterConfig, Command, NodeId, OpId, OpOutcome, Sim, SimTime};
 
 fn cluster(checkpointing: bool) -> (Sim, NodeId) {
-    let mut config = ClusterConfig { node_count: 3, ..ClusterConfig::default() };
+    cluster_with(checkpointing, ClusterConfig::default().client_timeout_ms)
+}
+
+fn cluster_with(checkpointing: bool, client_timeout_ms: u32) -> (Sim, NodeId) {
+    let mut config = ClusterConfig { node_count: 3, client_timeout_ms, ..ClusterConfig::default() };
     config.lessor.checkpointing = checkpointing;
     config.lessor.checkpoint_interval_ms = 1_000;
     let mut sim = Sim::new(5, config).unwrap();
@@ -213,8 +217,8 @@ fn a_forwarded_keep_alive_is_stamped_with_the_revision_at_its_arrival() {
 
 /// A cluster whose leader holds key lease 1 (TTL 2 s, key `eph` attached), stepped until the
 /// key lease has expired on the leader's clock while its revoke has not applied yet.
-fn expired_key_lease() -> (Sim, NodeId) {
-    let (mut sim, leader) = cluster(false);
+fn expired_key_lease(client_timeout_ms: u32) -> (Sim, NodeId) {
+    let (mut sim, leader) = cluster_with(false, client_timeout_ms);
     let grant = ClientOp::KeyLeaseGrant { id: Some(KeyLeaseId::of(1)), ttl: 2 };
     run(&mut sim, Command::Client { node: leader, op: grant });
     let put = ClientOp::Put { key: "eph".into(), value: "v".into(), key_lease: Some(KeyLeaseId::of(1)) };
@@ -231,7 +235,7 @@ fn expired_key_lease() -> (Sim, NodeId) {
 /// its way and then answers not found, so a client told so finds the key lease's keys gone.
 #[test]
 fn a_keep_alive_of_an_expired_key_lease_waits_for_its_revoke() {
-    let (mut sim, leader) = expired_key_lease();
+    let (mut sim, leader) = expired_key_lease(ClusterConfig::default().client_timeout_ms);
     let keep_alive = ClientOp::KeyLeaseKeepAlive { id: KeyLeaseId::of(1) };
     let op = sim.apply(Command::Client { node: leader, op: keep_alive }).unwrap().unwrap();
     assert_eq!(sim.history().get(op).unwrap().outcome, OpOutcome::Pending, "held, not answered at once");
@@ -243,19 +247,30 @@ fn a_keep_alive_of_an_expired_key_lease_waits_for_its_revoke() {
     assert!(sim.node(leader).kv().unwrap().get("eph").is_none(), "its key is gone");
 }
 
-/// etcd's `Renew` also stops waiting when its node stops being primary. Here the leader is cut
-/// off after the key lease expired, so the revoke cannot commit; check-quorum makes it step
-/// down, and the keep-alive it held is answered: not renewed, as it is not the leader.
+/// etcd's `Renew` also stops waiting when its node stops being primary, and its server then
+/// tries again at the new leader (`LeaseRenew`'s forwarding loop). Here the leader is cut off
+/// after the key lease expired, so the revoke cannot commit; check-quorum makes it step down;
+/// the keep-alive waits for a leader, and once healed it is forwarded to the new one, which
+/// was promoted with the key lease's expiry extended: renewed.
 #[test]
-fn a_held_keep_alive_is_answered_when_its_leader_steps_down() {
-    let (mut sim, leader) = expired_key_lease();
+fn a_held_keep_alive_is_tried_again_at_the_new_leader() {
+    let (mut sim, leader) = expired_key_lease(6_000);
     sim.apply(Command::Isolate { node: leader }).unwrap();
     let keep_alive = ClientOp::KeyLeaseKeepAlive { id: KeyLeaseId::of(1) };
     let op = sim.apply(Command::Client { node: leader, op: keep_alive }).unwrap().unwrap();
     sim.run_for_ms(2_500);
-    let reason = failed(sim.history().get(op).unwrap().outcome.clone());
-    assert!(reason.starts_with("not the leader"), "{reason}");
     assert!(!sim.node(leader).is_leader());
+    let successor = sim.leader().expect("the others elected a leader");
+    assert_eq!(sim.history().get(op).unwrap().outcome, OpOutcome::Pending, "waiting for a leader");
+    sim.apply(Command::HealAll).unwrap();
+    sim.run_for_ms(1_000);
+    assert!(matches!(sim.history().get(op).unwrap().outcome, OpOutcome::Ok { .. }));
+    let forwarded = sim.events_since(0).any(|e| {
+        matches!(e.event, Event::MessageDelivered { from, to, kind: leaselab::MsgKind::KeepAlive, .. }
+            if from == leader && to == successor)
+    });
+    assert!(forwarded, "renewed by the new leader");
+    assert!(sim.key_lease_revoked_at(1).is_none());
 }
 
 /// etcd's `ensureLeadership` (etcd 3.5.13 and later): a leader whose process was stopped —

@@ -2,7 +2,7 @@
 //! that revoke expired key leases and checkpoint remaining TTLs through raft, and the
 //! keep-alives it answers.
 
-use super::{HeldKeepAlive, Node, NodeOutput, Process};
+use super::{HeldKeepAlive, KeepAliveRefusal, KeepAliveResult, Node, NodeOutput, Process};
 use crate::client_op::ClientOp;
 use crate::config::ClusterConfig;
 use crate::lessor::LessorError;
@@ -77,10 +77,10 @@ impl Node {
         config: &ClusterConfig,
         now: LocalTime,
         out: &mut NodeOutput,
-    ) -> Option<Result<i64, String>> {
+    ) -> Option<KeepAliveResult> {
         let p = self.process.as_mut().expect("callers check the node is running");
         let stalled = now.0 - p.last_tick.0 >= 3 * i64::from(config.tick_ms) * 1_000;
-        let result = if stalled && p.kv.lessor().is_primary() && request.reply_to == self.id {
+        let result = if stalled && p.kv.lessor().is_primary() && request.direct {
             // etcd's `ensureLeadership`: a leader that has not ticked for three ticks may have
             // been deposed while it was stopped; a ReadIndex round tells. Only for its own
             // clients: etcd's peer handler renews a forwarded keep-alive at once.
@@ -103,7 +103,7 @@ impl Node {
         request: HeldKeepAlive,
         config: &ClusterConfig,
         now: LocalTime,
-    ) -> Option<Result<i64, String>> {
+    ) -> Option<KeepAliveResult> {
         let id = request.id.get();
         Some(match p.kv.lessor_mut().renew(id, now, config.lessor.checkpointing) {
             Ok((ttl, reset)) => {
@@ -137,24 +137,26 @@ impl Node {
         }
     }
 
-    /// Why a keep-alive was not renewed, in the client's words.
-    fn keep_alive_refusal(e: LessorError, leader: u64) -> String {
-        match e {
+    /// Why a keep-alive was not renewed, in the client's words; "not primary" is tried again
+    /// at the leader.
+    fn keep_alive_refusal(e: LessorError, leader: u64) -> KeepAliveRefusal {
+        let retry = e == LessorError::NotPrimary;
+        let reason = match e {
             LessorError::NotPrimary if leader == 0 => {
                 "not the leader, and no leader is known: keep-alives go to the leader".to_string()
             }
             LessorError::NotPrimary => format!("not the leader: keep-alives go to the leader (n{leader})"),
             e => e.to_string(),
-        }
+        };
+        KeepAliveRefusal { reason, retry }
     }
 
     /// Answers the held keep-alives whose wait is over: their key lease is gone (revoked: not
-    /// found), or this node is no longer the primary (not the leader; etcd's server would try
-    /// the new leader, here the key lease is not renewed and the client is told why).
+    /// found), or this node is no longer the primary (not the leader).
     pub(super) fn answer_held_keep_alives(p: &mut Process, out: &mut NodeOutput) {
         let lessor = p.kv.lessor();
         let mut i = 0;
-        while let Some(&(held, _)) = p.held_keep_alives.get(i) {
+        while let Some(&(held, wait)) = p.held_keep_alives.get(i) {
             let id = held.id.get();
             let refusal = if !lessor.is_primary() {
                 LessorError::NotPrimary
@@ -165,7 +167,12 @@ impl Node {
                 continue;
             };
             p.held_keep_alives.swap_remove(i);
-            out.keep_alives_answered.push((held, Err(Self::keep_alive_refusal(refusal, p.raw.raft.leader_id))));
+            let mut answer = Self::keep_alive_refusal(refusal, p.raw.raft.leader_id);
+            // A failed leadership check is the client's answer (etcd returns "not primary" to
+            // it, to try another member); a revoke's wait ended by a leader change is tried
+            // again at the new leader.
+            answer.retry &= wait == KeepAliveWait::Revoke;
+            out.keep_alives_answered.push((held, Err(answer)));
         }
     }
 

@@ -36,7 +36,7 @@ mod transfer;
 mod watches;
 
 use key_lease_timers::KeepAliveWait;
-pub use output::{AppliedOp, HeldKeepAlive, NodeOutput, ReadDone};
+pub use output::{AppliedOp, HeldKeepAlive, KeepAliveRefusal, KeepAliveResult, NodeOutput, ReadDone};
 use reads::PendingRead;
 
 /// The leader's auto-compactor runs this often.

@@ -52,7 +52,7 @@ pub struct NodeOutput {
     /// The configuration in force after the changes applied here.
     pub membership_applied: Option<crate::membership::Membership>,
     /// Keep-alives this node held (see [`HeldKeepAlive`]) whose wait ended, with their answer.
-    pub keep_alives_answered: Vec<(HeldKeepAlive, Result<i64, String>)>,
+    pub keep_alives_answered: Vec<(HeldKeepAlive, KeepAliveResult)>,
 }
 
 /// A keep-alive a node serves: the client's operation, the key lease, the node the client
@@ -67,6 +67,20 @@ pub struct HeldKeepAlive {
     pub id: crate::types::KeyLeaseId,
     pub reply_to: NodeId,
     pub header_revision: u64,
+    /// The client's own request at the node it reached, not a peer's forward or a retry:
+    /// only those wait for a leadership check.
+    pub direct: bool,
+}
+
+/// A node's answer to a keep-alive: the TTL in ms, or why not.
+pub type KeepAliveResult = Result<i64, KeepAliveRefusal>;
+
+/// Why a key lease was not renewed. `retry`: the node the client reached tries again at the
+/// leader it knows, as etcd's server does on "not primary" until its request timeout.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeepAliveRefusal {
+    pub reason: String,
+    pub retry: bool,
 }
 
 /// A read that finished at this node.

@@ -21,6 +21,13 @@ pub(super) enum Due {
     Command(usize),
     /// The background load's next operation (stale when the generation moved on).
     Workload(u64),
+    /// The node a client's keep-alive reached tries it again.
+    KeepAliveRetry {
+        node: NodeId,
+        op: OpId,
+        id: crate::types::KeyLeaseId,
+        header_revision: u64,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -10,10 +10,14 @@ use crate::command::Command;
 use crate::event::OpOutcome;
 use crate::history::OpKind;
 use crate::network::Payload;
-use crate::node::HeldKeepAlive;
+use crate::node::{HeldKeepAlive, KeepAliveResult};
 use crate::request::{Proposal, Request};
 use crate::types::KeyLeaseId;
 use crate::types::{NodeId, OpId};
+
+/// How long the node a client reached waits before it tries a keep-alive again (etcd's
+/// server: 50 ms).
+const KEEP_ALIVE_RETRY_US: u64 = 50_000;
 
 impl Sim {
     /// Starts the client operation `command` (one for which [`Command::is_client_op`]).
@@ -83,39 +87,65 @@ impl Sim {
             self.complete(op, OpOutcome::Failed { reason });
         } else if self.machine(node).paused {
             self.set_deadline(op);
-            self.world.machines[node.index()].enqueue(Inbound::KeepAlive { op, id });
+            self.world.machines[node.index()].enqueue(Inbound::KeepAlive { op, id, header_revision: None });
         } else {
-            self.serve_keep_alive(node, op, id);
+            self.serve_keep_alive(node, op, id, None);
+            if self.recorder.history.get(op).is_some_and(|r| r.outcome == OpOutcome::Pending) {
+                // Forwarded, held or waiting for a leader: the client waits up to its timeout.
+                self.set_deadline(op);
+            }
         }
         op
     }
 
-    /// Serves keep-alive `op` at running node `node`. The answer carries the revision of `node`
-    /// as it takes the request (etcd's `LeaseKeepAlive` fills the response header first).
-    pub(super) fn serve_keep_alive(&mut self, node: NodeId, op: OpId, id: KeyLeaseId) {
+    /// Serves keep-alive `op` at running node `node`, the one its client reached: at its own
+    /// lessor if it leads, else forwarded to the leader it knows; without a leader it tries
+    /// again shortly. `header_revision`: `None` for the client's request as it arrives (the
+    /// answer then carries `node`'s revision now, as etcd's `LeaseKeepAlive` fills the
+    /// response header first), else the revision kept from then, for a retry.
+    pub(super) fn serve_keep_alive(&mut self, node: NodeId, op: OpId, id: KeyLeaseId, header_revision: Option<u64>) {
         let n = self.node(node);
         let leader = n.leader();
-        let header_revision = n.kv().map_or(0, |kv| kv.revision());
-        if leader != NodeId::NONE && leader != node {
-            self.set_deadline(op);
+        let direct = header_revision.is_none();
+        let header_revision = header_revision.unwrap_or_else(|| n.kv().map_or(0, |kv| kv.revision()));
+        if leader == NodeId::NONE {
+            // etcd's server waits for a leader (`waitLeader`).
+            self.retry_keep_alive(node, op, id, header_revision);
+        } else if leader != node {
             self.send_payload(node, leader, Payload::KeepAlive { op, id, header_revision });
         } else {
-            let request = HeldKeepAlive { op, id, reply_to: node, header_revision };
-            match self.renew_key_lease(node, request) {
-                Some(result) => self.answer_keep_alive(op, result, header_revision),
-                // Held (a leadership check, an expired key lease's revoke): the client waits,
-                // up to its timeout.
-                None => self.set_deadline(op),
+            let request = HeldKeepAlive { op, id, reply_to: node, header_revision, direct };
+            // `None`: held (a leadership check, an expired key lease's revoke).
+            if let Some(result) = self.renew_key_lease(node, request) {
+                self.keep_alive_answered(node, request, result);
             }
+        }
+    }
+
+    /// Tries keep-alive `op` again at `node` in 50 ms (etcd's server sleeps that long between
+    /// attempts), while its client still waits.
+    fn retry_keep_alive(&mut self, node: NodeId, op: OpId, id: KeyLeaseId, header_revision: u64) {
+        let at = self.now.plus_us(KEEP_ALIVE_RETRY_US);
+        self.agenda.push(at, Due::KeepAliveRetry { node, op, id, header_revision });
+    }
+
+    /// A keep-alive's retry is due at `node`.
+    pub(super) fn keep_alive_retry_due(&mut self, node: NodeId, op: OpId, id: KeyLeaseId, header_revision: u64) {
+        let waiting = self.recorder.history.get(op).is_some_and(|r| r.outcome == OpOutcome::Pending);
+        if !waiting || self.node(node).is_crashed() {
+            return;
+        }
+        if self.machine(node).paused {
+            let input = Inbound::KeepAlive { op, id, header_revision: Some(header_revision) };
+            self.world.machines[node.index()].enqueue(input);
+        } else {
+            self.serve_keep_alive(node, op, id, Some(header_revision));
         }
     }
 
     /// Renews a key lease at `node`'s lessor (the primary's, or it says why not); `None`
     /// while the node holds the keep-alive (see [`HeldKeepAlive`]).
-    pub(super) fn renew_key_lease(&mut self, node: NodeId, request: HeldKeepAlive) -> Option<Result<i64, String>> {
-        if self.node(node).is_crashed() {
-            return Some(Err(format!("{node} is down")));
-        }
+    pub(super) fn renew_key_lease(&mut self, node: NodeId, request: HeldKeepAlive) -> Option<KeepAliveResult> {
         let local = self.local_time(node);
         let world = &mut self.world;
         let out = world.out.get_or_insert_default();
@@ -125,20 +155,23 @@ impl Sim {
     }
 
     /// Sends the answer of a keep-alive served at `node` to the node its client reached.
-    pub(super) fn reply_keep_alive(&mut self, node: NodeId, request: HeldKeepAlive, result: Result<i64, String>) {
-        let HeldKeepAlive { op, reply_to, header_revision, .. } = request;
+    pub(super) fn reply_keep_alive(&mut self, node: NodeId, request: HeldKeepAlive, result: KeepAliveResult) {
+        let HeldKeepAlive { op, id, reply_to, header_revision, .. } = request;
         if reply_to == node {
-            self.answer_keep_alive(op, result, header_revision);
+            self.keep_alive_answered(node, request, result);
         } else {
-            self.send_payload(node, reply_to, Payload::KeepAliveAnswer { op, result, header_revision });
+            self.send_payload(node, reply_to, Payload::KeepAliveAnswer { op, id, result, header_revision });
         }
     }
 
-    /// Completes keep-alive `op` with the lessor's answer, stamped `header_revision`.
-    pub(super) fn answer_keep_alive(&mut self, op: OpId, result: Result<i64, String>, header_revision: u64) {
+    /// The answer reached `node`, the one the client reached: it completes the keep-alive,
+    /// or, for "not primary", `node` tries again at the leader.
+    pub(super) fn keep_alive_answered(&mut self, node: NodeId, request: HeldKeepAlive, result: KeepAliveResult) {
+        let HeldKeepAlive { op, id, header_revision, .. } = request;
         let outcome = match result {
             Ok(_) => OpOutcome::Ok { revision: header_revision },
-            Err(reason) => OpOutcome::Failed { reason },
+            Err(refusal) if refusal.retry => return self.retry_keep_alive(node, op, id, header_revision),
+            Err(refusal) => OpOutcome::Failed { reason: refusal.reason },
         };
         self.complete(op, outcome);
     }

@@ -69,13 +69,14 @@ impl Sim {
         match payload {
             Payload::Raft(msg) => self.step_node(to, *msg),
             Payload::KeepAlive { op, id, header_revision } => {
-                let request = HeldKeepAlive { op, id, reply_to: from, header_revision };
+                let request = HeldKeepAlive { op, id, reply_to: from, header_revision, direct: false };
                 if let Some(result) = self.renew_key_lease(to, request) {
                     self.reply_keep_alive(to, request, result);
                 }
             }
-            Payload::KeepAliveAnswer { op, result, header_revision } => {
-                self.answer_keep_alive(op, result, header_revision);
+            Payload::KeepAliveAnswer { op, id, result, header_revision } => {
+                let request = HeldKeepAlive { op, id, reply_to: to, header_revision, direct: false };
+                self.keep_alive_answered(to, request, result);
             }
         }
     }
@@ -102,7 +103,7 @@ impl Sim {
             Inbound::Read { op, query } => self.read(node, op, query),
             Inbound::Watch { id, request } => self.serve_watch(node, id, request),
             Inbound::WatchProgress(id) => self.serve_watch_progress(node, id),
-            Inbound::KeepAlive { op, id } => self.serve_keep_alive(node, op, id),
+            Inbound::KeepAlive { op, id, header_revision } => self.serve_keep_alive(node, op, id, header_revision),
         }
     }
 

@@ -372,6 +372,9 @@ impl Sim {
             Due::Tick { node, generation } => self.tick(node, generation),
             Due::OpTimeout(op) => self.time_out(op),
             Due::Workload(generation) => self.workload_op(generation),
+            Due::KeepAliveRetry { node, op, id, header_revision } => {
+                self.keep_alive_retry_due(node, op, id, header_revision);
+            }
             Due::Command(i) => {
                 let command = self.agenda.command(i).clone();
                 self.run_recorded(command);

@@ -20,12 +20,26 @@ const PAUSED_INBOX_MAX: usize = 100_000;
 /// An input that reached a paused process.
 #[derive(Clone, Debug)]
 pub(super) enum Inbound {
-    Message { from: NodeId, payload: Payload },
+    Message {
+        from: NodeId,
+        payload: Payload,
+    },
     Propose(Proposal),
-    Read { op: OpId, query: crate::client_op::ClientOp },
-    Watch { id: crate::watch::WatchId, request: crate::watch::WatchRequest },
+    Read {
+        op: OpId,
+        query: crate::client_op::ClientOp,
+    },
+    Watch {
+        id: crate::watch::WatchId,
+        request: crate::watch::WatchRequest,
+    },
     WatchProgress(crate::watch::WatchId),
-    KeepAlive { op: OpId, id: crate::types::KeyLeaseId },
+    /// A keep-alive the client sent (`header_revision` `None`) or its retry.
+    KeepAlive {
+        op: OpId,
+        id: crate::types::KeyLeaseId,
+        header_revision: Option<u64>,
+    },
 }
 
 /// The machine a node runs on: what the simulator keeps about it that the node itself does
