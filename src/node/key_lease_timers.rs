@@ -2,7 +2,7 @@
 //! that revoke expired key leases and checkpoint remaining TTLs through raft, and the
 //! keep-alives it answers.
 
-use super::{HeldKeepAlive, KeepAliveRefusal, KeepAliveResult, Node, NodeOutput, Process};
+use super::{KeepAliveRefusal, KeepAliveRequest, KeepAliveResult, Node, NodeOutput, Process};
 use crate::client_op::ClientOp;
 use crate::config::ClusterConfig;
 use crate::lessor::LessorError;
@@ -69,11 +69,11 @@ impl Node {
 
     /// Keep-alive: only the primary renews; with checkpointing on and a checkpointed
     /// remaining TTL set, it first proposes a checkpoint resetting it to 0. Returns the TTL,
-    /// why not, or `None` while the keep-alive is held (see [`HeldKeepAlive`]; its answer then
+    /// why not, or `None` while the keep-alive is held (see [`KeepAliveRequest`]; its answer then
     /// comes in [`NodeOutput::keep_alives_answered`]).
     pub fn key_lease_keep_alive(
         &mut self,
-        request: HeldKeepAlive,
+        request: KeepAliveRequest,
         config: &ClusterConfig,
         now: LocalTime,
         out: &mut NodeOutput,
@@ -100,7 +100,7 @@ impl Node {
     /// lease (`None`).
     fn renew_key_lease(
         p: &mut Process,
-        request: HeldKeepAlive,
+        request: KeepAliveRequest,
         config: &ClusterConfig,
         now: LocalTime,
     ) -> Option<KeepAliveResult> {
@@ -128,7 +128,7 @@ impl Node {
         now: LocalTime,
         out: &mut NodeOutput,
     ) {
-        let waiting = |(h, wait): &(HeldKeepAlive, KeepAliveWait)| h.op == op && *wait == KeepAliveWait::Leadership;
+        let waiting = |(h, wait): &(KeepAliveRequest, KeepAliveWait)| h.op == op && *wait == KeepAliveWait::Leadership;
         if let Some(i) = p.held_keep_alives.iter().position(waiting) {
             let (request, _) = p.held_keep_alives.swap_remove(i);
             if let Some(result) = Self::renew_key_lease(p, request, config, now) {

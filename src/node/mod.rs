@@ -36,7 +36,7 @@ mod transfer;
 mod watches;
 
 use key_lease_timers::KeepAliveWait;
-pub use output::{AppliedOp, HeldKeepAlive, KeepAliveRefusal, KeepAliveResult, NodeOutput, ReadDone};
+pub use output::{AppliedOp, KeepAliveRefusal, KeepAliveRequest, KeepAliveResult, NodeOutput, ReadDone};
 use reads::PendingRead;
 
 /// The leader's auto-compactor runs this often.
@@ -103,7 +103,7 @@ struct Process {
     membership: crate::membership::Membership,
     /// Keep-alives waiting for a leadership check or for an expired key lease's revoke (a
     /// crash drops them unanswered).
-    held_keep_alives: Vec<(HeldKeepAlive, KeepAliveWait)>,
+    held_keep_alives: Vec<(KeepAliveRequest, KeepAliveWait)>,
     /// Local time of the last raft tick: a process that has not ticked for three ticks was
     /// stopped, and checks it still leads before it renews a key lease (etcd's `isActive`).
     last_tick: LocalTime,

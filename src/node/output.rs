@@ -51,18 +51,19 @@ pub struct NodeOutput {
     pub watch_responses: Vec<crate::watch::WatchResponse>,
     /// The configuration in force after the changes applied here.
     pub membership_applied: Option<crate::membership::Membership>,
-    /// Keep-alives this node held (see [`HeldKeepAlive`]) whose wait ended, with their answer.
-    pub keep_alives_answered: Vec<(HeldKeepAlive, KeepAliveResult)>,
+    /// Keep-alives this node held (see [`KeepAliveRequest`]) whose wait ended, with their
+    /// answer.
+    pub keep_alives_answered: Vec<(KeepAliveRequest, KeepAliveResult)>,
 }
 
 /// A keep-alive a node serves: the client's operation, the key lease, the node the client
 /// reached (the answer goes back there) and that node's revision as the request arrived.
-/// A leader whose process was stopped long enough to miss three ticks holds it until a
-/// ReadIndex round confirms it still leads (etcd's `ensureLeadership`). One for a key lease
-/// that has expired on this primary is held, as etcd's `Renew` holds it, until the revoke on
-/// its way applies (then: not found). Either wait ends if the node stops leading.
+/// The node may hold it: a leader whose process was stopped long enough to miss three ticks
+/// until a ReadIndex round confirms it still leads (etcd's `ensureLeadership`); one for a key
+/// lease that has expired on this primary, as etcd's `Renew` does, until the revoke on its
+/// way applies (then: not found). Either wait ends if the node stops leading.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct HeldKeepAlive {
+pub struct KeepAliveRequest {
     pub op: OpId,
     pub id: crate::types::KeyLeaseId,
     pub reply_to: NodeId,

@@ -10,7 +10,7 @@ use crate::command::Command;
 use crate::event::OpOutcome;
 use crate::history::OpKind;
 use crate::network::Payload;
-use crate::node::{HeldKeepAlive, KeepAliveResult};
+use crate::node::{KeepAliveRequest, KeepAliveResult};
 use crate::request::{Proposal, Request};
 use crate::types::KeyLeaseId;
 use crate::types::{NodeId, OpId};
@@ -114,7 +114,7 @@ impl Sim {
         } else if leader != node {
             self.send_payload(node, leader, Payload::KeepAlive { op, id, header_revision });
         } else {
-            let request = HeldKeepAlive { op, id, reply_to: node, header_revision, direct };
+            let request = KeepAliveRequest { op, id, reply_to: node, header_revision, direct };
             // `None`: held (a leadership check, an expired key lease's revoke).
             if let Some(result) = self.renew_key_lease(node, request) {
                 self.keep_alive_answered(node, request, result);
@@ -144,8 +144,8 @@ impl Sim {
     }
 
     /// Renews a key lease at `node`'s lessor (the primary's, or it says why not); `None`
-    /// while the node holds the keep-alive (see [`HeldKeepAlive`]).
-    pub(super) fn renew_key_lease(&mut self, node: NodeId, request: HeldKeepAlive) -> Option<KeepAliveResult> {
+    /// while the node holds the keep-alive (see [`KeepAliveRequest`]).
+    pub(super) fn renew_key_lease(&mut self, node: NodeId, request: KeepAliveRequest) -> Option<KeepAliveResult> {
         let local = self.local_time(node);
         let world = &mut self.world;
         let out = world.out.get_or_insert_default();
@@ -155,8 +155,8 @@ impl Sim {
     }
 
     /// Sends the answer of a keep-alive served at `node` to the node its client reached.
-    pub(super) fn reply_keep_alive(&mut self, node: NodeId, request: HeldKeepAlive, result: KeepAliveResult) {
-        let HeldKeepAlive { op, id, reply_to, header_revision, .. } = request;
+    pub(super) fn reply_keep_alive(&mut self, node: NodeId, request: KeepAliveRequest, result: KeepAliveResult) {
+        let KeepAliveRequest { op, id, reply_to, header_revision, .. } = request;
         if reply_to == node {
             self.keep_alive_answered(node, request, result);
         } else {
@@ -166,8 +166,8 @@ impl Sim {
 
     /// The answer reached `node`, the one the client reached: it completes the keep-alive,
     /// or, for "not primary", `node` tries again at the leader.
-    pub(super) fn keep_alive_answered(&mut self, node: NodeId, request: HeldKeepAlive, result: KeepAliveResult) {
-        let HeldKeepAlive { op, id, header_revision, .. } = request;
+    pub(super) fn keep_alive_answered(&mut self, node: NodeId, request: KeepAliveRequest, result: KeepAliveResult) {
+        let KeepAliveRequest { op, id, header_revision, .. } = request;
         let outcome = match result {
             Ok(_) => OpOutcome::Ok { revision: header_revision },
             Err(refusal) if refusal.retry => return self.retry_keep_alive(node, op, id, header_revision),

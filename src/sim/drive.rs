@@ -8,7 +8,7 @@ use crate::decimal::{fixed, signed};
 use crate::event::{DropReason, Event, OpOutcome};
 use crate::history::AppliedWrite;
 use crate::network::{Payload, Sent};
-use crate::node::{HeldKeepAlive, NodeOutput};
+use crate::node::{KeepAliveRequest, NodeOutput};
 use crate::read::{parse_context, Context, ReadPath};
 use crate::time::LocalTime;
 use crate::types::{MsgKind, NodeId, OpId, Role};
@@ -69,13 +69,13 @@ impl Sim {
         match payload {
             Payload::Raft(msg) => self.step_node(to, *msg),
             Payload::KeepAlive { op, id, header_revision } => {
-                let request = HeldKeepAlive { op, id, reply_to: from, header_revision, direct: false };
+                let request = KeepAliveRequest { op, id, reply_to: from, header_revision, direct: false };
                 if let Some(result) = self.renew_key_lease(to, request) {
                     self.reply_keep_alive(to, request, result);
                 }
             }
             Payload::KeepAliveAnswer { op, id, result, header_revision } => {
-                let request = HeldKeepAlive { op, id, reply_to: to, header_revision, direct: false };
+                let request = KeepAliveRequest { op, id, reply_to: to, header_revision, direct: false };
                 self.keep_alive_answered(to, request, result);
             }
         }
