@@ -111,20 +111,21 @@ pub const READ_TRACE_MESSAGES_MAX: usize = 64;
 /// ReadIndex contexts: `R` + op id for client reads, `L` + local send time for the safe
 /// policy's lease-renewal rounds, `K` + op id for a keep-alive's leadership check.
 pub fn read_context(op: OpId) -> Vec<u8> {
-    let mut ctx = vec![b'R'];
-    ctx.extend_from_slice(&op.0.to_le_bytes());
-    ctx
+    tagged_context(b'R', op.0)
 }
 
 pub fn keep_alive_context(op: OpId) -> Vec<u8> {
-    let mut ctx = read_context(op);
-    ctx[0] = b'K';
-    ctx
+    tagged_context(b'K', op.0)
 }
 
 pub fn renewal_context(sent_at: LocalTime) -> Vec<u8> {
-    let mut ctx = vec![b'L'];
-    ctx.extend_from_slice(&sent_at.0.to_le_bytes());
+    tagged_context(b'L', sent_at.0 as u64)
+}
+
+/// A context's 9 bytes: its kind, then a number (little-endian), as `parse_context` reads them.
+fn tagged_context(tag: u8, n: u64) -> Vec<u8> {
+    let mut ctx = vec![tag];
+    ctx.extend_from_slice(&n.to_le_bytes());
     ctx
 }
 

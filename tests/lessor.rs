@@ -34,6 +34,20 @@ fn failed(outcome: OpOutcome) -> String {
     }
 }
 
+/// Grants key lease 1 with `ttl` seconds at `leader` and waits for it to apply.
+fn grant_key_lease_1(sim: &mut Sim, leader: NodeId, ttl: i64) {
+    run(sim, Command::Client { node: leader, op: ClientOp::KeyLeaseGrant { id: Some(KeyLeaseId::of(1)), ttl } });
+}
+
+/// A client's keep-alive of key lease 1 at `node`.
+fn keep_alive_1(node: NodeId) -> Command {
+    Command::Client { node, op: ClientOp::KeyLeaseKeepAlive { id: KeyLeaseId::of(1) } }
+}
+
+fn a_follower(sim: &Sim, leader: NodeId) -> NodeId {
+    sim.nodes().iter().find(|n| n.id != leader).unwrap().id
+}
+
 #[test]
 fn grant_attach_and_revoke_through_raft() {
     let (mut sim, leader) = cluster(true);
@@ -142,14 +156,10 @@ fn an_unrenewed_key_lease_expires_on_the_leader_and_its_keys_vanish_everywhere()
 #[test]
 fn keep_alive_is_served_by_the_leader_only_and_refreshes_the_ttl() {
     let (mut sim, leader) = cluster(true);
-    run(
-        &mut sim,
-        Command::Client { node: leader, op: ClientOp::KeyLeaseGrant { id: Some(KeyLeaseId::of(1)), ttl: 2 } },
-    );
-    let follower = sim.nodes().iter().find(|n| n.id != leader).unwrap().id;
-    let keep_alive = |node| Command::Client { node, op: ClientOp::KeyLeaseKeepAlive { id: KeyLeaseId::of(1) } };
+    grant_key_lease_1(&mut sim, leader, 2);
+    let follower = a_follower(&sim, leader);
     let seen = sim.trace().len();
-    assert!(matches!(run(&mut sim, keep_alive(follower)), OpOutcome::Ok { .. }), "forwarded to the leader");
+    assert!(matches!(run(&mut sim, keep_alive_1(follower)), OpOutcome::Ok { .. }), "forwarded to the leader");
     let forwarded: Vec<(NodeId, NodeId, leaselab::MsgKind)> = sim
         .events_since(seen)
         .filter_map(|e| match e.event {
@@ -166,10 +176,7 @@ fn keep_alive_is_served_by_the_leader_only_and_refreshes_the_ttl() {
         vec![(follower, leader, leaselab::MsgKind::KeepAlive), (leader, follower, leaselab::MsgKind::KeepAliveResp)]
     );
     for _ in 0..6 {
-        assert!(matches!(
-            run(&mut sim, Command::Client { node: leader, op: ClientOp::KeyLeaseKeepAlive { id: KeyLeaseId::of(1) } }),
-            OpOutcome::Ok { .. }
-        ));
+        assert!(matches!(run(&mut sim, keep_alive_1(leader)), OpOutcome::Ok { .. }));
         sim.run_for_ms(800);
     }
     assert!(sim.key_lease_revoked_at(1).is_none(), "kept alive for 6 s with a 2 s TTL");
@@ -181,7 +188,7 @@ fn keep_alive_is_served_by_the_leader_only_and_refreshes_the_ttl() {
     // Cut the follower off the leader: the forward is lost and the client times out, not
     // knowing whether the key lease was renewed.
     sim.apply(Command::CutLink { from: follower, to: leader }).unwrap();
-    let op = sim.apply(keep_alive(follower)).unwrap().unwrap();
+    let op = sim.apply(keep_alive_1(follower)).unwrap().unwrap();
     sim.run_for_ms(u64::from(sim.config().client_timeout_ms) + 100);
     assert!(matches!(sim.history().get(op).unwrap().outcome, OpOutcome::Indeterminate { .. }));
 }
@@ -192,11 +199,8 @@ fn keep_alive_is_served_by_the_leader_only_and_refreshes_the_ttl() {
 #[test]
 fn a_forwarded_keep_alive_is_stamped_with_the_revision_at_its_arrival() {
     let (mut sim, leader) = cluster(true);
-    run(
-        &mut sim,
-        Command::Client { node: leader, op: ClientOp::KeyLeaseGrant { id: Some(KeyLeaseId::of(1)), ttl: 5 } },
-    );
-    let follower = sim.nodes().iter().find(|n| n.id != leader).unwrap().id;
+    grant_key_lease_1(&mut sim, leader, 5);
+    let follower = a_follower(&sim, leader);
     let revision = |sim: &Sim, node: NodeId| sim.node(node).kv().unwrap().revision();
     let before = revision(&sim, follower);
     let put = ClientOp::Put { key: "k".into(), value: "v".into(), key_lease: None };
@@ -206,10 +210,7 @@ fn a_forwarded_keep_alive_is_stamped_with_the_revision_at_its_arrival() {
         assert!(sim.step());
     }
     assert_eq!(revision(&sim, follower), before, "the follower learns of the commit later");
-    let op = sim
-        .apply(Command::Client { node: follower, op: ClientOp::KeyLeaseKeepAlive { id: KeyLeaseId::of(1) } })
-        .unwrap()
-        .unwrap();
+    let op = sim.apply(keep_alive_1(follower)).unwrap().unwrap();
     sim.run_for_ms(200);
     assert!(revision(&sim, follower) > before, "the follower applied the put before the answer came back");
     assert_eq!(sim.history().get(op).unwrap().outcome, OpOutcome::Ok { revision: before });
@@ -219,8 +220,7 @@ fn a_forwarded_keep_alive_is_stamped_with_the_revision_at_its_arrival() {
 /// key lease has expired on the leader's clock while its revoke has not applied yet.
 fn expired_key_lease(client_timeout_ms: u32) -> (Sim, NodeId) {
     let (mut sim, leader) = cluster_with(false, client_timeout_ms);
-    let grant = ClientOp::KeyLeaseGrant { id: Some(KeyLeaseId::of(1)), ttl: 2 };
-    run(&mut sim, Command::Client { node: leader, op: grant });
+    grant_key_lease_1(&mut sim, leader, 2);
     let put = ClientOp::Put { key: "eph".into(), value: "v".into(), key_lease: Some(KeyLeaseId::of(1)) };
     run(&mut sim, Command::Client { node: leader, op: put });
     while sim.node(leader).kv().unwrap().lessor().expiry(1).is_none_or(|e| e > sim.local_time(leader)) {
@@ -236,8 +236,7 @@ fn expired_key_lease(client_timeout_ms: u32) -> (Sim, NodeId) {
 #[test]
 fn a_keep_alive_of_an_expired_key_lease_waits_for_its_revoke() {
     let (mut sim, leader) = expired_key_lease(ClusterConfig::default().client_timeout_ms);
-    let keep_alive = ClientOp::KeyLeaseKeepAlive { id: KeyLeaseId::of(1) };
-    let op = sim.apply(Command::Client { node: leader, op: keep_alive }).unwrap().unwrap();
+    let op = sim.apply(keep_alive_1(leader)).unwrap().unwrap();
     assert_eq!(sim.history().get(op).unwrap().outcome, OpOutcome::Pending, "held, not answered at once");
     sim.run_for_ms(1_500);
     let record = sim.history().get(op).unwrap();
@@ -256,8 +255,7 @@ fn a_keep_alive_of_an_expired_key_lease_waits_for_its_revoke() {
 fn a_held_keep_alive_is_tried_again_at_the_new_leader() {
     let (mut sim, leader) = expired_key_lease(6_000);
     sim.apply(Command::Isolate { node: leader }).unwrap();
-    let keep_alive = ClientOp::KeyLeaseKeepAlive { id: KeyLeaseId::of(1) };
-    let op = sim.apply(Command::Client { node: leader, op: keep_alive }).unwrap().unwrap();
+    let op = sim.apply(keep_alive_1(leader)).unwrap().unwrap();
     sim.run_for_ms(2_500);
     assert!(!sim.node(leader).is_leader());
     let successor = sim.leader().expect("the others elected a leader");
@@ -281,13 +279,11 @@ fn a_held_keep_alive_is_tried_again_at_the_new_leader() {
 #[test]
 fn a_leader_resumed_after_a_pause_checks_it_still_leads_before_renewing() {
     let (mut sim, leader) = cluster(false);
-    let grant = ClientOp::KeyLeaseGrant { id: Some(KeyLeaseId::of(1)), ttl: 10 };
-    run(&mut sim, Command::Client { node: leader, op: grant });
-    let keep_alive = || ClientOp::KeyLeaseKeepAlive { id: KeyLeaseId::of(1) };
+    grant_key_lease_1(&mut sim, leader, 10);
 
     // A short pause (four ticks, no election): the check confirms it, one round trip later.
     sim.apply(Command::Pause { node: leader }).unwrap();
-    let queued = sim.apply(Command::Client { node: leader, op: keep_alive() }).unwrap().unwrap();
+    let queued = sim.apply(keep_alive_1(leader)).unwrap().unwrap();
     sim.run_for_ms(400);
     assert_eq!(sim.history().get(queued).unwrap().outcome, OpOutcome::Pending, "queued while paused");
     sim.apply(Command::Resume { node: leader }).unwrap();
@@ -300,7 +296,7 @@ fn a_leader_resumed_after_a_pause_checks_it_still_leads_before_renewing() {
 
     // A long pause: another node is elected meanwhile, and the resumed one does not renew.
     sim.apply(Command::Pause { node: leader }).unwrap();
-    let stale = sim.apply(Command::Client { node: leader, op: keep_alive() }).unwrap().unwrap();
+    let stale = sim.apply(keep_alive_1(leader)).unwrap().unwrap();
     sim.run_for_ms(2_500);
     let successor = sim.leader().expect("a new leader");
     assert_ne!(successor, leader);
@@ -318,12 +314,10 @@ fn a_leader_resumed_after_a_pause_checks_it_still_leads_before_renewing() {
 #[test]
 fn a_forwarded_keep_alive_is_renewed_by_a_resumed_stale_leader() {
     let (mut sim, leader) = cluster(false);
-    let grant = ClientOp::KeyLeaseGrant { id: Some(KeyLeaseId::of(1)), ttl: 10 };
-    run(&mut sim, Command::Client { node: leader, op: grant });
-    let follower = sim.nodes().iter().find(|n| n.id != leader).unwrap().id;
+    grant_key_lease_1(&mut sim, leader, 10);
+    let follower = a_follower(&sim, leader);
     sim.apply(Command::Pause { node: leader }).unwrap();
-    let keep_alive = ClientOp::KeyLeaseKeepAlive { id: KeyLeaseId::of(1) };
-    let op = sim.apply(Command::Client { node: follower, op: keep_alive }).unwrap().unwrap();
+    let op = sim.apply(keep_alive_1(follower)).unwrap().unwrap();
     sim.run_for_ms(2_500);
     assert_ne!(sim.leader(), Some(leader), "another node leads");
     assert_eq!(sim.history().get(op).unwrap().outcome, OpOutcome::Pending, "queued at the paused leader");

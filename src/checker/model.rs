@@ -1040,8 +1040,8 @@ mod tests {
         assert!(matches!(check(&ops, Limits::default()).outcome(), Outcome::NotLinearizable(_)));
     }
 
-    /// A write of "a" still open while a read (#71) sees "a" before "z" is written, then a read
-    /// (#72) of "a" after "z" returned: stale only given both reads of "a".
+    /// A write of "a" still open while read 71 sees "a" before "z" is written, then read 72
+    /// of "a" after "z" returned: stale only given both reads of "a".
     fn pinned_stale_read() -> [Operation; 4] {
         [
             Operation::write(70, "k", s("a"), 0, Some(1_000)),

@@ -90,7 +90,7 @@ impl Sim {
             self.world.machines[node.index()].enqueue(Inbound::KeepAlive { op, id, header_revision: None });
         } else {
             self.serve_keep_alive(node, op, id, None);
-            if self.recorder.history.get(op).is_some_and(|r| r.outcome == OpOutcome::Pending) {
+            if self.is_pending(op) {
                 // Forwarded, held or waiting for a leader: the client waits up to its timeout.
                 self.set_deadline(op);
             }
@@ -122,6 +122,11 @@ impl Sim {
         }
     }
 
+    /// Whether client operation `op` still waits for its answer.
+    fn is_pending(&self, op: OpId) -> bool {
+        self.recorder.history.get(op).is_some_and(|r| r.outcome == OpOutcome::Pending)
+    }
+
     /// Tries keep-alive `op` again at `node` in 50 ms (etcd's server sleeps that long between
     /// attempts), while its client still waits.
     fn retry_keep_alive(&mut self, node: NodeId, op: OpId, id: KeyLeaseId, header_revision: u64) {
@@ -131,8 +136,7 @@ impl Sim {
 
     /// A keep-alive's retry is due at `node`.
     pub(super) fn keep_alive_retry_due(&mut self, node: NodeId, op: OpId, id: KeyLeaseId, header_revision: u64) {
-        let waiting = self.recorder.history.get(op).is_some_and(|r| r.outcome == OpOutcome::Pending);
-        if !waiting || self.node(node).is_crashed() {
+        if !self.is_pending(op) || self.node(node).is_crashed() {
             return;
         }
         if self.machine(node).paused {
