@@ -19,15 +19,20 @@ pub struct DiskCore {
     /// The configuration as of the snapshot (before any, the one the cluster was created
     /// with): a restart starts from it and applies the changes in the entries after it again.
     conf_state: ConfState,
-    /// `entries[i].index == snapshot index + 1 + i`.
+    /// `entries[i].index == log_start.0 + 1 + i`.
     entries: Vec<Entry>,
+    /// The index and term of the entry just before the first one held: the last entry
+    /// compacted away (raft-rs asks for its term to match the next append against). It is the
+    /// snapshot's own index when the log restarts at a snapshot, and earlier when compaction
+    /// keeps entries for slow followers (see [`DiskStorage::compact`]).
+    log_start: (u64, u64),
     /// Latest raft snapshot: metadata (index, term, conf state) and, if it came from the
     /// leader, its state-machine data. Replaced only through [`DiskCore::set_snapshot`].
     snapshot: Snapshot,
-    /// The snapshot's index and term, kept beside it: raft-rs asks for the first and last
-    /// index and for terms many times per message, and the protobuf accessor behind them
-    /// (an optional field with a lazily built default) is a call in the page's size-optimized
-    /// wasm, ≈4 % of a write-heavy run's instructions there.
+    /// The snapshot's index and term, kept beside it: the protobuf accessor behind them (an
+    /// optional field with a lazily built default) is a call in the page's size-optimized
+    /// wasm, and raft-rs's questions about the log's bounds once went through it, ≈4 % of a
+    /// write-heavy run's instructions there.
     snapshot_at: (u64, u64),
     /// If the snapshot is this node's own compaction: the store as it was then, serialized
     /// only when someone reads the data (raft, to send it; a restart, to load it). Encoding
@@ -111,6 +116,7 @@ impl DiskStorage {
         core.conf_state = meta.get_conf_state().clone();
         core.entries.clear();
         core.set_snapshot(snapshot);
+        core.log_start = core.snapshot_at;
         core.image = None;
     }
 
@@ -120,18 +126,25 @@ impl DiskStorage {
     }
 
     /// Takes a snapshot of the state machine at `applied` (`image` is the store then; its
-    /// serialization is the snapshot's data) and discards every entry up to and including
-    /// `applied`.
-    pub fn compact(&self, applied: u64, image: KvStore, conf_state: ConfState) {
+    /// serialization is the snapshot's data) and discards the entries up to `applied −
+    /// catch_up`: as etcd keeps `SnapshotCatchUpEntries` in its log after a snapshot, so that
+    /// a follower a little behind catches up from entries instead of a whole snapshot.
+    /// Returns the index the log is now compacted through, if entries were discarded.
+    pub fn compact(&self, applied: u64, image: KvStore, conf_state: ConfState, catch_up: u64) -> Option<u64> {
         let mut core = self.core.borrow_mut();
         if applied <= core.snapshot_at.0 {
-            return;
+            return None;
         }
         let term = core.term_of(applied).expect("compacting to an entry the disk does not hold");
         core.conf_state = conf_state.clone();
-        let first_index = core.first_index();
-        let drop = (applied + 1 - first_index) as usize;
-        core.entries.drain(..drop);
+        let through = applied.saturating_sub(catch_up);
+        let compacted = (through > core.log_start.0).then(|| {
+            let start_term = core.term_of(through).expect("held");
+            let drop = (through - core.log_start.0) as usize;
+            core.entries.drain(..drop);
+            core.log_start = (through, start_term);
+            through
+        });
         let mut snapshot = Snapshot::default();
         let meta = snapshot.mut_metadata();
         meta.index = applied;
@@ -139,6 +152,7 @@ impl DiskStorage {
         meta.set_conf_state(conf_state);
         core.set_snapshot(snapshot);
         core.image = Some(Rc::new(image));
+        compacted
     }
 }
 
@@ -156,20 +170,20 @@ impl DiskCore {
         self.snapshot = snapshot;
     }
     fn first_index(&self) -> u64 {
-        self.snapshot_at.0 + 1
+        self.log_start.0 + 1
     }
     fn last_index(&self) -> u64 {
-        self.snapshot_at.0 + self.entries.len() as u64
+        self.log_start.0 + self.entries.len() as u64
     }
     fn term_of(&self, idx: u64) -> Option<u64> {
-        let (snap_index, snap_term) = self.snapshot_at;
-        if idx == snap_index {
-            return Some(snap_term);
+        let (start_index, start_term) = self.log_start;
+        if idx == start_index {
+            return Some(start_term);
         }
-        if idx < snap_index || idx > self.last_index() {
+        if idx < start_index || idx > self.last_index() {
             return None;
         }
-        Some(self.entries[(idx - snap_index - 1) as usize].term)
+        Some(self.entries[(idx - start_index - 1) as usize].term)
     }
 }
 
@@ -199,7 +213,7 @@ impl raft::Storage for DiskStorage {
 
     fn term(&self, idx: u64) -> raft::Result<u64> {
         let core = self.core.borrow();
-        if idx < core.snapshot_at.0 {
+        if idx < core.log_start.0 {
             return Err(RaftError::Store(StorageError::Compacted));
         }
         core.term_of(idx).ok_or(RaftError::Store(StorageError::Unavailable))
@@ -266,7 +280,7 @@ mod tests {
             crate::request::Request::Client(ClientOp::Put { key: "k".into(), value: "v".into(), key_lease: None }),
             ctx,
         );
-        disk.compact(3, image.clone(), ConfState::from((vec![1, 2, 3], vec![])));
+        assert_eq!(disk.compact(3, image.clone(), ConfState::from((vec![1, 2, 3], vec![])), 0), Some(3));
         assert_eq!(disk.first_index().unwrap(), 4);
         assert_eq!(disk.term(3).unwrap(), 2, "term of the snapshot index stays known");
         assert!(matches!(disk.term(2), Err(RaftError::Store(StorageError::Compacted))));
@@ -282,11 +296,30 @@ mod tests {
     fn compacting_everything_keeps_indexes_consistent() {
         let disk = DiskStorage::new_with_voters(vec![1]);
         disk.append(&[entry(1, 1), entry(2, 1)]);
-        disk.compact(2, KvStore::default(), ConfState::from((vec![1], vec![])));
+        disk.compact(2, KvStore::default(), ConfState::from((vec![1], vec![])), 0);
         assert_eq!(disk.first_index().unwrap(), 3);
         assert_eq!(disk.last_index().unwrap(), 2);
         disk.append(&[entry(3, 1)]);
         assert_eq!(disk.last_index().unwrap(), 3);
+    }
+
+    /// etcd's `compactRaftLog` keeps `SnapshotCatchUpEntries` before the snapshot's index.
+    #[test]
+    fn compaction_keeps_catch_up_entries_before_the_snapshot() {
+        let disk = DiskStorage::new_with_voters(vec![1, 2, 3]);
+        disk.append(&(1..=10).map(|i| entry(i, 1 + i / 6)).collect::<Vec<_>>());
+        let conf = || ConfState::from((vec![1, 2, 3], vec![]));
+        assert_eq!(disk.compact(8, KvStore::default(), conf(), 3), Some(5));
+        assert_eq!(disk.snapshot_index(), 8, "the snapshot is at the applied index");
+        assert_eq!(disk.first_index().unwrap(), 6, "entries after 8 − 3 stay");
+        assert_eq!(disk.term(5).unwrap(), 1, "the last compacted entry's term stays known");
+        assert_eq!(disk.term(6).unwrap(), 2);
+        assert!(matches!(disk.term(4), Err(RaftError::Store(StorageError::Compacted))));
+        assert_eq!(disk.entries(6, 11, None, GetEntriesContext::empty(false)).unwrap().len(), 5);
+        assert_eq!(disk.snapshot(0, 2).unwrap().get_metadata().index, 8);
+        // A margin wider than the log drops nothing, yet the snapshot moves on.
+        assert_eq!(disk.compact(9, KvStore::default(), conf(), 5), None);
+        assert_eq!((disk.snapshot_index(), disk.first_index().unwrap()), (9, 6));
     }
 
     #[test]

@@ -454,6 +454,10 @@ pub fn parse_commit_broadcast(text: &str) -> Result<CommitBroadcast, String> {
 /// The cluster a swarm run (or the CLI's `run`) simulates.
 pub fn cluster_config(config: &SwarmConfig) -> ClusterConfig {
     let mut cluster = ClusterConfig { node_count: config.nodes, ..ClusterConfig::default() };
+    // Compacting every 200 entries, keeping 50, a follower cut off or down for a second or
+    // two needs a raft snapshot: the faults exercise snapshots, not only appends.
+    cluster.log_compaction_entries = 200;
+    cluster.log_catch_up_entries = 50;
     cluster.leader_lease.policy = config.policy;
     cluster.commit_broadcast = config.commit_broadcast;
     cluster

@@ -148,6 +148,7 @@ fn same_seed_and_commands_give_the_same_trace_hash() {
 fn a_follower_that_fell_behind_compaction_catches_up_by_raft_snapshot() {
     let mut config = config(3);
     config.log_compaction_entries = 50;
+    config.log_catch_up_entries = 20;
     let mut sim = Sim::new(21, config).unwrap();
     sim.run_for_ms(4_000);
     let leader = sim.leader().unwrap();

@@ -65,8 +65,12 @@ impl Node {
         if applied >= disk.snapshot_index() + u64::from(config.log_compaction_entries)
             || (fresh_wanted && applied > disk.snapshot_index())
         {
-            disk.compact(applied, p.kv.clone(), p.raw.raft.prs().conf().to_conf_state());
-            out.compacted_through = Some(applied);
+            out.compacted_through = disk.compact(
+                applied,
+                p.kv.clone(),
+                p.raw.raft.prs().conf().to_conf_state(),
+                u64::from(config.log_catch_up_entries),
+            );
         }
     }
 
