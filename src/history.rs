@@ -13,6 +13,9 @@ use std::rc::Rc;
 
 /// Operations kept in memory; older ones are forgotten (a bound on a long run's memory).
 pub const HISTORY_RETAINED_MAX: usize = 50_000;
+/// The newest operations a time-travel checkpoint keeps whatever their state (see
+/// [`History::thin_for_checkpoint`]); a run export is compared with its replay over these.
+pub const HISTORY_CHECKPOINT_KEPT: usize = 2_000;
 
 /// What an operation in the history was: a client's request, or a change the cluster made on
 /// its own (the leader revoking an expired key lease, recorded at the entry's first apply so
@@ -136,10 +139,16 @@ pub struct AppliedWrite {
 
 /// Records are shared (`Rc`) so that cloning a history — every time-travel checkpoint does —
 /// copies pointers, not records; a shared record is copied only when it changes.
+///
+/// The history spans the ids from `first_id` to `next_id`: that span, not the records held,
+/// decides when the oldest are forgotten, so a history thinned for a checkpoint forgets the
+/// same operations at the same moments as the run it was taken from.
 #[derive(Clone, Debug, Default)]
 pub struct History {
+    /// Records in id order. Every id of the span has one, except finished operations a
+    /// checkpoint dropped ([`History::thin_for_checkpoint`]).
     ops: VecDeque<Rc<OpRecord>>,
-    /// Id of `ops[0]`.
+    /// The oldest id not forgotten.
     first_id: u64,
     next_id: u64,
 }
@@ -151,11 +160,10 @@ impl History {
 
     pub fn invoke(&mut self, now: SimTime, node: NodeId, kind: OpKind) -> OpId {
         let id = OpId(self.next_id);
-        self.next_id += 1;
-        if self.ops.len() == HISTORY_RETAINED_MAX {
-            self.ops.pop_front();
-            self.first_id += 1;
+        if self.span() == HISTORY_RETAINED_MAX as u64 {
+            self.forget_oldest(1);
         }
+        self.next_id += 1;
         let read = kind.is_read();
         self.ops.push_back(Rc::new(OpRecord {
             id,
@@ -176,12 +184,28 @@ impl History {
         id
     }
 
+    /// Ids from the oldest not forgotten to the newest.
+    fn span(&self) -> u64 {
+        self.next_id - self.first_id
+    }
+
+    /// Where `id`'s record is or would go in `ops`.
+    fn position(&self, id: OpId) -> usize {
+        if self.ops.len() as u64 == self.span() {
+            // Every id has its record (always, but after a checkpoint was restored).
+            id.0.saturating_sub(self.first_id).min(self.span()) as usize
+        } else {
+            self.ops.partition_point(|r| r.id < id)
+        }
+    }
+
     pub fn get(&self, id: OpId) -> Option<&OpRecord> {
-        id.0.checked_sub(self.first_id).and_then(|i| self.ops.get(i as usize)).map(|r| &**r)
+        self.ops.get(self.position(id)).filter(|r| r.id == id).map(|r| &**r)
     }
 
     fn get_mut(&mut self, id: OpId) -> Option<&mut OpRecord> {
-        id.0.checked_sub(self.first_id).and_then(|i| self.ops.get_mut(i as usize)).map(Rc::make_mut)
+        let i = self.position(id);
+        self.ops.get_mut(i).filter(|r| r.id == id).map(Rc::make_mut)
     }
 
     /// Completes a pending operation; returns false if it was already complete (or forgotten).
@@ -296,25 +320,53 @@ impl History {
 
     /// The records from operation `id` on (all of them if `id` is already forgotten).
     pub fn iter_from(&self, id: OpId) -> impl Iterator<Item = &OpRecord> {
-        let skip = id.0.saturating_sub(self.first_id).min(self.ops.len() as u64);
-        self.ops.range(skip as usize..).map(|r| &**r)
+        self.ops.range(self.position(id)..).map(|r| &**r)
     }
 
+    /// Records held.
     pub fn len(&self) -> usize {
         self.ops.len()
     }
 
-    /// Whether the next operation would make it forget its oldest record.
-    pub fn is_full(&self) -> bool {
-        self.ops.len() >= HISTORY_RETAINED_MAX
+    /// The oldest operation id not forgotten (its record may have been thinned away).
+    pub fn first_id(&self) -> OpId {
+        OpId(self.first_id)
     }
 
-    /// Forgets the `n` oldest records.
+    /// The id the next operation will get.
+    pub fn next_id(&self) -> OpId {
+        OpId(self.next_id)
+    }
+
+    /// Whether the next operation would make it forget its oldest record.
+    pub fn is_full(&self) -> bool {
+        self.span() >= HISTORY_RETAINED_MAX as u64
+    }
+
+    /// Forgets the `n` oldest operations.
     pub fn forget_oldest(&mut self, n: usize) {
-        for _ in 0..n.min(self.ops.len()) {
+        self.first_id = (self.first_id + n as u64).min(self.next_id);
+        while self.ops.front().is_some_and(|r| r.id.0 < self.first_id) {
             self.ops.pop_front();
-            self.first_id += 1;
         }
+    }
+
+    /// Whether `r` is one of the newest [`HISTORY_CHECKPOINT_KEPT`] operations or still open:
+    /// the records every copy of the run holds alike (see [`History::thin_for_checkpoint`]).
+    pub fn is_recent_or_open(&self, r: &OpRecord) -> bool {
+        recent_or_open(r, self.next_id)
+    }
+
+    /// Drops the records a time-travel checkpoint can do without: finished operations older
+    /// than the newest [`HISTORY_CHECKPOINT_KEPT`] that `needed` (the checker's question) does
+    /// not ask for. Every checkpoint held a whole history, and at 1,000 operations a second
+    /// their windows do not overlap: 33 checkpoints held 33 × 50,000 records, over a gigabyte.
+    /// A run restored from a thinned checkpoint behaves as the original: a finished record is
+    /// only read back for the page and the checker (who asks to keep what it has not judged).
+    /// It shows fewer old operations, as its trace shows fewer old events.
+    pub fn thin_for_checkpoint(&mut self, needed: impl Fn(OpId) -> bool) {
+        let next_id = self.next_id;
+        self.ops.retain(|r| recent_or_open(r, next_id) || needed(r.id));
     }
 
     pub fn is_empty(&self) -> bool {
@@ -322,9 +374,62 @@ impl History {
     }
 }
 
+fn recent_or_open(r: &OpRecord, next_id: u64) -> bool {
+    r.id.0 + HISTORY_CHECKPOINT_KEPT as u64 >= next_id || r.outcome == OpOutcome::Pending
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A history thinned for a checkpoint answers for the records it kept as the whole one
+    /// does, and forgets the same operations at the same moments, so a run restored from it
+    /// evolves as the original.
+    #[test]
+    fn a_thinned_history_keeps_what_is_asked_and_forgets_in_step_with_the_whole_one() {
+        let delete = || OpKind::Client(ClientOp::Delete { key: "k".into() });
+        let mut whole = History::new();
+        for i in 0..HISTORY_CHECKPOINT_KEPT as u64 + 100 {
+            let id = whole.invoke(SimTime(i), NodeId(1), delete());
+            // Every third operation stays open.
+            if !id.0.is_multiple_of(3) {
+                whole.complete(id, SimTime(i), OpOutcome::Ok { revision: id.0 });
+            }
+        }
+        let mut thinned = whole.clone();
+        thinned.thin_for_checkpoint(|op| op == OpId(50));
+        let kept: Vec<u64> = thinned.iter().map(|r| r.id.0).collect();
+        let newest = HISTORY_CHECKPOINT_KEPT as u64 + 100;
+        let expected: Vec<u64> = (1..=newest)
+            .filter(|id| id % 3 == 0 || *id == 50 || id + HISTORY_CHECKPOINT_KEPT as u64 > newest)
+            .collect();
+        assert_eq!(kept, expected);
+        for id in [1, 3, 50, 51, 99, newest - 1, newest, newest + 1] {
+            let want = whole.get(OpId(id)).filter(|r| expected.contains(&r.id.0));
+            assert_eq!(thinned.get(OpId(id)), want, "op {id}");
+            let from = |h: &History| {
+                h.iter_from(OpId(id)).map(|r| r.id.0).filter(|i| expected.contains(i)).collect::<Vec<_>>()
+            };
+            assert_eq!(from(&thinned), from(&whole), "from op {id}");
+        }
+        assert!(
+            !thinned.complete(OpId(4), SimTime(0), OpOutcome::Pending),
+            "a dropped record is not there to complete"
+        );
+        assert!(thinned.complete(OpId(3), SimTime(9), OpOutcome::Ok { revision: 3 }));
+        // Run both on past the retained maximum: the same ids are forgotten at the same time.
+        for i in 0..HISTORY_RETAINED_MAX as u64 {
+            for h in [&mut whole, &mut thinned] {
+                if h.is_full() {
+                    h.forget_oldest(1_000);
+                }
+                h.invoke(SimTime(i), NodeId(1), delete());
+            }
+            assert_eq!(thinned.first_id(), whole.first_id());
+        }
+        assert!(whole.first_id().0 > 1_000);
+        assert_eq!(thinned.len(), whole.len(), "past the dropped records the two hold the same");
+    }
 
     #[test]
     fn iter_from_starts_at_the_id_or_at_the_oldest_record_kept() {

@@ -2,8 +2,9 @@
 //!
 //! A run is its seed, its config and its command log, so any earlier state can be rebuilt by
 //! replaying. Replaying an hour from zero takes seconds, so the timeline keeps *checkpoints*:
-//! full clones of the simulation at fixed true times (`Sim` is `Clone`; see the vendored
-//! raft-rs note in ARCHITECTURE.md). A scrub restores the nearest checkpoint at or before the
+//! clones of the simulation at fixed true times (`Sim` is `Clone`; see the vendored raft-rs
+//! note in ARCHITECTURE.md), without the old events and finished operation records a restored
+//! run never reads again (`Sim::thin_for_checkpoint`). A scrub restores the nearest checkpoint at or before the
 //! target and replays only the rest. There are at most [`CHECKPOINTS_MAX`]: when full, every
 //! other one is dropped and the spacing doubles, so a long run keeps a bounded number with a
 //! replay distance proportional to its length.
@@ -16,7 +17,6 @@
 use crate::command::Command;
 use crate::config::ClusterConfig;
 use crate::error::{CommandError, ConfigError};
-use crate::event::TRACE_CHECKPOINT_KEPT;
 use crate::sim::{LoggedCommand, Sim};
 use crate::time::SimTime;
 use crate::types::OpId;
@@ -130,6 +130,11 @@ impl Timeline {
     pub fn checkpoint_count(&self) -> usize {
         self.checkpoints.len()
     }
+    /// Operation records the checkpoints hold in all (a record shared by several counts once
+    /// per checkpoint): what time travel costs in memory beyond the present run.
+    pub fn checkpoint_records(&self) -> usize {
+        self.checkpoints.iter().map(|c| c.sim.history().len()).sum()
+    }
 
     /// Applies a command now. In the past this forks: the recorded future is dropped.
     pub fn apply(&mut self, command: Command) -> Result<(Option<OpId>, Option<Fork>), CommandError> {
@@ -235,9 +240,11 @@ impl Timeline {
         if self.checkpoints.last().is_some_and(|c| c.now() >= self.sim.now()) {
             return;
         }
+        // Judged first, the operations the checker has done with need not be copied.
+        self.sim.check();
         let log = std::mem::take(self.sim.command_log_mut());
         let mut sim = self.sim.clone();
-        sim.trace_mut().keep_last(TRACE_CHECKPOINT_KEPT);
+        sim.thin_for_checkpoint();
         let checkpoint = Checkpoint { sim, log_len: log.len() };
         *self.sim.command_log_mut() = log;
         self.checkpoints.push(checkpoint);

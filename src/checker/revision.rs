@@ -298,13 +298,17 @@ impl Checker {
             self.cursor += 1;
         }
         // A history that forgot records the cursor still points at moves the cursor on.
-        if let Some(first) = history.iter().next() {
-            while self.cursor < first.id.0 {
-                self.done_ahead.remove(&OpId(self.cursor));
-                self.placed.remove(&OpId(self.cursor));
-                self.cursor += 1;
-            }
+        while self.cursor < history.first_id().0 {
+            self.done_ahead.remove(&OpId(self.cursor));
+            self.placed.remove(&OpId(self.cursor));
+            self.cursor += 1;
         }
+    }
+
+    /// Whether the checker may still read `op`'s record: not yet judged for good, or a write
+    /// of unknown outcome watched for a late apply. A time-travel checkpoint keeps those.
+    pub fn needs_record(&self, op: OpId) -> bool {
+        op.0 >= self.cursor || self.unresolved.contains(&op)
     }
 
     /// Registers the register writes of an applied operation at its revision.

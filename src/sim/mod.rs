@@ -151,8 +151,14 @@ impl Sim {
     pub(crate) fn command_log_mut(&mut self) -> &mut Vec<LoggedCommand> {
         &mut self.replay.log
     }
-    pub(crate) fn trace_mut(&mut self) -> &mut Trace {
-        &mut self.recorder.trace
+    /// Drops what a time-travel checkpoint need not hold: events but the newest
+    /// [`TRACE_CHECKPOINT_KEPT`](crate::event::TRACE_CHECKPOINT_KEPT) (older ones live on in the
+    /// hash) and finished operation records the checker has judged, but the newest
+    /// [`HISTORY_CHECKPOINT_KEPT`](crate::history::HISTORY_CHECKPOINT_KEPT).
+    pub(crate) fn thin_for_checkpoint(&mut self) {
+        self.recorder.trace.keep_last(crate::event::TRACE_CHECKPOINT_KEPT);
+        let checker = &self.recorder.checker;
+        self.recorder.history.thin_for_checkpoint(|op| checker.needs_record(op));
     }
     /// Events handled so far.
     pub fn steps(&self) -> u64 {
