@@ -6,6 +6,11 @@
 //! times spread over the run (`leaselab::bench::scrub_targets`) and prints how long they took
 //! (wall clock, read here, outside the core): what the checkpoints' spacing costs.
 use leaselab::time::SimTime;
+
+/// The CLI's allocator (src/bin/leaselab.rs): scrub times depend on it.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use leaselab::timeline::Timeline;
 use leaselab::{ClusterConfig, Command};
 

@@ -140,32 +140,35 @@ pub struct AppliedWrite {
 /// Records are shared (`Rc`) so that cloning a history — every time-travel checkpoint does —
 /// copies pointers, not records; a shared record is copied only when it changes.
 ///
-/// The history spans the ids from `first_id` to `next_id`: that span, not the records held,
-/// decides when the oldest are forgotten, so a history thinned for a checkpoint forgets the
-/// same operations at the same moments as the run it was taken from.
+/// There is a slot per operation from `first_id` to `next_id`: the slots, not the records
+/// held, decide when the oldest are forgotten, so a history thinned for a checkpoint forgets
+/// the same operations at the same moments as the run it was taken from.
 #[derive(Clone, Debug, Default)]
 pub struct History {
-    /// Records in id order. Every id of the span has one, except finished operations a
-    /// checkpoint dropped ([`History::thin_for_checkpoint`]).
-    ops: VecDeque<Rc<OpRecord>>,
-    /// The oldest id not forgotten.
+    /// Slot `i` holds operation `first_id + i`'s record; empty where a checkpoint dropped a
+    /// finished one ([`History::thin_for_checkpoint`]).
+    ops: VecDeque<Option<Rc<OpRecord>>>,
+    /// Id of `ops[0]`: the oldest operation not forgotten.
     first_id: u64,
     next_id: u64,
+    /// Records held (slots not empty).
+    held: usize,
 }
 
 impl History {
     pub fn new() -> History {
-        History { ops: VecDeque::new(), first_id: 1, next_id: 1 }
+        History { ops: VecDeque::new(), first_id: 1, next_id: 1, held: 0 }
     }
 
     pub fn invoke(&mut self, now: SimTime, node: NodeId, kind: OpKind) -> OpId {
         let id = OpId(self.next_id);
-        if self.span() == HISTORY_RETAINED_MAX as u64 {
+        if self.ops.len() == HISTORY_RETAINED_MAX {
             self.forget_oldest(1);
         }
         self.next_id += 1;
+        self.held += 1;
         let read = kind.is_read();
-        self.ops.push_back(Rc::new(OpRecord {
+        self.ops.push_back(Some(Rc::new(OpRecord {
             id,
             node,
             kind,
@@ -180,32 +183,18 @@ impl History {
             result: None,
             revision: None,
             txn_reads: None,
-        }));
+        })));
         id
     }
 
-    /// Ids from the oldest not forgotten to the newest.
-    fn span(&self) -> u64 {
-        self.next_id - self.first_id
-    }
-
-    /// Where `id`'s record is or would go in `ops`.
-    fn position(&self, id: OpId) -> usize {
-        if self.ops.len() as u64 == self.span() {
-            // Every id has its record (always, but after a checkpoint was restored).
-            id.0.saturating_sub(self.first_id).min(self.span()) as usize
-        } else {
-            self.ops.partition_point(|r| r.id < id)
-        }
-    }
-
     pub fn get(&self, id: OpId) -> Option<&OpRecord> {
-        self.ops.get(self.position(id)).filter(|r| r.id == id).map(|r| &**r)
+        let i = id.0.checked_sub(self.first_id)?;
+        self.ops.get(i as usize)?.as_deref()
     }
 
     fn get_mut(&mut self, id: OpId) -> Option<&mut OpRecord> {
-        let i = self.position(id);
-        self.ops.get_mut(i).filter(|r| r.id == id).map(Rc::make_mut)
+        let i = id.0.checked_sub(self.first_id)?;
+        self.ops.get_mut(i as usize)?.as_mut().map(Rc::make_mut)
     }
 
     /// Completes a pending operation; returns false if it was already complete (or forgotten).
@@ -315,17 +304,18 @@ impl History {
     }
 
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = &OpRecord> {
-        self.ops.iter().map(|r| &**r)
+        self.ops.iter().flatten().map(|r| &**r)
     }
 
     /// The records from operation `id` on (all of them if `id` is already forgotten).
     pub fn iter_from(&self, id: OpId) -> impl Iterator<Item = &OpRecord> {
-        self.ops.range(self.position(id)..).map(|r| &**r)
+        let skip = id.0.saturating_sub(self.first_id).min(self.ops.len() as u64);
+        self.ops.range(skip as usize..).flatten().map(|r| &**r)
     }
 
     /// Records held.
     pub fn len(&self) -> usize {
-        self.ops.len()
+        self.held
     }
 
     /// The oldest operation id not forgotten (its record may have been thinned away).
@@ -340,14 +330,16 @@ impl History {
 
     /// Whether the next operation would make it forget its oldest record.
     pub fn is_full(&self) -> bool {
-        self.span() >= HISTORY_RETAINED_MAX as u64
+        self.ops.len() >= HISTORY_RETAINED_MAX
     }
 
     /// Forgets the `n` oldest operations.
     pub fn forget_oldest(&mut self, n: usize) {
-        self.first_id = (self.first_id + n as u64).min(self.next_id);
-        while self.ops.front().is_some_and(|r| r.id.0 < self.first_id) {
-            self.ops.pop_front();
+        for _ in 0..n.min(self.ops.len()) {
+            if self.ops.pop_front().flatten().is_some() {
+                self.held -= 1;
+            }
+            self.first_id += 1;
         }
     }
 
@@ -366,11 +358,16 @@ impl History {
     /// It shows fewer old operations, as its trace shows fewer old events.
     pub fn thin_for_checkpoint(&mut self, needed: impl Fn(OpId) -> bool) {
         let next_id = self.next_id;
-        self.ops.retain(|r| recent_or_open(r, next_id) || needed(r.id));
+        for slot in &mut self.ops {
+            if slot.as_ref().is_some_and(|r| !recent_or_open(r, next_id) && !needed(r.id)) {
+                *slot = None;
+                self.held -= 1;
+            }
+        }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.ops.is_empty()
+        self.held == 0
     }
 }
 
