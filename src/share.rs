@@ -197,14 +197,13 @@ impl RunExport {
         // fewer old records. Older records in the file are not compared.
         let kept: Vec<&OpRecord> = replayed.history.iter().filter(|r| sim.history().is_recent_or_open(r)).collect();
         let window_start = sim.history().next_id().0.saturating_sub(HISTORY_CHECKPOINT_KEPT as u64);
-        let kept_ids: std::collections::BTreeSet<u64> = kept.iter().map(|r| r.id.0).collect();
-        let history: Vec<serde_json::Value> = history
+        let history: Vec<&serde_json::Value> = history
             .iter()
             .filter(|v| {
                 let id = v.get("id").and_then(serde_json::Value::as_u64);
-                id.is_none_or(|id| id >= window_start || kept_ids.contains(&id))
+                // `kept` is in id order.
+                id.is_none_or(|id| id >= window_start || kept.binary_search_by_key(&id, |r| r.id.0).is_ok())
             })
-            .cloned()
             .collect();
         if let Some(i) = first_difference(&history, &kept) {
             return Err(match kept.get(i) {
@@ -212,7 +211,7 @@ impl RunExport {
                 None => "the file's history has more operations than its replay (was it edited?)".to_string(),
             });
         }
-        if let Some(i) = first_difference(trace, &replayed.trace) {
+        if let Some(i) = first_difference(&trace.iter().collect::<Vec<_>>(), &replayed.trace) {
             return Err(match replayed.trace.get(i) {
                 Some(event) if i < trace.len() => {
                     format!("the file's trace differs from its replay at event {} (was it edited?)", event.seq)
@@ -270,9 +269,9 @@ struct RunFile {
 
 /// Index of the first entry where the file and the replay differ (a length difference
 /// included), comparing each replayed entry in its JSON form.
-fn first_difference<T: Serialize>(file: &[serde_json::Value], replayed: &[T]) -> Option<usize> {
+fn first_difference<T: Serialize>(file: &[&serde_json::Value], replayed: &[T]) -> Option<usize> {
     (0..file.len().max(replayed.len())).find(|&i| match (file.get(i), replayed.get(i)) {
-        (Some(f), Some(r)) => serde_json::to_value(r).map_or(true, |r| *f != r),
+        (Some(f), Some(r)) => serde_json::to_value(r).map_or(true, |r| **f != r),
         _ => true,
     })
 }
