@@ -318,6 +318,12 @@ impl History {
         self.held
     }
 
+    /// Whether every operation not forgotten has its record: false in a run restored from a
+    /// time-travel checkpoint until the operations it dropped are forgotten.
+    pub fn is_whole(&self) -> bool {
+        self.held == self.ops.len()
+    }
+
     /// The oldest operation id not forgotten (its record may have been thinned away).
     pub fn first_id(&self) -> OpId {
         OpId(self.first_id)

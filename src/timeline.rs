@@ -218,13 +218,41 @@ impl Timeline {
             if self.sim.command_log_truncated() {
                 return Err("this run's command log outgrew its limit, so it cannot be replayed".to_string());
             }
-            let checkpoint = &self.checkpoints[base];
-            let mut sim = checkpoint.sim.clone();
-            *sim.command_log_mut() = self.recorded[..checkpoint.log_len].to_vec();
-            sim.set_replay(self.recorded[checkpoint.log_len..].to_vec())?;
-            self.sim = sim;
+            self.restore(base)?;
         }
         self.advance(to, usize::MAX);
+        Ok(())
+    }
+
+    /// Makes checkpoint `index` the present, with the rest of the recorded log to replay.
+    fn restore(&mut self, index: usize) -> Result<(), String> {
+        let checkpoint = &self.checkpoints[index];
+        let mut sim = checkpoint.sim.clone();
+        *sim.command_log_mut() = self.recorded[..checkpoint.log_len].to_vec();
+        sim.set_replay(self.recorded[checkpoint.log_len..].to_vec())?;
+        self.sim = sim;
+        Ok(())
+    }
+
+    /// Replays the present from the start of the run if it was restored from a checkpoint
+    /// that dropped old operation records, so that it holds them all again: a checker started
+    /// afresh over the history (a guided tour's final check) needs every one. The run is the
+    /// same (checked by its trace hash); on any difference the present is left as it was.
+    pub fn rebuild_whole_history(&mut self) -> Result<(), String> {
+        if self.sim.history().is_whole() {
+            return Ok(());
+        }
+        if self.sim.command_log_truncated() {
+            return Err("this run's command log outgrew its limit, so it cannot be replayed".to_string());
+        }
+        let (to, steps, hash) = (self.sim.now(), self.sim.steps(), self.sim.trace_hash());
+        let present = self.sim.clone();
+        self.restore(0)?;
+        self.advance(to, usize::MAX);
+        if (self.sim.steps(), self.sim.trace_hash()) != (steps, hash) {
+            self.sim = present;
+            return Err("replaying the run from its start did not reach the same state".to_string());
+        }
         Ok(())
     }
 

@@ -497,7 +497,7 @@ impl Node {
     pub fn term_at(&self, index: u64) -> Option<u64> {
         let p = self.process.as_ref()?;
         let log = &p.raw.raft.raft_log;
-        // The entry just before the first one is the snapshot's, whose term raft-rs keeps.
+        // The entry just before the first one is the last compacted one, whose term the disk keeps.
         if index + 1 < log.first_index() || index > log.last_index() {
             return None;
         }

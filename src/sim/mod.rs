@@ -154,11 +154,14 @@ impl Sim {
     /// Drops what a time-travel checkpoint need not hold: events but the newest
     /// [`TRACE_CHECKPOINT_KEPT`](crate::event::TRACE_CHECKPOINT_KEPT) (older ones live on in the
     /// hash) and finished operation records the checker has judged, but the newest
-    /// [`HISTORY_CHECKPOINT_KEPT`](crate::history::HISTORY_CHECKPOINT_KEPT).
+    /// [`HISTORY_CHECKPOINT_KEPT`](crate::history::HISTORY_CHECKPOINT_KEPT) and the stale reads.
     pub(crate) fn thin_for_checkpoint(&mut self) {
         self.recorder.trace.keep_last(crate::event::TRACE_CHECKPOINT_KEPT);
         let checker = &self.recorder.checker;
-        self.recorder.history.thin_for_checkpoint(|op| checker.needs_record(op));
+        // The page explains stale reads from their records: those stay too.
+        let mut stale: Vec<OpId> = checker.stale_reads().iter().map(|s| s.read).collect();
+        crate::order::sort_by_key(&mut stale, |op| (op.0, 0, 0));
+        self.recorder.history.thin_for_checkpoint(|op| checker.needs_record(op) || stale.binary_search(&op).is_ok());
     }
     /// Events handled so far.
     pub fn steps(&self) -> u64 {
