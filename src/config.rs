@@ -164,9 +164,8 @@ pub struct ClusterConfig {
     pub log_compaction_entries: u32,
     /// Entries a compaction keeps in the log before the snapshot's index, for followers a
     /// little behind (etcd's `SnapshotCatchUpEntries`, 5,000 beside its 10,000-entry snapshot
-    /// count; here 500 beside 1,000). 0 compacts through the snapshot, as files saved before
-    /// this setting existed did: a file without it reads as 0 and replays as recorded.
-    #[serde(default)]
+    /// count; here 500 beside 1,000). 0 compacts through the snapshot, as runs recorded before
+    /// this setting existed did (they replay with 0: see `share::FORMAT`).
     pub log_catch_up_entries: u32,
     pub leader_lease: LeaderLeaseConfig,
     pub lessor: LessorConfig,
@@ -314,10 +313,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_config_saved_before_catch_up_entries_compacts_as_it_did() {
-        let old: ClusterConfig = serde_json::from_str(r#"{"node_count": 5}"#).unwrap();
-        assert_eq!(old.log_catch_up_entries, 0);
-        assert_eq!(old.log_compaction_entries, 1_000, "other missing settings take their defaults");
+    fn catch_up_entries_default_to_500_and_are_bounded() {
+        let partial: ClusterConfig = serde_json::from_str(r#"{"node_count": 5}"#).unwrap();
+        assert_eq!(partial.log_catch_up_entries, 500, "a missing setting takes its default");
         assert_eq!(ClusterConfig::default().log_catch_up_entries, 500);
         let bad = ClusterConfig { log_catch_up_entries: 1_000_001, ..ClusterConfig::default() };
         assert!(bad.validate().is_err());

@@ -21,8 +21,12 @@ use serde::{Deserialize, Serialize};
 
 /// Version of the recording format written. Format 1 (before client operations had one type
 /// and key leases were named as such) is still read: its commands' older names are read as
-/// the new ones. Other versions are refused.
-pub const FORMAT: u32 = 2;
+/// the new ones. Formats 1 and 2 predate raft log compaction's catch-up entries: they replay
+/// with `log_catch_up_entries` 0, the compaction they were recorded with. Other versions are
+/// refused.
+pub const FORMAT: u32 = 3;
+/// The first format whose configuration has `log_catch_up_entries`.
+const FORMAT_CATCH_UP: u32 = 3;
 /// The oldest format still read.
 pub const FORMAT_OLDEST: u32 = 1;
 /// The URL fragment key: `…/#run=<base64url of the recording's JSON>`.
@@ -95,7 +99,11 @@ impl Recording {
                 crate::decimal::fixed(self.end.0 as f64 / 3.6e9, 1)
             ));
         }
-        let timeline = Timeline::replaying(self.seed, self.config.clone(), self.commands.clone(), self.end)?;
+        let mut config = self.config.clone();
+        if self.format < FORMAT_CATCH_UP {
+            config.log_catch_up_entries = 0;
+        }
+        let timeline = Timeline::replaying(self.seed, config, self.commands.clone(), self.end)?;
         Ok(Replay { timeline, recording: self.clone(), file: None })
     }
 
@@ -183,7 +191,7 @@ impl RunExport {
         let mut replay = file.recording.start_replay()?;
         // A format-1 file's history and trace are in that format's shape; the recording
         // itself is still replayed and checked.
-        if file.recording.format == FORMAT {
+        if file.recording.format >= 2 {
             replay.file = Some((file.history, file.trace));
         }
         Ok(replay)

@@ -33,7 +33,7 @@ fn a_format1_link_and_export_open_and_reproduce_the_same_run() {
     let again = Recording::from_url_fragment(&Recording::of(from_link.sim()).unwrap().to_url_fragment()).unwrap();
     assert_eq!(again.format, FORMAT);
     assert!(!again.hash_predates_wording());
-    assert_eq!(again.replay().expect("a format-2 link replays").sim().trace_hash(), hash);
+    assert_eq!(again.replay().expect("a link in today's format replays").sim().trace_hash(), hash);
 }
 
 #[test]
@@ -55,4 +55,39 @@ fn a_format1_tour_file_runs_as_the_built_in_tour_does() {
     let (_, new_sim) = scenario::run(&new);
     assert!(old_report.passed());
     assert_eq!(old_sim.trace_hash(), new_sim.trace_hash());
+}
+
+/// Before raft log compaction kept catch-up entries (recording format 2), a node compacted
+/// through its snapshot's index. A format-2 link to a run long enough to compact still
+/// replays that way, to the trace hash it was saved with; read as today's format, the same
+/// commands compact differently and the hash would not match.
+#[test]
+fn a_format2_run_that_compacted_replays_with_the_compaction_it_was_recorded_with() {
+    use leaselab::{ClientOp, ClusterConfig, Command, Sim};
+    let config = ClusterConfig { log_catch_up_entries: 0, ..ClusterConfig::default() };
+    let mut sim = Sim::new(3, config).unwrap();
+    sim.run_for_ms(3_000);
+    for i in 0..1_500u64 {
+        let node = sim.leader().unwrap();
+        let op = ClientOp::Put { key: format!("k{}", i % 8), value: i.to_string(), key_lease: None };
+        sim.apply(Command::Client { node, op }).unwrap();
+        sim.run_for_ms(10);
+    }
+    sim.run_for_ms(1_000);
+    let compacted = sim.nodes().iter().all(|n| n.first_index() > 1_000);
+    assert!(compacted, "every node compacted its log");
+    // The link as format 2 wrote it: no `log_catch_up_entries` in its config.
+    let mut json: serde_json::Value = serde_json::from_str(&Recording::of(&sim).unwrap().to_json()).unwrap();
+    json["format"] = 2.into();
+    json["config"].as_object_mut().unwrap().remove("log_catch_up_entries");
+    let format2 = Recording::from_json(&json.to_string()).unwrap();
+    let replayed = format2.replay().expect("a format-2 run replays as recorded");
+    assert_eq!(replayed.sim().trace_hash(), sim.trace_hash());
+    assert_eq!(replayed.sim().config().log_catch_up_entries, 0);
+
+    json["format"] = FORMAT.into();
+    let Err(e) = Recording::from_json(&json.to_string()).unwrap().replay() else {
+        panic!("read as today's format, the run compacts as today and does not reproduce")
+    };
+    assert!(e.contains("does not reproduce"), "{e}");
 }
