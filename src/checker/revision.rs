@@ -42,6 +42,7 @@ use crate::read::ReadMode;
 use crate::time::SimTime;
 use crate::types::OpId;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::rc::Rc;
 
 /// Writes remembered per key, by revision (a read's source is looked up here).
 pub const WRITES_KEPT_PER_KEY: usize = 4_096;
@@ -71,10 +72,12 @@ impl Place {
     }
 }
 
+/// A write as a key's log remembers it. The value is shared (`Rc`): every time-travel
+/// checkpoint clones the checker, and with it thousands of writes per key.
 #[derive(Clone, Debug)]
 struct WriteInfo {
     op: OpId,
-    value: Option<String>,
+    value: Option<Rc<str>>,
 }
 
 /// One finished operation on a key, and the furthest place reached by it and everything
@@ -315,7 +318,7 @@ impl Checker {
     fn remember_writes(&mut self, r: &OpRecord) {
         let (Some(revision), Some(effects)) = (r.revision, &r.effects) else { return };
         for (key, value) in last_effect_per_key(effects) {
-            let info = WriteInfo { op: r.id, value: value.clone() };
+            let info = WriteInfo { op: r.id, value: value.as_deref().map(Rc::from) };
             self.keys.entry(key.to_string()).or_default().remember_write(revision, info);
         }
     }
@@ -488,12 +491,12 @@ fn last_effect_per_key(effects: &[(String, Option<String>)]) -> BTreeMap<&str, &
 /// cannot.
 fn source_of(log: &KeyLog, read: &KeyRead) -> (u64, Option<String>) {
     let latest = log.writes.range(..=read.revision).next_back();
-    let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "(absent)".into());
+    let show = |v: &Option<Rc<str>>| v.as_deref().unwrap_or("(absent)").to_string();
     match &read.value {
         Some(value) => {
             let source = read.mod_revision;
             match log.writes.get(&source) {
-                Some(w) if w.value.as_ref() != Some(value) => (
+                Some(w) if w.value.as_deref() != Some(value.as_str()) => (
                     source,
                     Some(format!(
                         "returned {}={value} from revision {source}, but {} wrote {} there",
@@ -553,13 +556,16 @@ fn stale_against(log: &KeyLog, read: &KeyRead, source: u64, id: OpId, invoke: u6
     };
     if let Some((place, write, at)) = log.acked_writes.furthest_before(invoke) {
         if place > Place::read(source) {
-            let value = log.writes.get(&place.revision).and_then(|w| w.value.clone());
+            let value = log.writes.get(&place.revision).and_then(|w| w.value.as_deref().map(str::to_string));
             return Some(base(write, value, at, None));
         }
     }
     if let Some((place, earlier, at)) = log.reads.furthest_before(invoke) {
         if place > Place::read(source) {
-            let (write, value) = log.writes.get(&place.revision).map_or((OpId(0), None), |w| (w.op, w.value.clone()));
+            let (write, value) = log
+                .writes
+                .get(&place.revision)
+                .map_or((OpId(0), None), |w| (w.op, w.value.as_deref().map(str::to_string)));
             return Some(base(write, value, at, Some(earlier)));
         }
     }
