@@ -349,10 +349,16 @@ impl History {
         }
     }
 
-    /// Whether `r` is one of the newest [`HISTORY_CHECKPOINT_KEPT`] operations or still open:
-    /// the records every copy of the run holds alike (see [`History::thin_for_checkpoint`]).
+    /// The oldest of the newest [`HISTORY_CHECKPOINT_KEPT`] operations: from it on, and for
+    /// the open ones, every copy of the run holds the records alike (see
+    /// [`History::thin_for_checkpoint`]).
+    pub fn recent_from(&self) -> OpId {
+        OpId(self.next_id.saturating_sub(HISTORY_CHECKPOINT_KEPT as u64))
+    }
+
+    /// Whether `r` is recent (see [`History::recent_from`]) or still open.
     pub fn is_recent_or_open(&self, r: &OpRecord) -> bool {
-        recent_or_open(r, self.next_id)
+        r.id >= self.recent_from() || r.outcome == OpOutcome::Pending
     }
 
     /// Drops the records a time-travel checkpoint can do without: finished operations older
@@ -363,10 +369,9 @@ impl History {
     /// only read back for the page and the checker (who asks to keep what it has not judged).
     /// It shows fewer old operations, as its trace shows fewer old events.
     pub fn thin_for_checkpoint(&mut self, needed: impl Fn(OpId) -> bool) {
-        let next_id = self.next_id;
-        for slot in &mut self.ops {
-            if slot.as_ref().is_some_and(|r| !recent_or_open(r, next_id) && !needed(r.id)) {
-                *slot = None;
+        for i in 0..self.ops.len() {
+            if self.ops[i].as_ref().is_some_and(|r| !self.is_recent_or_open(r) && !needed(r.id)) {
+                self.ops[i] = None;
                 self.held -= 1;
             }
         }
@@ -375,10 +380,6 @@ impl History {
     pub fn is_empty(&self) -> bool {
         self.held == 0
     }
-}
-
-fn recent_or_open(r: &OpRecord, next_id: u64) -> bool {
-    r.id.0 + HISTORY_CHECKPOINT_KEPT as u64 >= next_id || r.outcome == OpOutcome::Pending
 }
 
 #[cfg(test)]

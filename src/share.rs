@@ -10,7 +10,7 @@ use crate::client_op::ClientOp;
 use crate::command::Command;
 use crate::config::ClusterConfig;
 use crate::event::{TracedEvent, TRACE_CHECKPOINT_KEPT};
-use crate::history::{OpRecord, HISTORY_CHECKPOINT_KEPT};
+use crate::history::OpRecord;
 use crate::mvcc::TxnOp;
 use crate::sim::{LoggedCommand, Sim};
 use crate::time::SimTime;
@@ -204,7 +204,7 @@ impl RunExport {
         // one saved after scrubbing back started from a time-travel checkpoint, which keeps
         // fewer old records. Older records in the file are not compared.
         let kept: Vec<&OpRecord> = replayed.history.iter().filter(|r| sim.history().is_recent_or_open(r)).collect();
-        let window_start = sim.history().next_id().0.saturating_sub(HISTORY_CHECKPOINT_KEPT as u64);
+        let window_start = sim.history().recent_from().0;
         let history: Vec<&serde_json::Value> = history
             .iter()
             .filter(|v| {
