@@ -41,6 +41,7 @@ use crate::history::{History, OpKind, OpRecord};
 use crate::read::ReadMode;
 use crate::time::SimTime;
 use crate::types::OpId;
+use fxhash::FxHashMap;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::rc::Rc;
 
@@ -102,7 +103,10 @@ impl Finished {
     /// would have needed are dropped.
     fn insert(&mut self, at: u64, place: Place, op: OpId, horizon: u64) {
         // Answers arrive almost in time order: the position is nearly always the end.
-        let pos = self.entries.partition_point(|f| f.at <= at);
+        let pos = match self.entries.back() {
+            Some(last) if last.at > at => self.entries.partition_point(|f| f.at <= at),
+            _ => self.entries.len(),
+        };
         self.entries.insert(pos, Finish { at, place, op, furthest: (place, op, at) });
         for i in pos..self.entries.len() {
             let mut furthest = (self.entries[i].place, self.entries[i].op, self.entries[i].at);
@@ -216,7 +220,7 @@ impl Verdicts {
 /// The live checker of the simulator's history (see the module docs).
 #[derive(Clone, Debug, Default)]
 pub struct Checker {
-    keys: BTreeMap<String, KeyLog>,
+    keys: KeyLogs,
     verdicts: Verdicts,
     stale: Vec<StaleRead>,
     /// Every op with id below this has been judged for good.
@@ -251,7 +255,7 @@ impl Checker {
 
     /// Keys on which a violation was found, with how many.
     pub fn violations_by_key(&self) -> impl Iterator<Item = (&str, usize)> {
-        self.keys.iter().filter(|(_, k)| k.violations > 0).map(|(key, k)| (key.as_str(), k.violations))
+        self.keys.iter().filter(|(_, k)| k.violations > 0).map(|(key, k)| (key, k.violations))
     }
 
     /// Operations checked so far (reads judged and writes placed in the order).
@@ -291,7 +295,12 @@ impl Checker {
                 continue;
             }
             if self.judge(r, horizon) {
-                self.done_ahead.insert(r.id);
+                if new_cursor.is_none() && r.id.0 == self.cursor {
+                    // Everything before it is judged for good: the cursor moves on at once.
+                    self.cursor += 1;
+                } else {
+                    self.done_ahead.insert(r.id);
+                }
             } else {
                 new_cursor.get_or_insert(r.id.0);
             }
@@ -319,7 +328,7 @@ impl Checker {
         let (Some(revision), Some(effects)) = (r.revision, &r.effects) else { return };
         for (key, value) in last_effect_per_key(effects) {
             let info = WriteInfo { op: r.id, value: value.as_deref().map(Rc::from) };
-            self.keys.entry(key.to_string()).or_default().remember_write(revision, info);
+            self.keys.log(key).remember_write(revision, info);
         }
     }
 
@@ -399,18 +408,13 @@ impl Checker {
                         self.place_write(r);
                     }
                     for (key, _) in last_effect_per_key(r.effects.as_deref().unwrap_or_default()) {
-                        self.keys.entry(key.to_string()).or_default().acked_writes.insert(
-                            ret,
-                            Place::write(revision),
-                            id,
-                            horizon,
-                        );
+                        self.keys.log(key).acked_writes.insert(ret, Place::write(revision), id, horizon);
                     }
                     self.verdicts.judge(id, Verdict::Linearizable);
                     judged = true;
                 }
                 if let Some(txn) = r.txn_reads.as_deref() {
-                    for read in txn.key_reads(self.keys.keys().map(String::as_str)) {
+                    for read in txn.key_reads(self.keys.names()) {
                         self.judge_read(id, read, r.invoked_at.0, ret, horizon);
                     }
                     judged = true;
@@ -430,7 +434,7 @@ impl Checker {
         self.checked_ops += 1;
         let invoke = r.invoked_at.0;
         for (key, _) in last_effect_per_key(r.effects.as_deref().unwrap_or_default()) {
-            let log = self.keys.entry(key.to_string()).or_default();
+            let log = self.keys.log(key);
             if let Some((place, read, _)) = log.reads.furthest_before(invoke) {
                 if place >= Place::read(revision) {
                     // That read saw this write's revision (or a later one) before it was sent.
@@ -458,7 +462,7 @@ impl Checker {
     /// Judges one key of a read: its value against the write order, then real time.
     fn judge_read(&mut self, id: OpId, read: KeyRead, invoke: u64, ret: u64, horizon: u64) {
         self.checked_ops += 1;
-        let log = self.keys.entry(read.key.clone()).or_default();
+        let log = self.keys.log(&read.key);
         let (source, mismatch) = source_of(log, &read);
         let verdict = if let Some(note) = mismatch {
             Verdict::Violation { note }
@@ -476,15 +480,68 @@ impl Checker {
     }
 }
 
-/// An operation's final write to each key (a transaction may write a key twice).
-fn last_effect_per_key(effects: &[(String, Option<String>)]) -> BTreeMap<&str, &Option<String>> {
-    // Inserted one by one (a later write replaces an earlier one): collecting into a map would
-    // compile a sort for it into the page.
-    let mut last = BTreeMap::new();
-    for (k, v) in effects {
-        last.insert(k.as_str(), v);
+/// An operation's final write to each key (a transaction may write a key twice), in key
+/// order. Nearly every operation writes one key: that case allocates nothing.
+fn last_effect_per_key(effects: &[(String, Option<String>)]) -> LastEffects<'_> {
+    match effects {
+        [] => LastEffects::One(None),
+        [(k, v)] => LastEffects::One(Some((k.as_str(), v))),
+        _ => {
+            // Inserted one by one (a later write replaces an earlier one): collecting into a
+            // map would compile a sort for it into the page.
+            let mut last = BTreeMap::new();
+            for (k, v) in effects {
+                last.insert(k.as_str(), v);
+            }
+            LastEffects::Many(last.into_iter())
+        }
     }
-    last
+}
+
+/// What [`last_effect_per_key`] returns.
+enum LastEffects<'a> {
+    One(Option<(&'a str, &'a Option<String>)>),
+    Many(std::collections::btree_map::IntoIter<&'a str, &'a Option<String>>),
+}
+
+impl<'a> Iterator for LastEffects<'a> {
+    type Item = (&'a str, &'a Option<String>);
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            LastEffects::One(one) => one.take(),
+            LastEffects::Many(many) => many.next(),
+        }
+    }
+}
+
+/// Every key's log: found by hashing (the checker looks a key up several times for every
+/// operation it judges, and an ordered map's string comparisons cost the most of that), and
+/// listed in key order.
+#[derive(Clone, Debug, Default)]
+struct KeyLogs {
+    logs: FxHashMap<String, KeyLog>,
+    names: BTreeSet<String>,
+}
+
+impl KeyLogs {
+    /// The log of `key`, made if there is none (the key's string is copied only then).
+    fn log(&mut self, key: &str) -> &mut KeyLog {
+        if !self.logs.contains_key(key) {
+            self.logs.insert(key.to_string(), KeyLog::default());
+            self.names.insert(key.to_string());
+        }
+        self.logs.get_mut(key).expect("just made")
+    }
+
+    /// Every key with a log, in key order.
+    fn names(&self) -> impl Iterator<Item = &str> {
+        self.names.iter().map(String::as_str)
+    }
+
+    /// Every key and its log, in key order.
+    fn iter(&self) -> impl Iterator<Item = (&str, &KeyLog)> {
+        self.names.iter().map(|name| (name.as_str(), &self.logs[name]))
+    }
 }
 
 /// The revision of the write a read saw on its key, and why its value cannot be right, if it
