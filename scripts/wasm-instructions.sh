@@ -13,11 +13,12 @@
 # warm run: (module load + two runs) − (module load + one run), with V8's baseline compiler
 # off so every function runs as optimized code from its first call. The native count is the
 # speed example's whole process (its setup is a few hundred thousand instructions).
+# BUILD_ONLY=1 builds the module and the speed example and stops.
 # Slow: valgrind runs V8 about 50× slower (≈3 minutes per figure).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ $# -gt 0 ] || set -- "sim 5 100 eager" "bare 5"
-command -v valgrind >/dev/null || { echo "wasm-instructions: needs valgrind" >&2; exit 1; }
+[ -n "${BUILD_ONLY:-}" ] || command -v valgrind >/dev/null || { echo "wasm-instructions: needs valgrind" >&2; exit 1; }
 root=$PWD
 node=${NODE:-node}
 case ${OPT_LEVEL:-3} in
@@ -88,6 +89,8 @@ cp Cargo.lock "$dir/Cargo.lock"
 (cd "$dir" && cargo build --release --offline --target wasm32-unknown-unknown --quiet)
 cargo build --release --example speed --quiet
 wasm=$dir/target/wasm32-unknown-unknown/release/wasm_instructions.wasm
+# BUILD_ONLY=1: build the module and the speed example, count nothing (scripts/profile-compare.sh).
+[ -z "${BUILD_ONLY:-}" ] || exit 0
 count() { valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@" 2>&1 | sed -n 's/.*I *refs: *//p' | tr -d ','; }
 for spec in "$@"; do
   one=$(count --smc-check=all "$node" --no-liftoff --no-wasm-tier-up "$dir/run.mjs" "$wasm" "$spec" 1)
