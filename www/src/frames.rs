@@ -24,6 +24,8 @@ pub(crate) fn run_frames(lab: Lab, last: Rc<Cell<f64>>) {
         let dt = now - last.replace(now);
         // A shared or imported run being replayed has the frame's time; the present waits.
         let replaying = lab.replay_frame(&|| wall_ms() - now < SIMULATION_MS_PER_FRAME);
+        // So has a scrub still replaying toward its target.
+        let replaying = replaying || lab.seek_frame(&|| wall_ms() - now < SIMULATION_MS_PER_FRAME);
         // A comparison under way has half the frame's time; the present run goes on with the rest.
         lab.compare_frame(&|| wall_ms() - now < SIMULATION_MS_PER_FRAME / 2.0);
         // A measurement of the read paths under way: one cell a frame.

@@ -26,6 +26,11 @@ const EVENTS_PER_SLICE: usize = 1_000;
 /// run opens at once; a longer one goes on a slice per frame with its progress shown.
 const REPLAY_AT_ONCE_EVENTS: usize = 50_000;
 
+/// Events a scrub replays at once (≈10–20 ms in the page, so dragging the scrubber stays
+/// smooth): a short replay lands at once; a longer one goes on a slice per frame with its
+/// progress shown.
+const SEEK_AT_ONCE_EVENTS: usize = 10_000;
+
 /// What a replay under way says when it opens, and when it fails.
 type ReplayWords = (&'static str, &'static str);
 
@@ -204,6 +209,9 @@ pub struct Lab {
     announce_timer: StoredValue<Option<gloo_timers::callback::Timeout>, LocalStorage>,
     /// A shared or imported run being replayed a slice per frame, and how to announce it.
     pending_replay: StoredValue<Option<PendingReplay>, LocalStorage>,
+    /// A scrub still replaying toward its target a slice per frame ([`Lab::seek_frame`]): the
+    /// target, and where the present run stood after the last slice.
+    pending_seek: StoredValue<Option<(SimTime, (u64, SimTime))>>,
     /// The run under every leader lease policy, being run a slice per frame.
     pending_compare: StoredValue<Option<Comparison>, LocalStorage>,
     /// The comparison on show: what run it is of, how many policies have run, and their runs
@@ -286,6 +294,7 @@ impl Lab {
             announce_batch: StoredValue::new(crate::announcer::Batch::default()),
             announce_timer: StoredValue::new_local(None),
             pending_replay: StoredValue::new_local(None),
+            pending_seek: StoredValue::new(None),
             pending_compare: StoredValue::new_local(None),
             compare: RwSignal::new(None),
             pending_matrix: StoredValue::new_local(None),
@@ -414,16 +423,71 @@ impl Lab {
         self.refresh();
     }
 
-    /// Scrubs to true time `to` (replaying from the nearest checkpoint when going back).
+    /// Scrubs to true time `to`, replaying from the nearest checkpoint when going back. A
+    /// replay longer than [`SEEK_AT_ONCE_EVENTS`] goes on a slice per frame
+    /// ([`Lab::seek_frame`]) with its progress shown, so a scrub across a long, busy run never
+    /// holds the page still.
     pub fn seek(&self, to: SimTime) {
-        let result = self.timeline.try_update_value(|t| t.seek(to));
-        match result {
-            Some(Err(e)) => self.set_timeline_note(Some(Err(e))),
-            _ => self.set_timeline_note(None),
-        }
+        self.pending_seek.set_value(None);
+        let begun = self.timeline.try_update_value(|t| t.begin_seek(to));
+        let from = match begun {
+            Some(Ok(from)) => from,
+            Some(Err(e)) => {
+                self.set_timeline_note(Some(Err(e)));
+                return;
+            }
+            None => return,
+        };
+        let done = self.timeline.try_update_value(|t| t.advance(to, SEEK_AT_ONCE_EVENTS)).unwrap_or(true);
         // The history and trace may now be a different (earlier) run: rebuild the views.
         self.reset_views();
-        self.refresh();
+        if done {
+            self.set_timeline_note(None);
+            self.refresh();
+        } else {
+            self.pending_seek.set_value(Some((to, self.run_mark())));
+            self.show_seek_progress(from, to);
+        }
+    }
+
+    /// Runs a scrub's replay for this frame's time; false when none is under way. Anything
+    /// done to the present run meanwhile (a command, a step, another run) stops it where it
+    /// got to; another scrub starts over from its own checkpoint.
+    pub fn seek_frame(&self, more_time: &dyn Fn() -> bool) -> bool {
+        let Some((to, mark)) = self.pending_seek.try_update_value(Option::take).flatten() else {
+            return false;
+        };
+        if self.run_mark() != mark {
+            let now = self.timeline.with_value(|t| t.sim().now());
+            self.set_timeline_note(Some(Ok(format!("Scrub stopped at {}", crate::model::format_time(now)))));
+            return false;
+        }
+        let mut done = false;
+        while !done {
+            done = self.timeline.try_update_value(|t| t.advance(to, EVENTS_PER_SLICE)).unwrap_or(true);
+            if !more_time() {
+                break;
+            }
+        }
+        if done {
+            self.set_timeline_note(None);
+            self.refresh();
+        } else {
+            self.pending_seek.set_value(Some((to, self.run_mark())));
+            let now = self.timeline.with_value(|t| t.sim().now());
+            self.show_seek_progress(now, to);
+        }
+        true
+    }
+
+    /// Says how far a scrub's replay has got, and moves the present's clock with it.
+    fn show_seek_progress(&self, now: SimTime, to: SimTime) {
+        self.set_timeline_note(Some(Ok(format!(
+            "Scrubbing: replaying {} of {}…",
+            crate::model::format_time(now),
+            crate::model::format_time(to)
+        ))));
+        self.refresh_with(PanelWork::None, false);
     }
 
     pub fn toggle_pick(&self, node: leaselab::NodeId) {
@@ -858,6 +922,7 @@ impl Lab {
     fn install(&self, timeline: Timeline) {
         // A new run (Reset, a tour, another link) cancels a replay or comparison under way.
         self.pending_replay.set_value(None);
+        self.pending_seek.set_value(None);
         self.pending_compare.set_value(None);
         self.compare.set(None);
         self.timeline.set_value(timeline);
@@ -974,7 +1039,10 @@ impl Lab {
             };
             let view = TimelineView { now: s.now(), horizon: t.horizon(), in_past: t.in_past() };
             // The screen reader hears the live run, not a replay rushing by.
-            let live = tables && !view.in_past && self.pending_replay.with_value(Option::is_none);
+            let live = tables
+                && !view.in_past
+                && self.pending_replay.with_value(Option::is_none)
+                && self.pending_seek.with_value(Option::is_none);
             if live {
                 let was_empty = self.announce_batch.with_value(crate::announcer::Batch::is_empty);
                 self.announce_batch.update_value(|b| b.absorb(s, s.events_since(from).map(|e| &e.event)));

@@ -1502,3 +1502,55 @@ fn the_rings_drop_marks_stay_in_the_present_while_the_diagram_looks_back() {
     assert!(lab.drop_marks.get_untracked().contains("l7 7"), "a ✕ on the isolated node's links now");
     panel.remove();
 }
+
+/// A scrub back across a long, busy run replays a slice per frame with its progress shown,
+/// instead of holding the page until it lands; it lands exactly where a whole replay does, and
+/// acting on the run meanwhile stops it where it got to.
+#[wasm_bindgen_test]
+async fn a_long_scrub_replays_a_slice_per_frame_and_lands_where_a_whole_one_does() {
+    use leaselab::{Command, SimTime};
+    use leaselab_www::lab::Lab;
+    let lab = Lab::new(1, ClusterConfig::default());
+    lab.command(Command::SetWorkload { ops_per_sec: 1_000 }).unwrap();
+    while lab.snap.get_untracked().now < SimTime::from_ms(200_000) {
+        lab.advance_us(1_000_000);
+    }
+    let target = SimTime::from_ms(199_500);
+    // The same run, stopped at the target without scrubbing.
+    let straight = Lab::new(1, ClusterConfig::default());
+    straight.command(Command::SetWorkload { ops_per_sec: 1_000 }).unwrap();
+    while straight.snap.get_untracked().now < target {
+        straight.advance_us((target.as_us() - straight.snap.get_untracked().now.as_us()).min(1_000_000));
+    }
+
+    let before = lab.snap.get_untracked();
+    lab.seek(target);
+    assert!(
+        lab.snap.get_untracked().now < target,
+        "the first slice should not reach the target: {:?} → {:?}, {} events, load {}",
+        before.now,
+        lab.snap.get_untracked().now,
+        before.event_count,
+        before.workload_ops_per_sec
+    );
+    let note = lab.timeline_note.get_untracked().unwrap_or_default();
+    assert!(note.starts_with("Scrubbing: replaying"), "{note}");
+    let mut frames = 0;
+    while lab.seek_frame(&|| false) {
+        frames += 1;
+        assert!(frames < 10_000, "the scrub never landed");
+    }
+    assert!(frames > 1, "the replay took one frame: the test proves nothing");
+    assert_eq!(lab.snap.get_untracked().now, target);
+    assert_eq!(lab.snap.get_untracked().trace_hash, straight.snap.get_untracked().trace_hash);
+    assert_eq!(lab.timeline_note.get_untracked(), None);
+
+    // A step while a scrub replays stops it where it got to.
+    lab.seek(SimTime::from_ms(199_000));
+    assert!(lab.seek_frame(&|| false));
+    lab.step_event();
+    assert!(!lab.seek_frame(&|| false));
+    let note = lab.timeline_note.get_untracked().unwrap_or_default();
+    assert!(note.starts_with("Scrub stopped at"), "{note}");
+    assert!(lab.snap.get_untracked().now < SimTime::from_ms(199_000));
+}
