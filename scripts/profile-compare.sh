@@ -18,8 +18,10 @@ BUILD_ONLY=1 scripts/wasm-instructions.sh
 out=target/profile-compare
 mkdir -p "$out"
 wasm=target/wasm-instructions/target/wasm32-unknown-unknown/release/wasm_instructions.wasm
-perf record -q -F 2000 -g -o "$out/v8.data" "$node" --perf-basic-prof \
-  target/wasm-instructions/run.mjs "$wasm" "$spec" "$runs" 2>/dev/null
+# In its own directory: V8 leaves a log file where it runs.
+root=$PWD
+(cd "$out" && perf record -q -F 2000 -g -o v8.data "$node" --perf-basic-prof \
+  "$root/target/wasm-instructions/run.mjs" "$root/$wasm" "$spec" "$runs" 2>/dev/null)
 # V8 names a compiled wasm function `JS:<mangled name>-<index>-<tier>`: keep the Rust name.
 perf script -i "$out/v8.data" 2>/dev/null |
   sed -E 's/JS:(_ZN[^ ]*E)-[0-9]+-(turbofan|liftoff)/\1/' | c++filt > "$out/v8.txt"
