@@ -487,7 +487,7 @@ impl Lab {
             crate::model::format_time(now),
             crate::model::format_time(to)
         ))));
-        self.refresh_with(PanelWork::None, false);
+        self.refresh_frame();
     }
 
     pub fn toggle_pick(&self, node: leaselab::NodeId) {
@@ -970,7 +970,6 @@ impl Lab {
         let alive = ran.is_some();
         if let Some(ran) = ran {
             let frame = self.frames.get_value() + 1;
-            self.frames.set_value(frame);
             self.playback.asked_us.update_value(|a| *a += us);
             self.playback.ran_us.update_value(|r| *r += ran);
             if frame.is_multiple_of(SPEED_WINDOW_FRAMES) {
@@ -986,29 +985,36 @@ impl Lab {
                 self.playback.asked_us.set_value(0);
                 self.playback.ran_us.set_value(0);
             }
-            // The tables and the checker's rows take turns, so no frame carries both.
-            // The space-time diagram redraws every other frame (30 Hz is smooth for a plot
-            // scrolling a few pixels per frame); the cluster view every frame.
-            let work = match frame % PANEL_FRAME_INTERVAL {
-                0 => PanelWork::Tables,
-                4 => PanelWork::Checker,
-                2 => PanelWork::None,
-                _ => PanelWork::Diagram,
-            };
-            // What is out of view waits for the once-a-second round (crate::on_screen). The
-            // diagram's turn still comes: the ring's drop marks are refreshed with it.
-            let region = match work {
-                PanelWork::Tables => Some("[data-refresh~=tables]"),
-                PanelWork::Checker => Some("[data-refresh~=ops]"),
-                PanelWork::Diagram => Some("[data-refresh~=diagram]"),
-                PanelWork::None | PanelWork::All => None,
-            };
-            let every_region = (frame / PANEL_FRAME_INTERVAL).is_multiple_of(OFF_SCREEN_ROUNDS);
-            let shown = every_region || region.is_none_or(crate::on_screen::in_view);
-            let work = if shown || matches!(work, PanelWork::Diagram) { work } else { PanelWork::None };
-            self.refresh_with(work, shown);
+            self.refresh_frame();
         }
         alive
+    }
+
+    /// Republishes what one frame of a moving present shows: the tables and the checker's
+    /// rows take turns, so no frame carries both. The space-time diagram redraws every other
+    /// frame (30 Hz is smooth for a plot scrolling a few pixels per frame); the cluster view
+    /// every frame.
+    fn refresh_frame(&self) {
+        let frame = self.frames.get_value() + 1;
+        self.frames.set_value(frame);
+        let work = match frame % PANEL_FRAME_INTERVAL {
+            0 => PanelWork::Tables,
+            4 => PanelWork::Checker,
+            2 => PanelWork::None,
+            _ => PanelWork::Diagram,
+        };
+        // What is out of view waits for the once-a-second round (crate::on_screen). The
+        // diagram's turn still comes: the ring's drop marks are refreshed with it.
+        let region = match work {
+            PanelWork::Tables => Some("[data-refresh~=tables]"),
+            PanelWork::Checker => Some("[data-refresh~=ops]"),
+            PanelWork::Diagram => Some("[data-refresh~=diagram]"),
+            PanelWork::None | PanelWork::All => None,
+        };
+        let every_region = (frame / PANEL_FRAME_INTERVAL).is_multiple_of(OFF_SCREEN_ROUNDS);
+        let shown = every_region || region.is_none_or(crate::on_screen::in_view);
+        let work = if shown || matches!(work, PanelWork::Diagram) { work } else { PanelWork::None };
+        self.refresh_with(work, shown);
     }
 
     fn refresh(&self) {
