@@ -153,11 +153,29 @@ pub struct History {
     next_id: u64,
     /// Records held (slots not empty).
     held: usize,
+    /// The highest store revision written by an operation whose record is forgotten (0:
+    /// none), counting one that applied only after it was forgotten: a checker that never saw
+    /// those records cannot tell a read of such a write from a read of a value nobody wrote.
+    forgotten_writes_through: u64,
+    /// The same for the writes that applied only after their record was forgotten: the ones
+    /// even a checker that saw every record before it was forgotten never learnt of.
+    late_writes_through: u64,
+    /// The highest revision written by a record a checkpoint dropped (it counts once such a
+    /// record is forgotten; which one is, the slot no longer says).
+    dropped_writes_through: u64,
 }
 
 impl History {
     pub fn new() -> History {
-        History { ops: VecDeque::new(), first_id: 1, next_id: 1, held: 0 }
+        History {
+            ops: VecDeque::new(),
+            first_id: 1,
+            next_id: 1,
+            held: 0,
+            forgotten_writes_through: 0,
+            late_writes_through: 0,
+            dropped_writes_through: 0,
+        }
     }
 
     pub fn invoke(&mut self, now: SimTime, node: NodeId, kind: OpKind) -> OpId {
@@ -211,6 +229,10 @@ impl History {
 
     /// Records that the write's entry `index` was applied at `now` (first time counts).
     pub fn set_applied(&mut self, id: OpId, applied: AppliedWrite) {
+        if id.0 < self.first_id && !applied.effects.is_empty() {
+            self.late_writes_through = self.late_writes_through.max(applied.revision);
+            self.forgotten_writes_through = self.forgotten_writes_through.max(applied.revision);
+        }
         if let Some(op) = self.get_mut(id) {
             if op.applied_at.is_some() {
                 return;
@@ -342,11 +364,29 @@ impl History {
     /// Forgets the `n` oldest operations.
     pub fn forget_oldest(&mut self, n: usize) {
         for _ in 0..n.min(self.ops.len()) {
-            if self.ops.pop_front().flatten().is_some() {
-                self.held -= 1;
-            }
+            let revision = match self.ops.pop_front() {
+                Some(Some(record)) => {
+                    self.held -= 1;
+                    record.revision.unwrap_or(0)
+                }
+                // A record a checkpoint dropped: any of the dropped ones may be this one.
+                Some(None) => self.dropped_writes_through,
+                None => 0,
+            };
+            self.forgotten_writes_through = self.forgotten_writes_through.max(revision);
             self.first_id += 1;
         }
+    }
+
+    /// The highest revision written by an operation whose record is forgotten (0: none).
+    pub fn forgotten_writes_through(&self) -> u64 {
+        self.forgotten_writes_through
+    }
+
+    /// The highest revision written by an operation that applied only after its record was
+    /// forgotten (0: none).
+    pub fn late_writes_through(&self) -> u64 {
+        self.late_writes_through
     }
 
     /// The oldest of the newest [`HISTORY_CHECKPOINT_KEPT`] operations: from it on, and for
@@ -371,7 +411,8 @@ impl History {
     pub fn thin_for_checkpoint(&mut self, needed: impl Fn(OpId) -> bool) {
         for i in 0..self.ops.len() {
             if self.ops[i].as_ref().is_some_and(|r| !self.is_recent_or_open(r) && !needed(r.id)) {
-                self.ops[i] = None;
+                let revision = self.ops[i].take().and_then(|r| r.revision).unwrap_or(0);
+                self.dropped_writes_through = self.dropped_writes_through.max(revision);
                 self.held -= 1;
             }
         }

@@ -232,6 +232,13 @@ pub struct Checker {
     /// Writes of unknown outcome not applied so far: a late apply places them.
     unresolved: BTreeSet<OpId>,
     checked_ops: u64,
+    /// The oldest operation id of the history at the first update: a checker started over a
+    /// history that had already forgotten records never saw the writes they made.
+    first_seen: Option<u64>,
+    /// The highest revision a write this checker never saw may have made (see
+    /// [`History::forgotten_writes_through`]): a read of an unknown write at or below it may
+    /// have read such a write, so its value cannot be judged.
+    unseen_writes_through: u64,
 }
 
 impl Checker {
@@ -265,6 +272,9 @@ impl Checker {
 
     /// Judges every operation that finished (or applied) since the last call.
     pub fn update(&mut self, history: &History) {
+        let first_seen = *self.first_seen.get_or_insert(history.first_id().0);
+        let unseen = if first_seen > 1 { history.forgotten_writes_through() } else { history.late_writes_through() };
+        self.unseen_writes_through = self.unseen_writes_through.max(unseen);
         // Writes first: a read may return a write with a higher id (invoked after the read,
         // applied before it was served), and its source must be known when it is judged.
         let late: Vec<OpId> = self.unresolved.iter().copied().collect();
@@ -463,7 +473,12 @@ impl Checker {
     fn judge_read(&mut self, id: OpId, read: KeyRead, invoke: u64, ret: u64, horizon: u64) {
         self.checked_ops += 1;
         let log = self.keys.log(&read.key);
-        let (source, mismatch) = source_of(log, &read);
+        let (source, mismatch) = source_of(log, &read, self.unseen_writes_through);
+        let Some(source) = source else {
+            let reason = "it read the key absent, and a delete older than the history checked may be what it read";
+            self.verdicts.judge(id, Verdict::NotChecked { reason: reason.into() });
+            return;
+        };
         let verdict = if let Some(note) = mismatch {
             Verdict::Violation { note }
         } else if let Some(stale) = stale_against(log, &read, source, id, invoke) {
@@ -545,8 +560,9 @@ impl KeyLogs {
 }
 
 /// The revision of the write a read saw on its key, and why its value cannot be right, if it
-/// cannot.
-fn source_of(log: &KeyLog, read: &KeyRead) -> (u64, Option<String>) {
+/// cannot. `unseen_through`: the highest revision a write the checker never saw may have
+/// (see [`Checker::update`]); only what no such write can explain is a violation.
+fn source_of(log: &KeyLog, read: &KeyRead, unseen_through: u64) -> (Option<u64>, Option<String>) {
     let latest = log.writes.range(..=read.revision).next_back();
     let show = |v: &Option<Rc<str>>| v.as_deref().unwrap_or("(absent)").to_string();
     match &read.value {
@@ -554,7 +570,7 @@ fn source_of(log: &KeyLog, read: &KeyRead) -> (u64, Option<String>) {
             let source = read.mod_revision;
             match log.writes.get(&source) {
                 Some(w) if w.value.as_deref() != Some(value.as_str()) => (
-                    source,
+                    Some(source),
                     Some(format!(
                         "returned {}={value} from revision {source}, but {} wrote {} there",
                         read.key,
@@ -562,13 +578,13 @@ fn source_of(log: &KeyLog, read: &KeyRead) -> (u64, Option<String>) {
                         show(&w.value)
                     )),
                 ),
-                None if source > log.forgotten_through => (
-                    source,
+                None if source > log.forgotten_through.max(unseen_through) => (
+                    Some(source),
                     Some(format!("returned {}={value} from revision {source}, where no write of it is known", read.key)),
                 ),
                 _ => match latest {
                     Some((rev, w)) if *rev > source => (
-                        source,
+                        Some(source),
                         Some(format!(
                             "returned {}={value} from revision {source}, but {} wrote {} at revision {rev}, before the read's revision {}",
                             read.key,
@@ -577,24 +593,32 @@ fn source_of(log: &KeyLog, read: &KeyRead) -> (u64, Option<String>) {
                             read.revision
                         )),
                     ),
-                    _ => (source, None),
+                    _ => (Some(source), None),
                 },
             }
         }
-        None => match latest {
-            Some((rev, w)) if w.value.is_some() => (
-                *rev,
-                Some(format!(
-                    "returned {} absent at revision {}, but {} wrote {} at revision {rev}",
-                    read.key,
-                    read.revision,
-                    w.op,
-                    show(&w.value)
-                )),
-            ),
-            Some((rev, _)) => (*rev, None),
-            None => (0, None),
-        },
+        None => {
+            let unseen = log.forgotten_through.max(unseen_through);
+            match latest {
+                Some((rev, w)) if *rev >= unseen => match &w.value {
+                    Some(_) => (
+                        Some(*rev),
+                        Some(format!(
+                            "returned {} absent at revision {}, but {} wrote {} at revision {rev}",
+                            read.key,
+                            read.revision,
+                            w.op,
+                            show(&w.value)
+                        )),
+                    ),
+                    None => (Some(*rev), None),
+                },
+                // A delete the checker never saw (forgotten, or older than the writes kept for
+                // the key) may be what it read: where the read stands is not known.
+                _ if unseen > 0 => (None, None),
+                _ => (Some(0), None),
+            }
+        }
     }
 }
 
@@ -661,6 +685,16 @@ mod tests {
                 Some(t) => self.h.complete(id, SimTime(t), OpOutcome::Ok { revision: rev.unwrap_or(0) }),
                 None => self.h.complete(id, SimTime(invoke + 1), OpOutcome::Indeterminate { reason: "timeout".into() }),
             };
+            id
+        }
+        /// A delete of `key` acknowledged at `ret`, applied at `rev`.
+        fn delete(&mut self, key: &str, invoke: u64, ret: u64, rev: u64) -> OpId {
+            let id = self.h.invoke(SimTime(invoke), NodeId(1), OpKind::Client(ClientOp::Delete { key: key.into() }));
+            let effects = vec![(key.to_string(), None)];
+            let write =
+                crate::history::AppliedWrite { index: rev, at: SimTime(ret), revision: rev, effects, result: None };
+            self.h.set_applied(id, write);
+            self.h.complete(id, SimTime(ret), OpOutcome::Ok { revision: rev });
             id
         }
         /// A linearizable read of `key` answered at `ret` from revision `rev`, returning
@@ -809,6 +843,50 @@ mod tests {
         let c = s.check();
         assert_eq!(verdict(&c, r1), Verdict::Linearizable);
         assert!(matches!(verdict(&c, r2), Verdict::Stale(_)));
+    }
+
+    /// A checker started over a history that had already forgotten its oldest records never
+    /// saw the writes they made: reading one of them is no violation, an absence a forgotten
+    /// delete may explain is not judged, and what no forgotten write can explain still is.
+    #[test]
+    fn a_checker_over_a_history_that_forgot_its_start_judges_only_what_it_can() {
+        let mut s = Script::new();
+        s.put("k", "a", 0, Some(10), Some(2));
+        s.delete("k", 11, 15, 3);
+        let seen_a = s.read("k", Some("a"), 2, 2, 12, 18);
+        let absent = s.read("k", None, 0, 3, 30, 35);
+        let bogus = s.read("k", Some("z"), 9, 9, 40, 45);
+        let whole = s.check();
+        assert_eq!(verdict(&whole, seen_a), Verdict::Linearizable);
+        assert_eq!(verdict(&whole, absent), Verdict::Linearizable);
+        assert!(verdict(&whole, bogus).is_violation());
+
+        s.h.forget_oldest(2);
+        assert_eq!(s.h.forgotten_writes_through(), 3);
+        let fresh = s.check();
+        assert_eq!(verdict(&fresh, seen_a), Verdict::Linearizable, "it read a forgotten write");
+        assert!(matches!(verdict(&fresh, absent), Verdict::NotChecked { .. }), "{:?}", verdict(&fresh, absent));
+        assert!(verdict(&fresh, bogus).is_violation(), "no forgotten write is at revision 9");
+        assert_eq!(fresh.violations(), 1);
+    }
+
+    /// A write forgotten before it applied, then applied (an answer lost, the entry committed
+    /// much later): a live checker never learns of it, and a read of its value is no violation.
+    #[test]
+    fn a_write_applied_after_its_record_was_forgotten_is_no_unknown_write() {
+        let mut s = Script::new();
+        let late = s.put("k", "late", 0, None, None);
+        let mut live = Checker::new();
+        live.update(&s.h);
+        s.h.forget_oldest(1);
+        let effects = vec![("k".to_string(), Some("late".to_string()))];
+        let write = crate::history::AppliedWrite { index: 5, at: SimTime(50), revision: 5, effects, result: None };
+        s.h.set_applied(late, write);
+        assert_eq!(s.h.late_writes_through(), 5);
+        let read = s.read("k", Some("late"), 5, 5, 60, 65);
+        live.update(&s.h);
+        assert_eq!(verdict(&live, read), Verdict::Linearizable);
+        assert_eq!(live.violations(), 0);
     }
 
     #[test]
