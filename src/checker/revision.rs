@@ -293,6 +293,10 @@ impl Checker {
                     self.place_write(r);
                     self.verdicts.judge(id, Verdict::Linearizable);
                 }
+                Some(r) if r.applied_at.is_some() => {
+                    self.unresolved.remove(&id);
+                    self.verdicts.judge(id, Verdict::NotChecked { reason: "changed no key".into() });
+                }
                 Some(_) => {}
                 None => {
                     self.unresolved.remove(&id);
@@ -887,6 +891,27 @@ mod tests {
         live.update(&s.h);
         assert_eq!(verdict(&live, read), Verdict::Linearizable);
         assert_eq!(live.violations(), 0);
+    }
+
+    /// A write of unknown outcome that applies late but changes nothing (a transaction whose
+    /// compare failed) is no longer said to be "not applied".
+    #[test]
+    fn a_late_apply_that_changed_nothing_is_said_so() {
+        let mut s = Script::new();
+        let op = s.put("k", "v", 0, None, None);
+        let mut c = Checker::new();
+        c.update(&s.h);
+        let reason = |c: &Checker| match verdict(c, op) {
+            Verdict::NotChecked { reason } => reason,
+            v => panic!("{v:?}"),
+        };
+        assert_eq!(reason(&c), "outcome unknown and not applied (so far)");
+        let write =
+            crate::history::AppliedWrite { index: 3, at: SimTime(40), revision: 3, effects: vec![], result: None };
+        s.h.set_applied(op, write);
+        c.update(&s.h);
+        assert_eq!(reason(&c), "changed no key");
+        assert!(!c.needs_record(op), "it is judged for good");
     }
 
     #[test]
