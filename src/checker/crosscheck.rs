@@ -132,12 +132,13 @@ pub fn model_operations(history: &History) -> Vec<Operation> {
     ops
 }
 
-/// For a history that forgot its oldest records: a write of unknown outcome, sent at time
-/// zero, of each value some operation observed on a key but no operation kept wrote there —
-/// the value of a forgotten write — and a delete of unknown outcome on each key some
-/// operation observed absent. The model then knows such a value may have been there,
-/// as the revision checker knows a read of a forgotten write may be right, without inventing
-/// an order the forgotten writes had.
+/// For a history that forgot its oldest records: a write, invoked at time zero, of each value
+/// some operation observed on a key but no operation kept wrote there — the value of a
+/// forgotten write — and a delete on each key some operation observed absent. Each must have
+/// taken effect before the first operation that observed it returned, so that is its return:
+/// the model then knows such a value may have been there, as the revision checker knows a
+/// read of a forgotten write may be right, and its search does not carry the write open
+/// through the whole history.
 fn writes_before_the_history(ops: &[Operation]) -> Vec<Operation> {
     let mut written: BTreeSet<(&str, &model::Value)> = BTreeSet::new();
     for op in ops {
@@ -148,16 +149,21 @@ fn writes_before_the_history(ops: &[Operation]) -> Vec<Operation> {
             Effect::Keep => {}
         }
     }
-    let mut foreign: BTreeSet<(&str, &model::Value)> = BTreeSet::new();
+    // The first return among the operations that observed each foreign value.
+    let mut foreign: BTreeMap<(&str, &model::Value), u64> = BTreeMap::new();
     for op in ops {
-        for Cond::Eq(v) | Cond::Ne(v) in &op.conds {
+        let Some(ret) = op.ret else { continue };
+        for cond in &op.conds {
             // An absence observed may be a forgotten delete's, whatever the kept ones did.
-            if v.is_none() || !written.contains(&(op.key.as_str(), v)) {
-                foreign.insert((op.key.as_str(), v));
+            if let Cond::Eq(v) = cond {
+                if v.is_none() || !written.contains(&(op.key.as_str(), v)) {
+                    let first = foreign.entry((op.key.as_str(), v)).or_insert(ret);
+                    *first = (*first).min(ret);
+                }
             }
         }
     }
-    foreign.into_iter().map(|(key, v)| Operation::write(0, key, v.clone(), 0, None)).collect()
+    foreign.into_iter().map(|((key, v), ret)| Operation::write(0, key, v.clone(), 0, Some(ret))).collect()
 }
 
 fn read_key(r: &OpRecord) -> Option<&str> {
