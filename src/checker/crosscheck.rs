@@ -140,30 +140,25 @@ pub fn model_operations(history: &History) -> Vec<Operation> {
 /// read of a forgotten write may be right, and its search does not carry the write open
 /// through the whole history.
 fn writes_before_the_history(ops: &[Operation]) -> Vec<Operation> {
-    let mut written: BTreeSet<(&str, &model::Value)> = BTreeSet::new();
-    for op in ops {
-        match &op.effect {
-            Effect::Set(v) | Effect::SetIf { to: v, .. } => {
-                written.insert((op.key.as_str(), v));
-            }
-            Effect::Keep => {}
-        }
-    }
-    // The first return among the operations that observed each foreign value.
-    let mut foreign: BTreeMap<(&str, &model::Value), u64> = BTreeMap::new();
+    // The first return among the operations that observed each value on each key...
+    let mut first_seen: BTreeMap<(&str, &model::Value), u64> = BTreeMap::new();
     for op in ops {
         let Some(ret) = op.ret else { continue };
         for cond in &op.conds {
-            // An absence observed may be a forgotten delete's, whatever the kept ones did.
             if let Cond::Eq(v) = cond {
-                if v.is_none() || !written.contains(&(op.key.as_str(), v)) {
-                    let first = foreign.entry((op.key.as_str(), v)).or_insert(ret);
-                    *first = (*first).min(ret);
-                }
+                let first = first_seen.entry((op.key.as_str(), v)).or_insert(ret);
+                *first = (*first).min(ret);
             }
         }
     }
-    foreign.into_iter().map(|((key, v), ret)| Operation::write(0, key, v.clone(), 0, Some(ret))).collect()
+    // ...less the values a kept operation wrote there (an absence observed may be a
+    // forgotten delete's, whatever the kept ones did).
+    for op in ops {
+        if let Effect::Set(v @ Some(_)) | Effect::SetIf { to: v @ Some(_), .. } = &op.effect {
+            first_seen.remove(&(op.key.as_str(), v));
+        }
+    }
+    first_seen.into_iter().map(|((key, v), ret)| Operation::write(0, key, v.clone(), 0, Some(ret))).collect()
 }
 
 fn read_key(r: &OpRecord) -> Option<&str> {
