@@ -346,6 +346,12 @@ impl History {
         self.held == self.ops.len()
     }
 
+    /// Whether it holds the record of every operation of the run: none forgotten, none dropped
+    /// by a checkpoint. Only then can a checker started afresh over it see every write.
+    pub fn holds_the_whole_run(&self) -> bool {
+        self.first_id == 1 && self.is_whole()
+    }
+
     /// The oldest operation id not forgotten (its record may have been thinned away).
     pub fn first_id(&self) -> OpId {
         OpId(self.first_id)

@@ -597,8 +597,7 @@ pub fn run_script(seed: u64, config: &SwarmConfig, script: Vec<(SimTime, Command
     // its start (a long, busy run) hides from a fresh checker what the live one saw, so there
     // the fresh one may miss a violation the live one found, but never find one it did not.
     let cross = cross_check(sim.history());
-    let whole = sim.history().first_id().0 == 1 && sim.history().is_whole();
-    if !whole {
+    if !sim.history().holds_the_whole_run() {
         let invented = sim.history().iter().find(|r| {
             cross.revision.verdict(r.id).is_some_and(Verdict::is_violation)
                 && checker.verdict(r.id).is_some_and(|v| !v.is_violation())

@@ -126,7 +126,7 @@ pub fn model_operations(history: &History) -> Vec<Operation> {
     for r in history.iter() {
         ops.extend(operations_of(r, &known_keys));
     }
-    if history.first_id().0 > 1 || !history.is_whole() {
+    if !history.holds_the_whole_run() {
         ops.extend(writes_before_the_history(&ops));
     }
     ops

@@ -680,10 +680,7 @@ mod tests {
                 OpKind::Client(ClientOp::Put { key: key.into(), value: value.into(), key_lease: None }),
             );
             if let Some(rev) = rev {
-                let effects = vec![(key.to_string(), Some(value.to_string()))];
-                let at = SimTime(ret.unwrap_or(invoke));
-                let write = crate::history::AppliedWrite { index: rev, at, revision: rev, effects, result: None };
-                self.h.set_applied(id, write);
+                self.apply(id, vec![(key.to_string(), Some(value.to_string()))], rev, ret.unwrap_or(invoke));
             }
             match ret {
                 Some(t) => self.h.complete(id, SimTime(t), OpOutcome::Ok { revision: rev.unwrap_or(0) }),
@@ -691,13 +688,16 @@ mod tests {
             };
             id
         }
+        /// Operation `id`'s entry applied at `at`, making store revision `rev` with `effects`.
+        fn apply(&mut self, id: OpId, effects: Vec<(String, Option<String>)>, rev: u64, at: u64) {
+            let write =
+                crate::history::AppliedWrite { index: rev, at: SimTime(at), revision: rev, effects, result: None };
+            self.h.set_applied(id, write);
+        }
         /// A delete of `key` acknowledged at `ret`, applied at `rev`.
         fn delete(&mut self, key: &str, invoke: u64, ret: u64, rev: u64) -> OpId {
             let id = self.h.invoke(SimTime(invoke), NodeId(1), OpKind::Client(ClientOp::Delete { key: key.into() }));
-            let effects = vec![(key.to_string(), None)];
-            let write =
-                crate::history::AppliedWrite { index: rev, at: SimTime(ret), revision: rev, effects, result: None };
-            self.h.set_applied(id, write);
+            self.apply(id, vec![(key.to_string(), None)], rev, ret);
             self.h.complete(id, SimTime(ret), OpOutcome::Ok { revision: rev });
             id
         }
@@ -883,9 +883,7 @@ mod tests {
         let mut live = Checker::new();
         live.update(&s.h);
         s.h.forget_oldest(1);
-        let effects = vec![("k".to_string(), Some("late".to_string()))];
-        let write = crate::history::AppliedWrite { index: 5, at: SimTime(50), revision: 5, effects, result: None };
-        s.h.set_applied(late, write);
+        s.apply(late, vec![("k".to_string(), Some("late".to_string()))], 5, 50);
         assert_eq!(s.h.late_writes_through(), 5);
         let read = s.read("k", Some("late"), 5, 5, 60, 65);
         live.update(&s.h);
@@ -906,9 +904,7 @@ mod tests {
             v => panic!("{v:?}"),
         };
         assert_eq!(reason(&c), "outcome unknown and not applied (so far)");
-        let write =
-            crate::history::AppliedWrite { index: 3, at: SimTime(40), revision: 3, effects: vec![], result: None };
-        s.h.set_applied(op, write);
+        s.apply(op, vec![], 3, 40);
         c.update(&s.h);
         assert_eq!(reason(&c), "changed no key");
         assert!(!c.needs_record(op), "it is judged for good");

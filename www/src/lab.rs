@@ -26,10 +26,10 @@ const EVENTS_PER_SLICE: usize = 1_000;
 /// run opens at once; a longer one goes on a slice per frame with its progress shown.
 const REPLAY_AT_ONCE_EVENTS: usize = 50_000;
 
-/// Events a scrub replays at once (≈10–20 ms in the page, so dragging the scrubber stays
-/// smooth): a short replay lands at once; a longer one goes on a slice per frame with its
-/// progress shown.
-const SEEK_AT_ONCE_EVENTS: usize = 10_000;
+/// Slices of [`EVENTS_PER_SLICE`] a scrub replays at once (≈10–20 ms in the page, so dragging
+/// the scrubber stays smooth): a short replay lands at once; a longer one goes on a slice per
+/// frame with its progress shown.
+const SEEK_AT_ONCE_SLICES: usize = 10;
 
 /// What a replay under way says when it opens, and when it fails.
 type ReplayWords = (&'static str, &'static str);
@@ -424,30 +424,24 @@ impl Lab {
     }
 
     /// Scrubs to true time `to`, replaying from the nearest checkpoint when going back. A
-    /// replay longer than [`SEEK_AT_ONCE_EVENTS`] goes on a slice per frame
+    /// replay longer than [`SEEK_AT_ONCE_SLICES`] slices goes on a slice per frame
     /// ([`Lab::seek_frame`]) with its progress shown, so a scrub across a long, busy run never
     /// holds the page still.
     pub fn seek(&self, to: SimTime) {
         self.pending_seek.set_value(None);
-        let begun = self.timeline.try_update_value(|t| t.begin_seek(to));
-        let from = match begun {
-            Some(Ok(from)) => from,
-            Some(Err(e)) => {
-                self.set_timeline_note(Some(Err(e)));
-                return;
-            }
+        match self.timeline.try_update_value(|t| t.begin_seek(to)) {
+            Some(Ok(())) => {}
+            Some(Err(e)) => return self.set_timeline_note(Some(Err(e))),
             None => return,
-        };
-        let done = self.timeline.try_update_value(|t| t.advance(to, SEEK_AT_ONCE_EVENTS)).unwrap_or(true);
+        }
         // The history and trace may now be a different (earlier) run: rebuild the views.
         self.reset_views();
-        if done {
-            self.set_timeline_note(None);
-            self.refresh();
-        } else {
-            self.pending_seek.set_value(Some((to, self.run_mark())));
-            self.show_seek_progress(from, to);
-        }
+        self.pending_seek.set_value(Some((to, self.run_mark())));
+        let slices = std::cell::Cell::new(0);
+        self.seek_frame(&|| {
+            slices.set(slices.get() + 1);
+            slices.get() < SEEK_AT_ONCE_SLICES
+        });
     }
 
     /// Runs a scrub's replay for this frame's time; false when none is under way. Anything
@@ -471,6 +465,8 @@ impl Lab {
         }
         if done {
             self.set_timeline_note(None);
+            // The log shows the moment scrubbed to, not the replay that led there.
+            self.reset_views();
             self.refresh();
         } else {
             self.pending_seek.set_value(Some((to, self.run_mark())));
